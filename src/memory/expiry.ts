@@ -1,0 +1,54 @@
+/**
+ * Incremental expiry sweep (DESIGN §5): the owner walks a slice of buckets per tick and
+ * unlinks ways whose entry has expired, so expired data stops counting as items without
+ * waiting for its segment to be evicted.
+ *
+ * @module
+ */
+import { lockBucket, unlockBucket } from '../table/bucket-lock.ts';
+import { B_WAYS, C_EXPIRED_ITEMS, C_UNLINKED, E_EXPIRE_AT, H_CLOCK_SECONDS, WAYS, bucketWord, refByte } from '../table/layout.ts';
+import { type ThreadContext, unlinkWayLocked } from '../table/segments.ts';
+
+/** The expireAt of way `w` of bucket word `bw`, read without the lock (a hint only). */
+function expireAtOf(ctx: ThreadContext, bw: number, w: number): number {
+  const ref = ctx.v.i32[bw + B_WAYS + 2 * w + 1];
+  if (ref === 0) return 0;
+  const e = refByte(ctx.v.g, ref);
+  if (e + 20 > ctx.v.sab.byteLength) return 0;
+  return ctx.v.i32[(e >>> 2) + E_EXPIRE_AT] >>> 0;
+}
+
+/**
+ * Sweeps `count` buckets from bucket `from` (wrapping) and unlinks expired entries.
+ * Returns the bucket to start from next time.
+ */
+export function sweepExpired(ctx: ThreadContext, from: number, count: number): number {
+  const { v, owner, threadWord, counters } = ctx;
+  const i32 = v.i32;
+  const n = v.g.bucketCount;
+  const clock = i32[H_CLOCK_SECONDS] >>> 0;
+  let b = from % n;
+  for (let i = 0; i < count; i++, b = (b + 1) % n) {
+    const bw = bucketWord(v.g, b);
+    let any = false;
+    for (let w = 0; w < WAYS; w++) {
+      const exp = expireAtOf(ctx, bw, w);
+      if (exp !== 0 && exp <= clock) any = true;
+    }
+    if (!any) continue;
+    // The unlocked look was a hint; decide again under the lock.
+    const s = lockBucket(i32, bw, b, owner, threadWord);
+    try {
+      for (let w = 0; w < WAYS; w++) {
+        const exp = expireAtOf(ctx, bw, w);
+        if (exp === 0 || exp > clock) continue;
+        unlinkWayLocked(v, bw, w, i32[bw + B_WAYS + 2 * w + 1]);
+        v.f64[counters + C_UNLINKED]++;
+        v.f64[counters + C_EXPIRED_ITEMS]++;
+      }
+    } finally {
+      unlockBucket(i32, bw, s, threadWord);
+    }
+  }
+  return b;
+}

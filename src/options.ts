@@ -1,0 +1,82 @@
+/**
+ * Options of {@link SharedCache.create}, validated once at construction; every error
+ * names the option.
+ *
+ * @module
+ */
+import { BadOptionError } from './errors.ts';
+import { KEY_BYTES_LIMIT } from './table/layout.ts';
+import { MAX_MEMORY_BYTES } from './table/sizing.ts';
+import { parseBytes } from './util/parse-bytes.ts';
+
+/** Options of `SharedCache.create`. Sizes accept a number of bytes or text like `"256mb"`. */
+export interface SharedCacheOptions {
+  /**
+   * Total size of the shared buffer, in bytes: index, metadata and all keys and values.
+   * The cache never uses more. From 256 KiB to 4 GiB.
+   * @default "64mb"
+   */
+  memoryBytes?: number | string;
+  /** Largest key, in UTF-8 bytes (1 to 65535). @default 1024 */
+  maxKeyBytes?: number | string;
+  /** Largest value, in bytes. @default "1mb" */
+  maxValueBytes?: number | string;
+  /**
+   * Segment size, in bytes: a power of two from 4 KiB to 1 GiB, large enough for one entry
+   * of `maxKeyBytes` + `maxValueBytes`. @default chosen from memory (1 MiB when it fits)
+   */
+  segmentBytes?: number | string;
+  /**
+   * Typical entry size, in bytes (key + value + 20 bytes of header); sizes the index so that
+   * items of this size fill memory at about 70% of the ways. @default 128
+   */
+  expectedItemBytes?: number;
+  /** How often the owner runs maintenance (clock, eviction, expiry sweep), in milliseconds. @default 50 */
+  maintenanceIntervalMs?: number;
+  /**
+   * Free segments the owner keeps ready by evicting ahead of writers, as a fraction of all
+   * segments (at least one segment). @default 0.05
+   */
+  freeSegmentsFraction?: number;
+}
+
+/** Options after validation, all in bytes / milliseconds. */
+export interface ResolvedOptions {
+  memoryBytes: number;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  segmentBytes: number | undefined;
+  expectedItemBytes: number;
+  maintenanceIntervalMs: number;
+  freeSegmentsFraction: number;
+}
+
+const MIN_MEMORY_BYTES = 256 * 1024;
+
+/**
+ * Validates options and fills defaults.
+ * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) naming the first bad option.
+ */
+export function resolveOptions(o: SharedCacheOptions = {}): ResolvedOptions {
+  if (o === null || typeof o !== 'object') throw new BadOptionError('options', 'expected an object');
+  const memoryBytes = parseBytes('memoryBytes', o.memoryBytes ?? '64mb');
+  if (memoryBytes < MIN_MEMORY_BYTES || memoryBytes > MAX_MEMORY_BYTES) {
+    throw new BadOptionError('memoryBytes', `must be from ${MIN_MEMORY_BYTES} to ${MAX_MEMORY_BYTES} bytes, got ${memoryBytes}`);
+  }
+  const maxKeyBytes = parseBytes('maxKeyBytes', o.maxKeyBytes ?? 1024);
+  if (maxKeyBytes < 1 || maxKeyBytes > KEY_BYTES_LIMIT) throw new BadOptionError('maxKeyBytes', `must be from 1 to ${KEY_BYTES_LIMIT}, got ${maxKeyBytes}`);
+  const maxValueBytes = parseBytes('maxValueBytes', o.maxValueBytes ?? '1mb');
+  if (maxValueBytes < 1 || maxValueBytes > 2 ** 30) throw new BadOptionError('maxValueBytes', `must be from 1 to ${2 ** 30}, got ${maxValueBytes}`);
+  const segmentBytes = o.segmentBytes === undefined ? undefined : parseBytes('segmentBytes', o.segmentBytes);
+  const expectedItemBytes = o.expectedItemBytes ?? 128;
+  if (!Number.isInteger(expectedItemBytes) || expectedItemBytes < 24) throw new BadOptionError('expectedItemBytes', `must be a whole number ≥ 24, got ${expectedItemBytes}`);
+  const maintenanceIntervalMs = o.maintenanceIntervalMs ?? 50;
+  if (!Number.isFinite(maintenanceIntervalMs) || maintenanceIntervalMs < 1 || maintenanceIntervalMs > 10_000) {
+    throw new BadOptionError('maintenanceIntervalMs', `must be from 1 to 10000, got ${maintenanceIntervalMs}`);
+  }
+  const freeSegmentsFraction = o.freeSegmentsFraction ?? 0.05;
+  if (!(freeSegmentsFraction >= 0 && freeSegmentsFraction < 0.5)) {
+    throw new BadOptionError('freeSegmentsFraction', `must be from 0 to 0.5 (exclusive), got ${freeSegmentsFraction}`);
+  }
+  return { memoryBytes, maxKeyBytes, maxValueBytes, segmentBytes, expectedItemBytes, maintenanceIntervalMs, freeSegmentsFraction };
+}

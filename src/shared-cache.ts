@@ -1,0 +1,267 @@
+import { threadId } from 'node:worker_threads';
+import { BadHandleError, ClosedError, NotOwnerError } from './errors.ts';
+import { advanceClock, Maintenance } from './memory/maintenance.ts';
+import { type ResolvedOptions, resolveOptions, type SharedCacheOptions } from './options.ts';
+import {
+  C_DELETES, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_REQUESTS, C_SETS,
+  C_UNLINKED, metadataBytes, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, T_STATE, T_WORKER_THREAD_ID,
+  THREAD_ATTACHED, THREAD_BLOCK_COUNT, segmentRowWord, threadBlockWord, threadCountersF64,
+} from './table/layout.ts';
+import { findThreadBlock, type RepairReport, repairDeadThread } from './table/repair.ts';
+import { countSegments, type SegmentCounts } from './table/segments.ts';
+import { SharedView } from './table/shared-view.ts';
+import { planGeometry } from './table/sizing.ts';
+import { Table } from './table/table.ts';
+
+/**
+ * What another thread needs to attach to a cache: structured-clonable, so it can travel
+ * in `workerData` or `postMessage`. The buffer's header carries the geometry.
+ */
+export interface SharedCacheHandle {
+  readonly kind: 'sabcache';
+  readonly buffer: SharedArrayBuffer;
+}
+
+/** Options of {@link SharedCache.set}. */
+export interface SetOptions {
+  /** Time to live, in whole seconds; 0 or absent = no expiry. */
+  ttlSeconds?: number;
+}
+
+/** Per-thread counters, one row per attached thread block. */
+export interface ThreadStats {
+  /** Thread block index (0..63). */
+  thread: number;
+  /** `worker_threads.threadId` of the thread attached there. */
+  workerThreadId: number;
+  attached: boolean;
+  requests: number;
+  hits: number;
+  misses: number;
+  sets: number;
+  deletes: number;
+}
+
+/** A snapshot of the cache's counters. Counters count since the cache was created. */
+export interface CacheStats {
+  /** Live entries in the index (expired ones not yet swept included). */
+  items: number;
+  /** Bytes in use: metadata plus the written part of every non-free segment. */
+  memoryUsedBytes: number;
+  /** The configured limit, in bytes; the buffer is never larger. */
+  memoryLimitBytes: number;
+  /** Size of the shared buffer, in bytes (≤ memoryLimitBytes). */
+  bufferBytes: number;
+  hits: number;
+  misses: number;
+  sets: number;
+  deletes: number;
+  /** Entries removed to make room (segment eviction and full-bucket eviction). */
+  evictions: number;
+  /** Expired entries removed. */
+  expired: number;
+  /** Whole segments evicted. */
+  evictedSegments: number;
+  segments: SegmentCounts & { total: number; segmentBytes: number };
+  bucketCount: number;
+  threads: ThreadStats[];
+}
+
+/**
+ * A cache in one SharedArrayBuffer, shared by every thread that attaches to it.
+ *
+ * The thread that calls {@link SharedCache.create} is the owner: it runs maintenance
+ * (eviction, expiry, the shared clock) on a timer that does not keep the process alive.
+ * Other threads call {@link SharedCache.attach} with the {@link SharedCache.handle}.
+ *
+ * Each thread must use its own `SharedCache` object (create or attach); the object is not
+ * itself shared. Reads never block; writes lock one bucket briefly.
+ *
+ * @example
+ * ```ts
+ * const cache = SharedCache.create({ memoryBytes: '256mb' });
+ * new Worker(file, { workerData: { cache: cache.handle } });
+ * // in the worker:
+ * const cache = SharedCache.attach(workerData.cache);
+ * cache.set('user:1', 'alice', { ttlSeconds: 60 });
+ * cache.get('user:1'); // 'alice'
+ * ```
+ */
+export class SharedCache {
+  /** Pass this to other threads; see {@link SharedCache.attach}. */
+  readonly handle: SharedCacheHandle;
+  /** The thread's table (internal: the server uses it for zero-copy reads). */
+  readonly table: Table;
+  private readonly view: SharedView;
+  private readonly maintenance: Maintenance | undefined;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly limitBytes: number;
+  private closed = false;
+  private readonly onExit = (): void => this.close();
+
+  private constructor(view: SharedView, options: ResolvedOptions | undefined, limitBytes: number) {
+    this.view = view;
+    this.handle = { kind: 'sabcache', buffer: view.sab };
+    this.table = new Table(view, threadId);
+    this.limitBytes = limitBytes;
+    if (options) {
+      const lowWatermark = Math.max(1, Math.ceil(view.g.segmentCount * options.freeSegmentsFraction));
+      this.maintenance = new Maintenance(this.table, lowWatermark);
+      this.timer = setInterval(() => this.maintenance!.tick(), options.maintenanceIntervalMs);
+      this.timer.unref();
+    }
+    // A thread that ends normally gives its thread block back.
+    process.once('exit', this.onExit);
+  }
+
+  /**
+   * Creates a cache; the calling thread becomes its owner.
+   * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) naming the bad option.
+   */
+  static create(options: SharedCacheOptions = {}): SharedCache {
+    const o = resolveOptions(options);
+    const g = planGeometry(o);
+    const view = SharedView.format(g, o.maxKeyBytes, o.maxValueBytes);
+    advanceClock(view.i32);
+    return new SharedCache(view, o, o.memoryBytes);
+  }
+
+  /**
+   * Attaches this thread to a cache created elsewhere.
+   * @throws BadHandleError (`SABCACHE_ERR_BAD_HANDLE`) if `handle` is not a sabcache handle.
+   * @throws TooManyThreadsError (`SABCACHE_ERR_TOO_MANY_THREADS`) if 64 threads are attached.
+   */
+  static attach(handle: SharedCacheHandle): SharedCache {
+    if (!handle || handle.kind !== 'sabcache' || !(handle.buffer instanceof SharedArrayBuffer)) {
+      throw new BadHandleError('expected the handle of a SharedCache (cache.handle)');
+    }
+    const view = new SharedView(handle.buffer);
+    return new SharedCache(view, undefined, view.sab.byteLength);
+  }
+
+  /** Whether this object created the cache (and runs its maintenance). */
+  get isOwner(): boolean {
+    return this.maintenance !== undefined;
+  }
+
+  private check(): Table {
+    if (this.closed) throw new ClosedError();
+    return this.table;
+  }
+
+  /**
+   * The value of `key` decoded as UTF-8, or undefined when absent or expired.
+   * @param key - a string, or its UTF-8 bytes (the same key).
+   * @throws BadKeyError (`SABCACHE_ERR_BAD_KEY`), KeyTooLargeError (`SABCACHE_ERR_KEY_TOO_LARGE`),
+   *   ClosedError (`SABCACHE_ERR_CLOSED`).
+   */
+  get(key: string | Uint8Array): string | undefined {
+    return this.check().getString(key);
+  }
+
+  /**
+   * The value of `key` as a new Uint8Array (a copy this thread owns), or undefined.
+   * @throws as {@link SharedCache.get}.
+   */
+  getBytes(key: string | Uint8Array): Uint8Array | undefined {
+    return this.check().getBytes(key);
+  }
+
+  /**
+   * Whether `key` is present and not expired.
+   * @throws as {@link SharedCache.get}.
+   */
+  has(key: string | Uint8Array): boolean {
+    return this.check().has(key);
+  }
+
+  /**
+   * Stores `value` under `key`, replacing any previous value. A string is stored as its
+   * UTF-8 bytes. When memory is full, the oldest data is evicted to make room.
+   * @throws BadKeyError (`SABCACHE_ERR_BAD_KEY`), KeyTooLargeError (`SABCACHE_ERR_KEY_TOO_LARGE`),
+   *   BadValueError (`SABCACHE_ERR_BAD_VALUE`), ValueTooLargeError (`SABCACHE_ERR_VALUE_TOO_LARGE`),
+   *   BadTtlError (`SABCACHE_ERR_BAD_TTL`), OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`, only
+   *   when every segment is some thread's active segment), ClosedError (`SABCACHE_ERR_CLOSED`).
+   */
+  set(key: string | Uint8Array, value: string | Uint8Array, options?: SetOptions): void {
+    this.check().set(key, value, options?.ttlSeconds ?? 0);
+  }
+
+  /**
+   * Removes `key`. Returns true if a live (unexpired) entry was removed.
+   * @throws as {@link SharedCache.get}.
+   */
+  delete(key: string | Uint8Array): boolean {
+    return this.check().delete(key);
+  }
+
+  /** Counters and memory figures, summed over every thread. Works after close too. */
+  stats(): CacheStats {
+    const v = this.view;
+    const { i32, f64, g } = v;
+    let items = 0;
+    const totals = { hits: 0, misses: 0, sets: 0, deletes: 0, evictions: 0, expired: 0, evictedSegments: 0 };
+    const threads: ThreadStats[] = [];
+    for (let t = 0; t < THREAD_BLOCK_COUNT; t++) {
+      const c = threadCountersF64(t);
+      const tw = threadBlockWord(t);
+      // Counters are plain f64 stores by their own thread; a read here may be a moment old.
+      items += f64[c + C_LINKED] - f64[c + C_UNLINKED];
+      totals.hits += f64[c + C_HITS];
+      totals.misses += f64[c + C_MISSES];
+      totals.sets += f64[c + C_SETS];
+      totals.deletes += f64[c + C_DELETES];
+      totals.evictions += f64[c + C_EVICTED_ITEMS];
+      totals.expired += f64[c + C_EXPIRED_ITEMS];
+      totals.evictedSegments += f64[c + C_EVICTED_SEGMENTS];
+      const attached = Atomics.load(i32, tw + T_STATE) === THREAD_ATTACHED;
+      if (attached || f64[c + C_HITS] + f64[c + C_MISSES] + f64[c + C_SETS] + f64[c + C_REQUESTS] > 0) {
+        threads.push({
+          thread: t, workerThreadId: i32[tw + T_WORKER_THREAD_ID], attached, requests: f64[c + C_REQUESTS],
+          hits: f64[c + C_HITS], misses: f64[c + C_MISSES], sets: f64[c + C_SETS], deletes: f64[c + C_DELETES],
+        });
+      }
+    }
+    let used = metadataBytes(g);
+    for (let s = 0; s < g.segmentCount; s++) {
+      const row = segmentRowWord(g, s);
+      if ((Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK) !== SEG_FREE) used += Atomics.load(i32, row + S_WRITE_OFFSET);
+    }
+    return {
+      items, memoryUsedBytes: used, memoryLimitBytes: this.limitBytes, bufferBytes: v.sab.byteLength, ...totals,
+      segments: { ...countSegments(v), total: g.segmentCount, segmentBytes: g.segmentBytes },
+      bucketCount: g.bucketCount, threads,
+    };
+  }
+
+  /**
+   * Owner only: repairs what the dead thread `workerThreadId` (its `worker_threads`
+   * threadId) left behind — a bucket it held locked, its active segment, its thread block.
+   * Call it from the Worker's `exit` event; never for a thread that is still running.
+   * Returns undefined if that thread had no block (it closed cleanly or never attached).
+   * @throws NotOwnerError (`SABCACHE_ERR_NOT_OWNER`) on an attached cache.
+   */
+  repairThread(workerThreadId: number): RepairReport | undefined {
+    if (!this.isOwner) throw new NotOwnerError('repairThread');
+    const t = findThreadBlock(this.view, workerThreadId);
+    return t < 0 ? undefined : repairDeadThread(this.view, t);
+  }
+
+  /** Owner only: runs one maintenance step now (normally it runs on a timer). */
+  runMaintenance(): void {
+    if (!this.maintenance) throw new NotOwnerError('runMaintenance');
+    this.maintenance.tick();
+  }
+
+  /**
+   * Detaches this thread: seals its active segment, gives its thread block back and, on the
+   * owner, stops maintenance. The data stays for other threads. Idempotent.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    process.removeListener('exit', this.onExit);
+    this.table.close();
+  }
+}

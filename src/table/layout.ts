@@ -1,0 +1,257 @@
+/**
+ * The one place that defines where everything lives in the shared buffer.
+ *
+ * All offsets are byte offsets into one `SharedArrayBuffer`; every region starts on a
+ * 64-byte boundary (one cache line) so that no two regions share a line. Nothing outside
+ * this module hard-codes an offset: other modules use the constants and accessors here.
+ *
+ * ```
+ *  byte 0                                                                    buffer end
+ *  ┌────────┬──────────────────┬──────────────────┬───────────┬──────────────┬──────────────┐
+ *  │ header │ thread blocks    │ index            │ freq      │ segment table│ segments     │
+ *  │ 4 KiB  │ 64 × 1 KiB       │ buckets × 64 B   │ buckets×8B│ segments×32 B│ segments × S │
+ *  └────────┴──────────────────┴──────────────────┴───────────┴──────────────┴──────────────┘
+ *
+ *  bucket (64 B = 16 × i32):  [0] seq  [1] lock owner  [2,3] way0 (tag, ref) … [14,15] way6
+ *  freq   (8 B per bucket):   one advisory access counter byte (0..3) per way, byte 7 spare
+ *  segment table row (32 B):  [0] state  [1] write offset  [2] live bytes  [3] generation
+ *                             [4] seal sequence  [5] created-at (unix s)  [6,7] spare
+ *  thread block (1 KiB):      [0] state  [1] held bucket+1  [2] active segment+1
+ *                             [3] worker threadId  [4] park word
+ *                             … byte 64: counters (f64 × COUNTER_COUNT)
+ *  entry (8-byte aligned):    [0] hash lo  [1] hash hi  [2] keyLen u16 | flags u16 << 16
+ *                             [3] value length  [4] expireAt (unix s, 0 = never)
+ *                             then key bytes, value bytes, padding to 8
+ * ```
+ *
+ * A `ref` (i32) names an entry: segment index in the high bits, offset/8 in the low
+ * `offsetBits` bits. Offset 0 of every segment is never an entry, so `ref == 0` means
+ * an empty way. With 1 MiB segments: 17 offset bits and 15 segment bits.
+ *
+ * Sizes are checked in `test/table/layout.test.ts` (alignment, region sizes, no overlap),
+ * in the spirit of Pelikan's `hash_bucket.rs` and memcached's `sizes.c`.
+ *
+ * @module
+ */
+
+/** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
+export const MAGIC = 0x43424153;
+/** Bumped whenever any offset or meaning in this file changes. */
+export const LAYOUT_VERSION = 1;
+
+/** Every region starts on a multiple of this (one cache line), in bytes. */
+export const REGION_ALIGN_BYTES = 64;
+/** Segments start on a page boundary, in bytes. */
+export const SEGMENT_ALIGN_BYTES = 4096;
+
+// ── header ────────────────────────────────────────────────────────────────────────────
+/** Header size, in bytes. */
+export const HEADER_BYTES = 4096;
+/** Header fields, as i32 word indices from byte 0. */
+export const H_MAGIC = 0;
+export const H_LAYOUT_VERSION = 1;
+export const H_BUCKET_COUNT = 2;
+export const H_SEGMENT_BYTES = 3;
+export const H_SEGMENT_COUNT = 4;
+export const H_OFFSET_BITS = 5;
+export const H_HASH_SEED_A = 6;
+export const H_HASH_SEED_B = 7;
+/** Coarse clock, unix seconds, advanced by the owner thread. */
+export const H_CLOCK_SECONDS = 8;
+/** Global counter of segment seals; gives sealed segments their FIFO order. */
+export const H_SEAL_SEQ = 9;
+/** Where the next free-segment scan starts (a hint only). */
+export const H_FREE_HINT = 10;
+export const H_MAX_KEY_BYTES = 11;
+export const H_MAX_VALUE_BYTES = 12;
+/** Byte offset of the segments region divided by SEGMENT_ALIGN_BYTES. */
+export const H_SEGMENTS_PAGE = 13;
+
+// ── thread blocks ─────────────────────────────────────────────────────────────────────
+/** How many threads may attach at once. */
+export const THREAD_BLOCK_COUNT = 64;
+/** One thread block, in bytes. */
+export const THREAD_BLOCK_BYTES = 1024;
+export const THREAD_BLOCKS_OFFSET = HEADER_BYTES;
+/** Thread block fields, as i32 word indices from the block's start. */
+export const T_STATE = 0;
+/** Bucket index + 1 this thread is locking or about to lock; 0 = none. */
+export const T_HELD_BUCKET = 1;
+/** Index + 1 of this thread's active segment; 0 = none. */
+export const T_ACTIVE_SEGMENT = 2;
+/** `worker_threads.threadId` of the attached thread. */
+export const T_WORKER_THREAD_ID = 3;
+/** A word nobody writes: a thread sleeps on it with `Atomics.wait` while it backs off. */
+export const T_PARK = 4;
+/** Byte offset of the counters inside a thread block. */
+export const T_COUNTERS_BYTE = 64;
+/** Thread block states. */
+export const THREAD_FREE = 0;
+export const THREAD_ATTACHED = 1;
+
+/** Per-thread counters (f64 slots from T_COUNTERS_BYTE), each written only by its thread. */
+export const C_HITS = 0;
+export const C_MISSES = 1;
+export const C_SETS = 2;
+export const C_DELETES = 3;
+/** Entries linked into the index (new keys). */
+export const C_LINKED = 4;
+/** Entries unlinked from the index (replaced keys are not counted: link and unlink balance). */
+export const C_UNLINKED = 5;
+export const C_EVICTED_ITEMS = 6;
+export const C_EXPIRED_ITEMS = 7;
+export const C_EVICTED_SEGMENTS = 8;
+export const C_REQUESTS = 9;
+export const COUNTER_COUNT = 16;
+
+// ── index ─────────────────────────────────────────────────────────────────────────────
+/** One bucket, in bytes: one cache line. */
+export const BUCKET_BYTES = 64;
+/** i32 words per bucket. */
+export const BUCKET_WORDS = 16;
+/** Ways (tag, ref pairs) per bucket. */
+export const WAYS = 7;
+/** Word index (within a bucket) of the seqlock sequence. */
+export const B_SEQ = 0;
+/** Word index (within a bucket) of the lock owner (thread block index + 1; 0 = unlocked). */
+export const B_LOCK = 1;
+/** Word index (within a bucket) of way 0's tag; way w's tag is at B_WAYS + 2w, ref at +1. */
+export const B_WAYS = 2;
+/** Frequency bytes per bucket (7 used). */
+export const FREQ_BYTES_PER_BUCKET = 8;
+/** Largest value of a way's frequency counter. */
+export const FREQ_MAX = 3;
+
+// ── segment table ─────────────────────────────────────────────────────────────────────
+/** One segment table row, in bytes. */
+export const SEGMENT_ROW_BYTES = 32;
+export const SEGMENT_ROW_WORDS = 8;
+export const S_STATE = 0;
+export const S_WRITE_OFFSET = 1;
+export const S_LIVE_BYTES = 2;
+export const S_GENERATION = 3;
+export const S_SEAL_SEQ = 4;
+export const S_CREATED_AT = 5;
+/** Segment states live in the low 8 bits of S_STATE; the owner thread (block + 1) above. */
+export const SEG_FREE = 0;
+export const SEG_ACTIVE = 1;
+export const SEG_SEALED = 2;
+export const SEG_EVICTING = 3;
+export const SEG_STATE_MASK = 0xff;
+export const SEG_OWNER_SHIFT = 8;
+/** First byte offset in a segment where an entry may start (0 stays unused so ref 0 is empty). */
+export const SEGMENT_FIRST_OFFSET = 8;
+
+// ── entry ─────────────────────────────────────────────────────────────────────────────
+/** Entry header, in bytes. */
+export const ENTRY_HEADER_BYTES = 20;
+/** Entry fields, as i32 word indices from the entry's start. */
+export const E_HASH_LO = 0;
+export const E_HASH_HI = 1;
+export const E_KEYLEN_FLAGS = 2;
+export const E_VALUE_LEN = 3;
+export const E_EXPIRE_AT = 4;
+/** Entries are aligned to this many bytes. */
+export const ENTRY_ALIGN_BYTES = 8;
+/** The largest key a u16 length field can describe, in bytes. */
+export const KEY_BYTES_LIMIT = 0xffff;
+/** Value types, in the low 4 bits of the entry's flags. */
+export const TYPE_BYTES = 0;
+export const TYPE_STRING = 1;
+export const TYPE_MASK = 0xf;
+
+/** Bytes an entry with these key and value sizes occupies, padding included. */
+export function entryBytes(keyBytes: number, valueBytes: number): number {
+  return (ENTRY_HEADER_BYTES + keyBytes + valueBytes + 7) & ~7;
+}
+
+/** Rounds `n` up to a multiple of `align` (a power of two). */
+export function alignUp(n: number, align: number): number {
+  return Math.ceil(n / align) * align;
+}
+
+/**
+ * The size of every region, derived from the bucket count, segment size and segment
+ * count. Pure data: it is what the header records, so any thread can rebuild it.
+ */
+export interface Geometry {
+  /** Buckets in the index; a power of two. */
+  bucketCount: number;
+  /** Bytes per segment; a power of two. */
+  segmentBytes: number;
+  /** Number of segments. */
+  segmentCount: number;
+  /** Bits of a ref that hold offset/8 inside a segment. */
+  offsetBits: number;
+  /** Byte offsets of each region. */
+  indexOffset: number;
+  freqOffset: number;
+  segmentTableOffset: number;
+  segmentsOffset: number;
+  /** Total buffer size, in bytes. */
+  totalBytes: number;
+}
+
+/** Computes every region's offset from the three numbers that define a table. */
+export function computeGeometry(bucketCount: number, segmentBytes: number, segmentCount: number): Geometry {
+  const offsetBits = Math.log2(segmentBytes / ENTRY_ALIGN_BYTES);
+  const indexOffset = THREAD_BLOCKS_OFFSET + THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES;
+  const freqOffset = alignUp(indexOffset + bucketCount * BUCKET_BYTES, REGION_ALIGN_BYTES);
+  const segmentTableOffset = alignUp(freqOffset + bucketCount * FREQ_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
+  const segmentsOffset = alignUp(segmentTableOffset + segmentCount * SEGMENT_ROW_BYTES, SEGMENT_ALIGN_BYTES);
+  const totalBytes = segmentsOffset + segmentCount * segmentBytes;
+  return { bucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, freqOffset, segmentTableOffset, segmentsOffset, totalBytes };
+}
+
+/** Bytes used by everything but the segments (header, thread blocks, index, freq, segment table). */
+export function metadataBytes(g: Geometry): number {
+  return g.segmentsOffset;
+}
+
+/** The largest segment count a ref can address with this many offset bits. */
+export function maxSegmentsForOffsetBits(offsetBits: number): number {
+  // 31 usable bits keep refs positive i32; segment index 0 is allowed (its offset 0 is never used).
+  return 2 ** (31 - offsetBits);
+}
+
+// ── accessors: word indices into an Int32Array over the whole buffer ─────────────────
+/** Word index of bucket `b`'s first word. */
+export function bucketWord(g: Geometry, b: number): number {
+  return (g.indexOffset >>> 2) + b * BUCKET_WORDS;
+}
+/** Byte index of bucket `b`'s first frequency byte. */
+export function freqByte(g: Geometry, b: number): number {
+  return g.freqOffset + b * FREQ_BYTES_PER_BUCKET;
+}
+/** Word index of segment `s`'s table row. */
+export function segmentRowWord(g: Geometry, s: number): number {
+  return (g.segmentTableOffset >>> 2) + s * SEGMENT_ROW_WORDS;
+}
+/** Byte offset of segment `s`'s first byte. */
+export function segmentByte(g: Geometry, s: number): number {
+  return g.segmentsOffset + s * g.segmentBytes;
+}
+/** Word index of thread block `t`'s first word. */
+export function threadBlockWord(t: number): number {
+  return (THREAD_BLOCKS_OFFSET + t * THREAD_BLOCK_BYTES) >>> 2;
+}
+/** f64 index of thread block `t`'s first counter. */
+export function threadCountersF64(t: number): number {
+  return (THREAD_BLOCKS_OFFSET + t * THREAD_BLOCK_BYTES + T_COUNTERS_BYTE) >>> 3;
+}
+/** Makes a ref from a segment index and a byte offset inside it (a multiple of 8). */
+export function makeRef(g: Geometry, segment: number, offsetInSegment: number): number {
+  return (segment << g.offsetBits) | (offsetInSegment >>> 3);
+}
+/** The segment index a ref names. */
+export function refSegment(g: Geometry, ref: number): number {
+  return ref >>> g.offsetBits;
+}
+/** The byte offset inside its segment that a ref names. */
+export function refOffset(g: Geometry, ref: number): number {
+  return (ref & ((1 << g.offsetBits) - 1)) << 3;
+}
+/** Byte offset in the whole buffer of the entry a ref names. */
+export function refByte(g: Geometry, ref: number): number {
+  return g.segmentsOffset + (ref >>> g.offsetBits) * g.segmentBytes + ((ref & ((1 << g.offsetBits) - 1)) << 3);
+}

@@ -1,0 +1,107 @@
+/**
+ * Repairs what a dead thread left behind (DESIGN §4): a bucket it held locked, its active
+ * segment, a segment it was evicting, and its thread block. Run by the owner thread only
+ * after the dead thread's `exit` event (a live thread must never be "repaired").
+ *
+ * @module
+ */
+import {
+  B_LOCK, B_SEQ, B_WAYS, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, S_STATE,
+  SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, T_ACTIVE_SEGMENT,
+  T_HELD_BUCKET, T_STATE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, WAYS,
+  bucketWord, refByte, refOffset, refSegment, segmentRowWord, threadBlockWord,
+} from './layout.ts';
+import { sealSegment } from './segments.ts';
+import type { SharedView } from './shared-view.ts';
+
+/** What {@link repairDeadThread} found and fixed. */
+export interface RepairReport {
+  /** Thread block index repaired. */
+  thread: number;
+  /** Bucket index the thread held locked, or -1. */
+  repairedBucket: number;
+  /** Ways cleared because they did not point at an entry of their key. */
+  clearedWays: number;
+  /** Segments the thread owned (active or being evicted) that were sealed again. */
+  resealedSegments: number;
+}
+
+/** The thread block attached by `worker_threads.threadId` `workerThreadId`, or -1. */
+export function findThreadBlock(v: SharedView, workerThreadId: number): number {
+  for (let t = 0; t < THREAD_BLOCK_COUNT; t++) {
+    const tw = threadBlockWord(t);
+    if (Atomics.load(v.i32, tw + T_STATE) === THREAD_ATTACHED && Atomics.load(v.i32, tw + T_WORKER_THREAD_ID) === workerThreadId) return t;
+  }
+  return -1;
+}
+
+/** Whether way `ref`/`tag` in bucket `b` points at a whole entry whose hash matches. */
+function wayIsValid(v: SharedView, b: number, tag: number, ref: number): boolean {
+  const g = v.g;
+  const seg = refSegment(g, ref);
+  if (seg >= g.segmentCount || refOffset(g, ref) + ENTRY_HEADER_BYTES > g.segmentBytes) return false;
+  if ((Atomics.load(v.i32, segmentRowWord(g, seg) + S_STATE) & SEG_STATE_MASK) === SEG_FREE) return false;
+  const ew = refByte(g, ref) >>> 2;
+  const i32 = v.i32;
+  const keyLen = i32[ew + E_KEYLEN_FLAGS] & 0xffff;
+  const valueLen = i32[ew + E_VALUE_LEN];
+  if (keyLen === 0 || valueLen < 0 || refOffset(g, ref) + ENTRY_HEADER_BYTES + keyLen + valueLen > g.segmentBytes) return false;
+  return (i32[ew + E_HASH_LO] & (g.bucketCount - 1)) === b && i32[ew + E_HASH_HI] === tag;
+}
+
+/**
+ * Repairs thread block `t`, whose thread is dead. Safe to call for a block whose thread
+ * closed cleanly (nothing to do). Never call it for a live thread.
+ */
+export function repairDeadThread(v: SharedView, t: number): RepairReport {
+  const i32 = v.i32;
+  const g = v.g;
+  const tw = threadBlockWord(t);
+  const owner = t + 1;
+  const report: RepairReport = { thread: t, repairedBucket: -1, clearedWays: 0, resealedSegments: 0 };
+
+  const held = Atomics.load(i32, tw + T_HELD_BUCKET);
+  if (held > 0 && held <= g.bucketCount) {
+    const b = held - 1;
+    const bw = bucketWord(g, b);
+    // The lock word names its owner, so this is the dead thread's lock and nobody else's.
+    if (Atomics.load(i32, bw + B_LOCK) === owner) {
+      report.repairedBucket = b;
+      const s = i32[bw + B_SEQ];
+      if (s & 1) {
+        // It died mid-change: keep only ways that point at an entry of their own key.
+        for (let w = 0; w < WAYS; w++) {
+          const tag = i32[bw + B_WAYS + 2 * w];
+          const ref = i32[bw + B_WAYS + 2 * w + 1];
+          if (ref === 0 && tag === 0) continue;
+          if (ref === 0 || !wayIsValid(v, b, tag, ref)) {
+            i32[bw + B_WAYS + 2 * w + 1] = 0;
+            i32[bw + B_WAYS + 2 * w] = 0;
+            report.clearedWays++;
+          }
+        }
+        // Ordering: ways fixed before seq turns even (publishes them), as in unlockBucket.
+        Atomics.store(i32, bw + B_SEQ, (s + 1) | 0);
+      }
+      Atomics.store(i32, bw + B_LOCK, 0);
+    }
+  }
+
+  for (let s = 0; s < g.segmentCount; s++) {
+    const row = segmentRowWord(g, s);
+    const st = Atomics.load(i32, row + S_STATE);
+    if (st >>> SEG_OWNER_SHIFT !== owner) continue;
+    const kind = st & SEG_STATE_MASK;
+    if (kind === SEG_ACTIVE) sealSegment(v, s);
+    // A half-evicted segment goes back to SEALED with its old (oldest) FIFO place;
+    // eviction is idempotent, so the next evictor finishes the job.
+    else if (kind === SEG_EVICTING) Atomics.store(i32, row + S_STATE, SEG_SEALED);
+    else continue;
+    report.resealedSegments++;
+  }
+
+  Atomics.store(i32, tw + T_ACTIVE_SEGMENT, 0);
+  Atomics.store(i32, tw + T_HELD_BUCKET, 0);
+  Atomics.store(i32, tw + T_STATE, THREAD_FREE);
+  return report;
+}

@@ -1,0 +1,202 @@
+/**
+ * Log-structured segments (DESIGN §2, §5): each attached thread appends entries to its own
+ * active segment; a full segment is sealed (read-only) and takes a global seal sequence
+ * number, which orders sealed segments first-in first-out; eviction frees the oldest
+ * sealed segment whole after unlinking each of its entries that the index still points at.
+ *
+ * A free segment is claimed with one CAS on its state word (FREE → ACTIVE|owner), scanning
+ * the segment table from a rotating hint. This is lock-free and has no ABA hazard (the
+ * state word alone decides ownership), and a thread that dies mid-claim leaves nothing to
+ * untangle. DESIGN §5 suggests a free-list stack; the scan costs O(segments) once per
+ * segment filled (one scan of 256 rows per MiB written at the default size), which is
+ * noise next to writing that MiB.
+ *
+ * @module
+ */
+import { lockBucket, unlockBucket } from './bucket-lock.ts';
+import {
+  B_WAYS, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_UNLINKED, E_EXPIRE_AT, E_HASH_LO,
+  E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, S_CREATED_AT,
+  S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_EVICTING, SEG_FREE,
+  SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, entryBytes, makeRef,
+  refByte, refSegment, segmentByte, segmentRowWord,
+} from './layout.ts';
+import type { SharedView } from './shared-view.ts';
+
+/** What a thread needs to take locks and count what it does. */
+export interface ThreadContext {
+  readonly v: SharedView;
+  /** Thread block index + 1: the value this thread writes into lock and owner words. */
+  readonly owner: number;
+  /** Word index of this thread's block. */
+  readonly threadWord: number;
+  /** f64 index of this thread's first counter. */
+  readonly counters: number;
+}
+
+/** Segment counts by state. */
+export interface SegmentCounts {
+  free: number;
+  active: number;
+  sealed: number;
+  evicting: number;
+}
+
+/**
+ * Size in bytes of the entry at byte `e`, or 0 if its header is not a plausible entry
+ * (a torn read, or space reserved but never written): callers stop walking there.
+ */
+export function entrySizeAt(v: SharedView, e: number, limit: number): number {
+  const i32 = v.i32;
+  const w = e >>> 2;
+  const keyLen = i32[w + E_KEYLEN_FLAGS] & 0xffff;
+  const valueLen = i32[w + E_VALUE_LEN];
+  if (keyLen === 0 || keyLen > v.maxKeyBytes || valueLen < 0 || valueLen > v.maxValueBytes) return 0;
+  const size = entryBytes(keyLen, valueLen);
+  return e + size <= limit ? size : 0;
+}
+
+/**
+ * Claims a free segment for thread `ctx.owner` as its active segment. Returns its index,
+ * or -1 when none is free.
+ */
+export function acquireSegment(ctx: ThreadContext): number {
+  const { v, owner } = ctx;
+  const i32 = v.i32;
+  const n = v.g.segmentCount;
+  const start = Atomics.load(i32, H_FREE_HINT) % n;
+  for (let i = 0; i < n; i++) {
+    const s = (start + i) % n;
+    const row = segmentRowWord(v.g, s);
+    if (Atomics.load(i32, row + S_STATE) !== SEG_FREE) continue;
+    if (Atomics.compareExchange(i32, row + S_STATE, SEG_FREE, SEG_ACTIVE | (owner << SEG_OWNER_SHIFT)) !== SEG_FREE) continue;
+    // Only the claimer touches these until the segment is sealed.
+    i32[row + S_LIVE_BYTES] = 0;
+    i32[row + S_CREATED_AT] = i32[H_CLOCK_SECONDS];
+    Atomics.store(i32, row + S_WRITE_OFFSET, SEGMENT_FIRST_OFFSET);
+    Atomics.store(i32, H_FREE_HINT, (s + 1) % n);
+    return s;
+  }
+  return -1;
+}
+
+/** Seals segment `s` (ACTIVE → SEALED), giving it the next FIFO position. */
+export function sealSegment(v: SharedView, s: number): void {
+  const i32 = v.i32;
+  const row = segmentRowWord(v.g, s);
+  // Ordering: the seal sequence is written before the state says SEALED, so an evictor
+  // that sees SEALED also sees this segment's place in the FIFO.
+  i32[row + S_SEAL_SEQ] = Atomics.add(i32, H_SEAL_SEQ, 1) + 1;
+  Atomics.store(i32, row + S_STATE, SEG_SEALED);
+}
+
+/** Counts segments by state (a snapshot; other threads keep changing them). */
+export function countSegments(v: SharedView): SegmentCounts {
+  const counts: SegmentCounts = { free: 0, active: 0, sealed: 0, evicting: 0 };
+  for (let s = 0; s < v.g.segmentCount; s++) {
+    const st = Atomics.load(v.i32, segmentRowWord(v.g, s) + S_STATE) & SEG_STATE_MASK;
+    if (st === SEG_FREE) counts.free++;
+    else if (st === SEG_ACTIVE) counts.active++;
+    else if (st === SEG_SEALED) counts.sealed++;
+    else counts.evicting++;
+  }
+  return counts;
+}
+
+/**
+ * Clears way `w` of the locked bucket at word `bw`, which holds `ref`, and accounts the
+ * entry's bytes as dead in its segment. Caller holds the bucket lock.
+ */
+export function unlinkWayLocked(v: SharedView, bw: number, w: number, ref: number): void {
+  const i32 = v.i32;
+  i32[bw + B_WAYS + 2 * w + 1] = 0;
+  i32[bw + B_WAYS + 2 * w] = 0;
+  const e = refByte(v.g, ref) >>> 2;
+  const size = entryBytes(i32[e + E_KEYLEN_FLAGS] & 0xffff, i32[e + E_VALUE_LEN]);
+  // Several threads may unlink entries of one segment at once: the counter is atomic.
+  Atomics.sub(i32, segmentRowWord(v.g, refSegment(v.g, ref)) + S_LIVE_BYTES, size);
+}
+
+/**
+ * Evicts the oldest sealed segment: unlinks every entry of it that the index still points
+ * at (each under its bucket's lock), then frees it. Any thread may call this (the owner
+ * keeps free segments above a watermark; a writer that finds none helps). Returns false
+ * when no segment is sealed.
+ */
+export function evictOldestSegment(ctx: ThreadContext): boolean {
+  const { v, owner } = ctx;
+  const i32 = v.i32;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    let victim = -1;
+    let oldest = Infinity;
+    for (let s = 0; s < v.g.segmentCount; s++) {
+      const row = segmentRowWord(v.g, s);
+      if (Atomics.load(i32, row + S_STATE) !== SEG_SEALED) continue;
+      const seq = i32[row + S_SEAL_SEQ] >>> 0;
+      if (seq < oldest) {
+        oldest = seq;
+        victim = s;
+      }
+    }
+    if (victim < 0) return false;
+    const row = segmentRowWord(v.g, victim);
+    // Claim it: two threads may pick the same victim; the CAS lets exactly one evict it.
+    if (Atomics.compareExchange(i32, row + S_STATE, SEG_SEALED, SEG_EVICTING | (owner << SEG_OWNER_SHIFT)) !== SEG_SEALED) continue;
+    evictSegmentClaimed(ctx, victim);
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Unlinks every live entry of segment `s` (which this thread has claimed as EVICTING) and
+ * frees it. Idempotent: a segment left EVICTING by a dead thread can be evicted again.
+ */
+export function evictSegmentClaimed(ctx: ThreadContext, s: number): void {
+  const { v, owner, threadWord, counters } = ctx;
+  const { i32, f64, g } = v;
+  const row = segmentRowWord(g, s);
+  const base = segmentByte(g, s);
+  const end = Math.min(Atomics.load(i32, row + S_WRITE_OFFSET), g.segmentBytes);
+  const clock = i32[H_CLOCK_SECONDS];
+  const mask = g.bucketCount - 1;
+  let off = SEGMENT_FIRST_OFFSET;
+  while (off + ENTRY_HEADER_BYTES <= end) {
+    const e = base + off;
+    const size = entrySizeAt(v, e, base + end);
+    if (size === 0) break;
+    const ew = e >>> 2;
+    const ref = makeRef(g, s, off);
+    const b = i32[ew + E_HASH_LO] & mask;
+    const bw = bucketWord(g, b);
+    // Unlocked pre-check: a ref is never linked again once its segment is sealed (only its
+    // writer links it, before sealing), so if no way holds it now, none ever will.
+    let present = false;
+    for (let w = 0; w < WAYS; w++) if (i32[bw + B_WAYS + 2 * w + 1] === ref) present = true;
+    if (present) {
+      const seq = lockBucket(i32, bw, b, owner, threadWord);
+      try {
+        for (let w = 0; w < WAYS; w++) {
+          if (i32[bw + B_WAYS + 2 * w + 1] !== ref) continue;
+          const exp = i32[ew + E_EXPIRE_AT] >>> 0;
+          unlinkWayLocked(v, bw, w, ref);
+          f64[counters + C_UNLINKED]++;
+          if (exp !== 0 && exp <= clock >>> 0) f64[counters + C_EXPIRED_ITEMS]++;
+          else f64[counters + C_EVICTED_ITEMS]++;
+        }
+      } finally {
+        unlockBucket(i32, bw, seq, threadWord);
+      }
+    }
+    off += size;
+  }
+  // Ordering: every way pointing here was unlinked above under its bucket lock (moving its
+  // seq), so no reader can start reading this segment again; readers already inside fail
+  // their seq check. Bump the generation (versions of new entries here differ from old
+  // ones), then publish FREE last so that a claimer sees a finished segment.
+  i32[row + S_GENERATION] = (i32[row + S_GENERATION] + 1) | 0;
+  i32[row + S_LIVE_BYTES] = 0;
+  Atomics.store(i32, row + S_WRITE_OFFSET, 0);
+  Atomics.store(i32, row + S_STATE, SEG_FREE);
+  f64[counters + C_EVICTED_SEGMENTS]++;
+}

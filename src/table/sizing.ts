@@ -1,0 +1,77 @@
+/**
+ * Chooses a table's geometry (bucket count, segment size, segment count) from the memory
+ * limit and the size limits, so that the whole buffer fits in `memoryBytes`.
+ *
+ * @module
+ */
+import { BadOptionError } from '../errors.ts';
+import { computeGeometry, entryBytes, type Geometry, maxSegmentsForOffsetBits, SEGMENT_FIRST_OFFSET, WAYS } from './layout.ts';
+
+/** Smallest and largest segment sizes, in bytes. */
+export const MIN_SEGMENT_BYTES = 4096;
+export const MAX_SEGMENT_BYTES = 2 ** 30;
+/** Default segment size when memory allows (DESIGN §2), in bytes. */
+export const DEFAULT_SEGMENT_BYTES = 1024 * 1024;
+/** Fewest segments a table may have: a few active writers plus something to evict. */
+export const MIN_SEGMENTS = 4;
+/** Largest buffer: Int32Array word indices over it must stay below 2^32. */
+export const MAX_MEMORY_BYTES = 4 * 1024 ** 3 - 4096;
+/** Target fraction of ways holding an item when items are `expectedItemBytes` large. */
+const TARGET_LOAD = 0.7;
+
+function nextPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+}
+
+/** Inputs to {@link planGeometry}; all sizes in bytes. */
+export interface SizingInput {
+  memoryBytes: number;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  /** Explicit segment size (power of two), or undefined to choose one. */
+  segmentBytes?: number;
+  expectedItemBytes: number;
+}
+
+/**
+ * Plans the geometry. Segments are 1 MiB unless the largest entry needs more (then the next
+ * power of two) or memory is small (then smaller, down to what the largest entry needs, so
+ * there are at least 64 segments when possible). Buckets: a power of two giving about
+ * 1/0.7 ways per item of `expectedItemBytes`.
+ * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) naming the option that cannot fit.
+ */
+export function planGeometry(input: SizingInput): Geometry {
+  const { memoryBytes, maxKeyBytes, maxValueBytes, expectedItemBytes } = input;
+  if (memoryBytes > MAX_MEMORY_BYTES) throw new BadOptionError('memoryBytes', `at most ${MAX_MEMORY_BYTES} bytes (4 GiB) in this version`);
+  const needed = nextPow2(entryBytes(maxKeyBytes, maxValueBytes) + SEGMENT_FIRST_OFFSET);
+  let segmentBytes = input.segmentBytes;
+  if (segmentBytes === undefined) {
+    segmentBytes = Math.max(DEFAULT_SEGMENT_BYTES, needed, MIN_SEGMENT_BYTES);
+    while (segmentBytes / 2 >= Math.max(needed, MIN_SEGMENT_BYTES) && memoryBytes / segmentBytes < 64) segmentBytes /= 2;
+  } else {
+    if (!Number.isInteger(segmentBytes) || segmentBytes < MIN_SEGMENT_BYTES || segmentBytes > MAX_SEGMENT_BYTES || nextPow2(segmentBytes) !== segmentBytes) {
+      throw new BadOptionError('segmentBytes', `must be a power of two from ${MIN_SEGMENT_BYTES} to ${MAX_SEGMENT_BYTES}, got ${segmentBytes}`);
+    }
+    if (segmentBytes < needed) {
+      throw new BadOptionError('segmentBytes', `${segmentBytes} cannot hold one entry of maxKeyBytes + maxValueBytes (needs ${needed})`);
+    }
+  }
+  const fixed = computeGeometry(0, segmentBytes, 0).segmentsOffset;
+  const itemsExpected = Math.max(1, (memoryBytes - fixed) / expectedItemBytes);
+  let bucketCount = 2 ** Math.round(Math.log2(itemsExpected / (WAYS * TARGET_LOAD)));
+  bucketCount = Math.max(64, bucketCount);
+  // Shrink the index until at least MIN_SEGMENTS segments fit beside it.
+  for (;;) {
+    const base = computeGeometry(bucketCount, segmentBytes, 0);
+    let segmentCount = Math.floor((memoryBytes - base.segmentsOffset) / segmentBytes);
+    while (segmentCount > 0 && computeGeometry(bucketCount, segmentBytes, segmentCount).totalBytes > memoryBytes) segmentCount--;
+    if (segmentCount >= MIN_SEGMENTS || bucketCount <= 64) {
+      if (segmentCount < MIN_SEGMENTS) {
+        throw new BadOptionError('memoryBytes', `${memoryBytes} bytes hold fewer than ${MIN_SEGMENTS} segments of ${segmentBytes} bytes (needed for maxValueBytes ${maxValueBytes}); give more memory or a smaller maxValueBytes`);
+      }
+      const g = computeGeometry(bucketCount, segmentBytes, Math.min(segmentCount, maxSegmentsForOffsetBits(Math.log2(segmentBytes / 8))));
+      return g;
+    }
+    bucketCount /= 2;
+  }
+}

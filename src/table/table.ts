@@ -1,0 +1,469 @@
+/**
+ * One thread's handle on the shared table: seqlock reads, locked writes (DESIGN §3–4).
+ *
+ * Every thread that attaches builds its own `Table` over the same buffer, claiming one of
+ * the 64 thread blocks (its counters, its heldBucket register, its active segment).
+ * Nothing here allocates on a lookup except the value handed back to the caller.
+ *
+ * @module
+ */
+import { BadTtlError, BadValueError, OutOfMemoryError, TooManyThreadsError, ValueTooLargeError } from '../errors.ts';
+import { lockBucket, unlockBucket, validateSeq } from './bucket-lock.ts';
+import { KeyCodec } from './key-codec.ts';
+import {
+  B_WAYS, C_DELETES, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
+  E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FREQ_BYTES_PER_BUCKET,
+  FREQ_MAX, H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
+  SEGMENT_ROW_WORDS, T_ACTIVE_SEGMENT, T_STATE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT,
+  THREAD_FREE, TYPE_BYTES, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentByte, segmentRowWord,
+  threadBlockWord, threadCountersF64,
+} from './layout.ts';
+import { acquireSegment, evictOldestSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
+import { SharedView } from './shared-view.ts';
+
+/** Optimistic seqlock attempts before a reader takes the bucket lock (DESIGN §3). */
+const READ_RETRIES = 16;
+/** Largest TTL accepted, in seconds (about 68 years: expireAt must stay within u32). */
+export const MAX_TTL_SECONDS = 2 ** 31 - 1;
+
+const MODE_HAS = 0;
+const MODE_BYTES = 1;
+const MODE_STRING = 2;
+const MODE_INTO = 3;
+
+/** Claims a free thread block; returns its index. */
+function claimThreadBlock(v: SharedView, workerThreadId: number): number {
+  for (let t = 0; t < THREAD_BLOCK_COUNT; t++) {
+    const tw = threadBlockWord(t);
+    if (Atomics.compareExchange(v.i32, tw + T_STATE, THREAD_FREE, THREAD_ATTACHED) === THREAD_FREE) {
+      Atomics.store(v.i32, tw + T_WORKER_THREAD_ID, workerThreadId);
+      return t;
+    }
+  }
+  throw new TooManyThreadsError(THREAD_BLOCK_COUNT);
+}
+
+/**
+ * A thread's view of the shared table. Not thread-safe itself (one per thread); the
+ * table it views is.
+ */
+export class Table implements ThreadContext {
+  readonly v: SharedView;
+  /** Thread block index. */
+  readonly thread: number;
+  readonly owner: number;
+  readonly threadWord: number;
+  readonly counters: number;
+  private readonly i32: Int32Array;
+  private readonly u8: Uint8Array;
+  private readonly f64: Float64Array;
+  private readonly buf: Buffer;
+  private readonly mask: number;
+  private readonly indexWord: number;
+  private readonly freqBase: number;
+  private readonly segRowWord: number;
+  private readonly segBase: number;
+  private readonly segBytes: number;
+  private readonly offBits: number;
+  private readonly offMask: number;
+  private readonly segCount: number;
+  readonly codec: KeyCodec;
+  /** Index of this thread's active segment, or -1. */
+  private active = -1;
+  private closed = false;
+
+  // Results of the last read (fields, so a read allocates nothing but the value itself).
+  private outBytes: Uint8Array | undefined;
+  private outString: string | undefined;
+  private outDest: Uint8Array | null = null;
+  /** Value length of the last hit. */
+  lastValueLength = 0;
+  /** Value type (TYPE_BYTES / TYPE_STRING) of the last hit. */
+  lastValueType = 0;
+  /** Generation of the segment of the last hit or write (half of its version). */
+  lastGeneration = 0;
+  /** Ref of the last hit or write (the other half of its version). */
+  lastRef = 0;
+
+  constructor(v: SharedView, workerThreadId: number) {
+    this.v = v;
+    this.thread = claimThreadBlock(v, workerThreadId);
+    this.owner = this.thread + 1;
+    this.threadWord = threadBlockWord(this.thread);
+    this.counters = threadCountersF64(this.thread);
+    this.i32 = v.i32;
+    this.u8 = v.u8;
+    this.f64 = v.f64;
+    this.buf = v.buf;
+    const g = v.g;
+    this.mask = g.bucketCount - 1;
+    this.indexWord = bucketWord(g, 0);
+    this.freqBase = g.freqOffset;
+    this.segRowWord = segmentRowWord(g, 0);
+    this.segBase = g.segmentsOffset;
+    this.segBytes = g.segmentBytes;
+    this.offBits = g.offsetBits;
+    this.offMask = (1 << g.offsetBits) - 1;
+    this.segCount = g.segmentCount;
+    this.codec = new KeyCodec(v.maxKeyBytes, v.seedA, v.seedB);
+  }
+
+  /** Current coarse clock, unix seconds (advanced by the owner thread). */
+  clockSeconds(): number {
+    return this.i32[H_CLOCK_SECONDS] >>> 0;
+  }
+
+  // ── reads ───────────────────────────────────────────────────────────────────────────
+
+  /** The value of `key` as a fresh (unshared) Uint8Array, or undefined. */
+  getBytes(key: string | Uint8Array): Uint8Array | undefined {
+    this.codec.encode(key);
+    if (this.read(MODE_BYTES) < 0) return undefined;
+    const out = this.outBytes;
+    this.outBytes = undefined;
+    return out;
+  }
+
+  /** The value of `key` decoded as UTF-8, or undefined. */
+  getString(key: string | Uint8Array): string | undefined {
+    this.codec.encode(key);
+    if (this.read(MODE_STRING) < 0) return undefined;
+    const out = this.outString;
+    this.outString = undefined;
+    return out;
+  }
+
+  /** Whether `key` is present and not expired. */
+  has(key: string | Uint8Array): boolean {
+    this.codec.encode(key);
+    return this.read(MODE_HAS) >= 0;
+  }
+
+  /**
+   * Copies the value of the key last passed to `codec.encode` into `dest`.
+   * Returns its length (≥ 0) on a hit — if larger than `dest`, nothing was copied and the
+   * caller retries with a larger buffer — or -1 on a miss. Sets `lastGeneration`/`lastRef`.
+   */
+  readEncodedInto(dest: Uint8Array): number {
+    this.outDest = dest;
+    const r = this.read(MODE_INTO);
+    this.outDest = null;
+    return r;
+  }
+
+  /** Looks the encoded key up under the seqlock. Returns the value length, or -1. */
+  private read(mode: number): number {
+    const i32 = this.i32;
+    const lo = this.codec.hash[0];
+    const hi = this.codec.hash[1];
+    const b = lo & this.mask;
+    const bw = this.indexWord + (b << 4);
+    for (let attempt = 0; attempt < READ_RETRIES; attempt++) {
+      const s1 = Atomics.load(i32, bw);
+      if (s1 & 1) continue; // a writer is inside: retry (the writer holds it for ~100s of ns)
+      const w = this.probe(bw, lo, hi, mode);
+      // Ordering: validate after every plain load of the probe (see bucket-lock.ts).
+      if (validateSeq(i32, bw, s1) !== s1) continue;
+      return this.finishRead(b, w);
+    }
+    // Too many writers in a row: read under the lock so the read finishes (DESIGN §3).
+    const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
+    try {
+      return this.finishRead(b, this.probe(bw, lo, hi, mode));
+    } finally {
+      unlockBucket(i32, bw, s, this.threadWord);
+    }
+  }
+
+  private finishRead(b: number, w: number): number {
+    if (w < 0) {
+      this.f64[this.counters + C_MISSES]++;
+      return -1;
+    }
+    this.f64[this.counters + C_HITS]++;
+    // Advisory frequency: a plain store, only when it changes (DESIGN §3: readers do not
+    // write shared lines on the hot path otherwise).
+    const fb = this.freqBase + b * FREQ_BYTES_PER_BUCKET + w;
+    if (this.u8[fb] < FREQ_MAX) this.u8[fb]++;
+    return this.lastValueLength;
+  }
+
+  /**
+   * Scans bucket `bw` for the encoded key and, on a live hit, copies the value out per
+   * `mode`. Returns the way, or -1. May run on a torn bucket (no lock): every offset and
+   * length is bounds-checked so garbage yields a miss or a value the seq check discards,
+   * never an exception or a loop.
+   */
+  private probe(bw: number, lo: number, hi: number, mode: number): number {
+    const i32 = this.i32;
+    for (let w = 0; w < WAYS; w++) {
+      if (i32[bw + B_WAYS + 2 * w] !== hi) continue;
+      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      if (ref === 0) continue;
+      const seg = ref >>> this.offBits;
+      const off = (ref & this.offMask) << 3;
+      if (seg >= this.segCount || off + ENTRY_HEADER_BYTES > this.segBytes) continue;
+      const e = this.segBase + seg * this.segBytes + off;
+      const ew = e >>> 2;
+      if (i32[ew + E_HASH_LO] !== lo || i32[ew + E_HASH_HI] !== hi) continue;
+      const kf = i32[ew + E_KEYLEN_FLAGS];
+      const keyLen = kf & 0xffff;
+      const valueLen = i32[ew + E_VALUE_LEN];
+      if (keyLen !== this.codec.length || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > this.segBytes) continue;
+      if (!this.keyEquals(e + ENTRY_HEADER_BYTES, keyLen)) continue;
+      const exp = i32[ew + E_EXPIRE_AT] >>> 0;
+      if (exp !== 0 && exp <= (i32[H_CLOCK_SECONDS] >>> 0)) return -1;
+      const vs = e + ENTRY_HEADER_BYTES + keyLen;
+      this.lastValueLength = valueLen;
+      this.lastValueType = (kf >>> 16) & 0xf;
+      this.lastRef = ref;
+      this.lastGeneration = i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_GENERATION];
+      if (mode === MODE_BYTES) this.outBytes = this.u8.slice(vs, vs + valueLen);
+      else if (mode === MODE_STRING) this.outString = this.buf.toString('utf8', vs, vs + valueLen);
+      else if (mode === MODE_INTO) {
+        const dest = this.outDest!;
+        if (valueLen <= dest.length) this.buf.copy(dest, 0, vs, vs + valueLen);
+      }
+      return w;
+    }
+    return -1;
+  }
+
+  /** Compares the encoded key with `len` key bytes stored at byte `at` (4-byte aligned). */
+  private keyEquals(at: number, len: number): boolean {
+    const u8 = this.u8;
+    const k = this.codec.bytes;
+    let i = 0;
+    if (k === this.codec.scratch) {
+      // Both sides 4-byte aligned: compare whole words first.
+      const kw = this.codec.scratchWords;
+      const i32 = this.i32;
+      const aw = at >>> 2;
+      const words = len >>> 2;
+      for (; i < words; i++) if (i32[aw + i] !== kw[i]) return false;
+      i <<= 2;
+    }
+    for (; i < len; i++) if (u8[at + i] !== k[i]) return false;
+    return true;
+  }
+
+  // ── writes ──────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Stores `value` under `key`, replacing any previous value.
+   * @param ttlSeconds - 0 (default) = no expiry.
+   * @throws see {@link SharedCache.set}.
+   */
+  set(key: string | Uint8Array, value: string | Uint8Array, ttlSeconds = 0): void {
+    this.codec.encode(key);
+    let valueLen: number;
+    let type: number;
+    if (typeof value === 'string') {
+      valueLen = value.length < 64 && isAscii(value) ? value.length : Buffer.byteLength(value, 'utf8');
+      type = TYPE_STRING;
+    } else if (value instanceof Uint8Array) {
+      valueLen = value.length;
+      type = TYPE_BYTES;
+    } else throw new BadValueError('a value must be a string or a Uint8Array');
+    if (valueLen > this.v.maxValueBytes) throw new ValueTooLargeError(this.v.maxValueBytes);
+    const expireAt = this.expireAtFor(ttlSeconds);
+
+    const keyLen = this.codec.length;
+    const size = entryBytes(keyLen, valueLen);
+    const seg = this.reserve(size);
+    const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
+    const off = this.i32[row + S_WRITE_OFFSET];
+    const e = this.segBase + seg * this.segBytes + off;
+    const ew = e >>> 2;
+    const i32 = this.i32;
+    i32[ew + E_HASH_LO] = this.codec.hash[0];
+    i32[ew + E_HASH_HI] = this.codec.hash[1];
+    i32[ew + E_KEYLEN_FLAGS] = keyLen | (type << 16);
+    i32[ew + E_VALUE_LEN] = valueLen;
+    i32[ew + E_EXPIRE_AT] = expireAt;
+    const kb = this.codec.bytes;
+    const u8 = this.u8;
+    const ks = e + ENTRY_HEADER_BYTES;
+    if (keyLen <= 64) for (let i = 0; i < keyLen; i++) u8[ks + i] = kb[i];
+    else u8.set(kb.subarray(0, keyLen), ks);
+    const vs = ks + keyLen;
+    if (type === TYPE_STRING) this.buf.write(value as string, vs, valueLen, 'utf8');
+    else u8.set(value as Uint8Array, vs);
+    // Ordering: the write offset moves past the entry only once it is fully written, so
+    // anyone walking the segment up to the write offset (eviction after this thread dies,
+    // snapshots) sees whole entries only.
+    Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
+    this.link(makeRef(this.v.g, seg, off), size, seg);
+    this.f64[this.counters + C_SETS]++;
+  }
+
+  /** Computes expireAt (unix seconds, 0 = never) from a TTL in seconds. */
+  private expireAtFor(ttlSeconds: number): number {
+    if (ttlSeconds === 0) return 0;
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > MAX_TTL_SECONDS) {
+      throw new BadTtlError(`ttlSeconds must be a whole number from 0 to ${MAX_TTL_SECONDS}, got ${ttlSeconds}`);
+    }
+    return Math.min(this.clockSeconds() + ttlSeconds, 0xffffffff) | 0;
+  }
+
+  /**
+   * Makes room for `size` bytes in this thread's active segment and returns the segment.
+   * Seals a full segment and claims a free one; when none is free, helps by evicting the
+   * oldest sealed segment itself (DESIGN §5).
+   * @throws OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`) when nothing can be evicted.
+   */
+  private reserve(size: number): number {
+    const i32 = this.i32;
+    if (this.active >= 0) {
+      const row = this.segRowWord + this.active * SEGMENT_ROW_WORDS;
+      if (i32[row + S_WRITE_OFFSET] + size <= this.segBytes) return this.active;
+      sealSegment(this.v, this.active);
+      this.active = -1;
+      Atomics.store(i32, this.threadWord + T_ACTIVE_SEGMENT, 0);
+    }
+    for (let attempt = 0; attempt < 64; attempt++) {
+      const s = acquireSegment(this);
+      if (s >= 0) {
+        this.active = s;
+        Atomics.store(i32, this.threadWord + T_ACTIVE_SEGMENT, s + 1);
+        return s;
+      }
+      if (!evictOldestSegment(this)) break;
+    }
+    throw new OutOfMemoryError('no free segment and none can be evicted (every segment is active in some thread)');
+  }
+
+  /** Links the entry at `ref` (of `size` bytes, in segment `seg`) under the encoded key. */
+  private link(ref: number, size: number, seg: number): void {
+    const i32 = this.i32;
+    const lo = this.codec.hash[0];
+    const hi = this.codec.hash[1];
+    const b = lo & this.mask;
+    const bw = this.indexWord + (b << 4);
+    const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
+    try {
+      let target = this.findLocked(bw, lo, hi);
+      if (target >= 0) {
+        unlinkWayLocked(this.v, bw, target, i32[bw + B_WAYS + 2 * target + 1]);
+      } else {
+        target = this.emptyWayLocked(bw);
+        if (target < 0) target = this.evictWayLocked(bw, b);
+        this.f64[this.counters + C_LINKED]++;
+      }
+      i32[bw + B_WAYS + 2 * target] = hi;
+      i32[bw + B_WAYS + 2 * target + 1] = ref;
+      this.u8[this.freqBase + b * FREQ_BYTES_PER_BUCKET + target] = 0;
+      Atomics.add(i32, this.segRowWord + seg * SEGMENT_ROW_WORDS + S_LIVE_BYTES, size);
+      this.lastRef = ref;
+      this.lastGeneration = i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_GENERATION];
+    } finally {
+      unlockBucket(i32, bw, s, this.threadWord);
+    }
+  }
+
+  /** The way holding the encoded key in the locked bucket `bw`, or -1. */
+  private findLocked(bw: number, lo: number, hi: number): number {
+    const i32 = this.i32;
+    for (let w = 0; w < WAYS; w++) {
+      if (i32[bw + B_WAYS + 2 * w] !== hi) continue;
+      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      if (ref === 0) continue;
+      const e = this.segBase + (ref >>> this.offBits) * this.segBytes + ((ref & this.offMask) << 3);
+      const ew = e >>> 2;
+      if (i32[ew + E_HASH_LO] !== lo || (i32[ew + E_KEYLEN_FLAGS] & 0xffff) !== this.codec.length) continue;
+      if (this.keyEquals(e + ENTRY_HEADER_BYTES, this.codec.length)) return w;
+    }
+    return -1;
+  }
+
+  private emptyWayLocked(bw: number): number {
+    for (let w = 0; w < WAYS; w++) if (this.i32[bw + B_WAYS + 2 * w + 1] === 0) return w;
+    return -1;
+  }
+
+  /**
+   * Frees one way of the full, locked bucket `b` for a new key and returns it: an expired
+   * entry first, else the lowest frequency, ties going to the entry in the oldest segment
+   * (DESIGN §4 step 3).
+   */
+  private evictWayLocked(bw: number, b: number): number {
+    const i32 = this.i32;
+    const clock = this.clockSeconds();
+    let victim = 0;
+    let best = Infinity;
+    for (let w = 0; w < WAYS; w++) {
+      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      const seg = ref >>> this.offBits;
+      const ew = (this.segBase + seg * this.segBytes + ((ref & this.offMask) << 3)) >>> 2;
+      const exp = i32[ew + E_EXPIRE_AT] >>> 0;
+      if (exp !== 0 && exp <= clock) {
+        victim = w;
+        best = -1;
+        break;
+      }
+      const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
+      // Sealed segments are older than active ones; among sealed, the seal order is age.
+      const age = Atomics.load(i32, row + S_STATE) === SEG_SEALED ? i32[row + S_SEAL_SEQ] >>> 0 : 2 ** 32;
+      const score = this.u8[this.freqBase + b * FREQ_BYTES_PER_BUCKET + w] * 2 ** 33 + age;
+      if (score < best) {
+        best = score;
+        victim = w;
+      }
+    }
+    unlinkWayLocked(this.v, bw, victim, i32[bw + B_WAYS + 2 * victim + 1]);
+    this.f64[this.counters + C_UNLINKED]++;
+    this.f64[this.counters + (best === -1 ? C_EXPIRED_ITEMS : C_EVICTED_ITEMS)]++;
+    return victim;
+  }
+
+  /** Removes `key`. Returns whether a live entry was removed. */
+  delete(key: string | Uint8Array): boolean {
+    this.codec.encode(key);
+    const i32 = this.i32;
+    const lo = this.codec.hash[0];
+    const hi = this.codec.hash[1];
+    const b = lo & this.mask;
+    const bw = this.indexWord + (b << 4);
+    const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
+    let removed = false;
+    try {
+      const w = this.findLocked(bw, lo, hi);
+      if (w >= 0) {
+        const ref = i32[bw + B_WAYS + 2 * w + 1];
+        const ew = (this.segBase + (ref >>> this.offBits) * this.segBytes + ((ref & this.offMask) << 3)) >>> 2;
+        const exp = i32[ew + E_EXPIRE_AT] >>> 0;
+        removed = exp === 0 || exp > this.clockSeconds();
+        unlinkWayLocked(this.v, bw, w, ref);
+        this.f64[this.counters + C_UNLINKED]++;
+        if (!removed) this.f64[this.counters + C_EXPIRED_ITEMS]++;
+      }
+    } finally {
+      unlockBucket(i32, bw, s, this.threadWord);
+    }
+    if (removed) this.f64[this.counters + C_DELETES]++;
+    return removed;
+  }
+
+  /**
+   * Seals this thread's active segment and gives its thread block back. The table must
+   * not be used afterwards. Idempotent.
+   */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.active >= 0) sealSegment(this.v, this.active);
+    this.active = -1;
+    Atomics.store(this.i32, this.threadWord + T_ACTIVE_SEGMENT, 0);
+    Atomics.store(this.i32, this.threadWord + T_STATE, THREAD_FREE);
+  }
+
+  /** Byte offset of segment `s` (for tests and tools). */
+  segmentStart(s: number): number {
+    return segmentByte(this.v.g, s);
+  }
+}
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
