@@ -303,7 +303,9 @@ export class Table implements ThreadContext {
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > MAX_TTL_SECONDS) {
       throw new BadTtlError(`ttlSeconds must be a whole number from 0 to ${MAX_TTL_SECONDS}, got ${ttlSeconds}`);
     }
-    return Math.min(this.clockSeconds() + ttlSeconds, 0xffffffff) | 0;
+    // Expire at the first whole second at or after now + ttl: a key lives at least
+    // ttlSeconds and less than one second more (the clock has whole-second resolution).
+    return Math.min(Math.ceil(Date.now() / 1000 + ttlSeconds), 0xffffffff) | 0;
   }
 
   /**

@@ -1,0 +1,32 @@
+import { B_LOCK, B_SEQ, B_WAYS, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord } from '../../src/table/layout.ts';
+import type { SharedView } from '../../src/table/shared-view.ts';
+
+/** Walks the whole index: buckets left odd or locked, and ways that point at a foreign entry. */
+export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: number; foreignWays: number; liveWays: number } {
+  const { i32, g } = v;
+  let oddBuckets = 0;
+  let lockedBuckets = 0;
+  let foreignWays = 0;
+  let liveWays = 0;
+  for (let b = 0; b < g.bucketCount; b++) {
+    const bw = bucketWord(g, b);
+    if (i32[bw + B_SEQ] & 1) oddBuckets++;
+    if (i32[bw + B_LOCK] !== 0) lockedBuckets++;
+    for (let w = 0; w < WAYS; w++) {
+      const tag = i32[bw + B_WAYS + 2 * w];
+      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      if (ref === 0) continue;
+      liveWays++;
+      const seg = refSegment(g, ref);
+      const ew = refByte(g, ref) >>> 2;
+      const ok = seg < g.segmentCount
+        && (i32[segmentRowWord(g, seg) + S_STATE] & SEG_STATE_MASK) !== SEG_FREE
+        && (i32[ew + E_HASH_LO] & (g.bucketCount - 1)) === b
+        && i32[ew + E_HASH_HI] === tag
+        && (i32[ew + E_KEYLEN_FLAGS] & 0xffff) > 0
+        && i32[ew + E_VALUE_LEN] >= 0;
+      if (!ok) foreignWays++;
+    }
+  }
+  return { oddBuckets, lockedBuckets, foreignWays, liveWays };
+}

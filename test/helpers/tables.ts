@@ -1,0 +1,34 @@
+import { threadId } from 'node:worker_threads';
+import { H_CLOCK_SECONDS } from '../../src/table/layout.ts';
+import { SharedView } from '../../src/table/shared-view.ts';
+import { planGeometry } from '../../src/table/sizing.ts';
+import { Table } from '../../src/table/table.ts';
+import { advanceClock } from '../../src/memory/maintenance.ts';
+
+/** A fresh table in this thread, for unit tests. */
+export function makeTable(memoryBytes = 4 << 20, maxValueBytes = 4096, expectedItemBytes = 128): Table {
+  const g = planGeometry({ memoryBytes, maxKeyBytes: 250, maxValueBytes, expectedItemBytes });
+  const v = SharedView.format(g, 250, maxValueBytes);
+  advanceClock(v.i32);
+  return new Table(v, threadId);
+}
+
+/** Moves the shared clock by `seconds`. */
+export function advanceSeconds(t: Table, seconds: number): void {
+  Atomics.add(t.v.i32, H_CLOCK_SECONDS, seconds);
+}
+
+/** `n` distinct keys that all land in the same bucket. */
+export function keysInOneBucket(t: Table, n: number, prefix = 'k'): string[] {
+  const mask = t.v.g.bucketCount - 1;
+  const byBucket = new Map<number, string[]>();
+  for (let i = 0; ; i++) {
+    const key = `${prefix}${i}`;
+    t.codec.encode(key);
+    const b = t.codec.hash[0] & mask;
+    const list = byBucket.get(b) ?? [];
+    list.push(key);
+    byBucket.set(b, list);
+    if (list.length === n) return list;
+  }
+}

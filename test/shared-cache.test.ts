@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Piscina } from 'piscina';
+import { SharedCache, SabcacheError } from '../src/index.ts';
+import { cacheContract, type CacheClient } from './contract/cache-contract.ts';
+
+const shared = SharedCache.create({ memoryBytes: '8mb', maxValueBytes: '64kb', maxKeyBytes: 1024 });
+process.on('exit', () => shared.close());
+
+cacheContract('in-process', (): CacheClient => ({
+  get: async (k) => shared.get(k),
+  getBytes: async (k) => shared.getBytes(k),
+  set: async (k, v, ttlSeconds) => shared.set(k, v, { ttlSeconds }),
+  delete: async (k) => shared.delete(k),
+  has: async (k) => shared.has(k),
+  errorCode: async (call) => {
+    try {
+      await call();
+    } catch (e) {
+      assert.ok(e instanceof SabcacheError);
+      return e.code;
+    }
+    return 'no error';
+  },
+}));
+
+test('options are validated at create, naming the option', () => {
+  const cases: [object, string][] = [
+    [{ memoryBytes: 'lots' }, 'memoryBytes'],
+    [{ memoryBytes: 1000 }, 'memoryBytes'],
+    [{ memoryBytes: '8gb' }, 'memoryBytes'],
+    [{ maxKeyBytes: 0 }, 'maxKeyBytes'],
+    [{ maxKeyBytes: 70000 }, 'maxKeyBytes'],
+    [{ maxValueBytes: -1 }, 'maxValueBytes'],
+    [{ segmentBytes: 5000 }, 'segmentBytes'],
+    [{ segmentBytes: '4kb', maxValueBytes: '8kb' }, 'segmentBytes'],
+    [{ memoryBytes: '1mb', maxValueBytes: '1mb' }, 'memoryBytes'],
+    [{ expectedItemBytes: 3 }, 'expectedItemBytes'],
+    [{ maintenanceIntervalMs: 0 }, 'maintenanceIntervalMs'],
+    [{ freeSegmentsFraction: 0.9 }, 'freeSegmentsFraction'],
+  ];
+  for (const [options, name] of cases) {
+    assert.throws(() => SharedCache.create(options), (e: SabcacheError) => e.code === 'SABCACHE_ERR_BAD_OPTION' && e.message.includes(name), JSON.stringify(options));
+  }
+});
+
+test('the buffer never exceeds memoryBytes, for many sizes', () => {
+  for (const memoryBytes of [256 * 1024, 1 << 20, 3_000_000, 64 << 20]) {
+    const c = SharedCache.create({ memoryBytes, maxValueBytes: 1024 });
+    assert.ok(c.handle.buffer.byteLength <= memoryBytes);
+    assert.ok(c.stats().segments.total >= 4);
+    c.close();
+  }
+});
+
+test('writing 4× the memory in unique keys stays within the limit and keeps the most recent keys', () => {
+  const c = SharedCache.create({ memoryBytes: '4mb', maxValueBytes: 1024 });
+  const value = 'v'.repeat(100);
+  let written = 0;
+  let i = 0;
+  while (written < 4 * 4 * 1024 * 1024) {
+    c.set(`unique:${i++}`, value);
+    written += 20 + 16 + 100;
+    if (i % 5000 === 0) c.runMaintenance();
+  }
+  const s = c.stats();
+  assert.ok(s.memoryUsedBytes <= s.memoryLimitBytes, `${s.memoryUsedBytes} ≤ ${s.memoryLimitBytes}`);
+  assert.ok(s.evictions > 0 && s.evictedSegments > 0);
+  assert.ok(s.items > 0 && s.items < i);
+  let recent = 0;
+  for (let k = i - 2000; k < i; k++) if (c.get(`unique:${k}`) === value) recent++;
+  assert.equal(recent, 2000, 'all of the 2000 most recent keys are readable');
+  c.close();
+});
+
+test('stats count hits, misses, sets and deletes', () => {
+  const c = SharedCache.create({ memoryBytes: '1mb', maxValueBytes: 1024 });
+  c.set('a', '1');
+  c.get('a');
+  c.get('nope');
+  c.delete('a');
+  const s = c.stats();
+  assert.deepEqual([s.sets, s.hits, s.misses, s.deletes, s.items], [1, 1, 1, 1, 0]);
+  assert.equal(s.threads.length, 1);
+  c.close();
+});
+
+test('a closed cache refuses use; attach refuses a bad handle; owner-only methods are owner-only', () => {
+  const c = SharedCache.create({ memoryBytes: '1mb', maxValueBytes: 1024 });
+  const other = SharedCache.attach(c.handle);
+  assert.throws(() => other.repairThread(1), { code: 'SABCACHE_ERR_NOT_OWNER' });
+  other.close();
+  c.close();
+  assert.throws(() => c.get('a'), { code: 'SABCACHE_ERR_CLOSED' });
+  assert.throws(() => SharedCache.attach({ kind: 'sabcache', buffer: new SharedArrayBuffer(4096) }), { code: 'SABCACHE_ERR_BAD_HANDLE' });
+  assert.throws(() => SharedCache.attach({} as never), { code: 'SABCACHE_ERR_BAD_HANDLE' });
+});
+
+test('at most 64 threads attach at once', () => {
+  const c = SharedCache.create({ memoryBytes: '1mb', maxValueBytes: 1024 });
+  const attached = Array.from({ length: 63 }, () => SharedCache.attach(c.handle));
+  assert.throws(() => SharedCache.attach(c.handle), { code: 'SABCACHE_ERR_TOO_MANY_THREADS' });
+  attached.pop()!.close();
+  SharedCache.attach(c.handle).close();
+  for (const a of attached) a.close();
+  c.close();
+});
+
+test('a piscina pool whose tasks share one cache', async () => {
+  const cache = SharedCache.create({ memoryBytes: '8mb', maxValueBytes: '64kb' });
+  const pool = new Piscina({
+    filename: new URL('./fixtures/piscina-task.mjs', import.meta.url).href,
+    workerData: { cache: cache.handle },
+    minThreads: 2,
+    maxThreads: 2,
+  });
+  const threadIds: number[] = [];
+  pool.on('workerCreate', (w: { id: number }) => threadIds.push(w.id)); // piscina's worker id is its threadId
+  // Tasks in any pool thread write; the owner and every other task see the writes.
+  await Promise.all(Array.from({ length: 40 }, (_, i) => pool.run({ op: 'set', key: `job:${i}`, value: `result ${i}` })));
+  for (let i = 0; i < 40; i++) assert.equal(cache.get(`job:${i}`), `result ${i}`);
+  cache.set('from-owner', 'hello pool');
+  const seen = await Promise.all(Array.from({ length: 10 }, () => pool.run({ op: 'get', key: 'from-owner' })));
+  assert.deepEqual(new Set(seen), new Set(['hello pool']));
+  const writers = new Set(await Promise.all(Array.from({ length: 20 }, (_, i) => pool.run({ op: 'set', key: `t:${i}`, value: 'x' }))));
+  assert.ok(writers.size >= 1);
+  await pool.destroy();
+  // Pool threads were terminated, not closed: give their thread blocks back.
+  for (const id of threadIds) cache.repairThread(id);
+  assert.equal(cache.stats().threads.filter((t) => t.attached).length, 1);
+  cache.close();
+});

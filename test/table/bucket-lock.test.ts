@@ -1,0 +1,28 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { B_LOCK, B_SEQ, B_WAYS, bucketWord } from '../../src/table/layout.ts';
+import { SharedView } from '../../src/table/shared-view.ts';
+import { planGeometry } from '../../src/table/sizing.ts';
+import { firstMessage, startFixture } from '../helpers/workers.ts';
+
+test('the bucket lock excludes writers and the seqlock hides torn pairs from readers (4 threads)', async () => {
+  const v = SharedView.format(planGeometry({ memoryBytes: 1 << 20, maxKeyBytes: 64, maxValueBytes: 1024, expectedItemBytes: 128 }), 64, 1024);
+  const iterations = 100_000;
+  const workers = [
+    startFixture('lock-worker', { buffer: v.sab, role: 'writer', iterations, thread: 1 }),
+    startFixture('lock-worker', { buffer: v.sab, role: 'writer', iterations, thread: 2 }),
+    startFixture('lock-worker', { buffer: v.sab, role: 'reader', iterations: 200_000, thread: 3 }),
+    startFixture('lock-worker', { buffer: v.sab, role: 'reader', iterations: 200_000, thread: 4 }),
+  ];
+  const results = await Promise.all(workers.map((w) => firstMessage<{ torn: number; validated: number }>(w)));
+  await Promise.all(workers.map((w) => w.terminate()));
+  const bw = bucketWord(v.g, 0);
+  assert.equal(v.i32[bw + B_WAYS], 2 * iterations, 'no increment lost: the lock excluded the writers');
+  assert.equal(v.i32[bw + B_WAYS + 1], 2 * iterations);
+  assert.equal(v.i32[bw + B_SEQ], 2 * 2 * iterations, 'seq advanced by 2 per write and is even');
+  assert.equal(v.i32[bw + B_LOCK], 0);
+  for (const r of results.slice(2)) {
+    assert.equal(r.torn, 0, 'a validated read never saw a half-written pair');
+    assert.ok(r.validated > 0);
+  }
+});

@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { KeyCodec } from '../../src/table/key-codec.ts';
+
+test('a string key and its UTF-8 bytes encode and hash the same', () => {
+  const c = new KeyCodec(64, 7, 9);
+  for (const key of ['plain', 'héllo wörld ✓', '日本語のキー', '🙂 emoji']) {
+    c.encode(key);
+    const bytes = c.bytes.slice(0, c.length);
+    const hash = [...c.hash];
+    assert.deepEqual(bytes, new TextEncoder().encode(key));
+    c.encode(new TextEncoder().encode(key));
+    assert.deepEqual([...c.hash], hash, key);
+  }
+});
+
+test('limits are UTF-8 bytes, not characters', () => {
+  const c = new KeyCodec(4, 1, 2);
+  c.encode('abcd');
+  assert.equal(c.length, 4);
+  assert.throws(() => c.encode('abcde'), { code: 'SABCACHE_ERR_KEY_TOO_LARGE' });
+  assert.throws(() => c.encode('ééé'), { code: 'SABCACHE_ERR_KEY_TOO_LARGE' }); // 6 bytes
+  c.encode('éé');
+  assert.equal(c.length, 4);
+  assert.throws(() => c.encode(new Uint8Array(5)), { code: 'SABCACHE_ERR_KEY_TOO_LARGE' });
+});
+
+test('empty keys and keys of other types are refused', () => {
+  const c = new KeyCodec(16, 1, 2);
+  assert.throws(() => c.encode(''), { code: 'SABCACHE_ERR_BAD_KEY' });
+  assert.throws(() => c.encode(new Uint8Array(0)), { code: 'SABCACHE_ERR_BAD_KEY' });
+  assert.throws(() => c.encode(42 as unknown as string), { code: 'SABCACHE_ERR_BAD_KEY' });
+});

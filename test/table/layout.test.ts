@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  BUCKET_BYTES, BUCKET_WORDS, B_WAYS, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes,
+  FREQ_BYTES_PER_BUCKET, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
+  refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
+  T_COUNTERS_BYTE, T_PARK, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
+} from '../../src/table/layout.ts';
+
+const geometries = [computeGeometry(64, 4096, 4), computeGeometry(1 << 14, 1 << 20, 200), computeGeometry(1 << 20, 1 << 21, 1000)];
+
+test('a bucket is one cache line: seq, lock, then 7 (tag, ref) ways', () => {
+  assert.equal(BUCKET_BYTES, 64);
+  assert.equal(BUCKET_WORDS * 4, BUCKET_BYTES);
+  assert.equal(B_WAYS + 2 * WAYS, BUCKET_WORDS);
+  assert.ok(FREQ_BYTES_PER_BUCKET >= WAYS);
+});
+
+test('fixed records fit their slots', () => {
+  assert.equal(SEGMENT_ROW_WORDS * 4, SEGMENT_ROW_BYTES);
+  assert.ok(S_CREATED_AT < SEGMENT_ROW_WORDS);
+  assert.equal(ENTRY_HEADER_BYTES, (E_EXPIRE_AT + 1) * 4);
+  assert.ok(T_PARK * 4 < T_COUNTERS_BYTE);
+  assert.ok(T_COUNTERS_BYTE + COUNTER_COUNT * 8 <= THREAD_BLOCK_BYTES);
+  assert.equal(T_COUNTERS_BYTE % 8, 0);
+  assert.ok(H_SEGMENTS_PAGE * 4 < HEADER_BYTES);
+  assert.equal(entryBytes(16, 100) % 8, 0);
+  assert.equal(entryBytes(1, 1), 24);
+});
+
+test('regions are aligned, ordered and do not overlap', () => {
+  for (const g of geometries) {
+    const regions = [
+      ['header', 0, HEADER_BYTES],
+      ['threads', THREAD_BLOCKS_OFFSET, THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES],
+      ['index', g.indexOffset, g.bucketCount * BUCKET_BYTES],
+      ['freq', g.freqOffset, g.bucketCount * FREQ_BYTES_PER_BUCKET],
+      ['segment table', g.segmentTableOffset, g.segmentCount * SEGMENT_ROW_BYTES],
+      ['segments', g.segmentsOffset, g.segmentCount * g.segmentBytes],
+    ] as const;
+    for (const [name, off] of regions) assert.equal(off % REGION_ALIGN_BYTES, 0, `${name} aligned`);
+    assert.equal(g.segmentsOffset % SEGMENT_ALIGN_BYTES, 0);
+    for (let i = 1; i < regions.length; i++) {
+      const [prev, pOff, pLen] = regions[i - 1];
+      const [name, off] = regions[i];
+      assert.ok(pOff + pLen <= off, `${prev} ends before ${name} starts`);
+    }
+    const [, lastOff, lastLen] = regions[regions.length - 1];
+    assert.equal(lastOff + lastLen, g.totalBytes);
+  }
+});
+
+test('refs round-trip and never name offset 0 of segment 0 as an entry', () => {
+  for (const g of geometries) {
+    for (const [s, off] of [[0, 8], [1, 0], [g.segmentCount - 1, g.segmentBytes - 8]]) {
+      const ref = makeRef(g, s, off);
+      assert.ok(ref > 0 || (s === 0 && off === 0));
+      assert.equal(refSegment(g, ref), s);
+      assert.equal(refOffset(g, ref), off);
+      assert.equal(refByte(g, ref), g.segmentsOffset + s * g.segmentBytes + off);
+    }
+    assert.ok(g.segmentCount <= maxSegmentsForOffsetBits(g.offsetBits));
+  }
+});

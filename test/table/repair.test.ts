@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { SharedCache } from '../../src/index.ts';
+import { lockBucket } from '../../src/table/bucket-lock.ts';
+import { B_LOCK, B_SEQ, B_WAYS, bucketWord, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_SEGMENT } from '../../src/table/layout.ts';
+import { repairDeadThread } from '../../src/table/repair.ts';
+import { SharedView } from '../../src/table/shared-view.ts';
+import { Table } from '../../src/table/table.ts';
+import { checkIndex } from '../helpers/index-check.ts';
+import { checkValue, makeValue } from '../helpers/self-check.ts';
+import { keysInOneBucket, makeTable } from '../helpers/tables.ts';
+import { firstMessage, startFixture } from '../helpers/workers.ts';
+
+test('a thread that died holding a bucket lock mid-change is repaired: seq even, bad ways cleared, good ways kept', () => {
+  const live = makeTable();
+  const [k1, k2] = keysInOneBucket(live, 2);
+  live.set(k1, 'kept');
+  const dead = new Table(live.v, 12345); // a second thread block, standing in for the dead thread
+  dead.set('other', 'x'); // gives it an active segment
+  live.codec.encode(k1);
+  const b = live.codec.hash[0] & (live.v.g.bucketCount - 1);
+  const bw = bucketWord(live.v.g, b);
+  const i32 = live.v.i32;
+  lockBucket(i32, bw, b, dead.owner, dead.threadWord);
+  // It "dies" after writing a tag and a ref that points at another key's entry.
+  i32[bw + B_WAYS + 2 * 3] = 0x1234;
+  i32[bw + B_WAYS + 2 * 3 + 1] = i32[bw + B_WAYS + 1];
+  assert.equal(i32[bw + B_SEQ] & 1, 1);
+  const active = i32[dead.threadWord + T_ACTIVE_SEGMENT] - 1;
+  const report = repairDeadThread(live.v, dead.thread);
+  assert.equal(report.repairedBucket, b);
+  assert.equal(report.clearedWays, 1);
+  assert.equal(report.resealedSegments, 1);
+  assert.equal(i32[bw + B_SEQ] & 1, 0);
+  assert.equal(i32[bw + B_LOCK], 0);
+  assert.equal(Atomics.load(i32, segmentRowWord(live.v.g, active) + S_STATE) & SEG_STATE_MASK, SEG_SEALED);
+  assert.equal(live.getString(k1), 'kept');
+  live.set(k2, 'writable');
+  assert.equal(live.getString(k2), 'writable');
+  assert.deepEqual(checkIndex(live.v).foreignWays, 0);
+});
+
+test('repair leaves a bucket alone when its lock belongs to a live thread', () => {
+  const live = makeTable();
+  const other = new Table(live.v, 1);
+  const dead = new Table(live.v, 2);
+  const bw = bucketWord(live.v.g, 5);
+  const i32 = live.v.i32;
+  i32[dead.threadWord + 1] = 6; // dead thread had announced bucket 5 ...
+  lockBucket(i32, bw, 5, other.owner, other.threadWord); // ... but the other thread holds it
+  repairDeadThread(live.v, dead.thread);
+  assert.equal(i32[bw + B_LOCK], other.owner);
+  assert.equal(i32[bw + B_SEQ] & 1, 1);
+});
+
+test('terminate() a thread while it writes in a tight loop: every bucket even, no foreign way, cache still works', async (t) => {
+  const cache = SharedCache.create({ memoryBytes: '2mb', maxKeyBytes: 64, maxValueBytes: 1024 });
+  let repairedLocks = 0;
+  for (let round = 0; round < 8; round++) {
+    const w = startFixture('crash-writer', { handle: cache.handle });
+    await firstMessage(w);
+    const id = w.threadId; // -1 once the thread has stopped
+    await new Promise((r) => setTimeout(r, 20 + round * 15));
+    await w.terminate();
+    const report = cache.repairThread(id);
+    assert.ok(report, 'the dead thread still had its block');
+    if (report.repairedBucket >= 0) repairedLocks++;
+    const idx = checkIndex(new SharedView(cache.handle.buffer));
+    assert.deepEqual({ odd: idx.oddBuckets, locked: idx.lockedBuckets, foreign: idx.foreignWays }, { odd: 0, locked: 0, foreign: 0 }, `round ${round}`);
+  }
+  t.diagnostic(`rounds where the thread died holding a bucket lock: ${repairedLocks} of 8`);
+  for (let i = 0; i < 5000; i++) {
+    const v = cache.get(`key:${i}`);
+    if (v !== undefined) assert.equal(checkValue(`key:${i}`, v), '');
+  }
+  cache.set('after', makeValue('after', 1, 1));
+  assert.equal(checkValue('after', cache.get('after')!), '');
+  // and a new thread can still attach and write
+  const w = startFixture('crash-writer', { handle: cache.handle });
+  await firstMessage(w);
+  const id = w.threadId;
+  await w.terminate();
+  assert.ok(cache.repairThread(id));
+  cache.close();
+});

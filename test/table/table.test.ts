@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { countSegments } from '../../src/table/segments.ts';
+import { advanceSeconds, keysInOneBucket, makeTable } from '../helpers/tables.ts';
+
+test('set, get, getBytes, has, delete round-trip strings and bytes', () => {
+  const t = makeTable();
+  t.set('a', 'alpha');
+  assert.equal(t.getString('a'), 'alpha');
+  assert.deepEqual(t.getBytes('a'), new TextEncoder().encode('alpha'));
+  assert.equal(t.has('a'), true);
+  const bin = new Uint8Array([0, 255, 1, 254, 0]);
+  t.set('bin', bin);
+  assert.deepEqual(t.getBytes('bin'), bin);
+  t.set('uni', 'wörld ✓ 日本');
+  assert.equal(t.getString('uni'), 'wörld ✓ 日本');
+  assert.equal(t.delete('a'), true);
+  assert.equal(t.delete('a'), false);
+  assert.equal(t.getString('a'), undefined);
+  assert.equal(t.has('a'), false);
+  assert.equal(t.getBytes('missing'), undefined);
+  t.set('empty', '');
+  assert.equal(t.getString('empty'), '');
+  t.close();
+});
+
+test('a returned Uint8Array is a private copy', () => {
+  const t = makeTable();
+  t.set('k', 'v1');
+  const got = t.getBytes('k')!;
+  assert.ok(!(got.buffer instanceof SharedArrayBuffer));
+  t.set('k', 'v2');
+  assert.equal(new TextDecoder().decode(got), 'v1');
+  t.close();
+});
+
+test('replacing a key keeps one item and changes its version', () => {
+  const t = makeTable();
+  t.set('k', 'one');
+  const v1 = [t.lastGeneration, t.lastRef];
+  t.set('k', 'two');
+  const v2 = [t.lastGeneration, t.lastRef];
+  assert.notDeepEqual(v1, v2);
+  assert.equal(t.getString('k'), 'two');
+  assert.deepEqual([t.lastGeneration, t.lastRef], v2);
+  t.close();
+});
+
+test('string keys and byte keys are the same key', () => {
+  const t = makeTable();
+  t.set('clé', 'v');
+  assert.equal(t.getString(new TextEncoder().encode('clé')), 'v');
+  t.set(new TextEncoder().encode('x'), 'y');
+  assert.equal(t.getString('x'), 'y');
+  t.close();
+});
+
+test('entries expire on the shared clock', () => {
+  const t = makeTable();
+  t.set('short', 'v', 2);
+  t.set('forever', 'v');
+  assert.equal(t.getString('short'), 'v');
+  advanceSeconds(t, 1);
+  assert.equal(t.getString('short'), 'v', 'a key lives at least its TTL');
+  advanceSeconds(t, 2);
+  assert.equal(t.getString('short'), undefined, 'and less than one second more');
+  assert.equal(t.has('short'), false);
+  assert.equal(t.delete('short'), false, 'deleting an expired key reports nothing removed');
+  assert.equal(t.getString('forever'), 'v');
+  t.close();
+});
+
+test('bad TTLs and values are refused and change nothing', () => {
+  const t = makeTable();
+  t.set('k', 'keep');
+  for (const ttl of [-1, 1.5, Number.NaN, 2 ** 31]) assert.throws(() => t.set('k', 'x', ttl), { code: 'SABCACHE_ERR_BAD_TTL' });
+  assert.throws(() => t.set('k', 42 as unknown as string), { code: 'SABCACHE_ERR_BAD_VALUE' });
+  assert.throws(() => t.set('k', 'x'.repeat(4097)), { code: 'SABCACHE_ERR_VALUE_TOO_LARGE' });
+  assert.throws(() => t.set('k', 'é'.repeat(2049)), { code: 'SABCACHE_ERR_VALUE_TOO_LARGE' });
+  assert.throws(() => t.set('k'.repeat(251), 'x'), { code: 'SABCACHE_ERR_KEY_TOO_LARGE' });
+  assert.equal(t.getString('k'), 'keep');
+  t.close();
+});
+
+test('a full bucket evicts the least read, oldest way', () => {
+  const t = makeTable();
+  const keys = keysInOneBucket(t, 9);
+  for (const k of keys.slice(0, 7)) t.set(k, 'v' + k);
+  t.getString(keys[0]); // keys[0] is now more valuable than keys[1]
+  t.set(keys[7], 'new');
+  assert.equal(t.getString(keys[0]), 'v' + keys[0]);
+  assert.equal(t.getString(keys[1]), undefined, 'the unread way was evicted');
+  assert.equal(t.getString(keys[7]), 'new');
+  t.close();
+});
+
+test('a full bucket evicts an expired way first', () => {
+  const t = makeTable();
+  const keys = keysInOneBucket(t, 8);
+  for (const [i, k] of keys.slice(0, 7).entries()) t.set(k, 'v', i === 4 ? 1 : 0);
+  for (const k of keys.slice(0, 7)) t.getString(k);
+  advanceSeconds(t, 2);
+  t.set(keys[7], 'new');
+  for (const [i, k] of keys.slice(0, 7).entries()) if (i !== 4) assert.equal(t.getString(k), 'v', k);
+  assert.equal(t.getString(keys[7]), 'new');
+  t.close();
+});
+
+test('writing far more than memory evicts whole segments oldest first and keeps recent keys', () => {
+  const t = makeTable(1 << 20, 1024);
+  const value = 'x'.repeat(100);
+  const n = 40_000; // ~5 MiB of entries into 1 MiB
+  for (let i = 0; i < n; i++) t.set(`key:${i}`, value);
+  const c = countSegments(t.v);
+  assert.ok(c.free + c.sealed + c.active === t.v.g.segmentCount);
+  for (let i = n - 500; i < n; i++) assert.equal(t.getString(`key:${i}`), value, `recent key ${i}`);
+  assert.equal(t.getString('key:0'), undefined, 'the oldest keys are gone');
+  t.close();
+});
+
+test('an entry too large for any segment is refused, not half-written', () => {
+  const t = makeTable(1 << 20, 1024);
+  assert.throws(() => t.set('k', new Uint8Array(1025)), { code: 'SABCACHE_ERR_VALUE_TOO_LARGE' });
+  t.set('k', new Uint8Array(1024));
+  assert.equal(t.getBytes('k')!.length, 1024);
+  t.close();
+});
