@@ -1,0 +1,74 @@
+/**
+ * The admin port, served by the main thread: `GET /healthz` → `{ "status": "ok" }`,
+ * `GET /v1/stats` → the cache's counters as JSON (see {@link CacheStats}),
+ * `POST /v1/admin/workers/{index}/restart` → 202, a graceful restart of one server worker.
+ * Anything else is a JSON 404 / 405.
+ *
+ * @module
+ */
+import fastJson from 'fast-json-stringify';
+import type { CacheStats, SharedCache } from '../shared-cache.ts';
+import { httpError, NOT_FOUND_ROUTE } from './http-errors.ts';
+import type { App, HttpResponse } from './uws.ts';
+
+const num = { type: 'number' } as const;
+const stringifyStats = fastJson({
+  type: 'object',
+  properties: {
+    items: num, memoryUsedBytes: num, memoryLimitBytes: num, bufferBytes: num, hits: num, misses: num, sets: num,
+    deletes: num, evictions: num, expired: num, evictedSegments: num, bucketCount: num,
+    segments: { type: 'object', properties: { free: num, active: num, sealed: num, evicting: num, total: num, segmentBytes: num } },
+    threads: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { thread: num, workerThreadId: num, attached: { type: 'boolean' }, requests: num, hits: num, misses: num, sets: num, deletes: num },
+      },
+    },
+    serverThreads: num,
+    uptimeSeconds: num,
+  },
+});
+
+/** Extra figures the engine adds to the cache's stats. */
+export interface ServerStats extends CacheStats {
+  /** Server worker threads currently serving. */
+  serverThreads: number;
+  uptimeSeconds: number;
+}
+
+function json(res: HttpResponse, status: string, body: string): void {
+  res.cork(() => {
+    res.writeStatus(status).writeHeader('Content-Type', 'application/json').writeHeader('Cache-Control', 'no-store').end(body);
+  });
+}
+
+/** What the admin port can ask of the engine. */
+export interface AdminActions {
+  /** Figures the engine adds to the stats. */
+  extraStats(): { serverThreads: number; uptimeSeconds: number };
+  /** Gracefully restarts server worker `index`; false if there is no such worker. */
+  restartWorker(index: number): boolean;
+}
+
+/** Registers the admin routes on `app`. */
+export function registerAdminRoutes(app: App, cache: SharedCache, actions: AdminActions): void {
+  app.get('/healthz', (res) => json(res, '200 OK', '{"status":"ok"}'));
+  app.post('/v1/admin/workers/:index/restart', (res, req) => {
+    const text = req.getParameter(0);
+    if (/^\d{1,3}$/.test(text) && actions.restartWorker(Number(text))) return json(res, '202 Accepted', '{"status":"restarting"}');
+    const e = httpError('SABCACHE_ERR_NOT_FOUND', `no server worker ${JSON.stringify(text.slice(0, 20))}`);
+    json(res, e.status, e.body);
+  });
+  app.get('/v1/stats', (res) => {
+    const stats: ServerStats = { ...cache.stats(), ...actions.extraStats() };
+    json(res, '200 OK', stringifyStats(stats));
+  });
+  for (const path of ['/healthz', '/v1/stats']) {
+    app.any(path, (res) => {
+      const e = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', 'allowed methods: GET');
+      res.cork(() => res.writeStatus(e.status).writeHeader('Allow', 'GET').writeHeader('Content-Type', 'application/json').end(e.body));
+    });
+  }
+  app.any('/*', (res) => json(res, NOT_FOUND_ROUTE.status, NOT_FOUND_ROUTE.body));
+}

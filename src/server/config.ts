@@ -1,0 +1,123 @@
+/**
+ * Server configuration: command-line flags, each with an environment variable, validated
+ * once at start. Flags win over the environment; with neither, the embedded default
+ * applies, so `sabcache` runs with no configuration at all.
+ *
+ * @module
+ */
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { BadOptionError } from '../errors.ts';
+import { KEY_BYTES_LIMIT } from '../table/layout.ts';
+import { parseBytes } from '../util/parse-bytes.ts';
+
+/** A validated server configuration. */
+export interface ServerConfig {
+  /** Data port address. @default "0.0.0.0" */
+  host: string;
+  /** Data port (HTTP key API). @default 7070 */
+  port: number;
+  /** Admin port address (health, stats); keep it on loopback unless you mean it. @default "127.0.0.1" */
+  adminHost: string;
+  /** Admin port. @default 7071 */
+  adminPort: number;
+  /** Server worker threads, each with its own uWebSockets.js App on the data port. @default os.availableParallelism() */
+  threads: number;
+  /** Shared buffer size, in bytes (everything the cache holds). @default 256 MiB */
+  memoryBytes: number;
+  /** Largest key, in UTF-8 bytes. @default 1024 */
+  maxKeyBytes: number;
+  /** Largest value, in bytes. @default 1 MiB */
+  maxValueBytes: number;
+}
+
+interface OptionSpec {
+  key: keyof ServerConfig;
+  flag: string;
+  env: string;
+  unit: string;
+  default: () => string;
+  help: string;
+  parse: (name: string, text: string) => string | number;
+}
+
+function port(name: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new BadOptionError(name, `expected a port from 1 to 65535, got ${JSON.stringify(text)}`);
+  return n;
+}
+function host(name: string, text: string): string {
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(text)) throw new BadOptionError(name, `expected an address such as 127.0.0.1, got ${JSON.stringify(text)}`);
+  return text;
+}
+function bytesIn(min: number, max: number) {
+  return (name: string, text: string): number => {
+    const n = parseBytes(name, text);
+    if (n < min || n > max) throw new BadOptionError(name, `must be from ${min} to ${max} bytes, got ${n}`);
+    return n;
+  };
+}
+function threads(name: string, text: string): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 62) throw new BadOptionError(name, `expected 1 to 62 threads, got ${JSON.stringify(text)}`);
+  return n;
+}
+
+/** Every option, in the order `--help` and the README list them. */
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'host', flag: 'host', env: 'SABCACHE_HOST', unit: 'address', default: () => '0.0.0.0', help: 'address of the data port', parse: host },
+  { key: 'port', flag: 'port', env: 'SABCACHE_PORT', unit: 'port', default: () => '7070', help: 'data port: HTTP key API', parse: port },
+  { key: 'adminHost', flag: 'admin-host', env: 'SABCACHE_ADMIN_HOST', unit: 'address', default: () => '127.0.0.1', help: 'address of the admin port (loopback unless you mean it)', parse: host },
+  { key: 'adminPort', flag: 'admin-port', env: 'SABCACHE_ADMIN_PORT', unit: 'port', default: () => '7071', help: 'admin port: /healthz, /v1/stats', parse: port },
+  { key: 'threads', flag: 'threads', env: 'SABCACHE_THREADS', unit: 'threads', default: () => String(availableParallelism()), help: 'server worker threads on the data port', parse: threads },
+  { key: 'memoryBytes', flag: 'memory', env: 'SABCACHE_MEMORY', unit: 'bytes (kb/mb/gb)', default: () => '256mb', help: 'shared memory for the whole cache', parse: bytesIn(256 * 1024, 4 * 1024 ** 3 - 4096) },
+  { key: 'maxKeyBytes', flag: 'max-key-bytes', env: 'SABCACHE_MAX_KEY_BYTES', unit: 'bytes', default: () => '1024', help: 'largest key (UTF-8 bytes)', parse: bytesIn(1, KEY_BYTES_LIMIT) },
+  { key: 'maxValueBytes', flag: 'max-value-bytes', env: 'SABCACHE_MAX_VALUE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => '1mb', help: 'largest value', parse: bytesIn(1, 256 * 1024 * 1024) },
+];
+
+/** The result of reading the command line: run with a config, or print help. */
+export type ConfigResult = { help: true } | { help: false; config: ServerConfig };
+
+/**
+ * Reads flags (`argv`, without node and script) and the environment.
+ * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) naming the flag, for an unknown flag
+ *   or a bad value.
+ */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ConfigResult {
+  let values: Record<string, unknown>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: Object.fromEntries([['help', { type: 'boolean', short: 'h' }], ...OPTIONS.map((o) => [o.flag, { type: 'string' }])]),
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new BadOptionError('command line', `${(e as Error).message} (see --help)`);
+  }
+  if (values.help) return { help: true };
+  const config: Record<string, string | number> = {};
+  for (const o of OPTIONS) {
+    const fromFlag = values[o.flag];
+    const text = typeof fromFlag === 'string' ? fromFlag : env[o.env] ?? o.default();
+    config[o.key] = o.parse(typeof fromFlag === 'string' ? `--${o.flag}` : env[o.env] !== undefined ? o.env : `--${o.flag}`, text);
+  }
+  return { help: false, config: config as unknown as ServerConfig };
+}
+
+/** The `--help` text: every option with its environment variable, unit and default. */
+export function helpText(): string {
+  const rows = OPTIONS.map((o) => `  --${o.flag.padEnd(16)} ${o.env.padEnd(25)} ${o.help}\n${' '.repeat(46)}unit: ${o.unit}; default: ${o.default()}`);
+  return [
+    'sabcache: a shared-memory cache server (HTTP on uWebSockets.js, one worker thread per core)',
+    '',
+    'usage: sabcache [options]',
+    '',
+    '  flag               environment variable      meaning',
+    ...rows,
+    '  --help, -h                                   print this help',
+    '',
+    'Data port:  GET|HEAD|PUT|DELETE /v1/kv/{key}   (PUT ?ttl=SECONDS)',
+    'Admin port: GET /healthz, GET /v1/stats',
+  ].join('\n');
+}

@@ -1,0 +1,162 @@
+/**
+ * The server's main thread (DESIGN §1, §7): creates the shared cache (and so runs its
+ * maintenance), starts one server worker per `--threads` on the data port, serves the admin
+ * port, restarts a worker that dies (after repairing what it held), and shuts down
+ * gracefully.
+ *
+ * @module
+ */
+import net from 'node:net';
+import type { Worker } from 'node:worker_threads';
+import { SabcacheError } from '../errors.ts';
+import { SharedCache } from '../shared-cache.ts';
+import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
+import { registerAdminRoutes } from './admin.ts';
+import type { ServerConfig } from './config.ts';
+import { type App, createApp, uws, type us_listen_socket } from './uws.ts';
+
+/**
+ * How long a restarting worker keeps answering on its open connections (each answer
+ * closing its connection) before it closes the idle rest, in milliseconds.
+ */
+const RESTART_LINGER_MS = 1000;
+
+/** A worker is restarted at most this often after crashes in a row, in milliseconds. */
+const RESTART_BACKOFF_MAX_MS = 5000;
+
+/** Thrown by {@link Server.start} when a port cannot be bound. Code `SABCACHE_ERR_LISTEN`. */
+export class ListenError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_LISTEN', message);
+  }
+}
+
+interface Slot {
+  worker: Worker;
+  threadId: number;
+  crashes: number;
+}
+
+/**
+ * Checks that nothing listens on `host:port`. uWebSockets.js listens with SO_REUSEPORT (so
+ * that every worker thread can share the data port), which would also let a second server
+ * process share the port silently and take half its connections. An exclusive Node listen
+ * socket (no SO_REUSEPORT) fails with EADDRINUSE while anyone else holds the port.
+ */
+async function assertPortFree(host: string, port: number, what: string): Promise<void> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (e: NodeJS.ErrnoException) => reject(new ListenError(`cannot listen on ${what} ${host}:${port}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.message}`)));
+    probe.listen({ host, port, exclusive: true }, () => resolve());
+  });
+  await new Promise((resolve) => probe.close(resolve));
+}
+
+/** A running sabcache server. */
+export class Server {
+  readonly cache: SharedCache;
+  private readonly slots: (Slot | undefined)[] = [];
+  private readonly admin: App;
+  private adminSocket: us_listen_socket | undefined;
+  private stopping: Promise<void> | undefined;
+  private readonly startedAt = Date.now();
+
+  private constructor(readonly config: ServerConfig, private readonly log: (line: string) => void) {
+    this.cache = SharedCache.create({ memoryBytes: config.memoryBytes, maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes });
+    this.admin = createApp();
+    registerAdminRoutes(this.admin, this.cache, {
+      extraStats: () => ({ serverThreads: this.slots.filter(Boolean).length, uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
+      restartWorker: (index) => this.restartWorker(index),
+    });
+  }
+
+  /**
+   * Starts the server and resolves once every worker and the admin port listen.
+   * @throws ListenError (`SABCACHE_ERR_LISTEN`) when a port is taken or an address is wrong.
+   */
+  static async start(config: ServerConfig, log: (line: string) => void = console.log): Promise<Server> {
+    await assertPortFree(config.adminHost, config.adminPort, 'admin port');
+    await assertPortFree(config.host, config.port, 'data port');
+    const server = new Server(config, log);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.admin.listen(config.adminHost, config.adminPort, (socket) => {
+          if (!socket) return reject(new ListenError(`cannot listen on admin port ${config.adminHost}:${config.adminPort}`));
+          server.adminSocket = socket;
+          resolve();
+        });
+      });
+      await Promise.all(Array.from({ length: config.threads }, (_, i) => server.startWorker(i)));
+    } catch (e) {
+      await server.stop();
+      throw e;
+    }
+    log(`sabcache: serving http://${config.host}:${config.port}/v1/kv/{key} with ${config.threads} threads, ` +
+      `${config.memoryBytes} bytes of memory; admin on http://${config.adminHost}:${config.adminPort}`);
+    return server;
+  }
+
+  /** Starts worker `index` and resolves when it listens. */
+  private startWorker(index: number): Promise<void> {
+    const entry = siblingModule('../../workers/server-worker', import.meta.url);
+    const worker = spawnWorker(entry, { workerData: { handle: this.cache.handle, config: this.config, index } });
+    const slot: Slot = { worker, threadId: worker.threadId, crashes: this.slots[index]?.crashes ?? 0 };
+    this.slots[index] = slot;
+    return new Promise<void>((resolve, reject) => {
+      let listening = false;
+      worker.on('message', (m: { type: string }) => {
+        if (m.type === 'listening') {
+          listening = true;
+          resolve();
+        } else if (m.type === 'listen-failed') {
+          reject(new ListenError(`cannot listen on data port ${this.config.host}:${this.config.port}`));
+        }
+      });
+      worker.on('error', (e) => this.log(`sabcache: worker ${index} error: ${e.stack ?? e}`));
+      worker.on('exit', (code) => {
+        // The thread is gone: repair a bucket it may have held, seal its segment, free its block.
+        const report = this.cache.repairThread(slot.threadId);
+        if (report && report.repairedBucket >= 0) this.log(`sabcache: repaired bucket ${report.repairedBucket} left locked by worker ${index}`);
+        if (this.slots[index] === slot) this.slots[index] = undefined;
+        if (!listening) return reject(new ListenError(`worker ${index} exited with code ${code} before listening`));
+        if (this.stopping) return;
+        slot.crashes = code === 0 ? 0 : slot.crashes + 1;
+        const delay = Math.min(RESTART_BACKOFF_MAX_MS, slot.crashes <= 1 ? 0 : 100 * 2 ** slot.crashes);
+        this.log(`sabcache: worker ${index} exited with code ${code}; restarting${delay ? ` in ${delay} ms` : ''}`);
+        setTimeout(() => {
+          if (!this.stopping) this.startWorker(index).catch((e) => this.log(`sabcache: restart of worker ${index} failed: ${e.message}`));
+        }, delay);
+      });
+    });
+  }
+
+  /** Worker slots: the threadId of each running server worker (for tests and stats). */
+  workerThreadIds(): number[] {
+    return this.slots.map((s) => s?.threadId ?? -1);
+  }
+
+  /**
+   * Gracefully restarts worker `index`: it stops accepting, finishes its requests and exits,
+   * and a new one takes its place. The other workers serve throughout.
+   */
+  restartWorker(index: number): boolean {
+    const slot = this.slots[index];
+    if (!slot || this.stopping) return false;
+    slot.worker.postMessage({ type: 'shutdown', lingerMs: RESTART_LINGER_MS });
+    return true;
+  }
+
+  /** Stops listening, lets in-flight requests finish, stops the workers. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      if (this.adminSocket) uws.us_listen_socket_close(this.adminSocket);
+      await Promise.all(this.slots.map((slot) => slot && new Promise<void>((resolve) => {
+        slot.worker.once('exit', () => resolve());
+        slot.worker.postMessage({ type: 'shutdown', lingerMs: 0 });
+      })));
+      this.admin.close();
+      this.cache.close();
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * HTTP error responses: JSON `{ "error": { "code", "message" } }` with a stable code,
+ * serialized with fast-json-stringify.
+ *
+ * | status | code | when |
+ * |---|---|---|
+ * | 400 | `SABCACHE_ERR_BAD_KEY` | empty key, bad percent-encoding or not UTF-8 |
+ * | 400 | `SABCACHE_ERR_BAD_TTL` | `ttl` is not a whole number of seconds in range |
+ * | 400 | `SABCACHE_ERR_BAD_REQUEST` | malformed request (e.g. bad Content-Length) |
+ * | 404 | `SABCACHE_ERR_NOT_FOUND` | no such key (or expired), or no such route |
+ * | 405 | `SABCACHE_ERR_METHOD_NOT_ALLOWED` | method not supported on the route (see `Allow`) |
+ * | 413 | `SABCACHE_ERR_VALUE_TOO_LARGE` | body over `--max-value-bytes` |
+ * | 414 | `SABCACHE_ERR_KEY_TOO_LARGE` | key over `--max-key-bytes` |
+ * | 500 | `SABCACHE_ERR_INTERNAL` | a bug; logged |
+ * | 507 | `SABCACHE_ERR_OUT_OF_MEMORY` | nothing could be evicted to store the value |
+ *
+ * @module
+ */
+import fastJson from 'fast-json-stringify';
+import { SabcacheError } from '../errors.ts';
+
+/** Serializes an error body. */
+export const stringifyError = fastJson({
+  type: 'object',
+  properties: {
+    error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] },
+  },
+  required: ['error'],
+});
+
+const STATUS_BY_CODE: Record<string, string> = {
+  SABCACHE_ERR_BAD_KEY: '400 Bad Request',
+  SABCACHE_ERR_BAD_TTL: '400 Bad Request',
+  SABCACHE_ERR_BAD_VALUE: '400 Bad Request',
+  SABCACHE_ERR_BAD_REQUEST: '400 Bad Request',
+  SABCACHE_ERR_NOT_FOUND: '404 Not Found',
+  SABCACHE_ERR_METHOD_NOT_ALLOWED: '405 Method Not Allowed',
+  SABCACHE_ERR_VALUE_TOO_LARGE: '413 Content Too Large',
+  SABCACHE_ERR_KEY_TOO_LARGE: '414 URI Too Long',
+  SABCACHE_ERR_INTERNAL: '500 Internal Server Error',
+  SABCACHE_ERR_OUT_OF_MEMORY: '507 Insufficient Storage',
+};
+
+/** An error to answer over HTTP. */
+export interface HttpError {
+  status: string;
+  body: string;
+}
+
+/** The status line and JSON body for `code`. */
+export function httpError(code: string, message: string): HttpError {
+  return { status: STATUS_BY_CODE[code] ?? '500 Internal Server Error', body: stringifyError({ error: { code, message } }) };
+}
+
+/** Maps anything thrown while handling a request to an HTTP error; unknown errors are 500s. */
+export function httpErrorFrom(e: unknown): HttpError {
+  if (e instanceof SabcacheError && STATUS_BY_CODE[e.code]) return httpError(e.code, e.message);
+  return httpError('SABCACHE_ERR_INTERNAL', 'internal error');
+}
+
+/** Precomputed bodies for the common errors (no serialization per request). */
+export const NOT_FOUND_KEY = httpError('SABCACHE_ERR_NOT_FOUND', 'no such key');
+export const NOT_FOUND_ROUTE = httpError('SABCACHE_ERR_NOT_FOUND', 'no such route; see docs: /v1/kv/{key}');

@@ -1,0 +1,51 @@
+/**
+ * The one module that loads uWebSockets.js. It loads the native binding itself and fails
+ * with {@link NativeMissingError} when there is none for this platform and Node ABI: it
+ * never falls back to the package's slow JavaScript implementation.
+ *
+ * Looked up, in order, inside the `uWebSockets.js` dependency:
+ * `uws_<platform>_<arch>_<abi>.node` (official builds) and
+ * `binaries/uws_<platform>_<arch>_<abi>.node` (the `@trufflesuite/uws-js-unofficial` build
+ * this repository installs under that name; it loads on glibc 2.36).
+ *
+ * @module
+ */
+import { createRequire } from 'node:module';
+import type * as UWS from 'uWebSockets.js';
+import { NativeMissingError } from '../errors.ts';
+
+export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+
+/** A uWS App that also has `close()` (closes listen sockets and every connection). */
+export type App = UWS.TemplatedApp & { close(): void };
+
+const require = createRequire(import.meta.url);
+
+function load(): typeof UWS {
+  const name = `uws_${process.platform}_${process.arch}_${process.versions.modules}.node`;
+  const tried: string[] = [];
+  for (const path of [`uWebSockets.js/${name}`, `uWebSockets.js/binaries/${name}`]) {
+    try {
+      return require(path) as typeof UWS;
+    } catch (e) {
+      tried.push(`${path}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new NativeMissingError(
+    `uWebSockets.js has no native binding for ${process.platform}-${process.arch} on Node ABI ${process.versions.modules} ` +
+      `(Node ${process.versions.node}). sabcache does not run on the slow fallback. Tried:\n  ${tried.join('\n  ')}\n` +
+      'See README.md, "uWebSockets.js builds", for how to install a build that matches this system.',
+  );
+}
+
+/** The native uWebSockets.js module. */
+export const uws: typeof UWS = load();
+
+/** Creates a plain (non-TLS) App. */
+export function createApp(): App {
+  const app = uws.App() as App;
+  if (typeof app.close !== 'function') {
+    throw new NativeMissingError('this uWebSockets.js build has no App.close(); sabcache needs a build that has it (v20.30 unofficial, or v20.34+)');
+  }
+  return app;
+}

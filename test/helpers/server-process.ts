@@ -1,0 +1,56 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+/** A port nobody listens on right now (the OS picks it). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+export interface RunningServer {
+  port: number;
+  adminPort: number;
+  base: string;
+  admin: string;
+  proc: ChildProcess;
+  output: () => string;
+  /** Sends `signal` (unless one was sent already) and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts the real CLI (`src/cli/sabcache.ts`) on free ports and waits until it serves. */
+export async function startServer(extraArgs: string[] = []): Promise<RunningServer> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), ...extraArgs], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d) => { out += d; });
+  proc.stderr!.on('data', (d) => { out += d; });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
+    const check = (): void => {
+      if (out.includes('sabcache: serving')) { clearTimeout(timer); resolve(); }
+    };
+    proc.stdout!.on('data', check);
+    proc.once('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${out}`)); });
+  });
+  return {
+    port, adminPort, proc, base: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${adminPort}`,
+    output: () => out,
+    async stop(signal = 'SIGTERM') {
+      // A second signal would stop the server at once (by design), so send only one.
+      if (proc.exitCode === null && proc.signalCode === null && !proc.killed) proc.kill(signal);
+      return exited;
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { test } from 'node:test';
+import { helpText, OPTIONS, parseConfig } from '../../src/server/config.ts';
+
+test('defaults need no flags and no environment', () => {
+  const r = parseConfig([], {});
+  assert.deepEqual(r, {
+    help: false,
+    config: { host: '0.0.0.0', port: 7070, adminHost: '127.0.0.1', adminPort: 7071, threads: availableParallelism(), memoryBytes: 256 * 1024 ** 2, maxKeyBytes: 1024, maxValueBytes: 1024 ** 2 },
+  });
+});
+
+test('flags win over environment variables; units are parsed', () => {
+  const r = parseConfig(['--port', '9000', '--memory', '1gb'], { SABCACHE_PORT: '8000', SABCACHE_ADMIN_PORT: '8001', SABCACHE_MAX_VALUE_BYTES: '64kb' });
+  assert.ok(!r.help);
+  assert.equal(r.config.port, 9000);
+  assert.equal(r.config.adminPort, 8001);
+  assert.equal(r.config.memoryBytes, 1024 ** 3);
+  assert.equal(r.config.maxValueBytes, 65536);
+});
+
+test('bad values and unknown flags name the flag or variable', () => {
+  for (const [argv, env, name] of [
+    [['--port', '0'], {}, '--port'], [['--port', 'http'], {}, '--port'], [['--memory', '10tb'], {}, '--memory'],
+    [['--threads', '0'], {}, '--threads'], [['--max-key-bytes', '70000'], {}, '--max-key-bytes'],
+    [[], { SABCACHE_MEMORY: 'lots' }, 'SABCACHE_MEMORY'], [['--frobnicate'], {}, 'frobnicate'], [['--host', 'a b'], {}, '--host'],
+  ] as [string[], NodeJS.ProcessEnv, string][]) {
+    assert.throws(() => parseConfig(argv, env), (e: Error & { code: string }) => e.code === 'SABCACHE_ERR_BAD_OPTION' && e.message.includes(name), argv.join(' '));
+  }
+});
+
+test('--help lists every option with its variable, unit and default', () => {
+  const text = helpText();
+  for (const o of OPTIONS) {
+    assert.ok(text.includes(`--${o.flag}`) && text.includes(o.env) && text.includes(`unit: ${o.unit}`), o.flag);
+  }
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--help'], { cwd: new URL('../..', import.meta.url), encoding: 'utf8' });
+  assert.equal(r.status, 0);
+  assert.ok(r.stdout.includes('--max-value-bytes'));
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--port', 'x'], { cwd: new URL('../..', import.meta.url), encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /SABCACHE|--port/);
+});

@@ -1,0 +1,62 @@
+/**
+ * A server worker: attaches the shared cache and serves the data port with its own
+ * uWebSockets.js App (every worker listens on the same port; the kernel spreads
+ * connections, SO_REUSEPORT). Started and supervised by src/server/engine.ts.
+ *
+ * Messages from the main thread: `{ type: 'shutdown', lingerMs }`: stop accepting; keep
+ * answering requests on open connections for up to `lingerMs`, each answer closing its
+ * connection (so clients move to another worker); finish in-flight requests; close every
+ * connection; exit 0. To the main thread: `{ type: 'listening' }`
+ * or `{ type: 'listen-failed' }`.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ServerConfig } from '../src/server/config.ts';
+import { registerKvRoutes, type ServingState } from '../src/server/kv-routes.ts';
+import { createApp, uws, type us_listen_socket } from '../src/server/uws.ts';
+import { SharedCache, type SharedCacheHandle } from '../src/shared-cache.ts';
+
+const { handle, config, index } = workerData as { handle: SharedCacheHandle; config: ServerConfig; index: number };
+const cache = SharedCache.attach(handle);
+const app = createApp();
+const state: ServingState = { inFlight: 0, draining: false };
+let listenSocket: us_listen_socket | undefined;
+registerKvRoutes(app, cache, state);
+
+/** Closes every socket of this thread, then ends it. With open uWS sockets a worker thread
+ * cannot end without aborting the process, so this always runs app.close() first. */
+function exit(code: number): never {
+  app.close();
+  cache.close();
+  process.exit(code);
+}
+
+app.listen(config.host, config.port, (socket) => {
+  if (!socket) {
+    parentPort!.postMessage({ type: 'listen-failed', index });
+    return exit(1);
+  }
+  listenSocket = socket;
+  parentPort!.postMessage({ type: 'listening', index });
+});
+
+parentPort!.on('message', (m: { type: string; lingerMs: number }) => {
+  if (m.type !== 'shutdown' || state.draining) return;
+  state.draining = true;
+  if (listenSocket) uws.us_listen_socket_close(listenSocket);
+  // Finish in-flight requests (bounded: a client that stalls mid-body loses its request).
+  const lingerUntil = Date.now() + m.lingerMs;
+  const deadline = Date.now() + Math.max(5000, m.lingerMs);
+  const poll = setInterval(() => {
+    if ((state.inFlight <= 0 && Date.now() >= lingerUntil) || Date.now() > deadline) {
+      clearInterval(poll);
+      exit(0);
+    }
+  }, 5);
+});
+
+// A bug must not take the process down: log, close this thread's sockets and end it;
+// the main thread repairs what it held and starts a replacement.
+process.on('uncaughtException', (e) => {
+  console.error(`sabcache: worker ${index} crashed:`, e);
+  exit(1);
+});
