@@ -160,7 +160,9 @@ export class SharedCache {
   }
 
   /**
-   * The value of `key` as a new Uint8Array (a copy this thread owns), or undefined.
+   * The value of `key` as a Uint8Array this thread owns (a copy; later writes do not change
+   * it), or undefined. Small values are views into a shared per-thread slab, as Node's
+   * `Buffer.allocUnsafe` results are: use `byteOffset`/`length`, not the whole `.buffer`.
    * @throws as {@link SharedCache.get}.
    */
   getBytes(key: string | Uint8Array): Uint8Array | undefined {

@@ -19,6 +19,41 @@ function fmix32(h: number): number {
   return h | 0;
 }
 
+/** Lane 1 after mixing the 4-byte little-endian block `k` into `h1`. */
+export function mixLane1(h1: number, k: number): number {
+  let k1 = Math.imul(k, 0xcc9e2d51);
+  k1 = (k1 << 15) | (k1 >>> 17);
+  h1 ^= Math.imul(k1, 0x1b873593);
+  h1 = (h1 << 13) | (h1 >>> 19);
+  return (Math.imul(h1, 5) + 0xe6546b64) | 0;
+}
+
+/** Lane 2 after mixing the 4-byte little-endian block `k` into `h2`. */
+export function mixLane2(h2: number, k: number): number {
+  let k2 = Math.imul(k, 0x9e3779b1);
+  k2 = (k2 << 13) | (k2 >>> 19);
+  h2 ^= Math.imul(k2, 0x85ebca77);
+  h2 = (h2 << 17) | (h2 >>> 15);
+  return (Math.imul(h2, 0x27d4eb2f) + 0x165667b1) | 0;
+}
+
+/**
+ * Finishes both lanes: mixes in the 1–3 tail bytes `t` (when `rest` > 0) and the length,
+ * and writes `[lo, hi]` into `out`.
+ */
+export function finishHash(h1: number, h2: number, t: number, rest: number, len: number, out: Int32Array): void {
+  if (rest !== 0) {
+    let k1 = Math.imul(t, 0xcc9e2d51);
+    k1 = (k1 << 15) | (k1 >>> 17);
+    h1 ^= Math.imul(k1, 0x1b873593);
+    let k2 = Math.imul(t, 0x9e3779b1);
+    k2 = (k2 << 13) | (k2 >>> 19);
+    h2 ^= Math.imul(k2, 0x85ebca77);
+  }
+  out[0] = fmix32(h1 ^ len);
+  out[1] = fmix32(h2 ^ Math.imul(len, 0x9e3779b1));
+}
+
 /**
  * Hashes `len` bytes of `bytes` with seeds `seedA`, `seedB` into `out` (i32 lo, i32 hi).
  */
@@ -29,29 +64,13 @@ export function hashBytes(bytes: Uint8Array, len: number, seedA: number, seedB: 
   let i = 0;
   for (; i < blocks; i += 4) {
     const k = bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
-    let k1 = Math.imul(k, 0xcc9e2d51);
-    k1 = (k1 << 15) | (k1 >>> 17);
-    h1 ^= Math.imul(k1, 0x1b873593);
-    h1 = (h1 << 13) | (h1 >>> 19);
-    h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
-    let k2 = Math.imul(k, 0x9e3779b1);
-    k2 = (k2 << 13) | (k2 >>> 19);
-    h2 ^= Math.imul(k2, 0x85ebca77);
-    h2 = (h2 << 17) | (h2 >>> 15);
-    h2 = (Math.imul(h2, 0x27d4eb2f) + 0x165667b1) | 0;
+    h1 = mixLane1(h1, k);
+    h2 = mixLane2(h2, k);
   }
   const rest = len & 3;
-  if (rest !== 0) {
-    let t = bytes[i];
-    if (rest > 1) t ^= bytes[i + 1] << 8;
-    if (rest > 2) t ^= bytes[i + 2] << 16;
-    let k1 = Math.imul(t, 0xcc9e2d51);
-    k1 = (k1 << 15) | (k1 >>> 17);
-    h1 ^= Math.imul(k1, 0x1b873593);
-    let k2 = Math.imul(t, 0x9e3779b1);
-    k2 = (k2 << 13) | (k2 >>> 19);
-    h2 ^= Math.imul(k2, 0x85ebca77);
-  }
-  out[0] = fmix32(h1 ^ len);
-  out[1] = fmix32(h2 ^ Math.imul(len, 0x9e3779b1));
+  let t = 0;
+  if (rest > 0) t = bytes[i];
+  if (rest > 1) t ^= bytes[i + 1] << 8;
+  if (rest > 2) t ^= bytes[i + 2] << 16;
+  finishHash(h1, h2, t, rest, len, out);
 }

@@ -1,5 +1,5 @@
 import { BadKeyError, KeyTooLargeError } from '../errors.ts';
-import { hashBytes } from './hash.ts';
+import { finishHash, hashBytes, mixLane1, mixLane2 } from './hash.ts';
 
 const encoder = new TextEncoder();
 
@@ -45,8 +45,14 @@ export class KeyCodec {
    * @throws KeyTooLargeError (`SABCACHE_ERR_KEY_TOO_LARGE`) above `maxKeyBytes`.
    */
   encode(key: string | Uint8Array): void {
-    if (typeof key === 'string') this.encodeString(key);
-    else if (key instanceof Uint8Array) {
+    if (typeof key === 'string') {
+      if (this.encodeAscii(key)) return;
+      // Non-ASCII (or too long to be ASCII within the limit): the real UTF-8 length decides.
+      const r = encoder.encodeInto(key, this.encodeTarget);
+      if (r.read < key.length || r.written > this.maxKeyBytes) throw new KeyTooLargeError(this.maxKeyBytes);
+      this.bytes = this.scratch;
+      this.length = r.written;
+    } else if (key instanceof Uint8Array) {
       if (key.length > this.maxKeyBytes) throw new KeyTooLargeError(this.maxKeyBytes);
       this.bytes = key;
       this.length = key.length;
@@ -55,25 +61,44 @@ export class KeyCodec {
     hashBytes(this.bytes, this.length, this.seedA, this.seedB, this.hash);
   }
 
-  private encodeString(key: string): void {
+  /**
+   * ASCII fast path: writes each char code into scratch and hashes it in the same pass
+   * (the same result as hashBytes over those bytes). Returns false, having hashed nothing,
+   * at the first non-ASCII character or when the key is longer than the limit.
+   */
+  private encodeAscii(key: string): boolean {
     const n = key.length;
+    if (n === 0) throw new BadKeyError('a key must not be empty');
+    if (n > this.maxKeyBytes) return false;
     const scratch = this.scratch;
-    this.bytes = scratch;
-    if (n <= this.maxKeyBytes) {
-      let i = 0;
-      for (; i < n; i++) {
-        const c = key.charCodeAt(i);
-        if (c >= 0x80) break;
-        scratch[i] = c;
-      }
-      if (i === n) {
-        this.length = n;
-        return;
-      }
+    let h1 = this.seedA | 0;
+    let h2 = this.seedB | 0;
+    const blocks = n & ~3;
+    let i = 0;
+    for (; i < blocks; i += 4) {
+      const c0 = key.charCodeAt(i);
+      const c1 = key.charCodeAt(i + 1);
+      const c2 = key.charCodeAt(i + 2);
+      const c3 = key.charCodeAt(i + 3);
+      if ((c0 | c1 | c2 | c3) >= 0x80) return false;
+      scratch[i] = c0;
+      scratch[i + 1] = c1;
+      scratch[i + 2] = c2;
+      scratch[i + 3] = c3;
+      const k = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
+      h1 = mixLane1(h1, k);
+      h2 = mixLane2(h2, k);
     }
-    // Non-ASCII (or too long to be ASCII within the limit): the real UTF-8 length decides.
-    const r = encoder.encodeInto(key, this.encodeTarget);
-    if (r.read < n || r.written > this.maxKeyBytes) throw new KeyTooLargeError(this.maxKeyBytes);
-    this.length = r.written;
+    let t = 0;
+    for (let shift = 0; i < n; i++, shift += 8) {
+      const c = key.charCodeAt(i);
+      if (c >= 0x80) return false;
+      scratch[i] = c;
+      t |= c << shift;
+    }
+    this.bytes = scratch;
+    this.length = n;
+    finishHash(h1, h2, t, n & 3, n, this.hash);
+    return true;
   }
 }

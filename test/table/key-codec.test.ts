@@ -31,3 +31,14 @@ test('empty keys and keys of other types are refused', () => {
   assert.throws(() => c.encode(new Uint8Array(0)), { code: 'SABCACHE_ERR_BAD_KEY' });
   assert.throws(() => c.encode(42 as unknown as string), { code: 'SABCACHE_ERR_BAD_KEY' });
 });
+
+test('the fused ASCII hash equals the byte hash at every tail length', () => {
+  const c = new KeyCodec(64, 0x1234, -77);
+  for (let n = 1; n <= 40; n++) {
+    const key = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ'.slice(0, n);
+    c.encode(key);
+    const fromString = [...c.hash];
+    c.encode(new TextEncoder().encode(key));
+    assert.deepEqual([...c.hash], fromString, `length ${n}`);
+  }
+});

@@ -1,0 +1,55 @@
+/**
+ * Aggregate in-process `getBytes` throughput with 1, 2 and 4 threads reading one shared
+ * cache of 100k keys (16 B keys, 100 B values). Readers write no shared memory on a hit
+ * (DESIGN §3), so reads should scale with cores; this machine's core count is printed.
+ *
+ * Run: npm run bench   (results: bench/results/table-threads.{json,md})
+ */
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { SharedCache } from '../src/index.ts';
+import { spawnWorker } from '../src/util/spawn-worker.ts';
+
+const KEYS = 100_000;
+const DURATION_MS = 3000;
+const cache = SharedCache.create({ memoryBytes: '64mb', maxValueBytes: '64kb' });
+const value = new Uint8Array(100).fill(7);
+for (let i = 0; i < KEYS; i++) cache.set(`key:${String(i).padStart(12, '0')}`, value);
+
+async function run(threads: number): Promise<number> {
+  const start = new SharedArrayBuffer(4);
+  const workers = Array.from({ length: threads }, (_, i) => spawnWorker(new URL('./fixtures/get-worker.ts', import.meta.url), {
+    workerData: { handle: cache.handle, keyCount: KEYS, durationMs: DURATION_MS, start, seed: i * 7919 + 1 },
+  }));
+  const results = workers.map((w) => new Promise<{ ops: number }>((resolve, reject) => {
+    w.on('message', (m) => { if (m !== 'ready') resolve(m); });
+    w.on('error', reject);
+  }));
+  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
+  Atomics.store(new Int32Array(start), 0, 1);
+  Atomics.notify(new Int32Array(start), 0);
+  const done = await Promise.all(results);
+  await Promise.all(workers.map((w) => w.terminate()));
+  return done.reduce((s, r) => s + r.ops, 0) / (DURATION_MS / 1000);
+}
+
+const rows: { threads: number; opsPerSecond: number }[] = [];
+for (const threads of [1, 2, 4]) {
+  const opsPerSecond = await run(threads);
+  rows.push({ threads, opsPerSecond });
+  console.log(`${threads} thread(s): ${Math.round(opsPerSecond).toLocaleString('en-US')} getBytes/s`);
+}
+const one = rows[0].opsPerSecond;
+const lines = [
+  '# Aggregate in-process getBytes, 100k keys (16 B keys, 100 B values)',
+  '',
+  `Node ${process.version}, ${process.arch}, ${availableParallelism()} cores; ${new Date().toISOString()}; ${DURATION_MS} ms per row; command: \`npm run bench\``,
+  '',
+  '| threads | getBytes/s (all threads) | vs 1 thread |',
+  '|---:|---:|---:|',
+  ...rows.map((r) => `| ${r.threads} | ${Math.round(r.opsPerSecond).toLocaleString('en-US')} | ${(r.opsPerSecond / one).toFixed(2)}× |`),
+];
+writeFileSync(new URL('./results/table-threads.md', import.meta.url), lines.join('\n') + '\n');
+writeFileSync(new URL('./results/table-threads.json', import.meta.url), JSON.stringify({ node: process.version, cores: availableParallelism(), date: new Date().toISOString(), rows }, null, 2) + '\n');
+console.log('\n' + lines.join('\n'));
+cache.close();
