@@ -13,6 +13,13 @@
  * `{key}` is one path segment, percent-decoded to UTF-8. Errors are JSON (http-errors.ts).
  * Handlers never throw into uWS: every failure becomes a response.
  *
+ * A value stored as a string is served as `text/plain; charset=utf-8`; bytes are served
+ * without Content-Type, which HTTP defines as `application/octet-stream`.
+ *
+ * Corking: uWS corks the synchronous part of every handler itself, so GET, HEAD and DELETE
+ * answer without `cork` (each call into uWS costs, measured on the GET path); answers
+ * written later (a PUT's, from `onData`) are corked explicitly.
+ *
  * @module
  */
 import { BadKeyError, BadTtlError, KeyTooLargeError, SabcacheError, ValueTooLargeError } from '../errors.ts';
@@ -35,7 +42,6 @@ export interface ServingState {
 
 const ALLOW = 'GET, HEAD, PUT, DELETE';
 const TYPE_TEXT = 'text/plain; charset=utf-8';
-const TYPE_OCTETS = 'application/octet-stream';
 
 /** Decodes the raw `{key}` path segment; throws BadKeyError for bad percent-encoding or UTF-8. */
 function decodeKey(raw: string): string {
@@ -53,10 +59,9 @@ export function formatEtag(generation: number, ref: number): string {
   return `"${(generation >>> 0).toString(36)}.${(ref >>> 0).toString(36)}"`;
 }
 
+/** Answers with a JSON error (in a handler's synchronous part, which uWS has corked). */
 function sendError(res: HttpResponse, e: HttpError, closeConnection: boolean): void {
-  res.cork(() => {
-    res.writeStatus(e.status).writeHeader('Content-Type', 'application/json').end(e.body, closeConnection);
-  });
+  res.writeStatus(e.status).writeHeader('Content-Type', 'application/json').end(e.body, closeConnection);
 }
 
 /** Parses `ttl`: absent/empty → 0, else whole seconds; throws BadTtlError. */
@@ -101,22 +106,19 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     }
     if (n < 0) {
       if (head) {
-        res.cork(() => { res.writeStatus('404 Not Found').end(undefined, close); });
+        res.writeStatus('404 Not Found').end(undefined, close);
         return;
       }
       return sendError(res, NOT_FOUND_KEY, close);
     }
     const etag = formatEtag(table.lastGeneration, table.lastRef);
-    const type = table.lastValueType === TYPE_STRING ? TYPE_TEXT : TYPE_OCTETS;
-    res.cork(() => {
-      if (ifNoneMatch !== '' && ifNoneMatch === etag) {
-        res.writeStatus('304 Not Modified').writeHeader('ETag', etag).end(undefined, close);
-      } else if (head) {
-        res.writeStatus('200 OK').writeHeader('ETag', etag).writeHeader('Content-Type', type).end(undefined, close);
-      } else {
-        res.writeStatus('200 OK').writeHeader('ETag', etag).writeHeader('Content-Type', type).end(scratch.subarray(0, n), close);
-      }
-    });
+    if (ifNoneMatch !== '' && ifNoneMatch === etag) {
+      res.writeStatus('304 Not Modified').writeHeader('ETag', etag).end(undefined, close);
+      return;
+    }
+    res.writeStatus('200 OK').writeHeader('ETag', etag);
+    if (table.lastValueType === TYPE_STRING) res.writeHeader('Content-Type', TYPE_TEXT);
+    res.end(head ? undefined : scratch.subarray(0, n), close);
   }
 
   app.get('/v1/kv/:key', (res, req) => {
@@ -145,8 +147,11 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       done = true;
       state.inFlight--;
       const close = closeConnection || state.draining;
-      if (e) sendError(res, e, close);
-      else res.cork(() => { res.writeStatus('204 No Content').writeHeader('ETag', etag!).end(undefined, close); });
+      // Answers from onData run outside the handler's own cork: cork them.
+      res.cork(() => {
+        if (e) sendError(res, e, close);
+        else res.writeStatus('204 No Content').writeHeader('ETag', etag!).end(undefined, close);
+      });
     };
     let key: string;
     let ttlSeconds: number;
@@ -199,15 +204,12 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       return sendError(res, httpErrorFrom(e), close);
     }
     if (!removed) return sendError(res, NOT_FOUND_KEY, close);
-    res.cork(() => { res.writeStatus('204 No Content').end(undefined, close); });
+    res.writeStatus('204 No Content').end(undefined, close);
   });
 
   app.any('/v1/kv/:key', (res) => {
     f64[requestsSlot]++;
-    const e = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', `allowed methods: ${ALLOW}`);
-    res.cork(() => {
-      res.writeStatus(e.status).writeHeader('Allow', ALLOW).writeHeader('Content-Type', 'application/json').end(e.body, state.draining);
-    });
+    res.writeStatus(METHOD_NOT_ALLOWED.status).writeHeader('Allow', ALLOW).writeHeader('Content-Type', 'application/json').end(METHOD_NOT_ALLOWED.body, state.draining);
   });
 
   app.any('/*', (res) => {
@@ -217,3 +219,4 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
 }
 
 const EMPTY = new Uint8Array(0);
+const METHOD_NOT_ALLOWED = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', `allowed methods: ${ALLOW}`);

@@ -232,7 +232,8 @@ export class Table implements ThreadContext {
       else if (mode === MODE_STRING) this.outString = this.buf.toString('utf8', vs, vs + valueLen);
       else if (mode === MODE_INTO) {
         const dest = this.outDest!;
-        if (valueLen <= dest.length) this.buf.copy(dest, 0, vs, vs + valueLen);
+        // set(subarray) is a plain memcpy; Buffer#copy goes through a JS slow path here.
+        if (valueLen <= dest.length) dest.set(this.u8.subarray(vs, vs + valueLen));
       }
       return w;
     }
