@@ -40,6 +40,11 @@ app.listen(config.host, config.port, (socket) => {
 });
 
 parentPort!.on('message', (m: { type: string; lingerMs: number }) => {
+  if (m.type === 'fault' && process.env.SABCACHE_FAULT_INJECTION === '1') {
+    // Test-only: an uncaught error outside any handler, to exercise the crash path below.
+    setImmediate(() => { throw new Error('injected fault (SABCACHE_FAULT_INJECTION=1)'); });
+    return;
+  }
   if (m.type !== 'shutdown' || state.draining) return;
   state.draining = true;
   if (listenSocket) uws.us_listen_socket_close(listenSocket);

@@ -49,6 +49,11 @@ export interface AdminActions {
   extraStats(): { serverThreads: number; uptimeSeconds: number };
   /** Gracefully restarts server worker `index`; false if there is no such worker. */
   restartWorker(index: number): boolean;
+  /**
+   * Test-only, present when SABCACHE_FAULT_INJECTION=1: makes worker `index` crash
+   * (`POST /v1/admin/workers/{index}/fault`).
+   */
+  injectFault?: (index: number) => boolean;
 }
 
 /** Registers the admin routes on `app`. */
@@ -60,6 +65,15 @@ export function registerAdminRoutes(app: App, cache: SharedCache, actions: Admin
     const e = httpError('SABCACHE_ERR_NOT_FOUND', `no server worker ${JSON.stringify(text.slice(0, 20))}`);
     json(res, e.status, e.body);
   });
+  if (actions.injectFault) {
+    const inject = actions.injectFault;
+    app.post('/v1/admin/workers/:index/fault', (res, req) => {
+      const text = req.getParameter(0);
+      if (/^\d{1,3}$/.test(text) && inject(Number(text))) return json(res, '202 Accepted', '{"status":"crashing"}');
+      const e = httpError('SABCACHE_ERR_NOT_FOUND', 'no such server worker');
+      json(res, e.status, e.body);
+    });
+  }
   app.get('/v1/stats', (res) => {
     const stats: ServerStats = { ...cache.stats(), ...actions.extraStats() };
     json(res, '200 OK', stringifyStats(stats));

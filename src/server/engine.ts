@@ -67,6 +67,7 @@ export class Server {
     registerAdminRoutes(this.admin, this.cache, {
       extraStats: () => ({ serverThreads: this.slots.filter(Boolean).length, uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
       restartWorker: (index) => this.restartWorker(index),
+      injectFault: process.env.SABCACHE_FAULT_INJECTION === '1' ? (index) => this.injectFault(index) : undefined,
     });
   }
 
@@ -143,6 +144,17 @@ export class Server {
     const slot = this.slots[index];
     if (!slot || this.stopping) return false;
     slot.worker.postMessage({ type: 'shutdown', lingerMs: RESTART_LINGER_MS });
+    return true;
+  }
+
+  /**
+   * Test-only (with SABCACHE_FAULT_INJECTION=1): makes worker `index` throw an uncaught
+   * error, which must end in a repaired, restarted worker and not a dead process.
+   */
+  injectFault(index: number): boolean {
+    const slot = this.slots[index];
+    if (!slot || this.stopping) return false;
+    slot.worker.postMessage({ type: 'fault' });
     return true;
   }
 

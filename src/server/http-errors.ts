@@ -58,6 +58,7 @@ export function httpErrorFrom(e: unknown): HttpError {
   return httpError('SABCACHE_ERR_INTERNAL', 'internal error');
 }
 
-/** Precomputed bodies for the common errors (no serialization per request). */
+/** The answer for an absent or expired key (precomputed: no serialization per request). */
 export const NOT_FOUND_KEY = httpError('SABCACHE_ERR_NOT_FOUND', 'no such key');
+/** The answer for a path no route serves. */
 export const NOT_FOUND_ROUTE = httpError('SABCACHE_ERR_NOT_FOUND', 'no such route; see docs: /v1/kv/{key}');

@@ -49,12 +49,19 @@ export const SEGMENT_ALIGN_BYTES = 4096;
 export const HEADER_BYTES = 4096;
 /** Header fields, as i32 word indices from byte 0. */
 export const H_MAGIC = 0;
+/** Header word: LAYOUT_VERSION. */
 export const H_LAYOUT_VERSION = 1;
+/** Header word: number of buckets (a power of two). */
 export const H_BUCKET_COUNT = 2;
+/** Header word: bytes per segment (a power of two). */
 export const H_SEGMENT_BYTES = 3;
+/** Header word: number of segments. */
 export const H_SEGMENT_COUNT = 4;
+/** Header word: bits of a ref that hold offset/8. */
 export const H_OFFSET_BITS = 5;
+/** Header word: seed of the hash lane that picks the bucket. */
 export const H_HASH_SEED_A = 6;
+/** Header word: seed of the hash lane that gives the tag. */
 export const H_HASH_SEED_B = 7;
 /** Coarse clock, unix seconds, advanced by the owner thread. */
 export const H_CLOCK_SECONDS = 8;
@@ -62,7 +69,9 @@ export const H_CLOCK_SECONDS = 8;
 export const H_SEAL_SEQ = 9;
 /** Where the next free-segment scan starts (a hint only). */
 export const H_FREE_HINT = 10;
+/** Header word: largest key, in bytes. */
 export const H_MAX_KEY_BYTES = 11;
+/** Header word: largest value, in bytes. */
 export const H_MAX_VALUE_BYTES = 12;
 /** Byte offset of the segments region divided by SEGMENT_ALIGN_BYTES. */
 export const H_SEGMENTS_PAGE = 13;
@@ -72,6 +81,7 @@ export const H_SEGMENTS_PAGE = 13;
 export const THREAD_BLOCK_COUNT = 64;
 /** One thread block, in bytes. */
 export const THREAD_BLOCK_BYTES = 1024;
+/** Byte offset of thread block 0. */
 export const THREAD_BLOCKS_OFFSET = HEADER_BYTES;
 /** Thread block fields, as i32 word indices from the block's start. */
 export const T_STATE = 0;
@@ -87,21 +97,30 @@ export const T_PARK = 4;
 export const T_COUNTERS_BYTE = 64;
 /** Thread block states. */
 export const THREAD_FREE = 0;
+/** Thread block state: claimed by a thread. */
 export const THREAD_ATTACHED = 1;
 
 /** Per-thread counters (f64 slots from T_COUNTERS_BYTE), each written only by its thread. */
 export const C_HITS = 0;
+/** Counter: reads that found none. */
 export const C_MISSES = 1;
+/** Counter: successful writes. */
 export const C_SETS = 2;
+/** Counter: deletes that removed a live entry. */
 export const C_DELETES = 3;
 /** Entries linked into the index (new keys). */
 export const C_LINKED = 4;
 /** Entries unlinked from the index (replaced keys are not counted: link and unlink balance). */
 export const C_UNLINKED = 5;
+/** Counter: entries removed to make room. */
 export const C_EVICTED_ITEMS = 6;
+/** Counter: expired entries removed. */
 export const C_EXPIRED_ITEMS = 7;
+/** Counter: whole segments evicted by this thread. */
 export const C_EVICTED_SEGMENTS = 8;
+/** Counter: requests served by this thread (server workers). */
 export const C_REQUESTS = 9;
+/** Counter slots per thread block (room to grow). */
 export const COUNTER_COUNT = 16;
 
 // ── index ─────────────────────────────────────────────────────────────────────────────
@@ -125,19 +144,31 @@ export const FREQ_MAX = 3;
 // ── segment table ─────────────────────────────────────────────────────────────────────
 /** One segment table row, in bytes. */
 export const SEGMENT_ROW_BYTES = 32;
+/** i32 words per segment table row. */
 export const SEGMENT_ROW_WORDS = 8;
+/** Segment row word: state (low 8 bits) and owner thread + 1 (above). */
 export const S_STATE = 0;
+/** Segment row word: bytes written so far (entries below it are whole). */
 export const S_WRITE_OFFSET = 1;
+/** Segment row word: bytes of entries the index still points at. */
 export const S_LIVE_BYTES = 2;
+/** Segment row word: bumped each time the segment is freed (half of an entry version). */
 export const S_GENERATION = 3;
+/** Segment row word: FIFO position, from H_SEAL_SEQ when sealed. */
 export const S_SEAL_SEQ = 4;
+/** Segment row word: unix seconds when it became active. */
 export const S_CREATED_AT = 5;
 /** Segment states live in the low 8 bits of S_STATE; the owner thread (block + 1) above. */
 export const SEG_FREE = 0;
+/** Segment state: one thread appends to it. */
 export const SEG_ACTIVE = 1;
+/** Segment state: full, read-only, waiting in FIFO order. */
 export const SEG_SEALED = 2;
+/** Segment state: a thread is unlinking its entries. */
 export const SEG_EVICTING = 3;
+/** Mask of the state in S_STATE. */
 export const SEG_STATE_MASK = 0xff;
+/** Shift of the owner in S_STATE. */
 export const SEG_OWNER_SHIFT = 8;
 /** First byte offset in a segment where an entry may start (0 stays unused so ref 0 is empty). */
 export const SEGMENT_FIRST_OFFSET = 8;
@@ -147,9 +178,13 @@ export const SEGMENT_FIRST_OFFSET = 8;
 export const ENTRY_HEADER_BYTES = 20;
 /** Entry fields, as i32 word indices from the entry's start. */
 export const E_HASH_LO = 0;
+/** Entry word: hash lane stored as the tag. */
 export const E_HASH_HI = 1;
+/** Entry word: key length (low 16 bits), flags (high 16). */
 export const E_KEYLEN_FLAGS = 2;
+/** Entry word: value length, in bytes. */
 export const E_VALUE_LEN = 3;
+/** Entry word: expiry, unix seconds (0 = never). */
 export const E_EXPIRE_AT = 4;
 /** Entries are aligned to this many bytes. */
 export const ENTRY_ALIGN_BYTES = 8;
@@ -157,7 +192,9 @@ export const ENTRY_ALIGN_BYTES = 8;
 export const KEY_BYTES_LIMIT = 0xffff;
 /** Value types, in the low 4 bits of the entry's flags. */
 export const TYPE_BYTES = 0;
+/** Value type: a UTF-8 string. */
 export const TYPE_STRING = 1;
+/** Mask of the value type in flags. */
 export const TYPE_MASK = 0xf;
 
 /** Bytes an entry with these key and value sizes occupies, padding included. */

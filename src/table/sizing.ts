@@ -7,8 +7,9 @@
 import { BadOptionError } from '../errors.ts';
 import { computeGeometry, entryBytes, type Geometry, maxSegmentsForOffsetBits, SEGMENT_FIRST_OFFSET, WAYS } from './layout.ts';
 
-/** Smallest and largest segment sizes, in bytes. */
+/** Smallest segment size, in bytes. */
 export const MIN_SEGMENT_BYTES = 4096;
+/** Largest segment size, in bytes. */
 export const MAX_SEGMENT_BYTES = 2 ** 30;
 /** Default segment size when memory allows (DESIGN §2), in bytes. */
 export const DEFAULT_SEGMENT_BYTES = 1024 * 1024;

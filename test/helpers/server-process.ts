@@ -25,11 +25,12 @@ export interface RunningServer {
 }
 
 /** Starts the real CLI (`src/cli/sabcache.ts`) on free ports and waits until it serves. */
-export async function startServer(extraArgs: string[] = []): Promise<RunningServer> {
+export async function startServer(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
   const port = await freePort();
   const adminPort = await freePort();
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), ...extraArgs], {
     cwd: root,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
