@@ -3,7 +3,11 @@
  * cache of 100k keys (16 B keys, 100 B values). Readers write no shared memory on a hit
  * (DESIGN §3), so reads should scale with cores; this machine's core count is printed.
  *
+ * Rounds alternate 1, 2, 4 threads; each row is the median over the rounds, so drift on a
+ * shared machine hits every row alike.
+ *
  * Run: npm run bench   (results: bench/results/table-threads.{json,md})
+ * Env: BENCH_ROUNDS (default 3).
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -12,6 +16,7 @@ import { spawnWorker } from '../src/util/spawn-worker.ts';
 
 const KEYS = 100_000;
 const DURATION_MS = 3000;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const cache = SharedCache.create({ memoryBytes: '64mb', maxValueBytes: '64kb' });
 const value = new Uint8Array(100).fill(7);
 for (let i = 0; i < KEYS; i++) cache.set(`key:${String(i).padStart(12, '0')}`, value);
@@ -33,21 +38,25 @@ async function run(threads: number): Promise<number> {
   return done.reduce((s, r) => s + r.ops, 0) / (DURATION_MS / 1000);
 }
 
-const rows: { threads: number; opsPerSecond: number }[] = [];
-for (const threads of [1, 2, 4]) {
-  const opsPerSecond = await run(threads);
-  rows.push({ threads, opsPerSecond });
-  console.log(`${threads} thread(s): ${Math.round(opsPerSecond).toLocaleString('en-US')} getBytes/s`);
+const counts = [1, 2, 4];
+const runs = counts.map(() => [] as number[]);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [i, threads] of counts.entries()) {
+    runs[i].push(await run(threads));
+    console.log(`round ${round + 1}: ${threads} thread(s): ${Math.round(runs[i].at(-1)!).toLocaleString('en-US')} getBytes/s`);
+  }
 }
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rows = counts.map((threads, i) => ({ threads, opsPerSecond: median(runs[i]), runs: runs[i].map(Math.round) }));
 const one = rows[0].opsPerSecond;
 const lines = [
   '# Aggregate in-process getBytes, 100k keys (16 B keys, 100 B values)',
   '',
-  `Node ${process.version}, ${process.arch}, ${availableParallelism()} cores; ${new Date().toISOString()}; ${DURATION_MS} ms per row; command: \`npm run bench\``,
+  `Node ${process.version}, ${process.arch}, ${availableParallelism()} cores; ${new Date().toISOString()}; median of ${ROUNDS} interleaved rounds of ${DURATION_MS} ms; command: \`npm run bench\``,
   '',
-  '| threads | getBytes/s (all threads) | vs 1 thread |',
-  '|---:|---:|---:|',
-  ...rows.map((r) => `| ${r.threads} | ${Math.round(r.opsPerSecond).toLocaleString('en-US')} | ${(r.opsPerSecond / one).toFixed(2)}× |`),
+  '| threads | getBytes/s (all threads, median) | runs | vs 1 thread |',
+  '|---:|---:|---|---:|',
+  ...rows.map((r) => `| ${r.threads} | ${Math.round(r.opsPerSecond).toLocaleString('en-US')} | ${r.runs.join(', ')} | ${(r.opsPerSecond / one).toFixed(2)}× |`),
 ];
 writeFileSync(new URL('./results/table-threads.md', import.meta.url), lines.join('\n') + '\n');
 writeFileSync(new URL('./results/table-threads.json', import.meta.url), JSON.stringify({ node: process.version, cores: availableParallelism(), date: new Date().toISOString(), rows }, null, 2) + '\n');

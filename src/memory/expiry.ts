@@ -6,7 +6,7 @@
  * @module
  */
 import { lockBucket, unlockBucket } from '../table/bucket-lock.ts';
-import { B_WAYS, C_EXPIRED_ITEMS, C_UNLINKED, E_EXPIRE_AT, H_CLOCK_SECONDS, WAYS, bucketWord, refByte } from '../table/layout.ts';
+import { B_WAYS, C_EXPIRED_ITEMS, C_UNLINKED, E_EXPIRE_AT, H_CLOCK_SECONDS, WAYS, bucketWord, refByte, ENTRY_HEADER_BYTES } from '../table/layout.ts';
 import { type ThreadContext, unlinkWayLocked } from '../table/segments.ts';
 
 /** The expireAt of way `w` of bucket word `bw`, read without the lock (a hint only). */
@@ -14,7 +14,7 @@ function expireAtOf(ctx: ThreadContext, bw: number, w: number): number {
   const ref = ctx.v.i32[bw + B_WAYS + 2 * w + 1];
   if (ref === 0) return 0;
   const e = refByte(ctx.v.g, ref);
-  if (e + 20 > ctx.v.sab.byteLength) return 0;
+  if (e + ENTRY_HEADER_BYTES > ctx.v.sab.byteLength) return 0;
   return ctx.v.i32[(e >>> 2) + E_EXPIRE_AT] >>> 0;
 }
 

@@ -182,6 +182,10 @@ export const E_HASH_LO = 0;
 export const E_HASH_HI = 1;
 /** Entry word: key length (low 16 bits), flags (high 16). */
 export const E_KEYLEN_FLAGS = 2;
+/** Mask of the key length in E_KEYLEN_FLAGS. */
+export const KEYLEN_MASK = 0xffff;
+/** Shift of the flags in E_KEYLEN_FLAGS. */
+export const FLAGS_SHIFT = 16;
 /** Entry word: value length, in bytes. */
 export const E_VALUE_LEN = 3;
 /** Entry word: expiry, unix seconds (0 = never). */

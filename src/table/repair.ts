@@ -9,7 +9,7 @@ import {
   B_LOCK, B_SEQ, B_WAYS, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, S_STATE,
   SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, T_ACTIVE_SEGMENT,
   T_HELD_BUCKET, T_STATE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, WAYS,
-  bucketWord, refByte, refOffset, refSegment, segmentRowWord, threadBlockWord,
+  bucketWord, refByte, refOffset, refSegment, segmentRowWord, threadBlockWord, KEYLEN_MASK
 } from './layout.ts';
 import { sealSegment } from './segments.ts';
 import type { SharedView } from './shared-view.ts';
@@ -43,7 +43,7 @@ function wayIsValid(v: SharedView, b: number, tag: number, ref: number): boolean
   if ((Atomics.load(v.i32, segmentRowWord(g, seg) + S_STATE) & SEG_STATE_MASK) === SEG_FREE) return false;
   const ew = refByte(g, ref) >>> 2;
   const i32 = v.i32;
-  const keyLen = i32[ew + E_KEYLEN_FLAGS] & 0xffff;
+  const keyLen = i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK;
   const valueLen = i32[ew + E_VALUE_LEN];
   if (keyLen === 0 || valueLen < 0 || refOffset(g, ref) + ENTRY_HEADER_BYTES + keyLen + valueLen > g.segmentBytes) return false;
   return (i32[ew + E_HASH_LO] & (g.bucketCount - 1)) === b && i32[ew + E_HASH_HI] === tag;

@@ -19,7 +19,7 @@ import {
   E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, S_CREATED_AT,
   S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_EVICTING, SEG_FREE,
   SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, entryBytes, makeRef,
-  refByte, refSegment, segmentByte, segmentRowWord,
+  refByte, refSegment, segmentByte, segmentRowWord, KEYLEN_MASK
 } from './layout.ts';
 import type { SharedView } from './shared-view.ts';
 
@@ -49,7 +49,7 @@ export interface SegmentCounts {
 export function entrySizeAt(v: SharedView, e: number, limit: number): number {
   const i32 = v.i32;
   const w = e >>> 2;
-  const keyLen = i32[w + E_KEYLEN_FLAGS] & 0xffff;
+  const keyLen = i32[w + E_KEYLEN_FLAGS] & KEYLEN_MASK;
   const valueLen = i32[w + E_VALUE_LEN];
   if (keyLen === 0 || keyLen > v.maxKeyBytes || valueLen < 0 || valueLen > v.maxValueBytes) return 0;
   const size = entryBytes(keyLen, valueLen);
@@ -112,7 +112,7 @@ export function unlinkWayLocked(v: SharedView, bw: number, w: number, ref: numbe
   i32[bw + B_WAYS + 2 * w + 1] = 0;
   i32[bw + B_WAYS + 2 * w] = 0;
   const e = refByte(v.g, ref) >>> 2;
-  const size = entryBytes(i32[e + E_KEYLEN_FLAGS] & 0xffff, i32[e + E_VALUE_LEN]);
+  const size = entryBytes(i32[e + E_KEYLEN_FLAGS] & KEYLEN_MASK, i32[e + E_VALUE_LEN]);
   // Several threads may unlink entries of one segment at once: the counter is atomic.
   Atomics.sub(i32, segmentRowWord(v.g, refSegment(v.g, ref)) + S_LIVE_BYTES, size);
 }

@@ -11,11 +11,11 @@ import { BadTtlError, BadValueError, OutOfMemoryError, TooManyThreadsError, Valu
 import { lockBucket, unlockBucket, validateSeq } from './bucket-lock.ts';
 import { KeyCodec } from './key-codec.ts';
 import {
-  B_WAYS, C_DELETES, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
-  E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FREQ_BYTES_PER_BUCKET,
+  B_WAYS, BUCKET_WORDS, C_DELETES, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
+  E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, FREQ_BYTES_PER_BUCKET,
   FREQ_MAX, H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_SEGMENT, T_STATE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT,
-  THREAD_FREE, TYPE_BYTES, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentByte, segmentRowWord,
+  KEYLEN_MASK, THREAD_FREE, TYPE_BYTES, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
 import { acquireSegment, evictOldestSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
@@ -167,7 +167,7 @@ export class Table implements ThreadContext {
     const lo = this.codec.hash[0];
     const hi = this.codec.hash[1];
     const b = lo & this.mask;
-    const bw = this.indexWord + (b << 4);
+    const bw = this.indexWord + b * BUCKET_WORDS;
     for (let attempt = 0; attempt < READ_RETRIES; attempt++) {
       const s1 = Atomics.load(i32, bw);
       if (s1 & 1) continue; // a writer is inside: retry (the writer holds it for ~100s of ns)
@@ -217,7 +217,7 @@ export class Table implements ThreadContext {
       const ew = e >>> 2;
       if (i32[ew + E_HASH_LO] !== lo || i32[ew + E_HASH_HI] !== hi) continue;
       const kf = i32[ew + E_KEYLEN_FLAGS];
-      const keyLen = kf & 0xffff;
+      const keyLen = kf & KEYLEN_MASK;
       const valueLen = i32[ew + E_VALUE_LEN];
       if (keyLen !== this.codec.length || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > this.segBytes) continue;
       if (!this.keyEquals(e + ENTRY_HEADER_BYTES, keyLen)) continue;
@@ -225,7 +225,7 @@ export class Table implements ThreadContext {
       if (exp !== 0 && exp <= (i32[H_CLOCK_SECONDS] >>> 0)) return -1;
       const vs = e + ENTRY_HEADER_BYTES + keyLen;
       this.lastValueLength = valueLen;
-      this.lastValueType = (kf >>> 16) & 0xf;
+      this.lastValueType = (kf >>> FLAGS_SHIFT) & TYPE_MASK;
       this.lastRef = ref;
       this.lastGeneration = i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_GENERATION];
       if (mode === MODE_BYTES) this.outBytes = this.copyOut(vs, valueLen);
@@ -309,7 +309,7 @@ export class Table implements ThreadContext {
     const i32 = this.i32;
     i32[ew + E_HASH_LO] = this.codec.hash[0];
     i32[ew + E_HASH_HI] = this.codec.hash[1];
-    i32[ew + E_KEYLEN_FLAGS] = keyLen | (type << 16);
+    i32[ew + E_KEYLEN_FLAGS] = keyLen | (type << FLAGS_SHIFT);
     i32[ew + E_VALUE_LEN] = valueLen;
     i32[ew + E_EXPIRE_AT] = expireAt;
     const kb = this.codec.bytes;
@@ -372,7 +372,7 @@ export class Table implements ThreadContext {
     const lo = this.codec.hash[0];
     const hi = this.codec.hash[1];
     const b = lo & this.mask;
-    const bw = this.indexWord + (b << 4);
+    const bw = this.indexWord + b * BUCKET_WORDS;
     const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
     try {
       let target = this.findLocked(bw, lo, hi);
@@ -403,7 +403,7 @@ export class Table implements ThreadContext {
       if (ref === 0) continue;
       const e = this.segBase + (ref >>> this.offBits) * this.segBytes + ((ref & this.offMask) << 3);
       const ew = e >>> 2;
-      if (i32[ew + E_HASH_LO] !== lo || (i32[ew + E_KEYLEN_FLAGS] & 0xffff) !== this.codec.length) continue;
+      if (i32[ew + E_HASH_LO] !== lo || (i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK) !== this.codec.length) continue;
       if (this.keyEquals(e + ENTRY_HEADER_BYTES, this.codec.length)) return w;
     }
     return -1;
@@ -456,7 +456,7 @@ export class Table implements ThreadContext {
     const lo = this.codec.hash[0];
     const hi = this.codec.hash[1];
     const b = lo & this.mask;
-    const bw = this.indexWord + (b << 4);
+    const bw = this.indexWord + b * BUCKET_WORDS;
     const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
     let removed = false;
     try {
@@ -488,11 +488,6 @@ export class Table implements ThreadContext {
     this.active = -1;
     Atomics.store(this.i32, this.threadWord + T_ACTIVE_SEGMENT, 0);
     Atomics.store(this.i32, this.threadWord + T_STATE, THREAD_FREE);
-  }
-
-  /** Byte offset of segment `s` (for tests and tools). */
-  segmentStart(s: number): number {
-    return segmentByte(this.v.g, s);
   }
 }
 
