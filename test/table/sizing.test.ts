@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { computeGeometry, entryBytes } from '../../src/table/layout.ts';
+import { MIN_SEGMENTS, planGeometry } from '../../src/table/sizing.ts';
+
+test('the geometry fits in memory, with segments large enough for the largest entry', () => {
+  for (const memoryBytes of [256 * 1024, 1 << 20, 7_777_777, 64 << 20, 256 << 20, 2 ** 31]) {
+    for (const maxValueBytes of [1024, 64 * 1024, 1 << 20]) {
+      let g;
+      try {
+        g = planGeometry({ memoryBytes, maxKeyBytes: 1024, maxValueBytes, expectedItemBytes: 128 });
+      } catch (e) {
+        assert.equal((e as { code: string }).code, 'SABCACHE_ERR_BAD_OPTION');
+        assert.ok(memoryBytes / 4 < 2 * maxValueBytes, `only refused when memory is really too small (${memoryBytes}, ${maxValueBytes})`);
+        continue;
+      }
+      assert.ok(g.totalBytes <= memoryBytes, `${g.totalBytes} <= ${memoryBytes}`);
+      assert.ok(g.segmentCount >= MIN_SEGMENTS);
+      assert.ok(g.segmentBytes >= entryBytes(1024, maxValueBytes) + 8);
+      assert.equal(2 ** Math.log2(g.bucketCount), g.bucketCount);
+      // The index, freq bytes and segment table (beyond the fixed 68 KiB of header and thread
+      // blocks) stay a modest share of memory.
+      const fixed = computeGeometry(0, g.segmentBytes, 0).segmentsOffset;
+      assert.ok(g.segmentsOffset - fixed < memoryBytes * 0.2, `metadata ${g.segmentsOffset - fixed} of ${memoryBytes}`);
+    }
+  }
+});
+
+test('segments are 1 MiB by default when memory allows, smaller for small memory', () => {
+  assert.equal(planGeometry({ memoryBytes: 256 << 20, maxKeyBytes: 1024, maxValueBytes: 64 * 1024, expectedItemBytes: 128 }).segmentBytes, 1 << 20);
+  assert.equal(planGeometry({ memoryBytes: 256 << 20, maxKeyBytes: 1024, maxValueBytes: 1 << 20, expectedItemBytes: 128 }).segmentBytes, 2 << 20);
+  assert.ok(planGeometry({ memoryBytes: 1 << 20, maxKeyBytes: 64, maxValueBytes: 1024, expectedItemBytes: 128 }).segmentBytes <= 16 * 1024);
+});
