@@ -1,17 +1,18 @@
 import { threadId } from 'node:worker_threads';
-import { BadHandleError, ClosedError, NotOwnerError } from './errors.ts';
+import { BadHandleError, BadOptionError, BadTtlError, ClosedError, NotOwnerError } from './errors.ts';
 import { advanceClock, Maintenance } from './memory/maintenance.ts';
 import { type ResolvedOptions, resolveOptions, type SharedCacheOptions } from './options.ts';
 import {
   C_DELETES, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_REQUESTS, C_SETS,
   C_UNLINKED, metadataBytes, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, T_STATE, T_WORKER_THREAD_ID,
-  THREAD_ATTACHED, THREAD_BLOCK_COUNT, segmentRowWord, threadBlockWord, threadCountersF64,
+  THREAD_ATTACHED, THREAD_BLOCK_COUNT, TYPE_INTEGER, TYPE_STRING, segmentRowWord, threadBlockWord, threadCountersF64,
 } from './table/layout.ts';
 import { findThreadBlock, type RepairReport, repairDeadThread } from './table/repair.ts';
 import { countSegments, type SegmentCounts } from './table/segments.ts';
 import { SharedView } from './table/shared-view.ts';
 import { planGeometry } from './table/sizing.ts';
-import { Table } from './table/table.ts';
+import { COND_ALWAYS, COND_IF_ABSENT, COND_IF_PRESENT, COND_IF_VERSION, MAX_TTL_SECONDS, Table } from './table/table.ts';
+import { formatVersion, parseVersion } from './table/version.ts';
 
 /**
  * What another thread needs to attach to a cache: structured-clonable, so it can travel
@@ -22,10 +23,45 @@ export interface SharedCacheHandle {
   readonly buffer: SharedArrayBuffer;
 }
 
-/** Options of {@link SharedCache.set}. */
+/** Options of {@link SharedCache.set}. At most one of the conditions may be given. */
 export interface SetOptions {
   /** Time to live, in whole seconds; 0 or absent = no expiry. */
   ttlSeconds?: number;
+  /** Store only if the key's current version is this one (compare-and-swap; HTTP `If-Match`). */
+  ifVersion?: string;
+  /** Store only if the key is absent or expired (Redis NX; HTTP `If-None-Match: *`). */
+  ifAbsent?: boolean;
+  /** Store only if the key is present (Redis XX). */
+  ifPresent?: boolean;
+}
+
+/** One entry, as {@link SharedCache.getEntry} returns it. */
+export interface CacheEntry {
+  /** The value's bytes (a copy this thread owns). */
+  value: Uint8Array;
+  /** The entry's version: pass it as `ifVersion` to compare-and-swap. */
+  version: string;
+  /** Seconds until it expires (rounded up), or -1 if it never does. */
+  ttlSeconds: number;
+  /** How it was stored: `bytes`, `string` or `integer` (by incr/decr). */
+  type: 'bytes' | 'string' | 'integer';
+}
+
+/** Options of {@link SharedCache.scan}. */
+export interface ScanOptions {
+  /** Only keys starting with this (UTF-8). @default "" */
+  prefix?: string;
+  /** Where to go on: the cursor a previous call returned; "0" starts. @default "0" */
+  cursor?: string;
+  /** About how many keys to return per call (a hint, as Redis COUNT). @default 100 */
+  count?: number;
+}
+
+/** One page of {@link SharedCache.scan}. */
+export interface ScanPage {
+  keys: string[];
+  /** Pass back to continue; "0" when the walk is complete. */
+  cursor: string;
 }
 
 /** Per-thread counters, one row per attached thread block. */
@@ -98,6 +134,8 @@ export class SharedCache {
   private readonly limitBytes: number;
   private closed = false;
   private readonly onExit = (): void => this.close();
+  /** Scratch for parsed versions. */
+  private readonly version = new Int32Array(2);
 
   private constructor(view: SharedView, options: ResolvedOptions | undefined, limitBytes: number) {
     this.view = view;
@@ -178,15 +216,137 @@ export class SharedCache {
   }
 
   /**
-   * Stores `value` under `key`, replacing any previous value. A string is stored as its
-   * UTF-8 bytes. When memory is full, the oldest data is evicted to make room.
+   * Stores `value` under `key`, replacing any previous value, unless a condition in
+   * `options` says otherwise (decided atomically). A string is stored as its UTF-8 bytes.
+   * When memory is full, the oldest data is evicted to make room. Returns the new version,
+   * or undefined when a condition failed (nothing was stored).
    * @throws BadKeyError (`SABCACHE_ERR_BAD_KEY`), KeyTooLargeError (`SABCACHE_ERR_KEY_TOO_LARGE`),
    *   BadValueError (`SABCACHE_ERR_BAD_VALUE`), ValueTooLargeError (`SABCACHE_ERR_VALUE_TOO_LARGE`),
    *   BadTtlError (`SABCACHE_ERR_BAD_TTL`), OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`, only
    *   when every segment is some thread's active segment), ClosedError (`SABCACHE_ERR_CLOSED`).
    */
-  set(key: string | Uint8Array, value: string | Uint8Array, options?: SetOptions): void {
-    this.check().set(key, value, options?.ttlSeconds ?? 0);
+  set(key: string | Uint8Array, value: string | Uint8Array, options?: SetOptions): string | undefined {
+    const t = this.check();
+    if (options === undefined) {
+      t.set(key, value);
+      return formatVersion(t.lastGeneration, t.lastRef);
+    }
+    const { ttlSeconds = 0, ifVersion, ifAbsent, ifPresent } = options;
+    let cond = COND_ALWAYS;
+    if (ifVersion !== undefined) cond = COND_IF_VERSION;
+    if (ifAbsent) cond = cond === COND_ALWAYS ? COND_IF_ABSENT : -1;
+    if (ifPresent) cond = cond === COND_ALWAYS ? COND_IF_PRESENT : -1;
+    if (cond < 0) throw new BadOptionError('ifVersion/ifAbsent/ifPresent', 'give at most one condition');
+    if (cond === COND_IF_VERSION && !parseVersion(String(ifVersion), this.version)) {
+      t.codec.encode(key); // a malformed version matches nothing, but the key is still checked
+      return undefined;
+    }
+    if (!t.set(key, value, ttlSeconds, cond, this.version[0], this.version[1])) return undefined;
+    return formatVersion(t.lastGeneration, t.lastRef);
+  }
+
+  /**
+   * The value of `key` with its version, TTL and type, or undefined when absent or expired.
+   * @throws as {@link SharedCache.get}.
+   */
+  getEntry(key: string | Uint8Array): CacheEntry | undefined {
+    const t = this.check();
+    const value = t.getBytes(key);
+    if (value === undefined) return undefined;
+    const exp = t.lastExpireAt;
+    return {
+      value,
+      version: formatVersion(t.lastGeneration, t.lastRef),
+      ttlSeconds: exp === 0 ? -1 : Math.max(0, Math.ceil(exp - Date.now() / 1000)),
+      type: t.lastValueType === TYPE_STRING ? 'string' : t.lastValueType === TYPE_INTEGER ? 'integer' : 'bytes',
+    };
+  }
+
+  /**
+   * Adds `by` to the 64-bit signed integer under `key` (an absent key counts as 0) and
+   * returns the result, atomically, keeping the key's TTL (Redis INCRBY). The result is a
+   * number when it is a safe integer, else a bigint.
+   * @param by - a safe integer or an int64 bigint. @default 1
+   * @throws NotIntegerError (`SABCACHE_ERR_NOT_INTEGER`) if the value is not a decimal int64;
+   *   OverflowError (`SABCACHE_ERR_OVERFLOW`) if the result leaves the int64 range;
+   *   BadValueError (`SABCACHE_ERR_BAD_VALUE`) for a bad `by`; the key errors of {@link SharedCache.get}.
+   */
+  incr(key: string | Uint8Array, by: number | bigint = 1): number | bigint {
+    return this.check().incr(key, by);
+  }
+
+  /** Subtracts `by` (default 1); as {@link SharedCache.incr}. */
+  decr(key: string | Uint8Array, by: number | bigint = 1): number | bigint {
+    return this.check().incr(key, typeof by === 'bigint' ? -by : -by);
+  }
+
+  /**
+   * Gives a present key a new TTL, in seconds; 0 deletes it (as Redis EXPIRE). The value
+   * and its version stay. Returns whether the key was present.
+   * @throws BadTtlError (`SABCACHE_ERR_BAD_TTL`), the key errors of {@link SharedCache.get}.
+   */
+  expire(key: string | Uint8Array, ttlSeconds: number): boolean {
+    const t = this.check();
+    if (ttlSeconds === 0) return t.delete(key);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > MAX_TTL_SECONDS) {
+      throw new BadTtlError(`ttlSeconds must be a whole number from 0 to ${MAX_TTL_SECONDS}, got ${ttlSeconds}`);
+    }
+    return t.setTtl(key, ttlSeconds);
+  }
+
+  /** Removes a present key's TTL (it never expires). Returns whether the key was present. */
+  persist(key: string | Uint8Array): boolean {
+    return this.check().setTtl(key, 0);
+  }
+
+  /** Seconds until `key` expires (rounded up), -1 if it never does, -2 if absent (Redis TTL). */
+  ttl(key: string | Uint8Array): number {
+    return this.check().ttl(key);
+  }
+
+  /** The values of `keys` decoded as UTF-8, undefined where absent; each read on its own. */
+  getMany(keys: readonly (string | Uint8Array)[]): (string | undefined)[] {
+    const t = this.check();
+    return keys.map((k) => t.getString(k));
+  }
+
+  /**
+   * Stores each entry as {@link SharedCache.set} would, one after the other (each atomic on
+   * its own, not all together). Returns the new versions.
+   */
+  setMany(entries: readonly { key: string | Uint8Array; value: string | Uint8Array; ttlSeconds?: number }[]): string[] {
+    const t = this.check();
+    return entries.map((e) => {
+      t.set(e.key, e.value, e.ttlSeconds ?? 0);
+      return formatVersion(t.lastGeneration, t.lastRef);
+    });
+  }
+
+  /**
+   * Walks the keys, a page per call, without blocking writers (Redis SCAN). Guarantee: a
+   * key present (and unexpired) for the whole walk, from cursor "0" until a call returns
+   * "0", is returned exactly once; a key added, removed or expiring during the walk may or
+   * may not be. Keys come in no particular order; a page may hold more or fewer than
+   * `count` keys, even none, before the walk ends.
+   * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) for a malformed cursor or count.
+   */
+  scan(options: ScanOptions = {}): ScanPage {
+    const t = this.check();
+    const cursorText = options.cursor ?? '0';
+    const cursor = /^\d{1,10}$/.test(cursorText) ? Number(cursorText) : -1;
+    if (cursor < 0 || cursor >= t.v.g.bucketCount) throw new BadOptionError('cursor', `not a cursor from this cache: ${JSON.stringify(cursorText.slice(0, 20))}`);
+    const count = options.count ?? 100;
+    if (!Number.isInteger(count) || count < 1 || count > 100_000) throw new BadOptionError('count', `must be from 1 to 100000, got ${count}`);
+    const prefix = options.prefix ? new TextEncoder().encode(options.prefix) : null;
+    const found: Uint8Array[] = [];
+    const next = t.scan(cursor, count, prefix, found);
+    const dec = new TextDecoder();
+    return { keys: found.map((k) => dec.decode(k)), cursor: String(next) };
+  }
+
+  /** Removes every key. Returns how many were removed. */
+  flush(): number {
+    return this.check().flush();
   }
 
   /**

@@ -10,7 +10,15 @@ process.on('exit', () => shared.close());
 cacheContract('in-process', (): CacheClient => ({
   get: async (k) => shared.get(k),
   getBytes: async (k) => shared.getBytes(k),
-  set: async (k, v, ttlSeconds) => shared.set(k, v, { ttlSeconds }),
+  set: async (k, v, options) => shared.set(k, v, options),
+  version: async (k) => shared.getEntry(k)?.version,
+  incr: async (k, by) => shared.incr(k, by),
+  expire: async (k, s) => shared.expire(k, s),
+  persist: async (k) => shared.persist(k),
+  ttl: async (k) => shared.ttl(k),
+  getMany: async (keys) => shared.getMany(keys),
+  setMany: async (entries) => { shared.setMany(entries); },
+  scan: async (o) => shared.scan(o),
   delete: async (k) => shared.delete(k),
   has: async (k) => shared.has(k),
   errorCode: async (call) => {
@@ -23,6 +31,25 @@ cacheContract('in-process', (): CacheClient => ({
     return 'no error';
   },
 }));
+
+test('getEntry gives value, version, TTL and type; flush removes everything', () => {
+  const c = SharedCache.create({ memoryBytes: '1mb', maxValueBytes: 1024 });
+  const version = c.set('s', 'text', { ttlSeconds: 30 });
+  c.set('b', new Uint8Array([1, 2]));
+  c.incr('n', 5);
+  const e = c.getEntry('s')!;
+  assert.equal(e.version, version);
+  assert.equal(new TextDecoder().decode(e.value), 'text');
+  assert.ok(e.ttlSeconds >= 29 && e.ttlSeconds <= 31);
+  assert.deepEqual([e.type, c.getEntry('b')!.type, c.getEntry('n')!.type], ['string', 'bytes', 'integer']);
+  assert.throws(() => c.set('s', 'x', { ifAbsent: true, ifPresent: true }), { code: 'SABCACHE_ERR_BAD_OPTION' });
+  assert.equal(c.flush(), 3);
+  assert.deepEqual(c.getMany(['s', 'b', 'n']), [undefined, undefined, undefined]);
+  assert.equal(c.stats().items, 0);
+  c.set('after', 'flush');
+  assert.equal(c.get('after'), 'flush');
+  c.close();
+});
 
 test('options are validated at create, naming the option', () => {
   const cases: [object, string][] = [

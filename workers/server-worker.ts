@@ -11,6 +11,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ServerConfig } from '../src/server/config.ts';
+import { registerBatchRoutes } from '../src/server/batch-routes.ts';
 import { registerKvRoutes, type ServingState } from '../src/server/kv-routes.ts';
 import { createApp, uws, type us_listen_socket } from '../src/server/uws.ts';
 import { SharedCache, type SharedCacheHandle } from '../src/shared-cache.ts';
@@ -21,6 +22,7 @@ const app = createApp();
 const state: ServingState = { inFlight: 0, draining: false };
 let listenSocket: us_listen_socket | undefined;
 registerKvRoutes(app, cache, state);
+registerBatchRoutes(app, cache, state);
 
 /** Closes every socket of this thread, then ends it. With open uWS sockets a worker thread
  * cannot end without aborting the process, so this always runs app.close() first. */

@@ -1,7 +1,8 @@
 /**
  * The admin port, served by the main thread: `GET /healthz` → `{ "status": "ok" }`,
  * `GET /v1/stats` → the cache's counters as JSON (see {@link CacheStats}),
- * `POST /v1/admin/workers/{index}/restart` → 202, a graceful restart of one server worker.
+ * `POST /v1/admin/workers/{index}/restart` → 202, a graceful restart of one server worker,
+ * `POST /v1/admin/flush` → `{ "removed": N }`, every key removed.
  * Anything else is a JSON 404 / 405.
  *
  * @module
@@ -74,6 +75,9 @@ export function registerAdminRoutes(app: App, cache: SharedCache, actions: Admin
       json(res, e.status, e.body);
     });
   }
+  app.post('/v1/admin/flush', (res) => {
+    json(res, '200 OK', `{"removed":${cache.flush()}}`);
+  });
   app.get('/v1/stats', (res) => {
     const stats: ServerStats = { ...cache.stats(), ...actions.extraStats() };
     json(res, '200 OK', stringifyStats(stats));

@@ -6,10 +6,15 @@
  * |---|---|---|
  * | 400 | `SABCACHE_ERR_BAD_KEY` | empty key, bad percent-encoding or not UTF-8 |
  * | 400 | `SABCACHE_ERR_BAD_TTL` | `ttl` is not a whole number of seconds in range |
- * | 400 | `SABCACHE_ERR_BAD_REQUEST` | malformed request (e.g. bad Content-Length) |
+ * | 400 | `SABCACHE_ERR_BAD_REQUEST` | malformed request (bad Content-Length, JSON, batch) |
+ * | 400 | `SABCACHE_ERR_BAD_VALUE` | a bad `by` for incr/decr |
+ * | 400 | `SABCACHE_ERR_BAD_OPTION` | a bad scan cursor or count |
  * | 404 | `SABCACHE_ERR_NOT_FOUND` | no such key (or expired), or no such route |
  * | 405 | `SABCACHE_ERR_METHOD_NOT_ALLOWED` | method not supported on the route (see `Allow`) |
- * | 413 | `SABCACHE_ERR_VALUE_TOO_LARGE` | body over `--max-value-bytes` |
+ * | 409 | `SABCACHE_ERR_NOT_INTEGER` | incr/decr on a value that is not a decimal int64 |
+ * | 409 | `SABCACHE_ERR_OVERFLOW` | incr/decr would leave the int64 range |
+ * | 412 | `SABCACHE_ERR_PRECONDITION_FAILED` | `If-Match` / `If-None-Match: *` did not hold |
+ * | 413 | `SABCACHE_ERR_VALUE_TOO_LARGE` | body over `--max-value-bytes` (batches: over the batch limit) |
  * | 414 | `SABCACHE_ERR_KEY_TOO_LARGE` | key over `--max-key-bytes` |
  * | 500 | `SABCACHE_ERR_INTERNAL` | a bug; logged |
  * | 507 | `SABCACHE_ERR_OUT_OF_MEMORY` | nothing could be evicted to store the value |
@@ -33,6 +38,10 @@ const STATUS_BY_CODE: Record<string, string> = {
   SABCACHE_ERR_BAD_TTL: '400 Bad Request',
   SABCACHE_ERR_BAD_VALUE: '400 Bad Request',
   SABCACHE_ERR_BAD_REQUEST: '400 Bad Request',
+  SABCACHE_ERR_BAD_OPTION: '400 Bad Request',
+  SABCACHE_ERR_NOT_INTEGER: '409 Conflict',
+  SABCACHE_ERR_OVERFLOW: '409 Conflict',
+  SABCACHE_ERR_PRECONDITION_FAILED: '412 Precondition Failed',
   SABCACHE_ERR_NOT_FOUND: '404 Not Found',
   SABCACHE_ERR_METHOD_NOT_ALLOWED: '405 Method Not Allowed',
   SABCACHE_ERR_VALUE_TOO_LARGE: '413 Content Too Large',
@@ -60,5 +69,7 @@ export function httpErrorFrom(e: unknown): HttpError {
 
 /** The answer for an absent or expired key (precomputed: no serialization per request). */
 export const NOT_FOUND_KEY = httpError('SABCACHE_ERR_NOT_FOUND', 'no such key');
+/** The answer when a conditional write's condition did not hold. */
+export const PRECONDITION_FAILED = httpError('SABCACHE_ERR_PRECONDITION_FAILED', 'the If-Match / If-None-Match condition did not hold; nothing was stored');
 /** The answer for a path no route serves. */
 export const NOT_FOUND_ROUTE = httpError('SABCACHE_ERR_NOT_FOUND', 'no such route; see docs: /v1/kv/{key}');

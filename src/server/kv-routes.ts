@@ -1,37 +1,43 @@
 /**
- * The data port's key API, registered on one worker's uWebSockets.js App:
+ * The data port's single-key API, registered on one worker's uWebSockets.js App. The full
+ * contract (methods, headers, statuses, codes) is docs/http-api.md. In short:
  *
- * - `GET /v1/kv/{key}` → 200 with the stored bytes and an `ETag` (the entry's version);
- *   304 when `If-None-Match` names the current version; 404 when absent or expired.
- * - `HEAD /v1/kv/{key}` → the same status, ETag and Content-Type, no body. Its
- *   Content-Length is 0, not the value's length: this uWebSockets.js build's
- *   `endWithoutBody` sends nothing, so body-less answers (HEAD, 204, 304) all use `end()`.
- * - `PUT /v1/kv/{key}?ttl=SECONDS` → 204 with `ETag`. The body is checked against the
- *   value limit from `Content-Length` and again while it streams, before it is all held.
- * - `DELETE /v1/kv/{key}` → 204, or 404 when there was nothing to delete.
+ * - `GET|HEAD /v1/kv/{key}`: the value, `ETag` (its version), `Sabcache-TTL` when it
+ *   expires; 304 on a matching `If-None-Match`; 404 when absent or expired.
+ * - `PUT /v1/kv/{key}?ttl=SECONDS`: store; `If-Match: "<version>"` (CAS) or `If-Match: *`
+ *   (only if present) or `If-None-Match: *` (only if absent), 412 when it does not hold.
+ * - `DELETE /v1/kv/{key}`; `PATCH /v1/kv/{key}?ttl=SECONDS` (0 = persist);
+ *   `POST /v1/kv/{key}/incr|decr?by=N`, `POST /v1/kv/{key}/expire?ttl=SECONDS` (0 deletes),
+ *   `POST /v1/kv/{key}/persist`.
  *
  * `{key}` is one path segment, percent-decoded to UTF-8. Errors are JSON (http-errors.ts).
  * Handlers never throw into uWS: every failure becomes a response.
  *
- * A value stored as a string is served as `text/plain; charset=utf-8`; bytes are served
- * without Content-Type, which HTTP defines as `application/octet-stream`.
+ * A value stored as a string is served as `text/plain; charset=utf-8`, an integer (from
+ * incr/decr) too; bytes are served without Content-Type, which HTTP defines as
+ * `application/octet-stream`.
  *
- * Corking: uWS corks the synchronous part of every handler itself, so GET, HEAD and DELETE
- * answer without `cork` (each call into uWS costs, measured on the GET path); answers
- * written later (a PUT's, from `onData`) are corked explicitly.
+ * Corking: uWS corks the synchronous part of every handler itself, so answers given there
+ * skip `cork` (each call into uWS costs, measured on the GET path); answers written later
+ * (after a body arrived) go through {@link AsyncAnswer}, which corks them.
+ *
+ * HEAD, 204 and 304 answers carry `Content-Length: 0`: this uWebSockets.js build's
+ * `endWithoutBody` sends nothing, so body-less answers use `end()`.
  *
  * @module
  */
-import { BadKeyError, BadTtlError, KeyTooLargeError, SabcacheError, ValueTooLargeError } from '../errors.ts';
-import type { SharedCache } from '../shared-cache.ts';
-import { C_REQUESTS, TYPE_STRING } from '../table/layout.ts';
+import { BadKeyError, BadTtlError, BadValueError, KeyTooLargeError, SabcacheError } from '../errors.ts';
+import type { SetOptions, SharedCache } from '../shared-cache.ts';
+import { C_REQUESTS, TYPE_BYTES } from '../table/layout.ts';
 import { MAX_TTL_SECONDS } from '../table/table.ts';
-import { type HttpError, httpError, httpErrorFrom, NOT_FOUND_KEY, NOT_FOUND_ROUTE } from './http-errors.ts';
+import { formatVersion } from '../table/version.ts';
+import { AsyncAnswer, readBody, sendError } from './body.ts';
+import { httpError, httpErrorFrom, NOT_FOUND_KEY, NOT_FOUND_ROUTE, PRECONDITION_FAILED } from './http-errors.ts';
 import type { App, HttpResponse } from './uws.ts';
 
 /** Lifecycle state a worker shares with its routes. */
 export interface ServingState {
-  /** Requests whose response has not been sent yet (PUT bodies still streaming). */
+  /** Requests whose response has not been sent yet (bodies still streaming). */
   inFlight: number;
   /**
    * Set when the worker is stopping: requests on open connections are still served, each
@@ -40,11 +46,13 @@ export interface ServingState {
   draining: boolean;
 }
 
-const ALLOW = 'GET, HEAD, PUT, DELETE';
+const ALLOW_KEY = 'GET, HEAD, PUT, PATCH, DELETE';
 const TYPE_TEXT = 'text/plain; charset=utf-8';
+const ACTIONS = new Set(['incr', 'decr', 'expire', 'persist']);
+const BAD_REQUEST = (message: string): SabcacheError => new SabcacheError('SABCACHE_ERR_BAD_REQUEST', message);
 
 /** Decodes the raw `{key}` path segment; throws BadKeyError for bad percent-encoding or UTF-8. */
-function decodeKey(raw: string): string {
+export function decodeKey(raw: string): string {
   if (raw.length === 0) throw new BadKeyError('the key is empty: use /v1/kv/{key}');
   if (raw.indexOf('%') < 0) return raw;
   try {
@@ -56,24 +64,46 @@ function decodeKey(raw: string): string {
 
 /** Formats an entry's version (segment generation, ref) as a strong ETag. */
 export function formatEtag(generation: number, ref: number): string {
-  return `"${(generation >>> 0).toString(36)}.${(ref >>> 0).toString(36)}"`;
+  return `"${formatVersion(generation, ref)}"`;
 }
 
-/** Answers with a JSON error (in a handler's synchronous part, which uWS has corked). */
-function sendError(res: HttpResponse, e: HttpError, closeConnection: boolean): void {
-  res.writeStatus(e.status).writeHeader('Content-Type', 'application/json').end(e.body, closeConnection);
-}
-
-/** Parses `ttl`: absent/empty → 0, else whole seconds; throws BadTtlError. */
-function parseTtl(text: string | undefined): number {
-  if (text === undefined || text === '') return 0;
+/** Parses `ttl`: absent/empty → `absent`, else whole seconds; throws BadTtlError. */
+export function parseTtl(text: string | undefined, absent = 0): number {
+  if (text === undefined || text === '') return absent;
   if (!/^\d{1,10}$/.test(text) || Number(text) > MAX_TTL_SECONDS) {
     throw new BadTtlError(`ttl must be a whole number of seconds from 0 to ${MAX_TTL_SECONDS}, got ${JSON.stringify(text.slice(0, 40))}`);
   }
   return Number(text);
 }
 
-/** Registers the key API on `app`, serving from this thread's attachment to `cache`. */
+/** Parses `by` for incr/decr: absent → 1; a decimal int64 (number when safe, else bigint). */
+function parseBy(text: string | undefined): number | bigint {
+  if (text === undefined || text === '') return 1;
+  if (!/^-?\d{1,19}$/.test(text)) throw new BadValueError(`by must be a whole number (64-bit signed), got ${JSON.stringify(text.slice(0, 40))}`);
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : BigInt(text);
+}
+
+/** Turns PUT's conditional headers into set options; throws for forms not supported. */
+function conditionsFrom(ifMatch: string, ifNoneMatch: string, options: SetOptions): void {
+  if (ifMatch !== '' && ifNoneMatch !== '') throw BAD_REQUEST('give either If-Match or If-None-Match, not both');
+  if (ifNoneMatch !== '') {
+    if (ifNoneMatch.trim() !== '*') throw BAD_REQUEST('on PUT, If-None-Match supports only *');
+    options.ifAbsent = true;
+  } else if (ifMatch !== '') {
+    const m = ifMatch.trim();
+    if (m === '*') options.ifPresent = true;
+    else if (/^"[^",]*"$/.test(m)) options.ifVersion = m.slice(1, -1);
+    else throw BAD_REQUEST('If-Match takes one strong ETag ("…") or *');
+  }
+}
+
+/** Whether a request carries a body we do not read (so its connection must close after). */
+function hasUnreadBody(lengthText: string, transferEncoding: string): boolean {
+  return (lengthText !== '' && lengthText !== '0') || transferEncoding !== '';
+}
+
+/** Registers the single-key API on `app`, serving from this thread's attachment to `cache`. */
 export function registerKvRoutes(app: App, cache: SharedCache, state: ServingState): void {
   const table = cache.table;
   const f64 = table.v.f64;
@@ -117,8 +147,16 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       return;
     }
     res.writeStatus('200 OK').writeHeader('ETag', etag);
-    if (table.lastValueType === TYPE_STRING) res.writeHeader('Content-Type', TYPE_TEXT);
+    if (table.lastValueType !== TYPE_BYTES) res.writeHeader('Content-Type', TYPE_TEXT);
+    if (table.lastExpireAt !== 0) res.writeHeader('Sabcache-TTL', String(Math.max(0, Math.ceil(table.lastExpireAt - Date.now() / 1000))));
     res.end(head ? undefined : scratch.subarray(0, n), close);
+  }
+
+  /** Decodes and checks a key before its body is read (so a bad key costs no body). */
+  function checkedKey(raw: string): string {
+    const key = decodeKey(raw);
+    if (Buffer.byteLength(key, 'utf8') > maxKeyBytes) throw new KeyTooLargeError(maxKeyBytes);
+    return key;
   }
 
   app.get('/v1/kv/:key', (res, req) => {
@@ -135,63 +173,40 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     const raw = req.getParameter(0);
     const ttlText = req.getQuery('ttl');
     const lengthText = req.getHeader('content-length');
-    let done = false;
-    // Registered before anything can go async (uWS requires it).
-    res.onAborted(() => {
-      if (!done) state.inFlight--;
-      done = true;
-    });
-    state.inFlight++;
-    const finish = (e: HttpError | undefined, etag?: string, closeConnection = false): void => {
-      if (done) return;
-      done = true;
-      state.inFlight--;
-      const close = closeConnection || state.draining;
-      // Answers from onData run outside the handler's own cork: cork them.
-      res.cork(() => {
-        if (e) sendError(res, e, close);
-        else res.writeStatus('204 No Content').writeHeader('ETag', etag!).end(undefined, close);
-      });
-    };
+    const ifMatch = req.getHeader('if-match');
+    const ifNoneMatch = req.getHeader('if-none-match');
+    const answer = new AsyncAnswer(res, state);
     let key: string;
-    let ttlSeconds: number;
-    let declared = -1;
+    const options: SetOptions = {};
     try {
-      key = decodeKey(raw);
-      if (Buffer.byteLength(key, 'utf8') > maxKeyBytes) throw new KeyTooLargeError(maxKeyBytes);
-      ttlSeconds = parseTtl(ttlText);
-      if (lengthText !== '') {
-        if (!/^\d{1,15}$/.test(lengthText)) throw new SabcacheError('SABCACHE_ERR_BAD_REQUEST', 'Content-Length is not a number');
-        declared = Number(lengthText);
-        if (declared > maxValueBytes) throw new ValueTooLargeError(maxValueBytes);
-      }
+      key = checkedKey(raw);
+      options.ttlSeconds = parseTtl(ttlText);
+      conditionsFrom(ifMatch, ifNoneMatch, options);
     } catch (e) {
       // The body is not read: close the connection after answering.
-      return finish(httpErrorFrom(e), undefined, true);
+      return answer.error(httpErrorFrom(e), true);
     }
-    // Sized from Content-Length when given (bounded above); otherwise grown as it streams.
-    let body = new Uint8Array(declared >= 0 ? declared : 0);
-    let received = 0;
-    res.onData((chunk, isLast) => {
-      if (done) return;
-      const bytes = new Uint8Array(chunk); // valid only during this callback: copied below
-      if (received + bytes.length > maxValueBytes) return finish(httpErrorFrom(new ValueTooLargeError(maxValueBytes)), undefined, true);
-      if (received + bytes.length > body.length) {
-        const grown = new Uint8Array(Math.min(maxValueBytes, Math.max(received + bytes.length, body.length * 2, 4096)));
-        grown.set(body.subarray(0, received));
-        body = grown;
-      }
-      body.set(bytes, received);
-      received += bytes.length;
-      if (!isLast) return;
-      try {
-        cache.set(key, received === body.length ? body : body.subarray(0, received), { ttlSeconds });
-        finish(undefined, formatEtag(table.lastGeneration, table.lastRef));
-      } catch (e) {
-        if (!(e instanceof SabcacheError)) console.error('sabcache: PUT failed:', e);
-        finish(httpErrorFrom(e));
-      }
+    readBody(res, answer, lengthText, maxValueBytes, (body) => {
+      const version = cache.set(key, body, options);
+      if (version === undefined) return answer.error(PRECONDITION_FAILED);
+      answer.send((r, close) => r.writeStatus('204 No Content').writeHeader('ETag', `"${version}"`).end(undefined, close));
     });
+  });
+
+  app.patch('/v1/kv/:key', (res, req) => {
+    f64[requestsSlot]++;
+    const close = state.draining || hasUnreadBody(req.getHeader('content-length'), req.getHeader('transfer-encoding'));
+    let found: boolean;
+    try {
+      const key = decodeKey(req.getParameter(0));
+      const ttl = parseTtl(req.getQuery('ttl'), -1);
+      if (ttl < 0) throw new BadTtlError('PATCH needs ?ttl=SECONDS (0 removes the TTL)');
+      found = ttl === 0 ? cache.persist(key) : cache.expire(key, ttl);
+    } catch (e) {
+      return sendError(res, httpErrorFrom(e), close);
+    }
+    if (!found) return sendError(res, NOT_FOUND_KEY, close);
+    res.writeStatus('204 No Content').end(undefined, close);
   });
 
   app.del('/v1/kv/:key', (res, req) => {
@@ -207,16 +222,46 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     res.writeStatus('204 No Content').end(undefined, close);
   });
 
-  app.any('/v1/kv/:key', (res) => {
+  app.post('/v1/kv/:key/:action', (res, req) => {
     f64[requestsSlot]++;
-    res.writeStatus(METHOD_NOT_ALLOWED.status).writeHeader('Allow', ALLOW).writeHeader('Content-Type', 'application/json').end(METHOD_NOT_ALLOWED.body, state.draining);
+    const action = req.getParameter(1);
+    const close = state.draining || hasUnreadBody(req.getHeader('content-length'), req.getHeader('transfer-encoding'));
+    if (!ACTIONS.has(action)) return sendError(res, NOT_FOUND_ROUTE, close);
+    try {
+      const key = decodeKey(req.getParameter(0));
+      if (action === 'incr' || action === 'decr') {
+        const by = parseBy(req.getQuery('by'));
+        const value = action === 'incr' ? cache.incr(key, by) : cache.decr(key, by);
+        res.writeStatus('200 OK').writeHeader('ETag', formatEtag(table.lastGeneration, table.lastRef)).writeHeader('Content-Type', TYPE_TEXT).end(String(value), close);
+        return;
+      }
+      let found: boolean;
+      if (action === 'persist') found = cache.persist(key);
+      else {
+        const ttl = parseTtl(req.getQuery('ttl'), -1);
+        if (ttl < 0) throw new BadTtlError('expire needs ?ttl=SECONDS (0 deletes the key)');
+        found = cache.expire(key, ttl);
+      }
+      if (!found) return sendError(res, NOT_FOUND_KEY, close);
+      res.writeStatus('204 No Content').end(undefined, close);
+    } catch (e) {
+      if (!(e instanceof SabcacheError)) console.error('sabcache: request failed:', e);
+      sendError(res, httpErrorFrom(e), close);
+    }
   });
 
-  app.any('/*', (res) => {
+  app.any('/v1/kv/:key/:action', (res, req) => {
     f64[requestsSlot]++;
-    sendError(res, NOT_FOUND_ROUTE, state.draining);
+    if (!ACTIONS.has(req.getParameter(1))) return sendError(res, NOT_FOUND_ROUTE, state.draining);
+    res.writeStatus(METHOD_NOT_ALLOWED_POST.status).writeHeader('Allow', 'POST').writeHeader('Content-Type', 'application/json').end(METHOD_NOT_ALLOWED_POST.body, state.draining);
+  });
+
+  app.any('/v1/kv/:key', (res) => {
+    f64[requestsSlot]++;
+    res.writeStatus(METHOD_NOT_ALLOWED.status).writeHeader('Allow', ALLOW_KEY).writeHeader('Content-Type', 'application/json').end(METHOD_NOT_ALLOWED.body, state.draining);
   });
 }
 
 const EMPTY = new Uint8Array(0);
-const METHOD_NOT_ALLOWED = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', `allowed methods: ${ALLOW}`);
+const METHOD_NOT_ALLOWED = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', `allowed methods: ${ALLOW_KEY}`);
+const METHOD_NOT_ALLOWED_POST = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', 'allowed methods: POST');

@@ -198,6 +198,8 @@ export const KEY_BYTES_LIMIT = 0xffff;
 export const TYPE_BYTES = 0;
 /** Value type: a UTF-8 string. */
 export const TYPE_STRING = 1;
+/** Value type: a 64-bit signed integer in decimal ASCII (written by incr/decr). */
+export const TYPE_INTEGER = 2;
 /** Mask of the value type in flags. */
 export const TYPE_MASK = 0xf;
 

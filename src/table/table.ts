@@ -9,13 +9,14 @@
  */
 import { BadTtlError, BadValueError, OutOfMemoryError, TooManyThreadsError, ValueTooLargeError } from '../errors.ts';
 import { lockBucket, unlockBucket, validateSeq } from './bucket-lock.ts';
+import { addInt64, checkDelta, INT64_MAX_DIGITS, parseInt64 } from './integer-value.ts';
 import { KeyCodec } from './key-codec.ts';
 import {
   B_WAYS, BUCKET_WORDS, C_DELETES, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
   E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, FREQ_BYTES_PER_BUCKET,
   FREQ_MAX, H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_SEGMENT, T_STATE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT,
-  KEYLEN_MASK, THREAD_FREE, TYPE_BYTES, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
+  KEYLEN_MASK, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
 import { acquireSegment, evictOldestSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
@@ -33,6 +34,15 @@ const SLAB_BYTES = 64 * 1024;
 const READ_RETRIES = 16;
 /** Largest TTL accepted, in seconds (about 68 years: expireAt must stay within u32). */
 export const MAX_TTL_SECONDS = 2 ** 31 - 1;
+
+/** Write conditions, decided inside the bucket lock. */
+export const COND_ALWAYS = 0;
+/** Store only if the key is absent or expired (NX, `If-None-Match: *`). */
+export const COND_IF_ABSENT = 1;
+/** Store only if the key is present (XX). */
+export const COND_IF_PRESENT = 2;
+/** Store only if the key's current version is the given one (CAS, `If-Match`). */
+export const COND_IF_VERSION = 3;
 
 const MODE_HAS = 0;
 const MODE_BYTES = 1;
@@ -88,8 +98,10 @@ export class Table implements ThreadContext {
   private outDest: Uint8Array | null = null;
   /** Value length of the last hit. */
   lastValueLength = 0;
-  /** Value type (TYPE_BYTES / TYPE_STRING) of the last hit. */
+  /** Value type (TYPE_BYTES / TYPE_STRING / TYPE_INTEGER) of the last hit. */
   lastValueType = 0;
+  /** expireAt (unix seconds, 0 = never) of the last hit. */
+  lastExpireAt = 0;
   /** Generation of the segment of the last hit or write (half of its version). */
   lastGeneration = 0;
   /** Ref of the last hit or write (the other half of its version). */
@@ -147,6 +159,118 @@ export class Table implements ThreadContext {
   has(key: string | Uint8Array): boolean {
     this.codec.encode(key);
     return this.read(MODE_HAS) >= 0;
+  }
+
+  /**
+   * Seconds until `key` expires (rounded up), -1 if it never does, -2 if it is absent
+   * (Redis TTL).
+   */
+  ttl(key: string | Uint8Array): number {
+    this.codec.encode(key);
+    if (this.read(MODE_HAS) < 0) return -2;
+    if (this.lastExpireAt === 0) return -1;
+    return Math.max(0, Math.ceil(this.lastExpireAt - Date.now() / 1000));
+  }
+
+  /**
+   * Appends to `out` (UTF-8 bytes, copies) the keys of live entries in buckets from
+   * `cursor` on that start with `prefix`, until `out` holds `count` keys or a bounded number
+   * of buckets was visited. Returns the next cursor, 0 when the walk is complete.
+   *
+   * Each bucket is read under its seqlock (writers are never blocked). A key's bucket is
+   * fixed by its hash and the index never resizes, so a key present for the whole walk is
+   * returned exactly once; a key added or removed during the walk may or may not be.
+   */
+  scan(cursor: number, count: number, prefix: Uint8Array | null, out: Uint8Array[]): number {
+    const n = this.v.g.bucketCount;
+    const i32 = this.i32;
+    const clock = this.clockSeconds();
+    const maxBuckets = count * 16 + 1024;
+    const found: Uint8Array[] = [];
+    let b = cursor;
+    for (let visited = 0; b < n && out.length < count && visited < maxBuckets; b++, visited++) {
+      const bw = this.indexWord + b * BUCKET_WORDS;
+      let done = false;
+      for (let attempt = 0; attempt < READ_RETRIES && !done; attempt++) {
+        const s1 = Atomics.load(i32, bw);
+        if (s1 & 1) continue;
+        this.collectKeys(bw, prefix, clock, found);
+        // Ordering: validate after every plain load of collectKeys (see bucket-lock.ts).
+        done = validateSeq(i32, bw, s1) === s1;
+      }
+      if (!done) {
+        // A bucket that kept changing: read it under its lock, as read() does.
+        const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
+        try {
+          this.collectKeys(bw, prefix, clock, found);
+        } finally {
+          unlockBucket(i32, bw, s, this.threadWord);
+        }
+      }
+      for (const k of found) out.push(k);
+    }
+    return b >= n ? 0 : b;
+  }
+
+  /**
+   * Copies into `found` (emptied first) the keys of bucket `bw`'s live entries that start
+   * with `prefix`. Bounds-checked: it may run on a torn bucket, whose result is discarded.
+   */
+  private collectKeys(bw: number, prefix: Uint8Array | null, clock: number, found: Uint8Array[]): void {
+    const i32 = this.i32;
+    const u8 = this.u8;
+    found.length = 0;
+    for (let w = 0; w < WAYS; w++) {
+      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      if (ref === 0) continue;
+      const seg = ref >>> this.offBits;
+      const off = (ref & this.offMask) << 3;
+      if (seg >= this.segCount || off + ENTRY_HEADER_BYTES > this.segBytes) continue;
+      const e = this.entryByte(ref);
+      const ew = e >>> 2;
+      const keyLen = i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK;
+      if (keyLen === 0 || off + ENTRY_HEADER_BYTES + keyLen > this.segBytes) continue;
+      const exp = i32[ew + E_EXPIRE_AT] >>> 0;
+      if (exp !== 0 && exp <= clock) continue;
+      const ks = e + ENTRY_HEADER_BYTES;
+      if (prefix) {
+        if (keyLen < prefix.length) continue;
+        let match = true;
+        for (let i = 0; i < prefix.length; i++) if (u8[ks + i] !== prefix[i]) { match = false; break; }
+        if (!match) continue;
+      }
+      found.push(u8.slice(ks, ks + keyLen));
+    }
+  }
+
+  /**
+   * Removes every entry: unlinks all ways (bucket by bucket, each under its lock), then
+   * frees every sealed segment. Active segments of other threads stay until they are
+   * sealed. Returns the number of entries removed.
+   */
+  flush(): number {
+    const i32 = this.i32;
+    let removed = 0;
+    for (let b = 0; b < this.v.g.bucketCount; b++) {
+      const bw = this.indexWord + b * BUCKET_WORDS;
+      let any = false;
+      for (let w = 0; w < WAYS; w++) if (i32[bw + B_WAYS + 2 * w + 1] !== 0) any = true;
+      if (!any) continue;
+      const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
+      try {
+        for (let w = 0; w < WAYS; w++) {
+          const ref = i32[bw + B_WAYS + 2 * w + 1];
+          if (ref === 0) continue;
+          unlinkWayLocked(this.v, bw, w, ref);
+          this.f64[this.counters + C_UNLINKED]++;
+          removed++;
+        }
+      } finally {
+        unlockBucket(i32, bw, s, this.threadWord);
+      }
+    }
+    while (evictOldestSegment(this));
+    return removed;
   }
 
   /**
@@ -224,6 +348,7 @@ export class Table implements ThreadContext {
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
       if (exp !== 0 && exp <= (i32[H_CLOCK_SECONDS] >>> 0)) return -1;
       const vs = e + ENTRY_HEADER_BYTES + keyLen;
+      this.lastExpireAt = exp;
       this.lastValueLength = valueLen;
       this.lastValueType = (kf >>> FLAGS_SHIFT) & TYPE_MASK;
       this.lastRef = ref;
@@ -281,11 +406,13 @@ export class Table implements ThreadContext {
   // ── writes ──────────────────────────────────────────────────────────────────────────
 
   /**
-   * Stores `value` under `key`, replacing any previous value.
-   * @param ttlSeconds - 0 (default) = no expiry.
+   * Stores `value` under `key` if `cond` holds, decided inside the bucket lock:
+   * COND_ALWAYS, COND_IF_ABSENT (NX), COND_IF_PRESENT (XX) or COND_IF_VERSION (CAS against
+   * `ifGeneration`/`ifRef`). Expired entries count as absent. Returns whether it stored;
+   * on success `lastGeneration`/`lastRef` are the new version.
    * @throws see {@link SharedCache.set}.
    */
-  set(key: string | Uint8Array, value: string | Uint8Array, ttlSeconds = 0): void {
+  set(key: string | Uint8Array, value: string | Uint8Array, ttlSeconds = 0, cond = COND_ALWAYS, ifGeneration = 0, ifRef = 0): boolean {
     this.codec.encode(key);
     let valueLen: number;
     let type: number;
@@ -299,14 +426,113 @@ export class Table implements ThreadContext {
     if (valueLen > this.v.maxValueBytes) throw new ValueTooLargeError(this.v.maxValueBytes);
     const expireAt = this.expireAtFor(ttlSeconds);
 
+    const size = entryBytes(this.codec.length, valueLen);
+    const e = this.reserveEntry(size, valueLen, type, expireAt);
+    const vs = e + ENTRY_HEADER_BYTES + this.codec.length;
+    if (type === TYPE_STRING) this.buf.write(value as string, vs, valueLen, 'utf8');
+    else this.u8.set(value as Uint8Array, vs);
+
+    const b = this.codec.hash[0] & this.mask;
+    const bw = this.indexWord + b * BUCKET_WORDS;
+    const s = lockBucket(this.i32, bw, b, this.owner, this.threadWord);
+    try {
+      if (cond !== COND_ALWAYS) {
+        const w = this.findLiveLocked(bw);
+        if (cond === COND_IF_ABSENT ? w >= 0 : w < 0) return false;
+        if (cond === COND_IF_VERSION && !this.versionIsLocked(bw, w, ifGeneration, ifRef)) return false;
+      }
+      this.installLocked(bw, b, size);
+    } finally {
+      unlockBucket(this.i32, bw, s, this.threadWord);
+    }
+    this.f64[this.counters + C_SETS]++;
+    return true;
+  }
+
+  /**
+   * Adds `by` to the integer under `key` (absent = 0), keeping its TTL, decided inside the
+   * bucket lock (Redis INCRBY). Returns the new value.
+   * @throws NotIntegerError (`SABCACHE_ERR_NOT_INTEGER`), OverflowError (`SABCACHE_ERR_OVERFLOW`),
+   *   and the key errors of {@link SharedCache.get}.
+   */
+  incr(key: string | Uint8Array, by: number | bigint): number | bigint {
+    this.codec.encode(key);
+    const delta = checkDelta(by);
     const keyLen = this.codec.length;
-    const size = entryBytes(keyLen, valueLen);
+    const maxSize = entryBytes(keyLen, INT64_MAX_DIGITS);
+    // Space is reserved before the lock: making room may evict, which takes other bucket
+    // locks, and a thread never waits for a lock while holding one.
+    const e = this.reserveEntry(maxSize, 0, TYPE_INTEGER, 0);
+    const i32 = this.i32;
+    const b = this.codec.hash[0] & this.mask;
+    const bw = this.indexWord + b * BUCKET_WORDS;
+    const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
+    let result: number | bigint;
+    try {
+      const w = this.findLiveLocked(bw);
+      let current: number | bigint = 0;
+      let expireAt = 0;
+      if (w >= 0) {
+        const old = this.entryByte(i32[bw + B_WAYS + 2 * w + 1]);
+        const ow = old >>> 2;
+        expireAt = i32[ow + E_EXPIRE_AT];
+        current = parseInt64(this.u8, old + ENTRY_HEADER_BYTES + keyLen, i32[ow + E_VALUE_LEN]);
+      }
+      result = addInt64(current, delta);
+      const text = String(result);
+      const vs = e + ENTRY_HEADER_BYTES + keyLen;
+      for (let i = 0; i < text.length; i++) this.u8[vs + i] = text.charCodeAt(i);
+      i32[(e >>> 2) + E_VALUE_LEN] = text.length;
+      i32[(e >>> 2) + E_EXPIRE_AT] = expireAt;
+      this.installLocked(bw, b, entryBytes(keyLen, text.length));
+    } finally {
+      unlockBucket(i32, bw, s, this.threadWord);
+    }
+    this.f64[this.counters + C_SETS]++;
+    return result;
+  }
+
+  /**
+   * Sets the TTL of a live `key` in place, under the bucket lock (the value and its version
+   * stay): `ttlSeconds` > 0 expires it then, 0 makes it persistent. Returns whether the key
+   * was there.
+   */
+  setTtl(key: string | Uint8Array, ttlSeconds: number): boolean {
+    this.codec.encode(key);
+    const expireAt = this.expireAtFor(ttlSeconds);
+    const i32 = this.i32;
+    const b = this.codec.hash[0] & this.mask;
+    const bw = this.indexWord + b * BUCKET_WORDS;
+    const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
+    try {
+      const w = this.findLiveLocked(bw);
+      if (w < 0) return false;
+      // The one field of a published entry that changes. It is a single word, so a racing
+      // reader sees the old or the new TTL, and the seq bump of this lock makes it retry.
+      i32[(this.entryByte(i32[bw + B_WAYS + 2 * w + 1]) >>> 2) + E_EXPIRE_AT] = expireAt;
+      return true;
+    } finally {
+      unlockBucket(i32, bw, s, this.threadWord);
+    }
+  }
+
+  /** Byte offset of the entry `ref` names. */
+  private entryByte(ref: number): number {
+    return this.segBase + (ref >>> this.offBits) * this.segBytes + ((ref & this.offMask) << 3);
+  }
+
+  /**
+   * Makes room for an entry of `size` bytes in this thread's active segment and writes its
+   * header and the encoded key there (the value is the caller's). Returns its byte offset.
+   * Nothing is visible until {@link installLocked} commits it.
+   */
+  private reserveEntry(size: number, valueLen: number, type: number, expireAt: number): number {
     const seg = this.reserve(size);
-    const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
-    const off = this.i32[row + S_WRITE_OFFSET];
+    const off = this.i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_WRITE_OFFSET];
     const e = this.segBase + seg * this.segBytes + off;
     const ew = e >>> 2;
     const i32 = this.i32;
+    const keyLen = this.codec.length;
     i32[ew + E_HASH_LO] = this.codec.hash[0];
     i32[ew + E_HASH_HI] = this.codec.hash[1];
     i32[ew + E_KEYLEN_FLAGS] = keyLen | (type << FLAGS_SHIFT);
@@ -317,15 +543,54 @@ export class Table implements ThreadContext {
     const ks = e + ENTRY_HEADER_BYTES;
     if (keyLen <= 64) for (let i = 0; i < keyLen; i++) u8[ks + i] = kb[i];
     else u8.set(kb.subarray(0, keyLen), ks);
-    const vs = ks + keyLen;
-    if (type === TYPE_STRING) this.buf.write(value as string, vs, valueLen, 'utf8');
-    else u8.set(value as Uint8Array, vs);
-    // Ordering: the write offset moves past the entry only once it is fully written, so
-    // anyone walking the segment up to the write offset (eviction after this thread dies,
-    // snapshots) sees whole entries only.
+    return e;
+  }
+
+  /**
+   * Commits the entry just reserved in the active segment (`size` bytes) and points the
+   * encoded key's way of the locked bucket `b` at it, replacing the old entry, or taking an
+   * empty way, or evicting one.
+   */
+  private installLocked(bw: number, b: number, size: number): void {
+    const i32 = this.i32;
+    const seg = this.active;
+    const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
+    const off = i32[row + S_WRITE_OFFSET];
+    // Ordering: the write offset moves past the entry once it is fully written and before
+    // any way points at it, so whoever walks the segment up to the write offset (eviction,
+    // also after this thread dies; snapshots) sees whole entries, and finds every linked one.
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
-    this.link(makeRef(this.v.g, seg, off), size, seg);
-    this.f64[this.counters + C_SETS]++;
+    const ref = makeRef(this.v.g, seg, off);
+    const hi = this.codec.hash[1];
+    let target = this.findLocked(bw, this.codec.hash[0], hi);
+    if (target >= 0) {
+      unlinkWayLocked(this.v, bw, target, i32[bw + B_WAYS + 2 * target + 1]);
+    } else {
+      target = this.emptyWayLocked(bw);
+      if (target < 0) target = this.evictWayLocked(bw, b);
+      this.f64[this.counters + C_LINKED]++;
+    }
+    i32[bw + B_WAYS + 2 * target] = hi;
+    i32[bw + B_WAYS + 2 * target + 1] = ref;
+    this.u8[this.freqBase + b * FREQ_BYTES_PER_BUCKET + target] = 0;
+    Atomics.add(i32, row + S_LIVE_BYTES, size);
+    this.lastRef = ref;
+    this.lastGeneration = i32[row + S_GENERATION];
+  }
+
+  /** The way holding the encoded key and a live (unexpired) entry, or -1. Lock held. */
+  private findLiveLocked(bw: number): number {
+    const w = this.findLocked(bw, this.codec.hash[0], this.codec.hash[1]);
+    if (w < 0) return -1;
+    const exp = this.i32[(this.entryByte(this.i32[bw + B_WAYS + 2 * w + 1]) >>> 2) + E_EXPIRE_AT] >>> 0;
+    return exp !== 0 && exp <= this.clockSeconds() ? -1 : w;
+  }
+
+  /** Whether way `w` (-1 = absent) of the locked bucket holds version (generation, ref). */
+  private versionIsLocked(bw: number, w: number, generation: number, ref: number): boolean {
+    if (w < 0) return false;
+    const cur = this.i32[bw + B_WAYS + 2 * w + 1];
+    return cur === ref && this.i32[this.segRowWord + (cur >>> this.offBits) * SEGMENT_ROW_WORDS + S_GENERATION] === generation;
   }
 
   /** Computes expireAt (unix seconds, 0 = never) from a TTL in seconds. */
@@ -364,34 +629,6 @@ export class Table implements ThreadContext {
       if (!evictOldestSegment(this)) break;
     }
     throw new OutOfMemoryError('no free segment and none can be evicted (every segment is active in some thread)');
-  }
-
-  /** Links the entry at `ref` (of `size` bytes, in segment `seg`) under the encoded key. */
-  private link(ref: number, size: number, seg: number): void {
-    const i32 = this.i32;
-    const lo = this.codec.hash[0];
-    const hi = this.codec.hash[1];
-    const b = lo & this.mask;
-    const bw = this.indexWord + b * BUCKET_WORDS;
-    const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
-    try {
-      let target = this.findLocked(bw, lo, hi);
-      if (target >= 0) {
-        unlinkWayLocked(this.v, bw, target, i32[bw + B_WAYS + 2 * target + 1]);
-      } else {
-        target = this.emptyWayLocked(bw);
-        if (target < 0) target = this.evictWayLocked(bw, b);
-        this.f64[this.counters + C_LINKED]++;
-      }
-      i32[bw + B_WAYS + 2 * target] = hi;
-      i32[bw + B_WAYS + 2 * target + 1] = ref;
-      this.u8[this.freqBase + b * FREQ_BYTES_PER_BUCKET + target] = 0;
-      Atomics.add(i32, this.segRowWord + seg * SEGMENT_ROW_WORDS + S_LIVE_BYTES, size);
-      this.lastRef = ref;
-      this.lastGeneration = i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_GENERATION];
-    } finally {
-      unlockBucket(i32, bw, s, this.threadWord);
-    }
   }
 
   /** The way holding the encoded key in the locked bucket `bw`, or -1. */

@@ -34,9 +34,62 @@ cacheContract('http', (): CacheClient => ({
     if (r.status === 404) return (await r.body?.cancel(), undefined);
     return new Uint8Array(await r.arrayBuffer());
   },
-  async set(k, v, ttl) {
-    const r = await fetch(url(k, ttl === undefined ? '' : `?ttl=${ttl}`), { method: 'PUT', body: v as BodyInit });
+  async set(k, v, options) {
+    const ttl = options?.ttlSeconds;
+    const headers: Record<string, string> = {};
+    if (options?.ifVersion !== undefined) headers['if-match'] = `"${options.ifVersion}"`;
+    if (options?.ifPresent) headers['if-match'] = '*';
+    if (options?.ifAbsent) headers['if-none-match'] = '*';
+    const r = await fetch(url(k, ttl === undefined ? '' : `?ttl=${ttl}`), { method: 'PUT', body: v as BodyInit, headers });
+    if (r.status === 412) return (await errorOf(r), undefined);
     if (r.status !== 204) throw Object.assign(new Error('PUT failed'), { code: (await errorOf(r)).code });
+    return r.headers.get('etag')!.slice(1, -1);
+  },
+  async version(k) {
+    const r = await fetch(url(k), { method: 'HEAD' });
+    return r.status === 200 ? r.headers.get('etag')!.slice(1, -1) : undefined;
+  },
+  async incr(k, by) {
+    const r = await fetch(`${url(k)}/incr${by === undefined ? '' : `?by=${by}`}`, { method: 'POST' });
+    if (r.status !== 200) throw Object.assign(new Error('incr failed'), { code: (await errorOf(r)).code });
+    const text = await r.text();
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? n : BigInt(text);
+  },
+  async expire(k, s) {
+    const r = await fetch(`${url(k)}/expire?ttl=${s}`, { method: 'POST' });
+    if (r.status === 404) return (await r.body?.cancel(), false);
+    if (r.status !== 204) throw Object.assign(new Error('expire failed'), { code: (await errorOf(r)).code });
+    return true;
+  },
+  async persist(k) {
+    const r = await fetch(`${url(k)}/persist`, { method: 'POST' });
+    if (r.status === 404) return (await r.body?.cancel(), false);
+    return r.status === 204;
+  },
+  async ttl(k) {
+    const r = await fetch(url(k), { method: 'HEAD' });
+    if (r.status === 404) return -2;
+    const t = r.headers.get('sabcache-ttl');
+    return t === null ? -1 : Number(t);
+  },
+  async getMany(keys) {
+    const r = await fetch(`${srv.base}/v1/mget`, { method: 'POST', body: JSON.stringify({ keys }), headers: { 'content-type': 'application/json' } });
+    return ((await r.json()) as { values: (string | null)[] }).values.map((v) => v ?? undefined);
+  },
+  async setMany(entries) {
+    const r = await fetch(`${srv.base}/v1/mset`, { method: 'POST', body: JSON.stringify({ entries: entries.map((e) => ({ key: e.key, value: e.value, ttl: e.ttlSeconds })) }) });
+    assert.equal(r.status, 200, await r.clone().text());
+    await r.json();
+  },
+  async scan(o) {
+    const q = new URLSearchParams();
+    if (o.prefix) q.set('prefix', o.prefix);
+    if (o.cursor) q.set('cursor', o.cursor);
+    if (o.count) q.set('count', String(o.count));
+    const r = await fetch(`${srv.base}/v1/keys?${q}`);
+    if (r.status !== 200) throw Object.assign(new Error('scan failed'), { code: (await errorOf(r)).code });
+    return (await r.json()) as { keys: string[]; cursor: string };
   },
   async delete(k) {
     const r = await fetch(url(k), { method: 'DELETE' });
@@ -84,10 +137,10 @@ test('[http] HEAD answers 200 / 404 with no body', async () => {
 });
 
 test('[http] odd methods get 405 with Allow; unknown routes get JSON 404', async () => {
-  for (const method of ['POST', 'PATCH', 'OPTIONS']) {
+  for (const method of ['POST', 'OPTIONS']) {
     const r = await fetch(url('k'), { method });
     assert.equal(r.status, 405, method);
-    assert.equal(r.headers.get('allow'), 'GET, HEAD, PUT, DELETE');
+    assert.equal(r.headers.get('allow'), 'GET, HEAD, PUT, PATCH, DELETE');
     assert.equal((await errorOf(r)).code, 'SABCACHE_ERR_METHOD_NOT_ALLOWED');
   }
   for (const path of ['/', '/v1/kv', '/v1/kv/a/b', '/v2/kv/a']) {
@@ -215,4 +268,92 @@ test('[http] a worker restarted by the admin is replaced while the other serves,
   assert.equal(stats.serverThreads, 2);
   assert.match(srv.output(), /worker 0 exited with code 0; restarting/);
   assert.equal((await fetch(`${srv.admin}/v1/admin/workers/9/restart`, { method: 'POST' })).status, 404);
+});
+
+test('[http] conditional PUT answers 412 with its code; incr errors are 409/400; PATCH changes the TTL', async () => {
+  const k = url('cond');
+  const v1 = (await fetch(k, { method: 'PUT', body: 'a' })).headers.get('etag')!;
+  let r = await fetch(k, { method: 'PUT', body: 'b', headers: { 'if-none-match': '*' } });
+  assert.equal(r.status, 412);
+  assert.equal((await errorOf(r)).code, 'SABCACHE_ERR_PRECONDITION_FAILED');
+  r = await fetch(k, { method: 'PUT', body: 'b', headers: { 'if-match': v1 } });
+  assert.equal(r.status, 204);
+  assert.equal((await fetch(k, { method: 'PUT', body: 'c', headers: { 'if-match': v1 } })).status, 412);
+  assert.equal((await fetch(k, { method: 'PUT', body: 'c', headers: { 'if-match': 'W/"x"' } })).status, 400);
+  assert.equal((await fetch(k, { method: 'PUT', body: 'c', headers: { 'if-match': '*', 'if-none-match': '*' } })).status, 400);
+  r = await fetch(`${k}/incr`, { method: 'POST' });
+  assert.equal(r.status, 409);
+  assert.equal((await errorOf(r)).code, 'SABCACHE_ERR_NOT_INTEGER');
+  r = await fetch(`${url('n')}/incr?by=1.5`, { method: 'POST' });
+  assert.equal(r.status, 400);
+  assert.equal((await errorOf(r)).code, 'SABCACHE_ERR_BAD_VALUE');
+  r = await fetch(`${url('n')}/decr?by=5`, { method: 'POST' });
+  assert.equal(await r.text(), '-5');
+  assert.ok(r.headers.get('etag'));
+  assert.equal((await fetch(`${k}?ttl=100`, { method: 'PATCH' })).status, 204);
+  const ttl = Number((await fetch(k, { method: 'HEAD' })).headers.get('sabcache-ttl'));
+  assert.ok(ttl >= 99 && ttl <= 101);
+  assert.equal((await fetch(`${k}?ttl=0`, { method: 'PATCH' })).status, 204);
+  assert.equal((await fetch(k, { method: 'HEAD' })).headers.get('sabcache-ttl'), null);
+  assert.equal((await fetch(k, { method: 'PATCH' })).status, 400);
+  assert.equal((await fetch(`${url('absent')}?ttl=5`, { method: 'PATCH' })).status, 404);
+  assert.equal((await fetch(`${k}/nope`, { method: 'POST' })).status, 404);
+  r = await fetch(`${k}/incr`);
+  assert.equal(r.status, 405);
+  assert.equal(r.headers.get('allow'), 'POST');
+});
+
+test('[http] binary mget/mset keep bytes exact; bad batches change nothing', async () => {
+  const enc = new TextEncoder();
+  const entries: [string, Uint8Array, number][] = [['bin:a', new Uint8Array([0, 255, 10]), 0], ['bin:ключ', new Uint8Array(0), 60]];
+  const parts: Uint8Array[] = [];
+  for (const [key, value, ttl] of entries) {
+    const kb = enc.encode(key);
+    const head = new Uint8Array(2 + kb.length + 8);
+    const dv = new DataView(head.buffer);
+    dv.setUint16(0, kb.length, true);
+    head.set(kb, 2);
+    dv.setUint32(2 + kb.length, ttl, true);
+    dv.setUint32(6 + kb.length, value.length, true);
+    parts.push(head, value);
+  }
+  let r = await fetch(`${srv.base}/v1/mset`, { method: 'POST', body: Buffer.concat(parts), headers: { 'content-type': 'application/octet-stream' } });
+  assert.equal(r.status, 200);
+  assert.equal(((await r.json()) as { versions: string[] }).versions.length, 2);
+  const keys = ['bin:a', 'bin:missing', 'bin:ключ'].map((k) => enc.encode(k));
+  const req = Buffer.concat(keys.map((kb) => Buffer.concat([Buffer.from([kb.length & 255, kb.length >> 8]), kb])));
+  r = await fetch(`${srv.base}/v1/mget`, { method: 'POST', body: req, headers: { 'content-type': 'application/octet-stream' } });
+  const out = Buffer.from(await r.arrayBuffer());
+  assert.equal(out.readInt32LE(0), 3);
+  assert.deepEqual([...out.subarray(4, 7)], [0, 255, 10]);
+  assert.equal(out.readInt32LE(7), -1);
+  assert.equal(out.readInt32LE(11), 0);
+  assert.equal(out.length, 15);
+  for (const [body, type] of [['{not json', 'application/json'], ['{"keys":[1]}', 'application/json'], [Buffer.from([5, 0, 1]), 'application/octet-stream']] as const) {
+    r = await fetch(`${srv.base}/v1/mget`, { method: 'POST', body, headers: { 'content-type': type } });
+    assert.equal(r.status, 400);
+    assert.equal((await errorOf(r)).code, 'SABCACHE_ERR_BAD_REQUEST');
+  }
+  r = await fetch(`${srv.base}/v1/mset`, { method: 'POST', body: JSON.stringify({ entries: [{ key: 'ok-one', value: 'x' }, { key: 'k'.repeat(2000), value: 'y' }] }) });
+  assert.equal(r.status, 414);
+  assert.equal((await fetch(url('ok-one'))).status, 404, 'a bad batch stores nothing');
+  r = await fetch(`${srv.base}/v1/mget`, { method: 'POST', body: JSON.stringify({ keys: Array.from({ length: 1001 }, (_, i) => `k${i}`) }) });
+  assert.equal(r.status, 400);
+  assert.equal((await fetch(`${srv.base}/v1/mget`)).status, 405);
+});
+
+test('[http] /v1/keys pages through a prefix; admin flush removes everything', async () => {
+  await fetch(`${srv.base}/v1/mset`, { method: 'POST', body: JSON.stringify({ entries: Array.from({ length: 30 }, (_, i) => ({ key: `list/é ${i}`, value: 'v' })) }) });
+  const seen = new Set<string>();
+  let cursor = '0';
+  do {
+    const page = (await (await fetch(`${srv.base}/v1/keys?prefix=${encodeURIComponent('list/é ')}&cursor=${cursor}&count=7`)).json()) as { keys: string[]; cursor: string };
+    for (const k of page.keys) seen.add(k);
+    cursor = page.cursor;
+  } while (cursor !== '0');
+  assert.equal(seen.size, 30);
+  assert.equal((await fetch(`${srv.base}/v1/keys?count=0`)).status, 400);
+  const r = await fetch(`${srv.admin}/v1/admin/flush`, { method: 'POST' });
+  assert.ok(((await r.json()) as { removed: number }).removed >= 30);
+  assert.equal((await fetch(url('list/é 3'))).status, 404);
 });

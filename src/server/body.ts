@@ -1,0 +1,94 @@
+/**
+ * Answering a uWS request after its handler returned, and reading a bounded request body.
+ *
+ * @module
+ */
+import { SabcacheError, ValueTooLargeError } from '../errors.ts';
+import { type HttpError, httpErrorFrom } from './http-errors.ts';
+import type { ServingState } from './kv-routes.ts';
+import type { HttpResponse } from './uws.ts';
+
+/** Answers with a JSON error (in a handler's synchronous part, which uWS has corked). */
+export function sendError(res: HttpResponse, e: HttpError, closeConnection: boolean): void {
+  res.writeStatus(e.status).writeHeader('Content-Type', 'application/json').end(e.body, closeConnection);
+}
+
+/**
+ * An answer sent later (after the body arrived). Registers `onAborted` at once, as uWS
+ * requires before anything goes async, and counts the request as in flight until answered.
+ */
+export class AsyncAnswer {
+  private done = false;
+
+  constructor(private readonly res: HttpResponse, private readonly state: ServingState) {
+    state.inFlight++;
+    res.onAborted(() => this.settle());
+  }
+
+  private settle(): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.state.inFlight--;
+    return true;
+  }
+
+  /** Writes the answer with `write` (corked), unless the client is gone or it was answered. */
+  send(write: (res: HttpResponse, close: boolean) => void, closeConnection = false): void {
+    if (!this.settle()) return;
+    const close = closeConnection || this.state.draining;
+    // Answers written outside the handler's synchronous part must be corked.
+    this.res.cork(() => write(this.res, close));
+  }
+
+  /** Answers with a JSON error. */
+  error(e: HttpError, closeConnection = false): void {
+    this.send((res, close) => sendError(res, e, close), closeConnection);
+  }
+
+  /** Answers with whatever `e` maps to (http-errors.ts); logs what is not a SabcacheError. */
+  fail(e: unknown): void {
+    if (!(e instanceof SabcacheError)) console.error('sabcache: request failed:', e);
+    this.error(httpErrorFrom(e));
+  }
+
+  get answered(): boolean {
+    return this.done;
+  }
+}
+
+/**
+ * Reads the body of the request `answer` belongs to, at most `limitBytes`, then calls
+ * `onBody`. `lengthText` is its Content-Length header ('' when absent: chunked). A declared
+ * length over the limit is refused before any byte is read; a body that streams past it is
+ * refused as soon as it does; both close the connection (the rest is not read).
+ * @param tooLarge - the error to answer with when the body is over the limit.
+ */
+export function readBody(res: HttpResponse, answer: AsyncAnswer, lengthText: string, limitBytes: number, onBody: (body: Uint8Array) => void, tooLarge: () => SabcacheError = () => new ValueTooLargeError(limitBytes)): void {
+  let declared = -1;
+  if (lengthText !== '') {
+    if (!/^\d{1,15}$/.test(lengthText)) return answer.error(httpErrorFrom(new SabcacheError('SABCACHE_ERR_BAD_REQUEST', 'Content-Length is not a number')), true);
+    declared = Number(lengthText);
+    if (declared > limitBytes) return answer.error(httpErrorFrom(tooLarge()), true);
+  }
+  // Sized from Content-Length when given (bounded above); otherwise grown as it streams.
+  let body = new Uint8Array(declared >= 0 ? declared : 0);
+  let received = 0;
+  res.onData((chunk, isLast) => {
+    if (answer.answered) return;
+    const bytes = new Uint8Array(chunk); // valid only during this callback: copied below
+    if (received + bytes.length > limitBytes) return answer.error(httpErrorFrom(tooLarge()), true);
+    if (received + bytes.length > body.length) {
+      const grown = new Uint8Array(Math.min(limitBytes, Math.max(received + bytes.length, body.length * 2, 4096)));
+      grown.set(body.subarray(0, received));
+      body = grown;
+    }
+    body.set(bytes, received);
+    received += bytes.length;
+    if (!isLast) return;
+    try {
+      onBody(received === body.length ? body : body.subarray(0, received));
+    } catch (e) {
+      answer.fail(e);
+    }
+  });
+}
