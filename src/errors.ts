@@ -16,6 +16,12 @@
  * | `SABCACHE_ERR_CLOSED` | {@link ClosedError} | the cache was used after `close()` |
  * | `SABCACHE_ERR_NOT_OWNER` | {@link NotOwnerError} | an owner-only method was called on an attached cache |
  * | `SABCACHE_ERR_NATIVE_MISSING` | {@link NativeMissingError} | uWebSockets.js has no native binding for this platform |
+ * | `SABCACHE_ERR_NOT_INTEGER` | `NotIntegerError` (table/integer-value.ts) | incr/decr on a value that is not a decimal int64 |
+ * | `SABCACHE_ERR_OVERFLOW` | `OverflowError` (table/integer-value.ts) | incr/decr would leave the int64 range |
+ *
+ * HTTP adds `SABCACHE_ERR_BAD_REQUEST`, `SABCACHE_ERR_NOT_FOUND`,
+ * `SABCACHE_ERR_METHOD_NOT_ALLOWED`, `SABCACHE_ERR_PRECONDITION_FAILED` and
+ * `SABCACHE_ERR_INTERNAL` (see src/server/http-errors.ts and docs/http-api.md).
  *
  * @module
  */
