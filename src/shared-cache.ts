@@ -41,7 +41,7 @@ export interface CacheEntry {
   value: Uint8Array;
   /** The entry's version: pass it as `ifVersion` to compare-and-swap. */
   version: string;
-  /** Seconds until it expires (rounded up), or -1 if it never does. */
+  /** Seconds until it expires (rounded to the nearest second), or -1 if it never does. */
   ttlSeconds: number;
   /** How it was stored: `bytes`, `string` or `integer` (by incr/decr). */
   type: 'bytes' | 'string' | 'integer';
@@ -257,7 +257,7 @@ export class SharedCache {
     return {
       value,
       version: formatVersion(t.lastGeneration, t.lastRef),
-      ttlSeconds: exp === 0 ? -1 : Math.max(0, Math.ceil(exp - Date.now() / 1000)),
+      ttlSeconds: exp === 0 ? -1 : Math.max(0, Math.round(exp - Date.now() / 1000)),
       type: t.lastValueType === TYPE_STRING ? 'string' : t.lastValueType === TYPE_INTEGER ? 'integer' : 'bytes',
     };
   }
@@ -299,7 +299,7 @@ export class SharedCache {
     return this.check().setTtl(key, 0);
   }
 
-  /** Seconds until `key` expires (rounded up), -1 if it never does, -2 if absent (Redis TTL). */
+  /** Seconds until `key` expires (rounded to the nearest second), -1 if it never does, -2 if absent (Redis TTL). */
   ttl(key: string | Uint8Array): number {
     return this.check().ttl(key);
   }

@@ -13,6 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { ServerConfig } from '../src/server/config.ts';
 import { registerBatchRoutes } from '../src/server/batch-routes.ts';
 import { registerKvRoutes, type ServingState } from '../src/server/kv-routes.ts';
+import { CLOSE_GOING_AWAY, registerWsRoute } from '../src/server/ws-routes.ts';
 import { createApp, uws, type us_listen_socket } from '../src/server/uws.ts';
 import { SharedCache, type SharedCacheHandle } from '../src/shared-cache.ts';
 
@@ -22,6 +23,13 @@ const app = createApp();
 const state: ServingState = { inFlight: 0, draining: false };
 let listenSocket: us_listen_socket | undefined;
 registerKvRoutes(app, cache, state);
+const closeWebSockets = registerWsRoute(app, cache, state, {
+  maxMessageBytes: config.wsMaxMessageBytes,
+  maxRequestsPerMessage: config.wsMaxRequests,
+  maxBackpressureBytes: config.wsMaxBackpressureBytes,
+  idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
+  allowedOrigins: config.wsAllowedOrigins,
+});
 registerBatchRoutes(app, cache, state);
 
 /** Closes every socket of this thread, then ends it. With open uWS sockets a worker thread
@@ -50,6 +58,8 @@ parentPort!.on('message', (m: { type: string; lingerMs: number }) => {
   if (m.type !== 'shutdown' || state.draining) return;
   state.draining = true;
   if (listenSocket) uws.us_listen_socket_close(listenSocket);
+  // WebSocket clients are told to reconnect (to another worker, or later).
+  closeWebSockets(CLOSE_GOING_AWAY, 'server stopping');
   // Finish in-flight requests (bounded: a client that stalls mid-body loses its request).
   const lingerUntil = Date.now() + m.lingerMs;
   const deadline = Date.now() + Math.max(5000, m.lingerMs);

@@ -29,6 +29,16 @@ export interface ServerConfig {
   maxKeyBytes: number;
   /** Largest value, in bytes. @default 1 MiB */
   maxValueBytes: number;
+  /** Largest WebSocket message a client may send, in bytes. @default max-value-bytes + 64 KiB */
+  wsMaxMessageBytes: number;
+  /** Most requests in one WebSocket message. @default 1000 */
+  wsMaxRequests: number;
+  /** Bytes buffered for a WebSocket client that does not read before it is disconnected (close 4001). @default 16 MiB */
+  wsMaxBackpressureBytes: number;
+  /** Seconds without traffic before a WebSocket is closed; 0 = never. @default 120 */
+  wsIdleTimeoutSeconds: number;
+  /** Origins allowed to open a WebSocket (comma-separated; `*` = any). Requests without Origin are always allowed. @default none */
+  wsAllowedOrigins: string[];
 }
 
 interface OptionSpec {
@@ -57,6 +67,24 @@ function bytesIn(min: number, max: number) {
     return n;
   };
 }
+function count(min: number, max: number) {
+  return (name: string, text: string): number => {
+    const n = Number(text);
+    if (!/^\d+$/.test(text) || n < min || n > max) throw new BadOptionError(name, `expected a whole number from ${min} to ${max}, got ${JSON.stringify(text)}`);
+    return n;
+  };
+}
+function idleSeconds(name: string, text: string): number {
+  const n = count(0, 960)(name, text);
+  if (n > 0 && n < 8) throw new BadOptionError(name, 'must be 0 (never) or from 8 to 960 seconds');
+  return n;
+}
+function origins(name: string, text: string): string {
+  for (const o of text.split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (o !== '*' && !/^https?:\/\/[A-Za-z0-9.\-[\]:]+$/.test(o)) throw new BadOptionError(name, `expected origins like https://app.example.com (comma-separated) or *, got ${JSON.stringify(o)}`);
+  }
+  return text;
+}
 function threads(name: string, text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 62) throw new BadOptionError(name, `expected 1 to 62 threads, got ${JSON.stringify(text)}`);
@@ -73,6 +101,11 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'memoryBytes', flag: 'memory', env: 'SABCACHE_MEMORY', unit: 'bytes (kb/mb/gb)', default: () => '256mb', help: 'shared memory for the whole cache', parse: bytesIn(256 * 1024, 4 * 1024 ** 3 - 4096) },
   { key: 'maxKeyBytes', flag: 'max-key-bytes', env: 'SABCACHE_MAX_KEY_BYTES', unit: 'bytes', default: () => '1024', help: 'largest key (UTF-8 bytes)', parse: bytesIn(1, KEY_BYTES_LIMIT) },
   { key: 'maxValueBytes', flag: 'max-value-bytes', env: 'SABCACHE_MAX_VALUE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => '1mb', help: 'largest value', parse: bytesIn(1, 256 * 1024 * 1024) },
+  { key: 'wsMaxMessageBytes', flag: 'ws-max-message-bytes', env: 'SABCACHE_WS_MAX_MESSAGE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => 'max-value-bytes + 64kb', help: 'largest WebSocket message from a client (larger: close 1009)', parse: bytesIn(1024, 512 * 1024 * 1024) },
+  { key: 'wsMaxRequests', flag: 'ws-max-requests', env: 'SABCACHE_WS_MAX_REQUESTS', unit: 'requests', default: () => '1000', help: 'most requests in one WebSocket message', parse: count(1, 100_000) },
+  { key: 'wsMaxBackpressureBytes', flag: 'ws-max-backpressure-bytes', env: 'SABCACHE_WS_MAX_BACKPRESSURE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => '16mb', help: 'unread answers buffered per WebSocket before it is closed (4001)', parse: bytesIn(64 * 1024, 1024 ** 3) },
+  { key: 'wsIdleTimeoutSeconds', flag: 'ws-idle-timeout', env: 'SABCACHE_WS_IDLE_TIMEOUT', unit: 'seconds', default: () => '120', help: 'close a WebSocket idle this long (0 = never; pings keep live ones open)', parse: idleSeconds },
+  { key: 'wsAllowedOrigins', flag: 'ws-allowed-origins', env: 'SABCACHE_WS_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to open a WebSocket, comma-separated, or * (none by default)', parse: origins },
 ];
 
 /** The result of reading the command line: run with a config, or print help. */
@@ -99,9 +132,14 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   const config: Record<string, string | number> = {};
   for (const o of OPTIONS) {
     const fromFlag = values[o.flag];
-    const text = typeof fromFlag === 'string' ? fromFlag : env[o.env] ?? o.default();
+    const given = typeof fromFlag === 'string' ? fromFlag : env[o.env];
+    // Options whose default depends on another one are derived below.
+    if (given === undefined && o.key === 'wsMaxMessageBytes') continue;
+    const text = given ?? o.default();
     config[o.key] = o.parse(typeof fromFlag === 'string' ? `--${o.flag}` : env[o.env] !== undefined ? o.env : `--${o.flag}`, text);
   }
+  config.wsMaxMessageBytes ??= (config.maxValueBytes as number) + 64 * 1024;
+  (config as Record<string, unknown>).wsAllowedOrigins = String(config.wsAllowedOrigins).split(',').map((x) => x.trim()).filter(Boolean);
   return { help: false, config: config as unknown as ServerConfig };
 }
 
@@ -117,7 +155,8 @@ export function helpText(): string {
     ...rows,
     '  --help, -h                                   print this help',
     '',
-    'Data port:  GET|HEAD|PUT|DELETE /v1/kv/{key}   (PUT ?ttl=SECONDS)',
-    'Admin port: GET /healthz, GET /v1/stats',
+    'Data port:  /v1/kv/{key} (GET HEAD PUT PATCH DELETE; POST …/incr|decr|expire|persist),',
+    '            POST /v1/mget, POST /v1/mset, GET /v1/keys, WebSocket /v1/ws (docs/)',
+    'Admin port: GET /healthz, GET /v1/stats, POST /v1/admin/flush',
   ].join('\n');
 }

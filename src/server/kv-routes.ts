@@ -148,7 +148,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     }
     res.writeStatus('200 OK').writeHeader('ETag', etag);
     if (table.lastValueType !== TYPE_BYTES) res.writeHeader('Content-Type', TYPE_TEXT);
-    if (table.lastExpireAt !== 0) res.writeHeader('Sabcache-TTL', String(Math.max(0, Math.ceil(table.lastExpireAt - Date.now() / 1000))));
+    if (table.lastExpireAt !== 0) res.writeHeader('Sabcache-TTL', String(Math.max(0, Math.round(table.lastExpireAt - Date.now() / 1000))));
     res.end(head ? undefined : scratch.subarray(0, n), close);
   }
 

@@ -162,14 +162,14 @@ export class Table implements ThreadContext {
   }
 
   /**
-   * Seconds until `key` expires (rounded up), -1 if it never does, -2 if it is absent
+   * Seconds until `key` expires (rounded to the nearest second), -1 if it never does, -2 if it is absent
    * (Redis TTL).
    */
   ttl(key: string | Uint8Array): number {
     this.codec.encode(key);
     if (this.read(MODE_HAS) < 0) return -2;
     if (this.lastExpireAt === 0) return -1;
-    return Math.max(0, Math.ceil(this.lastExpireAt - Date.now() / 1000));
+    return Math.max(0, Math.round(this.lastExpireAt - Date.now() / 1000));
   }
 
   /**

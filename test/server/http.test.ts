@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
+import { HttpClient } from '../../src/client/index.ts';
 import { cacheContract, type CacheClient } from '../contract/cache-contract.ts';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
 
@@ -22,94 +23,32 @@ async function errorOf(res: Response): Promise<{ code: string; message: string }
   return body.error;
 }
 
-cacheContract('http', (): CacheClient => ({
-  async get(k) {
-    const r = await fetch(url(k));
-    if (r.status === 404) return (await r.body?.cancel(), undefined);
-    assert.equal(r.status, 200);
-    return r.text();
-  },
-  async getBytes(k) {
-    const r = await fetch(url(k));
-    if (r.status === 404) return (await r.body?.cancel(), undefined);
-    return new Uint8Array(await r.arrayBuffer());
-  },
-  async set(k, v, options) {
-    const ttl = options?.ttlSeconds;
-    const headers: Record<string, string> = {};
-    if (options?.ifVersion !== undefined) headers['if-match'] = `"${options.ifVersion}"`;
-    if (options?.ifPresent) headers['if-match'] = '*';
-    if (options?.ifAbsent) headers['if-none-match'] = '*';
-    const r = await fetch(url(k, ttl === undefined ? '' : `?ttl=${ttl}`), { method: 'PUT', body: v as BodyInit, headers });
-    if (r.status === 412) return (await errorOf(r), undefined);
-    if (r.status !== 204) throw Object.assign(new Error('PUT failed'), { code: (await errorOf(r)).code });
-    return r.headers.get('etag')!.slice(1, -1);
-  },
-  async version(k) {
-    const r = await fetch(url(k), { method: 'HEAD' });
-    return r.status === 200 ? r.headers.get('etag')!.slice(1, -1) : undefined;
-  },
-  async incr(k, by) {
-    const r = await fetch(`${url(k)}/incr${by === undefined ? '' : `?by=${by}`}`, { method: 'POST' });
-    if (r.status !== 200) throw Object.assign(new Error('incr failed'), { code: (await errorOf(r)).code });
-    const text = await r.text();
-    const n = Number(text);
-    return Number.isSafeInteger(n) ? n : BigInt(text);
-  },
-  async expire(k, s) {
-    const r = await fetch(`${url(k)}/expire?ttl=${s}`, { method: 'POST' });
-    if (r.status === 404) return (await r.body?.cancel(), false);
-    if (r.status !== 204) throw Object.assign(new Error('expire failed'), { code: (await errorOf(r)).code });
-    return true;
-  },
-  async persist(k) {
-    const r = await fetch(`${url(k)}/persist`, { method: 'POST' });
-    if (r.status === 404) return (await r.body?.cancel(), false);
-    return r.status === 204;
-  },
-  async ttl(k) {
-    const r = await fetch(url(k), { method: 'HEAD' });
-    if (r.status === 404) return -2;
-    const t = r.headers.get('sabcache-ttl');
-    return t === null ? -1 : Number(t);
-  },
-  async getMany(keys) {
-    const r = await fetch(`${srv.base}/v1/mget`, { method: 'POST', body: JSON.stringify({ keys }), headers: { 'content-type': 'application/json' } });
-    return ((await r.json()) as { values: (string | null)[] }).values.map((v) => v ?? undefined);
-  },
-  async setMany(entries) {
-    const r = await fetch(`${srv.base}/v1/mset`, { method: 'POST', body: JSON.stringify({ entries: entries.map((e) => ({ key: e.key, value: e.value, ttl: e.ttlSeconds })) }) });
-    assert.equal(r.status, 200, await r.clone().text());
-    await r.json();
-  },
-  async scan(o) {
-    const q = new URLSearchParams();
-    if (o.prefix) q.set('prefix', o.prefix);
-    if (o.cursor) q.set('cursor', o.cursor);
-    if (o.count) q.set('count', String(o.count));
-    const r = await fetch(`${srv.base}/v1/keys?${q}`);
-    if (r.status !== 200) throw Object.assign(new Error('scan failed'), { code: (await errorOf(r)).code });
-    return (await r.json()) as { keys: string[]; cursor: string };
-  },
-  async delete(k) {
-    const r = await fetch(url(k), { method: 'DELETE' });
-    if (r.status === 404) return (await r.body?.cancel(), false);
-    assert.equal(r.status, 204);
-    return true;
-  },
-  async has(k) {
-    const r = await fetch(url(k), { method: 'HEAD' });
-    return r.status === 200;
-  },
-  async errorCode(call) {
-    try {
-      await call();
-    } catch (e) {
-      return (e as { code: string }).code;
-    }
-    return 'no error';
-  },
-}));
+cacheContract('http client', (): CacheClient => {
+  const c = new HttpClient(srv.base);
+  return {
+    get: (k) => c.get(k),
+    getBytes: (k) => c.getBytes(k),
+    set: (k, v, o) => c.set(k, v, o),
+    delete: (k) => c.delete(k),
+    has: (k) => c.has(k),
+    version: async (k) => (await c.getEntry(k))?.version,
+    incr: (k, by) => c.incr(k, by),
+    expire: (k, s) => c.expire(k, s),
+    persist: (k) => c.persist(k),
+    ttl: (k) => c.ttl(k),
+    getMany: (keys) => c.getMany(keys),
+    setMany: async (entries) => { await c.setMany(entries); },
+    scan: (o) => c.scan(o),
+    errorCode: async (call) => {
+      try {
+        await call();
+      } catch (e) {
+        return (e as { code: string }).code;
+      }
+      return 'no error';
+    },
+  };
+});
 
 test('[http] GET sends the bytes with an ETag; a PUT changes it; If-None-Match gives 304', async () => {
   const put = await fetch(url('etag'), { method: 'PUT', body: 'v1' });

@@ -1,0 +1,196 @@
+/**
+ * A typed, promise-based client for sabcache's HTTP API (docs/http-api.md). It uses the
+ * platform's `fetch`, so it runs in Node 20 and in browsers.
+ *
+ * @module
+ */
+import { SabcacheError } from '../errors.ts';
+
+/** Options of {@link HttpClient}. */
+export interface HttpClientOptions {
+  /** The data port's base URL, e.g. `http://127.0.0.1:7070`. */
+  url: string;
+  /** A fetch implementation. @default globalThis.fetch */
+  fetch?: typeof fetch;
+  /** Per-request timeout, in milliseconds (0 = none). @default 10000 */
+  timeoutMs?: number;
+}
+
+/** Conditions and TTL of {@link HttpClient.set} (as the in-process `SetOptions`). */
+export interface ClientSetOptions {
+  /** Time to live, in whole seconds; 0 or absent = no expiry. */
+  ttlSeconds?: number;
+  /** Store only if the current version is this one (CAS). */
+  ifVersion?: string;
+  /** Store only if absent (NX). */
+  ifAbsent?: boolean;
+  /** Store only if present (XX). */
+  ifPresent?: boolean;
+}
+
+/** An entry with its version and TTL. */
+export interface ClientEntry {
+  value: Uint8Array;
+  version: string;
+  /** Seconds left, or -1 if it never expires. */
+  ttlSeconds: number;
+}
+
+const dec = new TextDecoder();
+
+/**
+ * HTTP client. Every method rejects with a {@link SabcacheError} carrying the server's code
+ * (`SABCACHE_ERR_…`), or `SABCACHE_ERR_CONNECTION` / `SABCACHE_ERR_TIMEOUT` when no answer came.
+ */
+export class HttpClient {
+  private readonly base: string;
+  private readonly fetchFn: typeof fetch;
+  private readonly timeoutMs: number;
+
+  constructor(options: HttpClientOptions | string) {
+    const o = typeof options === 'string' ? { url: options } : options;
+    this.base = o.url.replace(/\/+$/, '');
+    this.fetchFn = o.fetch ?? globalThis.fetch.bind(globalThis);
+    this.timeoutMs = o.timeoutMs ?? 10_000;
+  }
+
+  private key(key: string): string {
+    return `${this.base}/v1/kv/${encodeURIComponent(key)}`;
+  }
+
+  private async call(url: string, init: RequestInit = {}): Promise<Response> {
+    try {
+      return await this.fetchFn(url, this.timeoutMs > 0 ? { ...init, signal: AbortSignal.timeout(this.timeoutMs) } : init);
+    } catch (e) {
+      const timeout = (e as Error).name === 'TimeoutError';
+      throw new SabcacheError(timeout ? 'SABCACHE_ERR_TIMEOUT' : 'SABCACHE_ERR_CONNECTION', `${init.method ?? 'GET'} ${url}: ${(e as Error).message}`);
+    }
+  }
+
+  /** Throws the server's error for a failed answer. */
+  private async fail(r: Response): Promise<never> {
+    let code = 'SABCACHE_ERR_HTTP';
+    let message = `HTTP ${r.status}`;
+    try {
+      const body = (await r.json()) as { error?: { code?: string; message?: string } };
+      code = body.error?.code ?? code;
+      message = body.error?.message ?? message;
+    } catch { /* not JSON */ }
+    throw new SabcacheError(code, message);
+  }
+
+  /** The value decoded as UTF-8, or undefined. */
+  async get(key: string): Promise<string | undefined> {
+    const v = await this.getBytes(key);
+    return v === undefined ? undefined : dec.decode(v);
+  }
+
+  /** The value's bytes, or undefined. */
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    return (await this.getEntry(key))?.value;
+  }
+
+  /** The value with its version and TTL, or undefined. */
+  async getEntry(key: string): Promise<ClientEntry | undefined> {
+    const r = await this.call(this.key(key));
+    if (r.status === 404) return (await r.body?.cancel(), undefined);
+    if (r.status !== 200) return this.fail(r);
+    const ttl = r.headers.get('sabcache-ttl');
+    return { value: new Uint8Array(await r.arrayBuffer()), version: r.headers.get('etag')!.slice(1, -1), ttlSeconds: ttl === null ? -1 : Number(ttl) };
+  }
+
+  /** Whether the key is present. */
+  async has(key: string): Promise<boolean> {
+    const r = await this.call(this.key(key), { method: 'HEAD' });
+    if (r.status === 404) return false;
+    if (r.status !== 200) return this.fail(r);
+    return true;
+  }
+
+  /** Stores a value; the new version, or undefined when a condition did not hold. */
+  async set(key: string, value: string | Uint8Array, options: ClientSetOptions = {}): Promise<string | undefined> {
+    const headers: Record<string, string> = {};
+    if (options.ifVersion !== undefined) headers['if-match'] = `"${options.ifVersion}"`;
+    if (options.ifPresent) headers['if-match'] = '*';
+    if (options.ifAbsent) headers['if-none-match'] = '*';
+    const query = options.ttlSeconds ? `?ttl=${options.ttlSeconds}` : '';
+    const r = await this.call(this.key(key) + query, { method: 'PUT', body: value as BodyInit, headers });
+    if (r.status === 412) return (await r.body?.cancel(), undefined);
+    if (r.status !== 204) return this.fail(r);
+    return r.headers.get('etag')!.slice(1, -1);
+  }
+
+  /** Removes a key; whether it was present. */
+  async delete(key: string): Promise<boolean> {
+    const r = await this.call(this.key(key), { method: 'DELETE' });
+    if (r.status === 404) return (await r.body?.cancel(), false);
+    if (r.status !== 204) return this.fail(r);
+    return true;
+  }
+
+  /** Adds `by` (default 1) to the int64 under the key; the result (bigint beyond 2^53). */
+  async incr(key: string, by: number | bigint = 1): Promise<number | bigint> {
+    const r = await this.call(`${this.key(key)}/incr?by=${by}`, { method: 'POST' });
+    if (r.status !== 200) return this.fail(r);
+    const text = await r.text();
+    const n = Number(text);
+    return Number.isSafeInteger(n) ? n : BigInt(text);
+  }
+
+  /** Subtracts `by` (default 1); as {@link HttpClient.incr}. */
+  decr(key: string, by: number | bigint = 1): Promise<number | bigint> {
+    return this.incr(key, -by as number | bigint);
+  }
+
+  private async flag(url: string, method = 'POST'): Promise<boolean> {
+    const r = await this.call(url, { method });
+    if (r.status === 404) return (await r.body?.cancel(), false);
+    if (r.status !== 204) return this.fail(r);
+    return true;
+  }
+
+  /** New TTL in seconds (0 deletes, as Redis EXPIRE); whether the key was present. */
+  expire(key: string, ttlSeconds: number): Promise<boolean> {
+    return this.flag(`${this.key(key)}/expire?ttl=${ttlSeconds}`);
+  }
+
+  /** Removes the TTL; whether the key was present. */
+  persist(key: string): Promise<boolean> {
+    return this.flag(`${this.key(key)}/persist`);
+  }
+
+  /** Seconds left, -1 if it never expires, -2 if absent. */
+  async ttl(key: string): Promise<number> {
+    const r = await this.call(this.key(key), { method: 'HEAD' });
+    if (r.status === 404) return -2;
+    if (r.status !== 200) return this.fail(r);
+    const t = r.headers.get('sabcache-ttl');
+    return t === null ? -1 : Number(t);
+  }
+
+  /** Values of up to 1000 keys (UTF-8), undefined where absent. */
+  async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    const r = await this.call(`${this.base}/v1/mget`, { method: 'POST', body: JSON.stringify({ keys }), headers: { 'content-type': 'application/json' } });
+    if (r.status !== 200) return this.fail(r);
+    return ((await r.json()) as { values: (string | null)[] }).values.map((v) => v ?? undefined);
+  }
+
+  /** Stores up to 1000 entries (each atomic on its own); their versions. */
+  async setMany(entries: readonly { key: string; value: string; ttlSeconds?: number }[]): Promise<string[]> {
+    const body = JSON.stringify({ entries: entries.map((e) => ({ key: e.key, value: e.value, ttl: e.ttlSeconds })) });
+    const r = await this.call(`${this.base}/v1/mset`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    if (r.status !== 200) return this.fail(r);
+    return ((await r.json()) as { versions: string[] }).versions;
+  }
+
+  /** One page of keys (see the in-process `scan` for the guarantee). */
+  async scan(options: { prefix?: string; cursor?: string; count?: number } = {}): Promise<{ keys: string[]; cursor: string }> {
+    const q = new URLSearchParams();
+    if (options.prefix) q.set('prefix', options.prefix);
+    q.set('cursor', options.cursor ?? '0');
+    if (options.count !== undefined) q.set('count', String(options.count));
+    const r = await this.call(`${this.base}/v1/keys?${q}`);
+    if (r.status !== 200) return this.fail(r);
+    return (await r.json()) as { keys: string[]; cursor: string };
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * A typed, promise-based client for sabcache's WebSocket endpoint (docs/ws-protocol.md). It
+ * pipelines: every request made in the same tick goes out in one binary message, and
+ * answers are matched by id. It reconnects with exponential backoff and full jitter.
+ * It runs in browsers and in Node: it uses `globalThis.WebSocket` (browsers, Node 22+) or
+ * the constructor given in the options (Node 20: the `ws` package).
+ *
+ * @module
+ */
+import { SabcacheError } from '../errors.ts';
+import {
+  decodeResponses, FLAG_IF_ABSENT, FLAG_IF_PRESENT, FLAG_IF_VERSION, OP_DEL, OP_EXPIRE, OP_GET, OP_INCR, OP_PERSIST,
+  OP_SCAN, OP_SET, OP_TTL, RequestWriter, ST_ERROR, ST_INTEGER, ST_KEYS, ST_NOT_FOUND, ST_OK, ST_PRECONDITION_FAILED,
+  ST_STORED, ST_TTL, ST_VALUE, type WsResponse,
+} from '../protocol/ws-protocol.ts';
+import type { ClientEntry, ClientSetOptions } from './http-client.ts';
+
+/** The parts of the WHATWG WebSocket this client uses. */
+export interface WebSocketLike {
+  binaryType: string;
+  readyState: number;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((ev: unknown) => void) | null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+}
+
+/** A WebSocket constructor (the browser's, or the `ws` package's). */
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** Options of {@link WsClient.connect}. */
+export interface WsClientOptions {
+  /** The endpoint, e.g. `ws://127.0.0.1:7070/v1/ws`. */
+  url: string;
+  /** WebSocket implementation. @default globalThis.WebSocket */
+  WebSocket?: WebSocketConstructor;
+  /** Reconnect after the connection drops. @default true */
+  reconnect?: boolean;
+  /** First reconnect delay, in milliseconds; doubles per failed attempt. @default 100 */
+  backoffInitialMs?: number;
+  /** Longest reconnect delay, in milliseconds. @default 10000 */
+  backoffMaxMs?: number;
+  /** A request without an answer after this long fails with SABCACHE_ERR_TIMEOUT, in milliseconds (0 = never). @default 10000 */
+  requestTimeoutMs?: number;
+  /** Most requests per message: match the server's `--ws-max-requests`. @default 1000 */
+  maxRequestsPerMessage?: number;
+}
+
+interface Pending {
+  resolve(r: WsResponse): void;
+  reject(e: Error): void;
+  deadline: number;
+}
+
+const OPEN = 1;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function errorOf(r: WsResponse): SabcacheError {
+  return new SabcacheError(r.code ?? 'SABCACHE_ERR_INTERNAL', r.message ?? 'error');
+}
+
+/**
+ * WebSocket client. Requests sent while disconnected wait for the reconnect (up to their
+ * timeout). When a connection drops, requests already sent on it fail with
+ * `SABCACHE_ERR_CONNECTION`: they may or may not have been carried out.
+ */
+export class WsClient {
+  private ws: WebSocketLike | undefined;
+  private readonly writer = new RequestWriter();
+  private readonly pending = new Map<number, Pending>();
+  /** Ids of the requests in `writer`. */
+  private queued: number[] = [];
+  /** Whole messages waiting for an open connection, with the ids they carry. */
+  private outbox: { frame: Uint8Array; ids: number[] }[] = [];
+  private nextId = 1;
+  private flushScheduled = false;
+  private closedByUser = false;
+  private attempts = 0;
+  private readonly sweep: ReturnType<typeof setInterval> | undefined;
+  private readonly Ctor: WebSocketConstructor;
+  private readonly o: Required<Omit<WsClientOptions, 'WebSocket'>>;
+
+  private constructor(options: WsClientOptions) {
+    const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!Ctor) throw new SabcacheError('SABCACHE_ERR_BAD_OPTION', 'option WebSocket: this platform has no global WebSocket; pass one (in Node 20: the `ws` package)');
+    this.Ctor = Ctor;
+    this.o = {
+      url: options.url, reconnect: options.reconnect ?? true, backoffInitialMs: options.backoffInitialMs ?? 100, backoffMaxMs: options.backoffMaxMs ?? 10_000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000, maxRequestsPerMessage: options.maxRequestsPerMessage ?? 1000,
+    };
+    if (this.o.requestTimeoutMs > 0) {
+      // One timer for every request's deadline (a timer per request would cost more than the request).
+      this.sweep = setInterval(() => this.failOverdue(), Math.min(1000, this.o.requestTimeoutMs));
+      (this.sweep as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** Connects; resolves once the first connection is open. */
+  static connect(options: WsClientOptions): Promise<WsClient> {
+    const client = new WsClient(options);
+    return new Promise((resolve, reject) => {
+      client.open(() => resolve(client), (e) => {
+        client.close();
+        reject(e);
+      });
+    });
+  }
+
+  private open(onFirstOpen?: () => void, onFirstFail?: (e: Error) => void): void {
+    const ws = new this.Ctor(this.o.url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      this.attempts = 0;
+      onFirstOpen?.();
+      onFirstOpen = onFirstFail = undefined;
+      this.flush();
+    };
+    ws.onmessage = (ev) => this.receive(ev.data);
+    ws.onerror = () => { /* onclose follows */ };
+    ws.onclose = (ev) => {
+      if (this.ws === ws) this.ws = undefined;
+      // Requests sent on this connection get no answer now.
+      const lost = new SabcacheError('SABCACHE_ERR_CONNECTION', `connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''}); the request may or may not have run`);
+      const waiting = new Set([...this.queued, ...this.outbox.flatMap((m) => m.ids)]);
+      for (const [id, p] of this.pending) {
+        if (waiting.has(id)) continue;
+        this.pending.delete(id);
+        p.reject(lost);
+      }
+      if (onFirstFail) return onFirstFail(lost);
+      if (this.closedByUser || !this.o.reconnect) return this.rejectAll(lost);
+      // Exponential backoff with full jitter.
+      const cap = Math.min(this.o.backoffMaxMs, this.o.backoffInitialMs * 2 ** this.attempts++);
+      setTimeout(() => { if (!this.closedByUser) this.open(); }, Math.random() * cap);
+    };
+  }
+
+  private rejectAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+    this.queued = [];
+    this.outbox = [];
+    this.writer.take();
+  }
+
+  private failOverdue(): void {
+    const now = Date.now();
+    for (const [id, p] of this.pending) {
+      if (p.deadline > now) continue;
+      this.pending.delete(id);
+      p.reject(new SabcacheError('SABCACHE_ERR_TIMEOUT', `no answer in ${this.o.requestTimeoutMs} ms`));
+    }
+  }
+
+  private receive(data: unknown): void {
+    const frame = data instanceof ArrayBuffer ? new Uint8Array(data) : (data as Uint8Array);
+    let responses: WsResponse[];
+    try {
+      responses = decodeResponses(frame);
+    } catch {
+      return;
+    }
+    for (const r of responses) {
+      const p = this.pending.get(r.id);
+      if (!p) continue;
+      this.pending.delete(r.id);
+      if (r.status === ST_ERROR) p.reject(errorOf(r));
+      else p.resolve(r);
+    }
+  }
+
+  /** Moves the requests written so far into the outbox as one message. */
+  private seal(): void {
+    if (this.queued.length === 0) return;
+    this.outbox.push({ frame: this.writer.take(), ids: this.queued });
+    this.queued = [];
+  }
+
+  /** Sends every waiting message if the connection is open. */
+  private flush(): void {
+    this.flushScheduled = false;
+    this.seal();
+    if (!this.ws || this.ws.readyState !== OPEN) return;
+    for (const m of this.outbox) this.ws.send(m.frame);
+    this.outbox = [];
+  }
+
+  private request(op: number, key: string | Uint8Array, opts?: Parameters<RequestWriter['add']>[3]): Promise<WsResponse> {
+    if (this.closedByUser) return Promise.reject(new SabcacheError('SABCACHE_ERR_CLOSED', 'the client is closed'));
+    const id = this.nextId;
+    this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1;
+    if (this.queued.length >= this.o.maxRequestsPerMessage) this.seal();
+    this.writer.add(id, op, key, opts);
+    this.queued.push(id);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, deadline: this.o.requestTimeoutMs > 0 ? Date.now() + this.o.requestTimeoutMs : Infinity });
+    });
+  }
+
+  /** The value decoded as UTF-8, or undefined. */
+  async get(key: string): Promise<string | undefined> {
+    const v = await this.getBytes(key);
+    return v === undefined ? undefined : dec.decode(v);
+  }
+
+  /** The value's bytes, or undefined. */
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    return (await this.getEntry(key))?.value;
+  }
+
+  /** The value with its version and TTL, or undefined. */
+  async getEntry(key: string): Promise<ClientEntry | undefined> {
+    const r = await this.request(OP_GET, key);
+    if (r.status === ST_NOT_FOUND) return undefined;
+    if (r.status !== ST_VALUE) throw errorOf(r);
+    return { value: r.value!, version: r.version!, ttlSeconds: r.ttlSeconds! };
+  }
+
+  /** Whether the key is present. */
+  async has(key: string): Promise<boolean> {
+    return (await this.request(OP_TTL, key)).ttlSeconds !== -2;
+  }
+
+  /** Stores a value; the new version, or undefined when a condition did not hold. */
+  async set(key: string, value: string | Uint8Array, options: ClientSetOptions = {}): Promise<string | undefined> {
+    let flags = 0;
+    if (options.ifAbsent) flags |= FLAG_IF_ABSENT;
+    if (options.ifPresent) flags |= FLAG_IF_PRESENT;
+    if (options.ifVersion !== undefined) flags |= FLAG_IF_VERSION;
+    const r = await this.request(OP_SET, key, {
+      flags, ttlSeconds: options.ttlSeconds ?? 0, version: options.ifVersion?.slice(0, 255),
+      value: typeof value === 'string' ? enc.encode(value) : value,
+    });
+    if (r.status === ST_PRECONDITION_FAILED) return undefined;
+    if (r.status !== ST_STORED) throw errorOf(r);
+    return r.version!;
+  }
+
+  /** Removes a key; whether it was present. */
+  async delete(key: string): Promise<boolean> {
+    return (await this.request(OP_DEL, key)).status === ST_OK;
+  }
+
+  /** Adds `by` (default 1) to the int64 under the key; the result (bigint beyond 2^53). */
+  async incr(key: string, by: number | bigint = 1): Promise<number | bigint> {
+    if (typeof by === 'number' && !Number.isSafeInteger(by)) throw new SabcacheError('SABCACHE_ERR_BAD_VALUE', `the increment must be a whole number, got ${by}`);
+    const r = await this.request(OP_INCR, key, { by: BigInt(by) });
+    if (r.status !== ST_INTEGER) throw errorOf(r);
+    const n = Number(r.integer!);
+    return Number.isSafeInteger(n) ? n : r.integer!;
+  }
+
+  /** Subtracts `by` (default 1); as {@link WsClient.incr}. */
+  decr(key: string, by: number | bigint = 1): Promise<number | bigint> {
+    return this.incr(key, typeof by === 'bigint' ? -by : -by);
+  }
+
+  /** New TTL in seconds (0 deletes, as Redis EXPIRE); whether the key was present. */
+  async expire(key: string, ttlSeconds: number): Promise<boolean> {
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > 2 ** 31 - 1) throw new SabcacheError('SABCACHE_ERR_BAD_TTL', `ttlSeconds must be a whole number from 0 to ${2 ** 31 - 1}`);
+    return (await this.request(OP_EXPIRE, key, { ttlSeconds })).status === ST_OK;
+  }
+
+  /** Removes the TTL; whether the key was present. */
+  async persist(key: string): Promise<boolean> {
+    return (await this.request(OP_PERSIST, key)).status === ST_OK;
+  }
+
+  /** Seconds left, -1 if it never expires, -2 if absent. */
+  async ttl(key: string): Promise<number> {
+    return (await this.request(OP_TTL, key)).ttlSeconds!;
+  }
+
+  /** Values of `keys` (UTF-8), undefined where absent: pipelined in one message. */
+  getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    return Promise.all(keys.map((k) => this.get(k)));
+  }
+
+  /** Stores entries (each atomic on its own), pipelined; their versions. */
+  async setMany(entries: readonly { key: string; value: string; ttlSeconds?: number }[]): Promise<string[]> {
+    return (await Promise.all(entries.map((e) => this.set(e.key, e.value, { ttlSeconds: e.ttlSeconds })))) as string[];
+  }
+
+  /** One page of keys (see the in-process `scan` for the guarantee). */
+  async scan(options: { prefix?: string; cursor?: string; count?: number } = {}): Promise<{ keys: string[]; cursor: string }> {
+    const r = await this.request(OP_SCAN, options.prefix ?? '', { count: options.count ?? 100, cursor: (options.cursor ?? '0').slice(0, 255) });
+    if (r.status !== ST_KEYS) throw errorOf(r);
+    return { keys: r.keys!, cursor: r.cursor! };
+  }
+
+  /** Closes the connection; pending requests fail with SABCACHE_ERR_CLOSED. Idempotent. */
+  close(): void {
+    if (this.closedByUser) return;
+    this.closedByUser = true;
+    if (this.sweep) clearInterval(this.sweep);
+    this.rejectAll(new SabcacheError('SABCACHE_ERR_CLOSED', 'the client was closed'));
+    this.ws?.close(1000, 'client closed');
+  }
+}

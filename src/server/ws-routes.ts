@@ -1,0 +1,241 @@
+/**
+ * The WebSocket endpoint `GET /v1/ws` on the data port (protocol: docs/ws-protocol.md,
+ * codec: ws-protocol.ts). Binary messages carry one or many pipelined requests, each with an
+ * id; the answer to a message is one message with a response per request, in order. Text
+ * messages carry the same requests as JSON, for debugging and browsers.
+ *
+ * Limits: a message over `maxMessageBytes` makes uWS drop the connection at once (the
+ * client sees 1006); more than `maxRequestsPerMessage` requests answers an error for the
+ * first one over and skips the rest; when an answer would push the bytes buffered for a
+ * client past `maxBackpressureBytes` (it does not read, or asked for more than that in one
+ * message), the answer is not sent and the connection is closed with code 4001 (never
+ * buffered without bound, never dropped silently); an idle connection is closed after `idleTimeoutSeconds` (pings
+ * keep a live one open). Upgrades whose `Origin` is not allowed get 403 (cross-site
+ * WebSocket hijacking): requests without Origin (non-browser clients) are allowed.
+ *
+ * @module
+ */
+import { BadOptionError, SabcacheError } from '../errors.ts';
+import type { SetOptions, SharedCache } from '../shared-cache.ts';
+import { C_REQUESTS, TYPE_INTEGER, TYPE_STRING } from '../table/layout.ts';
+import { formatVersion } from '../table/version.ts';
+import { httpError } from './http-errors.ts';
+import type { ServingState } from './kv-routes.ts';
+import { type App, uws } from './uws.ts';
+import {
+  decodeRequests, FLAG_IF_ABSENT, FLAG_IF_PRESENT, FLAG_IF_VERSION, FrameError, OP_DEL, OP_EXPIRE, OP_GET, OP_INCR,
+  OP_PERSIST, OP_SCAN, OP_SET, OP_TTL, ResponseWriter, ST_NOT_FOUND, ST_OK, ST_PRECONDITION_FAILED, VT_BYTES, VT_INTEGER,
+  VT_STRING, type WsRequest,
+} from '../protocol/ws-protocol.ts';
+
+/** WebSocket limits of one server (validated by config.ts). */
+export interface WsLimits {
+  /** Largest message a client may send, in bytes. */
+  maxMessageBytes: number;
+  /** Most requests in one message. */
+  maxRequestsPerMessage: number;
+  /** Most bytes buffered for a client that does not read; past it the client is disconnected (4001). */
+  maxBackpressureBytes: number;
+  /** Seconds without traffic before a connection is closed (0 = never). */
+  idleTimeoutSeconds: number;
+  /** Origins allowed to connect (browsers send one); `*` allows any. Empty: none. */
+  allowedOrigins: readonly string[];
+}
+
+/** Close code: the client did not read its answers fast enough. */
+export const CLOSE_BACKPRESSURE = 4001;
+/** Close code: the server is stopping or restarting this worker. */
+export const CLOSE_GOING_AWAY = 1001;
+
+const OPS: Record<string, number> = { get: OP_GET, set: OP_SET, del: OP_DEL, incr: OP_INCR, expire: OP_EXPIRE, persist: OP_PERSIST, ttl: OP_TTL };
+const FORBIDDEN = httpError('SABCACHE_ERR_FORBIDDEN_ORIGIN', 'this Origin may not open a WebSocket here (--ws-allowed-origins)');
+
+interface Socket {
+  send(message: Uint8Array | string, isBinary?: boolean): number;
+  end(code?: number, reason?: string): void;
+  getBufferedAmount(): number;
+}
+
+/** Registers `/v1/ws` on `app`. Returns a function that closes every open WebSocket. */
+export function registerWsRoute(app: App, cache: SharedCache, state: ServingState, limits: WsLimits): (code: number, reason: string) => void {
+  const table = cache.table;
+  const f64 = table.v.f64;
+  const requestsSlot = table.counters + C_REQUESTS;
+  const sockets = new Set<Socket>();
+  const writer = new ResponseWriter();
+  let scratch = new Uint8Array(64 * 1024);
+  const options: SetOptions = {};
+  const anyOrigin = limits.allowedOrigins.includes('*');
+
+  /** Copies the encoded key's value into scratch; its length, or -1. */
+  function readValue(): number {
+    for (;;) {
+      const n = table.readEncodedInto(scratch);
+      if (n <= scratch.length) return n;
+      scratch = new Uint8Array(2 ** Math.ceil(Math.log2(n)));
+    }
+  }
+
+  function ttlLeft(): number {
+    return table.lastExpireAt === 0 ? -1 : Math.max(0, Math.round(table.lastExpireAt - Date.now() / 1000));
+  }
+
+  /** Executes one request and writes its response. */
+  function execute(r: WsRequest): void {
+    f64[requestsSlot]++;
+    try {
+      switch (r.op) {
+        case OP_GET: {
+          table.codec.encode(r.key);
+          const n = readValue();
+          if (n < 0) return writer.status(r.id, ST_NOT_FOUND);
+          const type = table.lastValueType === TYPE_STRING ? VT_STRING : table.lastValueType === TYPE_INTEGER ? VT_INTEGER : VT_BYTES;
+          const at = writer.value(r.id, type, formatVersion(table.lastGeneration, table.lastRef), ttlLeft(), n);
+          writer.bytes.set(scratch.subarray(0, n), at);
+          return;
+        }
+        case OP_SET: {
+          options.ttlSeconds = r.ttlSeconds;
+          options.ifAbsent = (r.flags & FLAG_IF_ABSENT) !== 0;
+          options.ifPresent = (r.flags & FLAG_IF_PRESENT) !== 0;
+          options.ifVersion = (r.flags & FLAG_IF_VERSION) !== 0 ? r.version : undefined;
+          const version = cache.set(r.key, r.value, options);
+          return version === undefined ? writer.status(r.id, ST_PRECONDITION_FAILED) : writer.stored(r.id, version);
+        }
+        case OP_DEL:
+          return writer.status(r.id, cache.delete(r.key) ? ST_OK : ST_NOT_FOUND);
+        case OP_INCR:
+          return writer.integer(r.id, cache.incr(r.key, r.by));
+        case OP_EXPIRE:
+          return writer.status(r.id, cache.expire(r.key, r.ttlSeconds) ? ST_OK : ST_NOT_FOUND);
+        case OP_PERSIST:
+          return writer.status(r.id, cache.persist(r.key) ? ST_OK : ST_NOT_FOUND);
+        case OP_TTL:
+          return writer.ttl(r.id, cache.ttl(r.key));
+        case OP_SCAN: {
+          const found: Uint8Array[] = [];
+          const cursor = /^\d{1,10}$/.test(r.cursor) ? Number(r.cursor) : -1;
+          if (cursor < 0 || cursor >= table.v.g.bucketCount) throw new BadOptionError('cursor', `not a cursor from this cache: ${JSON.stringify(r.cursor)}`);
+          if (r.count < 1 || r.count > 100_000) throw new BadOptionError('count', `must be from 1 to 100000, got ${r.count}`);
+          const next = table.scan(cursor, r.count, r.key.length ? r.key : null, found);
+          return writer.keys(r.id, String(next), found);
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof SabcacheError)) console.error('sabcache: WebSocket request failed:', e);
+      writer.error(r.id, e instanceof SabcacheError ? e.code : 'SABCACHE_ERR_INTERNAL', e instanceof SabcacheError ? e.message : 'internal error');
+    }
+  }
+
+  /**
+   * Sends, or disconnects (close 4001) a client whose unread answers would pass the
+   * backpressure limit. Checked before sending, so the buffer never exceeds the limit and
+   * the close frame still gets through; an answer is never dropped silently.
+   */
+  function send(ws: Socket, message: Uint8Array | string, isBinary: boolean): void {
+    const size = typeof message === 'string' ? Buffer.byteLength(message) : message.length;
+    if (ws.getBufferedAmount() + size > limits.maxBackpressureBytes) {
+      ws.end(CLOSE_BACKPRESSURE, 'backpressure limit exceeded: read your answers, or ask for less per message');
+      return;
+    }
+    // 2 = uWS dropped it (cannot happen below our own limit, which is uWS's too): close, never lose silently.
+    if (ws.send(message, isBinary) === 2) ws.end(CLOSE_BACKPRESSURE, 'backpressure limit exceeded');
+  }
+
+  /** Runs a JSON text message: one request object or an array of them. */
+  function executeJson(text: string): string {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return JSON.stringify({ id: 0, status: 'error', error: { code: 'SABCACHE_ERR_BAD_REQUEST', message: 'the message is not valid JSON' } });
+    }
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    if (list.length > limits.maxRequestsPerMessage) {
+      return JSON.stringify({ id: 0, status: 'error', error: { code: 'SABCACHE_ERR_BAD_REQUEST', message: `more than ${limits.maxRequestsPerMessage} requests in one message` } });
+    }
+    const answers = list.map((q) => jsonRequest(q));
+    return JSON.stringify(Array.isArray(parsed) ? answers : answers[0]);
+  }
+
+  function jsonRequest(q: unknown): object {
+    const r = q as { id?: unknown; op?: unknown; key?: unknown; value?: unknown; ttl?: unknown; by?: unknown; ifVersion?: unknown; ifAbsent?: unknown; ifPresent?: unknown };
+    const id = typeof r?.id === 'number' && Number.isInteger(r.id) ? r.id : 0;
+    const bad = (message: string) => ({ id, status: 'error', error: { code: 'SABCACHE_ERR_BAD_REQUEST', message } });
+    if (!r || typeof r !== 'object') return bad('a request is an object');
+    const op = typeof r.op === 'string' ? OPS[r.op] : undefined;
+    if (op === undefined) return bad(`unknown op; one of ${Object.keys(OPS).join(', ')}`);
+    if (typeof r.key !== 'string') return bad('"key" must be a string');
+    f64[requestsSlot]++;
+    try {
+      const key = r.key;
+      switch (op) {
+        case OP_GET: {
+          const e = cache.getEntry(key);
+          if (!e) return { id, status: 'not_found' };
+          return { id, status: 'value', value: new TextDecoder().decode(e.value), version: e.version, ttl: e.ttlSeconds, type: e.type };
+        }
+        case OP_SET: {
+          if (typeof r.value !== 'string') return bad('"value" must be a string');
+          if (r.ttl !== undefined && typeof r.ttl !== 'number') return bad('"ttl" must be a number of seconds');
+          const version = cache.set(key, r.value, {
+            ttlSeconds: (r.ttl as number | undefined) ?? 0,
+            ifVersion: typeof r.ifVersion === 'string' ? r.ifVersion : undefined,
+            ifAbsent: r.ifAbsent === true, ifPresent: r.ifPresent === true,
+          });
+          return version === undefined ? { id, status: 'precondition_failed' } : { id, status: 'stored', version };
+        }
+        case OP_DEL: return { id, status: cache.delete(key) ? 'ok' : 'not_found' };
+        case OP_INCR: {
+          const by = r.by === undefined ? 1 : typeof r.by === 'number' ? r.by : typeof r.by === 'string' && /^-?\d{1,19}$/.test(r.by) ? BigInt(r.by) : NaN;
+          return { id, status: 'integer', value: String(cache.incr(key, by)) };
+        }
+        case OP_EXPIRE:
+          if (typeof r.ttl !== 'number') return bad('"ttl" must be a number of seconds');
+          return { id, status: cache.expire(key, r.ttl) ? 'ok' : 'not_found' };
+        case OP_PERSIST: return { id, status: cache.persist(key) ? 'ok' : 'not_found' };
+        default: return { id, status: 'ttl', ttl: cache.ttl(key) };
+      }
+    } catch (e) {
+      if (!(e instanceof SabcacheError)) console.error('sabcache: WebSocket request failed:', e);
+      return { id, status: 'error', error: { code: e instanceof SabcacheError ? e.code : 'SABCACHE_ERR_INTERNAL', message: e instanceof SabcacheError ? e.message : 'internal error' } };
+    }
+  }
+
+  app.ws<object>('/v1/ws', {
+    compression: uws.DISABLED,
+    maxPayloadLength: limits.maxMessageBytes,
+    maxBackpressure: limits.maxBackpressureBytes,
+    idleTimeout: limits.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+    upgrade: (res, req, context) => {
+      const origin = req.getHeader('origin');
+      if (state.draining || (origin !== '' && !anyOrigin && !limits.allowedOrigins.includes(origin))) {
+        const e = state.draining ? httpError('SABCACHE_ERR_NOT_FOUND', 'the server is stopping') : FORBIDDEN;
+        res.writeStatus(state.draining ? '503 Service Unavailable' : '403 Forbidden').writeHeader('Content-Type', 'application/json').end(e.body, true);
+        return;
+      }
+      res.upgrade({}, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+    },
+    open: (ws) => { sockets.add(ws); },
+    close: (ws) => { sockets.delete(ws); },
+    message: (ws, message, isBinary) => {
+      if (!isBinary) return send(ws, executeJson(Buffer.from(message).toString('utf8')), false);
+      writer.reset();
+      try {
+        decodeRequests(new Uint8Array(message), limits.maxRequestsPerMessage, execute);
+      } catch (e) {
+        if (e instanceof FrameError) writer.error(e.id, 'SABCACHE_ERR_BAD_REQUEST', e.message);
+        else {
+          console.error('sabcache: WebSocket message failed:', e);
+          writer.error(0, 'SABCACHE_ERR_INTERNAL', 'internal error');
+        }
+      }
+      send(ws, writer.frame(), true);
+    },
+  });
+
+  return (code, reason) => {
+    for (const ws of [...sockets]) ws.end(code, reason);
+  };
+}
