@@ -15,7 +15,8 @@
  * Binary response frame: one response per request, in order:
  * ```
  * response := u32 id | u8 status | body(status)
- *   VALUE 0:        u8 type | u8 versionLength | version | i32 ttlSeconds | u32 valueLength | value
+ *   VALUE 0:        u32 valueLength | value | u8 type | i32 ttlSeconds | u8 versionLength | version
+ *                   (the value first, so a server can copy it straight into the message)
  *   NOT_FOUND 1, OK 2, PRECONDITION_FAILED 4: no body
  *   STORED 3:       u8 versionLength | version
  *   INTEGER 5:      i64 value
@@ -63,7 +64,10 @@ export interface WsRequest {
   id: number;
   op: number;
   flags: number;
-  key: Uint8Array;
+  /** The frame the request is in, and where its key is (no view is made per request). */
+  frame: Uint8Array;
+  keyStart: number;
+  keyLength: number;
   ttlSeconds: number;
   version: string;
   value: Uint8Array;
@@ -89,7 +93,7 @@ const latin1 = new TextDecoder('latin1');
  */
 export function decodeRequests(frame: Uint8Array, maxRequests: number, each: (r: WsRequest) => void): void {
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const r: WsRequest = { id: 0, op: 0, flags: 0, key: frame, ttlSeconds: 0, version: '', value: frame, by: 0n, count: 0, cursor: '' };
+  const r: WsRequest = { id: 0, op: 0, flags: 0, frame, keyStart: 0, keyLength: 0, ttlSeconds: 0, version: '', value: frame, by: 0n, count: 0, cursor: '' };
   let count = 0;
   let at = 0;
   const end = frame.length;
@@ -102,7 +106,8 @@ export function decodeRequests(frame: Uint8Array, maxRequests: number, each: (r:
     const keyLength = view.getUint16(at + 6, true);
     at += 8;
     if (at + keyLength > end) throw new FrameError(r.id, 'truncated key');
-    r.key = frame.subarray(at, at + keyLength);
+    r.keyStart = at;
+    r.keyLength = keyLength;
     at += keyLength;
     r.ttlSeconds = 0;
     r.version = '';
@@ -152,6 +157,22 @@ export function decodeRequests(frame: Uint8Array, maxRequests: number, each: (r:
   }
 }
 
+/** The key of `r` as a view into its frame (valid during the call). */
+export function requestKey(r: WsRequest): Uint8Array {
+  return r.frame.subarray(r.keyStart, r.keyStart + r.keyLength);
+}
+
+/** Writes `n` (u32) in lowercase hex at `at`; returns the end. Same digits as `n.toString(16)`. */
+function hex(buf: Uint8Array, at: number, n: number): number {
+  let digits = 1;
+  while (digits < 8 && n >>> (digits * 4) !== 0) digits++;
+  for (let i = digits - 1; i >= 0; i--, n >>>= 4) {
+    const d = n & 15;
+    buf[at + i] = d < 10 ? 48 + d : 87 + d;
+  }
+  return at + digits;
+}
+
 /** Builds response frames into one growing buffer, reused across frames. */
 export class ResponseWriter {
   private buf = new Uint8Array(64 * 1024);
@@ -194,27 +215,77 @@ export class ResponseWriter {
     for (let i = 0; i < v.length; i++) this.buf[this.at++] = v.charCodeAt(i);
   }
 
+  /** Writes a version (generation, ref) as `u8 length | hex.hex`, without strings. */
+  private versionRaw(generation: number, ref: number): void {
+    this.room(1 + 8 + 1 + 8);
+    const start = this.at + 1;
+    let at = hex(this.buf, start, generation);
+    this.buf[at++] = 46; // '.'
+    at = hex(this.buf, at, ref);
+    this.buf[this.at] = at - start;
+    this.at = at;
+  }
+
+  /** The buffer that valueStart's offsets point into (valid until the next write). */
+  get bytes(): Uint8Array {
+    return this.buf;
+  }
+
+  /** Makes room for `n` more bytes from `at` on (the value being copied in). */
+  ensure(at: number, n: number): void {
+    const saved = this.at;
+    this.at = at;
+    this.room(n);
+    this.at = saved;
+  }
+
+  /** Drops everything written after `mark` (a `length` taken earlier). */
+  truncate(mark: number): void {
+    this.at = mark;
+  }
+
+  /**
+   * Starts a VALUE: returns where the value's bytes go in {@link bytes}. Copy them there
+   * (after {@link ensure} if needed), then call {@link valueEnd}.
+   */
+  valueStart(id: number): number {
+    this.head(id, ST_VALUE, 4);
+    this.at += 4;
+    return this.at;
+  }
+
+  /** Ends the VALUE begun at `valueAt` with its length and metadata. */
+  valueEnd(valueAt: number, valueLength: number, type: number, ttlSeconds: number, generation: number, ref: number): void {
+    this.view.setUint32(valueAt - 4, valueLength, true);
+    this.at = valueAt + valueLength;
+    this.room(5);
+    this.buf[this.at] = type;
+    this.view.setInt32(this.at + 1, ttlSeconds, true);
+    this.at += 5;
+    this.versionRaw(generation, ref);
+  }
+
+  /** STORED with a version given as (generation, ref). */
+  storedRaw(id: number, generation: number, ref: number): void {
+    this.head(id, ST_STORED, 0);
+    this.versionRaw(generation, ref);
+  }
+
   /** A status with no body (NOT_FOUND, OK, PRECONDITION_FAILED). */
   status(id: number, status: number): void {
     this.head(id, status, 0);
   }
 
-  /** VALUE: room for `valueLength` bytes is made; returns where to copy the value. */
-  value(id: number, type: number, version: string, ttlSeconds: number, valueLength: number): number {
-    this.head(id, ST_VALUE, 2 + version.length + 8 + valueLength);
-    this.buf[this.at++] = type;
+  /** A whole VALUE from bytes at hand (the server copies straight in with valueStart/valueEnd). */
+  value(id: number, type: number, version: string, ttlSeconds: number, value: Uint8Array): void {
+    this.head(id, ST_VALUE, 4 + value.length + 6 + version.length);
+    this.view.setUint32(this.at, value.length, true);
+    this.buf.set(value, this.at + 4);
+    this.at += 4 + value.length;
+    this.buf[this.at] = type;
+    this.view.setInt32(this.at + 1, ttlSeconds, true);
+    this.at += 5;
     this.version(version);
-    this.view.setInt32(this.at, ttlSeconds, true);
-    this.view.setUint32(this.at + 4, valueLength, true);
-    this.at += 8;
-    const valueAt = this.at;
-    this.at += valueLength;
-    return valueAt;
-  }
-
-  /** The buffer `value()` returned an offset into (valid until the next write). */
-  get bytes(): Uint8Array {
-    return this.buf;
   }
 
   stored(id: number, version: string): void {
@@ -292,13 +363,13 @@ export function decodeResponses(frame: Uint8Array): WsResponse[] {
     at += 5;
     switch (r.status) {
       case ST_VALUE: {
-        r.type = frame[at++];
+        const n = view.getUint32(at, true);
+        r.value = frame.slice(at + 4, at + 4 + n);
+        at += 4 + n;
+        r.type = frame[at];
+        r.ttlSeconds = view.getInt32(at + 1, true);
+        at += 5;
         r.version = readVersion();
-        r.ttlSeconds = view.getInt32(at, true);
-        const n = view.getUint32(at + 4, true);
-        at += 8;
-        r.value = frame.slice(at, at + n);
-        at += n;
         break;
       }
       case ST_STORED:

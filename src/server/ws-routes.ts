@@ -18,13 +18,13 @@
 import { BadOptionError, SabcacheError } from '../errors.ts';
 import type { SetOptions, SharedCache } from '../shared-cache.ts';
 import { C_REQUESTS, TYPE_INTEGER, TYPE_STRING } from '../table/layout.ts';
-import { formatVersion } from '../table/version.ts';
+import { MAX_TTL_SECONDS } from '../table/table.ts';
 import { httpError } from './http-errors.ts';
 import type { ServingState } from './kv-routes.ts';
 import { type App, uws } from './uws.ts';
 import {
   decodeRequests, FLAG_IF_ABSENT, FLAG_IF_PRESENT, FLAG_IF_VERSION, FrameError, OP_DEL, OP_EXPIRE, OP_GET, OP_INCR,
-  OP_PERSIST, OP_SCAN, OP_SET, OP_TTL, ResponseWriter, ST_NOT_FOUND, ST_OK, ST_PRECONDITION_FAILED, VT_BYTES, VT_INTEGER,
+  OP_PERSIST, OP_SCAN, OP_SET, OP_TTL, requestKey, ResponseWriter, ST_NOT_FOUND, ST_OK, ST_PRECONDITION_FAILED, VT_BYTES, VT_INTEGER,
   VT_STRING, type WsRequest,
 } from '../protocol/ws-protocol.ts';
 
@@ -63,17 +63,12 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   const requestsSlot = table.counters + C_REQUESTS;
   const sockets = new Set<Socket>();
   const writer = new ResponseWriter();
-  let scratch = new Uint8Array(64 * 1024);
   const options: SetOptions = {};
   const anyOrigin = limits.allowedOrigins.includes('*');
 
-  /** Copies the encoded key's value into scratch; its length, or -1. */
-  function readValue(): number {
-    for (;;) {
-      const n = table.readEncodedInto(scratch);
-      if (n <= scratch.length) return n;
-      scratch = new Uint8Array(2 ** Math.ceil(Math.log2(n)));
-    }
+  /** A TTL from the wire, checked as the in-process API checks it (the table checks too). */
+  function checkedTtl(ttlSeconds: number): number {
+    return ttlSeconds > MAX_TTL_SECONDS ? Number.NaN : ttlSeconds;
   }
 
   function ttlLeft(): number {
@@ -86,38 +81,52 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     try {
       switch (r.op) {
         case OP_GET: {
-          table.codec.encode(r.key);
-          const n = readValue();
-          if (n < 0) return writer.status(r.id, ST_NOT_FOUND);
+          // The hot path: key hashed from the frame, value copied straight into the answer.
+          table.codec.encodeSlice(r.frame, r.keyStart, r.keyLength);
+          const mark = writer.length;
+          const at = writer.valueStart(r.id);
+          let n = table.readEncodedIntoAt(writer.bytes, at);
+          while (n > writer.bytes.length - at) {
+            writer.ensure(at, n + 32);
+            n = table.readEncodedIntoAt(writer.bytes, at);
+          }
+          if (n < 0) {
+            writer.truncate(mark);
+            return writer.status(r.id, ST_NOT_FOUND);
+          }
           const type = table.lastValueType === TYPE_STRING ? VT_STRING : table.lastValueType === TYPE_INTEGER ? VT_INTEGER : VT_BYTES;
-          const at = writer.value(r.id, type, formatVersion(table.lastGeneration, table.lastRef), ttlLeft(), n);
-          writer.bytes.set(scratch.subarray(0, n), at);
-          return;
+          return writer.valueEnd(at, n, type, ttlLeft(), table.lastGeneration, table.lastRef);
         }
         case OP_SET: {
+          if (r.flags === 0) {
+            // Unconditional SET, the hot path: no version text either way.
+            table.codec.encodeSlice(r.frame, r.keyStart, r.keyLength);
+            table.setEncoded(r.value, r.ttlSeconds === 0 ? 0 : checkedTtl(r.ttlSeconds));
+            return writer.storedRaw(r.id, table.lastGeneration, table.lastRef);
+          }
           options.ttlSeconds = r.ttlSeconds;
           options.ifAbsent = (r.flags & FLAG_IF_ABSENT) !== 0;
           options.ifPresent = (r.flags & FLAG_IF_PRESENT) !== 0;
           options.ifVersion = (r.flags & FLAG_IF_VERSION) !== 0 ? r.version : undefined;
-          const version = cache.set(r.key, r.value, options);
+          const version = cache.set(requestKey(r), r.value, options);
           return version === undefined ? writer.status(r.id, ST_PRECONDITION_FAILED) : writer.stored(r.id, version);
         }
         case OP_DEL:
-          return writer.status(r.id, cache.delete(r.key) ? ST_OK : ST_NOT_FOUND);
+          return writer.status(r.id, cache.delete(requestKey(r)) ? ST_OK : ST_NOT_FOUND);
         case OP_INCR:
-          return writer.integer(r.id, cache.incr(r.key, r.by));
+          return writer.integer(r.id, cache.incr(requestKey(r), r.by));
         case OP_EXPIRE:
-          return writer.status(r.id, cache.expire(r.key, r.ttlSeconds) ? ST_OK : ST_NOT_FOUND);
+          return writer.status(r.id, cache.expire(requestKey(r), r.ttlSeconds) ? ST_OK : ST_NOT_FOUND);
         case OP_PERSIST:
-          return writer.status(r.id, cache.persist(r.key) ? ST_OK : ST_NOT_FOUND);
+          return writer.status(r.id, cache.persist(requestKey(r)) ? ST_OK : ST_NOT_FOUND);
         case OP_TTL:
-          return writer.ttl(r.id, cache.ttl(r.key));
+          return writer.ttl(r.id, cache.ttl(requestKey(r)));
         case OP_SCAN: {
           const found: Uint8Array[] = [];
           const cursor = /^\d{1,10}$/.test(r.cursor) ? Number(r.cursor) : -1;
           if (cursor < 0 || cursor >= table.v.g.bucketCount) throw new BadOptionError('cursor', `not a cursor from this cache: ${JSON.stringify(r.cursor)}`);
           if (r.count < 1 || r.count > 100_000) throw new BadOptionError('count', `must be from 1 to 100000, got ${r.count}`);
-          const next = table.scan(cursor, r.count, r.key.length ? r.key : null, found);
+          const next = table.scan(cursor, r.count, r.keyLength ? requestKey(r) : null, found);
           return writer.keys(r.id, String(next), found);
         }
       }

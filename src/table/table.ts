@@ -96,6 +96,7 @@ export class Table implements ThreadContext {
   private outBytes: Uint8Array | undefined;
   private outString: string | undefined;
   private outDest: Uint8Array | null = null;
+  private outAt = 0;
   /** Value length of the last hit. */
   lastValueLength = 0;
   /** Value type (TYPE_BYTES / TYPE_STRING / TYPE_INTEGER) of the last hit. */
@@ -279,7 +280,13 @@ export class Table implements ThreadContext {
    * caller retries with a larger buffer — or -1 on a miss. Sets `lastGeneration`/`lastRef`.
    */
   readEncodedInto(dest: Uint8Array): number {
+    return this.readEncodedIntoAt(dest, 0);
+  }
+
+  /** As {@link readEncodedInto}, copying to `dest` from offset `at` (if it fits there). */
+  readEncodedIntoAt(dest: Uint8Array, at: number): number {
     this.outDest = dest;
+    this.outAt = at;
     const r = this.read(MODE_INTO);
     this.outDest = null;
     return r;
@@ -358,7 +365,7 @@ export class Table implements ThreadContext {
       else if (mode === MODE_INTO) {
         const dest = this.outDest!;
         // set(subarray) is a plain memcpy; Buffer#copy goes through a JS slow path here.
-        if (valueLen <= dest.length) dest.set(this.u8.subarray(vs, vs + valueLen));
+        if (valueLen <= dest.length - this.outAt) dest.set(this.u8.subarray(vs, vs + valueLen), this.outAt);
       }
       return w;
     }
@@ -414,6 +421,11 @@ export class Table implements ThreadContext {
    */
   set(key: string | Uint8Array, value: string | Uint8Array, ttlSeconds = 0, cond = COND_ALWAYS, ifGeneration = 0, ifRef = 0): boolean {
     this.codec.encode(key);
+    return this.setEncoded(value, ttlSeconds, cond, ifGeneration, ifRef);
+  }
+
+  /** As {@link set}, for the key already in `codec` (encoded by the caller). */
+  setEncoded(value: string | Uint8Array, ttlSeconds = 0, cond = COND_ALWAYS, ifGeneration = 0, ifRef = 0): boolean {
     let valueLen: number;
     let type: number;
     if (typeof value === 'string') {

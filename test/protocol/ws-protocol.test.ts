@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeRequests, decodeResponses, FrameError, OP_EXPIRE, OP_GET, OP_INCR, OP_SCAN, OP_SET, RequestWriter, ResponseWriter, ST_ERROR, ST_INTEGER, ST_KEYS, ST_NOT_FOUND, ST_STORED, ST_TTL, ST_VALUE, type WsRequest } from '../../src/protocol/ws-protocol.ts';
+import { decodeRequests, decodeResponses, FrameError, OP_EXPIRE, OP_GET, OP_INCR, OP_SCAN, OP_SET, RequestWriter, ResponseWriter, ST_ERROR, ST_INTEGER, ST_KEYS, ST_NOT_FOUND, ST_STORED, ST_TTL, ST_VALUE, type WsRequest, requestKey } from '../../src/protocol/ws-protocol.ts';
 
 test('requests round-trip through the binary form', () => {
   const w = new RequestWriter();
@@ -10,7 +10,7 @@ test('requests round-trip through the binary form', () => {
   w.add(4, OP_EXPIRE, 'k', { ttlSeconds: 7 });
   w.add(0xffffffff, OP_SCAN, 'pre', { count: 50, cursor: '1234' });
   const got: object[] = [];
-  decodeRequests(w.take(), 10, (r: WsRequest) => got.push({ id: r.id, op: r.op, flags: r.flags, key: new TextDecoder().decode(r.key), ttl: r.ttlSeconds, version: r.version, value: [...(r.op === OP_SET ? r.value : [])], by: r.by, count: r.count, cursor: r.cursor }));
+  decodeRequests(w.take(), 10, (r: WsRequest) => got.push({ id: r.id, op: r.op, flags: r.flags, key: new TextDecoder().decode(requestKey(r)), ttl: r.ttlSeconds, version: r.version, value: [...(r.op === OP_SET ? r.value : [])], by: r.by, count: r.count, cursor: r.cursor }));
   assert.deepEqual(got.map((g) => (g as { id: number }).id), [1, 2, 3, 4, 0xffffffff]);
   assert.deepEqual(got[1], { id: 2, op: OP_SET, flags: 4, key: 'k', ttl: 60, version: '1.2f', value: [0, 1, 255], by: 0n, count: 0, cursor: '' });
   assert.equal((got[0] as { key: string }).key, 'ключ');
@@ -28,10 +28,23 @@ test('every truncation of a request is a FrameError naming its id, never an exce
   assert.throws(() => decodeRequests(new Uint8Array([1, 0, 0, 0, 42, 0, 0, 0]), 10, () => {}), /unknown op 42/);
 });
 
+test('values written in place (valueStart/valueEnd) decode like whole ones, versions as hex', () => {
+  const w = new ResponseWriter();
+  const at = w.valueStart(5);
+  w.ensure(at, 100_000);
+  w.bytes.set(new Uint8Array(100_000).fill(3), at);
+  w.valueEnd(at, 100_000, 2, -1, 0xffffffff, 123456789);
+  w.storedRaw(6, 0, 1);
+  const [v, s] = decodeResponses(w.frame());
+  assert.equal(v.value!.length, 100_000);
+  assert.equal(v.value![99_999], 3);
+  assert.deepEqual([v.type, v.ttlSeconds, v.version], [2, -1, `${(0xffffffff).toString(16)}.${(123456789).toString(16)}`]);
+  assert.equal(s.version, '0.1');
+});
+
 test('responses round-trip', () => {
   const w = new ResponseWriter();
-  const at = w.value(1, 1, '3.x', 42, 3);
-  w.bytes.set([7, 8, 9], at);
+  w.value(1, 1, '3.x', 42, new Uint8Array([7, 8, 9]));
   w.status(2, ST_NOT_FOUND);
   w.stored(3, 'a.b');
   w.integer(4, 2n ** 62n);
