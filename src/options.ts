@@ -13,7 +13,7 @@ import { parseBytes } from './util/parse-bytes.ts';
 export interface SharedCacheOptions {
   /**
    * Total size of the shared buffer, in bytes: index, metadata and all keys and values.
-   * The cache never uses more. From 256 KiB to 4 GiB.
+   * The cache never uses more. From 1 MiB to 4 GiB.
    * @default "64mb"
    */
   memoryBytes?: number | string;
@@ -51,7 +51,7 @@ export interface ResolvedOptions {
   freeSegmentsFraction: number;
 }
 
-const MIN_MEMORY_BYTES = 256 * 1024;
+const MIN_MEMORY_BYTES = 1024 * 1024;
 
 /**
  * Validates options and fills defaults.

@@ -55,6 +55,7 @@ test('options are validated at create, naming the option', () => {
   const cases: [object, string][] = [
     [{ memoryBytes: 'lots' }, 'memoryBytes'],
     [{ memoryBytes: 1000 }, 'memoryBytes'],
+    [{ memoryBytes: '512kb' }, 'memoryBytes'],
     [{ memoryBytes: '8gb' }, 'memoryBytes'],
     [{ maxKeyBytes: 0 }, 'maxKeyBytes'],
     [{ maxKeyBytes: 70000 }, 'maxKeyBytes'],
@@ -72,7 +73,7 @@ test('options are validated at create, naming the option', () => {
 });
 
 test('the buffer never exceeds memoryBytes, for many sizes', () => {
-  for (const memoryBytes of [256 * 1024, 1 << 20, 3_000_000, 64 << 20]) {
+  for (const memoryBytes of [1 << 20, 3_000_000, 64 << 20]) {
     const c = SharedCache.create({ memoryBytes, maxValueBytes: 1024 });
     assert.ok(c.handle.buffer.byteLength <= memoryBytes);
     assert.ok(c.stats().segments.total >= 4);

@@ -7,18 +7,23 @@
  *
  * ```
  *  byte 0                                                                    buffer end
- *  ┌────────┬──────────────────┬──────────────────┬───────────┬──────────────┬──────────────┐
- *  │ header │ thread blocks    │ index            │ freq      │ segment table│ segments     │
- *  │ 4 KiB  │ 64 × 1 KiB       │ buckets × 64 B   │ buckets×8B│ segments×32 B│ segments × S │
- *  └────────┴──────────────────┴──────────────────┴───────────┴──────────────┴──────────────┘
+ *  ┌────────┬───────────────┬────────────────┬───────────┬──────────────┬──────────────┬──────────────┐
+ *  │ header │ thread blocks │ index          │ freq      │ segment table│ change feed  │ segments     │
+ *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 64 B │ buckets×8B│ segments×32 B│ 64 B + 2048 × │ segments × S │
+ *  │        │               │                │           │              │ 128 B slots  │              │
+ *  └────────┴───────────────┴────────────────┴───────────┴──────────────┴──────────────┴──────────────┘
  *
  *  bucket (64 B = 16 × i32):  [0] seq  [1] lock owner  [2,3] way0 (tag, ref) … [14,15] way6
  *  freq   (8 B per bucket):   one advisory access counter byte (0..3) per way, byte 7 spare
  *  segment table row (32 B):  [0] state  [1] write offset  [2] live bytes  [3] generation
  *                             [4] seal sequence  [5] created-at (unix s)  [6,7] spare
  *  thread block (1 KiB):      [0] state  [1] held bucket+1  [2] active segment+1
- *                             [3] worker threadId  [4] park word
+ *                             [3] worker threadId  [4] park word  [5] watching
  *                             … byte 64: counters (f64 × COUNTER_COUNT)
+ *  feed header (64 B):        [0] head (next sequence)  [1] watching threads  [2] parked readers
+ *                             [3] notify counter
+ *  feed slot (128 B):         [0] sequence + 1 (0 = being written)  [1] kind | truncated << 8
+ *                             | keyLength << 16  [2] hash lo  [3] hash hi  then key bytes (≤ 112)
  *  entry (8-byte aligned):    [0] hash lo  [1] hash hi  [2] keyLen u16 | flags u16 << 16
  *                             [3] value length  [4] expireAt (unix s, 0 = never)
  *                             then key bytes, value bytes, padding to 8
@@ -37,7 +42,7 @@
 /** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
 export const MAGIC = 0x43424153;
 /** Bumped whenever any offset or meaning in this file changes. */
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 /** Every region starts on a multiple of this (one cache line), in bytes. */
 export const REGION_ALIGN_BYTES = 64;
@@ -93,6 +98,8 @@ export const T_ACTIVE_SEGMENT = 2;
 export const T_WORKER_THREAD_ID = 3;
 /** A word nobody writes: a thread sleeps on it with `Atomics.wait` while it backs off. */
 export const T_PARK = 4;
+/** 1 while this thread counts in the feed's F_WATCHERS (so repair can take it back). */
+export const T_WATCHING = 5;
 /** Byte offset of the counters inside a thread block. */
 export const T_COUNTERS_BYTE = 64;
 /** Thread block states. */
@@ -173,6 +180,35 @@ export const SEG_OWNER_SHIFT = 8;
 /** First byte offset in a segment where an entry may start (0 stays unused so ref 0 is empty). */
 export const SEGMENT_FIRST_OFFSET = 8;
 
+// ── change feed ───────────────────────────────────────────────────────────────────────
+/** Change feed header, in bytes. */
+export const FEED_HEADER_BYTES = 64;
+/** Feed header words: next sequence to reserve. */
+export const F_HEAD = 0;
+/** Feed header word: threads with at least one watch (writers publish only while > 0). */
+export const F_WATCHERS = 1;
+/** Feed header word: readers parked in Atomics.waitAsync (writers notify only while > 0). */
+export const F_PARKED = 2;
+/** Feed header word: bumped and notified by writers when a reader is parked. */
+export const F_NOTIFY = 3;
+/** Slots in the feed ring (a power of two). */
+export const FEED_SLOTS = 2048;
+/** One feed slot, in bytes. */
+export const FEED_SLOT_BYTES = 128;
+/** Feed slot words. */
+export const FS_SEQ = 0;
+export const FS_KIND_LEN = 1;
+export const FS_HASH_LO = 2;
+export const FS_HASH_HI = 3;
+/** Byte offset of the key bytes in a slot, and how many fit. */
+export const FS_KEY_BYTE = 16;
+export const FEED_KEY_BYTES = FEED_SLOT_BYTES - FS_KEY_BYTE;
+/** Change kinds. */
+export const CHANGE_SET = 1;
+export const CHANGE_DELETE = 2;
+export const CHANGE_EXPIRE = 3;
+export const CHANGE_EVICT = 4;
+
 // ── entry ─────────────────────────────────────────────────────────────────────────────
 /** Entry header, in bytes. */
 export const ENTRY_HEADER_BYTES = 20;
@@ -230,6 +266,7 @@ export interface Geometry {
   indexOffset: number;
   freqOffset: number;
   segmentTableOffset: number;
+  feedOffset: number;
   segmentsOffset: number;
   /** Total buffer size, in bytes. */
   totalBytes: number;
@@ -241,9 +278,10 @@ export function computeGeometry(bucketCount: number, segmentBytes: number, segme
   const indexOffset = THREAD_BLOCKS_OFFSET + THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES;
   const freqOffset = alignUp(indexOffset + bucketCount * BUCKET_BYTES, REGION_ALIGN_BYTES);
   const segmentTableOffset = alignUp(freqOffset + bucketCount * FREQ_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
-  const segmentsOffset = alignUp(segmentTableOffset + segmentCount * SEGMENT_ROW_BYTES, SEGMENT_ALIGN_BYTES);
+  const feedOffset = alignUp(segmentTableOffset + segmentCount * SEGMENT_ROW_BYTES, REGION_ALIGN_BYTES);
+  const segmentsOffset = alignUp(feedOffset + FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES, SEGMENT_ALIGN_BYTES);
   const totalBytes = segmentsOffset + segmentCount * segmentBytes;
-  return { bucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, freqOffset, segmentTableOffset, segmentsOffset, totalBytes };
+  return { bucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, freqOffset, segmentTableOffset, feedOffset, segmentsOffset, totalBytes };
 }
 
 /** Bytes used by everything but the segments (header, thread blocks, index, freq, segment table). */
@@ -269,6 +307,14 @@ export function freqByte(g: Geometry, b: number): number {
 /** Word index of segment `s`'s table row. */
 export function segmentRowWord(g: Geometry, s: number): number {
   return (g.segmentTableOffset >>> 2) + s * SEGMENT_ROW_WORDS;
+}
+/** Word index of change feed header word `w` (F_…). */
+export function feedWord(g: Geometry, w: number): number {
+  return (g.feedOffset >>> 2) + w;
+}
+/** Byte offset of feed slot `i` (0..FEED_SLOTS-1). */
+export function feedSlotByte(g: Geometry, i: number): number {
+  return g.feedOffset + FEED_HEADER_BYTES + i * FEED_SLOT_BYTES;
 }
 /** Byte offset of segment `s`'s first byte. */
 export function segmentByte(g: Geometry, s: number): number {

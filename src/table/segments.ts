@@ -14,8 +14,9 @@
  * @module
  */
 import { lockBucket, unlockBucket } from './bucket-lock.ts';
+import { feedWatched, publishEntryChange } from './change-feed.ts';
 import {
-  B_WAYS, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_UNLINKED, E_EXPIRE_AT, E_HASH_LO,
+  B_WAYS, C_EVICTED_ITEMS, CHANGE_EVICT, CHANGE_EXPIRE, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_UNLINKED, E_EXPIRE_AT, E_HASH_LO,
   E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, S_CREATED_AT,
   S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_EVICTING, SEG_FREE,
   SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, entryBytes, makeRef,
@@ -179,10 +180,11 @@ export function evictSegmentClaimed(ctx: ThreadContext, s: number): void {
         for (let w = 0; w < WAYS; w++) {
           if (i32[bw + B_WAYS + 2 * w + 1] !== ref) continue;
           const exp = i32[ew + E_EXPIRE_AT] >>> 0;
+          const expired = exp !== 0 && exp <= clock >>> 0;
+          if (feedWatched(v)) publishEntryChange(v, expired ? CHANGE_EXPIRE : CHANGE_EVICT, e);
           unlinkWayLocked(v, bw, w, ref);
           f64[counters + C_UNLINKED]++;
-          if (exp !== 0 && exp <= clock >>> 0) f64[counters + C_EXPIRED_ITEMS]++;
-          else f64[counters + C_EVICTED_ITEMS]++;
+          f64[counters + (expired ? C_EXPIRED_ITEMS : C_EVICTED_ITEMS)]++;
         }
       } finally {
         unlockBucket(i32, bw, seq, threadWord);

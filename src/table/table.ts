@@ -9,10 +9,11 @@
  */
 import { BadTtlError, BadValueError, OutOfMemoryError, TooManyThreadsError, ValueTooLargeError } from '../errors.ts';
 import { lockBucket, unlockBucket, validateSeq } from './bucket-lock.ts';
+import { feedWatched, publishChange, publishEntryChange } from './change-feed.ts';
 import { addInt64, checkDelta, INT64_MAX_DIGITS, parseInt64 } from './integer-value.ts';
 import { KeyCodec } from './key-codec.ts';
 import {
-  B_WAYS, BUCKET_WORDS, C_DELETES, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
+  B_WAYS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
   E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, FREQ_BYTES_PER_BUCKET,
   FREQ_MAX, H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_SEGMENT, T_STATE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT,
@@ -262,6 +263,7 @@ export class Table implements ThreadContext {
         for (let w = 0; w < WAYS; w++) {
           const ref = i32[bw + B_WAYS + 2 * w + 1];
           if (ref === 0) continue;
+          if (feedWatched(this.v)) publishEntryChange(this.v, CHANGE_DELETE, this.entryByte(ref));
           unlinkWayLocked(this.v, bw, w, ref);
           this.f64[this.counters + C_UNLINKED]++;
           removed++;
@@ -588,6 +590,8 @@ export class Table implements ThreadContext {
     Atomics.add(i32, row + S_LIVE_BYTES, size);
     this.lastRef = ref;
     this.lastGeneration = i32[row + S_GENERATION];
+    // Inside the bucket lock: a key's changes enter the feed in the order they happened.
+    if (feedWatched(this.v)) publishChange(this.v, CHANGE_SET, this.codec.bytes, 0, this.codec.length, this.codec.hash[0], hi);
   }
 
   /** The way holding the encoded key and a live (unexpired) entry, or -1. Lock held. */
@@ -692,7 +696,9 @@ export class Table implements ThreadContext {
         victim = w;
       }
     }
-    unlinkWayLocked(this.v, bw, victim, i32[bw + B_WAYS + 2 * victim + 1]);
+    const victimRef = i32[bw + B_WAYS + 2 * victim + 1];
+    if (feedWatched(this.v)) publishEntryChange(this.v, best === -1 ? CHANGE_EXPIRE : CHANGE_EVICT, this.entryByte(victimRef));
+    unlinkWayLocked(this.v, bw, victim, victimRef);
     this.f64[this.counters + C_UNLINKED]++;
     this.f64[this.counters + (best === -1 ? C_EXPIRED_ITEMS : C_EVICTED_ITEMS)]++;
     return victim;
@@ -715,6 +721,7 @@ export class Table implements ThreadContext {
         const ew = (this.segBase + (ref >>> this.offBits) * this.segBytes + ((ref & this.offMask) << 3)) >>> 2;
         const exp = i32[ew + E_EXPIRE_AT] >>> 0;
         removed = exp === 0 || exp > this.clockSeconds();
+        if (feedWatched(this.v)) publishEntryChange(this.v, removed ? CHANGE_DELETE : CHANGE_EXPIRE, this.entryByte(ref));
         unlinkWayLocked(this.v, bw, w, ref);
         this.f64[this.counters + C_UNLINKED]++;
         if (!removed) this.f64[this.counters + C_EXPIRED_ITEMS]++;

@@ -4,7 +4,7 @@ import {
   BUCKET_BYTES, BUCKET_WORDS, B_WAYS, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes,
   FREQ_BYTES_PER_BUCKET, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
   refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
-  T_COUNTERS_BYTE, T_PARK, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
+  FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
 } from '../../src/table/layout.ts';
 
 const geometries = [computeGeometry(64, 4096, 4), computeGeometry(1 << 14, 1 << 20, 200), computeGeometry(1 << 20, 1 << 21, 1000)];
@@ -20,7 +20,10 @@ test('fixed records fit their slots', () => {
   assert.equal(SEGMENT_ROW_WORDS * 4, SEGMENT_ROW_BYTES);
   assert.ok(S_CREATED_AT < SEGMENT_ROW_WORDS);
   assert.equal(ENTRY_HEADER_BYTES, (E_EXPIRE_AT + 1) * 4);
-  assert.ok(T_PARK * 4 < T_COUNTERS_BYTE);
+  assert.ok(T_PARK * 4 < T_COUNTERS_BYTE && T_WATCHING * 4 < T_COUNTERS_BYTE);
+  assert.equal(FEED_SLOTS & (FEED_SLOTS - 1), 0, 'feed slots: a power of two');
+  assert.equal(FS_KEY_BYTE + FEED_KEY_BYTES, FEED_SLOT_BYTES);
+  assert.equal(FEED_SLOT_BYTES % 64, 0);
   assert.ok(T_COUNTERS_BYTE + COUNTER_COUNT * 8 <= THREAD_BLOCK_BYTES);
   assert.equal(T_COUNTERS_BYTE % 8, 0);
   assert.ok(H_SEGMENTS_PAGE * 4 < HEADER_BYTES);
@@ -36,6 +39,7 @@ test('regions are aligned, ordered and do not overlap', () => {
       ['index', g.indexOffset, g.bucketCount * BUCKET_BYTES],
       ['freq', g.freqOffset, g.bucketCount * FREQ_BYTES_PER_BUCKET],
       ['segment table', g.segmentTableOffset, g.segmentCount * SEGMENT_ROW_BYTES],
+      ['change feed', g.feedOffset, FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES],
       ['segments', g.segmentsOffset, g.segmentCount * g.segmentBytes],
     ] as const;
     for (const [name, off] of regions) assert.equal(off % REGION_ALIGN_BYTES, 0, `${name} aligned`);
