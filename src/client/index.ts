@@ -6,5 +6,5 @@
 export { HttpClient } from './http-client.ts';
 export type { ClientEntry, ClientSetOptions, HttpClientOptions } from './http-client.ts';
 export { WsClient } from './ws-client.ts';
-export type { WebSocketConstructor, WebSocketLike, WsClientOptions } from './ws-client.ts';
+export type { WatchEvent, WatchListener, WebSocketConstructor, WebSocketLike, WsClientOptions } from './ws-client.ts';
 export { SabcacheError } from '../errors.ts';

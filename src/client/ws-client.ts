@@ -9,7 +9,7 @@
  */
 import { SabcacheError } from '../errors.ts';
 import {
-  decodeResponses, FLAG_IF_ABSENT, FLAG_IF_PRESENT, FLAG_IF_VERSION, OP_DEL, OP_EXPIRE, OP_GET, OP_INCR, OP_PERSIST,
+  decodeResponses, FLAG_IF_ABSENT, FLAG_IF_PRESENT, FLAG_IF_VERSION, FLAG_PREFIX, OP_UNWATCH, OP_WATCH, ST_EVENT, ST_LAGGED, OP_DEL, OP_EXPIRE, OP_GET, OP_INCR, OP_PERSIST,
   OP_SCAN, OP_SET, OP_TTL, RequestWriter, ST_ERROR, ST_INTEGER, ST_KEYS, ST_NOT_FOUND, ST_OK, ST_PRECONDITION_FAILED,
   ST_STORED, ST_TTL, ST_VALUE, type WsResponse,
 } from '../protocol/ws-protocol.ts';
@@ -48,6 +48,22 @@ export interface WsClientOptions {
   maxRequestsPerMessage?: number;
 }
 
+/** A watched change; `lagged`: events were missed (re-read what you watch). */
+export type WatchEvent =
+  | { kind: 'set' | 'delete' | 'expire' | 'evict'; key: string; truncated: boolean }
+  | { kind: 'lagged' };
+
+/** A watch listener. */
+export type WatchListener = (event: WatchEvent) => void;
+
+interface Watch {
+  key: string;
+  prefix: boolean;
+  listener: WatchListener;
+}
+
+const KINDS = ['', 'set', 'delete', 'expire', 'evict'] as const;
+
 interface Pending {
   resolve(r: WsResponse): void;
   reject(e: Error): void;
@@ -81,6 +97,8 @@ export class WsClient {
   private attempts = 0;
   private readonly sweep: ReturnType<typeof setInterval> | undefined;
   private readonly Ctor: WebSocketConstructor;
+  private readonly watches: Watch[] = [];
+  private opened = false;
   private readonly o: Required<Omit<WsClientOptions, 'WebSocket'>>;
 
   private constructor(options: WsClientOptions) {
@@ -117,6 +135,8 @@ export class WsClient {
       this.attempts = 0;
       onFirstOpen?.();
       onFirstOpen = onFirstFail = undefined;
+      if (this.opened) this.resubscribe();
+      this.opened = true;
       this.flush();
     };
     ws.onmessage = (ev) => this.receive(ev.data);
@@ -165,6 +185,10 @@ export class WsClient {
       return;
     }
     for (const r of responses) {
+      if (r.id === 0 && (r.status === ST_EVENT || r.status === ST_LAGGED)) {
+        this.dispatch(r.status === ST_LAGGED ? { kind: 'lagged' } : { kind: KINDS[r.kind!] as 'set', key: r.key!, truncated: r.truncated! });
+        continue;
+      }
       const p = this.pending.get(r.id);
       if (!p) continue;
       this.pending.delete(r.id);
@@ -294,6 +318,58 @@ export class WsClient {
     const r = await this.request(OP_SCAN, options.prefix ?? '', { count: options.count ?? 100, cursor: (options.cursor ?? '0').slice(0, 255) });
     if (r.status !== ST_KEYS) throw errorOf(r);
     return { keys: r.keys!, cursor: r.cursor! };
+  }
+
+  /**
+   * Calls `listener` for each change of `key` (or, with `prefix`, of every key that starts
+   * with it) made by anyone: `set`, `delete`, `expire`, `evict`; and `lagged` when events
+   * were missed (the connection dropped or fell behind): then re-read what you watch.
+   * Watches are renewed after a reconnect. Keys longer than the server's feed keeps (112
+   * bytes) come truncated (`truncated: true`); a prefix longer than that matches nothing.
+   * Resolves, once the server confirmed, with a function that removes this watch.
+   */
+  async watch(key: string, listener: WatchListener, options: { prefix?: boolean } = {}): Promise<() => Promise<void>> {
+    const w: Watch = { key, prefix: options.prefix === true, listener };
+    const first = !this.watches.some((x) => x.key === key && x.prefix === w.prefix);
+    this.watches.push(w);
+    if (first) {
+      const r = await this.request(OP_WATCH, key, { flags: w.prefix ? FLAG_PREFIX : 0 });
+      if (r.status !== ST_OK) throw errorOf(r);
+    }
+    return async () => {
+      const i = this.watches.indexOf(w);
+      if (i < 0) return;
+      this.watches.splice(i, 1);
+      if (!this.watches.some((x) => x.key === key && x.prefix === w.prefix) && !this.closedByUser) {
+        await this.request(OP_UNWATCH, key, { flags: w.prefix ? FLAG_PREFIX : 0 });
+      }
+    };
+  }
+
+  private dispatch(e: WatchEvent): void {
+    for (const w of [...this.watches]) {
+      if (e.kind !== 'lagged') {
+        const match = w.prefix ? e.key.startsWith(w.key) : e.key === w.key || (e.truncated && w.key.startsWith(e.key));
+        if (!match) continue;
+      }
+      try {
+        w.listener(e);
+      } catch (err) {
+        queueMicrotask(() => { throw err; });
+      }
+    }
+  }
+
+  /** After a reconnect: watch again, and tell every listener it may have missed events. */
+  private resubscribe(): void {
+    const seen = new Set<string>();
+    for (const w of this.watches) {
+      const id = `${w.prefix ? 'p' : 'k'}:${w.key}`;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      void this.request(OP_WATCH, w.key, { flags: w.prefix ? FLAG_PREFIX : 0 }).catch(() => {});
+    }
+    if (this.watches.length) this.dispatch({ kind: 'lagged' });
   }
 
   /** Closes the connection; pending requests fail with SABCACHE_ERR_CLOSED. Idempotent. */

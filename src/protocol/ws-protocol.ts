@@ -11,6 +11,7 @@
  *   INCR 4:   i64 by
  *   EXPIRE 5: u32 ttlSeconds (0 deletes)
  *   SCAN 8:   u32 count | u8 cursorLength | cursor (ASCII)   (the key field is the prefix)
+ *   WATCH 9, UNWATCH 10: no body; flags: 1 = the key is a prefix
  * ```
  * Binary response frame: one response per request, in order:
  * ```
@@ -23,6 +24,12 @@
  *   TTL 6:          i32 seconds (-1 none, -2 absent)
  *   ERROR 7:        u16 codeLength | code | u16 messageLength | message (UTF-8)
  *   KEYS 8:         u8 cursorLength | cursor | u32 count | (u16 keyLength | key)*
+ * ```
+ * Watch messages (server → client, unprompted, id 0), in messages of their own:
+ * ```
+ *   EVENT 9:        u8 kind (1 set, 2 delete, 3 expire, 4 evict) | u8 flags (1 = key truncated)
+ *                   | u16 keyLength | key
+ *   LAGGED 10:      no body: events were lost for this connection; re-read what you watch
  * ```
  *
  * @module
@@ -37,6 +44,10 @@ export const OP_EXPIRE = 5;
 export const OP_PERSIST = 6;
 export const OP_TTL = 7;
 export const OP_SCAN = 8;
+export const OP_WATCH = 9;
+export const OP_UNWATCH = 10;
+/** WATCH/UNWATCH flag: the key is a prefix. */
+export const FLAG_PREFIX = 1;
 
 /** SET flags. */
 export const FLAG_IF_ABSENT = 1;
@@ -53,6 +64,8 @@ export const ST_INTEGER = 5;
 export const ST_TTL = 6;
 export const ST_ERROR = 7;
 export const ST_KEYS = 8;
+export const ST_EVENT = 9;
+export const ST_LAGGED = 10;
 
 /** Value types in a VALUE response. */
 export const VT_BYTES = 0;
@@ -113,7 +126,7 @@ export function decodeRequests(frame: Uint8Array, maxRequests: number, each: (r:
     r.version = '';
     r.by = 0n;
     switch (r.op) {
-      case OP_GET: case OP_DEL: case OP_PERSIST: case OP_TTL:
+      case OP_GET: case OP_DEL: case OP_PERSIST: case OP_TTL: case OP_WATCH: case OP_UNWATCH:
         break;
       case OP_SET: {
         if (at + 5 > end) throw new FrameError(r.id, 'truncated SET');
@@ -305,6 +318,16 @@ export class ResponseWriter {
     this.at += 4;
   }
 
+  /** A watch EVENT (id 0) with `len` key bytes from `src`. */
+  event(kind: number, truncated: boolean, src: Uint8Array, len: number): void {
+    this.head(0, ST_EVENT, 4 + len);
+    this.buf[this.at] = kind;
+    this.buf[this.at + 1] = truncated ? 1 : 0;
+    this.view.setUint16(this.at + 2, len, true);
+    this.buf.set(len === src.length ? src : src.subarray(0, len), this.at + 4);
+    this.at += 4 + len;
+  }
+
   keys(id: number, cursor: string, keys: readonly Uint8Array[]): void {
     this.head(id, ST_KEYS, 1 + cursor.length + 4 + keys.reduce((n, k) => n + 2 + k.length, 0));
     this.version(cursor);
@@ -343,6 +366,10 @@ export interface WsResponse {
   message?: string;
   cursor?: string;
   keys?: string[];
+  /** EVENT: change kind, and whether `key` is only the key's first bytes. */
+  kind?: number;
+  truncated?: boolean;
+  key?: string;
 }
 
 /** Decodes a binary response frame (client side). `value`s are copies. */
@@ -393,6 +420,14 @@ export function decodeResponses(frame: Uint8Array): WsResponse[] {
           r.keys.push(utf8.decode(frame.subarray(at + 2, at + 2 + len)));
           at += 2 + len;
         }
+        break;
+      }
+      case ST_EVENT: {
+        r.kind = frame[at];
+        r.truncated = (frame[at + 1] & 1) !== 0;
+        const len = view.getUint16(at + 2, true);
+        r.key = utf8.decode(frame.subarray(at + 4, at + 4 + len));
+        at += 4 + len;
         break;
       }
       case ST_ERROR: {

@@ -13,6 +13,9 @@
  * keep a live one open). Upgrades whose `Origin` is not allowed get 403 (cross-site
  * WebSocket hijacking): requests without Origin (non-browser clients) are allowed.
  *
+ * WATCH / UNWATCH subscribe a connection to changes of a key or a prefix, made by any thread
+ * (watch-hub.ts, over the shared change feed).
+ *
  * @module
  */
 import { BadOptionError, SabcacheError } from '../errors.ts';
@@ -22,8 +25,9 @@ import { MAX_TTL_SECONDS } from '../table/table.ts';
 import { httpError } from './http-errors.ts';
 import type { ServingState } from './kv-routes.ts';
 import { type App, uws } from './uws.ts';
+import { WatchHub, type WatchSocket } from './watch-hub.ts';
 import {
-  decodeRequests, FLAG_IF_ABSENT, FLAG_IF_PRESENT, FLAG_IF_VERSION, FrameError, OP_DEL, OP_EXPIRE, OP_GET, OP_INCR,
+  decodeRequests, FLAG_IF_ABSENT, FLAG_PREFIX, OP_UNWATCH, OP_WATCH, FLAG_IF_PRESENT, FLAG_IF_VERSION, FrameError, OP_DEL, OP_EXPIRE, OP_GET, OP_INCR,
   OP_PERSIST, OP_SCAN, OP_SET, OP_TTL, requestKey, ResponseWriter, ST_NOT_FOUND, ST_OK, ST_PRECONDITION_FAILED, VT_BYTES, VT_INTEGER,
   VT_STRING, type WsRequest,
 } from '../protocol/ws-protocol.ts';
@@ -47,13 +51,12 @@ export const CLOSE_BACKPRESSURE = 4001;
 /** Close code: the server is stopping or restarting this worker. */
 export const CLOSE_GOING_AWAY = 1001;
 
-const OPS: Record<string, number> = { get: OP_GET, set: OP_SET, del: OP_DEL, incr: OP_INCR, expire: OP_EXPIRE, persist: OP_PERSIST, ttl: OP_TTL };
+const OPS: Record<string, number> = { get: OP_GET, set: OP_SET, del: OP_DEL, incr: OP_INCR, expire: OP_EXPIRE, persist: OP_PERSIST, ttl: OP_TTL, watch: OP_WATCH, unwatch: OP_UNWATCH };
+const enc = new TextEncoder();
 const FORBIDDEN = httpError('SABCACHE_ERR_FORBIDDEN_ORIGIN', 'this Origin may not open a WebSocket here (--ws-allowed-origins)');
 
-interface Socket {
-  send(message: Uint8Array | string, isBinary?: boolean): number;
+interface Socket extends WatchSocket {
   end(code?: number, reason?: string): void;
-  getBufferedAmount(): number;
 }
 
 /** Registers `/v1/ws` on `app`. Returns a function that closes every open WebSocket. */
@@ -64,6 +67,9 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   const sockets = new Set<Socket>();
   const writer = new ResponseWriter();
   const options: SetOptions = {};
+  const hub = new WatchHub(table, limits.maxBackpressureBytes);
+  /** The connection whose message is being handled (for WATCH). */
+  let current: Socket | undefined;
   const anyOrigin = limits.allowedOrigins.includes('*');
 
   /** A TTL from the wire, checked as the in-process API checks it (the table checks too). */
@@ -121,6 +127,11 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
           return writer.status(r.id, cache.persist(requestKey(r)) ? ST_OK : ST_NOT_FOUND);
         case OP_TTL:
           return writer.ttl(r.id, cache.ttl(requestKey(r)));
+        case OP_WATCH:
+          hub.watch(current!, requestKey(r).slice(), (r.flags & FLAG_PREFIX) !== 0, false);
+          return writer.status(r.id, ST_OK);
+        case OP_UNWATCH:
+          return writer.status(r.id, hub.unwatch(current!, requestKey(r), (r.flags & FLAG_PREFIX) !== 0) ? ST_OK : ST_NOT_FOUND);
         case OP_SCAN: {
           const found: Uint8Array[] = [];
           const cursor = /^\d{1,10}$/.test(r.cursor) ? Number(r.cursor) : -1;
@@ -168,7 +179,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   }
 
   function jsonRequest(q: unknown): object {
-    const r = q as { id?: unknown; op?: unknown; key?: unknown; value?: unknown; ttl?: unknown; by?: unknown; ifVersion?: unknown; ifAbsent?: unknown; ifPresent?: unknown };
+    const r = q as { id?: unknown; op?: unknown; key?: unknown; value?: unknown; ttl?: unknown; by?: unknown; ifVersion?: unknown; ifAbsent?: unknown; ifPresent?: unknown; prefix?: unknown };
     const id = typeof r?.id === 'number' && Number.isInteger(r.id) ? r.id : 0;
     const bad = (message: string) => ({ id, status: 'error', error: { code: 'SABCACHE_ERR_BAD_REQUEST', message } });
     if (!r || typeof r !== 'object') return bad('a request is an object');
@@ -203,6 +214,10 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
           if (typeof r.ttl !== 'number') return bad('"ttl" must be a number of seconds');
           return { id, status: cache.expire(key, r.ttl) ? 'ok' : 'not_found' };
         case OP_PERSIST: return { id, status: cache.persist(key) ? 'ok' : 'not_found' };
+        case OP_WATCH:
+          hub.watch(current!, enc.encode(key), r.prefix === true, true);
+          return { id, status: 'ok' };
+        case OP_UNWATCH: return { id, status: hub.unwatch(current!, enc.encode(key), r.prefix === true) ? 'ok' : 'not_found' };
         default: return { id, status: 'ttl', ttl: cache.ttl(key) };
       }
     } catch (e) {
@@ -227,8 +242,13 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
       res.upgrade({}, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => { sockets.add(ws); },
-    close: (ws) => { sockets.delete(ws); },
+    close: (ws) => {
+      sockets.delete(ws);
+      hub.forget(ws);
+    },
+    drain: (ws) => hub.drained(ws),
     message: (ws, message, isBinary) => {
+      current = ws;
       if (!isBinary) return send(ws, executeJson(Buffer.from(message).toString('utf8')), false);
       writer.reset();
       try {
@@ -245,6 +265,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   });
 
   return (code, reason) => {
+    void hub.stop();
     for (const ws of [...sockets]) ws.end(code, reason);
   };
 }

@@ -105,6 +105,8 @@ export class ChangeFeedTail {
     private readonly threadWord: number,
     private readonly onChange: (r: ChangeRecord) => void,
     private readonly onLagged: () => void,
+    /** Called after each turn that handled records (to send what they produced at once). */
+    private readonly onTurnEnd: () => void = () => {},
   ) {}
 
   /** Starts tailing (from now on). Idempotent. */
@@ -132,6 +134,7 @@ export class ChangeFeedTail {
   private async loop(): Promise<void> {
     while (this.running) {
       const handled = this.drain();
+      if (handled > 0) this.onTurnEnd();
       if (!this.running) break;
       if (handled === BATCH) await new Promise((r) => setImmediate(r));
       else await this.park();
