@@ -9,27 +9,14 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { SharedCache } from '../src/index.ts';
-import { spawnWorker } from '../src/util/spawn-worker.ts';
+import { median, runWorkers } from './helpers/run-workers.ts';
 
 const DURATION_MS = 2000;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const cache = SharedCache.create({ memoryBytes: '64mb', maxValueBytes: '64kb' });
 
 async function run(threads: number, shared: boolean): Promise<number> {
-  const start = new SharedArrayBuffer(4);
-  const workers = Array.from({ length: threads }, (_, i) => spawnWorker(new URL('./fixtures/incr-worker.ts', import.meta.url), {
-    workerData: { handle: cache.handle, durationMs: DURATION_MS, start, key: shared ? 'counter' : `counter:${i}` },
-  }));
-  const results = workers.map((w) => new Promise<{ ops: number }>((resolve, reject) => {
-    w.on('message', (m) => { if (m !== 'ready') resolve(m); });
-    w.on('error', reject);
-  }));
-  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
-  Atomics.store(new Int32Array(start), 0, 1);
-  Atomics.notify(new Int32Array(start), 0);
-  const done = await Promise.all(results);
-  await Promise.all(workers.map((w) => w.terminate()));
-  return done.reduce((s, r) => s + r.ops, 0) / (DURATION_MS / 1000);
+  return runWorkers(new URL('./fixtures/incr-worker.ts', import.meta.url), threads, DURATION_MS, (i) => ({ handle: cache.handle, key: shared ? 'counter' : `counter:${i}` }));
 }
 
 const cells = [[1, true], [2, true], [2, false]] as const;
@@ -40,7 +27,6 @@ for (let round = 0; round < ROUNDS; round++) {
     console.log(`round ${round + 1}: ${threads} thread(s), ${shared ? 'one key' : 'a key each'}: ${Math.round(runs[i].at(-1)!).toLocaleString('en-US')} incr/s`);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = cells.map(([threads, shared], i) => ({ threads, keys: shared ? 'one shared key' : 'one key per thread', opsPerSecond: median(runs[i]), runs: runs[i].map(Math.round) }));
 const lines = [
   '# In-process incr, aggregate over threads',

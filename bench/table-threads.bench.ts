@@ -12,7 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { SharedCache } from '../src/index.ts';
-import { spawnWorker } from '../src/util/spawn-worker.ts';
+import { median, runWorkers } from './helpers/run-workers.ts';
 
 const KEYS = 100_000;
 const DURATION_MS = 3000;
@@ -22,20 +22,7 @@ const value = new Uint8Array(100).fill(7);
 for (let i = 0; i < KEYS; i++) cache.set(`key:${String(i).padStart(12, '0')}`, value);
 
 async function run(threads: number): Promise<number> {
-  const start = new SharedArrayBuffer(4);
-  const workers = Array.from({ length: threads }, (_, i) => spawnWorker(new URL('./fixtures/get-worker.ts', import.meta.url), {
-    workerData: { handle: cache.handle, keyCount: KEYS, durationMs: DURATION_MS, start, seed: i * 7919 + 1 },
-  }));
-  const results = workers.map((w) => new Promise<{ ops: number }>((resolve, reject) => {
-    w.on('message', (m) => { if (m !== 'ready') resolve(m); });
-    w.on('error', reject);
-  }));
-  await Promise.all(workers.map((w) => new Promise((r) => w.once('message', r))));
-  Atomics.store(new Int32Array(start), 0, 1);
-  Atomics.notify(new Int32Array(start), 0);
-  const done = await Promise.all(results);
-  await Promise.all(workers.map((w) => w.terminate()));
-  return done.reduce((s, r) => s + r.ops, 0) / (DURATION_MS / 1000);
+  return runWorkers(new URL('./fixtures/get-worker.ts', import.meta.url), threads, DURATION_MS, (i) => ({ handle: cache.handle, keyCount: KEYS, seed: i * 7919 + 1 }));
 }
 
 const counts = [1, 2, 4];
@@ -46,7 +33,6 @@ for (let round = 0; round < ROUNDS; round++) {
     console.log(`round ${round + 1}: ${threads} thread(s): ${Math.round(runs[i].at(-1)!).toLocaleString('en-US')} getBytes/s`);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = counts.map((threads, i) => ({ threads, opsPerSecond: median(runs[i]), runs: runs[i].map(Math.round) }));
 const one = rows[0].opsPerSecond;
 const lines = [

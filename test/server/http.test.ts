@@ -3,7 +3,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { HttpClient } from '../../src/client/index.ts';
-import { cacheContract, type CacheClient } from '../contract/cache-contract.ts';
+import { adaptClient } from '../contract/client-adapter.ts';
+import { cacheContract } from '../contract/cache-contract.ts';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
 
 let srv: RunningServer;
@@ -23,32 +24,7 @@ async function errorOf(res: Response): Promise<{ code: string; message: string }
   return body.error;
 }
 
-cacheContract('http client', (): CacheClient => {
-  const c = new HttpClient(srv.base);
-  return {
-    get: (k) => c.get(k),
-    getBytes: (k) => c.getBytes(k),
-    set: (k, v, o) => c.set(k, v, o),
-    delete: (k) => c.delete(k),
-    has: (k) => c.has(k),
-    version: async (k) => (await c.getEntry(k))?.version,
-    incr: (k, by) => c.incr(k, by),
-    expire: (k, s) => c.expire(k, s),
-    persist: (k) => c.persist(k),
-    ttl: (k) => c.ttl(k),
-    getMany: (keys) => c.getMany(keys),
-    setMany: async (entries) => { await c.setMany(entries); },
-    scan: (o) => c.scan(o),
-    errorCode: async (call) => {
-      try {
-        await call();
-      } catch (e) {
-        return (e as { code: string }).code;
-      }
-      return 'no error';
-    },
-  };
-});
+cacheContract('http client', () => adaptClient(() => new HttpClient(srv.base)));
 
 test('[http] GET sends the bytes with an ETag; a PUT changes it; If-None-Match gives 304', async () => {
   const put = await fetch(url('etag'), { method: 'PUT', body: 'v1' });

@@ -3,8 +3,8 @@ import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { WsClient, type WebSocketConstructor } from '../../src/client/index.ts';
 import { decodeResponses, OP_GET, OP_SET, RequestWriter, ST_ERROR, ST_STORED, ST_VALUE } from '../../src/protocol/ws-protocol.ts';
-import { cacheContract, type CacheClient } from '../contract/cache-contract.ts';
-import { errorCode } from '../contract/error-code.ts';
+import { adaptClient } from '../contract/client-adapter.ts';
+import { cacheContract } from '../contract/cache-contract.ts';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
 
 let srv: RunningServer;
@@ -18,22 +18,7 @@ after(async () => {
   assert.equal(await srv.stop(), 0, srv.output());
 });
 
-cacheContract('ws client', (): CacheClient => ({
-  get: (k) => client.get(k),
-  getBytes: (k) => client.getBytes(k),
-  set: (k, v, o) => client.set(k, v, o),
-  delete: (k) => client.delete(k),
-  has: (k) => client.has(k),
-  version: async (k) => (await client.getEntry(k))?.version,
-  incr: (k, by) => client.incr(k, by),
-  expire: (k, s) => client.expire(k, s),
-  persist: (k) => client.persist(k),
-  ttl: (k) => client.ttl(k),
-  getMany: (keys) => client.getMany(keys),
-  setMany: async (entries) => { await client.setMany(entries); },
-  scan: (o) => client.scan(o),
-  errorCode,
-}));
+cacheContract('ws client', () => adaptClient(() => client));
 
 /** Opens a raw socket, sends `messages`, and collects what comes back until it closes or `ms` pass. */
 async function raw(messages: (Uint8Array | string)[], ms = 500, headers: Record<string, string> = {}): Promise<{ replies: (Buffer | string)[]; closeCode?: number; status?: number }> {
