@@ -12,6 +12,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ServerConfig } from '../src/server/config.ts';
 import { registerBatchRoutes } from '../src/server/batch-routes.ts';
+import { Cors } from '../src/server/cors.ts';
 import { registerKvRoutes, type ServingState } from '../src/server/kv-routes.ts';
 import { CLOSE_GOING_AWAY, registerWsRoute } from '../src/server/ws-routes.ts';
 import { createApp, uws, type us_listen_socket } from '../src/server/uws.ts';
@@ -22,15 +23,17 @@ const cache = SharedCache.attach(handle);
 const app = createApp();
 const state: ServingState = { inFlight: 0, draining: false };
 let listenSocket: us_listen_socket | undefined;
-registerKvRoutes(app, cache, state);
+const cors = new Cors(config.allowedOrigins);
+cors.registerPreflight(app, ['/v1/kv/:key', '/v1/kv/:key/:action', '/v1/mget', '/v1/mset', '/v1/keys', '/*']);
+registerKvRoutes(app, cache, state, cors);
 const closeWebSockets = registerWsRoute(app, cache, state, {
   maxMessageBytes: config.wsMaxMessageBytes,
   maxRequestsPerMessage: config.wsMaxRequests,
   maxBackpressureBytes: config.wsMaxBackpressureBytes,
   idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
-  allowedOrigins: config.wsAllowedOrigins,
+  allowedOrigins: config.allowedOrigins,
 });
-registerBatchRoutes(app, cache, state);
+registerBatchRoutes(app, cache, state, cors);
 
 /** Closes every socket of this thread, then ends it. With open uWS sockets a worker thread
  * cannot end without aborting the process, so this always runs app.close() first. */

@@ -22,6 +22,7 @@ import { AsyncAnswer, readBody, sendError } from './body.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_ROUTE } from './http-errors.ts';
 import type { ServingState } from './kv-routes.ts';
 import { parseTtl } from './kv-routes.ts';
+import type { Cors } from './cors.ts';
 import type { App } from './uws.ts';
 
 /** Most keys in one mget or mset. */
@@ -83,13 +84,14 @@ function parseJson(body: Uint8Array): unknown {
 }
 
 /** Registers the batch and listing routes, and the catch-all 404, on `app`. */
-export function registerBatchRoutes(app: App, cache: SharedCache, state: ServingState): void {
+export function registerBatchRoutes(app: App, cache: SharedCache, state: ServingState, cors: Cors): void {
   const table = cache.table;
   const f64 = table.v.f64;
   const requestsSlot = table.counters + C_REQUESTS;
   const maxKeyBytes = table.v.maxKeyBytes;
 
   app.post('/v1/mget', (res, req) => {
+    cors.apply(res, req);
     f64[requestsSlot]++;
     const binary = req.getHeader('content-type').startsWith('application/octet-stream');
     const answer = new AsyncAnswer(res, state);
@@ -119,6 +121,7 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
   });
 
   app.post('/v1/mset', (res, req) => {
+    cors.apply(res, req);
     f64[requestsSlot]++;
     const binary = req.getHeader('content-type').startsWith('application/octet-stream');
     const answer = new AsyncAnswer(res, state);
@@ -150,6 +153,7 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
   });
 
   app.get('/v1/keys', (res, req) => {
+    cors.apply(res, req);
     f64[requestsSlot]++;
     const close = state.draining;
     try {
@@ -164,13 +168,15 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
 
   for (const [path, allow] of [['/v1/mget', 'POST'], ['/v1/mset', 'POST'], ['/v1/keys', 'GET']] as const) {
     const e = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', `allowed methods: ${allow}`);
-    app.any(path, (res) => {
+    app.any(path, (res, req) => {
+    cors.apply(res, req);
       f64[requestsSlot]++;
       res.writeStatus(e.status).writeHeader('Allow', allow).writeHeader('Content-Type', 'application/json').end(e.body, state.draining);
     });
   }
 
-  app.any('/*', (res) => {
+  app.any('/*', (res, req) => {
+    cors.apply(res, req);
     f64[requestsSlot]++;
     sendError(res, NOT_FOUND_ROUTE, state.draining);
   });

@@ -37,8 +37,8 @@ export interface ServerConfig {
   wsMaxBackpressureBytes: number;
   /** Seconds without traffic before a WebSocket is closed; 0 = never. @default 120 */
   wsIdleTimeoutSeconds: number;
-  /** Origins allowed to open a WebSocket (comma-separated; `*` = any). Requests without Origin are always allowed. @default none */
-  wsAllowedOrigins: string[];
+  /** Browser Origins allowed to use the data port: CORS for HTTP, and WebSocket upgrades (comma-separated; `*` = any). Requests without Origin are always allowed. @default none */
+  allowedOrigins: string[];
 }
 
 interface OptionSpec {
@@ -105,7 +105,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'wsMaxRequests', flag: 'ws-max-requests', env: 'SABCACHE_WS_MAX_REQUESTS', unit: 'requests', default: () => '1000', help: 'most requests in one WebSocket message', parse: count(1, 100_000) },
   { key: 'wsMaxBackpressureBytes', flag: 'ws-max-backpressure-bytes', env: 'SABCACHE_WS_MAX_BACKPRESSURE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => '16mb', help: 'unread answers buffered per WebSocket before it is closed (4001)', parse: bytesIn(64 * 1024, 1024 ** 3) },
   { key: 'wsIdleTimeoutSeconds', flag: 'ws-idle-timeout', env: 'SABCACHE_WS_IDLE_TIMEOUT', unit: 'seconds', default: () => '120', help: 'close a WebSocket idle this long (0 = never; pings keep live ones open)', parse: idleSeconds },
-  { key: 'wsAllowedOrigins', flag: 'ws-allowed-origins', env: 'SABCACHE_WS_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to open a WebSocket, comma-separated, or * (none by default)', parse: origins },
+  { key: 'allowedOrigins', flag: 'allowed-origins', env: 'SABCACHE_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to use the data port (CORS, WebSocket), comma-separated, or * (none by default)', parse: origins },
 ];
 
 /** The result of reading the command line: run with a config, or print help. */
@@ -139,7 +139,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     config[o.key] = o.parse(typeof fromFlag === 'string' ? `--${o.flag}` : env[o.env] !== undefined ? o.env : `--${o.flag}`, text);
   }
   config.wsMaxMessageBytes ??= (config.maxValueBytes as number) + 64 * 1024;
-  (config as Record<string, unknown>).wsAllowedOrigins = String(config.wsAllowedOrigins).split(',').map((x) => x.trim()).filter(Boolean);
+  (config as Record<string, unknown>).allowedOrigins = String(config.allowedOrigins).split(',').map((x) => x.trim()).filter(Boolean);
   return { help: false, config: config as unknown as ServerConfig };
 }
 

@@ -33,6 +33,7 @@ import { MAX_TTL_SECONDS } from '../table/table.ts';
 import { formatVersion } from '../table/version.ts';
 import { AsyncAnswer, readBody, sendError } from './body.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_KEY, NOT_FOUND_ROUTE, PRECONDITION_FAILED } from './http-errors.ts';
+import type { Cors } from './cors.ts';
 import type { App, HttpResponse } from './uws.ts';
 
 /** Lifecycle state a worker shares with its routes. */
@@ -104,7 +105,7 @@ function hasUnreadBody(lengthText: string, transferEncoding: string): boolean {
 }
 
 /** Registers the single-key API on `app`, serving from this thread's attachment to `cache`. */
-export function registerKvRoutes(app: App, cache: SharedCache, state: ServingState): void {
+export function registerKvRoutes(app: App, cache: SharedCache, state: ServingState, cors: Cors): void {
   const table = cache.table;
   const f64 = table.v.f64;
   const requestsSlot = table.counters + C_REQUESTS;
@@ -160,14 +161,17 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
   }
 
   app.get('/v1/kv/:key', (res, req) => {
+    cors.apply(res, req);
     getOrHead(res, req.getParameter(0), req.getHeader('if-none-match'), false);
   });
 
   app.head('/v1/kv/:key', (res, req) => {
+    cors.apply(res, req);
     getOrHead(res, req.getParameter(0), req.getHeader('if-none-match'), true);
   });
 
   app.put('/v1/kv/:key', (res, req) => {
+    cors.apply(res, req);
     f64[requestsSlot]++;
     // Everything needed from `req` is read now: it is invalid once this handler returns.
     const raw = req.getParameter(0);
@@ -194,6 +198,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
   });
 
   app.patch('/v1/kv/:key', (res, req) => {
+    cors.apply(res, req);
     f64[requestsSlot]++;
     const close = state.draining || hasUnreadBody(req.getHeader('content-length'), req.getHeader('transfer-encoding'));
     let found: boolean;
@@ -210,6 +215,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
   });
 
   app.del('/v1/kv/:key', (res, req) => {
+    cors.apply(res, req);
     f64[requestsSlot]++;
     const close = state.draining;
     let removed: boolean;
@@ -223,6 +229,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
   });
 
   app.post('/v1/kv/:key/:action', (res, req) => {
+    cors.apply(res, req);
     f64[requestsSlot]++;
     const action = req.getParameter(1);
     const close = state.draining || hasUnreadBody(req.getHeader('content-length'), req.getHeader('transfer-encoding'));
@@ -251,12 +258,14 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
   });
 
   app.any('/v1/kv/:key/:action', (res, req) => {
+    cors.apply(res, req);
     f64[requestsSlot]++;
     if (!ACTIONS.has(req.getParameter(1))) return sendError(res, NOT_FOUND_ROUTE, state.draining);
     res.writeStatus(METHOD_NOT_ALLOWED_POST.status).writeHeader('Allow', 'POST').writeHeader('Content-Type', 'application/json').end(METHOD_NOT_ALLOWED_POST.body, state.draining);
   });
 
-  app.any('/v1/kv/:key', (res) => {
+  app.any('/v1/kv/:key', (res, req) => {
+    cors.apply(res, req);
     f64[requestsSlot]++;
     res.writeStatus(METHOD_NOT_ALLOWED.status).writeHeader('Allow', ALLOW_KEY).writeHeader('Content-Type', 'application/json').end(METHOD_NOT_ALLOWED.body, state.draining);
   });

@@ -53,7 +53,7 @@ export const CLOSE_GOING_AWAY = 1001;
 
 const OPS: Record<string, number> = { get: OP_GET, set: OP_SET, del: OP_DEL, incr: OP_INCR, expire: OP_EXPIRE, persist: OP_PERSIST, ttl: OP_TTL, watch: OP_WATCH, unwatch: OP_UNWATCH };
 const enc = new TextEncoder();
-const FORBIDDEN = httpError('SABCACHE_ERR_FORBIDDEN_ORIGIN', 'this Origin may not open a WebSocket here (--ws-allowed-origins)');
+const FORBIDDEN = httpError('SABCACHE_ERR_FORBIDDEN_ORIGIN', 'this Origin may not open a WebSocket here (--allowed-origins)');
 
 interface Socket extends WatchSocket {
   end(code?: number, reason?: string): void;

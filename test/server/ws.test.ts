@@ -10,7 +10,7 @@ import { type RunningServer, startServer } from '../helpers/server-process.ts';
 let srv: RunningServer;
 let client: WsClient;
 before(async () => {
-  srv = await startServer(['--threads', '2', '--memory', '16mb', '--max-value-bytes', '64kb', '--ws-max-requests', '100', '--ws-max-backpressure-bytes', '256kb', '--ws-allowed-origins', 'https://app.example']);
+  srv = await startServer(['--threads', '2', '--memory', '16mb', '--max-value-bytes', '64kb', '--ws-max-requests', '100', '--ws-max-backpressure-bytes', '256kb', '--allowed-origins', 'https://app.example']);
   client = await WsClient.connect({ url: `ws://127.0.0.1:${srv.port}/v1/ws`, WebSocket: WebSocket as unknown as WebSocketConstructor, maxRequestsPerMessage: 100 });
 });
 after(async () => {
