@@ -134,7 +134,8 @@ export function decodeRequests(frame: Uint8Array, maxRequests: number, each: (r:
         const versionLength = frame[at + 4];
         at += 5;
         if (at + versionLength + 4 > end) throw new FrameError(r.id, 'truncated SET version');
-        r.version = latin1.decode(frame.subarray(at, at + versionLength));
+        // Most SETs carry no version: decode (and allocate) only when there is one.
+        if (versionLength !== 0) r.version = latin1.decode(frame.subarray(at, at + versionLength));
         at += versionLength;
         const valueLength = view.getUint32(at, true);
         at += 4;
