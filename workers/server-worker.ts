@@ -31,8 +31,7 @@ const closeWebSockets = registerWsRoute(app, cache, state, {
   maxRequestsPerMessage: config.wsMaxRequests,
   maxBackpressureBytes: config.wsMaxBackpressureBytes,
   idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
-  allowedOrigins: config.allowedOrigins,
-});
+}, cors);
 registerBatchRoutes(app, cache, state, cors);
 
 /** Closes every socket of this thread, then ends it. With open uWS sockets a worker thread

@@ -4,6 +4,7 @@
  * `Access-Control-Allow-Origin` (that origin), `Vary: Origin` and
  * `Access-Control-Expose-Headers: ETag, Sabcache-TTL`; preflights (`OPTIONS`) are answered
  * 204, or 403 for other origins. With an empty list the hot path does not even read `Origin`.
+ * WebSocket upgrades are checked against the same list ({@link Cors.admits}).
  *
  * @module
  */
@@ -28,6 +29,16 @@ export class Cors {
   /** Whether a browser page of `origin` may use this server. */
   allows(origin: string): boolean {
     return this.any || this.origins.includes(origin);
+  }
+
+  /** Whether a request with this `Origin` header may proceed (none: not a browser, allowed). */
+  admits(origin: string): boolean {
+    return origin === '' || this.allows(origin);
+  }
+
+  /** Answers 403 `SABCACHE_ERR_FORBIDDEN_ORIGIN` and closes the connection. */
+  forbid(res: HttpResponse): void {
+    res.writeStatus('403 Forbidden').writeHeader('Content-Type', 'application/json').end(FORBIDDEN.body, true);
   }
 
   /**
@@ -60,10 +71,7 @@ export class Cors {
           res.writeStatus('204 No Content').writeHeader('Allow', METHODS).end();
           return;
         }
-        if (!this.allows(origin)) {
-          res.writeStatus('403 Forbidden').writeHeader('Content-Type', 'application/json').end(FORBIDDEN.body);
-          return;
-        }
+        if (!this.allows(origin)) return this.forbid(res);
         res.writeStatus('204 No Content').writeHeader('Access-Control-Allow-Origin', origin).writeHeader('Vary', 'Origin')
           .writeHeader('Access-Control-Allow-Methods', METHODS).writeHeader('Access-Control-Allow-Headers', HEADERS)
           .writeHeader('Access-Control-Max-Age', '600').end();

@@ -18,6 +18,7 @@
  * | 413 | `SABCACHE_ERR_VALUE_TOO_LARGE` | body over `--max-value-bytes` (batches: over the batch limit) |
  * | 414 | `SABCACHE_ERR_KEY_TOO_LARGE` | key over `--max-key-bytes` |
  * | 500 | `SABCACHE_ERR_INTERNAL` | a bug; logged |
+ * | 503 | `SABCACHE_ERR_SHUTTING_DOWN` | a WebSocket upgrade while the worker stops |
  * | 507 | `SABCACHE_ERR_OUT_OF_MEMORY` | nothing could be evicted to store the value |
  *
  * @module
@@ -49,6 +50,7 @@ const STATUS_BY_CODE: Record<string, string> = {
   SABCACHE_ERR_VALUE_TOO_LARGE: '413 Content Too Large',
   SABCACHE_ERR_KEY_TOO_LARGE: '414 URI Too Long',
   SABCACHE_ERR_INTERNAL: '500 Internal Server Error',
+  SABCACHE_ERR_SHUTTING_DOWN: '503 Service Unavailable',
   SABCACHE_ERR_OUT_OF_MEMORY: '507 Insufficient Storage',
 };
 

@@ -21,7 +21,7 @@
 import { BadOptionError, SabcacheError } from '../errors.ts';
 import type { SetOptions, SharedCache } from '../shared-cache.ts';
 import { C_REQUESTS, TYPE_INTEGER, TYPE_STRING } from '../table/layout.ts';
-import { MAX_TTL_SECONDS } from '../table/table.ts';
+import type { Cors } from './cors.ts';
 import { httpError } from './http-errors.ts';
 import type { ServingState } from './kv-routes.ts';
 import { type App, uws } from './uws.ts';
@@ -42,8 +42,6 @@ export interface WsLimits {
   maxBackpressureBytes: number;
   /** Seconds without traffic before a connection is closed (0 = never). */
   idleTimeoutSeconds: number;
-  /** Origins allowed to connect (browsers send one); `*` allows any. Empty: none. */
-  allowedOrigins: readonly string[];
 }
 
 /** Close code: the client did not read its answers fast enough. */
@@ -53,14 +51,14 @@ export const CLOSE_GOING_AWAY = 1001;
 
 const OPS: Record<string, number> = { get: OP_GET, set: OP_SET, del: OP_DEL, incr: OP_INCR, expire: OP_EXPIRE, persist: OP_PERSIST, ttl: OP_TTL, watch: OP_WATCH, unwatch: OP_UNWATCH };
 const enc = new TextEncoder();
-const FORBIDDEN = httpError('SABCACHE_ERR_FORBIDDEN_ORIGIN', 'this Origin may not open a WebSocket here (--allowed-origins)');
+const SHUTTING_DOWN = httpError('SABCACHE_ERR_SHUTTING_DOWN', 'this worker is stopping: connect again');
 
 interface Socket extends WatchSocket {
   end(code?: number, reason?: string): void;
 }
 
 /** Registers `/v1/ws` on `app`. Returns a function that closes every open WebSocket. */
-export function registerWsRoute(app: App, cache: SharedCache, state: ServingState, limits: WsLimits): (code: number, reason: string) => void {
+export function registerWsRoute(app: App, cache: SharedCache, state: ServingState, limits: WsLimits, cors: Cors): (code: number, reason: string) => void {
   const table = cache.table;
   const f64 = table.v.f64;
   const requestsSlot = table.counters + C_REQUESTS;
@@ -70,12 +68,6 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   const hub = new WatchHub(table, limits.maxBackpressureBytes);
   /** The connection whose message is being handled (for WATCH). */
   let current: Socket | undefined;
-  const anyOrigin = limits.allowedOrigins.includes('*');
-
-  /** A TTL from the wire, checked as the in-process API checks it (the table checks too). */
-  function checkedTtl(ttlSeconds: number): number {
-    return ttlSeconds > MAX_TTL_SECONDS ? Number.NaN : ttlSeconds;
-  }
 
   function ttlLeft(): number {
     return table.lastExpireAt === 0 ? -1 : Math.max(0, Math.round(table.lastExpireAt - Date.now() / 1000));
@@ -107,7 +99,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
           if (r.flags === 0) {
             // Unconditional SET, the hot path: no version text either way.
             table.codec.encodeSlice(r.frame, r.keyStart, r.keyLength);
-            table.setEncoded(r.value, r.ttlSeconds === 0 ? 0 : checkedTtl(r.ttlSeconds));
+            table.setEncoded(r.value, r.ttlSeconds); // the table refuses a TTL out of range
             return writer.storedRaw(r.id, table.lastGeneration, table.lastRef);
           }
           options.ttlSeconds = r.ttlSeconds;
@@ -233,10 +225,9 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     idleTimeout: limits.idleTimeoutSeconds,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
-      const origin = req.getHeader('origin');
-      if (state.draining || (origin !== '' && !anyOrigin && !limits.allowedOrigins.includes(origin))) {
-        const e = state.draining ? httpError('SABCACHE_ERR_NOT_FOUND', 'the server is stopping') : FORBIDDEN;
-        res.writeStatus(state.draining ? '503 Service Unavailable' : '403 Forbidden').writeHeader('Content-Type', 'application/json').end(e.body, true);
+      if (!cors.admits(req.getHeader('origin'))) return cors.forbid(res);
+      if (state.draining) {
+        res.writeStatus(SHUTTING_DOWN.status).writeHeader('Content-Type', 'application/json').end(SHUTTING_DOWN.body, true);
         return;
       }
       res.upgrade({}, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
