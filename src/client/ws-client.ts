@@ -9,7 +9,7 @@
  */
 import { SabcacheError } from '../errors.ts';
 import {
-  decodeResponses, FLAG_IF_ABSENT, FLAG_IF_PRESENT, FLAG_IF_VERSION, FLAG_PREFIX, OP_UNWATCH, OP_WATCH, ST_EVENT, ST_LAGGED, OP_DEL, OP_EXPIRE, OP_GET, OP_INCR, OP_PERSIST,
+  CHANGE_KIND_NAMES, decodeResponses, FLAG_IF_ABSENT, FLAG_IF_PRESENT, FLAG_IF_VERSION, FLAG_PREFIX, OP_UNWATCH, OP_WATCH, ST_EVENT, ST_LAGGED, OP_DEL, OP_EXPIRE, OP_GET, OP_INCR, OP_PERSIST,
   OP_SCAN, OP_SET, OP_TTL, RequestWriter, ST_ERROR, ST_INTEGER, ST_KEYS, ST_NOT_FOUND, ST_OK, ST_PRECONDITION_FAILED,
   ST_STORED, ST_TTL, ST_VALUE, type WsResponse,
 } from '../protocol/ws-protocol.ts';
@@ -61,8 +61,6 @@ interface Watch {
   prefix: boolean;
   listener: WatchListener;
 }
-
-const KINDS = ['', 'set', 'delete', 'expire', 'evict'] as const;
 
 interface Pending {
   resolve(r: WsResponse): void;
@@ -186,7 +184,7 @@ export class WsClient {
     }
     for (const r of responses) {
       if (r.id === 0 && (r.status === ST_EVENT || r.status === ST_LAGGED)) {
-        this.dispatch(r.status === ST_LAGGED ? { kind: 'lagged' } : { kind: KINDS[r.kind!] as 'set', key: r.key!, truncated: r.truncated! });
+        this.dispatch(r.status === ST_LAGGED ? { kind: 'lagged' } : { kind: CHANGE_KIND_NAMES[r.kind!] as 'set', key: r.key!, truncated: r.truncated! });
         continue;
       }
       const p = this.pending.get(r.id);

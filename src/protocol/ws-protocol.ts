@@ -67,6 +67,16 @@ export const ST_KEYS = 8;
 export const ST_EVENT = 9;
 export const ST_LAGGED = 10;
 
+/** Names of the change kinds of an EVENT (index = kind), as the JSON form and clients use them. */
+export const CHANGE_KIND_NAMES = ['', 'set', 'delete', 'expire', 'evict'] as const;
+
+/** A whole LAGGED message (id 0). */
+export function laggedMessage(): Uint8Array {
+  const w = new ResponseWriter();
+  w.status(0, ST_LAGGED);
+  return w.frame().slice();
+}
+
 /** Value types in a VALUE response. */
 export const VT_BYTES = 0;
 export const VT_STRING = 1;

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { ResponseWriter } from '../protocol/ws-protocol.ts';
+import { CHANGE_KIND_NAMES, laggedMessage, ResponseWriter } from '../protocol/ws-protocol.ts';
 import { type ChangeRecord, ChangeFeedTail } from '../table/change-feed.ts';
 import type { Table } from '../table/table.ts';
 
@@ -24,8 +24,6 @@ export interface WatchSocket {
   getBufferedAmount(): number;
 }
 
-const KIND_NAMES = ['', 'set', 'delete', 'expire', 'evict'];
-
 /** One watching connection. */
 interface Watcher {
   ws: WatchSocket;
@@ -33,7 +31,8 @@ interface Watcher {
   json: boolean;
   /** Events were withheld; tell it (LAGGED) once it has read its backlog. */
   lagged: boolean;
-  exact: Set<string>;
+  /** Exact watches as [hash lo, hash hi] pairs. */
+  exact: [number, number][];
   prefixes: Uint8Array[];
   /** Events of the current feed turn. */
   out: ResponseWriter;
@@ -45,8 +44,11 @@ const dec = new TextDecoder();
 /** The watches of one worker. */
 export class WatchHub {
   private readonly watchers = new Map<WatchSocket, Watcher>();
-  /** hash "lo:hi" → watchers of that exact key. */
-  private readonly byHash = new Map<string, Set<Watcher>>();
+  /**
+   * Exact watches by the key's hash: lo → (hi → watchers). Numbers, so that matching a
+   * record allocates nothing.
+   */
+  private readonly byHash = new Map<number, Map<number, Set<Watcher>>>();
   private prefixWatchers = 0;
   private readonly tail: ChangeFeedTail;
   /** Watchers with events waiting to be sent at the end of this turn. */
@@ -56,16 +58,29 @@ export class WatchHub {
     this.tail = new ChangeFeedTail(table.v, table.threadWord, (r) => this.onChange(r), () => this.onLagged(), () => this.flush());
   }
 
-  private hashOf(key: Uint8Array): string {
+  private hashOf(key: Uint8Array): [number, number] {
     this.table.codec.encode(key);
-    return `${this.table.codec.hash[0]}:${this.table.codec.hash[1]}`;
+    return [this.table.codec.hash[0], this.table.codec.hash[1]];
+  }
+
+  private watchersOf(lo: number, hi: number): Set<Watcher> | undefined {
+    return this.byHash.get(lo)?.get(hi);
+  }
+
+  private removeExact(w: Watcher, lo: number, hi: number): void {
+    const his = this.byHash.get(lo);
+    const set = his?.get(hi);
+    if (!set) return;
+    set.delete(w);
+    if (set.size === 0) his!.delete(hi);
+    if (his!.size === 0) this.byHash.delete(lo);
   }
 
   /** Adds a watch of `key` (or of every key starting with it) for `ws`. */
   watch(ws: WatchSocket, key: Uint8Array, prefix: boolean, json: boolean): void {
     let w = this.watchers.get(ws);
     if (!w) {
-      w = { ws, json, lagged: false, exact: new Set(), prefixes: [], out: new ResponseWriter(), outJson: [] };
+      w = { ws, json, lagged: false, exact: [], prefixes: [], out: new ResponseWriter(), outJson: [] };
       this.watchers.set(ws, w);
     }
     w.json = json;
@@ -75,10 +90,12 @@ export class WatchHub {
         this.prefixWatchers++;
       }
     } else {
-      const h = this.hashOf(key);
-      w.exact.add(h);
-      let set = this.byHash.get(h);
-      if (!set) this.byHash.set(h, (set = new Set()));
+      const [lo, hi] = this.hashOf(key);
+      if (!w.exact.some(([l, h]) => l === lo && h === hi)) w.exact.push([lo, hi]);
+      let his = this.byHash.get(lo);
+      if (!his) this.byHash.set(lo, (his = new Map()));
+      let set = his.get(hi);
+      if (!set) his.set(hi, (set = new Set()));
       set.add(w);
     }
     this.tail.start();
@@ -97,13 +114,15 @@ export class WatchHub {
         found = true;
       }
     } else {
-      const h = this.hashOf(key);
-      found = w.exact.delete(h);
-      const set = this.byHash.get(h);
-      set?.delete(w);
-      if (set?.size === 0) this.byHash.delete(h);
+      const [lo, hi] = this.hashOf(key);
+      const i = w.exact.findIndex(([l, h]) => l === lo && h === hi);
+      if (i >= 0) {
+        w.exact.splice(i, 1);
+        this.removeExact(w, lo, hi);
+        found = true;
+      }
     }
-    if (w.exact.size === 0 && w.prefixes.length === 0) this.forget(ws);
+    if (w.exact.length === 0 && w.prefixes.length === 0) this.forget(ws);
     return found;
   }
 
@@ -111,11 +130,7 @@ export class WatchHub {
   forget(ws: WatchSocket): void {
     const w = this.watchers.get(ws);
     if (!w) return;
-    for (const h of w.exact) {
-      const set = this.byHash.get(h);
-      set?.delete(w);
-      if (set?.size === 0) this.byHash.delete(h);
-    }
+    for (const [lo, hi] of w.exact) this.removeExact(w, lo, hi);
     this.prefixWatchers -= w.prefixes.length;
     this.watchers.delete(ws);
     this.dirty.delete(w);
@@ -147,13 +162,13 @@ export class WatchHub {
       w.outJson.length = 0;
       return;
     }
-    if (w.json) w.outJson.push({ id: 0, status: 'event', kind: KIND_NAMES[r.kind], key: dec.decode(r.key), truncated: r.truncated });
+    if (w.json) w.outJson.push({ id: 0, status: 'event', kind: CHANGE_KIND_NAMES[r.kind], key: dec.decode(r.key), truncated: r.truncated });
     else w.out.event(r.kind, r.truncated, r.key, r.key.length);
     this.dirty.add(w);
   }
 
   private onChange(r: ChangeRecord): void {
-    const set = this.byHash.get(`${r.hashLo}:${r.hashHi}`);
+    const set = this.watchersOf(r.hashLo, r.hashHi);
     if (set) for (const w of set) this.deliver(w, r);
     if (this.prefixWatchers === 0) return;
     for (const w of this.watchers.values()) {
@@ -197,7 +212,7 @@ export class WatchHub {
   }
 }
 
-const LAGGED_FRAME = new Uint8Array([0, 0, 0, 0, 10]);
+const LAGGED_FRAME = laggedMessage();
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && startsWith(a, b);
