@@ -63,39 +63,17 @@ export class KeyCodec {
 
   /**
    * Encodes the key given as `len` bytes of `src` from `start` (e.g. inside a received
-   * message): copies them into scratch while hashing, allocating nothing.
+   * message): copies them into scratch and hashes them there, allocating nothing.
    * @throws BadKeyError (`SABCACHE_ERR_BAD_KEY`) if empty, KeyTooLargeError above the limit.
    */
   encodeSlice(src: Uint8Array, start: number, len: number): void {
     if (len === 0) throw new BadKeyError('a key must not be empty');
     if (len > this.maxKeyBytes) throw new KeyTooLargeError(this.maxKeyBytes);
     const scratch = this.scratch;
-    let h1 = this.seedA | 0;
-    let h2 = this.seedB | 0;
-    const blocks = len & ~3;
-    let i = 0;
-    for (; i < blocks; i += 4) {
-      const c0 = src[start + i];
-      const c1 = src[start + i + 1];
-      const c2 = src[start + i + 2];
-      const c3 = src[start + i + 3];
-      scratch[i] = c0;
-      scratch[i + 1] = c1;
-      scratch[i + 2] = c2;
-      scratch[i + 3] = c3;
-      const k = c0 | (c1 << 8) | (c2 << 16) | (c3 << 24);
-      h1 = mixLane1(h1, k);
-      h2 = mixLane2(h2, k);
-    }
-    let t = 0;
-    for (let shift = 0; i < len; i++, shift += 8) {
-      const c = src[start + i];
-      scratch[i] = c;
-      t |= c << shift;
-    }
+    for (let i = 0; i < len; i++) scratch[i] = src[start + i];
     this.bytes = scratch;
     this.length = len;
-    finishHash(h1, h2, t, len & 3, len, this.hash);
+    hashBytes(scratch, len, this.seedA, this.seedB, this.hash);
   }
 
   /**

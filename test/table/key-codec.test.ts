@@ -42,3 +42,19 @@ test('the fused ASCII hash equals the byte hash at every tail length', () => {
     assert.deepEqual([...c.hash], fromString, `length ${n}`);
   }
 });
+
+test('a key taken from inside a larger buffer encodes and hashes as the same key', () => {
+  const c = new KeyCodec(64, 5, 6);
+  for (const key of ['a', 'abcd', 'ключ-7', 'x'.repeat(64)]) {
+    const bytes = new TextEncoder().encode(key);
+    c.encode(key);
+    const expected = [...c.hash];
+    const frame = new Uint8Array(bytes.length + 10);
+    frame.set(bytes, 7);
+    c.encodeSlice(frame, 7, bytes.length);
+    assert.deepEqual([...c.hash], expected, key);
+    assert.deepEqual(c.bytes.slice(0, c.length), bytes);
+  }
+  assert.throws(() => c.encodeSlice(new Uint8Array(70), 0, 65), { code: 'SABCACHE_ERR_KEY_TOO_LARGE' });
+  assert.throws(() => c.encodeSlice(new Uint8Array(1), 0, 0), { code: 'SABCACHE_ERR_BAD_KEY' });
+});
