@@ -277,7 +277,7 @@ export class SharedCache {
 
   /** Subtracts `by` (default 1); as {@link SharedCache.incr}. */
   decr(key: string | Uint8Array, by: number | bigint = 1): number | bigint {
-    return this.check().incr(key, typeof by === 'bigint' ? -by : -by);
+    return this.check().incr(key, -by as number | bigint);
   }
 
   /**

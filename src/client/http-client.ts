@@ -5,6 +5,7 @@
  * @module
  */
 import { SabcacheError } from '../errors.ts';
+import { EntryClient } from './entry-client.ts';
 
 /** Options of {@link HttpClient}. */
 export interface HttpClientOptions {
@@ -36,18 +37,18 @@ export interface ClientEntry {
   ttlSeconds: number;
 }
 
-const dec = new TextDecoder();
 
 /**
  * HTTP client. Every method rejects with a {@link SabcacheError} carrying the server's code
  * (`SABCACHE_ERR_…`), or `SABCACHE_ERR_CONNECTION` / `SABCACHE_ERR_TIMEOUT` when no answer came.
  */
-export class HttpClient {
+export class HttpClient extends EntryClient {
   private readonly base: string;
   private readonly fetchFn: typeof fetch;
   private readonly timeoutMs: number;
 
   constructor(options: HttpClientOptions | string) {
+    super();
     const o = typeof options === 'string' ? { url: options } : options;
     this.base = o.url.replace(/\/+$/, '');
     this.fetchFn = o.fetch ?? globalThis.fetch.bind(globalThis);
@@ -77,17 +78,6 @@ export class HttpClient {
       message = body.error?.message ?? message;
     } catch { /* not JSON */ }
     throw new SabcacheError(code, message);
-  }
-
-  /** The value decoded as UTF-8, or undefined. */
-  async get(key: string): Promise<string | undefined> {
-    const v = await this.getBytes(key);
-    return v === undefined ? undefined : dec.decode(v);
-  }
-
-  /** The value's bytes, or undefined. */
-  async getBytes(key: string): Promise<Uint8Array | undefined> {
-    return (await this.getEntry(key))?.value;
   }
 
   /** The value with its version and TTL, or undefined. */

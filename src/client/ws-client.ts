@@ -8,6 +8,7 @@
  * @module
  */
 import { SabcacheError } from '../errors.ts';
+import { EntryClient } from './entry-client.ts';
 import {
   CHANGE_KIND_NAMES, decodeResponses, FLAG_IF_ABSENT, FLAG_IF_PRESENT, FLAG_IF_VERSION, FLAG_PREFIX, OP_UNWATCH, OP_WATCH, ST_EVENT, ST_LAGGED, OP_DEL, OP_EXPIRE, OP_GET, OP_INCR, OP_PERSIST,
   OP_SCAN, OP_SET, OP_TTL, RequestWriter, ST_ERROR, ST_INTEGER, ST_KEYS, ST_NOT_FOUND, ST_OK, ST_PRECONDITION_FAILED,
@@ -70,7 +71,6 @@ interface Pending {
 
 const OPEN = 1;
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 
 function errorOf(r: WsResponse): SabcacheError {
   return new SabcacheError(r.code ?? 'SABCACHE_ERR_INTERNAL', r.message ?? 'error');
@@ -81,7 +81,7 @@ function errorOf(r: WsResponse): SabcacheError {
  * timeout). When a connection drops, requests already sent on it fail with
  * `SABCACHE_ERR_CONNECTION`: they may or may not have been carried out.
  */
-export class WsClient {
+export class WsClient extends EntryClient {
   private ws: WebSocketLike | undefined;
   private readonly writer = new RequestWriter();
   private readonly pending = new Map<number, Pending>();
@@ -100,6 +100,7 @@ export class WsClient {
   private readonly o: Required<Omit<WsClientOptions, 'WebSocket'>>;
 
   private constructor(options: WsClientOptions) {
+    super();
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     if (!Ctor) throw new SabcacheError('SABCACHE_ERR_BAD_OPTION', 'option WebSocket: this platform has no global WebSocket; pass one (in Node 20: the `ws` package)');
     this.Ctor = Ctor;
@@ -227,17 +228,6 @@ export class WsClient {
     });
   }
 
-  /** The value decoded as UTF-8, or undefined. */
-  async get(key: string): Promise<string | undefined> {
-    const v = await this.getBytes(key);
-    return v === undefined ? undefined : dec.decode(v);
-  }
-
-  /** The value's bytes, or undefined. */
-  async getBytes(key: string): Promise<Uint8Array | undefined> {
-    return (await this.getEntry(key))?.value;
-  }
-
   /** The value with its version and TTL, or undefined. */
   async getEntry(key: string): Promise<ClientEntry | undefined> {
     const r = await this.request(OP_GET, key);
@@ -282,7 +272,7 @@ export class WsClient {
 
   /** Subtracts `by` (default 1); as {@link WsClient.incr}. */
   decr(key: string, by: number | bigint = 1): Promise<number | bigint> {
-    return this.incr(key, typeof by === 'bigint' ? -by : -by);
+    return this.incr(key, -by as number | bigint);
   }
 
   /** New TTL in seconds (0 deletes, as Redis EXPIRE); whether the key was present. */
