@@ -326,7 +326,7 @@ export class Table implements ThreadContext {
     this.f64[this.counters + C_HITS]++;
     // Advisory frequency: a plain store, only when it changes (DESIGN §3: readers do not
     // write shared lines on the hot path otherwise).
-    const fb = this.freqBase + b * FREQ_BYTES_PER_BUCKET + w;
+    const fb = this.freqAt(b, w);
     if (this.u8[fb] < FREQ_MAX) this.u8[fb]++;
     return this.lastValueLength;
   }
@@ -530,7 +530,12 @@ export class Table implements ThreadContext {
     }
   }
 
-  /** Byte offset of the entry `ref` names. */
+  /** Byte index of way `w`'s frequency counter in bucket `b` (layout.freqByte + w). */
+  private freqAt(b: number, w: number): number {
+    return this.freqBase + b * FREQ_BYTES_PER_BUCKET + w;
+  }
+
+  /** Byte offset of the entry `ref` names (layout.refByte, with the geometry cached). */
   private entryByte(ref: number): number {
     return this.segBase + (ref >>> this.offBits) * this.segBytes + ((ref & this.offMask) << 3);
   }
@@ -586,7 +591,7 @@ export class Table implements ThreadContext {
     }
     i32[bw + B_WAYS + 2 * target] = hi;
     i32[bw + B_WAYS + 2 * target + 1] = ref;
-    this.u8[this.freqBase + b * FREQ_BYTES_PER_BUCKET + target] = 0;
+    this.u8[this.freqAt(b, target)] = 0;
     Atomics.add(i32, row + S_LIVE_BYTES, size);
     this.lastRef = ref;
     this.lastGeneration = i32[row + S_GENERATION];
@@ -654,7 +659,7 @@ export class Table implements ThreadContext {
       if (i32[bw + B_WAYS + 2 * w] !== hi) continue;
       const ref = i32[bw + B_WAYS + 2 * w + 1];
       if (ref === 0) continue;
-      const e = this.segBase + (ref >>> this.offBits) * this.segBytes + ((ref & this.offMask) << 3);
+      const e = this.entryByte(ref);
       const ew = e >>> 2;
       if (i32[ew + E_HASH_LO] !== lo || (i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK) !== this.codec.length) continue;
       if (this.keyEquals(e + ENTRY_HEADER_BYTES, this.codec.length)) return w;
@@ -680,7 +685,7 @@ export class Table implements ThreadContext {
     for (let w = 0; w < WAYS; w++) {
       const ref = i32[bw + B_WAYS + 2 * w + 1];
       const seg = ref >>> this.offBits;
-      const ew = (this.segBase + seg * this.segBytes + ((ref & this.offMask) << 3)) >>> 2;
+      const ew = this.entryByte(ref) >>> 2;
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
       if (exp !== 0 && exp <= clock) {
         victim = w;
@@ -690,7 +695,7 @@ export class Table implements ThreadContext {
       const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
       // Sealed segments are older than active ones; among sealed, the seal order is age.
       const age = Atomics.load(i32, row + S_STATE) === SEG_SEALED ? i32[row + S_SEAL_SEQ] >>> 0 : 2 ** 32;
-      const score = this.u8[this.freqBase + b * FREQ_BYTES_PER_BUCKET + w] * 2 ** 33 + age;
+      const score = this.u8[this.freqAt(b, w)] * 2 ** 33 + age;
       if (score < best) {
         best = score;
         victim = w;
@@ -718,7 +723,7 @@ export class Table implements ThreadContext {
       const w = this.findLocked(bw, lo, hi);
       if (w >= 0) {
         const ref = i32[bw + B_WAYS + 2 * w + 1];
-        const ew = (this.segBase + (ref >>> this.offBits) * this.segBytes + ((ref & this.offMask) << 3)) >>> 2;
+        const ew = this.entryByte(ref) >>> 2;
         const exp = i32[ew + E_EXPIRE_AT] >>> 0;
         removed = exp === 0 || exp > this.clockSeconds();
         if (feedWatched(this.v)) publishEntryChange(this.v, removed ? CHANGE_DELETE : CHANGE_EXPIRE, this.entryByte(ref));
