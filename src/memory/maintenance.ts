@@ -11,6 +11,8 @@ import { sweepExpired } from './expiry.ts';
 
 /** Writes the current unix time (seconds) into the shared clock. */
 export function advanceClock(i32: Int32Array): void {
+  // One aligned word: readers (plain loads) see the old or the new second, never a mix, and
+  // need no more than a recent value.
   Atomics.store(i32, H_CLOCK_SECONDS, Math.floor(Date.now() / 1000));
 }
 

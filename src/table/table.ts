@@ -54,6 +54,8 @@ const MODE_INTO = 3;
 function claimThreadBlock(v: SharedView, workerThreadId: number): number {
   for (let t = 0; t < THREAD_BLOCK_COUNT; t++) {
     const tw = threadBlockWord(t);
+    // The CAS decides the claim; the thread id is stored after it. Repair looks a block up by
+    // thread id only after that thread has exited, so it always sees the id.
     if (Atomics.compareExchange(v.i32, tw + T_STATE, THREAD_FREE, THREAD_ATTACHED) === THREAD_FREE) {
       Atomics.store(v.i32, tw + T_WORKER_THREAD_ID, workerThreadId);
       return t;
@@ -592,6 +594,7 @@ export class Table implements ThreadContext {
     i32[bw + B_WAYS + 2 * target] = hi;
     i32[bw + B_WAYS + 2 * target + 1] = ref;
     this.u8[this.freqAt(b, target)] = 0;
+    // Atomic: evictors and other writers subtract from the same segment's live bytes.
     Atomics.add(i32, row + S_LIVE_BYTES, size);
     this.lastRef = ref;
     this.lastGeneration = i32[row + S_GENERATION];
@@ -638,6 +641,8 @@ export class Table implements ThreadContext {
       if (i32[row + S_WRITE_OFFSET] + size <= this.segBytes) return this.active;
       sealSegment(this.v, this.active);
       this.active = -1;
+      // T_ACTIVE_SEGMENT is published for observers (tools, tests); ownership itself is the
+      // owner field of the segment's state word, which repair reads.
       Atomics.store(i32, this.threadWord + T_ACTIVE_SEGMENT, 0);
     }
     for (let attempt = 0; attempt < 64; attempt++) {
@@ -745,6 +750,9 @@ export class Table implements ThreadContext {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Ordering: seal before giving the block back. A segment's owner is named by block, so
+    // a thread that claimed the block next would otherwise look like the owner of this
+    // thread's still-active segment.
     if (this.active >= 0) sealSegment(this.v, this.active);
     this.active = -1;
     Atomics.store(this.i32, this.threadWord + T_ACTIVE_SEGMENT, 0);
