@@ -300,18 +300,6 @@ export class ResponseWriter {
     this.head(id, status, 0);
   }
 
-  /** A whole VALUE from bytes at hand (the server copies straight in with valueStart/valueEnd). */
-  value(id: number, type: number, version: string, ttlSeconds: number, value: Uint8Array): void {
-    this.head(id, ST_VALUE, 4 + value.length + 6 + version.length);
-    this.view.setUint32(this.at, value.length, true);
-    this.buf.set(value, this.at + 4);
-    this.at += 4 + value.length;
-    this.buf[this.at] = type;
-    this.view.setInt32(this.at + 1, ttlSeconds, true);
-    this.at += 5;
-    this.version(version);
-  }
-
   stored(id: number, version: string): void {
     this.head(id, ST_STORED, 1 + version.length);
     this.version(version);

@@ -44,7 +44,10 @@ test('values written in place (valueStart/valueEnd) decode like whole ones, vers
 
 test('responses round-trip', () => {
   const w = new ResponseWriter();
-  w.value(1, 1, '3.x', 42, new Uint8Array([7, 8, 9]));
+  const at = w.valueStart(1);
+  w.ensure(at, 3);
+  w.bytes.set([7, 8, 9], at);
+  w.valueEnd(at, 3, 1, 42, 3, 0x2f);
   w.status(2, ST_NOT_FOUND);
   w.stored(3, 'a.b');
   w.integer(4, 2n ** 62n);
@@ -54,7 +57,7 @@ test('responses round-trip', () => {
   const r = decodeResponses(w.frame());
   assert.deepEqual(r.map((x) => x.status), [ST_VALUE, ST_NOT_FOUND, ST_STORED, ST_INTEGER, ST_TTL, ST_ERROR, ST_KEYS]);
   assert.deepEqual([...r[0].value!], [7, 8, 9]);
-  assert.deepEqual([r[0].version, r[0].ttlSeconds, r[0].type], ['3.x', 42, 1]);
+  assert.deepEqual([r[0].version, r[0].ttlSeconds, r[0].type], ['3.2f', 42, 1]);
   assert.equal(r[3].integer, 2n ** 62n);
   assert.equal(r[4].ttlSeconds, -2);
   assert.deepEqual([r[5].code, r[5].message], ['SABCACHE_ERR_X', 'bad ✓']);
