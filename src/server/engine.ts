@@ -131,11 +131,6 @@ export class Server {
     });
   }
 
-  /** Worker slots: the threadId of each running server worker (for tests and stats). */
-  workerThreadIds(): number[] {
-    return this.slots.map((s) => s?.threadId ?? -1);
-  }
-
   /**
    * Gracefully restarts worker `index`: it stops accepting, finishes its requests and exits,
    * and a new one takes its place. The other workers serve throughout.
