@@ -17,19 +17,13 @@
  * Env: BENCH_THREADS (server threads), BENCH_CONNECTIONS (default 64), BENCH_SECONDS (per
  *      run, default 5), BENCH_ROUNDS (default 3).
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { freePort } from '../test/helpers/server-process.ts';
+import { CORES, LOAD_CPU, onLoadCpu, onServerCpus, PIN, ROOT, SERVER_CPUS, SERVER_THREADS, startProcess, stopProcess } from './helpers/processes.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const CORES = availableParallelism();
-const pin = CORES >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-const serverCpus = pin ? `0-${CORES - 2}` : '';
-const loadCpu = pin ? String(CORES - 1) : '';
-const THREADS = Number(process.env.BENCH_THREADS ?? (pin ? CORES - 1 : CORES));
+const THREADS = Number(process.env.BENCH_THREADS ?? SERVER_THREADS);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -37,31 +31,18 @@ const KEYS = 10_000;
 const hasWrk = spawnSync('wrk', ['--version']).error === undefined;
 if (!hasWrk) console.log('wrk is not installed (apt-get install wrk): using autocannon, which shares a core with Node work');
 
-async function startProcess(args: string[], ready: RegExp): Promise<ChildProcess> {
-  const node = [process.execPath, '--import', 'tsx', ...args];
-  const [cmd, ...rest] = pin ? ['taskset', '-c', serverCpus, ...node] : node;
-  const proc = spawn(cmd, rest, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    proc.stdout!.on('data', (d) => { out += d; if (ready.test(out)) resolve(); });
-    proc.once('exit', (code) => reject(new Error(`${args[0]} exited with ${code}: ${out}`)));
-  });
-  return proc;
-}
-
-async function stopProcess(proc: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await exited;
+/** Starts a TypeScript entry of this repository on the servers' cores. */
+function startNode(args: string[], ready: RegExp): Promise<ChildProcess> {
+  return startProcess(onServerCpus([process.execPath, '--import', 'tsx', ...args]), ready);
 }
 
 /** Runs the load generator; returns requests per second and the count of non-2xx answers. */
 async function load(port: number, kind: 'get' | 'put'): Promise<{ rps: number; non2xx: number }> {
   if (hasWrk) {
     const wrk = ['wrk', '-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', `bench/wrk/${kind}-keys.lua`, `http://127.0.0.1:${port}`];
-    const [cmd, ...args] = pin ? ['taskset', '-c', loadCpu, ...wrk] : wrk;
+    const [cmd, ...args] = onLoadCpu(wrk);
     const out = execFileSync(cmd, args, {
-      cwd: root, encoding: 'utf8', env: { ...process.env, SABCACHE_BENCH_KEYS: String(KEYS) },
+      cwd: ROOT, encoding: 'utf8', env: { ...process.env, SABCACHE_BENCH_KEYS: String(KEYS) },
     });
     const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
     const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
@@ -79,10 +60,10 @@ async function load(port: number, kind: 'get' | 'put'): Promise<{ rps: number; n
 const rows: { server: string; kind: string; rps: number; non2xx: number; runs: number[] }[] = [];
 
 const bare = await freePort();
-const bareProc = await startProcess(['bench/fixtures/bare-uws-server.ts', String(bare), String(THREADS)], /serving/);
+const bareProc = await startNode(['bench/fixtures/bare-uws-server.ts', String(bare), String(THREADS)], /serving/);
 const port = await freePort();
 const adminPort = await freePort();
-const sab = await startProcess(['src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', String(THREADS), '--memory', '256mb'], /sabcache: serving/);
+const sab = await startNode(['src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', String(THREADS), '--memory', '256mb'], /sabcache: serving/);
 const value = new Uint8Array(100).fill(118);
 for (let i = 0; i < KEYS; i += 100) {
   await Promise.all(Array.from({ length: 100 }, (_, j) => fetch(`http://127.0.0.1:${port}/v1/kv/key:${String(i + j).padStart(12, '0')}`, { method: 'PUT', body: value })));
@@ -112,7 +93,7 @@ const ratio = (kind: string) => rows.find((r) => r.server === 'sabcache' && r.ki
 const lines = [
   '# HTTP throughput: sabcache vs a bare uWebSockets.js server',
   '',
-  `Node ${process.version}, ${CORES} cores; ${THREADS} server thread(s) each${pin ? ` on CPU ${serverCpus}, load generator on CPU ${loadCpu}` : ''}; ` +
+  `Node ${process.version}, ${CORES} cores; ${THREADS} server thread(s) each${PIN ? ` on CPU ${SERVER_CPUS}, load generator on CPU ${LOAD_CPU}` : ''}; ` +
     `${hasWrk ? 'wrk -t1' : 'autocannon'}, ${CONNECTIONS} connections, ${ROUNDS} interleaved rounds of ${SECONDS} s, ` +
     `${KEYS} keys of 16 B with 100 B values; ${new Date().toISOString()}; command: \`npm run bench:http\``,
   '',
@@ -125,5 +106,5 @@ const lines = [
   'The load generator runs on the same machine as the servers.',
 ];
 writeFileSync(new URL('./results/http.md', import.meta.url), lines.join('\n') + '\n');
-writeFileSync(new URL('./results/http.json', import.meta.url), JSON.stringify({ node: process.version, cores: CORES, pinned: pin, threads: THREADS, connections: CONNECTIONS, seconds: SECONDS, generator: hasWrk ? 'wrk' : 'autocannon', rows, ratioGet: ratio('get'), ratioPut: ratio('put') }, null, 2) + '\n');
+writeFileSync(new URL('./results/http.json', import.meta.url), JSON.stringify({ node: process.version, cores: CORES, pinned: PIN, threads: THREADS, connections: CONNECTIONS, seconds: SECONDS, generator: hasWrk ? 'wrk' : 'autocannon', rows, ratioGet: ratio('get'), ratioPut: ratio('put') }, null, 2) + '\n');
 console.log(lines.join('\n'));

@@ -11,68 +11,42 @@
  * Run: npm run bench:ws   (results: bench/results/ws.{json,md})
  * Env: BENCH_CONNECTIONS (default 50), BENCH_SECONDS (per cell, default 4).
  */
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/helpers/server-process.ts';
+import { CORES, LOAD_CPU, onLoadCpu, onServerCpus, PIN, ROOT, SERVER_CPUS, SERVER_THREADS, startProcess, stopProcess } from './helpers/processes.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
-const CORES = availableParallelism();
-const pin = CORES >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
-const serverCpus = pin ? `0-${CORES - 2}` : '';
-const loadCpu = pin ? String(CORES - 1) : '';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const KEYS = 10_000;
 const DEPTHS = [1, 16, 128];
-const pinned = (cpus: string, cmd: string[]): string[] => (pin ? ['taskset', '-c', cpus, ...cmd] : cmd);
-
-async function startProcess(cmd: string[], ready: RegExp): Promise<ChildProcess> {
-  const [c, ...args] = cmd;
-  const proc = spawn(c, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const on = (d: Buffer) => { out += d; if (ready.test(out)) resolve(); };
-    proc.stdout!.on('data', on);
-    proc.stderr!.on('data', on);
-    proc.once('exit', (code) => reject(new Error(`${c} exited with ${code}: ${out}`)));
-  });
-  return proc;
-}
-async function stop(proc: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => proc.once('exit', r));
-  proc.kill('SIGTERM');
-  await exited;
-}
-
 const rows: { server: string; op: string; depth: number; opsPerSecond: number }[] = [];
 
 // sabcache
 const port = await freePort();
 const adminPort = await freePort();
-const sab = await startProcess(pinned(serverCpus, [process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', String(pin ? CORES - 1 : CORES), '--memory', '256mb']), /sabcache: serving/);
+const sab = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', String(SERVER_THREADS), '--memory', '256mb']), /sabcache: serving/);
 const value = new Uint8Array(100).fill(118);
 for (let i = 0; i < KEYS; i += 100) {
   await Promise.all(Array.from({ length: 100 }, (_, j) => fetch(`http://127.0.0.1:${port}/v1/kv/key:${String(i + j).padStart(12, '0')}`, { method: 'PUT', body: value })));
 }
 for (const op of ['get', 'set']) {
   for (const depth of DEPTHS) {
-    const out = execFileSync(pinned(loadCpu, [process.execPath])[0], [...pinned(loadCpu, [process.execPath]).slice(1), '--import', 'tsx', 'bench/fixtures/ws-load.ts', `ws://127.0.0.1:${port}/v1/ws`, op, String(depth), String(CONNECTIONS), String(SECONDS), String(KEYS)], { cwd: root, encoding: 'utf8' });
+    const out = execFileSync(onLoadCpu([process.execPath])[0], [...onLoadCpu([process.execPath]).slice(1), '--import', 'tsx', 'bench/fixtures/ws-load.ts', `ws://127.0.0.1:${port}/v1/ws`, op, String(depth), String(CONNECTIONS), String(SECONDS), String(KEYS)], { cwd: ROOT, encoding: 'utf8' });
     const r = JSON.parse(out.trim().split('\n').at(-1)!) as { opsPerSecond: number; errors: number };
     if (r.errors) throw new Error(`sabcache answered ${r.errors} errors`);
     rows.push({ server: 'sabcache (WebSocket)', op, depth, opsPerSecond: r.opsPerSecond });
     console.log(`sabcache ${op} depth ${depth}: ${Math.round(r.opsPerSecond).toLocaleString('en-US')} ops/s`);
   }
 }
-await stop(sab);
+await stopProcess(sab);
 
 // Redis, when installed
 const hasRedis = spawnSync('redis-server', ['--version']).error === undefined && spawnSync('redis-benchmark', ['--version']).error === undefined;
 let redisNote = '';
 if (hasRedis) {
   const redisPort = await freePort();
-  const redis = await startProcess(pinned(serverCpus, ['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no']), /Ready to accept connections/);
+  const redis = await startProcess(onServerCpus(['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no']), /Ready to accept connections/);
   execFileSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'set', '-n', String(KEYS * 10), '-r', String(KEYS), '-d', '100', '-q'], { encoding: 'utf8' });
   const versionLine = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim();
   redisNote = `Redis: ${versionLine.split(' ').slice(0, 3).join(' ')}, persistence off, redis-benchmark -c ${CONNECTIONS} -d 100 -r ${KEYS}.`;
@@ -80,14 +54,14 @@ if (hasRedis) {
     for (const depth of DEPTHS) {
       // Enough requests for about SECONDS at the rate Redis reaches on this machine.
       const n = Math.round(SECONDS * (depth === 1 ? 80_000 : depth === 16 ? 600_000 : 900_000));
-      const out = execFileSync(pinned(loadCpu, ['redis-benchmark'])[0], [...pinned(loadCpu, ['redis-benchmark']).slice(1), '-h', '127.0.0.1', '-p', String(redisPort), '-t', op, '-n', String(n), '-c', String(CONNECTIONS), '-P', String(depth), '-d', '100', '-r', String(KEYS), '-q'], { encoding: 'utf8' });
+      const out = execFileSync(onLoadCpu(['redis-benchmark'])[0], [...onLoadCpu(['redis-benchmark']).slice(1), '-h', '127.0.0.1', '-p', String(redisPort), '-t', op, '-n', String(n), '-c', String(CONNECTIONS), '-P', String(depth), '-d', '100', '-r', String(KEYS), '-q'], { encoding: 'utf8' });
       const m = /([\d.]+) requests per second/.exec(out);
       if (!m) throw new Error(`unexpected redis-benchmark output: ${out}`);
       rows.push({ server: 'Redis (redis-benchmark)', op, depth, opsPerSecond: Number(m[1]) });
       console.log(`redis ${op} -P ${depth}: ${Math.round(Number(m[1])).toLocaleString('en-US')} ops/s`);
     }
   }
-  await stop(redis);
+  await stopProcess(redis);
 } else {
   console.log('redis-server / redis-benchmark not installed (apt-get install redis-server): the Redis rows are skipped');
 }
@@ -96,7 +70,7 @@ const cell = (server: string, op: string, depth: number) => rows.find((r) => r.s
 const lines = [
   '# Pipelined GET/SET over WebSocket vs Redis',
   '',
-  `Node ${process.version}, ${CORES} cores; servers on CPU ${pin ? serverCpus : 'any'}, load generators on CPU ${pin ? loadCpu : 'any'}; ${CONNECTIONS} connections, ` +
+  `Node ${process.version}, ${CORES} cores; servers on CPU ${SERVER_CPUS}, load generators on CPU ${LOAD_CPU}; ${CONNECTIONS} connections, ` +
     `100 B values, ${KEYS} keys; ${SECONDS} s per sabcache cell; ${new Date().toISOString()}; command: \`npm run bench:ws\``,
   '',
   '| op | depth (requests in flight per connection) | sabcache WebSocket ops/s | Redis ops/s (redis-benchmark -P depth) | sabcache / Redis |',
@@ -110,5 +84,5 @@ const lines = [
   redisNote,
 ];
 writeFileSync(new URL('./results/ws.md', import.meta.url), lines.join('\n') + '\n');
-writeFileSync(new URL('./results/ws.json', import.meta.url), JSON.stringify({ node: process.version, connections: CONNECTIONS, seconds: SECONDS, pinned: pin, rows }, null, 2) + '\n');
+writeFileSync(new URL('./results/ws.json', import.meta.url), JSON.stringify({ node: process.version, connections: CONNECTIONS, seconds: SECONDS, pinned: PIN, rows }, null, 2) + '\n');
 console.log('\n' + lines.join('\n'));
