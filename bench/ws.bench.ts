@@ -8,8 +8,13 @@
  * (bench/fixtures/ws-load.ts, Node + ws) sends pre-encoded messages, as redis-benchmark
  * sends pre-built commands. Only 127.0.0.1 is used; every run is bounded in time.
  *
+ * Method: both servers run at once (an idle one costs nothing); each round runs every cell
+ * once, sabcache then Redis for the same op and depth, and each cell reports the median
+ * over the rounds, so drift on a shared machine hits both sides alike.
+ *
  * Run: npm run bench:ws   (results: bench/results/ws.{json,md})
- * Env: BENCH_CONNECTIONS (default 50), BENCH_SECONDS (per cell, default 4).
+ * Env: BENCH_CONNECTIONS (default 50), BENCH_SECONDS (per cell, default 4), BENCH_ROUNDS
+ *      (default 3).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -18,9 +23,11 @@ import { CORES, LOAD_CPU, onLoadCpu, onServerCpus, PIN, ROOT, SERVER_CPUS, SERVE
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const KEYS = 10_000;
 const DEPTHS = [1, 16, 128];
-const rows: { server: string; op: string; depth: number; opsPerSecond: number }[] = [];
+const OPS = ['get', 'set'] as const;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 // sabcache
 const port = await freePort();
@@ -30,59 +37,73 @@ const value = new Uint8Array(100).fill(118);
 for (let i = 0; i < KEYS; i += 100) {
   await Promise.all(Array.from({ length: 100 }, (_, j) => fetch(`http://127.0.0.1:${port}/v1/kv/key:${String(i + j).padStart(12, '0')}`, { method: 'PUT', body: value })));
 }
-for (const op of ['get', 'set']) {
-  for (const depth of DEPTHS) {
-    const out = execFileSync(onLoadCpu([process.execPath])[0], [...onLoadCpu([process.execPath]).slice(1), '--import', 'tsx', 'bench/fixtures/ws-load.ts', `ws://127.0.0.1:${port}/v1/ws`, op, String(depth), String(CONNECTIONS), String(SECONDS), String(KEYS)], { cwd: ROOT, encoding: 'utf8' });
-    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { opsPerSecond: number; errors: number };
-    if (r.errors) throw new Error(`sabcache answered ${r.errors} errors`);
-    rows.push({ server: 'sabcache (WebSocket)', op, depth, opsPerSecond: r.opsPerSecond });
-    console.log(`sabcache ${op} depth ${depth}: ${Math.round(r.opsPerSecond).toLocaleString('en-US')} ops/s`);
-  }
+
+/** One sabcache cell: ops/s. */
+function sabcacheCell(op: string, depth: number): number {
+  const [cmd, ...pin] = onLoadCpu([process.execPath]);
+  const out = execFileSync(cmd, [...pin, '--import', 'tsx', 'bench/fixtures/ws-load.ts', `ws://127.0.0.1:${port}/v1/ws`, op, String(depth), String(CONNECTIONS), String(SECONDS), String(KEYS)], { cwd: ROOT, encoding: 'utf8' });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { opsPerSecond: number; errors: number };
+  if (r.errors) throw new Error(`sabcache answered ${r.errors} errors`);
+  return r.opsPerSecond;
 }
-await stopProcess(sab);
 
 // Redis, when installed
 const hasRedis = spawnSync('redis-server', ['--version']).error === undefined && spawnSync('redis-benchmark', ['--version']).error === undefined;
 let redisNote = '';
+let redisPort = 0;
+let redis: Awaited<ReturnType<typeof startProcess>> | undefined;
 if (hasRedis) {
-  const redisPort = await freePort();
-  const redis = await startProcess(onServerCpus(['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no']), /Ready to accept connections/);
+  redisPort = await freePort();
+  redis = await startProcess(onServerCpus(['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no']), /Ready to accept connections/);
   execFileSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(redisPort), '-t', 'set', '-n', String(KEYS * 10), '-r', String(KEYS), '-d', '100', '-q'], { encoding: 'utf8' });
   const versionLine = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).trim();
   redisNote = `Redis: ${versionLine.split(' ').slice(0, 3).join(' ')}, persistence off, redis-benchmark -c ${CONNECTIONS} -d 100 -r ${KEYS}.`;
-  for (const op of ['get', 'set']) {
-    for (const depth of DEPTHS) {
-      // Enough requests for about SECONDS at the rate Redis reaches on this machine.
-      const n = Math.round(SECONDS * (depth === 1 ? 80_000 : depth === 16 ? 600_000 : 900_000));
-      const out = execFileSync(onLoadCpu(['redis-benchmark'])[0], [...onLoadCpu(['redis-benchmark']).slice(1), '-h', '127.0.0.1', '-p', String(redisPort), '-t', op, '-n', String(n), '-c', String(CONNECTIONS), '-P', String(depth), '-d', '100', '-r', String(KEYS), '-q'], { encoding: 'utf8' });
-      const m = /([\d.]+) requests per second/.exec(out);
-      if (!m) throw new Error(`unexpected redis-benchmark output: ${out}`);
-      rows.push({ server: 'Redis (redis-benchmark)', op, depth, opsPerSecond: Number(m[1]) });
-      console.log(`redis ${op} -P ${depth}: ${Math.round(Number(m[1])).toLocaleString('en-US')} ops/s`);
-    }
-  }
-  await stopProcess(redis);
 } else {
   console.log('redis-server / redis-benchmark not installed (apt-get install redis-server): the Redis rows are skipped');
 }
 
-const cell = (server: string, op: string, depth: number) => rows.find((r) => r.server.startsWith(server) && r.op === op && r.depth === depth)?.opsPerSecond;
+/** One Redis cell: ops/s. */
+function redisCell(op: string, depth: number): number {
+  // Enough requests for about SECONDS at the rate Redis reaches on this machine.
+  const n = Math.round(SECONDS * (depth === 1 ? 80_000 : depth === 16 ? 600_000 : 900_000));
+  const [cmd, ...pin] = onLoadCpu(['redis-benchmark']);
+  const out = execFileSync(cmd, [...pin, '-h', '127.0.0.1', '-p', String(redisPort), '-t', op, '-n', String(n), '-c', String(CONNECTIONS), '-P', String(depth), '-d', '100', '-r', String(KEYS), '-q'], { encoding: 'utf8' });
+  const m = /([\d.]+) requests per second/.exec(out);
+  if (!m) throw new Error(`unexpected redis-benchmark output: ${out}`);
+  return Number(m[1]);
+}
+
+const cells = OPS.flatMap((op) => DEPTHS.map((depth) => ({ op, depth, sabcache: [] as number[], redis: [] as number[] })));
+for (let round = 0; round < ROUNDS; round++) {
+  for (const c of cells) {
+    c.sabcache.push(sabcacheCell(c.op, c.depth));
+    if (redis) c.redis.push(redisCell(c.op, c.depth));
+    console.log(`round ${round + 1}: ${c.op} depth ${c.depth}: sabcache ${Math.round(c.sabcache.at(-1)!).toLocaleString('en-US')}` +
+      (redis ? `, redis ${Math.round(c.redis.at(-1)!).toLocaleString('en-US')} ops/s` : ' ops/s'));
+  }
+}
+await stopProcess(sab);
+if (redis) await stopProcess(redis);
+
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 const lines = [
   '# Pipelined GET/SET over WebSocket vs Redis',
   '',
   `Node ${process.version}, ${CORES} cores; servers on CPU ${SERVER_CPUS}, load generators on CPU ${LOAD_CPU}; ${CONNECTIONS} connections, ` +
-    `100 B values, ${KEYS} keys; ${SECONDS} s per sabcache cell; ${new Date().toISOString()}; command: \`npm run bench:ws\``,
+    `100 B values, ${KEYS} keys; ${SECONDS} s per cell; median of ${ROUNDS} rounds, each running every cell once ` +
+    `(sabcache then Redis); ${new Date().toISOString()}; command: \`npm run bench:ws\``,
   '',
-  '| op | depth (requests in flight per connection) | sabcache WebSocket ops/s | Redis ops/s (redis-benchmark -P depth) | sabcache / Redis |',
-  '|---|---:|---:|---:|---:|',
-  ...['get', 'set'].flatMap((op) => DEPTHS.map((d) => {
-    const s = cell('sabcache', op, d)!;
-    const r = cell('Redis', op, d);
-    return `| ${op.toUpperCase()} | ${d} | ${Math.round(s).toLocaleString('en-US')} | ${r ? Math.round(r).toLocaleString('en-US') : 'not installed'} | ${r ? `${(s / r).toFixed(2)}×` : '—'} |`;
-  })),
+  '| op | depth (requests in flight per connection) | sabcache WebSocket ops/s | Redis ops/s (redis-benchmark -P depth) | sabcache / Redis (medians) | per-round ratios |',
+  '|---|---:|---:|---:|---:|---|',
+  ...cells.map((c) => {
+    const s = median(c.sabcache);
+    const r = redis ? median(c.redis) : undefined;
+    const perRound = r ? c.sabcache.map((x, i) => `${(x / c.redis[i]).toFixed(2)}`).join(', ') : '—';
+    return `| ${c.op.toUpperCase()} | ${c.depth} | ${fmt(s)} | ${r ? fmt(r) : 'not installed'} | ${r ? `${(s / r).toFixed(2)}×` : '—'} | ${perRound} |`;
+  }),
   '',
   redisNote,
 ];
 writeFileSync(new URL('./results/ws.md', import.meta.url), lines.join('\n') + '\n');
-writeFileSync(new URL('./results/ws.json', import.meta.url), JSON.stringify({ node: process.version, connections: CONNECTIONS, seconds: SECONDS, pinned: PIN, rows }, null, 2) + '\n');
+writeFileSync(new URL('./results/ws.json', import.meta.url), JSON.stringify({ node: process.version, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, pinned: PIN, cells }, null, 2) + '\n');
 console.log('\n' + lines.join('\n'));
