@@ -38,6 +38,13 @@ export interface SharedCacheOptions {
    * segments (at least one segment). @default 0.05
    */
   freeSegmentsFraction?: number;
+  /**
+   * The owner's time source, in milliseconds since the Unix epoch: it sets TTL deadlines and
+   * the shared clock that expiry compares against. For simulations and tests that replay
+   * time (as lru-cache's `perf` option); it applies to the creating thread's object only, so
+   * use it in single-threaded runs. @default Date.now
+   */
+  now?: () => number;
 }
 
 /** Options after validation, all in bytes / milliseconds. */
@@ -49,6 +56,7 @@ export interface ResolvedOptions {
   expectedItemBytes: number;
   maintenanceIntervalMs: number;
   freeSegmentsFraction: number;
+  now: () => number;
 }
 
 const MIN_MEMORY_BYTES = 1024 * 1024;
@@ -78,5 +86,7 @@ export function resolveOptions(o: SharedCacheOptions = {}): ResolvedOptions {
   if (!(freeSegmentsFraction >= 0 && freeSegmentsFraction < 0.5)) {
     throw new BadOptionError('freeSegmentsFraction', `must be from 0 to 0.5 (exclusive), got ${freeSegmentsFraction}`);
   }
-  return { memoryBytes, maxKeyBytes, maxValueBytes, segmentBytes, expectedItemBytes, maintenanceIntervalMs, freeSegmentsFraction };
+  if (o.now !== undefined && typeof o.now !== 'function') throw new BadOptionError('now', 'must be a function returning milliseconds since the epoch');
+  const now = o.now ?? Date.now;
+  return { memoryBytes, maxKeyBytes, maxValueBytes, segmentBytes, expectedItemBytes, maintenanceIntervalMs, freeSegmentsFraction, now };
 }

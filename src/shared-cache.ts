@@ -3,8 +3,8 @@ import { BadHandleError, BadOptionError, BadTtlError, ClosedError, NotOwnerError
 import { advanceClock, Maintenance } from './memory/maintenance.ts';
 import { type ResolvedOptions, resolveOptions, type SharedCacheOptions } from './options.ts';
 import {
-  C_DELETES, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_REQUESTS, C_SETS,
-  C_UNLINKED, metadataBytes, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, T_STATE, T_WORKER_THREAD_ID,
+  C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_DELETES, C_GHOST_HITS, C_GHOST_INSERTS, C_PROMOTED, C_REINSERTED, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_REQUESTS, C_SETS,
+  C_UNLINKED, metadataBytes, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, T_STATE, T_WORKER_THREAD_ID,
   THREAD_ATTACHED, THREAD_BLOCK_COUNT, TYPE_INTEGER, TYPE_STRING, segmentRowWord, threadBlockWord, threadCountersF64,
 } from './table/layout.ts';
 import { findThreadBlock, type RepairReport, repairDeadThread } from './table/repair.ts';
@@ -98,6 +98,26 @@ export interface CacheStats {
   expired: number;
   /** Whole segments evicted. */
   evictedSegments: number;
+  /** Entries copied from the small queue into the main queue at eviction (read since written). */
+  promotions: number;
+  /** Entries of an evicted main-queue segment copied forward inside main (read again). */
+  reinsertions: number;
+  /** New keys found in the ghost table, written straight into the main queue. */
+  ghostHits: number;
+  /** Fingerprints added to the ghost table (entries dropped from the small queue). */
+  ghostInserts: number;
+  /** Segments freed by compaction. */
+  compactedSegments: number;
+  /** Entries copied forward by compaction. */
+  compactedItems: number;
+  /** Bytes of entries the index points at (key, value, header and padding), in bytes. */
+  liveBytes: number;
+  /** Bytes written into segments now in use (live plus overwritten, deleted and expired), in bytes. */
+  writtenBytes: number;
+  /**
+   * Segment counts by state (`free`, `active`, `sealed`, `evicting`), segments in use by
+   * queue (`small`, `main`), the total and the segment size in bytes.
+   */
   segments: SegmentCounts & { total: number; segmentBytes: number };
   bucketCount: number;
   threads: ThreadStats[];
@@ -141,6 +161,7 @@ export class SharedCache {
     this.view = view;
     this.handle = { kind: 'sabcache', buffer: view.sab };
     this.table = new Table(view, threadId);
+    if (options) this.table.now = options.now;
     this.limitBytes = limitBytes;
     if (options) {
       const lowWatermark = Math.max(1, Math.ceil(view.g.segmentCount * options.freeSegmentsFraction));
@@ -160,7 +181,7 @@ export class SharedCache {
     const o = resolveOptions(options);
     const g = planGeometry(o);
     const view = SharedView.format(g, o.maxKeyBytes, o.maxValueBytes);
-    advanceClock(view.i32);
+    advanceClock(view.i32, o.now());
     return new SharedCache(view, o, o.memoryBytes);
   }
 
@@ -257,7 +278,7 @@ export class SharedCache {
     return {
       value,
       version: formatVersion(t.lastGeneration, t.lastRef),
-      ttlSeconds: exp === 0 ? -1 : Math.max(0, Math.round(exp - Date.now() / 1000)),
+      ttlSeconds: exp === 0 ? -1 : Math.max(0, Math.round(exp - this.table.now() / 1000)),
       type: t.lastValueType === TYPE_STRING ? 'string' : t.lastValueType === TYPE_INTEGER ? 'integer' : 'bytes',
     };
   }
@@ -362,7 +383,10 @@ export class SharedCache {
     const v = this.view;
     const { i32, f64, g } = v;
     let items = 0;
-    const totals = { hits: 0, misses: 0, sets: 0, deletes: 0, evictions: 0, expired: 0, evictedSegments: 0 };
+    const totals = {
+      hits: 0, misses: 0, sets: 0, deletes: 0, evictions: 0, expired: 0, evictedSegments: 0,
+      promotions: 0, reinsertions: 0, ghostHits: 0, ghostInserts: 0, compactedSegments: 0, compactedItems: 0,
+    };
     const threads: ThreadStats[] = [];
     for (let t = 0; t < THREAD_BLOCK_COUNT; t++) {
       const c = threadCountersF64(t);
@@ -376,6 +400,12 @@ export class SharedCache {
       totals.evictions += f64[c + C_EVICTED_ITEMS];
       totals.expired += f64[c + C_EXPIRED_ITEMS];
       totals.evictedSegments += f64[c + C_EVICTED_SEGMENTS];
+      totals.promotions += f64[c + C_PROMOTED];
+      totals.reinsertions += f64[c + C_REINSERTED];
+      totals.ghostHits += f64[c + C_GHOST_HITS];
+      totals.ghostInserts += f64[c + C_GHOST_INSERTS];
+      totals.compactedSegments += f64[c + C_COMPACTED_SEGMENTS];
+      totals.compactedItems += f64[c + C_COMPACTED_ITEMS];
       const attached = Atomics.load(i32, tw + T_STATE) === THREAD_ATTACHED;
       if (attached || f64[c + C_HITS] + f64[c + C_MISSES] + f64[c + C_SETS] + f64[c + C_REQUESTS] > 0) {
         threads.push({
@@ -384,13 +414,17 @@ export class SharedCache {
         });
       }
     }
-    let used = metadataBytes(g);
+    let writtenBytes = 0;
+    let liveBytes = 0;
     for (let s = 0; s < g.segmentCount; s++) {
       const row = segmentRowWord(g, s);
-      if ((Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK) !== SEG_FREE) used += Atomics.load(i32, row + S_WRITE_OFFSET);
+      if ((Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK) === SEG_FREE) continue;
+      writtenBytes += Atomics.load(i32, row + S_WRITE_OFFSET);
+      liveBytes += Atomics.load(i32, row + S_LIVE_BYTES);
     }
     return {
-      items, memoryUsedBytes: used, memoryLimitBytes: this.limitBytes, bufferBytes: v.sab.byteLength, ...totals,
+      items, memoryUsedBytes: metadataBytes(g) + writtenBytes, memoryLimitBytes: this.limitBytes, bufferBytes: v.sab.byteLength, ...totals,
+      liveBytes, writtenBytes,
       segments: { ...countSegments(v), total: g.segmentCount, segmentBytes: g.segmentBytes },
       bucketCount: g.bucketCount, threads,
     };

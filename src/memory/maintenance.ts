@@ -1,19 +1,31 @@
 /**
  * The owner thread's maintenance tick (DESIGN §5): advances the shared coarse clock,
- * keeps free segments at or above a low watermark by evicting whole segments oldest first
- * (plain FIFO over seal order), and sweeps a slice of buckets for expired entries.
+ * keeps free segments at or above a low watermark by evicting whole segments under the
+ * S3-FIFO policy (eviction.ts), compacts sparse segments, and sweeps a slice of buckets
+ * for expired entries.
  *
  * @module
  */
 import { H_CLOCK_SECONDS } from '../table/layout.ts';
-import { countSegments, evictOldestSegment, type ThreadContext } from '../table/segments.ts';
+import { countSegments } from '../table/segments.ts';
+import type { Table } from '../table/table.ts';
+import { compactSegments, evictSegment } from './eviction.ts';
 import { sweepExpired } from './expiry.ts';
 
+/** Most segments compacted per tick (bounds the tick's time: each moves ≤ 1/4 segment). */
+const COMPACT_PER_TICK = 2;
+
 /** Writes the current unix time (seconds) into the shared clock. */
-export function advanceClock(i32: Int32Array): void {
+export function advanceClock(i32: Int32Array, nowMs = Date.now()): void {
   // One aligned word: readers (plain loads) see the old or the new second, never a mix, and
   // need no more than a recent value.
-  Atomics.store(i32, H_CLOCK_SECONDS, Math.floor(Date.now() / 1000));
+  Atomics.store(i32, H_CLOCK_SECONDS, Math.floor(nowMs / 1000));
+}
+
+/** What one maintenance step did. */
+export interface TickReport {
+  evictedSegments: number;
+  compactedSegments: number;
 }
 
 /** Runs one maintenance step on the owner; see the module comment. */
@@ -25,20 +37,22 @@ export class Maintenance {
    * @param lowWatermarkSegments - free segments kept available, so writers rarely have to
    *   evict themselves.
    */
-  constructor(private readonly ctx: ThreadContext, readonly lowWatermarkSegments: number) {
-    this.sweepPerTick = Math.max(64, Math.ceil(ctx.v.g.bucketCount / 200));
+  constructor(private readonly table: Table, readonly lowWatermarkSegments: number) {
+    this.sweepPerTick = Math.max(64, Math.ceil(table.v.g.bucketCount / 200));
   }
 
-  /** One step. Returns the number of segments evicted. */
-  tick(): number {
-    advanceClock(this.ctx.v.i32);
-    let evicted = 0;
-    let free = countSegments(this.ctx.v).free;
-    while (free < this.lowWatermarkSegments && evictOldestSegment(this.ctx)) {
-      evicted++;
-      free++;
+  /** One step. */
+  tick(): TickReport {
+    advanceClock(this.table.v.i32, this.table.now());
+    let evictedSegments = 0;
+    let free = countSegments(this.table.v).free;
+    while (free < this.lowWatermarkSegments && evictSegment(this.table)) {
+      evictedSegments++;
+      free = countSegments(this.table.v).free;
     }
-    this.sweepFrom = sweepExpired(this.ctx, this.sweepFrom, this.sweepPerTick);
-    return evicted;
+    // Compaction copies into free segments: leave the writers' reserve alone.
+    const compactedSegments = compactSegments(this.table, COMPACT_PER_TICK, this.lowWatermarkSegments + 1);
+    this.sweepFrom = sweepExpired(this.table, this.sweepFrom, this.sweepPerTick);
+    return { evictedSegments, compactedSegments };
   }
 }

@@ -17,8 +17,9 @@ const stringifyStats = fastJson({
   type: 'object',
   properties: {
     items: num, memoryUsedBytes: num, memoryLimitBytes: num, bufferBytes: num, hits: num, misses: num, sets: num,
-    deletes: num, evictions: num, expired: num, evictedSegments: num, bucketCount: num,
-    segments: { type: 'object', properties: { free: num, active: num, sealed: num, evicting: num, total: num, segmentBytes: num } },
+    deletes: num, evictions: num, expired: num, evictedSegments: num, promotions: num, reinsertions: num, ghostHits: num,
+    ghostInserts: num, compactedSegments: num, compactedItems: num, liveBytes: num, writtenBytes: num, bucketCount: num,
+    segments: { type: 'object', properties: { free: num, active: num, sealed: num, evicting: num, small: num, main: num, total: num, segmentBytes: num } },
     threads: {
       type: 'array',
       items: {

@@ -7,18 +7,21 @@
  *
  * ```
  *  byte 0                                                                    buffer end
- *  ┌────────┬───────────────┬────────────────┬───────────┬──────────────┬──────────────┬──────────────┐
- *  │ header │ thread blocks │ index          │ freq      │ segment table│ change feed  │ segments     │
- *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 64 B │ buckets×8B│ segments×32 B│ 64 B + 2048 × │ segments × S │
- *  │        │               │                │           │              │ 128 B slots  │              │
- *  └────────┴───────────────┴────────────────┴───────────┴──────────────┴──────────────┴──────────────┘
+ *  ┌────────┬───────────────┬────────────────┬───────────┬────────────┬──────────────┬──────────────┬──────────────┐
+ *  │ header │ thread blocks │ index          │ freq      │ ghost      │ segment table│ change feed  │ segments     │
+ *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 64 B │ buckets×8B│ buckets/4  │ segments×32 B│ 64 B + 2048 × │ segments × S │
+ *  │        │               │                │           │ × 64 B     │              │ 128 B slots  │              │
+ *  └────────┴───────────────┴────────────────┴───────────┴────────────┴──────────────┴──────────────┴──────────────┘
  *
  *  bucket (64 B = 16 × i32):  [0] seq  [1] lock owner  [2,3] way0 (tag, ref) … [14,15] way6
  *  freq   (8 B per bucket):   one advisory access counter byte (0..3) per way, byte 7 spare
+ *  ghost line (64 B):         [0] insert cursor  [1..15] fingerprints of entries dropped
+ *                             from the small queue (0 = empty), replaced round-robin
  *  segment table row (32 B):  [0] state  [1] write offset  [2] live bytes  [3] generation
- *                             [4] seal sequence  [5] created-at (unix s)  [6,7] spare
- *  thread block (1 KiB):      [0] state  [1] held bucket+1  [2] active segment+1
+ *                             [4] seal sequence  [5] created-at (unix s)  [6] queue  [7] spare
+ *  thread block (1 KiB):      [0] state  [1] held bucket+1  [2] active small segment+1
  *                             [3] worker threadId  [4] park word  [5] watching
+ *                             [6] active main segment+1
  *                             … byte 64: counters (f64 × COUNTER_COUNT)
  *  feed header (64 B):        [0] head (next sequence)  [1] watching threads  [2] parked readers
  *                             [3] notify counter
@@ -42,7 +45,7 @@
 /** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
 export const MAGIC = 0x43424153;
 /** Bumped whenever any offset or meaning in this file changes. */
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 /** Every region starts on a multiple of this (one cache line), in bytes. */
 export const REGION_ALIGN_BYTES = 64;
@@ -80,6 +83,8 @@ export const H_MAX_KEY_BYTES = 11;
 export const H_MAX_VALUE_BYTES = 12;
 /** Byte offset of the segments region divided by SEGMENT_ALIGN_BYTES. */
 export const H_SEGMENTS_PAGE = 13;
+/** Header word: 1 once anything entered the ghost table (writers skip the lookup before). */
+export const H_GHOST_USED = 14;
 
 // ── thread blocks ─────────────────────────────────────────────────────────────────────
 /** How many threads may attach at once. */
@@ -92,7 +97,7 @@ export const THREAD_BLOCKS_OFFSET = HEADER_BYTES;
 export const T_STATE = 0;
 /** Bucket index + 1 this thread is locking or about to lock; 0 = none. */
 export const T_HELD_BUCKET = 1;
-/** Index + 1 of this thread's active segment; 0 = none. */
+/** Index + 1 of this thread's active segment of the small queue (new writes); 0 = none. */
 export const T_ACTIVE_SEGMENT = 2;
 /** `worker_threads.threadId` of the attached thread. */
 export const T_WORKER_THREAD_ID = 3;
@@ -100,6 +105,8 @@ export const T_WORKER_THREAD_ID = 3;
 export const T_PARK = 4;
 /** 1 while this thread counts in the feed's F_WATCHERS (so repair can take it back). */
 export const T_WATCHING = 5;
+/** Index + 1 of this thread's active segment of the main queue (promotions, ghost hits); 0 = none. */
+export const T_ACTIVE_MAIN_SEGMENT = 6;
 /** Byte offset of the counters inside a thread block. */
 export const T_COUNTERS_BYTE = 64;
 /** Thread block states. */
@@ -127,6 +134,18 @@ export const C_EXPIRED_ITEMS = 7;
 export const C_EVICTED_SEGMENTS = 8;
 /** Counter: requests served by this thread (server workers). */
 export const C_REQUESTS = 9;
+/** Counter: entries copied from a small-queue segment into the main queue (read since written). */
+export const C_PROMOTED = 10;
+/** Counter: entries of an evicted main-queue segment copied forward inside main (read again). */
+export const C_REINSERTED = 11;
+/** Counter: new keys found in the ghost table (written straight into the main queue). */
+export const C_GHOST_HITS = 12;
+/** Counter: segments freed by compaction (live entries copied forward). */
+export const C_COMPACTED_SEGMENTS = 13;
+/** Counter: entries copied forward by compaction. */
+export const C_COMPACTED_ITEMS = 14;
+/** Counter: fingerprints added to the ghost table. */
+export const C_GHOST_INSERTS = 15;
 /** Counter slots per thread block (room to grow). */
 export const COUNTER_COUNT = 16;
 
@@ -148,6 +167,16 @@ export const FREQ_BYTES_PER_BUCKET = 8;
 /** Largest value of a way's frequency counter. */
 export const FREQ_MAX = 3;
 
+// ── ghost table ───────────────────────────────────────────────────────────────────────
+/** One ghost line, in bytes (one cache line). */
+export const GHOST_LINE_BYTES = 64;
+/** i32 words per ghost line: word 0 is the insert cursor, the rest hold fingerprints. */
+export const GHOST_LINE_WORDS = 16;
+/** Fingerprint slots per ghost line. */
+export const GHOST_SLOTS_PER_LINE = 15;
+/** Buckets per ghost line: the ghost holds about 0.8 fingerprints per item the index is sized for. */
+export const BUCKETS_PER_GHOST_LINE = 4;
+
 // ── segment table ─────────────────────────────────────────────────────────────────────
 /** One segment table row, in bytes. */
 export const SEGMENT_ROW_BYTES = 32;
@@ -165,6 +194,12 @@ export const S_GENERATION = 3;
 export const S_SEAL_SEQ = 4;
 /** Segment row word: unix seconds when it became active. */
 export const S_CREATED_AT = 5;
+/** Segment row word: the queue it belongs to (QUEUE_SMALL or QUEUE_MAIN), set when claimed. */
+export const S_QUEUE = 6;
+/** Queues of the S3-FIFO policy (Yang et al., SOSP 2023): new writes enter the small queue. */
+export const QUEUE_SMALL = 0;
+/** The main queue: entries read while in the small queue, and keys that return from the ghost. */
+export const QUEUE_MAIN = 1;
 /** Segment states live in the low 8 bits of S_STATE; the owner thread (block + 1) above. */
 export const SEG_FREE = 0;
 /** Segment state: one thread appends to it. */
@@ -265,6 +300,9 @@ export interface Geometry {
   /** Byte offsets of each region. */
   indexOffset: number;
   freqOffset: number;
+  ghostOffset: number;
+  /** Lines in the ghost table; a power of two. */
+  ghostLines: number;
   segmentTableOffset: number;
   feedOffset: number;
   segmentsOffset: number;
@@ -277,14 +315,16 @@ export function computeGeometry(bucketCount: number, segmentBytes: number, segme
   const offsetBits = Math.log2(segmentBytes / ENTRY_ALIGN_BYTES);
   const indexOffset = THREAD_BLOCKS_OFFSET + THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES;
   const freqOffset = alignUp(indexOffset + bucketCount * BUCKET_BYTES, REGION_ALIGN_BYTES);
-  const segmentTableOffset = alignUp(freqOffset + bucketCount * FREQ_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
+  const ghostOffset = alignUp(freqOffset + bucketCount * FREQ_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
+  const ghostLines = Math.max(1, bucketCount / BUCKETS_PER_GHOST_LINE);
+  const segmentTableOffset = alignUp(ghostOffset + ghostLines * GHOST_LINE_BYTES, REGION_ALIGN_BYTES);
   const feedOffset = alignUp(segmentTableOffset + segmentCount * SEGMENT_ROW_BYTES, REGION_ALIGN_BYTES);
   const segmentsOffset = alignUp(feedOffset + FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES, SEGMENT_ALIGN_BYTES);
   const totalBytes = segmentsOffset + segmentCount * segmentBytes;
-  return { bucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, freqOffset, segmentTableOffset, feedOffset, segmentsOffset, totalBytes };
+  return { bucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, freqOffset, ghostOffset, ghostLines, segmentTableOffset, feedOffset, segmentsOffset, totalBytes };
 }
 
-/** Bytes used by everything but the segments (header, thread blocks, index, freq, segment table). */
+/** Bytes used by everything but the segments (header, thread blocks, index, freq, ghost, segment table, feed). */
 export function metadataBytes(g: Geometry): number {
   return g.segmentsOffset;
 }
@@ -303,6 +343,10 @@ export function bucketWord(g: Geometry, b: number): number {
 /** Byte index of bucket `b`'s first frequency byte. */
 export function freqByte(g: Geometry, b: number): number {
   return g.freqOffset + b * FREQ_BYTES_PER_BUCKET;
+}
+/** Word index of ghost line `l`'s first word (its insert cursor). */
+export function ghostLineWord(g: Geometry, l: number): number {
+  return (g.ghostOffset >>> 2) + l * GHOST_LINE_WORDS;
 }
 /** Word index of segment `s`'s table row. */
 export function segmentRowWord(g: Geometry, s: number): number {

@@ -7,7 +7,7 @@
  */
 import {
   B_LOCK, B_SEQ, B_WAYS, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, S_STATE,
-  SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, T_ACTIVE_SEGMENT,
+  SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT,
   T_HELD_BUCKET, T_STATE, T_WATCHING, F_WATCHERS, feedWord, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, WAYS,
   bucketWord, refByte, refOffset, refSegment, segmentRowWord, threadBlockWord, KEYLEN_MASK
 } from './layout.ts';
@@ -103,6 +103,7 @@ export function repairDeadThread(v: SharedView, t: number): RepairReport {
   // A dead watcher stops counting (writers stop publishing when nobody watches).
   if (Atomics.compareExchange(i32, tw + T_WATCHING, 1, 0) === 1) Atomics.sub(i32, feedWord(g, F_WATCHERS), 1);
   Atomics.store(i32, tw + T_ACTIVE_SEGMENT, 0);
+  Atomics.store(i32, tw + T_ACTIVE_MAIN_SEGMENT, 0);
   Atomics.store(i32, tw + T_HELD_BUCKET, 0);
   Atomics.store(i32, tw + T_STATE, THREAD_FREE);
   return report;

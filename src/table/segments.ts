@@ -20,7 +20,7 @@ import {
   E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, S_CREATED_AT,
   S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_EVICTING, SEG_FREE,
   SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, entryBytes, makeRef,
-  refByte, refSegment, segmentByte, segmentRowWord, KEYLEN_MASK
+  refByte, refSegment, segmentByte, segmentRowWord, KEYLEN_MASK, S_QUEUE, QUEUE_MAIN, QUEUE_SMALL,
 } from './layout.ts';
 import type { SharedView } from './shared-view.ts';
 
@@ -35,12 +35,16 @@ export interface ThreadContext {
   readonly counters: number;
 }
 
-/** Segment counts by state. */
+/** Segment counts by state, and of the segments in use (active or sealed) by queue. */
 export interface SegmentCounts {
   free: number;
   active: number;
   sealed: number;
   evicting: number;
+  /** Active or sealed segments of the small queue. */
+  small: number;
+  /** Active or sealed segments of the main queue. */
+  main: number;
 }
 
 /**
@@ -58,10 +62,10 @@ export function entrySizeAt(v: SharedView, e: number, limit: number): number {
 }
 
 /**
- * Claims a free segment for thread `ctx.owner` as its active segment. Returns its index,
- * or -1 when none is free.
+ * Claims a free segment for thread `ctx.owner` as its active segment of `queue`
+ * (QUEUE_SMALL or QUEUE_MAIN). Returns its index, or -1 when none is free.
  */
-export function acquireSegment(ctx: ThreadContext): number {
+export function acquireSegment(ctx: ThreadContext, queue: number): number {
   const { v, owner } = ctx;
   const i32 = v.i32;
   const n = v.g.segmentCount;
@@ -74,6 +78,7 @@ export function acquireSegment(ctx: ThreadContext): number {
     // Only the claimer touches these until the segment is sealed.
     i32[row + S_LIVE_BYTES] = 0;
     i32[row + S_CREATED_AT] = i32[H_CLOCK_SECONDS];
+    i32[row + S_QUEUE] = queue;
     Atomics.store(i32, row + S_WRITE_OFFSET, SEGMENT_FIRST_OFFSET);
     Atomics.store(i32, H_FREE_HINT, (s + 1) % n);
     return s;
@@ -93,13 +98,18 @@ export function sealSegment(v: SharedView, s: number): void {
 
 /** Counts segments by state (a snapshot; other threads keep changing them). */
 export function countSegments(v: SharedView): SegmentCounts {
-  const counts: SegmentCounts = { free: 0, active: 0, sealed: 0, evicting: 0 };
+  const counts: SegmentCounts = { free: 0, active: 0, sealed: 0, evicting: 0, small: 0, main: 0 };
   for (let s = 0; s < v.g.segmentCount; s++) {
-    const st = Atomics.load(v.i32, segmentRowWord(v.g, s) + S_STATE) & SEG_STATE_MASK;
+    const row = segmentRowWord(v.g, s);
+    const st = Atomics.load(v.i32, row + S_STATE) & SEG_STATE_MASK;
     if (st === SEG_FREE) counts.free++;
     else if (st === SEG_ACTIVE) counts.active++;
     else if (st === SEG_SEALED) counts.sealed++;
     else counts.evicting++;
+    if (st === SEG_ACTIVE || st === SEG_SEALED) {
+      if (v.i32[row + S_QUEUE] === QUEUE_MAIN) counts.main++;
+      else counts.small++;
+    }
   }
   return counts;
 }
@@ -119,10 +129,10 @@ export function unlinkWayLocked(v: SharedView, bw: number, w: number, ref: numbe
 }
 
 /**
- * Evicts the oldest sealed segment: unlinks every entry of it that the index still points
- * at (each under its bucket's lock), then frees it. Any thread may call this (the owner
- * keeps free segments above a watermark; a writer that finds none helps). Returns false
- * when no segment is sealed.
+ * Evicts the oldest sealed segment of any queue, dropping every entry (no copy-forward):
+ * unlinks every entry of it that the index still points at (each under its bucket's lock),
+ * then frees it. Used by `flush`; eviction to make room follows the S3-FIFO policy in
+ * `memory/eviction.ts`. Returns false when no segment is sealed.
  */
 export function evictOldestSegment(ctx: ThreadContext): boolean {
   const { v, owner } = ctx;
@@ -156,9 +166,8 @@ export function evictOldestSegment(ctx: ThreadContext): boolean {
 export function evictSegmentClaimed(ctx: ThreadContext, s: number): void {
   const { v, owner, threadWord, counters } = ctx;
   const { i32, f64, g } = v;
-  const row = segmentRowWord(g, s);
   const base = segmentByte(g, s);
-  const end = Math.min(Atomics.load(i32, row + S_WRITE_OFFSET), g.segmentBytes);
+  const end = Math.min(Atomics.load(i32, segmentRowWord(g, s) + S_WRITE_OFFSET), g.segmentBytes);
   const clock = i32[H_CLOCK_SECONDS];
   const mask = g.bucketCount - 1;
   let off = SEGMENT_FIRST_OFFSET;
@@ -192,13 +201,23 @@ export function evictSegmentClaimed(ctx: ThreadContext, s: number): void {
     }
     off += size;
   }
-  // Ordering: every way pointing here was unlinked above under its bucket lock (moving its
-  // seq), so no reader can start reading this segment again; readers already inside fail
-  // their seq check. Bump the generation (versions of new entries here differ from old
+  freeSegmentClaimed(v, s);
+  f64[counters + C_EVICTED_SEGMENTS]++;
+}
+
+/**
+ * Frees segment `s`, which this thread has claimed (EVICTING) and whose every entry it has
+ * unlinked or moved away.
+ */
+export function freeSegmentClaimed(v: SharedView, s: number): void {
+  const i32 = v.i32;
+  const row = segmentRowWord(v.g, s);
+  // Ordering: every way pointing here was unlinked or moved under its bucket lock (moving
+  // its seq), so no reader can start reading this segment again; readers already inside
+  // fail their seq check. Bump the generation (versions of new entries here differ from old
   // ones), then publish FREE last so that a claimer sees a finished segment.
   i32[row + S_GENERATION] = (i32[row + S_GENERATION] + 1) | 0;
   i32[row + S_LIVE_BYTES] = 0;
   Atomics.store(i32, row + S_WRITE_OFFSET, 0);
   Atomics.store(i32, row + S_STATE, SEG_FREE);
-  f64[counters + C_EVICTED_SEGMENTS]++;
 }

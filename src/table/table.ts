@@ -10,13 +10,15 @@
 import { BadTtlError, BadValueError, OutOfMemoryError, TooManyThreadsError, ValueTooLargeError } from '../errors.ts';
 import { lockBucket, unlockBucket, validateSeq } from './bucket-lock.ts';
 import { feedWatched, publishChange, publishEntryChange } from './change-feed.ts';
+import { ghostInsert, ghostTake } from './ghost.ts';
+import { evictSegment } from '../memory/eviction.ts';
 import { addInt64, checkDelta, INT64_MAX_DIGITS, parseInt64 } from './integer-value.ts';
 import { KeyCodec } from './key-codec.ts';
 import {
   B_WAYS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
   E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, FREQ_BYTES_PER_BUCKET,
   FREQ_MAX, H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
-  SEGMENT_ROW_WORDS, T_ACTIVE_SEGMENT, T_STATE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT,
+  SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT,
   KEYLEN_MASK, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
@@ -89,8 +91,10 @@ export class Table implements ThreadContext {
   private readonly offMask: number;
   private readonly segCount: number;
   readonly codec: KeyCodec;
-  /** Index of this thread's active segment, or -1. */
+  /** Index of this thread's active segment of the small queue (new writes), or -1. */
   private active = -1;
+  /** Index of this thread's active segment of the main queue (copies forward, ghost hits), or -1. */
+  private activeMain = -1;
   private closed = false;
   private slab = new ArrayBuffer(SLAB_BYTES);
   private slabUsed = 0;
@@ -134,6 +138,9 @@ export class Table implements ThreadContext {
     this.codec = new KeyCodec(v.maxKeyBytes, v.seedA, v.seedB);
   }
 
+  /** Time source for TTL deadlines, milliseconds since the epoch (the `now` option). */
+  now: () => number = Date.now;
+
   /** Current coarse clock, unix seconds (advanced by the owner thread). */
   clockSeconds(): number {
     return this.i32[H_CLOCK_SECONDS] >>> 0;
@@ -173,7 +180,7 @@ export class Table implements ThreadContext {
     this.codec.encode(key);
     if (this.read(MODE_HAS) < 0) return -2;
     if (this.lastExpireAt === 0) return -1;
-    return Math.max(0, Math.round(this.lastExpireAt - Date.now() / 1000));
+    return Math.max(0, Math.round(this.lastExpireAt - this.now() / 1000));
   }
 
   /**
@@ -443,7 +450,7 @@ export class Table implements ThreadContext {
     const expireAt = this.expireAtFor(ttlSeconds);
 
     const size = entryBytes(this.codec.length, valueLen);
-    const e = this.reserveEntry(size, valueLen, type, expireAt);
+    const e = this.reserveEntry(size, valueLen, type, expireAt, this.queueForWrite());
     const vs = e + ENTRY_HEADER_BYTES + this.codec.length;
     if (type === TYPE_STRING) this.buf.write(value as string, vs, valueLen, 'utf8');
     else this.u8.set(value as Uint8Array, vs);
@@ -478,7 +485,7 @@ export class Table implements ThreadContext {
     const maxSize = entryBytes(keyLen, INT64_MAX_DIGITS);
     // Space is reserved before the lock: making room may evict, which takes other bucket
     // locks, and a thread never waits for a lock while holding one.
-    const e = this.reserveEntry(maxSize, 0, TYPE_INTEGER, 0);
+    const e = this.reserveEntry(maxSize, 0, TYPE_INTEGER, 0, this.queueForWrite());
     const i32 = this.i32;
     const b = this.codec.hash[0] & this.mask;
     const bw = this.indexWord + b * BUCKET_WORDS;
@@ -533,12 +540,12 @@ export class Table implements ThreadContext {
   }
 
   /** Byte index of way `w`'s frequency counter in bucket `b` (layout.freqByte + w). */
-  private freqAt(b: number, w: number): number {
+  freqAt(b: number, w: number): number {
     return this.freqBase + b * FREQ_BYTES_PER_BUCKET + w;
   }
 
   /** Byte offset of the entry `ref` names (layout.refByte, with the geometry cached). */
-  private entryByte(ref: number): number {
+  entryByte(ref: number): number {
     return this.segBase + (ref >>> this.offBits) * this.segBytes + ((ref & this.offMask) << 3);
   }
 
@@ -547,8 +554,8 @@ export class Table implements ThreadContext {
    * header and the encoded key there (the value is the caller's). Returns its byte offset.
    * Nothing is visible until {@link installLocked} commits it.
    */
-  private reserveEntry(size: number, valueLen: number, type: number, expireAt: number): number {
-    const seg = this.reserve(size);
+  private reserveEntry(size: number, valueLen: number, type: number, expireAt: number, queue: number): number {
+    const seg = this.reserve(size, queue);
     const off = this.i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_WRITE_OFFSET];
     const e = this.segBase + seg * this.segBytes + off;
     const ew = e >>> 2;
@@ -574,7 +581,7 @@ export class Table implements ThreadContext {
    */
   private installLocked(bw: number, b: number, size: number): void {
     const i32 = this.i32;
-    const seg = this.active;
+    const seg = this.writingQueue === QUEUE_MAIN ? this.activeMain : this.active;
     const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
     const off = i32[row + S_WRITE_OFFSET];
     // Ordering: the write offset moves past the entry once it is fully written and before
@@ -625,36 +632,103 @@ export class Table implements ThreadContext {
     }
     // Expire at the first whole second at or after now + ttl: a key lives at least
     // ttlSeconds and less than one second more (the clock has whole-second resolution).
-    return Math.min(Math.ceil(Date.now() / 1000 + ttlSeconds), 0xffffffff) | 0;
+    return Math.min(Math.ceil(this.now() / 1000 + ttlSeconds), 0xffffffff) | 0;
   }
 
   /**
-   * Makes room for `size` bytes in this thread's active segment and returns the segment.
-   * Seals a full segment and claims a free one; when none is free, helps by evicting the
-   * oldest sealed segment itself (DESIGN §5).
+   * The queue a write of the encoded key goes to (S3-FIFO): main if the key was recently
+   * dropped from the small queue unread (its fingerprint is in the ghost table), else small.
+   */
+  private queueForWrite(): number {
+    if (ghostTake(this.v, this.codec.hash[0], this.codec.hash[1])) {
+      this.f64[this.counters + C_GHOST_HITS]++;
+      return QUEUE_MAIN;
+    }
+    return QUEUE_SMALL;
+  }
+
+  /** The queue of the entry being written (set by {@link reserve}, read by installLocked). */
+  private writingQueue = QUEUE_SMALL;
+
+  /**
+   * Makes room for `size` bytes in this thread's active segment of `queue` and returns the
+   * segment. Seals a full segment and claims a free one; when none is free, helps by
+   * running one eviction step itself (DESIGN §5).
    * @throws OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`) when nothing can be evicted.
    */
-  private reserve(size: number): number {
-    const i32 = this.i32;
-    if (this.active >= 0) {
-      const row = this.segRowWord + this.active * SEGMENT_ROW_WORDS;
-      if (i32[row + S_WRITE_OFFSET] + size <= this.segBytes) return this.active;
-      sealSegment(this.v, this.active);
-      this.active = -1;
-      // T_ACTIVE_SEGMENT is published for observers (tools, tests); ownership itself is the
-      // owner field of the segment's state word, which repair reads.
-      Atomics.store(i32, this.threadWord + T_ACTIVE_SEGMENT, 0);
-    }
+  private reserve(size: number, queue: number): number {
+    this.writingQueue = queue;
     for (let attempt = 0; attempt < 64; attempt++) {
-      const s = acquireSegment(this);
-      if (s >= 0) {
-        this.active = s;
-        Atomics.store(i32, this.threadWord + T_ACTIVE_SEGMENT, s + 1);
-        return s;
-      }
-      if (!evictOldestSegment(this)) break;
+      const s = this.activeWithRoom(size, queue);
+      if (s >= 0) return s;
+      if (!evictSegment(this)) break;
     }
     throw new OutOfMemoryError('no free segment and none can be evicted (every segment is active in some thread)');
+  }
+
+  /**
+   * This thread's active segment of `queue` if `size` more bytes fit in it; else seals it
+   * and claims a free one. Returns -1 when no segment is free (never evicts).
+   */
+  private activeWithRoom(size: number, queue: number): number {
+    const i32 = this.i32;
+    const slot = queue === QUEUE_MAIN ? T_ACTIVE_MAIN_SEGMENT : T_ACTIVE_SEGMENT;
+    let s = queue === QUEUE_MAIN ? this.activeMain : this.active;
+    if (s >= 0) {
+      if (i32[this.segRowWord + s * SEGMENT_ROW_WORDS + S_WRITE_OFFSET] + size <= this.segBytes) return s;
+      sealSegment(this.v, s);
+      s = -1;
+      // The T_ACTIVE_… words are published for observers (tools, tests); ownership itself is
+      // the owner field of the segment's state word, which repair reads.
+      Atomics.store(i32, this.threadWord + slot, 0);
+    }
+    s = acquireSegment(this, queue);
+    if (s >= 0) Atomics.store(i32, this.threadWord + slot, s + 1);
+    if (queue === QUEUE_MAIN) this.activeMain = s;
+    else this.active = s;
+    return s;
+  }
+
+  /**
+   * Copy-forward, step 1 (eviction and compaction): makes room for an entry of `size` bytes
+   * in this thread's active segment of `queue` and copies the entry at byte `from` there.
+   * Returns the copy's byte offset, or -1 when no segment is free (this never evicts: the
+   * caller is evicting already). Nothing is visible until {@link commitCopyLocked}.
+   */
+  reserveCopy(from: number, size: number, queue: number): number {
+    const s = this.activeWithRoom(size, queue);
+    if (s < 0) return -1;
+    const e = this.segBase + s * this.segBytes + this.i32[this.segRowWord + s * SEGMENT_ROW_WORDS + S_WRITE_OFFSET];
+    this.u8.copyWithin(e, from, from + size);
+    return e;
+  }
+
+  /**
+   * Copy-forward, step 2, under the lock of the entry's bucket `bw`: takes the copy made by
+   * the last {@link reserveCopy} (`size` bytes, into `queue`) and points way `w`, which
+   * holds `oldRef`, at it, with frequency `freq`. Returns the copy's ref.
+   */
+  commitCopyLocked(bw: number, b: number, w: number, oldRef: number, size: number, queue: number, freq: number): number {
+    const i32 = this.i32;
+    const seg = queue === QUEUE_MAIN ? this.activeMain : this.active;
+    const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
+    const off = i32[row + S_WRITE_OFFSET];
+    const e = this.segBase + seg * this.segBytes + off;
+    // The one mutable field: setTtl may have changed it since the copy was taken, and this
+    // lock excludes setTtl now.
+    i32[(e >>> 2) + E_EXPIRE_AT] = i32[(this.entryByte(oldRef) >>> 2) + E_EXPIRE_AT];
+    // Ordering: as in installLocked, the write offset moves past the whole copy before a
+    // way points at it.
+    Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
+    Atomics.add(i32, row + S_LIVE_BYTES, size);
+    const ref = makeRef(this.v.g, seg, off);
+    // Ordering: the old entry's bytes stay valid for readers still inside (its segment is
+    // freed only after this walk, and the seq bump on unlock makes them retry).
+    unlinkWayLocked(this.v, bw, w, oldRef);
+    i32[bw + B_WAYS + 2 * w] = i32[(e >>> 2) + E_HASH_HI];
+    i32[bw + B_WAYS + 2 * w + 1] = ref;
+    this.u8[this.freqAt(b, w)] = freq;
+    return ref;
   }
 
   /** The way holding the encoded key in the locked bucket `bw`, or -1. */
@@ -707,6 +781,13 @@ export class Table implements ThreadContext {
       }
     }
     const victimRef = i32[bw + B_WAYS + 2 * victim + 1];
+    const victimRow = this.segRowWord + (victimRef >>> this.offBits) * SEGMENT_ROW_WORDS;
+    if (best !== -1 && i32[victimRow + S_QUEUE] === QUEUE_SMALL && this.u8[this.freqAt(b, victim)] === 0) {
+      // Dropped from the small queue unread: remember it, as the segment-level policy does.
+      const ew = this.entryByte(victimRef) >>> 2;
+      ghostInsert(this.v, i32[ew + E_HASH_LO], i32[ew + E_HASH_HI]);
+      this.f64[this.counters + C_GHOST_INSERTS]++;
+    }
     if (feedWatched(this.v)) publishEntryChange(this.v, best === -1 ? CHANGE_EXPIRE : CHANGE_EVICT, this.entryByte(victimRef));
     unlinkWayLocked(this.v, bw, victim, victimRef);
     this.f64[this.counters + C_UNLINKED]++;
@@ -754,8 +835,11 @@ export class Table implements ThreadContext {
     // a thread that claimed the block next would otherwise look like the owner of this
     // thread's still-active segment.
     if (this.active >= 0) sealSegment(this.v, this.active);
+    if (this.activeMain >= 0) sealSegment(this.v, this.activeMain);
     this.active = -1;
+    this.activeMain = -1;
     Atomics.store(this.i32, this.threadWord + T_ACTIVE_SEGMENT, 0);
+    Atomics.store(this.i32, this.threadWord + T_ACTIVE_MAIN_SEGMENT, 0);
     Atomics.store(this.i32, this.threadWord + T_STATE, THREAD_FREE);
   }
 }

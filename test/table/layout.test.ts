@@ -4,7 +4,7 @@ import {
   BUCKET_BYTES, BUCKET_WORDS, B_WAYS, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes,
   FREQ_BYTES_PER_BUCKET, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
   refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
-  FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
+  GHOST_LINE_BYTES, GHOST_LINE_WORDS, GHOST_SLOTS_PER_LINE, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
 } from '../../src/table/layout.ts';
 
 const geometries = [computeGeometry(64, 4096, 4), computeGeometry(1 << 14, 1 << 20, 200), computeGeometry(1 << 20, 1 << 21, 1000)];
@@ -18,7 +18,10 @@ test('a bucket is one cache line: seq, lock, then 7 (tag, ref) ways', () => {
 
 test('fixed records fit their slots', () => {
   assert.equal(SEGMENT_ROW_WORDS * 4, SEGMENT_ROW_BYTES);
-  assert.ok(S_CREATED_AT < SEGMENT_ROW_WORDS);
+  assert.ok(S_CREATED_AT < SEGMENT_ROW_WORDS && S_QUEUE < SEGMENT_ROW_WORDS);
+  assert.equal(GHOST_LINE_WORDS * 4, GHOST_LINE_BYTES);
+  assert.equal(GHOST_SLOTS_PER_LINE + 1, GHOST_LINE_WORDS, 'a ghost line: the cursor, then fingerprints');
+  assert.ok(T_ACTIVE_MAIN_SEGMENT * 4 < T_COUNTERS_BYTE);
   assert.equal(ENTRY_HEADER_BYTES, (E_EXPIRE_AT + 1) * 4);
   assert.ok(T_PARK * 4 < T_COUNTERS_BYTE && T_WATCHING * 4 < T_COUNTERS_BYTE);
   assert.equal(FEED_SLOTS & (FEED_SLOTS - 1), 0, 'feed slots: a power of two');
@@ -38,6 +41,7 @@ test('regions are aligned, ordered and do not overlap', () => {
       ['threads', THREAD_BLOCKS_OFFSET, THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES],
       ['index', g.indexOffset, g.bucketCount * BUCKET_BYTES],
       ['freq', g.freqOffset, g.bucketCount * FREQ_BYTES_PER_BUCKET],
+      ['ghost', g.ghostOffset, g.ghostLines * GHOST_LINE_BYTES],
       ['segment table', g.segmentTableOffset, g.segmentCount * SEGMENT_ROW_BYTES],
       ['change feed', g.feedOffset, FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES],
       ['segments', g.segmentsOffset, g.segmentCount * g.segmentBytes],
@@ -51,6 +55,13 @@ test('regions are aligned, ordered and do not overlap', () => {
     }
     const [, lastOff, lastLen] = regions[regions.length - 1];
     assert.equal(lastOff + lastLen, g.totalBytes);
+  }
+});
+
+test('the ghost table has a power-of-two line count, about one line per 4 buckets', () => {
+  for (const g of geometries) {
+    assert.equal(g.ghostLines & (g.ghostLines - 1), 0);
+    assert.equal(g.ghostLines, Math.max(1, g.bucketCount / 4));
   }
 });
 

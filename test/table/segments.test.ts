@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { S_GENERATION, S_SEAL_SEQ, S_STATE, SEG_ACTIVE, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, segmentRowWord } from '../../src/table/layout.ts';
+import { QUEUE_SMALL, S_GENERATION, S_SEAL_SEQ, S_STATE, SEG_ACTIVE, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, segmentRowWord } from '../../src/table/layout.ts';
 import { acquireSegment, countSegments, evictOldestSegment, sealSegment } from '../../src/table/segments.ts';
 import { Table } from '../../src/table/table.ts';
 import { makeTable } from '../helpers/tables.ts';
@@ -11,7 +11,7 @@ test('a free segment is claimed by exactly one thread, active under its owner', 
   const n = t.v.g.segmentCount;
   const mine = new Set<number>();
   for (let i = 0; i < n; i++) {
-    const s = acquireSegment(i % 2 ? t : other);
+    const s = acquireSegment(i % 2 ? t : other, QUEUE_SMALL);
     assert.ok(s >= 0);
     assert.ok(!mine.has(s), 'never handed out twice');
     mine.add(s);
@@ -19,14 +19,14 @@ test('a free segment is claimed by exactly one thread, active under its owner', 
     assert.equal(state & 0xff, SEG_ACTIVE);
     assert.equal(state >>> SEG_OWNER_SHIFT, (i % 2 ? t : other).owner);
   }
-  assert.equal(acquireSegment(t), -1, 'none left');
+  assert.equal(acquireSegment(t, QUEUE_SMALL), -1, 'none left');
   assert.equal(countSegments(t.v).active, n);
 });
 
 test('eviction takes sealed segments in seal order, bumps the generation and frees them', () => {
   const t = makeTable(1 << 20, 1024);
-  const a = acquireSegment(t);
-  const b = acquireSegment(t);
+  const a = acquireSegment(t, QUEUE_SMALL);
+  const b = acquireSegment(t, QUEUE_SMALL);
   const row = (s: number) => segmentRowWord(t.v.g, s);
   sealSegment(t.v, b); // b sealed first: it is older
   sealSegment(t.v, a);

@@ -1,0 +1,226 @@
+/**
+ * Eviction and compaction of whole segments under the S3-FIFO policy (Yang et al., "FIFO
+ * queues are all you need for cache eviction", SOSP 2023), adapted to log-structured
+ * segments as Segcache does (Yang et al., NSDI 2021). DESIGN §5.
+ *
+ * - Segments belong to a small or a main queue. New writes go to the small queue; a key
+ *   whose fingerprint is in the ghost table (dropped from small recently, unread) goes
+ *   straight to main.
+ * - Victim: the oldest sealed segment of the small queue while the small queue holds at
+ *   least {@link SMALL_QUEUE_FRACTION} of all segments, else the oldest sealed main one.
+ * - Small victim: each live entry read since it was written (frequency ≥ 1) is copied
+ *   forward into the main queue with frequency 0; the others are dropped and leave a
+ *   fingerprint in the ghost table.
+ * - Main victim: live entries read since they entered main are copied forward inside main
+ *   with their frequency minus one (the paper's 2-bit CLOCK); at most
+ *   {@link MAIN_RETAIN_MAX_FRACTION} of a segment is kept, the least-read entries going
+ *   first, so that each step frees space (Segcache bounds what a merge retains likewise).
+ * - Expired entries are always dropped.
+ *
+ * Copying forward never evicts (the evictor is already making room): with no free segment
+ * to copy into, the entry is dropped. Frequencies are the advisory bytes readers bump
+ * (layout.ts, freq region).
+ *
+ * Compaction ({@link compactSegments}): a sealed segment whose live bytes fell below
+ * {@link COMPACT_LIVE_FRACTION} (overwrites, deletes, expiry) has its live entries copied
+ * forward into its own queue and is freed, so that space comes back without waiting for it
+ * to reach the end of its queue.
+ *
+ * Relocating an entry changes its version (it names the entry's place): a CAS against the
+ * old version then fails as if the key had been written, and the client reads it again.
+ *
+ * @module
+ */
+import { lockBucket, unlockBucket } from '../table/bucket-lock.ts';
+import { feedWatched, publishEntryChange } from '../table/change-feed.ts';
+import { ghostInsert } from '../table/ghost.ts';
+import {
+  B_WAYS, C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_GHOST_INSERTS,
+  C_PROMOTED, C_REINSERTED, C_UNLINKED, CHANGE_EVICT, CHANGE_EXPIRE, E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, ENTRY_HEADER_BYTES,
+  FREQ_MAX, H_CLOCK_SECONDS, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET,
+  SEG_ACTIVE, SEG_EVICTING, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, makeRef,
+  segmentByte, segmentRowWord,
+} from '../table/layout.ts';
+import { entrySizeAt, freeSegmentClaimed, unlinkWayLocked } from '../table/segments.ts';
+import type { Table } from '../table/table.ts';
+
+/** Share of all segments the small queue may hold before it is evicted first (S3-FIFO: 10%). */
+export const SMALL_QUEUE_FRACTION = 0.1;
+/** Most of a main-queue victim kept by copying forward, as a fraction of the segment size. */
+export const MAIN_RETAIN_MAX_FRACTION = 0.5;
+/** A sealed segment whose live bytes are below this fraction of its size is compacted. */
+export const COMPACT_LIVE_FRACTION = 0.25;
+
+const WALK_SMALL = 0;
+const WALK_MAIN = 1;
+const WALK_COMPACT = 2;
+
+/**
+ * Evicts one segment by the S3-FIFO policy (see the module comment) on behalf of thread
+ * `t`. Any thread may call it: the owner keeps free segments above a watermark, and a
+ * writer that finds none helps. Returns false when no segment is sealed.
+ */
+export function evictSegment(t: Table): boolean {
+  const { i32, g } = t.v;
+  const smallTarget = Math.max(1, Math.ceil(g.segmentCount * SMALL_QUEUE_FRACTION));
+  for (let attempt = 0; attempt < 8; attempt++) {
+    let small = 0;
+    let oldestSmall = -1;
+    let oldestMain = -1;
+    let seqSmall = Infinity;
+    let seqMain = Infinity;
+    for (let s = 0; s < g.segmentCount; s++) {
+      const row = segmentRowWord(g, s);
+      const st = Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK;
+      if (st !== SEG_ACTIVE && st !== SEG_SEALED) continue;
+      const main = i32[row + S_QUEUE] === QUEUE_MAIN;
+      if (!main) small++;
+      if (st !== SEG_SEALED) continue;
+      const seq = i32[row + S_SEAL_SEQ] >>> 0;
+      if (main && seq < seqMain) {
+        seqMain = seq;
+        oldestMain = s;
+      } else if (!main && seq < seqSmall) {
+        seqSmall = seq;
+        oldestSmall = s;
+      }
+    }
+    const victim = (small >= smallTarget || oldestMain < 0) && oldestSmall >= 0 ? oldestSmall : oldestMain;
+    if (victim < 0) return false;
+    const row = segmentRowWord(g, victim);
+    // Claim it: two threads may pick the same victim; the CAS lets exactly one evict it.
+    if (Atomics.compareExchange(i32, row + S_STATE, SEG_SEALED, SEG_EVICTING | (t.owner << SEG_OWNER_SHIFT)) !== SEG_SEALED) continue;
+    walkClaimed(t, victim, i32[row + S_QUEUE] === QUEUE_MAIN ? WALK_MAIN : WALK_SMALL);
+    t.v.f64[t.counters + C_EVICTED_SEGMENTS]++;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Compacts up to `maxSegments` sealed segments whose live bytes fell below
+ * COMPACT_LIVE_FRACTION of their size, sparsest first, while at least `minFreeSegments`
+ * segments are free to copy into. Returns how many it compacted.
+ */
+export function compactSegments(t: Table, maxSegments: number, minFreeSegments: number): number {
+  const { i32, g } = t.v;
+  const limit = g.segmentBytes * COMPACT_LIVE_FRACTION;
+  const candidates: { s: number; live: number }[] = [];
+  let free = 0;
+  for (let s = 0; s < g.segmentCount; s++) {
+    const row = segmentRowWord(g, s);
+    const st = Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK;
+    if (st === 0) free++;
+    if (st !== SEG_SEALED) continue;
+    const live = Atomics.load(i32, row + S_LIVE_BYTES);
+    if (live < limit) candidates.push({ s, live });
+  }
+  candidates.sort((a, b) => a.live - b.live);
+  let done = 0;
+  for (const { s, live } of candidates) {
+    if (done >= maxSegments) break;
+    // An empty segment costs no copy; a sparse one needs room to copy into.
+    if (live > 0 && free < minFreeSegments) break;
+    const row = segmentRowWord(g, s);
+    if (Atomics.compareExchange(i32, row + S_STATE, SEG_SEALED, SEG_EVICTING | (t.owner << SEG_OWNER_SHIFT)) !== SEG_SEALED) continue;
+    walkClaimed(t, s, WALK_COMPACT);
+    t.v.f64[t.counters + C_COMPACTED_SEGMENTS]++;
+    done++;
+    free++;
+  }
+  return done;
+}
+
+/** The way of locked-or-not bucket word `bw` that holds `ref`, or -1. */
+function wayOf(i32: Int32Array, bw: number, ref: number): number {
+  for (let w = 0; w < WAYS; w++) if (i32[bw + B_WAYS + 2 * w + 1] === ref) return w;
+  return -1;
+}
+
+/**
+ * Walks segment `s`, claimed EVICTING by `t`, copying forward or dropping each entry the
+ * index still points at (see the module comment for which), then frees it.
+ */
+function walkClaimed(t: Table, s: number, kind: number): void {
+  const v = t.v;
+  const { i32, u8, f64, g } = v;
+  const row = segmentRowWord(g, s);
+  const queue = i32[row + S_QUEUE];
+  const base = segmentByte(g, s);
+  const end = base + Math.min(Atomics.load(i32, row + S_WRITE_OFFSET), g.segmentBytes);
+  const clock = i32[H_CLOCK_SECONDS] >>> 0;
+
+  // Small: keep what was read at all. Compact: keep everything live. Main: keep the most
+  // read entries, at most MAIN_RETAIN_MAX_FRACTION of the segment (one pass to count).
+  let minFreq = kind === WALK_COMPACT ? 0 : 1;
+  if (kind === WALK_MAIN) {
+    const bytesAtFreq = new Array<number>(FREQ_MAX + 1).fill(0);
+    forEachLinked(t, base, end, s, (e, size, b, w) => {
+      bytesAtFreq[Math.min(u8[t.freqAt(b, w)], FREQ_MAX)] += size;
+    });
+    const cap = g.segmentBytes * MAIN_RETAIN_MAX_FRACTION;
+    let kept = 0;
+    minFreq = FREQ_MAX + 1;
+    for (let f = FREQ_MAX; f >= 1; f--) {
+      if (kept + bytesAtFreq[f] > cap) break;
+      kept += bytesAtFreq[f];
+      minFreq = f;
+    }
+  }
+
+  forEachLinked(t, base, end, s, (e, size, b, w0) => {
+    const ew = e >>> 2;
+    const exp = i32[ew + E_EXPIRE_AT] >>> 0;
+    const expired = exp !== 0 && exp <= clock;
+    const ref = makeRef(g, s, e - base);
+    const destQueue = kind === WALK_COMPACT ? queue : QUEUE_MAIN;
+    // Copy before locking: the copy may claim a segment, and a thread never waits for one
+    // lock while it holds another. The entry's bytes are stable: its segment is ours.
+    const copied = !expired && u8[t.freqAt(b, w0)] >= minFreq && t.reserveCopy(e, size, destQueue) >= 0;
+    const bw = bucketWord(g, b);
+    const seq = lockBucket(i32, bw, b, t.owner, t.threadWord);
+    try {
+      const w = wayOf(i32, bw, ref);
+      if (w < 0) return; // overwritten or deleted since the unlocked look
+      const freq = u8[t.freqAt(b, w)];
+      if (copied) {
+        const newFreq = kind === WALK_COMPACT ? freq : kind === WALK_MAIN ? Math.max(0, freq - 1) : 0;
+        t.commitCopyLocked(bw, b, w, ref, size, destQueue, newFreq);
+        f64[t.counters + (kind === WALK_COMPACT ? C_COMPACTED_ITEMS : kind === WALK_MAIN ? C_REINSERTED : C_PROMOTED)]++;
+        return;
+      }
+      if (!expired && queue === QUEUE_SMALL && kind !== WALK_COMPACT) {
+        ghostInsert(v, i32[ew + E_HASH_LO], i32[ew + E_HASH_HI]);
+        f64[t.counters + C_GHOST_INSERTS]++;
+      }
+      if (feedWatched(v)) publishEntryChange(v, expired ? CHANGE_EXPIRE : CHANGE_EVICT, e);
+      unlinkWayLocked(v, bw, w, ref);
+      f64[t.counters + C_UNLINKED]++;
+      f64[t.counters + (expired ? C_EXPIRED_ITEMS : C_EVICTED_ITEMS)]++;
+    } finally {
+      unlockBucket(i32, bw, seq, t.threadWord);
+    }
+  });
+  freeSegmentClaimed(v, s);
+}
+
+/**
+ * Calls `fn(entryByte, size, bucket, way)` for each entry of segment `s` (bytes `base` to
+ * `end`) that a way points at now. The look is unlocked: a ref is never linked again once
+ * its segment is sealed (only its writer links it, before sealing), so an entry no way
+ * holds now stays unlinked; one that is linked is checked again under the lock.
+ */
+function forEachLinked(t: Table, base: number, end: number, s: number, fn: (e: number, size: number, b: number, w: number) => void): void {
+  const v = t.v;
+  const { i32, g } = v;
+  const mask = g.bucketCount - 1;
+  let e = base + SEGMENT_FIRST_OFFSET;
+  while (e + ENTRY_HEADER_BYTES <= end) {
+    const size = entrySizeAt(v, e, end);
+    if (size === 0) break;
+    const b = i32[(e >>> 2) + E_HASH_LO] & mask;
+    const w = wayOf(i32, bucketWord(g, b), makeRef(g, s, e - base));
+    if (w >= 0) fn(e, size, b, w);
+    e += size;
+  }
+}
