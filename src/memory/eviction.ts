@@ -5,7 +5,9 @@
  *
  * - Segments belong to a small or a main queue. New writes go to the small queue; a key
  *   whose fingerprint is in the ghost table (dropped from small recently, unread) goes
- *   straight to main.
+ *   straight to main. Until the cache first fills, writes past the small queue's share go
+ *   to main (libCacheSim's S3FIFO.c does the same: objects admitted before the cache is
+ *   full are kept a little longer, and the queues start at their target sizes).
  * - Victim: the oldest sealed segment of the small queue while the small queue holds at
  *   least {@link SMALL_QUEUE_FRACTION} of all segments, else the oldest sealed main one.
  * - Small victim: each live entry read since it was written (frequency ≥ 1) is copied
@@ -37,7 +39,7 @@ import { ghostInsert } from '../table/ghost.ts';
 import {
   B_WAYS, C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_GHOST_INSERTS,
   C_PROMOTED, C_REINSERTED, C_UNLINKED, CHANGE_EVICT, CHANGE_EXPIRE, E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, ENTRY_HEADER_BYTES,
-  FREQ_MAX, H_CLOCK_SECONDS, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET,
+  FREQ_MAX, H_CLOCK_SECONDS, H_FULL, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET,
   SEG_ACTIVE, SEG_EVICTING, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, makeRef,
   segmentByte, segmentRowWord,
 } from '../table/layout.ts';
@@ -55,6 +57,11 @@ const WALK_SMALL = 0;
 const WALK_MAIN = 1;
 const WALK_COMPACT = 2;
 
+/** Segments the small queue may hold when there are `segmentCount` in all (at least one). */
+export function smallTargetSegments(segmentCount: number): number {
+  return Math.max(1, Math.ceil(segmentCount * SMALL_QUEUE_FRACTION));
+}
+
 /**
  * Evicts one segment by the S3-FIFO policy (see the module comment) on behalf of thread
  * `t`. Any thread may call it: the owner keeps free segments above a watermark, and a
@@ -62,7 +69,7 @@ const WALK_COMPACT = 2;
  */
 export function evictSegment(t: Table): boolean {
   const { i32, g } = t.v;
-  const smallTarget = Math.max(1, Math.ceil(g.segmentCount * SMALL_QUEUE_FRACTION));
+  const smallTarget = smallTargetSegments(g.segmentCount);
   for (let attempt = 0; attempt < 8; attempt++) {
     let small = 0;
     let oldestSmall = -1;
@@ -88,6 +95,7 @@ export function evictSegment(t: Table): boolean {
     const victim = (small >= smallTarget || oldestMain < 0) && oldestSmall >= 0 ? oldestSmall : oldestMain;
     if (victim < 0) return false;
     const row = segmentRowWord(g, victim);
+    if (i32[H_FULL] === 0) Atomics.store(i32, H_FULL, 1);
     // Claim it: two threads may pick the same victim; the CAS lets exactly one evict it.
     if (Atomics.compareExchange(i32, row + S_STATE, SEG_SEALED, SEG_EVICTING | (t.owner << SEG_OWNER_SHIFT)) !== SEG_SEALED) continue;
     walkClaimed(t, victim, i32[row + S_QUEUE] === QUEUE_MAIN ? WALK_MAIN : WALK_SMALL);

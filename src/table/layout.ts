@@ -85,6 +85,10 @@ export const H_MAX_VALUE_BYTES = 12;
 export const H_SEGMENTS_PAGE = 13;
 /** Header word: 1 once anything entered the ghost table (writers skip the lookup before). */
 export const H_GHOST_USED = 14;
+/** Header word: segments claimed for the small queue and not yet freed. */
+export const H_SMALL_SEGMENTS = 15;
+/** Header word: 1 once a segment was evicted to make room (the cache has been full). */
+export const H_FULL = 16;
 
 // ── thread blocks ─────────────────────────────────────────────────────────────────────
 /** How many threads may attach at once. */

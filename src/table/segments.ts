@@ -20,7 +20,7 @@ import {
   E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, S_CREATED_AT,
   S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_EVICTING, SEG_FREE,
   SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, entryBytes, makeRef,
-  refByte, refSegment, segmentByte, segmentRowWord, KEYLEN_MASK, S_QUEUE, QUEUE_MAIN, QUEUE_SMALL,
+  refByte, refSegment, segmentByte, segmentRowWord, KEYLEN_MASK, S_QUEUE, QUEUE_MAIN, QUEUE_SMALL, H_SMALL_SEGMENTS,
 } from './layout.ts';
 import type { SharedView } from './shared-view.ts';
 
@@ -63,12 +63,19 @@ export function entrySizeAt(v: SharedView, e: number, limit: number): number {
 
 /**
  * Claims a free segment for thread `ctx.owner` as its active segment of `queue`
- * (QUEUE_SMALL or QUEUE_MAIN). Returns its index, or -1 when none is free.
+ * (QUEUE_SMALL or QUEUE_MAIN). Returns its index, or -1 when none is free, or when no more
+ * than `reserve` are free (writers leave the last ones to evictors copying entries forward).
  */
-export function acquireSegment(ctx: ThreadContext, queue: number): number {
+export function acquireSegment(ctx: ThreadContext, queue: number, reserve = 0): number {
   const { v, owner } = ctx;
   const i32 = v.i32;
   const n = v.g.segmentCount;
+  if (reserve > 0) {
+    // A hint (others claim and free meanwhile): it only has to keep evictors from starving.
+    let free = 0;
+    for (let s = 0; s < n && free <= reserve; s++) if (Atomics.load(i32, segmentRowWord(v.g, s) + S_STATE) === SEG_FREE) free++;
+    if (free <= reserve) return -1;
+  }
   const start = Atomics.load(i32, H_FREE_HINT) % n;
   for (let i = 0; i < n; i++) {
     const s = (start + i) % n;
@@ -79,6 +86,9 @@ export function acquireSegment(ctx: ThreadContext, queue: number): number {
     i32[row + S_LIVE_BYTES] = 0;
     i32[row + S_CREATED_AT] = i32[H_CLOCK_SECONDS];
     i32[row + S_QUEUE] = queue;
+    // Counted for the write path's placement (table.ts queueForWrite); a hint, so no
+    // ordering with the claim is needed.
+    if (queue === QUEUE_SMALL) Atomics.add(i32, H_SMALL_SEGMENTS, 1);
     Atomics.store(i32, row + S_WRITE_OFFSET, SEGMENT_FIRST_OFFSET);
     Atomics.store(i32, H_FREE_HINT, (s + 1) % n);
     return s;
@@ -218,6 +228,7 @@ export function freeSegmentClaimed(v: SharedView, s: number): void {
   // ones), then publish FREE last so that a claimer sees a finished segment.
   i32[row + S_GENERATION] = (i32[row + S_GENERATION] + 1) | 0;
   i32[row + S_LIVE_BYTES] = 0;
+  if (i32[row + S_QUEUE] === QUEUE_SMALL) Atomics.sub(i32, H_SMALL_SEGMENTS, 1);
   Atomics.store(i32, row + S_WRITE_OFFSET, 0);
   Atomics.store(i32, row + S_STATE, SEG_FREE);
 }

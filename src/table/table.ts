@@ -11,14 +11,14 @@ import { BadTtlError, BadValueError, OutOfMemoryError, TooManyThreadsError, Valu
 import { lockBucket, unlockBucket, validateSeq } from './bucket-lock.ts';
 import { feedWatched, publishChange, publishEntryChange } from './change-feed.ts';
 import { ghostInsert, ghostTake } from './ghost.ts';
-import { evictSegment } from '../memory/eviction.ts';
+import { evictSegment, smallTargetSegments } from '../memory/eviction.ts';
 import { addInt64, checkDelta, INT64_MAX_DIGITS, parseInt64 } from './integer-value.ts';
 import { KeyCodec } from './key-codec.ts';
 import {
   B_WAYS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
   E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, FREQ_BYTES_PER_BUCKET,
   FREQ_MAX, H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
-  SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT,
+  SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT,
   KEYLEN_MASK, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
@@ -32,6 +32,12 @@ import { SharedView } from './shared-view.ts';
  */
 const SLAB_VALUE_MAX_BYTES = 4096;
 const SLAB_BYTES = 64 * 1024;
+
+/**
+ * Free segments a writer leaves alone: an evictor needs one to copy read entries forward
+ * into (S3-FIFO), else it would have to drop them whenever a writer has to evict itself.
+ */
+const WRITER_RESERVE_SEGMENTS = 1;
 
 /** Optimistic seqlock attempts before a reader takes the bucket lock (DESIGN §3). */
 const READ_RETRIES = 16;
@@ -136,6 +142,7 @@ export class Table implements ThreadContext {
     this.offMask = (1 << g.offsetBits) - 1;
     this.segCount = g.segmentCount;
     this.codec = new KeyCodec(v.maxKeyBytes, v.seedA, v.seedB);
+    this.smallTargetSegments = smallTargetSegments(g.segmentCount);
   }
 
   /** Time source for TTL deadlines, milliseconds since the epoch (the `now` option). */
@@ -282,6 +289,8 @@ export class Table implements ThreadContext {
       }
     }
     while (evictOldestSegment(this));
+    // Empty again: the queues refill as on a fresh cache.
+    Atomics.store(i32, H_FULL, 0);
     return removed;
   }
 
@@ -644,8 +653,13 @@ export class Table implements ThreadContext {
       this.f64[this.counters + C_GHOST_HITS]++;
       return QUEUE_MAIN;
     }
+    // Before the cache first fills, the small queue only takes its share (eviction.ts).
+    if (this.i32[H_FULL] === 0 && this.i32[H_SMALL_SEGMENTS] >= this.smallTargetSegments) return QUEUE_MAIN;
     return QUEUE_SMALL;
   }
+
+  /** Segments the small queue may hold (SMALL_QUEUE_FRACTION of all); set in the constructor. */
+  private readonly smallTargetSegments: number;
 
   /** The queue of the entry being written (set by {@link reserve}, read by installLocked). */
   private writingQueue = QUEUE_SMALL;
@@ -659,7 +673,7 @@ export class Table implements ThreadContext {
   private reserve(size: number, queue: number): number {
     this.writingQueue = queue;
     for (let attempt = 0; attempt < 64; attempt++) {
-      const s = this.activeWithRoom(size, queue);
+      const s = this.activeWithRoom(size, queue, WRITER_RESERVE_SEGMENTS);
       if (s >= 0) return s;
       if (!evictSegment(this)) break;
     }
@@ -668,9 +682,9 @@ export class Table implements ThreadContext {
 
   /**
    * This thread's active segment of `queue` if `size` more bytes fit in it; else seals it
-   * and claims a free one. Returns -1 when no segment is free (never evicts).
+   * and claims a free one, leaving `reserve` free. Returns -1 when it cannot (never evicts).
    */
-  private activeWithRoom(size: number, queue: number): number {
+  private activeWithRoom(size: number, queue: number, reserve = 0): number {
     const i32 = this.i32;
     const slot = queue === QUEUE_MAIN ? T_ACTIVE_MAIN_SEGMENT : T_ACTIVE_SEGMENT;
     let s = queue === QUEUE_MAIN ? this.activeMain : this.active;
@@ -682,7 +696,7 @@ export class Table implements ThreadContext {
       // the owner field of the segment's state word, which repair reads.
       Atomics.store(i32, this.threadWord + slot, 0);
     }
-    s = acquireSegment(this, queue);
+    s = acquireSegment(this, queue, reserve);
     if (s >= 0) Atomics.store(i32, this.threadWord + slot, s + 1);
     if (queue === QUEUE_MAIN) this.activeMain = s;
     else this.active = s;

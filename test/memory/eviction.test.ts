@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { compactSegments, evictSegment } from '../../src/memory/eviction.ts';
+import { SharedCache } from '../../src/shared-cache.ts';
+import { ghostInsert, ghostSize, ghostTake } from '../../src/table/ghost.ts';
+import { QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord } from '../../src/table/layout.ts';
+import { countSegments } from '../../src/table/segments.ts';
+import { makeTable } from '../helpers/tables.ts';
+
+const value = 'v'.repeat(100);
+
+/** Queue of the segment holding `key` now. */
+function queueOf(t: ReturnType<typeof makeTable>, key: string): number {
+  assert.ok(t.has(key), `${key} is cached`);
+  return t.v.i32[segmentRowWord(t.v.g, t.lastRef >>> t.v.g.offsetBits) + S_QUEUE];
+}
+
+test('a key read while in the small queue is copied into main when its segment is evicted; unread ones are dropped', () => {
+  const t = makeTable(2 << 20, 1024);
+  const cache = 'k';
+  // Fill well past memory: every key is written once; "hot" is read after each write burst.
+  t.set('hot', value);
+  t.has('hot');
+  for (let i = 0; i < 40_000; i++) {
+    t.set(`${cache}${i}`, value);
+    if (i % 500 === 0) t.has('hot');
+  }
+  assert.ok(t.has('hot'), 'the read key survived many evictions');
+  assert.equal(queueOf(t, 'hot'), QUEUE_MAIN);
+  assert.equal(t.has('k0'), false, 'an old unread key was evicted');
+  t.close();
+});
+
+test('a hot key survives a scan of one-time keys twice the cache size', () => {
+  const cache = SharedCache.create({ memoryBytes: '2mb', maxValueBytes: 1024 });
+  cache.set('hot', value);
+  const capacity = cache.stats().segments.total * cache.stats().segments.segmentBytes;
+  const scanKeys = Math.ceil((2 * capacity) / 136);
+  for (let i = 0; i < scanKeys; i++) {
+    cache.set(`scan:${i}`, value);
+    if (i % 2000 === 0) cache.get('hot'); // the hot key keeps being read during the scan
+  }
+  assert.equal(cache.get('hot'), value);
+  const s = cache.stats();
+  assert.ok(s.promotions > 0 && s.ghostInserts > 0, JSON.stringify(s));
+  cache.close();
+});
+
+test('a key dropped unread from the small queue comes back into main (ghost hit)', () => {
+  const t = makeTable(2 << 20, 1024);
+  t.set('returning', value);
+  // Just past the cache's size (never read: it stays unread), so the ghost still holds it.
+  const fill = Math.ceil((1.3 * t.v.g.segmentCount * t.v.g.segmentBytes) / 136);
+  for (let i = 0; i < fill; i++) t.set(`fill${i}`, value);
+  assert.equal(t.has('returning'), false, 'dropped');
+  t.set('returning', value);
+  assert.equal(queueOf(t, 'returning'), QUEUE_MAIN, 'written straight into main');
+  t.close();
+});
+
+test('the ghost table remembers fingerprints, gives each back once, and forgets the oldest first', () => {
+  const t = makeTable(2 << 20, 1024);
+  const v = t.v;
+  ghostInsert(v, 11, 0);
+  assert.equal(ghostTake(v, 11, 0), true);
+  assert.equal(ghostTake(v, 11, 0), false, 'taken once');
+  // One line holds 15: the 16th insert into the same line forgets the first.
+  for (let i = 1; i <= 16; i++) ghostInsert(v, 100 + i, 0);
+  assert.equal(ghostTake(v, 101, 0), false);
+  assert.equal(ghostTake(v, 116, 0), true);
+  assert.ok(ghostSize(v) <= 15);
+  t.close();
+});
+
+test('evicting a main segment whose entries were all read still frees space (it keeps at most half)', () => {
+  const t = makeTable(2 << 20, 1024);
+  const seg = t.v.g.segmentBytes;
+  // Write enough to fill several segments and read everything, then force main evictions.
+  const keys: string[] = [];
+  for (let i = 0; i < 30_000; i++) {
+    t.set(`m${i}`, value);
+    keys.push(`m${i}`);
+    for (let r = 0; r < 3; r++) t.has(`m${i}`);
+  }
+  const before = countSegments(t.v);
+  for (let i = 0; i < 20; i++) assert.ok(evictSegment(t));
+  const after = countSegments(t.v);
+  assert.ok(after.free > before.free, `free ${before.free} → ${after.free}`);
+  for (let s = 0; s < t.v.g.segmentCount; s++) {
+    assert.ok(t.v.i32[segmentRowWord(t.v.g, s) + S_LIVE_BYTES] <= seg, 'live bytes never exceed a segment');
+  }
+  t.close();
+});
+
+test('compaction copies the live entries of a sparse segment forward and frees it', () => {
+  const t = makeTable(4 << 20, 1024);
+  const n = 6000;
+  for (let i = 0; i < n; i++) t.set(`c${i}`, value);
+  // Overwrite or delete almost everything: the first segments become sparse.
+  for (let i = 0; i < n; i++) if (i % 10 !== 0) t.delete(`c${i}`);
+  const sparse = [...Array(t.v.g.segmentCount).keys()].filter((s) => {
+    const row = segmentRowWord(t.v.g, s);
+    return (t.v.i32[row + S_STATE] & SEG_STATE_MASK) === SEG_SEALED && t.v.i32[row + S_LIVE_BYTES] < t.v.g.segmentBytes / 4;
+  });
+  assert.ok(sparse.length > 0, 'deletes left sparse sealed segments');
+  const compacted = compactSegments(t, 1000, 1);
+  assert.ok(compacted >= sparse.length, `${compacted} of ${sparse.length}`);
+  for (let i = 0; i < n; i += 10) assert.equal(t.getString(`c${i}`), value, `c${i} kept`);
+  for (const s of sparse) assert.notEqual(t.v.i32[segmentRowWord(t.v.g, s) + S_STATE] & SEG_STATE_MASK, SEG_SEALED);
+  assert.equal(queueOf(t, 'c0'), QUEUE_SMALL, 'compaction keeps an entry in its queue');
+  t.close();
+});
