@@ -40,7 +40,7 @@ import {
   B_WAYS, C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_GHOST_INSERTS,
   C_PROMOTED, C_REINSERTED, C_UNLINKED, CHANGE_EVICT, CHANGE_EXPIRE, E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, ENTRY_HEADER_BYTES,
   FREQ_MAX, H_CLOCK_SECONDS, H_FULL, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET,
-  SEG_ACTIVE, SEG_EVICTING, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, makeRef,
+  SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, makeRef,
   segmentByte, segmentRowWord,
 } from '../table/layout.ts';
 import { entrySizeAt, freeSegmentClaimed, unlinkWayLocked } from '../table/segments.ts';
@@ -95,6 +95,7 @@ export function evictSegment(t: Table): boolean {
     const victim = (small >= smallTarget || oldestMain < 0) && oldestSmall >= 0 ? oldestSmall : oldestMain;
     if (victim < 0) return false;
     const row = segmentRowWord(g, victim);
+    // A one-way flag read as a hint by writers (queueForWrite): no ordering with the claim.
     if (i32[H_FULL] === 0) Atomics.store(i32, H_FULL, 1);
     // Claim it: two threads may pick the same victim; the CAS lets exactly one evict it.
     if (Atomics.compareExchange(i32, row + S_STATE, SEG_SEALED, SEG_EVICTING | (t.owner << SEG_OWNER_SHIFT)) !== SEG_SEALED) continue;
@@ -118,7 +119,7 @@ export function compactSegments(t: Table, maxSegments: number, minFreeSegments: 
   for (let s = 0; s < g.segmentCount; s++) {
     const row = segmentRowWord(g, s);
     const st = Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK;
-    if (st === 0) free++;
+    if (st === SEG_FREE) free++;
     if (st !== SEG_SEALED) continue;
     const live = Atomics.load(i32, row + S_LIVE_BYTES);
     if (live < limit) candidates.push({ s, live });
