@@ -56,10 +56,49 @@ export const COMPACT_LIVE_FRACTION = 0.25;
 const WALK_SMALL = 0;
 const WALK_MAIN = 1;
 const WALK_COMPACT = 2;
+const WALK_DROP = 3;
 
 /** Segments the small queue may hold when there are `segmentCount` in all (at least one). */
 export function smallTargetSegments(segmentCount: number): number {
   return Math.max(1, Math.ceil(segmentCount * SMALL_QUEUE_FRACTION));
+}
+
+/** Segments in the small queue, and the oldest sealed segment of each queue (-1: none). */
+interface QueueScan {
+  small: number;
+  oldestSmall: number;
+  oldestMain: number;
+  seqSmall: number;
+  seqMain: number;
+}
+
+function scanQueues(t: Table): QueueScan {
+  const { i32, g } = t.v;
+  const q: QueueScan = { small: 0, oldestSmall: -1, oldestMain: -1, seqSmall: Infinity, seqMain: Infinity };
+  for (let s = 0; s < g.segmentCount; s++) {
+    const row = segmentRowWord(g, s);
+    const st = Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK;
+    if (st !== SEG_ACTIVE && st !== SEG_SEALED) continue;
+    const main = i32[row + S_QUEUE] === QUEUE_MAIN;
+    if (!main) q.small++;
+    if (st !== SEG_SEALED) continue;
+    const seq = i32[row + S_SEAL_SEQ] >>> 0;
+    if (main && seq < q.seqMain) {
+      q.seqMain = seq;
+      q.oldestMain = s;
+    } else if (!main && seq < q.seqSmall) {
+      q.seqSmall = seq;
+      q.oldestSmall = s;
+    }
+  }
+  return q;
+}
+
+/** Claims sealed segment `s` for `t` (SEALED → EVICTING); false if another thread did first. */
+function claim(t: Table, s: number): boolean {
+  const row = segmentRowWord(t.v.g, s) + S_STATE;
+  // Two threads may pick the same victim; the CAS lets exactly one walk it.
+  return Atomics.compareExchange(t.v.i32, row, SEG_SEALED, SEG_EVICTING | (t.owner << SEG_OWNER_SHIFT)) === SEG_SEALED;
 }
 
 /**
@@ -71,35 +110,30 @@ export function evictSegment(t: Table): boolean {
   const { i32, g } = t.v;
   const smallTarget = smallTargetSegments(g.segmentCount);
   for (let attempt = 0; attempt < 8; attempt++) {
-    let small = 0;
-    let oldestSmall = -1;
-    let oldestMain = -1;
-    let seqSmall = Infinity;
-    let seqMain = Infinity;
-    for (let s = 0; s < g.segmentCount; s++) {
-      const row = segmentRowWord(g, s);
-      const st = Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK;
-      if (st !== SEG_ACTIVE && st !== SEG_SEALED) continue;
-      const main = i32[row + S_QUEUE] === QUEUE_MAIN;
-      if (!main) small++;
-      if (st !== SEG_SEALED) continue;
-      const seq = i32[row + S_SEAL_SEQ] >>> 0;
-      if (main && seq < seqMain) {
-        seqMain = seq;
-        oldestMain = s;
-      } else if (!main && seq < seqSmall) {
-        seqSmall = seq;
-        oldestSmall = s;
-      }
-    }
-    const victim = (small >= smallTarget || oldestMain < 0) && oldestSmall >= 0 ? oldestSmall : oldestMain;
+    const q = scanQueues(t);
+    const victim = (q.small >= smallTarget || q.oldestMain < 0) && q.oldestSmall >= 0 ? q.oldestSmall : q.oldestMain;
     if (victim < 0) return false;
-    const row = segmentRowWord(g, victim);
     // A one-way flag read as a hint by writers (queueForWrite): no ordering with the claim.
     if (i32[H_FULL] === 0) Atomics.store(i32, H_FULL, 1);
-    // Claim it: two threads may pick the same victim; the CAS lets exactly one evict it.
-    if (Atomics.compareExchange(i32, row + S_STATE, SEG_SEALED, SEG_EVICTING | (t.owner << SEG_OWNER_SHIFT)) !== SEG_SEALED) continue;
-    walkClaimed(t, victim, i32[row + S_QUEUE] === QUEUE_MAIN ? WALK_MAIN : WALK_SMALL);
+    if (!claim(t, victim)) continue;
+    walkClaimed(t, victim, victim === q.oldestMain ? WALK_MAIN : WALK_SMALL);
+    t.v.f64[t.counters + C_EVICTED_SEGMENTS]++;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Evicts the oldest sealed segment of either queue, dropping every entry (no copy-forward,
+ * no ghost): `flush` empties the cache with it. Returns false when no segment is sealed.
+ */
+export function evictOldestDropping(t: Table): boolean {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const q = scanQueues(t);
+    const victim = q.seqMain < q.seqSmall ? q.oldestMain : q.oldestSmall;
+    if (victim < 0) return false;
+    if (!claim(t, victim)) continue;
+    walkClaimed(t, victim, WALK_DROP);
     t.v.f64[t.counters + C_EVICTED_SEGMENTS]++;
     return true;
   }
@@ -130,8 +164,7 @@ export function compactSegments(t: Table, maxSegments: number, minFreeSegments: 
     if (done >= maxSegments) break;
     // An empty segment costs no copy; a sparse one needs room to copy into.
     if (live > 0 && free < minFreeSegments) break;
-    const row = segmentRowWord(g, s);
-    if (Atomics.compareExchange(i32, row + S_STATE, SEG_SEALED, SEG_EVICTING | (t.owner << SEG_OWNER_SHIFT)) !== SEG_SEALED) continue;
+    if (!claim(t, s)) continue;
     walkClaimed(t, s, WALK_COMPACT);
     t.v.f64[t.counters + C_COMPACTED_SEGMENTS]++;
     done++;
@@ -159,12 +192,13 @@ function walkClaimed(t: Table, s: number, kind: number): void {
   const end = base + Math.min(Atomics.load(i32, row + S_WRITE_OFFSET), g.segmentBytes);
   const clock = i32[H_CLOCK_SECONDS] >>> 0;
 
-  // Small: keep what was read at all. Compact: keep everything live. Main: keep the most
-  // read entries, at most MAIN_RETAIN_MAX_FRACTION of the segment (one pass to count).
-  let minFreq = kind === WALK_COMPACT ? 0 : 1;
+  // Small: keep what was read at all. Compact: keep everything live. Drop: keep nothing.
+  // Main: keep the most read entries, at most MAIN_RETAIN_MAX_FRACTION of the segment (one
+  // pass to count).
+  let minFreq = kind === WALK_COMPACT ? 0 : kind === WALK_DROP ? Infinity : 1;
   if (kind === WALK_MAIN) {
     const bytesAtFreq = new Array<number>(FREQ_MAX + 1).fill(0);
-    forEachLinked(t, base, end, s, (e, size, b, w) => {
+    forEachLinked(t, base, end, s, (_e, _ref, size, b, w) => {
       bytesAtFreq[Math.min(u8[t.freqAt(b, w)], FREQ_MAX)] += size;
     });
     const cap = g.segmentBytes * MAIN_RETAIN_MAX_FRACTION;
@@ -177,11 +211,10 @@ function walkClaimed(t: Table, s: number, kind: number): void {
     }
   }
 
-  forEachLinked(t, base, end, s, (e, size, b, w0) => {
+  forEachLinked(t, base, end, s, (e, ref, size, b, w0) => {
     const ew = e >>> 2;
     const exp = i32[ew + E_EXPIRE_AT] >>> 0;
     const expired = exp !== 0 && exp <= clock;
-    const ref = makeRef(g, s, e - base);
     const destQueue = kind === WALK_COMPACT ? queue : QUEUE_MAIN;
     // Copy before locking: the copy may claim a segment, and a thread never waits for one
     // lock while it holds another. The entry's bytes are stable: its segment is ours.
@@ -198,7 +231,7 @@ function walkClaimed(t: Table, s: number, kind: number): void {
         f64[t.counters + (kind === WALK_COMPACT ? C_COMPACTED_ITEMS : kind === WALK_MAIN ? C_REINSERTED : C_PROMOTED)]++;
         return;
       }
-      if (!expired && queue === QUEUE_SMALL && kind !== WALK_COMPACT) {
+      if (!expired && kind === WALK_SMALL) {
         ghostInsert(v, i32[ew + E_HASH_LO], i32[ew + E_HASH_HI]);
         f64[t.counters + C_GHOST_INSERTS]++;
       }
@@ -214,12 +247,12 @@ function walkClaimed(t: Table, s: number, kind: number): void {
 }
 
 /**
- * Calls `fn(entryByte, size, bucket, way)` for each entry of segment `s` (bytes `base` to
+ * Calls `fn(entryByte, ref, size, bucket, way)` for each entry of segment `s` (bytes `base` to
  * `end`) that a way points at now. The look is unlocked: a ref is never linked again once
  * its segment is sealed (only its writer links it, before sealing), so an entry no way
  * holds now stays unlinked; one that is linked is checked again under the lock.
  */
-function forEachLinked(t: Table, base: number, end: number, s: number, fn: (e: number, size: number, b: number, w: number) => void): void {
+function forEachLinked(t: Table, base: number, end: number, s: number, fn: (e: number, ref: number, size: number, b: number, w: number) => void): void {
   const v = t.v;
   const { i32, g } = v;
   const mask = g.bucketCount - 1;
@@ -228,8 +261,9 @@ function forEachLinked(t: Table, base: number, end: number, s: number, fn: (e: n
     const size = entrySizeAt(v, e, end);
     if (size === 0) break;
     const b = i32[(e >>> 2) + E_HASH_LO] & mask;
-    const w = wayOf(i32, bucketWord(g, b), makeRef(g, s, e - base));
-    if (w >= 0) fn(e, size, b, w);
+    const ref = makeRef(g, s, e - base);
+    const w = wayOf(i32, bucketWord(g, b), ref);
+    if (w >= 0) fn(e, ref, size, b, w);
     e += size;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * Log-structured segments (DESIGN §2, §5): each attached thread appends entries to its own
  * active segment; a full segment is sealed (read-only) and takes a global seal sequence
- * number, which orders sealed segments first-in first-out; eviction frees the oldest
- * sealed segment whole after unlinking each of its entries that the index still points at.
+ * number, which orders sealed segments first-in first-out in their queue. Eviction
+ * (memory/eviction.ts) walks a sealed segment, copies forward or unlinks each entry the
+ * index still points at, then frees it whole with {@link freeSegmentClaimed}.
  *
  * A free segment is claimed with one CAS on its state word (FREE → ACTIVE|owner), scanning
  * the segment table from a rotating hint. This is lock-free and has no ABA hazard (the
@@ -13,14 +14,10 @@
  *
  * @module
  */
-import { lockBucket, unlockBucket } from './bucket-lock.ts';
-import { feedWatched, publishEntryChange } from './change-feed.ts';
 import {
-  B_WAYS, C_EVICTED_ITEMS, CHANGE_EVICT, CHANGE_EXPIRE, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_UNLINKED, E_EXPIRE_AT, E_HASH_LO,
-  E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, S_CREATED_AT,
-  S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_EVICTING, SEG_FREE,
-  SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, entryBytes, makeRef,
-  refByte, refSegment, segmentByte, segmentRowWord, KEYLEN_MASK, S_QUEUE, QUEUE_MAIN, QUEUE_SMALL, H_SMALL_SEGMENTS,
+  B_WAYS, E_KEYLEN_FLAGS, E_VALUE_LEN, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, H_SMALL_SEGMENTS, KEYLEN_MASK, QUEUE_MAIN,
+  QUEUE_SMALL, S_CREATED_AT, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_FREE,
+  SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, entryBytes, refByte, refSegment, segmentRowWord,
 } from './layout.ts';
 import type { SharedView } from './shared-view.ts';
 
@@ -136,83 +133,6 @@ export function unlinkWayLocked(v: SharedView, bw: number, w: number, ref: numbe
   const size = entryBytes(i32[e + E_KEYLEN_FLAGS] & KEYLEN_MASK, i32[e + E_VALUE_LEN]);
   // Several threads may unlink entries of one segment at once: the counter is atomic.
   Atomics.sub(i32, segmentRowWord(v.g, refSegment(v.g, ref)) + S_LIVE_BYTES, size);
-}
-
-/**
- * Evicts the oldest sealed segment of any queue, dropping every entry (no copy-forward):
- * unlinks every entry of it that the index still points at (each under its bucket's lock),
- * then frees it. Used by `flush`; eviction to make room follows the S3-FIFO policy in
- * `memory/eviction.ts`. Returns false when no segment is sealed.
- */
-export function evictOldestSegment(ctx: ThreadContext): boolean {
-  const { v, owner } = ctx;
-  const i32 = v.i32;
-  for (let attempt = 0; attempt < 8; attempt++) {
-    let victim = -1;
-    let oldest = Infinity;
-    for (let s = 0; s < v.g.segmentCount; s++) {
-      const row = segmentRowWord(v.g, s);
-      if (Atomics.load(i32, row + S_STATE) !== SEG_SEALED) continue;
-      const seq = i32[row + S_SEAL_SEQ] >>> 0;
-      if (seq < oldest) {
-        oldest = seq;
-        victim = s;
-      }
-    }
-    if (victim < 0) return false;
-    const row = segmentRowWord(v.g, victim);
-    // Claim it: two threads may pick the same victim; the CAS lets exactly one evict it.
-    if (Atomics.compareExchange(i32, row + S_STATE, SEG_SEALED, SEG_EVICTING | (owner << SEG_OWNER_SHIFT)) !== SEG_SEALED) continue;
-    evictSegmentClaimed(ctx, victim);
-    return true;
-  }
-  return false;
-}
-
-/**
- * Unlinks every live entry of segment `s` (which this thread has claimed as EVICTING) and
- * frees it. Idempotent: a segment left EVICTING by a dead thread can be evicted again.
- */
-export function evictSegmentClaimed(ctx: ThreadContext, s: number): void {
-  const { v, owner, threadWord, counters } = ctx;
-  const { i32, f64, g } = v;
-  const base = segmentByte(g, s);
-  const end = Math.min(Atomics.load(i32, segmentRowWord(g, s) + S_WRITE_OFFSET), g.segmentBytes);
-  const clock = i32[H_CLOCK_SECONDS];
-  const mask = g.bucketCount - 1;
-  let off = SEGMENT_FIRST_OFFSET;
-  while (off + ENTRY_HEADER_BYTES <= end) {
-    const e = base + off;
-    const size = entrySizeAt(v, e, base + end);
-    if (size === 0) break;
-    const ew = e >>> 2;
-    const ref = makeRef(g, s, off);
-    const b = i32[ew + E_HASH_LO] & mask;
-    const bw = bucketWord(g, b);
-    // Unlocked pre-check: a ref is never linked again once its segment is sealed (only its
-    // writer links it, before sealing), so if no way holds it now, none ever will.
-    let present = false;
-    for (let w = 0; w < WAYS; w++) if (i32[bw + B_WAYS + 2 * w + 1] === ref) present = true;
-    if (present) {
-      const seq = lockBucket(i32, bw, b, owner, threadWord);
-      try {
-        for (let w = 0; w < WAYS; w++) {
-          if (i32[bw + B_WAYS + 2 * w + 1] !== ref) continue;
-          const exp = i32[ew + E_EXPIRE_AT] >>> 0;
-          const expired = exp !== 0 && exp <= clock >>> 0;
-          if (feedWatched(v)) publishEntryChange(v, expired ? CHANGE_EXPIRE : CHANGE_EVICT, e);
-          unlinkWayLocked(v, bw, w, ref);
-          f64[counters + C_UNLINKED]++;
-          f64[counters + (expired ? C_EXPIRED_ITEMS : C_EVICTED_ITEMS)]++;
-        }
-      } finally {
-        unlockBucket(i32, bw, seq, threadWord);
-      }
-    }
-    off += size;
-  }
-  freeSegmentClaimed(v, s);
-  f64[counters + C_EVICTED_SEGMENTS]++;
 }
 
 /**

@@ -11,7 +11,7 @@ import { BadTtlError, BadValueError, OutOfMemoryError, TooManyThreadsError, Valu
 import { lockBucket, unlockBucket, validateSeq } from './bucket-lock.ts';
 import { feedWatched, publishChange, publishEntryChange } from './change-feed.ts';
 import { ghostInsert, ghostTake } from './ghost.ts';
-import { evictSegment, smallTargetSegments } from '../memory/eviction.ts';
+import { evictOldestDropping, evictSegment, smallTargetSegments } from '../memory/eviction.ts';
 import { addInt64, checkDelta, INT64_MAX_DIGITS, parseInt64 } from './integer-value.ts';
 import { KeyCodec } from './key-codec.ts';
 import {
@@ -22,7 +22,7 @@ import {
   KEYLEN_MASK, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
-import { acquireSegment, evictOldestSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
+import { acquireSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
 import { SharedView } from './shared-view.ts';
 
 /**
@@ -288,7 +288,7 @@ export class Table implements ThreadContext {
         unlockBucket(i32, bw, s, this.threadWord);
       }
     }
-    while (evictOldestSegment(this));
+    while (evictOldestDropping(this));
     // Empty again: the queues refill as on a fresh cache.
     Atomics.store(i32, H_FULL, 0);
     return removed;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { QUEUE_SMALL, S_GENERATION, S_SEAL_SEQ, S_STATE, SEG_ACTIVE, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, segmentRowWord } from '../../src/table/layout.ts';
-import { acquireSegment, countSegments, evictOldestSegment, sealSegment } from '../../src/table/segments.ts';
+import { QUEUE_SMALL, S_STATE, SEG_ACTIVE, SEG_OWNER_SHIFT, segmentRowWord } from '../../src/table/layout.ts';
+import { acquireSegment, countSegments } from '../../src/table/segments.ts';
 import { Table } from '../../src/table/table.ts';
 import { makeTable } from '../helpers/tables.ts';
 
@@ -23,30 +23,3 @@ test('a free segment is claimed by exactly one thread, active under its owner', 
   assert.equal(countSegments(t.v).active, n);
 });
 
-test('eviction takes sealed segments in seal order, bumps the generation and frees them', () => {
-  const t = makeTable(1 << 20, 1024);
-  const a = acquireSegment(t, QUEUE_SMALL);
-  const b = acquireSegment(t, QUEUE_SMALL);
-  const row = (s: number) => segmentRowWord(t.v.g, s);
-  sealSegment(t.v, b); // b sealed first: it is older
-  sealSegment(t.v, a);
-  assert.ok(t.v.i32[row(b) + S_SEAL_SEQ] < t.v.i32[row(a) + S_SEAL_SEQ]);
-  const genB = t.v.i32[row(b) + S_GENERATION];
-  assert.equal(evictOldestSegment(t), true);
-  assert.equal(t.v.i32[row(b) + S_STATE], SEG_FREE);
-  assert.equal(t.v.i32[row(b) + S_GENERATION], genB + 1);
-  assert.equal(t.v.i32[row(a) + S_STATE], SEG_SEALED);
-  assert.equal(evictOldestSegment(t), true);
-  assert.equal(evictOldestSegment(t), false, 'nothing sealed left');
-});
-
-test('evicting a segment unlinks exactly the entries the index still points at', () => {
-  const t = makeTable(1 << 20, 1024);
-  for (let i = 0; i < 50; i++) t.set(`k${i}`, `v${i}`);
-  for (let i = 0; i < 10; i++) t.set(`k${i}`, `new${i}`); // replaced: same segment, newer entries
-  t.close(); // seals the active segment
-  const u = new Table(t.v, 3);
-  assert.equal(evictOldestSegment(u), true);
-  for (let i = 0; i < 50; i++) assert.equal(u.getString(`k${i}`), undefined);
-  assert.equal(countSegments(u.v).free, u.v.g.segmentCount);
-});
