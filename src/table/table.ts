@@ -473,7 +473,7 @@ export class Table implements ThreadContext {
         if (cond === COND_IF_ABSENT ? w >= 0 : w < 0) return false;
         if (cond === COND_IF_VERSION && !this.versionIsLocked(bw, w, ifGeneration, ifRef)) return false;
       }
-      this.installLocked(bw, b, size);
+      this.installLocked(bw, b, e, size);
     } finally {
       unlockBucket(this.i32, bw, s, this.threadWord);
     }
@@ -516,7 +516,7 @@ export class Table implements ThreadContext {
       for (let i = 0; i < text.length; i++) this.u8[vs + i] = text.charCodeAt(i);
       i32[(e >>> 2) + E_VALUE_LEN] = text.length;
       i32[(e >>> 2) + E_EXPIRE_AT] = expireAt;
-      this.installLocked(bw, b, entryBytes(keyLen, text.length));
+      this.installLocked(bw, b, e, entryBytes(keyLen, text.length));
     } finally {
       unlockBucket(i32, bw, s, this.threadWord);
     }
@@ -584,15 +584,15 @@ export class Table implements ThreadContext {
   }
 
   /**
-   * Commits the entry just reserved in the active segment (`size` bytes) and points the
-   * encoded key's way of the locked bucket `b` at it, replacing the old entry, or taking an
-   * empty way, or evicting one.
+   * Commits the entry just reserved at byte `e` (`size` bytes, at the write offset of one
+   * of this thread's active segments) and points the encoded key's way of the locked bucket
+   * `b` at it, replacing the old entry, or taking an empty way, or evicting one.
    */
-  private installLocked(bw: number, b: number, size: number): void {
+  private installLocked(bw: number, b: number, e: number, size: number): void {
     const i32 = this.i32;
-    const seg = this.writingQueue === QUEUE_MAIN ? this.activeMain : this.active;
+    const seg = Math.floor((e - this.segBase) / this.segBytes);
     const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
-    const off = i32[row + S_WRITE_OFFSET];
+    const off = e - this.segBase - seg * this.segBytes;
     // Ordering: the write offset moves past the entry once it is fully written and before
     // any way points at it, so whoever walks the segment up to the write offset (eviction,
     // also after this thread dies; snapshots) sees whole entries, and finds every linked one.
@@ -661,9 +661,6 @@ export class Table implements ThreadContext {
   /** Segments the small queue may hold (SMALL_QUEUE_FRACTION of all); set in the constructor. */
   private readonly smallTargetSegments: number;
 
-  /** The queue of the entry being written (set by {@link reserve}, read by installLocked). */
-  private writingQueue = QUEUE_SMALL;
-
   /**
    * Makes room for `size` bytes in this thread's active segment of `queue` and returns the
    * segment. Seals a full segment and claims a free one; when none is free, helps by
@@ -671,7 +668,6 @@ export class Table implements ThreadContext {
    * @throws OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`) when nothing can be evicted.
    */
   private reserve(size: number, queue: number): number {
-    this.writingQueue = queue;
     for (let attempt = 0; attempt < 64; attempt++) {
       const s = this.activeWithRoom(size, queue, WRITER_RESERVE_SEGMENTS);
       if (s >= 0) return s;
