@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { GHOST_SLOTS_PER_LINE, ghostLineWord, H_GHOST_USED } from './layout.ts';
+import { GHOST_SLOTS_PER_LINE, ghostLineWord, GL_CURSOR, GL_FIRST_SLOT, H_GHOST_USED } from './layout.ts';
 import type { SharedView } from './shared-view.ts';
 
 function fingerprint(lo: number): number {
@@ -30,8 +30,8 @@ export function ghostInsert(v: SharedView, lo: number, hi: number): void {
   // Ordering: none needed between slots; the cursor's atomic add gives concurrent
   // inserters different slots, and each slot is one aligned word (a reader sees the old or
   // the new fingerprint, never a mix).
-  const slot = (Atomics.add(i32, line, 1) >>> 0) % GHOST_SLOTS_PER_LINE;
-  Atomics.store(i32, line + 1 + slot, fingerprint(lo));
+  const slot = (Atomics.add(i32, line + GL_CURSOR, 1) >>> 0) % GHOST_SLOTS_PER_LINE;
+  Atomics.store(i32, line + GL_FIRST_SLOT + slot, fingerprint(lo));
   if (i32[H_GHOST_USED] === 0) Atomics.store(i32, H_GHOST_USED, 1);
 }
 
@@ -44,9 +44,9 @@ export function ghostTake(v: SharedView, lo: number, hi: number): boolean {
   if (i32[H_GHOST_USED] === 0) return false;
   const line = ghostLineWord(v.g, hi & (v.g.ghostLines - 1));
   const fp = fingerprint(lo);
-  for (let i = 1; i <= GHOST_SLOTS_PER_LINE; i++) {
+  for (let i = line + GL_FIRST_SLOT; i < line + GL_FIRST_SLOT + GHOST_SLOTS_PER_LINE; i++) {
     // Plain load first (no write unless it matches); the CAS then takes it exactly once.
-    if (i32[line + i] === fp && Atomics.compareExchange(i32, line + i, fp, 0) === fp) return true;
+    if (i32[i] === fp && Atomics.compareExchange(i32, i, fp, 0) === fp) return true;
   }
   return false;
 }
@@ -56,7 +56,7 @@ export function ghostSize(v: SharedView): number {
   let n = 0;
   for (let l = 0; l < v.g.ghostLines; l++) {
     const line = ghostLineWord(v.g, l);
-    for (let i = 1; i <= GHOST_SLOTS_PER_LINE; i++) if (v.i32[line + i] !== 0) n++;
+    for (let i = 0; i < GHOST_SLOTS_PER_LINE; i++) if (v.i32[line + GL_FIRST_SLOT + i] !== 0) n++;
   }
   return n;
 }

@@ -178,6 +178,10 @@ export const GHOST_LINE_BYTES = 64;
 export const GHOST_LINE_WORDS = 16;
 /** Fingerprint slots per ghost line. */
 export const GHOST_SLOTS_PER_LINE = 15;
+/** Ghost line word: the insert cursor (next slot, modulo GHOST_SLOTS_PER_LINE). */
+export const GL_CURSOR = 0;
+/** Ghost line word of the first fingerprint slot; slot i is at GL_FIRST_SLOT + i. */
+export const GL_FIRST_SLOT = 1;
 /** Buckets per ghost line: the ghost holds about 0.8 fingerprints per item the index is sized for. */
 export const BUCKETS_PER_GHOST_LINE = 4;
 
