@@ -78,6 +78,15 @@ export interface ThreadStats {
   deletes: number;
 }
 
+/** The stats that are sums of one per-thread counter (layout.ts C_…), by name. */
+const TOTALS = [
+  ['hits', C_HITS], ['misses', C_MISSES], ['sets', C_SETS], ['deletes', C_DELETES], ['evictions', C_EVICTED_ITEMS],
+  ['expired', C_EXPIRED_ITEMS], ['evictedSegments', C_EVICTED_SEGMENTS], ['promotions', C_PROMOTED],
+  ['reinsertions', C_REINSERTED], ['ghostHits', C_GHOST_HITS], ['ghostInserts', C_GHOST_INSERTS],
+  ['compactedSegments', C_COMPACTED_SEGMENTS], ['compactedItems', C_COMPACTED_ITEMS],
+] as const;
+type TotalName = (typeof TOTALS)[number][0];
+
 /** A snapshot of the cache's counters. Counters count since the cache was created. */
 export interface CacheStats {
   /** Live entries in the index (expired ones not yet swept included). */
@@ -383,29 +392,14 @@ export class SharedCache {
     const v = this.view;
     const { i32, f64, g } = v;
     let items = 0;
-    const totals = {
-      hits: 0, misses: 0, sets: 0, deletes: 0, evictions: 0, expired: 0, evictedSegments: 0,
-      promotions: 0, reinsertions: 0, ghostHits: 0, ghostInserts: 0, compactedSegments: 0, compactedItems: 0,
-    };
+    const totals = Object.fromEntries(TOTALS.map(([name]) => [name, 0])) as Record<TotalName, number>;
     const threads: ThreadStats[] = [];
     for (let t = 0; t < THREAD_BLOCK_COUNT; t++) {
       const c = threadCountersF64(t);
       const tw = threadBlockWord(t);
       // Counters are plain f64 stores by their own thread; a read here may be a moment old.
       items += f64[c + C_LINKED] - f64[c + C_UNLINKED];
-      totals.hits += f64[c + C_HITS];
-      totals.misses += f64[c + C_MISSES];
-      totals.sets += f64[c + C_SETS];
-      totals.deletes += f64[c + C_DELETES];
-      totals.evictions += f64[c + C_EVICTED_ITEMS];
-      totals.expired += f64[c + C_EXPIRED_ITEMS];
-      totals.evictedSegments += f64[c + C_EVICTED_SEGMENTS];
-      totals.promotions += f64[c + C_PROMOTED];
-      totals.reinsertions += f64[c + C_REINSERTED];
-      totals.ghostHits += f64[c + C_GHOST_HITS];
-      totals.ghostInserts += f64[c + C_GHOST_INSERTS];
-      totals.compactedSegments += f64[c + C_COMPACTED_SEGMENTS];
-      totals.compactedItems += f64[c + C_COMPACTED_ITEMS];
+      for (const [name, counter] of TOTALS) totals[name] += f64[c + counter];
       const attached = Atomics.load(i32, tw + T_STATE) === THREAD_ATTACHED;
       if (attached || f64[c + C_HITS] + f64[c + C_MISSES] + f64[c + C_SETS] + f64[c + C_REQUESTS] > 0) {
         threads.push({
