@@ -60,7 +60,11 @@ function sabcacheMemoryFor(capacityBytes: number, expectedItemBytes: number, max
     if (Math.abs(next - memoryBytes) < g.segmentBytes) break;
     memoryBytes = next;
   }
-  while (planGeometry({ ...input, memoryBytes }).segmentCount * planGeometry({ ...input, memoryBytes }).segmentBytes > capacityBytes) memoryBytes -= 4096;
+  const area = (m: number) => {
+    const g = planGeometry({ ...input, memoryBytes: m });
+    return g.segmentCount * g.segmentBytes;
+  };
+  while (area(memoryBytes) > capacityBytes) memoryBytes -= 4096;
   return memoryBytes;
 }
 

@@ -24,7 +24,9 @@ export function advanceClock(i32: Int32Array, nowMs = Date.now()): void {
 
 /** What one maintenance step did. */
 export interface TickReport {
+  /** Segments evicted to bring free segments up to the watermark. */
   evictedSegments: number;
+  /** Sparse segments compacted (live entries copied forward, segment freed). */
   compactedSegments: number;
 }
 
@@ -41,7 +43,7 @@ export class Maintenance {
     this.sweepPerTick = Math.max(64, Math.ceil(table.v.g.bucketCount / 200));
   }
 
-  /** One step. */
+  /** One step: clock, eviction to the watermark, compaction, a slice of the expiry sweep. */
   tick(): TickReport {
     advanceClock(this.table.v.i32, this.table.now());
     let evictedSegments = 0;
