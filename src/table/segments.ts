@@ -148,6 +148,8 @@ export function freeSegmentClaimed(v: SharedView, s: number): void {
   // ones), then publish FREE last so that a claimer sees a finished segment.
   i32[row + S_GENERATION] = (i32[row + S_GENERATION] + 1) | 0;
   i32[row + S_LIVE_BYTES] = 0;
+  // The small-queue count is a placement hint (as in acquireSegment): atomic so concurrent
+  // claims and frees do not lose updates, with no ordering against the state word.
   if (i32[row + S_QUEUE] === QUEUE_SMALL) Atomics.sub(i32, H_SMALL_SEGMENTS, 1);
   Atomics.store(i32, row + S_WRITE_OFFSET, 0);
   Atomics.store(i32, row + S_STATE, SEG_FREE);
