@@ -6,7 +6,7 @@
  * replayed at cache sizes of 1% and 10% of its working set's bytes.
  *
  * Equal bytes: each policy gets the same bytes for items, an item costing what it costs in
- * sabcache (key + value + 20 B header, rounded up to 8). For sabcache that is the segment
+ * sabcache (key + value + 12 B header, rounded up to 8). For sabcache that is the segment
  * area; its index and other metadata come on top (see bench:memory). lru-cache's own
  * per-item overhead (JS objects) is not counted either. Replay: a request is a hit if the
  * key is cached; on a miss the key is written (look-aside caching). Time is virtual (the
@@ -150,7 +150,7 @@ const lines = [
   '',
   `Node ${process.version}; ${KEYS} keys, ${REQUESTS} requests per trace; ${new Date().toISOString()}; command: \`npm run bench:eviction\``,
   '',
-  'Cache size = that fraction of the bytes of every item the trace draws from (the Zipf universe plus scan keys) (items sized as in sabcache: key + value + 20 B header, 8-byte aligned). sabcache gets that many bytes of segments (its index and metadata on top: "buffer"); lru-cache gets it as `maxSize`; OPT is Belady\'s furthest-next-use rule with bypass.',
+  'Cache size = that fraction of the bytes of every item the trace draws from (the Zipf universe plus scan keys) (items sized as in sabcache: key + value + 12 B header, 8-byte aligned). sabcache gets that many bytes of segments (its index and metadata on top: "buffer"); lru-cache gets it as `maxSize`; OPT is Belady\'s furthest-next-use rule with bypass.',
   '',
   '| trace | size | bytes for items | sabcache buffer | sabcache miss ratio | LRU miss ratio | OPT miss ratio | sabcache vs LRU (fewer misses) | gap to OPT (sabcache − OPT) |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|',

@@ -27,7 +27,7 @@ export interface SharedCacheOptions {
    */
   segmentBytes?: number | string;
   /**
-   * Typical entry size, in bytes (key + value + 20 bytes of header); sizes the index so that
+   * Typical entry size, in bytes (key + value + 12 bytes of header, rounded up to 8); sizes the index so that
    * items of this size fill memory at about 70% of the ways. @default 128
    */
   expectedItemBytes?: number;

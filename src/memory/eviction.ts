@@ -38,7 +38,7 @@ import { feedWatched, publishEntryChange } from '../table/change-feed.ts';
 import { ghostInsert } from '../table/ghost.ts';
 import {
   B_WAYS, C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_GHOST_INSERTS,
-  C_PROMOTED, C_REINSERTED, C_UNLINKED, CHANGE_EVICT, CHANGE_EXPIRE, E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, ENTRY_HEADER_BYTES,
+  C_PROMOTED, C_REINSERTED, C_UNLINKED, CHANGE_EVICT, CHANGE_EXPIRE, E_EXPIRE_AT, ENTRY_HEADER_BYTES, bucketOf,
   FREQ_MAX, H_CLOCK_SECONDS, H_FULL, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET,
   SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, makeRef,
   segmentByte, segmentRowWord,
@@ -232,7 +232,8 @@ function walkClaimed(t: Table, s: number, kind: number): void {
         return;
       }
       if (!expired && kind === WALK_SMALL) {
-        ghostInsert(v, i32[ew + E_HASH_LO], i32[ew + E_HASH_HI]);
+        const h = v.hashEntryKey(e);
+        ghostInsert(v, h[0], h[1]);
         f64[t.counters + C_GHOST_INSERTS]++;
       }
       if (feedWatched(v)) publishEntryChange(v, expired ? CHANGE_EXPIRE : CHANGE_EVICT, e);
@@ -255,12 +256,12 @@ function walkClaimed(t: Table, s: number, kind: number): void {
 function forEachLinked(t: Table, base: number, end: number, s: number, fn: (e: number, ref: number, size: number, b: number, w: number) => void): void {
   const v = t.v;
   const { i32, g } = v;
-  const mask = g.bucketCount - 1;
   let e = base + SEGMENT_FIRST_OFFSET;
   while (e + ENTRY_HEADER_BYTES <= end) {
     const size = entrySizeAt(v, e, end);
     if (size === 0) break;
-    const b = i32[(e >>> 2) + E_HASH_LO] & mask;
+    // Entries keep no hash: the key's bytes give its bucket (stable: the segment is ours).
+    const b = bucketOf(g, v.hashEntryKey(e)[0]);
     const ref = makeRef(g, s, e - base);
     const w = wayOf(i32, bucketWord(g, b), ref);
     if (w >= 0) fn(e, ref, size, b, w);

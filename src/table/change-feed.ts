@@ -19,7 +19,7 @@
  */
 import { VALIDATE_WITH_RMW } from './bucket-lock.ts';
 import {
-  E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, KEYLEN_MASK, F_HEAD, F_NOTIFY, F_PARKED, F_WATCHERS, FEED_KEY_BYTES, FEED_SLOTS, FS_HASH_HI, FS_HASH_LO, FS_KEY_BYTE, FS_KIND_LEN,
+  E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, KEYLEN_MASK, F_HEAD, F_NOTIFY, F_PARKED, F_WATCHERS, FEED_KEY_BYTES, FEED_SLOTS, FS_HASH_HI, FS_HASH_LO, FS_KEY_BYTE, FS_KIND_LEN,
   FS_SEQ, T_WATCHING, feedSlotByte, feedWord,
 } from './layout.ts';
 import type { SharedView } from './shared-view.ts';
@@ -67,12 +67,12 @@ export function publishChange(v: SharedView, kind: number, src: Uint8Array, star
 }
 
 /**
- * Publishes a change of the key of the entry at byte `e` (its key and hash are read from the
- * entry). Call with the key's bucket lock held, before the entry's memory can be reused.
+ * Publishes a change of the key of the entry at byte `e` (its key is read from the entry and
+ * hashed again). Call with the key's bucket lock held, before the entry's memory can be reused.
  */
 export function publishEntryChange(v: SharedView, kind: number, e: number): void {
-  const ew = e >>> 2;
-  publishChange(v, kind, v.u8, e + ENTRY_HEADER_BYTES, v.i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK, v.i32[ew + E_HASH_LO], v.i32[ew + E_HASH_HI]);
+  const h = v.hashEntryKey(e);
+  publishChange(v, kind, v.u8, e + ENTRY_HEADER_BYTES, v.i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK, h[0], h[1]);
 }
 
 /** One record as a reader sees it; `key` is a view valid during the callback only. */

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { GHOST_SLOTS_PER_LINE, ghostLineWord, GL_CURSOR, GL_FIRST_SLOT, H_GHOST_USED } from './layout.ts';
+import { GHOST_SLOTS_PER_LINE, ghostLineWord, GL_CURSOR, GL_FIRST_SLOT, H_GHOST_USED, rangeOf } from './layout.ts';
 import type { SharedView } from './shared-view.ts';
 
 function fingerprint(lo: number): number {
@@ -26,7 +26,7 @@ function fingerprint(lo: number): number {
 /** Remembers the key with hash lanes (lo, hi) as dropped from the small queue. */
 export function ghostInsert(v: SharedView, lo: number, hi: number): void {
   const i32 = v.i32;
-  const line = ghostLineWord(v.g, hi & (v.g.ghostLines - 1));
+  const line = ghostLineWord(v.g, rangeOf(hi, v.g.ghostLines));
   // Ordering: none needed between slots; the cursor's atomic add gives concurrent
   // inserters different slots, and each slot is one aligned word (a reader sees the old or
   // the new fingerprint, never a mix).
@@ -42,7 +42,7 @@ export function ghostInsert(v: SharedView, lo: number, hi: number): void {
 export function ghostTake(v: SharedView, lo: number, hi: number): boolean {
   const i32 = v.i32;
   if (i32[H_GHOST_USED] === 0) return false;
-  const line = ghostLineWord(v.g, hi & (v.g.ghostLines - 1));
+  const line = ghostLineWord(v.g, rangeOf(hi, v.g.ghostLines));
   const fp = fingerprint(lo);
   for (let i = line + GL_FIRST_SLOT; i < line + GL_FIRST_SLOT + GHOST_SLOTS_PER_LINE; i++) {
     // Plain load first (no write unless it matches); the CAS then takes it exactly once.

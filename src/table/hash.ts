@@ -55,13 +55,14 @@ export function finishHash(h1: number, h2: number, t: number, rest: number, len:
 }
 
 /**
- * Hashes `len` bytes of `bytes` with seeds `seedA`, `seedB` into `out` (i32 lo, i32 hi).
+ * Hashes `len` bytes of `bytes` from index `start` with seeds `seedA`, `seedB` into `out`
+ * (i32 lo, i32 hi).
  */
-export function hashBytes(bytes: Uint8Array, len: number, seedA: number, seedB: number, out: Int32Array): void {
+export function hashBytes(bytes: Uint8Array, start: number, len: number, seedA: number, seedB: number, out: Int32Array): void {
   let h1 = seedA | 0;
   let h2 = seedB | 0;
-  const blocks = len & ~3;
-  let i = 0;
+  const blocks = start + (len & ~3);
+  let i = start;
   for (; i < blocks; i += 4) {
     const k = bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24);
     h1 = mixLane1(h1, k);

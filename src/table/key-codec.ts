@@ -58,7 +58,7 @@ export class KeyCodec {
       this.length = key.length;
     } else throw new BadKeyError('a key must be a string or a Uint8Array');
     if (this.length === 0) throw new BadKeyError('a key must not be empty');
-    hashBytes(this.bytes, this.length, this.seedA, this.seedB, this.hash);
+    hashBytes(this.bytes, 0, this.length, this.seedA, this.seedB, this.hash);
   }
 
   /**
@@ -73,7 +73,7 @@ export class KeyCodec {
     for (let i = 0; i < len; i++) scratch[i] = src[start + i];
     this.bytes = scratch;
     this.length = len;
-    hashBytes(scratch, len, this.seedA, this.seedB, this.hash);
+    hashBytes(scratch, 0, len, this.seedA, this.seedB, this.hash);
   }
 
   /**

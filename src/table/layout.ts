@@ -27,8 +27,8 @@
  *                             [3] notify counter
  *  feed slot (128 B):         [0] sequence + 1 (0 = being written)  [1] kind | truncated << 8
  *                             | keyLength << 16  [2] hash lo  [3] hash hi  then key bytes (≤ 112)
- *  entry (8-byte aligned):    [0] hash lo  [1] hash hi  [2] keyLen u16 | flags u16 << 16
- *                             [3] value length  [4] expireAt (unix s, 0 = never)
+ *  entry (8-byte aligned):    [0] keyLen u16 | flags u16 << 16  [1] value length
+ *                             [2] expireAt (unix s, 0 = never)
  *                             then key bytes, value bytes, padding to 8
  * ```
  *
@@ -45,7 +45,7 @@
 /** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
 export const MAGIC = 0x43424153;
 /** Bumped whenever any offset or meaning in this file changes. */
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 
 /** Every region starts on a multiple of this (one cache line), in bytes. */
 export const REGION_ALIGN_BYTES = 64;
@@ -59,7 +59,7 @@ export const HEADER_BYTES = 4096;
 export const H_MAGIC = 0;
 /** Header word: LAYOUT_VERSION. */
 export const H_LAYOUT_VERSION = 1;
-/** Header word: number of buckets (a power of two). */
+/** Header word: number of buckets (any count ≥ 1; see {@link bucketOf}). */
 export const H_BUCKET_COUNT = 2;
 /** Header word: bytes per segment (a power of two). */
 export const H_SEGMENT_BYTES = 3;
@@ -253,22 +253,23 @@ export const CHANGE_EXPIRE = 3;
 export const CHANGE_EVICT = 4;
 
 // ── entry ─────────────────────────────────────────────────────────────────────────────
-/** Entry header, in bytes. */
-export const ENTRY_HEADER_BYTES = 20;
-/** Entry fields, as i32 word indices from the entry's start. */
-export const E_HASH_LO = 0;
-/** Entry word: hash lane stored as the tag. */
-export const E_HASH_HI = 1;
-/** Entry word: key length (low 16 bits), flags (high 16). */
-export const E_KEYLEN_FLAGS = 2;
+/**
+ * Entry header, in bytes. It holds no hash: whoever needs an entry's bucket or tag away from
+ * its key's lookup (eviction, compaction, repair, the change feed) hashes the key bytes
+ * again (`SharedView.hashEntryKey`), which costs about as much as reading 8 more bytes and saves
+ * them on every item.
+ */
+export const ENTRY_HEADER_BYTES = 12;
+/** Entry fields, as i32 word indices from the entry's start. Entry word: key length (low 16 bits), flags (high 16). */
+export const E_KEYLEN_FLAGS = 0;
 /** Mask of the key length in E_KEYLEN_FLAGS. */
 export const KEYLEN_MASK = 0xffff;
 /** Shift of the flags in E_KEYLEN_FLAGS. */
 export const FLAGS_SHIFT = 16;
 /** Entry word: value length, in bytes. */
-export const E_VALUE_LEN = 3;
+export const E_VALUE_LEN = 1;
 /** Entry word: expiry, unix seconds (0 = never). */
-export const E_EXPIRE_AT = 4;
+export const E_EXPIRE_AT = 2;
 /** Entries are aligned to this many bytes. */
 export const ENTRY_ALIGN_BYTES = 8;
 /** The largest key a u16 length field can describe, in bytes. */
@@ -297,7 +298,7 @@ export function alignUp(n: number, align: number): number {
  * count. Pure data: it is what the header records, so any thread can rebuild it.
  */
 export interface Geometry {
-  /** Buckets in the index; a power of two. */
+  /** Buckets in the index (any count; keys map to them with {@link bucketOf}). */
   bucketCount: number;
   /** Bytes per segment; a power of two. */
   segmentBytes: number;
@@ -309,7 +310,7 @@ export interface Geometry {
   indexOffset: number;
   freqOffset: number;
   ghostOffset: number;
-  /** Lines in the ghost table; a power of two. */
+  /** Lines in the ghost table: bucketCount / BUCKETS_PER_GHOST_LINE, rounded up. */
   ghostLines: number;
   segmentTableOffset: number;
   feedOffset: number;
@@ -324,7 +325,7 @@ export function computeGeometry(bucketCount: number, segmentBytes: number, segme
   const indexOffset = THREAD_BLOCKS_OFFSET + THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES;
   const freqOffset = alignUp(indexOffset + bucketCount * BUCKET_BYTES, REGION_ALIGN_BYTES);
   const ghostOffset = alignUp(freqOffset + bucketCount * FREQ_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
-  const ghostLines = Math.max(1, bucketCount / BUCKETS_PER_GHOST_LINE);
+  const ghostLines = Math.max(1, Math.ceil(bucketCount / BUCKETS_PER_GHOST_LINE));
   const segmentTableOffset = alignUp(ghostOffset + ghostLines * GHOST_LINE_BYTES, REGION_ALIGN_BYTES);
   const feedOffset = alignUp(segmentTableOffset + segmentCount * SEGMENT_ROW_BYTES, REGION_ALIGN_BYTES);
   const segmentsOffset = alignUp(feedOffset + FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES, SEGMENT_ALIGN_BYTES);
@@ -344,6 +345,21 @@ export function maxSegmentsForOffsetBits(offsetBits: number): number {
 }
 
 // ── accessors: word indices into an Int32Array over the whole buffer ─────────────────
+/**
+ * The bucket of a key whose bucket hash lane is `lo`: multiply-shift range reduction
+ * (D. Lemire, "Fast random integer generation in an interval", ACM TOMACS 2019), so the
+ * bucket count need not be a power of two and the index can be sized to its target load
+ * exactly. The product is a double: below 2^53 it is exact, above it is rounded, which is
+ * still a fixed function of `lo`, and never reaches `count` (the rounding error, at most
+ * count × 2^-21, stays below the gap of at least `count`). Uses the high bits of `lo`.
+ */
+export function rangeOf(lo: number, count: number): number {
+  return ((lo >>> 0) * count * 2 ** -32) | 0;
+}
+/** Bucket index of a key whose bucket hash lane is `lo` ({@link rangeOf}). */
+export function bucketOf(g: Geometry, lo: number): number {
+  return rangeOf(lo, g.bucketCount);
+}
 /** Word index of bucket `b`'s first word. */
 export function bucketWord(g: Geometry, b: number): number {
   return (g.indexOffset >>> 2) + b * BUCKET_WORDS;

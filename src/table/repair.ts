@@ -6,7 +6,7 @@
  * @module
  */
 import {
-  B_LOCK, B_SEQ, B_WAYS, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, S_STATE,
+  B_LOCK, B_SEQ, B_WAYS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, S_STATE,
   SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT,
   T_HELD_BUCKET, T_STATE, T_WATCHING, F_WATCHERS, feedWord, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, WAYS,
   bucketWord, refByte, refOffset, refSegment, segmentRowWord, threadBlockWord, KEYLEN_MASK
@@ -46,7 +46,8 @@ function wayIsValid(v: SharedView, b: number, tag: number, ref: number): boolean
   const keyLen = i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK;
   const valueLen = i32[ew + E_VALUE_LEN];
   if (keyLen === 0 || valueLen < 0 || refOffset(g, ref) + ENTRY_HEADER_BYTES + keyLen + valueLen > g.segmentBytes) return false;
-  return (i32[ew + E_HASH_LO] & (g.bucketCount - 1)) === b && i32[ew + E_HASH_HI] === tag;
+  const h = v.hashEntryKey(refByte(g, ref));
+  return bucketOf(g, h[0]) === b && h[1] === tag;
 }
 
 /**

@@ -1,9 +1,10 @@
 import { BadHandleError } from '../errors.ts';
 import {
-  computeGeometry, type Geometry, H_BUCKET_COUNT, H_HASH_SEED_A, H_HASH_SEED_B, H_LAYOUT_VERSION, H_MAGIC,
+  computeGeometry, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, type Geometry, H_BUCKET_COUNT, KEYLEN_MASK, H_HASH_SEED_A, H_HASH_SEED_B, H_LAYOUT_VERSION, H_MAGIC,
   H_MAX_KEY_BYTES, H_MAX_VALUE_BYTES, H_OFFSET_BITS, H_SEGMENT_BYTES, H_SEGMENT_COUNT, H_SEGMENTS_PAGE,
   LAYOUT_VERSION, MAGIC, SEGMENT_ALIGN_BYTES,
 } from './layout.ts';
+import { hashBytes } from './hash.ts';
 
 /**
  * Typed-array views over one sabcache buffer, plus the geometry read from its header.
@@ -39,6 +40,21 @@ export class SharedView {
     this.maxValueBytes = h[H_MAX_VALUE_BYTES];
     this.seedA = h[H_HASH_SEED_A];
     this.seedB = h[H_HASH_SEED_B];
+  }
+
+  /** `[lo, hi]` hash of the key last hashed by {@link hashEntryKey} (this thread's scratch). */
+  readonly entryHash = new Int32Array(2);
+
+  /**
+   * Hashes the key of the entry at byte `e` with this table's seeds, giving the hash its
+   * lookups compute (lo: bucket lane, hi: tag), into {@link entryHash}, which it returns.
+   * Entries store no hash (layout.ts); eviction, compaction, repair and the change feed
+   * call this. The caller makes sure the entry's key length lies inside its segment.
+   */
+  hashEntryKey(e: number): Int32Array {
+    const keyLen = this.i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK;
+    hashBytes(this.u8, e + ENTRY_HEADER_BYTES, keyLen, this.seedA, this.seedB, this.entryHash);
+    return this.entryHash;
   }
 
   /**

@@ -5,7 +5,7 @@
  * @module
  */
 import { BadOptionError } from '../errors.ts';
-import { computeGeometry, entryBytes, type Geometry, maxSegmentsForOffsetBits, SEGMENT_FIRST_OFFSET, WAYS } from './layout.ts';
+import { BUCKET_BYTES, BUCKETS_PER_GHOST_LINE, computeGeometry, entryBytes, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES, type Geometry, maxSegmentsForOffsetBits, SEGMENT_FIRST_OFFSET, WAYS } from './layout.ts';
 
 /** Smallest segment size, in bytes. */
 export const MIN_SEGMENT_BYTES = 4096;
@@ -37,10 +37,11 @@ export interface SizingInput {
 /**
  * Plans the geometry. Segments are 1 MiB unless the largest entry needs more (then the next
  * power of two) or memory is small (then smaller, down to what the largest entry needs, so
- * there are at least 64 segments when possible). Buckets: the power of two giving at least
- * 1/0.7 ways per item of `expectedItemBytes` (rounded up: a full bucket evicts one of its
- * own entries whatever their worth, which measurably raised the miss ratio when rounding
- * to the nearest power left buckets up to 87% full).
+ * there are at least 64 segments when possible). Buckets: 1/0.7 ways per item of
+ * `expectedItemBytes` that fits beside the index, exactly (any count works:
+ * layout.bucketOf). Fuller buckets evict
+ * their own entries whatever their worth (at 87% full this measurably raised the miss
+ * ratio); emptier ones cost index bytes per item.
  * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) naming the option that cannot fit.
  */
 export function planGeometry(input: SizingInput): Geometry {
@@ -60,8 +61,11 @@ export function planGeometry(input: SizingInput): Geometry {
     }
   }
   const fixed = computeGeometry(0, segmentBytes, 0).segmentsOffset;
-  const itemsExpected = Math.max(1, (memoryBytes - fixed) / expectedItemBytes);
-  let bucketCount = 2 ** Math.ceil(Math.log2(itemsExpected / (WAYS * TARGET_LOAD)));
+  // Items that fit once the index itself is paid for: each item costs its bytes in a
+  // segment plus its share of a bucket, frequency bytes and ghost line.
+  const perBucketBytes = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
+  const itemsExpected = Math.max(1, (memoryBytes - fixed) / (expectedItemBytes + perBucketBytes / (WAYS * TARGET_LOAD)));
+  let bucketCount = Math.ceil(itemsExpected / (WAYS * TARGET_LOAD));
   bucketCount = Math.max(64, bucketCount);
   // Shrink the index until at least MIN_SEGMENTS segments fit beside it.
   for (;;) {
@@ -75,6 +79,6 @@ export function planGeometry(input: SizingInput): Geometry {
       const g = computeGeometry(bucketCount, segmentBytes, Math.min(segmentCount, maxSegmentsForOffsetBits(Math.log2(segmentBytes / 8))));
       return g;
     }
-    bucketCount /= 2;
+    bucketCount = Math.max(64, Math.floor(bucketCount / 2));
   }
 }

@@ -16,9 +16,9 @@ import { addInt64, checkDelta, INT64_MAX_DIGITS, parseInt64 } from './integer-va
 import { KeyCodec } from './key-codec.ts';
 import {
   B_WAYS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
-  E_EXPIRE_AT, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, FREQ_BYTES_PER_BUCKET,
+  E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, FREQ_BYTES_PER_BUCKET,
   FREQ_MAX, H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
-  SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT,
+  SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
   KEYLEN_MASK, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
@@ -87,7 +87,8 @@ export class Table implements ThreadContext {
   private readonly u8: Uint8Array;
   private readonly f64: Float64Array;
   private readonly buf: Buffer;
-  private readonly mask: number;
+  /** Buckets in the index (keys map to them with layout.rangeOf). */
+  private readonly bucketCount: number;
   private readonly indexWord: number;
   private readonly freqBase: number;
   private readonly segRowWord: number;
@@ -132,7 +133,7 @@ export class Table implements ThreadContext {
     this.f64 = v.f64;
     this.buf = v.buf;
     const g = v.g;
-    this.mask = g.bucketCount - 1;
+    this.bucketCount = g.bucketCount;
     this.indexWord = bucketWord(g, 0);
     this.freqBase = g.freqOffset;
     this.segRowWord = segmentRowWord(g, 0);
@@ -317,12 +318,12 @@ export class Table implements ThreadContext {
     const i32 = this.i32;
     const lo = this.codec.hash[0];
     const hi = this.codec.hash[1];
-    const b = lo & this.mask;
+    const b = rangeOf(lo, this.bucketCount);
     const bw = this.indexWord + b * BUCKET_WORDS;
     for (let attempt = 0; attempt < READ_RETRIES; attempt++) {
       const s1 = Atomics.load(i32, bw);
       if (s1 & 1) continue; // a writer is inside: retry (the writer holds it for ~100s of ns)
-      const w = this.probe(bw, lo, hi, mode);
+      const w = this.probe(bw, hi, mode);
       // Ordering: validate after every plain load of the probe (see bucket-lock.ts).
       if (validateSeq(i32, bw, s1) !== s1) continue;
       return this.finishRead(b, w);
@@ -330,7 +331,7 @@ export class Table implements ThreadContext {
     // Too many writers in a row: read under the lock so the read finishes (DESIGN §3).
     const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
     try {
-      return this.finishRead(b, this.probe(bw, lo, hi, mode));
+      return this.finishRead(b, this.probe(bw, hi, mode));
     } finally {
       unlockBucket(i32, bw, s, this.threadWord);
     }
@@ -355,7 +356,7 @@ export class Table implements ThreadContext {
    * length is bounds-checked so garbage yields a miss or a value the seq check discards,
    * never an exception or a loop.
    */
-  private probe(bw: number, lo: number, hi: number, mode: number): number {
+  private probe(bw: number, hi: number, mode: number): number {
     const i32 = this.i32;
     for (let w = 0; w < WAYS; w++) {
       if (i32[bw + B_WAYS + 2 * w] !== hi) continue;
@@ -366,7 +367,6 @@ export class Table implements ThreadContext {
       if (seg >= this.segCount || off + ENTRY_HEADER_BYTES > this.segBytes) continue;
       const e = this.segBase + seg * this.segBytes + off;
       const ew = e >>> 2;
-      if (i32[ew + E_HASH_LO] !== lo || i32[ew + E_HASH_HI] !== hi) continue;
       const kf = i32[ew + E_KEYLEN_FLAGS];
       const keyLen = kf & KEYLEN_MASK;
       const valueLen = i32[ew + E_VALUE_LEN];
@@ -464,7 +464,7 @@ export class Table implements ThreadContext {
     if (type === TYPE_STRING) this.buf.write(value as string, vs, valueLen, 'utf8');
     else this.u8.set(value as Uint8Array, vs);
 
-    const b = this.codec.hash[0] & this.mask;
+    const b = rangeOf(this.codec.hash[0], this.bucketCount);
     const bw = this.indexWord + b * BUCKET_WORDS;
     const s = lockBucket(this.i32, bw, b, this.owner, this.threadWord);
     try {
@@ -496,7 +496,7 @@ export class Table implements ThreadContext {
     // locks, and a thread never waits for a lock while holding one.
     const e = this.reserveEntry(maxSize, 0, TYPE_INTEGER, 0, this.queueForWrite());
     const i32 = this.i32;
-    const b = this.codec.hash[0] & this.mask;
+    const b = rangeOf(this.codec.hash[0], this.bucketCount);
     const bw = this.indexWord + b * BUCKET_WORDS;
     const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
     let result: number | bigint;
@@ -533,7 +533,7 @@ export class Table implements ThreadContext {
     this.codec.encode(key);
     const expireAt = this.expireAtFor(ttlSeconds);
     const i32 = this.i32;
-    const b = this.codec.hash[0] & this.mask;
+    const b = rangeOf(this.codec.hash[0], this.bucketCount);
     const bw = this.indexWord + b * BUCKET_WORDS;
     const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
     try {
@@ -570,8 +570,6 @@ export class Table implements ThreadContext {
     const ew = e >>> 2;
     const i32 = this.i32;
     const keyLen = this.codec.length;
-    i32[ew + E_HASH_LO] = this.codec.hash[0];
-    i32[ew + E_HASH_HI] = this.codec.hash[1];
     i32[ew + E_KEYLEN_FLAGS] = keyLen | (type << FLAGS_SHIFT);
     i32[ew + E_VALUE_LEN] = valueLen;
     i32[ew + E_EXPIRE_AT] = expireAt;
@@ -599,7 +597,7 @@ export class Table implements ThreadContext {
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
     const ref = makeRef(this.v.g, seg, off);
     const hi = this.codec.hash[1];
-    let target = this.findLocked(bw, this.codec.hash[0], hi);
+    let target = this.findLocked(bw, hi);
     if (target >= 0) {
       unlinkWayLocked(this.v, bw, target, i32[bw + B_WAYS + 2 * target + 1]);
     } else {
@@ -620,7 +618,7 @@ export class Table implements ThreadContext {
 
   /** The way holding the encoded key and a live (unexpired) entry, or -1. Lock held. */
   private findLiveLocked(bw: number): number {
-    const w = this.findLocked(bw, this.codec.hash[0], this.codec.hash[1]);
+    const w = this.findLocked(bw, this.codec.hash[1]);
     if (w < 0) return -1;
     const exp = this.i32[(this.entryByte(this.i32[bw + B_WAYS + 2 * w + 1]) >>> 2) + E_EXPIRE_AT] >>> 0;
     return exp !== 0 && exp <= this.clockSeconds() ? -1 : w;
@@ -734,15 +732,16 @@ export class Table implements ThreadContext {
     const ref = makeRef(this.v.g, seg, off);
     // Ordering: the old entry's bytes stay valid for readers still inside (its segment is
     // freed only after this walk, and the seq bump on unlock makes them retry).
+    const tag = i32[bw + B_WAYS + 2 * w]; // the same key: the same tag
     unlinkWayLocked(this.v, bw, w, oldRef);
-    i32[bw + B_WAYS + 2 * w] = i32[(e >>> 2) + E_HASH_HI];
+    i32[bw + B_WAYS + 2 * w] = tag;
     i32[bw + B_WAYS + 2 * w + 1] = ref;
     this.u8[this.freqAt(b, w)] = freq;
     return ref;
   }
 
   /** The way holding the encoded key in the locked bucket `bw`, or -1. */
-  private findLocked(bw: number, lo: number, hi: number): number {
+  private findLocked(bw: number, hi: number): number {
     const i32 = this.i32;
     for (let w = 0; w < WAYS; w++) {
       if (i32[bw + B_WAYS + 2 * w] !== hi) continue;
@@ -750,7 +749,7 @@ export class Table implements ThreadContext {
       if (ref === 0) continue;
       const e = this.entryByte(ref);
       const ew = e >>> 2;
-      if (i32[ew + E_HASH_LO] !== lo || (i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK) !== this.codec.length) continue;
+      if ((i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK) !== this.codec.length) continue;
       if (this.keyEquals(e + ENTRY_HEADER_BYTES, this.codec.length)) return w;
     }
     return -1;
@@ -794,8 +793,8 @@ export class Table implements ThreadContext {
     const victimRow = this.segRowWord + (victimRef >>> this.offBits) * SEGMENT_ROW_WORDS;
     if (best !== -1 && i32[victimRow + S_QUEUE] === QUEUE_SMALL && this.u8[this.freqAt(b, victim)] === 0) {
       // Dropped from the small queue unread: remember it, as the segment-level policy does.
-      const ew = this.entryByte(victimRef) >>> 2;
-      ghostInsert(this.v, i32[ew + E_HASH_LO], i32[ew + E_HASH_HI]);
+      const h = this.v.hashEntryKey(this.entryByte(victimRef));
+      ghostInsert(this.v, h[0], h[1]);
       this.f64[this.counters + C_GHOST_INSERTS]++;
     }
     if (feedWatched(this.v)) publishEntryChange(this.v, best === -1 ? CHANGE_EXPIRE : CHANGE_EVICT, this.entryByte(victimRef));
@@ -811,12 +810,12 @@ export class Table implements ThreadContext {
     const i32 = this.i32;
     const lo = this.codec.hash[0];
     const hi = this.codec.hash[1];
-    const b = lo & this.mask;
+    const b = rangeOf(lo, this.bucketCount);
     const bw = this.indexWord + b * BUCKET_WORDS;
     const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
     let removed = false;
     try {
-      const w = this.findLocked(bw, lo, hi);
+      const w = this.findLocked(bw, hi);
       if (w >= 0) {
         const ref = i32[bw + B_WAYS + 2 * w + 1];
         const ew = this.entryByte(ref) >>> 2;

@@ -1,4 +1,4 @@
-import { B_LOCK, B_SEQ, B_WAYS, E_HASH_HI, E_HASH_LO, E_KEYLEN_FLAGS, E_VALUE_LEN, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord } from '../../src/table/layout.ts';
+import { B_LOCK, B_SEQ, B_WAYS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord } from '../../src/table/layout.ts';
 import type { SharedView } from '../../src/table/shared-view.ts';
 
 /** Walks the whole index: buckets left odd or locked, and ways that point at a foreign entry. */
@@ -21,10 +21,10 @@ export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: 
       const ew = refByte(g, ref) >>> 2;
       const ok = seg < g.segmentCount
         && (i32[segmentRowWord(g, seg) + S_STATE] & SEG_STATE_MASK) !== SEG_FREE
-        && (i32[ew + E_HASH_LO] & (g.bucketCount - 1)) === b
-        && i32[ew + E_HASH_HI] === tag
         && (i32[ew + E_KEYLEN_FLAGS] & 0xffff) > 0
-        && i32[ew + E_VALUE_LEN] >= 0;
+        && i32[ew + E_VALUE_LEN] >= 0
+        && bucketOf(g, v.hashEntryKey(refByte(g, ref))[0]) === b
+        && v.entryHash[1] === tag;
       if (!ok) foreignWays++;
     }
   }

@@ -1,5 +1,5 @@
 import { threadId } from 'node:worker_threads';
-import { H_CLOCK_SECONDS } from '../../src/table/layout.ts';
+import { bucketOf, H_CLOCK_SECONDS } from '../../src/table/layout.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { planGeometry } from '../../src/table/sizing.ts';
 import { Table } from '../../src/table/table.ts';
@@ -20,12 +20,11 @@ export function advanceSeconds(t: Table, seconds: number): void {
 
 /** `n` distinct keys that all land in the same bucket. */
 export function keysInOneBucket(t: Table, n: number, prefix = 'k'): string[] {
-  const mask = t.v.g.bucketCount - 1;
   const byBucket = new Map<number, string[]>();
   for (let i = 0; ; i++) {
     const key = `${prefix}${i}`;
     t.codec.encode(key);
-    const b = t.codec.hash[0] & mask;
+    const b = bucketOf(t.v.g, t.codec.hash[0]);
     const list = byBucket.get(b) ?? [];
     list.push(key);
     byBucket.set(b, list);

@@ -6,7 +6,7 @@ const enc = new TextEncoder();
 function h(s: string, a = 1, b = 2): [number, number] {
   const out = new Int32Array(2);
   const bytes = enc.encode(s);
-  hashBytes(bytes, bytes.length, a, b, out);
+  hashBytes(bytes, 0, bytes.length, a, b, out);
   return [out[0], out[1]];
 }
 
@@ -45,4 +45,15 @@ test('the tag lane is independent of the bucket lane', () => {
     byBucket.set(b, tags);
   }
   assert.ok(collisions <= 2, `${collisions} tag collisions within buckets`);
+});
+
+test('hashing from an offset gives the hash of those bytes alone', () => {
+  const key = enc.encode('user:12345');
+  const framed = new Uint8Array(3 + key.length + 5).fill(0xaa);
+  framed.set(key, 3);
+  const a = new Int32Array(2);
+  const b = new Int32Array(2);
+  hashBytes(key, 0, key.length, 7, 9, a);
+  hashBytes(framed, 3, key.length, 7, 9, b);
+  assert.deepEqual([...b], [...a]);
 });

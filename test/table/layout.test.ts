@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  BUCKET_BYTES, BUCKET_WORDS, B_WAYS, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes,
+  BUCKET_BYTES, BUCKET_WORDS, B_WAYS, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, rangeOf,
   FREQ_BYTES_PER_BUCKET, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
   refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
   GHOST_LINE_BYTES, GHOST_LINE_WORDS, GHOST_SLOTS_PER_LINE, GL_CURSOR, GL_FIRST_SLOT, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
 } from '../../src/table/layout.ts';
 
-const geometries = [computeGeometry(64, 4096, 4), computeGeometry(1 << 14, 1 << 20, 200), computeGeometry(1 << 20, 1 << 21, 1000)];
+const geometries = [computeGeometry(64, 4096, 4), computeGeometry(1 << 14, 1 << 20, 200), computeGeometry(1 << 20, 1 << 21, 1000), computeGeometry(204_083, 1 << 20, 130), computeGeometry(65, 4096, 5)];
 
 test('a bucket is one cache line: seq, lock, then 7 (tag, ref) ways', () => {
   assert.equal(BUCKET_BYTES, 64);
@@ -32,7 +32,8 @@ test('fixed records fit their slots', () => {
   assert.equal(T_COUNTERS_BYTE % 8, 0);
   assert.ok(H_SEGMENTS_PAGE * 4 < HEADER_BYTES);
   assert.equal(entryBytes(16, 100) % 8, 0);
-  assert.equal(entryBytes(1, 1), 24);
+  assert.equal(entryBytes(1, 1), 16);
+  assert.equal(entryBytes(16, 100), 128, '12-byte header: a 16 B key and 100 B value fill 128 B exactly');
 });
 
 test('regions are aligned, ordered and do not overlap', () => {
@@ -59,11 +60,24 @@ test('regions are aligned, ordered and do not overlap', () => {
   }
 });
 
-test('the ghost table has a power-of-two line count, about one line per 4 buckets', () => {
+test('the ghost table has one line per 4 buckets, rounded up', () => {
   for (const g of geometries) {
-    assert.equal(g.ghostLines & (g.ghostLines - 1), 0);
-    assert.equal(g.ghostLines, Math.max(1, g.bucketCount / 4));
+    assert.equal(g.ghostLines, Math.max(1, Math.ceil(g.bucketCount / 4)));
   }
+});
+
+test('rangeOf maps every 32-bit lane into [0, count) evenly, for any count', () => {
+  for (const count of [1, 3, 64, 1000, 204_083, 3_000_001, 2 ** 27 + 5]) {
+    for (const lo of [0, 1, -1, 0x7fffffff, -0x80000000, 0x12345678]) {
+      const r = rangeOf(lo, count);
+      assert.ok(Number.isInteger(r) && r >= 0 && r < count, `${lo} → ${r} of ${count}`);
+    }
+    assert.equal(rangeOf(-1, count), count - 1, 'the top lane value maps to the last bucket');
+  }
+  // Even: 1M consecutive multiples of a large odd constant over 1000 buckets.
+  const counts = new Uint32Array(1000);
+  for (let i = 0; i < 1_000_000; i++) counts[rangeOf(Math.imul(i, 0x9e3779b1), 1000)]++;
+  assert.ok(Math.min(...counts) > 900 && Math.max(...counts) < 1100, `${Math.min(...counts)}..${Math.max(...counts)}`);
 });
 
 test('refs round-trip and never name offset 0 of segment 0 as an entry', () => {

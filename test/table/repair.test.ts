@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SharedCache } from '../../src/index.ts';
 import { lockBucket } from '../../src/table/bucket-lock.ts';
-import { B_LOCK, B_SEQ, B_WAYS, bucketWord, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_SEGMENT } from '../../src/table/layout.ts';
+import { B_LOCK, B_SEQ, B_WAYS, bucketOf, bucketWord, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_SEGMENT } from '../../src/table/layout.ts';
 import { repairDeadThread } from '../../src/table/repair.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { Table } from '../../src/table/table.ts';
@@ -18,7 +18,7 @@ test('a thread that died holding a bucket lock mid-change is repaired: seq even,
   const dead = new Table(live.v, 12345); // a second thread block, standing in for the dead thread
   dead.set('other', 'x'); // gives it an active segment
   live.codec.encode(k1);
-  const b = live.codec.hash[0] & (live.v.g.bucketCount - 1);
+  const b = bucketOf(live.v.g, live.codec.hash[0]);
   const bw = bucketWord(live.v.g, b);
   const i32 = live.v.i32;
   lockBucket(i32, bw, b, dead.owner, dead.threadWord);
