@@ -32,7 +32,17 @@ export async function startProcess(cmd: string[], ready: RegExp): Promise<ChildP
   const proc = spawn(c, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
-    const on = (d: Buffer) => { out += d; if (ready.test(out)) resolve(); };
+    let started = false;
+    // Output after the ready line is drained and dropped (a chatty server would otherwise
+    // make this buffer, and the regex test over it, grow without end).
+    const on = (d: Buffer) => {
+      if (started) return;
+      out += d;
+      if (ready.test(out)) {
+        started = true;
+        resolve();
+      }
+    };
     proc.stdout!.on('data', on);
     proc.stderr!.on('data', on);
     proc.once('exit', (code) => reject(new Error(`${cmd.join(' ')} exited with ${code}: ${out}`)));

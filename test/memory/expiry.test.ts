@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { sweepExpired } from '../../src/memory/expiry.ts';
-import { C_EXPIRED_ITEMS, C_LINKED, C_UNLINKED } from '../../src/table/layout.ts';
+import { C_EXPIRED_ITEMS, C_LINKED, C_UNLINKED, entryBytes } from '../../src/table/layout.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SharedCache } from '../../src/shared-cache.ts';
 import { advanceSeconds, makeTable } from '../helpers/tables.ts';
 
 test('the sweep unlinks expired entries and only those', () => {
@@ -20,4 +22,43 @@ test('the sweep unlinks expired entries and only those', () => {
   assert.equal(f[t.counters + C_EXPIRED_ITEMS], 500);
   for (let i = 0; i < 500; i++) assert.equal(t.getString(`keep:${i}`), 'v');
   t.close();
+});
+
+test('a key is gone within 1 s of its expiry, and the sweep and compaction give its memory back', async () => {
+  const cache = SharedCache.create({ memoryBytes: '4mb', maxValueBytes: '16kb' });
+  const value = 'v'.repeat(100);
+  for (let i = 0; i < 100; i++) cache.set(`keep:a:${i}`, value);
+  const before = cache.stats();
+  for (let i = 0; i < 2000; i++) cache.set(`ttl:${i}`, value, { ttlSeconds: 2 });
+  // Enough after them to seal the last segment holding TTL keys.
+  for (let i = 0; i < 1000; i++) cache.set(`keep:b:${i}`, value);
+  let expireAtSeconds = 0;
+  for (let i = 0; i < 2000; i++) {
+    assert.equal(cache.get(`ttl:${i}`), value, 'present before its expiry');
+    expireAtSeconds = Math.max(expireAtSeconds, cache.table.lastExpireAt);
+  }
+  const withTtlKeys = cache.stats();
+  let ttlBytes = 0;
+  let keptBytes = 0;
+  for (let i = 0; i < 2000; i++) ttlBytes += entryBytes(`ttl:${i}`.length, 100);
+  for (let i = 0; i < 1000; i++) keptBytes += entryBytes(`keep:b:${i}`.length, 100);
+  assert.equal(withTtlKeys.liveBytes - before.liveBytes, ttlBytes + keptBytes);
+
+  // Gone within 1 s of the expiry (the owner's clock moves every 50 ms).
+  await sleep(expireAtSeconds * 1000 + 1000 - Date.now());
+  for (let i = 0; i < 2000; i++) assert.equal(cache.get(`ttl:${i}`), undefined, `ttl:${i} is gone`);
+  for (let i = 0; i < 1000; i++) assert.equal(cache.get(`keep:b:${i}`), value);
+
+  // Memory back: the sweep unlinks the expired entries, then compaction frees the segments
+  // they filled. Polled: the sweep walks the index a slice per tick.
+  let s = cache.stats();
+  for (let waited = 0; waited < 30_000 && (s.liveBytes > withTtlKeys.liveBytes - ttlBytes || s.segments.free < withTtlKeys.segments.free + 2); waited += 100) {
+    await sleep(100);
+    s = cache.stats();
+  }
+  assert.equal(s.liveBytes, withTtlKeys.liveBytes - ttlBytes, 'every expired entry unlinked, nothing else');
+  assert.ok(s.expired >= 2000);
+  assert.ok(s.segments.free >= withTtlKeys.segments.free + 2, `segments of expired keys freed (${withTtlKeys.segments.free} → ${s.segments.free})`);
+  assert.ok(s.compactedSegments >= 2);
+  cache.close();
 });
