@@ -26,7 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { SharedCache } from '../src/index.ts';
-import { BUCKET_BYTES, computeGeometry, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES } from '../src/table/layout.ts';
+import { BUCKET_BYTES, BUCKETS_PER_GHOST_LINE, computeGeometry, entryBytes, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES, WAYS } from '../src/table/layout.ts';
 import { planGeometry } from '../src/table/sizing.ts';
 import { freePort } from '../test/helpers/server-process.ts';
 import { startProcess, stopProcess } from './helpers/processes.ts';
@@ -35,6 +35,8 @@ const ITEMS = (process.env.BENCH_ITEMS ?? '100000,1000000').split(',').map(Numbe
 const KEY_BYTES = 16;
 const VALUE_BYTES = 100;
 const PAYLOAD = KEY_BYTES + VALUE_BYTES;
+/** What one item takes in a segment. */
+const ITEM_BYTES = entryBytes(KEY_BYTES, VALUE_BYTES);
 const value = new Uint8Array(VALUE_BYTES).fill(118);
 const keyOf = (i: number) => `k:${String(i).padStart(KEY_BYTES - 2, '0')}`;
 
@@ -49,10 +51,11 @@ interface SabcacheRow {
  * with 3n unique keys so that it is full and evicting, as a cache in service is.
  */
 function sabcacheRow(n: number): SabcacheRow {
-  const input = { maxKeyBytes: 1024, maxValueBytes: 2 ** 20, expectedItemBytes: 128 };
+  const input = { maxKeyBytes: 1024, maxValueBytes: 2 ** 20, expectedItemBytes: ITEM_BYTES };
   const segmentBytes = planGeometry({ ...input, memoryBytes: n * 160 }).segmentBytes;
   // Segments for n entries plus the 5% kept free, and the index and metadata beside them.
-  const memoryBytes = computeGeometry(0, segmentBytes, 0).segmentsOffset + Math.ceil((n * 128 * 1.05) / segmentBytes + 3) * segmentBytes + Math.ceil(n / 4.9) * 88;
+  const perBucketBytes = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
+  const memoryBytes = computeGeometry(0, segmentBytes, 0).segmentsOffset + Math.ceil((n * ITEM_BYTES * 1.05) / segmentBytes + 3) * segmentBytes + Math.ceil(n / (WAYS * 0.7)) * perBucketBytes;
   const g = planGeometry({ ...input, memoryBytes });
   const cache = SharedCache.create({ memoryBytes });
   try {
@@ -176,7 +179,7 @@ async function rssRow(): Promise<{ memoryBytes: number; idleRssBytes: number; fu
       }
       const r = await fetch(`http://127.0.0.1:${port}/v1/mset`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body });
       if (r.status !== 200) throw new Error(`mset answered ${r.status}: ${await r.text()}`);
-      if (next % 100_000 === 0 && next > (2 * memoryBytes) / 128 && (await stats()).evictions > 0) break;
+      if (next % 100_000 === 0 && next > (2 * memoryBytes) / ITEM_BYTES && (await stats()).evictions > 0) break;
     }
     const s = await stats();
     return { memoryBytes, idleRssBytes, fullRssBytes: rssBytes(proc.pid!), items: s.items };
