@@ -26,7 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { SharedCache } from '../src/index.ts';
-import { BUCKET_BYTES, BUCKETS_PER_GHOST_LINE, computeGeometry, entryBytes, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES, WAYS } from '../src/table/layout.ts';
+import { BUCKET_BYTES, computeGeometry, entryBytes, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES, INDEX_BYTES_PER_BUCKET, WAYS } from '../src/table/layout.ts';
 import { planGeometry } from '../src/table/sizing.ts';
 import { freePort } from '../test/helpers/server-process.ts';
 import { startProcess, stopProcess } from './helpers/processes.ts';
@@ -54,8 +54,7 @@ function sabcacheRow(n: number): SabcacheRow {
   const input = { maxKeyBytes: 1024, maxValueBytes: 2 ** 20, expectedItemBytes: ITEM_BYTES };
   const segmentBytes = planGeometry({ ...input, memoryBytes: n * 160 }).segmentBytes;
   // Segments for n entries plus the 5% kept free, and the index and metadata beside them.
-  const perBucketBytes = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
-  const memoryBytes = computeGeometry(0, segmentBytes, 0).segmentsOffset + Math.ceil((n * ITEM_BYTES * 1.05) / segmentBytes + 3) * segmentBytes + Math.ceil(n / (WAYS * 0.7)) * perBucketBytes;
+  const memoryBytes = computeGeometry(0, segmentBytes, 0).segmentsOffset + Math.ceil((n * ITEM_BYTES * 1.05) / segmentBytes + 3) * segmentBytes + Math.ceil(n / (WAYS * 0.7)) * INDEX_BYTES_PER_BUCKET;
   const g = planGeometry({ ...input, memoryBytes });
   const cache = SharedCache.create({ memoryBytes });
   try {

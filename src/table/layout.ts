@@ -184,6 +184,8 @@ export const GL_CURSOR = 0;
 export const GL_FIRST_SLOT = 1;
 /** Buckets per ghost line: the ghost holds about 0.8 fingerprints per item the index is sized for. */
 export const BUCKETS_PER_GHOST_LINE = 4;
+/** Index bytes per bucket, counting its frequency bytes and its share of a ghost line. */
+export const INDEX_BYTES_PER_BUCKET = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
 
 // ── segment table ─────────────────────────────────────────────────────────────────────
 /** One segment table row, in bytes. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { BadOptionError } from '../errors.ts';
-import { BUCKET_BYTES, BUCKETS_PER_GHOST_LINE, computeGeometry, entryBytes, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES, type Geometry, maxSegmentsForOffsetBits, SEGMENT_FIRST_OFFSET, WAYS } from './layout.ts';
+import { computeGeometry, entryBytes, type Geometry, INDEX_BYTES_PER_BUCKET, maxSegmentsForOffsetBits, SEGMENT_FIRST_OFFSET, WAYS } from './layout.ts';
 
 /** Smallest segment size, in bytes. */
 export const MIN_SEGMENT_BYTES = 4096;
@@ -39,9 +39,8 @@ export interface SizingInput {
  * power of two) or memory is small (then smaller, down to what the largest entry needs, so
  * there are at least 64 segments when possible). Buckets: 1/0.7 ways per item of
  * `expectedItemBytes` that fits beside the index, exactly (any count works:
- * layout.bucketOf). Fuller buckets evict
- * their own entries whatever their worth (at 87% full this measurably raised the miss
- * ratio); emptier ones cost index bytes per item.
+ * layout.bucketOf). Fuller buckets evict their own entries whatever their worth (at 87%
+ * full this measurably raised the miss ratio); emptier ones cost index bytes per item.
  * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) naming the option that cannot fit.
  */
 export function planGeometry(input: SizingInput): Geometry {
@@ -63,8 +62,7 @@ export function planGeometry(input: SizingInput): Geometry {
   const fixed = computeGeometry(0, segmentBytes, 0).segmentsOffset;
   // Items that fit once the index itself is paid for: each item costs its bytes in a
   // segment plus its share of a bucket, frequency bytes and ghost line.
-  const perBucketBytes = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
-  const itemsExpected = Math.max(1, (memoryBytes - fixed) / (expectedItemBytes + perBucketBytes / (WAYS * TARGET_LOAD)));
+  const itemsExpected = Math.max(1, (memoryBytes - fixed) / (expectedItemBytes + INDEX_BYTES_PER_BUCKET / (WAYS * TARGET_LOAD)));
   let bucketCount = Math.ceil(itemsExpected / (WAYS * TARGET_LOAD));
   bucketCount = Math.max(64, bucketCount);
   // Shrink the index until at least MIN_SEGMENTS segments fit beside it.

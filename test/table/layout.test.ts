@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  BUCKET_BYTES, BUCKET_WORDS, B_WAYS, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, rangeOf,
+  BUCKET_BYTES, BUCKET_WORDS, B_WAYS, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, INDEX_BYTES_PER_BUCKET, rangeOf,
   FREQ_BYTES_PER_BUCKET, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
   refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
   GHOST_LINE_BYTES, GHOST_LINE_WORDS, GHOST_SLOTS_PER_LINE, GL_CURSOR, GL_FIRST_SLOT, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
@@ -62,6 +62,9 @@ test('regions are aligned, ordered and do not overlap', () => {
 
 test('the ghost table has one line per 4 buckets, rounded up', () => {
   for (const g of geometries) {
+    // The planner's per-bucket cost matches the regions the geometry lays out.
+    const indexRegions = g.bucketCount * (BUCKET_BYTES + FREQ_BYTES_PER_BUCKET) + g.ghostLines * GHOST_LINE_BYTES;
+    assert.ok(Math.abs(indexRegions - g.bucketCount * INDEX_BYTES_PER_BUCKET) < GHOST_LINE_BYTES);
     assert.equal(g.ghostLines, Math.max(1, Math.ceil(g.bucketCount / 4)));
   }
 });
