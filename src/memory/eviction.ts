@@ -211,7 +211,7 @@ function walkClaimed(t: Table, s: number, kind: number): void {
     }
   }
 
-  forEachLinked(t, base, end, s, (e, ref, size, b, w0) => {
+  forEachLinked(t, base, end, s, (e, ref, size, b, w0, lo, hi) => {
     const ew = e >>> 2;
     const exp = i32[ew + E_EXPIRE_AT] >>> 0;
     const expired = exp !== 0 && exp <= clock;
@@ -232,8 +232,7 @@ function walkClaimed(t: Table, s: number, kind: number): void {
         return;
       }
       if (!expired && kind === WALK_SMALL) {
-        const h = v.hashEntryKey(e);
-        ghostInsert(v, h[0], h[1]);
+        ghostInsert(v, lo, hi);
         f64[t.counters + C_GHOST_INSERTS]++;
       }
       if (feedWatched(v)) publishEntryChange(v, expired ? CHANGE_EXPIRE : CHANGE_EVICT, e);
@@ -248,12 +247,12 @@ function walkClaimed(t: Table, s: number, kind: number): void {
 }
 
 /**
- * Calls `fn(entryByte, ref, size, bucket, way)` for each entry of segment `s` (bytes `base` to
- * `end`) that a way points at now. The look is unlocked: a ref is never linked again once
+ * Calls `fn(entryByte, ref, size, bucket, way, lo, hi)` (lo, hi: the key's hash lanes) for
+ * each entry of segment `s` (bytes `base` to `end`) that a way points at now. The look is unlocked: a ref is never linked again once
  * its segment is sealed (only its writer links it, before sealing), so an entry no way
  * holds now stays unlinked; one that is linked is checked again under the lock.
  */
-function forEachLinked(t: Table, base: number, end: number, s: number, fn: (e: number, ref: number, size: number, b: number, w: number) => void): void {
+function forEachLinked(t: Table, base: number, end: number, s: number, fn: (e: number, ref: number, size: number, b: number, w: number, lo: number, hi: number) => void): void {
   const v = t.v;
   const { i32, g } = v;
   let e = base + SEGMENT_FIRST_OFFSET;
@@ -261,10 +260,13 @@ function forEachLinked(t: Table, base: number, end: number, s: number, fn: (e: n
     const size = entrySizeAt(v, e, end);
     if (size === 0) break;
     // Entries keep no hash: the key's bytes give its bucket (stable: the segment is ours).
-    const b = bucketOf(g, v.hashEntryKey(e)[0]);
+    const h = v.hashEntryKey(e);
+    const lo = h[0];
+    const hi = h[1];
+    const b = bucketOf(g, lo);
     const ref = makeRef(g, s, e - base);
     const w = wayOf(i32, bucketWord(g, b), ref);
-    if (w >= 0) fn(e, ref, size, b, w);
+    if (w >= 0) fn(e, ref, size, b, w, lo, hi);
     e += size;
   }
 }

@@ -730,9 +730,9 @@ export class Table implements ThreadContext {
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
     Atomics.add(i32, row + S_LIVE_BYTES, size);
     const ref = makeRef(this.v.g, seg, off);
+    const tag = i32[bw + B_WAYS + 2 * w]; // the same key: the same tag
     // Ordering: the old entry's bytes stay valid for readers still inside (its segment is
     // freed only after this walk, and the seq bump on unlock makes them retry).
-    const tag = i32[bw + B_WAYS + 2 * w]; // the same key: the same tag
     unlinkWayLocked(this.v, bw, w, oldRef);
     i32[bw + B_WAYS + 2 * w] = tag;
     i32[bw + B_WAYS + 2 * w + 1] = ref;
