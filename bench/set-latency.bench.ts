@@ -16,6 +16,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { SharedCache } from '../src/index.ts';
+import { entryBytes } from '../src/table/layout.ts';
+import { planGeometry } from '../src/table/sizing.ts';
 import { spawnWorker } from '../src/util/spawn-worker.ts';
 import { median } from './helpers/run-workers.ts';
 
@@ -23,9 +25,14 @@ const SETS = Number(process.env.BENCH_SETS ?? 2_000_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SKIP = Math.floor(SETS / 4);
 const PERCENTILES = [0.5, 0.99, 0.999] as const;
-const MEMORY_BYTES = Math.ceil((SETS * 128) / 10 / 2 ** 20) * 2 ** 20;
-/** Sets that fit in MEMORY_BYTES with room to spare (none evicted for lack of segments). */
-const FITTING = Math.floor((MEMORY_BYTES / 146) * 0.75);
+const ITEM_BYTES = entryBytes(16, 100);
+const CACHE_OPTIONS = { maxValueBytes: '64kb' } as const;
+const MEMORY_BYTES = Math.ceil((SETS * ITEM_BYTES) / 10 / 2 ** 20) * 2 ** 20;
+/** Sets that fill 3/4 of MEMORY_BYTES's segments (none evicted for lack of segments). */
+const FITTING = (() => {
+  const g = planGeometry({ memoryBytes: MEMORY_BYTES, maxKeyBytes: 1024, maxValueBytes: 64 * 1024, expectedItemBytes: 128 });
+  return Math.floor(((g.segmentCount * g.segmentBytes) / ITEM_BYTES) * 0.75);
+})();
 const cases = [
   // The same cache size, written only up to 3/4 full, in fresh caches until as many sets are
   // timed; the first quarter of each is not timed (JIT warm-up), as under pressure.
@@ -36,7 +43,7 @@ const cases = [
 interface CaseResult { percentilesNs: number[]; evictions: number; evictedSegments: number; meanNs: number }
 
 async function runCache(count: number, skip: number): Promise<{ latencies: Float64Array; evictedSegments: number; evictions: number }> {
-  const cache = SharedCache.create({ memoryBytes: MEMORY_BYTES, maxValueBytes: '64kb' });
+  const cache = SharedCache.create({ memoryBytes: MEMORY_BYTES, ...CACHE_OPTIONS });
   // Fault the (still all-zero) segment pages in first: the timed sets then never pay a
   // first-touch page fault, in either case.
   const { u8, g } = cache.table.v;
