@@ -2,6 +2,8 @@ import { BadKeyError, KeyTooLargeError } from '../errors.ts';
 import { finishHash, hashBytes, mixLane1, mixLane2 } from './hash.ts';
 
 const encoder = new TextEncoder();
+/** Whether an Int32Array stores a word's low byte first (x86, ARM): then a 4-byte block can go to scratch as one word. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * Turns a key (string or bytes) into its UTF-8 bytes and 64-bit hash, reusing one scratch
@@ -69,11 +71,37 @@ export class KeyCodec {
   encodeSlice(src: Uint8Array, start: number, len: number): void {
     if (len === 0) throw new BadKeyError('a key must not be empty');
     if (len > this.maxKeyBytes) throw new KeyTooLargeError(this.maxKeyBytes);
-    const scratch = this.scratch;
-    for (let i = 0; i < len; i++) scratch[i] = src[start + i];
-    this.bytes = scratch;
+    if (!LITTLE_ENDIAN) {
+      const scratch = this.scratch;
+      for (let i = 0; i < len; i++) scratch[i] = src[start + i];
+      this.bytes = scratch;
+      this.length = len;
+      hashBytes(scratch, 0, len, this.seedA, this.seedB, this.hash);
+      return;
+    }
+    // One pass: each 4-byte block is stored as a scratch word and mixed into the hash (the
+    // same result as hashBytes over the copied bytes; the codec test checks it).
+    const words = this.scratchWords;
+    let h1 = this.seedA | 0;
+    let h2 = this.seedB | 0;
+    const blocks = len >>> 2;
+    let at = start;
+    for (let w = 0; w < blocks; w++, at += 4) {
+      const k = src[at] | (src[at + 1] << 8) | (src[at + 2] << 16) | (src[at + 3] << 24);
+      words[w] = k;
+      h1 = mixLane1(h1, k);
+      h2 = mixLane2(h2, k);
+    }
+    const rest = len & 3;
+    let t = 0;
+    if (rest > 0) t = src[at];
+    if (rest > 1) t ^= src[at + 1] << 8;
+    if (rest > 2) t ^= src[at + 2] << 16;
+    // The tail word: the last bytes, zeros after them (bytes past the key are never compared).
+    if (rest > 0) words[blocks] = t;
+    this.bytes = this.scratch;
     this.length = len;
-    hashBytes(scratch, 0, len, this.seedA, this.seedB, this.hash);
+    finishHash(h1, h2, t, rest, len, this.hash);
   }
 
   /**

@@ -32,6 +32,10 @@ import { SharedView } from './shared-view.ts';
  */
 const SLAB_VALUE_MAX_BYTES = 4096;
 const SLAB_BYTES = 64 * 1024;
+/** Values up to this many bytes are copied word by word (see copyInto); longer ones by memcpy. */
+const COPY_BY_VIEW_MAX_BYTES = 192;
+/** Whether i32 words are little-endian here, so copyInto may store them through a little-endian DataView. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * Free segments a writer leaves alone: an evictor needs one to copy read entries forward
@@ -110,6 +114,8 @@ export class Table implements ThreadContext {
   private outBytes: Uint8Array | undefined;
   private outString: string | undefined;
   private outDest: Uint8Array | null = null;
+  /** A DataView over `outDest`'s memory, kept while callers pass the same buffer. */
+  private outView: DataView | null = null;
   private outAt = 0;
   /** Value length of the last hit. */
   lastValueLength = 0;
@@ -383,9 +389,7 @@ export class Table implements ThreadContext {
       if (mode === MODE_BYTES) this.outBytes = this.copyOut(vs, valueLen);
       else if (mode === MODE_STRING) this.outString = this.buf.toString('utf8', vs, vs + valueLen);
       else if (mode === MODE_INTO) {
-        const dest = this.outDest!;
-        // set(subarray) is a plain memcpy; Buffer#copy goes through a JS slow path here.
-        if (valueLen <= dest.length - this.outAt) dest.set(this.u8.subarray(vs, vs + valueLen), this.outAt);
+        if (valueLen <= this.outDest!.length - this.outAt) this.copyInto(vs, valueLen);
       }
       return w;
     }
@@ -410,6 +414,30 @@ export class Table implements ThreadContext {
     }
     out.set(this.u8.subarray(from, from + len));
     return out;
+  }
+
+  /**
+   * Copies `len` value bytes at `from` to `outDest` at `outAt` without allocating: whole
+   * words read from the (aligned) shared view and stored through a DataView at any offset,
+   * bytes at either end. `set(subarray)` allocates a view per call: measured on Node 20,
+   * about 30 ns against 10 ns (64 B) and 30 ns (256 B) for this loop, so longer values take
+   * `set` (a memcpy), as does a big-endian machine.
+   */
+  private copyInto(from: number, len: number): void {
+    const dest = this.outDest!;
+    let to = this.outAt;
+    if (len > COPY_BY_VIEW_MAX_BYTES || !LITTLE_ENDIAN) {
+      dest.set(this.u8.subarray(from, from + len), to);
+      return;
+    }
+    let dv = this.outView;
+    if (dv === null || dv.buffer !== dest.buffer || dv.byteOffset !== dest.byteOffset || dv.byteLength !== dest.byteLength) dv = this.outView = new DataView(dest.buffer, dest.byteOffset, dest.byteLength);
+    const u8 = this.u8;
+    const end = from + len;
+    while (from < end && (from & 3) !== 0) dest[to++] = u8[from++];
+    const i32 = this.i32;
+    for (; from + 4 <= end; from += 4, to += 4) dv.setInt32(to, i32[from >>> 2], true);
+    while (from < end) dest[to++] = u8[from++];
   }
 
   /** Compares the encoded key with `len` key bytes stored at byte `at` (4-byte aligned). */

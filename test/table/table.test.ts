@@ -34,6 +34,26 @@ test('a returned Uint8Array is a private copy', () => {
   t.close();
 });
 
+test('readEncodedIntoAt copies any value to any offset exactly (word copy, byte ends, memcpy above the cutoff)', () => {
+  const t = makeTable();
+  const dest = new Uint8Array(1024);
+  for (let keyLength = 1; keyLength <= 5; keyLength++) {
+    for (const valueLength of [0, 1, 3, 4, 5, 7, 8, 63, 100, 191, 192, 193, 300]) {
+      const key = 'k'.repeat(keyLength - 1) + String(valueLength % 10);
+      const value = Uint8Array.from({ length: valueLength }, (_, i) => (i * 7 + keyLength) & 255);
+      t.set(key, value);
+      for (let at = 0; at < 4; at++) {
+        dest.fill(0xee);
+        t.codec.encode(key);
+        assert.equal(t.readEncodedIntoAt(dest, at), valueLength);
+        assert.deepEqual(dest.subarray(at, at + valueLength), value, `key ${keyLength} B, value ${valueLength} B at ${at}`);
+        assert.ok(dest.subarray(0, at).every((b) => b === 0xee) && dest.subarray(at + valueLength).every((b) => b === 0xee), 'nothing written outside the value');
+      }
+    }
+  }
+  t.close();
+});
+
 test('replacing a key keeps one item and changes its version', () => {
   const t = makeTable();
   t.set('k', 'one');
