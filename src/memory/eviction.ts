@@ -199,7 +199,7 @@ function walkClaimed(t: Table, s: number, kind: number): void {
   if (kind === WALK_MAIN) {
     const bytesAtFreq = new Array<number>(FREQ_MAX + 1).fill(0);
     forEachLinked(t, base, end, s, (_e, _ref, size, b, w) => {
-      bytesAtFreq[Math.min(u8[t.freqAt(b, w)], FREQ_MAX)] += size;
+      bytesAtFreq[Math.min(t.freqOf(b, w), FREQ_MAX)] += size;
     });
     const cap = g.segmentBytes * MAIN_RETAIN_MAX_FRACTION;
     let kept = 0;
@@ -218,13 +218,13 @@ function walkClaimed(t: Table, s: number, kind: number): void {
     const destQueue = kind === WALK_COMPACT ? queue : QUEUE_MAIN;
     // Copy before locking: the copy may claim a segment, and a thread never waits for one
     // lock while it holds another. The entry's bytes are stable: its segment is ours.
-    const copied = !expired && u8[t.freqAt(b, w0)] >= minFreq && t.reserveCopy(e, size, destQueue) >= 0;
+    const copied = !expired && t.freqOf(b, w0) >= minFreq && t.reserveCopy(e, size, destQueue) >= 0;
     const bw = bucketWord(g, b);
     const seq = lockBucket(i32, bw, b, t.owner, t.threadWord);
     try {
       const w = wayOf(i32, bw, ref);
       if (w < 0) return; // overwritten or deleted since the unlocked look
-      const freq = u8[t.freqAt(b, w)];
+      const freq = t.freqOf(b, w);
       if (copied) {
         const newFreq = kind === WALK_COMPACT ? freq : kind === WALK_MAIN ? Math.max(0, freq - 1) : 0;
         t.commitCopyLocked(bw, b, w, ref, size, destQueue, newFreq);

@@ -9,14 +9,15 @@
  *  byte 0                                                                    buffer end
  *  ┌────────┬───────────────┬────────────────┬───────────┬────────────┬──────────────┬──────────────┬──────────────┐
  *  │ header │ thread blocks │ index          │ freq      │ ghost      │ segment table│ change feed  │ segments     │
- *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 64 B │ buckets×8B│ buckets/4  │ segments×32 B│ 64 B + 2048 × │ segments × S │
+ *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 64 B │ buckets×2B│ buckets/8  │ segments×32 B│ 64 B + 2048 × │ segments × S │
  *  │        │               │                │           │ × 64 B     │              │ 128 B slots  │              │
  *  └────────┴───────────────┴────────────────┴───────────┴────────────┴──────────────┴──────────────┴──────────────┘
  *
  *  bucket (64 B = 16 × i32):  [0] seq  [1] lock owner  [2,3] way0 (tag, ref) … [14,15] way6
- *  freq   (8 B per bucket):   one advisory access counter byte (0..3) per way, byte 7 spare
- *  ghost line (64 B):         [0] insert cursor  [1..15] fingerprints of entries dropped
- *                             from the small queue (0 = empty), replaced round-robin
+ *  freq   (u16 per bucket):   an advisory 2-bit access counter (0..3) per way: way w at
+ *                             bits 2w, 2w+1; bits 14, 15 spare (frequency.ts)
+ *  ghost line (64 B = 32 × u16): [0] insert cursor  [1..31] 16-bit fingerprints of entries
+ *                             dropped from the small queue (0 = empty), replaced round-robin
  *  segment table row (32 B):  [0] state  [1] write offset  [2] live bytes  [3] generation
  *                             [4] seal sequence  [5] created-at (unix s)  [6] queue  [7] spare
  *  thread block (1 KiB):      [0] state  [1] held bucket+1  [2] active small segment+1
@@ -45,7 +46,7 @@
 /** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
 export const MAGIC = 0x43424153;
 /** Bumped whenever any offset or meaning in this file changes. */
-export const LAYOUT_VERSION = 4;
+export const LAYOUT_VERSION = 5;
 
 /** Every region starts on a multiple of this (one cache line), in bytes. */
 export const REGION_ALIGN_BYTES = 64;
@@ -166,24 +167,26 @@ export const B_SEQ = 0;
 export const B_LOCK = 1;
 /** Word index (within a bucket) of way 0's tag; way w's tag is at B_WAYS + 2w, ref at +1. */
 export const B_WAYS = 2;
-/** Frequency bytes per bucket (7 used). */
-export const FREQ_BYTES_PER_BUCKET = 8;
+/** Frequency bytes per bucket: one u16 holding a 2-bit counter per way (14 bits used). */
+export const FREQ_BYTES_PER_BUCKET = 2;
+/** Bits per way's frequency counter in the bucket's u16. */
+export const FREQ_BITS = 2;
 /** Largest value of a way's frequency counter. */
 export const FREQ_MAX = 3;
 
 // ── ghost table ───────────────────────────────────────────────────────────────────────
 /** One ghost line, in bytes (one cache line). */
 export const GHOST_LINE_BYTES = 64;
-/** i32 words per ghost line: word 0 is the insert cursor, the rest hold fingerprints. */
-export const GHOST_LINE_WORDS = 16;
-/** Fingerprint slots per ghost line. */
-export const GHOST_SLOTS_PER_LINE = 15;
-/** Ghost line word: the insert cursor (next slot, modulo GHOST_SLOTS_PER_LINE). */
+/** u16 halfwords per ghost line: halfword 0 is the insert cursor, the rest hold fingerprints. */
+export const GHOST_LINE_HALFWORDS = 32;
+/** Fingerprint slots (16 bits each) per ghost line. */
+export const GHOST_SLOTS_PER_LINE = 31;
+/** Ghost line halfword: the insert cursor (next slot, modulo GHOST_SLOTS_PER_LINE). */
 export const GL_CURSOR = 0;
-/** Ghost line word of the first fingerprint slot; slot i is at GL_FIRST_SLOT + i. */
+/** Ghost line halfword of the first fingerprint slot; slot i is at GL_FIRST_SLOT + i. */
 export const GL_FIRST_SLOT = 1;
 /** Buckets per ghost line: the ghost holds about 0.8 fingerprints per item the index is sized for. */
-export const BUCKETS_PER_GHOST_LINE = 4;
+export const BUCKETS_PER_GHOST_LINE = 8;
 /** Index bytes per bucket, counting its frequency bytes and its share of a ghost line. */
 export const INDEX_BYTES_PER_BUCKET = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
 
@@ -366,13 +369,13 @@ export function bucketOf(g: Geometry, lo: number): number {
 export function bucketWord(g: Geometry, b: number): number {
   return (g.indexOffset >>> 2) + b * BUCKET_WORDS;
 }
-/** Byte index of bucket `b`'s first frequency byte. */
-export function freqByte(g: Geometry, b: number): number {
-  return g.freqOffset + b * FREQ_BYTES_PER_BUCKET;
+/** Index, in a Uint16Array over the whole buffer, of bucket `b`'s frequency counters. */
+export function freqHalfword(g: Geometry, b: number): number {
+  return (g.freqOffset >>> 1) + b;
 }
-/** Word index of ghost line `l`'s first word (its insert cursor). */
-export function ghostLineWord(g: Geometry, l: number): number {
-  return (g.ghostOffset >>> 2) + l * GHOST_LINE_WORDS;
+/** Index, in a Uint16Array over the whole buffer, of ghost line `l`'s insert cursor. */
+export function ghostLineHalfword(g: Geometry, l: number): number {
+  return (g.ghostOffset >>> 1) + l * GHOST_LINE_HALFWORDS;
 }
 /** Word index of segment `s`'s table row. */
 export function segmentRowWord(g: Geometry, s: number): number {

@@ -13,6 +13,8 @@ import { hashBytes } from './hash.ts';
 export class SharedView {
   readonly i32: Int32Array;
   readonly u8: Uint8Array;
+  /** The buffer as u16 halfwords (frequency counters, ghost fingerprints). */
+  readonly u16: Uint16Array;
   readonly f64: Float64Array;
   /** A Buffer over the same memory, for UTF-8 encode/decode without copies. */
   readonly buf: Buffer;
@@ -25,6 +27,7 @@ export class SharedView {
   constructor(readonly sab: SharedArrayBuffer) {
     this.i32 = new Int32Array(sab);
     this.u8 = new Uint8Array(sab);
+    this.u16 = new Uint16Array(sab, 0, Math.floor(sab.byteLength / 2));
     this.f64 = new Float64Array(sab, 0, Math.floor(sab.byteLength / 8));
     this.buf = Buffer.from(sab);
     const h = this.i32;

@@ -16,14 +16,15 @@ import { addInt64, checkDelta, INT64_MAX_DIGITS, parseInt64 } from './integer-va
 import { KeyCodec } from './key-codec.ts';
 import {
   B_WAYS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
-  E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, FREQ_BYTES_PER_BUCKET,
-  FREQ_MAX, H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
+  E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, freqHalfword,
+  H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
   KEYLEN_MASK, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
 import { acquireSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
 import { SharedView } from './shared-view.ts';
+import { freqBump, freqOf, freqSetLocked } from './frequency.ts';
 
 /**
  * Values up to this size are copied out into a per-thread slab (a 64 KiB ArrayBuffer that
@@ -94,7 +95,9 @@ export class Table implements ThreadContext {
   /** Buckets in the index (keys map to them with layout.rangeOf). */
   private readonly bucketCount: number;
   private readonly indexWord: number;
+  /** Uint16Array index of bucket 0's frequency counters (layout.freqHalfword). */
   private readonly freqBase: number;
+  private readonly u16: Uint16Array;
   private readonly segRowWord: number;
   private readonly segBase: number;
   private readonly segBytes: number;
@@ -141,7 +144,8 @@ export class Table implements ThreadContext {
     const g = v.g;
     this.bucketCount = g.bucketCount;
     this.indexWord = bucketWord(g, 0);
-    this.freqBase = g.freqOffset;
+    this.freqBase = freqHalfword(g, 0);
+    this.u16 = v.u16;
     this.segRowWord = segmentRowWord(g, 0);
     this.segBase = g.segmentsOffset;
     this.segBytes = g.segmentBytes;
@@ -349,10 +353,9 @@ export class Table implements ThreadContext {
       return -1;
     }
     this.f64[this.counters + C_HITS]++;
-    // Advisory frequency: a plain store, only when it changes (DESIGN §3: readers do not
-    // write shared lines on the hot path otherwise).
-    const fb = this.freqAt(b, w);
-    if (this.u8[fb] < FREQ_MAX) this.u8[fb]++;
+    // Advisory frequency: written only when it changes (DESIGN §3: readers do not write
+    // shared lines on the hot path otherwise); a CAS, see frequency.ts.
+    freqBump(this.u16, this.freqBase + b, w);
     return this.lastValueLength;
   }
 
@@ -576,9 +579,9 @@ export class Table implements ThreadContext {
     }
   }
 
-  /** Byte index of way `w`'s frequency counter in bucket `b` (layout.freqByte + w). */
-  freqAt(b: number, w: number): number {
-    return this.freqBase + b * FREQ_BYTES_PER_BUCKET + w;
+  /** Way `w`'s frequency counter (0..FREQ_MAX) in bucket `b`. */
+  freqOf(b: number, w: number): number {
+    return freqOf(this.u16, this.freqBase + b, w);
   }
 
   /** Byte offset of the entry `ref` names (layout.refByte, with the geometry cached). */
@@ -635,7 +638,7 @@ export class Table implements ThreadContext {
     }
     i32[bw + B_WAYS + 2 * target] = hi;
     i32[bw + B_WAYS + 2 * target + 1] = ref;
-    this.u8[this.freqAt(b, target)] = 0;
+    freqSetLocked(this.u16, this.freqBase + b, target, 0);
     // Atomic: evictors and other writers subtract from the same segment's live bytes.
     Atomics.add(i32, row + S_LIVE_BYTES, size);
     this.lastRef = ref;
@@ -764,7 +767,7 @@ export class Table implements ThreadContext {
     unlinkWayLocked(this.v, bw, w, oldRef);
     i32[bw + B_WAYS + 2 * w] = tag;
     i32[bw + B_WAYS + 2 * w + 1] = ref;
-    this.u8[this.freqAt(b, w)] = freq;
+    freqSetLocked(this.u16, this.freqBase + b, w, freq);
     return ref;
   }
 
@@ -811,7 +814,7 @@ export class Table implements ThreadContext {
       const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
       // Sealed segments are older than active ones; among sealed, the seal order is age.
       const age = Atomics.load(i32, row + S_STATE) === SEG_SEALED ? i32[row + S_SEAL_SEQ] >>> 0 : 2 ** 32;
-      const score = this.u8[this.freqAt(b, w)] * 2 ** 33 + age;
+      const score = this.freqOf(b, w) * 2 ** 33 + age;
       if (score < best) {
         best = score;
         victim = w;
@@ -819,7 +822,7 @@ export class Table implements ThreadContext {
     }
     const victimRef = i32[bw + B_WAYS + 2 * victim + 1];
     const victimRow = this.segRowWord + (victimRef >>> this.offBits) * SEGMENT_ROW_WORDS;
-    if (best !== -1 && i32[victimRow + S_QUEUE] === QUEUE_SMALL && this.u8[this.freqAt(b, victim)] === 0) {
+    if (best !== -1 && i32[victimRow + S_QUEUE] === QUEUE_SMALL && this.freqOf(b, victim) === 0) {
       // Dropped from the small queue unread: remember it, as the segment-level policy does.
       const h = this.v.hashEntryKey(this.entryByte(victimRef));
       ghostInsert(this.v, h[0], h[1]);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { compactSegments, evictOldestDropping, evictSegment } from '../../src/memory/eviction.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { ghostInsert, ghostSize, ghostTake } from '../../src/table/ghost.ts';
-import { B_WAYS, bucketWord, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, refByte, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_FREE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord } from '../../src/table/layout.ts';
+import { B_WAYS, GHOST_SLOTS_PER_LINE, bucketWord, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, refByte, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_FREE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord } from '../../src/table/layout.ts';
 import { acquireSegment, countSegments, sealSegment } from '../../src/table/segments.ts';
 import { Table } from '../../src/table/table.ts';
 import { checkIndex } from '../helpers/index-check.ts';
@@ -67,11 +67,16 @@ test('the ghost table remembers fingerprints, gives each back once, and forgets 
   ghostInsert(v, 11, 0);
   assert.equal(ghostTake(v, 11, 0), true);
   assert.equal(ghostTake(v, 11, 0), false, 'taken once');
-  // One line holds 15: the 16th insert into the same line forgets the first.
-  for (let i = 1; i <= 16; i++) ghostInsert(v, 100 + i, 0);
+  // One line holds GHOST_SLOTS_PER_LINE: one more insert into the same line forgets the first.
+  for (let i = 1; i <= GHOST_SLOTS_PER_LINE + 1; i++) ghostInsert(v, 100 + i, 0);
   assert.equal(ghostTake(v, 101, 0), false);
-  assert.equal(ghostTake(v, 116, 0), true);
-  assert.ok(ghostSize(v) <= 15);
+  assert.equal(ghostTake(v, 102, 0), true, 'the second oldest is still there');
+  assert.equal(ghostTake(v, 101 + GHOST_SLOTS_PER_LINE, 0), true);
+  assert.ok(ghostSize(v) <= GHOST_SLOTS_PER_LINE);
+  // The fingerprint is the low 16 bits of the bucket lane: 0x10000 + 7 and 7 look alike, 8 does not.
+  ghostInsert(v, 0x10007, 0);
+  assert.equal(ghostTake(v, 8, 0), false);
+  assert.equal(ghostTake(v, 7, 0), true);
   t.close();
 });
 

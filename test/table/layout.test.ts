@@ -4,7 +4,7 @@ import {
   BUCKET_BYTES, BUCKET_WORDS, B_WAYS, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, INDEX_BYTES_PER_BUCKET, rangeOf,
   FREQ_BYTES_PER_BUCKET, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
   refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
-  GHOST_LINE_BYTES, GHOST_LINE_WORDS, GHOST_SLOTS_PER_LINE, GL_CURSOR, GL_FIRST_SLOT, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
+  GHOST_LINE_BYTES, GHOST_LINE_HALFWORDS, GHOST_SLOTS_PER_LINE, BUCKETS_PER_GHOST_LINE, FREQ_BITS, FREQ_MAX, GL_CURSOR, GL_FIRST_SLOT, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
 } from '../../src/table/layout.ts';
 
 const geometries = [computeGeometry(64, 4096, 4), computeGeometry(1 << 14, 1 << 20, 200), computeGeometry(1 << 20, 1 << 21, 1000), computeGeometry(204_083, 1 << 20, 130), computeGeometry(65, 4096, 5)];
@@ -13,15 +13,17 @@ test('a bucket is one cache line: seq, lock, then 7 (tag, ref) ways', () => {
   assert.equal(BUCKET_BYTES, 64);
   assert.equal(BUCKET_WORDS * 4, BUCKET_BYTES);
   assert.equal(B_WAYS + 2 * WAYS, BUCKET_WORDS);
-  assert.ok(FREQ_BYTES_PER_BUCKET >= WAYS);
+  assert.ok(FREQ_BYTES_PER_BUCKET * 8 >= WAYS * FREQ_BITS, 'every way has its counter bits in the bucket\'s freq word');
+  assert.equal(FREQ_BYTES_PER_BUCKET, 2, 'one u16 per bucket (frequency.ts CASes it as one Uint16Array element)');
+  assert.ok(FREQ_MAX < 2 ** FREQ_BITS);
 });
 
 test('fixed records fit their slots', () => {
   assert.equal(SEGMENT_ROW_WORDS * 4, SEGMENT_ROW_BYTES);
   assert.ok(S_CREATED_AT < SEGMENT_ROW_WORDS && S_QUEUE < SEGMENT_ROW_WORDS);
-  assert.equal(GHOST_LINE_WORDS * 4, GHOST_LINE_BYTES);
+  assert.equal(GHOST_LINE_HALFWORDS * 2, GHOST_LINE_BYTES);
   assert.equal(GL_CURSOR, 0);
-  assert.equal(GL_FIRST_SLOT + GHOST_SLOTS_PER_LINE, GHOST_LINE_WORDS, 'a ghost line: the cursor, then fingerprints, filling the line');
+  assert.equal(GL_FIRST_SLOT + GHOST_SLOTS_PER_LINE, GHOST_LINE_HALFWORDS, 'a ghost line: the cursor, then fingerprints, filling the line');
   assert.ok(T_ACTIVE_MAIN_SEGMENT * 4 < T_COUNTERS_BYTE);
   assert.equal(ENTRY_HEADER_BYTES, (E_EXPIRE_AT + 1) * 4);
   assert.ok(T_PARK * 4 < T_COUNTERS_BYTE && T_WATCHING * 4 < T_COUNTERS_BYTE);
@@ -60,12 +62,13 @@ test('regions are aligned, ordered and do not overlap', () => {
   }
 });
 
-test('the ghost table has one line per 4 buckets, rounded up', () => {
+test('the ghost table has one line per 8 buckets, rounded up', () => {
   for (const g of geometries) {
     // The planner's per-bucket cost matches the regions the geometry lays out.
     const indexRegions = g.bucketCount * (BUCKET_BYTES + FREQ_BYTES_PER_BUCKET) + g.ghostLines * GHOST_LINE_BYTES;
     assert.ok(Math.abs(indexRegions - g.bucketCount * INDEX_BYTES_PER_BUCKET) < GHOST_LINE_BYTES);
-    assert.equal(g.ghostLines, Math.max(1, Math.ceil(g.bucketCount / 4)));
+    assert.equal(BUCKETS_PER_GHOST_LINE, 8);
+    assert.equal(g.ghostLines, Math.max(1, Math.ceil(g.bucketCount / 8)));
   }
 });
 
