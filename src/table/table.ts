@@ -38,6 +38,20 @@ const COPY_BY_VIEW_MAX_BYTES = 192;
 /** Whether i32 words are little-endian here, so copyInto may store them through a little-endian DataView. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** Receives entries copied out of the table ({@link Table.snapshotBucket}). */
+export interface EntrySink {
+  /** A position to come back to with {@link truncate}. */
+  mark(): number;
+  /** Drops every entry added since `mark`. */
+  truncate(mark: number): void;
+  /**
+   * Copies one entry: `keyLength` key bytes at `from` in `u8`, then `valueLength` value
+   * bytes; `type` is its value type, `expireAt` unix seconds (0 = never). The bytes are
+   * shared memory: copy them now.
+   */
+  entry(u8: Uint8Array, from: number, keyLength: number, valueLength: number, type: number, expireAt: number): void;
+}
+
 /**
  * Free segments a writer leaves alone: an evictor needs one to copy read entries forward
  * into (S3-FIFO), else it would have to drop them whenever a writer has to evict itself.
@@ -270,6 +284,85 @@ export class Table implements ThreadContext {
       }
       found.push(u8.slice(ks, ks + keyLen));
     }
+  }
+
+  /**
+   * Hands `sink` a copy of every live entry of bucket `b` (DESIGN §6: a snapshot walks the
+   * index the way readers do, so it never stops readers or writers). Under the seqlock:
+   * the entries are copied, then the sequence is checked, and a bucket that moved is
+   * copied again (the sink drops the first copy); a bucket that keeps moving is copied
+   * under its lock. Returns the entries copied. Expired entries (at `nowSeconds`) are left
+   * out.
+   */
+  snapshotBucket(b: number, nowSeconds: number, sink: EntrySink): number {
+    const i32 = this.i32;
+    const bw = this.indexWord + b * BUCKET_WORDS;
+    const mark = sink.mark();
+    for (let attempt = 0; attempt < READ_RETRIES; attempt++) {
+      const s1 = Atomics.load(i32, bw);
+      if (s1 & 1) continue;
+      const n = this.copyEntries(bw, nowSeconds, sink);
+      // Ordering: validate after every plain load of copyEntries (see bucket-lock.ts); a
+      // copy taken while a writer moved the bucket may mix two states, so it is dropped.
+      if (validateSeq(i32, bw, s1) === s1) return n;
+      sink.truncate(mark);
+    }
+    const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
+    try {
+      return this.copyEntries(bw, nowSeconds, sink);
+    } finally {
+      unlockBucket(i32, bw, s, this.threadWord);
+    }
+  }
+
+  /** Copies bucket `bw`'s live entries into `sink`. Bounds-checked: may run on a torn bucket. */
+  private copyEntries(bw: number, nowSeconds: number, sink: EntrySink): number {
+    const i32 = this.i32;
+    let n = 0;
+    for (let w = 0; w < WAYS; w++) {
+      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      if (ref === 0) continue;
+      const seg = ref >>> this.offBits;
+      const off = (ref & this.offMask) << 3;
+      if (seg >= this.segCount || off + ENTRY_HEADER_BYTES > this.segBytes) continue;
+      const e = this.segBase + seg * this.segBytes + off;
+      const ew = e >>> 2;
+      const kf = i32[ew + E_KEYLEN_FLAGS];
+      const keyLen = kf & KEYLEN_MASK;
+      const valueLen = i32[ew + E_VALUE_LEN];
+      if (keyLen === 0 || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > this.segBytes) continue;
+      const exp = i32[ew + E_EXPIRE_AT] >>> 0;
+      if (exp !== 0 && exp <= nowSeconds) continue;
+      sink.entry(this.u8, e + ENTRY_HEADER_BYTES, keyLen, valueLen, (kf >>> FLAGS_SHIFT) & TYPE_MASK, exp);
+      n++;
+    }
+    return n;
+  }
+
+  /**
+   * Stores `value` (of value type `type`) under `key` with an absolute expiry `expireAt`
+   * (unix seconds, 0 = never), as loading a snapshot or replaying a log does. An entry
+   * already expired is not stored (returns false).
+   * @throws the key and value errors of {@link set}.
+   */
+  restore(key: Uint8Array, value: Uint8Array, type: number, expireAt: number): boolean {
+    if (expireAt !== 0 && expireAt <= this.clockSeconds()) return false;
+    if (type !== TYPE_STRING && type !== TYPE_BYTES && type !== TYPE_INTEGER) throw new BadValueError(`unknown value type ${type}`);
+    this.codec.encode(key);
+    if (value.length > this.v.maxValueBytes) throw new ValueTooLargeError(this.v.maxValueBytes);
+    const size = entryBytes(this.codec.length, value.length);
+    const e = this.reserveEntry(size, value.length, type, expireAt >>> 0, this.queueForWrite());
+    this.u8.set(value, e + ENTRY_HEADER_BYTES + this.codec.length);
+    const b = rangeOf(this.codec.hash[0], this.bucketCount);
+    const bw = this.indexWord + b * BUCKET_WORDS;
+    const s = lockBucket(this.i32, bw, b, this.owner, this.threadWord);
+    try {
+      this.installLocked(bw, b, e, size);
+    } finally {
+      unlockBucket(this.i32, bw, s, this.threadWord);
+    }
+    this.f64[this.counters + C_SETS]++;
+    return true;
   }
 
   /**

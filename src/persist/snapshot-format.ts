@@ -1,0 +1,241 @@
+/**
+ * The snapshot file format (docs/snapshot-format.md), as an encoder that collects entries
+ * into checksummed blocks and a reader that checks and decodes a file block by block.
+ * Independent of the table's geometry: a snapshot holds entries (key, value, value type,
+ * expiry), not the buffer, so it loads into any `--memory`.
+ *
+ * ```
+ * header (64 B)  "SABCSNAP" | u32 version | u32 header bytes | f64 created-at (unix ms)
+ *                | u64 WAL sequence | u32 flags | 24 B reserved | u32 CRC-32 of bytes 0..59
+ * block …        u32 payload bytes (> 0) | u32 entries | u32 CRC-32 of the payload | payload
+ *   entry        u16 key bytes | u16 flags (value type) | u32 value bytes | u32 expireAt
+ *                (unix s, 0 = never) | key | value
+ * trailer (24 B) u32 0 (no more blocks) | u32 blocks | u64 entries | u32 CRC-32 of trailer
+ *                bytes 0..15 | "SEND"
+ * ```
+ * All integers little-endian. CRC-32 is zlib's (ISO-HDLC), `zlib.crc32`.
+ *
+ * @module
+ */
+import { readSync } from 'node:fs';
+import { crc32 } from 'node:zlib';
+import { SabcacheError } from '../errors.ts';
+import type { EntrySink } from '../table/table.ts';
+
+/** File magic, the first 8 bytes. */
+export const SNAPSHOT_MAGIC = 'SABCSNAP';
+/** Format version this code writes and reads. */
+export const SNAPSHOT_VERSION = 1;
+/** Header size, in bytes. */
+export const SNAPSHOT_HEADER_BYTES = 64;
+/** Block header size (payload bytes, entries, CRC), in bytes. */
+export const BLOCK_HEADER_BYTES = 12;
+/** Entry header size (key length, flags, value length, expireAt), in bytes. */
+export const ENTRY_RECORD_HEADER_BYTES = 12;
+/** Trailer size, in bytes. */
+export const SNAPSHOT_TRAILER_BYTES = 24;
+/** Trailer magic, its last 4 bytes. */
+export const TRAILER_MAGIC = 'SEND';
+/** A block is closed once its payload reaches this many bytes (between buckets), in bytes. */
+export const BLOCK_TARGET_BYTES = 1 << 20;
+
+/**
+ * A snapshot file failed a check (magic, version, a checksum, a length, a truncated end).
+ * Code `SABCACHE_ERR_SNAPSHOT_CORRUPT`; the message says which check and at what offset.
+ */
+export class SnapshotCorruptError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_SNAPSHOT_CORRUPT', message);
+  }
+}
+
+/** What a snapshot header records. */
+export interface SnapshotHeader {
+  /** When the snapshot started, unix milliseconds. */
+  createdAtMs: number;
+  /** The WAL sequence when the snapshot started (0 without a WAL): replay resumes after it. */
+  walSequence: bigint;
+}
+
+/** The 64-byte header for `h`. */
+export function encodeHeader(h: SnapshotHeader): Uint8Array {
+  const out = new Uint8Array(SNAPSHOT_HEADER_BYTES);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < 8; i++) out[i] = SNAPSHOT_MAGIC.charCodeAt(i);
+  dv.setUint32(8, SNAPSHOT_VERSION, true);
+  dv.setUint32(12, SNAPSHOT_HEADER_BYTES, true);
+  dv.setFloat64(16, h.createdAtMs, true);
+  dv.setBigUint64(24, h.walSequence, true);
+  dv.setUint32(32, 0, true);
+  dv.setUint32(60, crc32(out.subarray(0, 60)), true);
+  return out;
+}
+
+/**
+ * Collects entries into blocks. Entries go into a growing buffer; {@link endBucket} closes
+ * the block once it holds {@link BLOCK_TARGET_BYTES}, so a block never splits a bucket and
+ * {@link truncate} (a bucket copied again) only ever touches the open block.
+ */
+export class SnapshotEncoder implements EntrySink {
+  private buf = new Uint8Array(BLOCK_TARGET_BYTES + (1 << 16));
+  private dv = new DataView(this.buf.buffer);
+  private at = BLOCK_HEADER_BYTES;
+  private count = 0;
+  /** Blocks emitted so far. */
+  blocks = 0;
+  /** Entries emitted so far (in closed blocks). */
+  entries = 0;
+
+  /** @param emit called with each finished block (header and payload); copy or write it before returning. */
+  constructor(private readonly emit: (block: Uint8Array) => void) {}
+
+  mark(): number {
+    return this.at * 2 ** 21 + this.count; // both fit: at < 2^31 bytes, count < 2^21
+  }
+
+  truncate(mark: number): void {
+    this.at = Math.floor(mark / 2 ** 21);
+    this.count = mark % 2 ** 21;
+  }
+
+  entry(u8: Uint8Array, from: number, keyLength: number, valueLength: number, type: number, expireAt: number): void {
+    const n = ENTRY_RECORD_HEADER_BYTES + keyLength + valueLength;
+    if (this.at + n > this.buf.length) {
+      const grown = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
+      grown.set(this.buf.subarray(0, this.at));
+      this.buf = grown;
+      this.dv = new DataView(grown.buffer);
+    }
+    const dv = this.dv;
+    dv.setUint16(this.at, keyLength, true);
+    dv.setUint16(this.at + 2, type, true);
+    dv.setUint32(this.at + 4, valueLength, true);
+    dv.setUint32(this.at + 8, expireAt, true);
+    this.buf.set(u8.subarray(from, from + keyLength + valueLength), this.at + ENTRY_RECORD_HEADER_BYTES);
+    this.at += n;
+    this.count++;
+  }
+
+  /** Call between buckets: closes the block if it is full enough. */
+  endBucket(): void {
+    if (this.at - BLOCK_HEADER_BYTES >= BLOCK_TARGET_BYTES) this.flush();
+  }
+
+  /** Closes the open block (if it has entries) and returns the trailer. */
+  finish(): Uint8Array {
+    this.flush();
+    const out = new Uint8Array(SNAPSHOT_TRAILER_BYTES);
+    const dv = new DataView(out.buffer);
+    dv.setUint32(0, 0, true);
+    dv.setUint32(4, this.blocks, true);
+    dv.setBigUint64(8, BigInt(this.entries), true);
+    dv.setUint32(16, crc32(out.subarray(0, 16)), true);
+    for (let i = 0; i < 4; i++) out[20 + i] = TRAILER_MAGIC.charCodeAt(i);
+    return out;
+  }
+
+  private flush(): void {
+    const payload = this.at - BLOCK_HEADER_BYTES;
+    if (payload === 0) return;
+    this.dv.setUint32(0, payload, true);
+    this.dv.setUint32(4, this.count, true);
+    this.dv.setUint32(8, crc32(this.buf.subarray(BLOCK_HEADER_BYTES, this.at)), true);
+    this.emit(this.buf.subarray(0, this.at));
+    this.blocks++;
+    this.entries += this.count;
+    this.at = BLOCK_HEADER_BYTES;
+    this.count = 0;
+  }
+}
+
+/** One decoded entry (views into the reader's buffer, valid during the callback). */
+export interface SnapshotEntry {
+  key: Uint8Array;
+  value: Uint8Array;
+  /** Value type (layout.ts TYPE_*). */
+  type: number;
+  /** Unix seconds, 0 = never. */
+  expireAt: number;
+}
+
+/**
+ * Reads the snapshot open as `fd` from its start: checks the header, then each block's
+ * length and CRC before decoding it, and calls `each` per entry; checks the trailer (its
+ * CRC, and that the block and entry counts match what was read) and that nothing follows.
+ * Entries of blocks before a bad one have been handed out when it throws: a caller that
+ * needs all or nothing undoes them.
+ * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) at the first failed check.
+ */
+export function readSnapshot(fd: number, each: (e: SnapshotEntry) => void): SnapshotHeader & { entries: number; bytes: number } {
+  let pos = 0;
+  let buf = new Uint8Array(BLOCK_TARGET_BYTES + (1 << 16));
+  const read = (n: number, what: string): Uint8Array => {
+    if (n > buf.length) buf = new Uint8Array(n);
+    let got = 0;
+    while (got < n) {
+      const r = readSync(fd, buf, got, n - got, pos + got);
+      if (r === 0) throw new SnapshotCorruptError(`truncated: the file ends inside the ${what} at byte ${pos + got}`);
+      got += r;
+    }
+    pos += n;
+    return buf.subarray(0, n);
+  };
+  const head = read(SNAPSHOT_HEADER_BYTES, 'header');
+  const hv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  for (let i = 0; i < 8; i++) if (head[i] !== SNAPSHOT_MAGIC.charCodeAt(i)) throw new SnapshotCorruptError('bad magic: not a sabcache snapshot');
+  const version = hv.getUint32(8, true);
+  if (version !== SNAPSHOT_VERSION) throw new SnapshotCorruptError(`format version ${version}; this build reads version ${SNAPSHOT_VERSION}`);
+  if (hv.getUint32(60, true) !== crc32(head.subarray(0, 60))) throw new SnapshotCorruptError('header checksum mismatch');
+  if (hv.getUint32(12, true) !== SNAPSHOT_HEADER_BYTES) throw new SnapshotCorruptError('unexpected header size');
+  const header: SnapshotHeader = { createdAtMs: hv.getFloat64(16, true), walSequence: hv.getBigUint64(24, true) };
+
+  let blocks = 0;
+  let entries = 0;
+  const entry: SnapshotEntry = { key: head, value: head, type: 0, expireAt: 0 };
+  for (;;) {
+    const blockAt = pos;
+    const bh = read(BLOCK_HEADER_BYTES, 'block header');
+    const bv = new DataView(bh.buffer, bh.byteOffset, BLOCK_HEADER_BYTES);
+    const payloadBytes = bv.getUint32(0, true);
+    if (payloadBytes === 0) {
+      // The trailer: its first word (0) was just read as a block length.
+      const t = readTrailer(fd, blockAt);
+      if (t.blocks !== blocks || t.entries !== entries) throw new SnapshotCorruptError(`trailer counts ${t.blocks} blocks / ${t.entries} entries, the file holds ${blocks} / ${entries}`);
+      const extra = new Uint8Array(1);
+      if (readSync(fd, extra, 0, 1, blockAt + SNAPSHOT_TRAILER_BYTES) !== 0) throw new SnapshotCorruptError(`bytes after the trailer at byte ${blockAt + SNAPSHOT_TRAILER_BYTES}`);
+      return { ...header, entries, bytes: blockAt + SNAPSHOT_TRAILER_BYTES };
+    }
+    const count = bv.getUint32(4, true);
+    const crc = bv.getUint32(8, true);
+    if (payloadBytes > 1 << 30) throw new SnapshotCorruptError(`block at byte ${blockAt}: implausible length ${payloadBytes}`);
+    const payload = read(payloadBytes, `block at byte ${blockAt}`);
+    if (crc32(payload) !== crc) throw new SnapshotCorruptError(`block at byte ${blockAt}: checksum mismatch`);
+    const pv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      if (at + ENTRY_RECORD_HEADER_BYTES > payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: entry ${i} runs past the block`);
+      const keyLength = pv.getUint16(at, true);
+      entry.type = pv.getUint16(at + 2, true);
+      const valueLength = pv.getUint32(at + 4, true);
+      entry.expireAt = pv.getUint32(at + 8, true);
+      const ks = at + ENTRY_RECORD_HEADER_BYTES;
+      if (ks + keyLength + valueLength > payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: entry ${i} runs past the block`);
+      entry.key = payload.subarray(ks, ks + keyLength);
+      entry.value = payload.subarray(ks + keyLength, ks + keyLength + valueLength);
+      each(entry);
+      at = ks + keyLength + valueLength;
+    }
+    if (at !== payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: ${payloadBytes - at} bytes after its last entry`);
+    blocks++;
+    entries += count;
+  }
+}
+
+function readTrailer(fd: number, at: number): { blocks: number; entries: number } {
+  const t = new Uint8Array(SNAPSHOT_TRAILER_BYTES);
+  if (readSync(fd, t, 0, SNAPSHOT_TRAILER_BYTES, at) !== SNAPSHOT_TRAILER_BYTES) throw new SnapshotCorruptError(`truncated: the trailer at byte ${at} is cut short`);
+  const dv = new DataView(t.buffer);
+  for (let i = 0; i < 4; i++) if (t[20 + i] !== TRAILER_MAGIC.charCodeAt(i)) throw new SnapshotCorruptError(`bad trailer magic at byte ${at}`);
+  if (dv.getUint32(16, true) !== crc32(t.subarray(0, 16))) throw new SnapshotCorruptError('trailer checksum mismatch');
+  return { blocks: dv.getUint32(4, true), entries: Number(dv.getBigUint64(8, true)) };
+}
