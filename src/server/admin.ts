@@ -2,12 +2,16 @@
  * The admin port, served by the main thread: `GET /healthz` → `{ "status": "ok" }`,
  * `GET /v1/stats` → the cache's counters as JSON (see {@link CacheStats}),
  * `POST /v1/admin/workers/{index}/restart` → 202, a graceful restart of one server worker,
- * `POST /v1/admin/flush` → `{ "removed": N }`, every key removed.
+ * `POST /v1/admin/flush` → `{ "removed": N }`, every key removed,
+ * `POST /v1/admin/snapshot` → `{ "path", "bytes", "entries", "durationMs" }` once a snapshot
+ * is on disk (409 without `--data-dir`).
  * Anything else is a JSON 404 / 405.
  *
  * @module
  */
 import fastJson from 'fast-json-stringify';
+import type { SnapshotStats } from '../persist/snapshotter.ts';
+import type { SnapshotWritten } from '../persist/snapshot-files.ts';
 import type { CacheStats, SharedCache } from '../shared-cache.ts';
 import { httpError, NOT_FOUND_ROUTE } from './http-errors.ts';
 import type { App, HttpResponse } from './uws.ts';
@@ -29,6 +33,13 @@ const stringifyStats = fastJson({
     },
     serverThreads: num,
     uptimeSeconds: num,
+    persistence: {
+      type: 'object',
+      properties: {
+        dataDir: { type: 'string' }, lastSnapshotAtMs: num, lastSnapshotDurationMs: num, lastSnapshotBytes: num, lastSnapshotEntries: num,
+        snapshotsWritten: num, snapshotFailures: num, snapshotInProgress: { type: 'boolean' },
+      },
+    },
   },
 });
 
@@ -37,6 +48,8 @@ export interface ServerStats extends CacheStats {
   /** Server worker threads currently serving. */
   serverThreads: number;
   uptimeSeconds: number;
+  /** Snapshot figures; absent without `--data-dir`. */
+  persistence?: SnapshotStats & { dataDir: string };
 }
 
 function json(res: HttpResponse, status: string, body: string): void {
@@ -48,7 +61,9 @@ function json(res: HttpResponse, status: string, body: string): void {
 /** What the admin port can ask of the engine. */
 export interface AdminActions {
   /** Figures the engine adds to the stats. */
-  extraStats(): { serverThreads: number; uptimeSeconds: number };
+  extraStats(): { serverThreads: number; uptimeSeconds: number; persistence?: SnapshotStats & { dataDir: string } };
+  /** Writes a snapshot now; undefined without a data dir. */
+  snapshot(): Promise<SnapshotWritten> | undefined;
   /** Gracefully restarts server worker `index`; false if there is no such worker. */
   restartWorker(index: number): boolean;
   /**
@@ -78,6 +93,23 @@ export function registerAdminRoutes(app: App, cache: SharedCache, actions: Admin
   }
   app.post('/v1/admin/flush', (res) => {
     json(res, '200 OK', `{"removed":${cache.flush()}}`);
+  });
+  app.post('/v1/admin/snapshot', (res) => {
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    const running = actions.snapshot();
+    if (!running) {
+      const e = httpError('SABCACHE_ERR_NO_DATA_DIR', 'this server has no --data-dir: nothing to snapshot to');
+      return json(res, e.status, e.body);
+    }
+    running.then(
+      (w) => { if (!aborted) json(res, '200 OK', JSON.stringify({ path: w.path, bytes: w.bytes, entries: w.entries, durationMs: Math.round(w.durationMs) })); },
+      (err: Error) => {
+        if (aborted) return;
+        const e = httpError('SABCACHE_ERR_SNAPSHOT_FAILED', `snapshot failed: ${err.message}`);
+        json(res, e.status, e.body);
+      },
+    );
   });
   app.get('/v1/stats', (res) => {
     const stats: ServerStats = { ...cache.stats(), ...actions.extraStats() };

@@ -39,6 +39,12 @@ export interface ServerConfig {
   wsIdleTimeoutSeconds: number;
   /** Browser Origins allowed to use the data port: CORS for HTTP, and WebSocket upgrades (comma-separated; `*` = any). Requests without Origin are always allowed. @default none */
   allowedOrigins: string[];
+  /** Directory for snapshots; empty = in memory only (nothing is read or written). @default "" */
+  dataDir: string;
+  /** Seconds between periodic snapshots (with a data dir); 0 = only on request and at shutdown. @default 300 */
+  snapshotIntervalSeconds: number;
+  /** Snapshot files kept in the data dir, newest first; older ones are deleted. @default 2 */
+  snapshotKeep: number;
 }
 
 interface OptionSpec {
@@ -85,6 +91,10 @@ function origins(name: string, text: string): string {
   }
   return text;
 }
+function directory(name: string, text: string): string {
+  if (text.includes('\0')) throw new BadOptionError(name, 'a path must not contain NUL');
+  return text;
+}
 function threads(name: string, text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 62) throw new BadOptionError(name, `expected 1 to 62 threads, got ${JSON.stringify(text)}`);
@@ -105,6 +115,9 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'wsMaxRequests', flag: 'ws-max-requests', env: 'SABCACHE_WS_MAX_REQUESTS', unit: 'requests', default: () => '1000', help: 'most requests in one WebSocket message', parse: count(1, 100_000) },
   { key: 'wsMaxBackpressureBytes', flag: 'ws-max-backpressure-bytes', env: 'SABCACHE_WS_MAX_BACKPRESSURE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => '16mb', help: 'unread answers buffered per WebSocket before it is closed (4001)', parse: bytesIn(64 * 1024, 1024 ** 3) },
   { key: 'wsIdleTimeoutSeconds', flag: 'ws-idle-timeout', env: 'SABCACHE_WS_IDLE_TIMEOUT', unit: 'seconds', default: () => '120', help: 'close a WebSocket idle this long (0 = never; pings keep live ones open)', parse: idleSeconds },
+  { key: 'dataDir', flag: 'data-dir', env: 'SABCACHE_DATA_DIR', unit: 'path', default: () => '', help: 'directory for snapshots, loaded on start (none by default: in memory only)', parse: directory },
+  { key: 'snapshotIntervalSeconds', flag: 'snapshot-interval', env: 'SABCACHE_SNAPSHOT_INTERVAL', unit: 'seconds', default: () => '300', help: 'seconds between snapshots with --data-dir (0 = only on request and at shutdown)', parse: count(0, 7 * 24 * 3600) },
+  { key: 'snapshotKeep', flag: 'snapshot-keep', env: 'SABCACHE_SNAPSHOT_KEEP', unit: 'files', default: () => '2', help: 'snapshot files kept in --data-dir', parse: count(1, 1000) },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'SABCACHE_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to use the data port (CORS, WebSocket), comma-separated, or * (none by default)', parse: origins },
 ];
 
@@ -157,6 +170,6 @@ export function helpText(): string {
     '',
     'Data port:  /v1/kv/{key} (GET HEAD PUT PATCH DELETE; POST …/incr|decr|expire|persist),',
     '            POST /v1/mget, POST /v1/mset, GET /v1/keys, WebSocket /v1/ws (docs/)',
-    'Admin port: GET /healthz, GET /v1/stats, POST /v1/admin/flush',
+    'Admin port: GET /healthz, GET /v1/stats, POST /v1/admin/flush, POST /v1/admin/snapshot',
   ].join('\n');
 }

@@ -9,6 +9,8 @@
 import net from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { SabcacheError } from '../errors.ts';
+import { loadSnapshot } from '../persist/snapshot-files.ts';
+import { Snapshotter } from '../persist/snapshotter.ts';
 import { SharedCache } from '../shared-cache.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
 import { registerAdminRoutes } from './admin.ts';
@@ -60,12 +62,18 @@ export class Server {
   private adminSocket: us_listen_socket | undefined;
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
+  private snapshotter: Snapshotter | undefined;
 
   private constructor(readonly config: ServerConfig, private readonly log: (line: string) => void) {
     this.cache = SharedCache.create({ memoryBytes: config.memoryBytes, maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes });
     this.admin = createApp();
     registerAdminRoutes(this.admin, this.cache, {
-      extraStats: () => ({ serverThreads: this.slots.filter(Boolean).length, uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000) }),
+      extraStats: () => ({
+        serverThreads: this.slots.filter(Boolean).length,
+        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+        persistence: this.snapshotter && { dataDir: config.dataDir, ...this.snapshotter.stats() },
+      }),
+      snapshot: () => this.snapshotter?.snapshot(),
       restartWorker: (index) => this.restartWorker(index),
       injectFault: process.env.SABCACHE_FAULT_INJECTION === '1' ? (index) => this.injectFault(index) : undefined,
     });
@@ -80,6 +88,14 @@ export class Server {
     await assertPortFree(config.host, config.port, 'data port');
     const server = new Server(config, log);
     try {
+      if (config.dataDir) {
+        // Before any worker serves: the cache holds the snapshot's data when the port opens.
+        server.snapshotter = new Snapshotter(server.cache, { dir: config.dataDir, intervalSeconds: config.snapshotIntervalSeconds, keep: config.snapshotKeep }, log);
+        const r = loadSnapshot(server.cache, config.dataDir, log);
+        log(r.path
+          ? `sabcache: loaded ${r.stored} entries (${r.bytes} bytes) from ${r.path} in ${Math.round(r.durationMs)} ms`
+          : `sabcache: no snapshot to load in ${config.dataDir}${r.refused.length ? ` (${r.refused.length} refused)` : ''}; starting empty`);
+      }
       await new Promise<void>((resolve, reject) => {
         server.admin.listen(config.adminHost, config.adminPort, (socket) => {
           if (!socket) return reject(new ListenError(`cannot listen on admin port ${config.adminHost}:${config.adminPort}`));
@@ -153,7 +169,10 @@ export class Server {
     return true;
   }
 
-  /** Stops listening, lets in-flight requests finish, stops the workers. Idempotent. */
+  /**
+   * Stops listening, lets in-flight requests finish, stops the workers, then (with a data
+   * dir) writes a last snapshot, so a graceful restart loses nothing. Idempotent.
+   */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       if (this.adminSocket) uws.us_listen_socket_close(this.adminSocket);
@@ -161,6 +180,16 @@ export class Server {
         slot.worker.once('exit', () => resolve());
         slot.worker.postMessage({ type: 'shutdown', lingerMs: 0 });
       })));
+      if (this.snapshotter) {
+        // No worker writes any more: this snapshot holds every acknowledged write.
+        try {
+          const w = await this.snapshotter.snapshot();
+          this.log(`sabcache: wrote ${w.entries} entries (${w.bytes} bytes) to ${w.path} in ${Math.round(w.durationMs)} ms`);
+        } catch {
+          // logged by the snapshotter; the process still stops
+        }
+        await this.snapshotter.close();
+      }
       this.admin.close();
       this.cache.close();
     })();

@@ -14,10 +14,12 @@
  * | 405 | `SABCACHE_ERR_METHOD_NOT_ALLOWED` | method not supported on the route (see `Allow`) |
  * | 409 | `SABCACHE_ERR_NOT_INTEGER` | incr/decr on a value that is not a decimal int64 |
  * | 409 | `SABCACHE_ERR_OVERFLOW` | incr/decr would leave the int64 range |
+ * | 409 | `SABCACHE_ERR_NO_DATA_DIR` | `POST /v1/admin/snapshot` on a server started without `--data-dir` |
  * | 412 | `SABCACHE_ERR_PRECONDITION_FAILED` | `If-Match` / `If-None-Match: *` did not hold |
  * | 413 | `SABCACHE_ERR_VALUE_TOO_LARGE` | body over `--max-value-bytes` (batches: over the batch limit) |
  * | 414 | `SABCACHE_ERR_KEY_TOO_LARGE` | key over `--max-key-bytes` |
  * | 500 | `SABCACHE_ERR_INTERNAL` | a bug; logged |
+ * | 500 | `SABCACHE_ERR_SNAPSHOT_FAILED` | writing a snapshot failed (disk full, permissions); logged |
  * | 503 | `SABCACHE_ERR_SHUTTING_DOWN` | a WebSocket upgrade while the worker stops |
  * | 507 | `SABCACHE_ERR_OUT_OF_MEMORY` | nothing could be evicted to store the value |
  *
@@ -43,6 +45,8 @@ const STATUS_BY_CODE: Record<string, string> = {
   SABCACHE_ERR_BAD_OPTION: '400 Bad Request',
   SABCACHE_ERR_NOT_INTEGER: '409 Conflict',
   SABCACHE_ERR_OVERFLOW: '409 Conflict',
+  SABCACHE_ERR_NO_DATA_DIR: '409 Conflict',
+  SABCACHE_ERR_SNAPSHOT_FAILED: '500 Internal Server Error',
   SABCACHE_ERR_PRECONDITION_FAILED: '412 Precondition Failed',
   SABCACHE_ERR_FORBIDDEN_ORIGIN: '403 Forbidden',
   SABCACHE_ERR_NOT_FOUND: '404 Not Found',

@@ -16,3 +16,14 @@ export function siblingModule(relative: string, base: string): URL {
   const ext = base.endsWith('.ts') ? '.ts' : '.js';
   return new URL(relative + ext, base);
 }
+
+/**
+ * Piscina options that run the task module `entry`: a `.ts` entry (from source, under tsx)
+ * goes through `workers/ts-piscina-bootstrap.mjs`, which registers tsx in each pool thread
+ * and re-exports the entry's default export; a `.js` entry is the pool's filename itself.
+ * `workerData.entry` names the entry either way.
+ */
+export function piscinaTask(entry: URL): { filename: string; workerData: { entry: string } } {
+  if (!entry.pathname.endsWith('.ts')) return { filename: entry.href, workerData: { entry: entry.href } };
+  return { filename: new URL('../../workers/ts-piscina-bootstrap.mjs', import.meta.url).href, workerData: { entry: entry.href } };
+}

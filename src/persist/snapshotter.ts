@@ -1,0 +1,117 @@
+/**
+ * Takes snapshots for the server's main thread (DESIGN §6): every `intervalSeconds`, on
+ * request (`POST /v1/admin/snapshot`) and at shutdown, one at a time, each in a piscina
+ * pool thread (snapshot-task.ts) so that the main thread keeps running maintenance and
+ * the server threads keep serving. Keeps the figures `/v1/stats` shows.
+ *
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { Piscina } from 'piscina';
+import type { SharedCache } from '../shared-cache.ts';
+import { piscinaTask, siblingModule } from '../util/spawn-worker.ts';
+import type { SnapshotWritten } from './snapshot-files.ts';
+import type { SnapshotJob } from './snapshot-task.ts';
+
+/** Snapshot options (validated by config.ts for the server). */
+export interface SnapshotterOptions {
+  /** The data directory (created if missing). */
+  dir: string;
+  /** Seconds between snapshots; 0 = none on a timer. */
+  intervalSeconds: number;
+  /** Snapshot files kept, counting the newest. */
+  keep: number;
+}
+
+/** Snapshot figures for `/v1/stats`. */
+export interface SnapshotStats {
+  /** When the last snapshot finished, unix milliseconds (0 = none yet). */
+  lastSnapshotAtMs: number;
+  /** How long it took, in milliseconds. */
+  lastSnapshotDurationMs: number;
+  /** Its size, in bytes. */
+  lastSnapshotBytes: number;
+  /** Entries in it. */
+  lastSnapshotEntries: number;
+  /** Snapshots written since start. */
+  snapshotsWritten: number;
+  /** Snapshots that failed since start (each is logged). */
+  snapshotFailures: number;
+  /** Whether one is being written now. */
+  snapshotInProgress: boolean;
+}
+
+/** Writes snapshots of one cache into one directory. */
+export class Snapshotter {
+  private readonly pool: Piscina;
+  private running: Promise<SnapshotWritten> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly figures: SnapshotStats = {
+    lastSnapshotAtMs: 0, lastSnapshotDurationMs: 0, lastSnapshotBytes: 0, lastSnapshotEntries: 0, snapshotsWritten: 0, snapshotFailures: 0, snapshotInProgress: false,
+  };
+
+  constructor(private readonly cache: SharedCache, private readonly options: SnapshotterOptions, private readonly log: (line: string) => void) {
+    mkdirSync(options.dir, { recursive: true });
+    const task = piscinaTask(siblingModule('./snapshot-task', import.meta.url));
+    // One thread: snapshots never overlap. It detaches from the cache after each job.
+    this.pool = new Piscina({ ...task, minThreads: 0, maxThreads: 1, idleTimeout: 60_000 });
+    if (options.intervalSeconds > 0) {
+      this.timer = setInterval(() => {
+        this.start().catch(() => {}); // failures are logged and counted by start()
+      }, options.intervalSeconds * 1000);
+      this.timer.unref();
+    }
+  }
+
+  /**
+   * Writes a snapshot that starts after this call, so it holds every write acknowledged
+   * before it (one being written is waited for first, and a call that comes meanwhile
+   * shares the new one). Resolves with what was written.
+   * @throws the file system's error (also logged and counted in `snapshotFailures`).
+   */
+  async snapshot(): Promise<SnapshotWritten> {
+    const earlier = this.running;
+    if (earlier) {
+      await earlier.catch(() => {});
+      // Another caller may have started the next one while this one waited: share it.
+      if (this.running && this.running !== earlier) return this.running;
+    }
+    return this.start();
+  }
+
+  /** Starts a snapshot, or joins the one being written (the timer's way). */
+  private start(): Promise<SnapshotWritten> {
+    this.running ??= (async () => {
+      this.figures.snapshotInProgress = true;
+      try {
+        const job: SnapshotJob = { handle: this.cache.handle, dir: this.options.dir, keep: this.options.keep, walSequence: 0n };
+        const w = (await this.pool.run(job)) as SnapshotWritten;
+        Object.assign(this.figures, {
+          lastSnapshotAtMs: Date.now(), lastSnapshotDurationMs: Math.round(w.durationMs), lastSnapshotBytes: w.bytes, lastSnapshotEntries: w.entries,
+          snapshotsWritten: this.figures.snapshotsWritten + 1,
+        });
+        return w;
+      } catch (e) {
+        this.figures.snapshotFailures++;
+        this.log(`sabcache: snapshot failed: ${(e as Error).message}`);
+        throw e;
+      } finally {
+        this.figures.snapshotInProgress = false;
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  /** The figures for `/v1/stats`. */
+  stats(): SnapshotStats {
+    return { ...this.figures };
+  }
+
+  /** Stops the timer, waits for a snapshot being written, and ends the pool thread. */
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => {});
+    await this.pool.destroy();
+  }
+}
