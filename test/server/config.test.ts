@@ -11,6 +11,7 @@ test('defaults need no flags and no environment', () => {
     config: {
       host: '0.0.0.0', port: 7070, adminHost: '127.0.0.1', adminPort: 7071, threads: availableParallelism(), memoryBytes: 256 * 1024 ** 2, maxKeyBytes: 1024, maxValueBytes: 1024 ** 2,
       wsMaxMessageBytes: 1024 ** 2 + 65536, wsMaxRequests: 1000, wsMaxBackpressureBytes: 16 * 1024 ** 2, wsIdleTimeoutSeconds: 120, allowedOrigins: [],
+      dataDir: '', snapshotIntervalSeconds: 300, snapshotKeep: 2,
     },
   });
 });
@@ -30,6 +31,7 @@ test('bad values and unknown flags name the flag or variable', () => {
     [['--threads', '0'], {}, '--threads'], [['--max-key-bytes', '70000'], {}, '--max-key-bytes'],
     [[], { SABCACHE_MEMORY: 'lots' }, 'SABCACHE_MEMORY'], [['--frobnicate'], {}, 'frobnicate'], [['--host', 'a b'], {}, '--host'],
     [['--ws-idle-timeout', '3'], {}, '--ws-idle-timeout'], [['--allowed-origins', 'evil'], {}, '--allowed-origins'], [['--ws-max-requests', '0'], {}, '--ws-max-requests'],
+    [['--snapshot-keep', '0'], {}, '--snapshot-keep'], [['--snapshot-interval', '-5'], {}, '--snapshot-interval'], [[], { SABCACHE_SNAPSHOT_INTERVAL: '1h' }, 'SABCACHE_SNAPSHOT_INTERVAL'],
   ] as [string[], NodeJS.ProcessEnv, string][]) {
     assert.throws(() => parseConfig(argv, env), (e: Error & { code: string }) => e.code === 'SABCACHE_ERR_BAD_OPTION' && e.message.includes(name), argv.join(' '));
   }

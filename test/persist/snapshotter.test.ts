@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { startServer } from '../helpers/server-process.ts';
+
+const small = ['--threads', '2', '--memory', '16mb', '--max-value-bytes', '64kb'];
+
+test('POST /v1/admin/snapshot writes a snapshot and /v1/stats shows it; without --data-dir it is a 409', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sabcache-srv-'));
+  const srv = await startServer([...small, '--data-dir', dir, '--snapshot-interval', '0']);
+  try {
+    for (let i = 0; i < 100; i++) await fetch(`${srv.base}/v1/kv/k${i}`, { method: 'PUT', body: `v${i}` });
+    const r = await fetch(`${srv.admin}/v1/admin/snapshot`, { method: 'POST' });
+    assert.equal(r.status, 200);
+    const body = await r.json() as { path: string; bytes: number; entries: number };
+    assert.equal(body.entries, 100);
+    assert.ok(readdirSync(dir).includes(body.path.slice(dir.length + 1)));
+    const stats = await (await fetch(`${srv.admin}/v1/stats`)).json() as { persistence: { dataDir: string; lastSnapshotEntries: number; lastSnapshotBytes: number; snapshotsWritten: number } };
+    assert.equal(stats.persistence.dataDir, dir);
+    assert.equal(stats.persistence.lastSnapshotEntries, 100);
+    assert.equal(stats.persistence.lastSnapshotBytes, body.bytes);
+    assert.equal(stats.persistence.snapshotsWritten, 1);
+  } finally {
+    await srv.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const plain = await startServer(small);
+  try {
+    const r = await fetch(`${plain.admin}/v1/admin/snapshot`, { method: 'POST' });
+    assert.equal(r.status, 409);
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, 'SABCACHE_ERR_NO_DATA_DIR');
+    const stats = await (await fetch(`${plain.admin}/v1/stats`)).json() as Record<string, unknown>;
+    assert.equal(stats.persistence, undefined);
+  } finally {
+    await plain.stop();
+  }
+});
+
+test('a graceful stop writes a last snapshot: the restarted server has every acknowledged write, TTLs included', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sabcache-srv-'));
+  try {
+    const first = await startServer([...small, '--data-dir', dir, '--snapshot-interval', '0']);
+    await fetch(`${first.admin}/v1/admin/snapshot`, { method: 'POST' }); // an older snapshot, without what follows
+    const acknowledged: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const r = await fetch(`${first.base}/v1/kv/key${i}`, { method: 'PUT', body: `value-${i}` });
+      if (r.status === 204) acknowledged.push(`key${i}`);
+    }
+    await fetch(`${first.base}/v1/kv/counter/incr?by=7`, { method: 'POST' });
+    await fetch(`${first.base}/v1/kv/ttl?ttl=500`, { method: 'PUT', body: 'x' });
+    assert.equal(acknowledged.length, 300);
+    assert.equal(await first.stop(), 0);
+    assert.match(first.output(), /wrote 302 entries .* to .*snapshot-\d{13}\.sabsnap/);
+
+    const second = await startServer([...small, '--data-dir', dir]);
+    try {
+      assert.match(second.output(), /loaded 302 entries/);
+      for (const key of acknowledged) assert.equal(await (await fetch(`${second.base}/v1/kv/${key}`)).text(), `value-${key.slice(3)}`);
+      assert.equal(await (await fetch(`${second.base}/v1/kv/counter/incr`, { method: 'POST' })).text(), '8');
+      const ttl = Number((await fetch(`${second.base}/v1/kv/ttl`)).headers.get('sabcache-ttl'));
+      assert.ok(ttl > 490 && ttl <= 500, `TTL after restart: ${ttl}`);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
