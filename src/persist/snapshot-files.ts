@@ -100,9 +100,10 @@ export function writeSnapshot(table: Table, dir: string, keep: number, walSequen
   closeSync(fd);
   renameSync(tmp, path);
   fsyncDir(dir);
+  const durationMs = performance.now() - t0;
   for (const old of listSnapshots(dir).slice(keep)) rmSync(old, { force: true });
   for (const n of readdirSync(dir)) if (n.endsWith('.sabsnap.tmp') && join(dir, n) !== tmp) rmSync(join(dir, n), { force: true });
-  return { path, bytes, entries, createdAtMs, durationMs: performance.now() - t0 };
+  return { path, bytes, entries, createdAtMs, durationMs };
 }
 
 /** What loading on start found. */

@@ -36,6 +36,10 @@ export const ENTRY_RECORD_HEADER_BYTES = 12;
 export const SNAPSHOT_TRAILER_BYTES = 24;
 /** Trailer magic, its last 4 bytes. */
 export const TRAILER_MAGIC = 'SEND';
+/** Entries up to this many key + value bytes are copied word by word, longer ones by memcpy. */
+const COPY_BY_WORDS_MAX_BYTES = 256;
+/** Whether i32 words are little-endian here (then they can be stored through a little-endian DataView). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** A block is closed once its payload reaches this many bytes (between buckets), in bytes. */
 export const BLOCK_TARGET_BYTES = 1 << 20;
 
@@ -74,13 +78,15 @@ export function encodeHeader(h: SnapshotHeader): Uint8Array {
 /**
  * Collects entries into blocks. Entries go into a growing buffer; {@link endBucket} closes
  * the block once it holds {@link BLOCK_TARGET_BYTES}, so a block never splits a bucket and
- * {@link truncate} (a bucket copied again) only ever touches the open block.
+ * {@link rewind} (a bucket copied again) only ever touches the open block.
  */
 export class SnapshotEncoder implements EntrySink {
   private buf = new Uint8Array(BLOCK_TARGET_BYTES + (1 << 16));
   private dv = new DataView(this.buf.buffer);
   private at = BLOCK_HEADER_BYTES;
   private count = 0;
+  private markAt = BLOCK_HEADER_BYTES;
+  private markCount = 0;
   /** Blocks emitted so far. */
   blocks = 0;
   /** Entries emitted so far (in closed blocks). */
@@ -89,17 +95,19 @@ export class SnapshotEncoder implements EntrySink {
   /** @param emit called with each finished block (header and payload); copy or write it before returning. */
   constructor(private readonly emit: (block: Uint8Array) => void) {}
 
-  mark(): number {
-    return this.at * 2 ** 21 + this.count; // both fit: at < 2^31 bytes, count < 2^21
+  mark(): void {
+    this.markAt = this.at;
+    this.markCount = this.count;
   }
 
-  truncate(mark: number): void {
-    this.at = Math.floor(mark / 2 ** 21);
-    this.count = mark % 2 ** 21;
+  rewind(): void {
+    this.at = this.markAt;
+    this.count = this.markCount;
   }
 
-  entry(u8: Uint8Array, from: number, keyLength: number, valueLength: number, type: number, expireAt: number): void {
-    const n = ENTRY_RECORD_HEADER_BYTES + keyLength + valueLength;
+  entry(u8: Uint8Array, i32: Int32Array, from: number, keyLength: number, valueLength: number, type: number, expireAt: number): void {
+    const bytes = keyLength + valueLength;
+    const n = ENTRY_RECORD_HEADER_BYTES + bytes;
     if (this.at + n > this.buf.length) {
       const grown = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
       grown.set(this.buf.subarray(0, this.at));
@@ -107,11 +115,20 @@ export class SnapshotEncoder implements EntrySink {
       this.dv = new DataView(grown.buffer);
     }
     const dv = this.dv;
-    dv.setUint16(this.at, keyLength, true);
-    dv.setUint16(this.at + 2, type, true);
-    dv.setUint32(this.at + 4, valueLength, true);
-    dv.setUint32(this.at + 8, expireAt, true);
-    this.buf.set(u8.subarray(from, from + keyLength + valueLength), this.at + ENTRY_RECORD_HEADER_BYTES);
+    let to = this.at;
+    dv.setUint32(to, keyLength | (type << 16), true); // u16 key length, u16 flags
+    dv.setUint32(to + 4, valueLength, true);
+    dv.setUint32(to + 8, expireAt, true);
+    to += ENTRY_RECORD_HEADER_BYTES;
+    if (bytes > COPY_BY_WORDS_MAX_BYTES || !LITTLE_ENDIAN) this.buf.set(u8.subarray(from, from + bytes), to);
+    else {
+      // Whole words from the aligned source, stored at any offset: no view allocated per
+      // entry (the same trade as Table.copyInto).
+      const end = from + bytes;
+      let at = from;
+      for (; at + 4 <= end; at += 4, to += 4) dv.setInt32(to, i32[at >>> 2], true);
+      for (; at < end; at++, to++) this.buf[to] = u8[at];
+    }
     this.at += n;
     this.count++;
   }

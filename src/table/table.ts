@@ -40,16 +40,16 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Receives entries copied out of the table ({@link Table.snapshotBucket}). */
 export interface EntrySink {
-  /** A position to come back to with {@link truncate}. */
-  mark(): number;
-  /** Drops every entry added since `mark`. */
-  truncate(mark: number): void;
+  /** Remembers the current position (one mark at a time). */
+  mark(): void;
+  /** Drops every entry added since the last {@link mark}. */
+  rewind(): void;
   /**
-   * Copies one entry: `keyLength` key bytes at `from` in `u8`, then `valueLength` value
-   * bytes; `type` is its value type, `expireAt` unix seconds (0 = never). The bytes are
-   * shared memory: copy them now.
+   * Copies one entry: `keyLength` key bytes then `valueLength` value bytes from byte `from`
+   * of the shared buffer (`u8` and `i32` view it; `from` is 4-byte aligned); `type` is its
+   * value type, `expireAt` unix seconds (0 = never). The bytes are shared: copy them now.
    */
-  entry(u8: Uint8Array, from: number, keyLength: number, valueLength: number, type: number, expireAt: number): void;
+  entry(u8: Uint8Array, i32: Int32Array, from: number, keyLength: number, valueLength: number, type: number, expireAt: number): void;
 }
 
 /**
@@ -134,6 +134,8 @@ export class Table implements ThreadContext {
   /** A DataView over `outDest`'s memory, kept while callers pass the same buffer. */
   private outView: DataView | null = null;
   private outAt = 0;
+  /** Sink of touchEntries' loads. */
+  private touched = 0;
   /** Value length of the last hit. */
   lastValueLength = 0;
   /** Value type (TYPE_BYTES / TYPE_STRING / TYPE_INTEGER) of the last hit. */
@@ -297,7 +299,8 @@ export class Table implements ThreadContext {
   snapshotBucket(b: number, nowSeconds: number, sink: EntrySink): number {
     const i32 = this.i32;
     const bw = this.indexWord + b * BUCKET_WORDS;
-    const mark = sink.mark();
+    if (b + 1 < this.bucketCount) this.touchEntries(bw + BUCKET_WORDS);
+    sink.mark();
     for (let attempt = 0; attempt < READ_RETRIES; attempt++) {
       const s1 = Atomics.load(i32, bw);
       if (s1 & 1) continue;
@@ -305,7 +308,7 @@ export class Table implements ThreadContext {
       // Ordering: validate after every plain load of copyEntries (see bucket-lock.ts); a
       // copy taken while a writer moved the bucket may mix two states, so it is dropped.
       if (validateSeq(i32, bw, s1) === s1) return n;
-      sink.truncate(mark);
+      sink.rewind();
     }
     const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
     try {
@@ -313,6 +316,25 @@ export class Table implements ThreadContext {
     } finally {
       unlockBucket(i32, bw, s, this.threadWord);
     }
+  }
+
+  /**
+   * Loads the first words of the entries bucket `bw` points at, so that their cache misses
+   * overlap with the copying of the bucket before it (a walk in index order jumps across
+   * all of memory). Plain, unchecked-for-consistency loads: only their timing matters.
+   */
+  private touchEntries(bw: number): void {
+    const i32 = this.i32;
+    let sum = 0;
+    for (let w = 0; w < WAYS; w++) {
+      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      const seg = ref >>> this.offBits;
+      const off = (ref & this.offMask) << 3;
+      if (ref === 0 || seg >= this.segCount || off + 128 > this.segBytes) continue;
+      const ew = (this.segBase + seg * this.segBytes + off) >>> 2;
+      sum += i32[ew] + i32[ew + 16] + i32[ew + 31];
+    }
+    this.touched = sum; // kept, so the loads are not dropped as dead code
   }
 
   /** Copies bucket `bw`'s live entries into `sink`. Bounds-checked: may run on a torn bucket. */
@@ -333,7 +355,7 @@ export class Table implements ThreadContext {
       if (keyLen === 0 || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > this.segBytes) continue;
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
       if (exp !== 0 && exp <= nowSeconds) continue;
-      sink.entry(this.u8, e + ENTRY_HEADER_BYTES, keyLen, valueLen, (kf >>> FLAGS_SHIFT) & TYPE_MASK, exp);
+      sink.entry(this.u8, i32, e + ENTRY_HEADER_BYTES, keyLen, valueLen, (kf >>> FLAGS_SHIFT) & TYPE_MASK, exp);
       n++;
     }
     return n;

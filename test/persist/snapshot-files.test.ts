@@ -183,11 +183,11 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
     const enc = new SnapshotEncoder((b) => blocks.push(b.slice()));
     const stalling: EntrySink = {
       mark: () => enc.mark(),
-      truncate: (m) => enc.truncate(m),
-      entry: (u8, from, keyLength, valueLength, type, expireAt) => {
+      rewind: () => enc.rewind(),
+      entry: (u8, i32, from, keyLength, valueLength, type, expireAt) => {
         const until = performance.now() + 0.02;
         while (performance.now() < until); // 20 µs
-        enc.entry(u8, from, keyLength, valueLength, type, expireAt);
+        enc.entry(u8, i32, from, keyLength, valueLength, type, expireAt);
       },
     };
     const dec = new TextDecoder();
