@@ -14,7 +14,8 @@
  *
  * Run: npm run bench:ws   (results: bench/results/ws.{json,md})
  * Env: BENCH_CONNECTIONS (default 50), BENCH_SECONDS (per cell, default 4), BENCH_ROUNDS
- *      (default 3).
+ *      (default 3), BENCH_OPS (comma-separated, default get,set), BENCH_DEPTHS (default
+ *      1,16,128). A run of a subset writes bench/results/ws-<ops>-<depths>.{json,md}.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -25,8 +26,10 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const KEYS = 10_000;
-const DEPTHS = [1, 16, 128];
-const OPS = ['get', 'set'] as const;
+const DEPTHS = (process.env.BENCH_DEPTHS ?? '1,16,128').split(',').map(Number);
+const OPS = (process.env.BENCH_OPS ?? 'get,set').split(',') as ('get' | 'set')[];
+const SUBSET = process.env.BENCH_DEPTHS !== undefined || process.env.BENCH_OPS !== undefined;
+const RESULT = SUBSET ? `ws-${OPS.join('+')}-${DEPTHS.join('+')}` : 'ws';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 // sabcache
@@ -91,19 +94,20 @@ const lines = [
   '',
   `Node ${process.version}, ${CORES} cores; servers on CPU ${SERVER_CPUS}, load generators on CPU ${LOAD_CPU}; ${CONNECTIONS} connections, ` +
     `100 B values, ${KEYS} keys; ${SECONDS} s per cell; median of ${ROUNDS} rounds, each running every cell once ` +
-    `(sabcache then Redis); ${new Date().toISOString()}; command: \`npm run bench:ws\``,
+    `(sabcache then Redis); ${new Date().toISOString()}; command: \`${SUBSET ? `BENCH_OPS=${OPS.join(',')} BENCH_DEPTHS=${DEPTHS.join(',')} BENCH_ROUNDS=${ROUNDS} ` : ''}npm run bench:ws\``,
   '',
-  '| op | depth (requests in flight per connection) | sabcache WebSocket ops/s | Redis ops/s (redis-benchmark -P depth) | sabcache / Redis (medians) | per-round ratios |',
-  '|---|---:|---:|---:|---:|---|',
+  '| op | depth (requests in flight per connection) | sabcache WebSocket ops/s | Redis ops/s (redis-benchmark -P depth) | sabcache / Redis (medians) | median of per-round ratios | per-round ratios |',
+  '|---|---:|---:|---:|---:|---:|---|',
   ...cells.map((c) => {
     const s = median(c.sabcache);
     const r = redis ? median(c.redis) : undefined;
     const perRound = r ? c.sabcache.map((x, i) => `${(x / c.redis[i]).toFixed(2)}`).join(', ') : '—';
-    return `| ${c.op.toUpperCase()} | ${c.depth} | ${fmt(s)} | ${r ? fmt(r) : 'not installed'} | ${r ? `${(s / r).toFixed(2)}×` : '—'} | ${perRound} |`;
+    const medianOfRatios = r ? `${median(c.sabcache.map((x, i) => x / c.redis[i])).toFixed(2)}×` : '—';
+    return `| ${c.op.toUpperCase()} | ${c.depth} | ${fmt(s)} | ${r ? fmt(r) : 'not installed'} | ${r ? `${(s / r).toFixed(2)}×` : '—'} | ${medianOfRatios} | ${perRound} |`;
   }),
   '',
   redisNote,
 ];
-writeFileSync(new URL('./results/ws.md', import.meta.url), lines.join('\n') + '\n');
-writeFileSync(new URL('./results/ws.json', import.meta.url), JSON.stringify({ node: process.version, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, pinned: PIN, cells }, null, 2) + '\n');
+writeFileSync(new URL(`./results/${RESULT}.md`, import.meta.url), lines.join('\n') + '\n');
+writeFileSync(new URL(`./results/${RESULT}.json`, import.meta.url), JSON.stringify({ node: process.version, connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS, pinned: PIN, cells }, null, 2) + '\n');
 console.log('\n' + lines.join('\n'));
