@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -61,6 +61,35 @@ test('a graceful stop writes a last snapshot: the restarted server has every ack
       assert.equal(await (await fetch(`${second.base}/v1/kv/counter/incr`, { method: 'POST' })).text(), '8');
       const ttl = Number((await fetch(`${second.base}/v1/kv/ttl`)).headers.get('sabcache-ttl'));
       assert.ok(ttl > 490 && ttl <= 500, `TTL after restart: ${ttl}`);
+    } finally {
+      await second.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('after kill -9 the server restarts from its last snapshot; a temp file left by a write cut short is ignored, then removed', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sabcache-srv-'));
+  try {
+    const first = await startServer([...small, '--data-dir', dir, '--snapshot-interval', '0']);
+    for (let i = 0; i < 200; i++) await fetch(`${first.base}/v1/kv/saved${i}`, { method: 'PUT', body: `s${i}` });
+    assert.equal((await fetch(`${first.admin}/v1/admin/snapshot`, { method: 'POST' })).status, 200);
+    for (let i = 0; i < 50; i++) await fetch(`${first.base}/v1/kv/later${i}`, { method: 'PUT', body: 'x' });
+    first.proc.kill('SIGKILL');
+    await first.stop();
+    // What a kill during a snapshot leaves: a newer, half-written temp file.
+    const tmp = join(dir, `snapshot-${String(Date.now() + 60_000).padStart(13, '0')}.sabsnap.tmp`);
+    writeFileSync(tmp, 'SABCSNAP half');
+
+    const second = await startServer([...small, '--data-dir', dir, '--snapshot-interval', '0']);
+    try {
+      assert.match(second.output(), /loaded 200 entries/);
+      assert.doesNotMatch(second.output(), /refusing snapshot/);
+      for (let i = 0; i < 200; i += 7) assert.equal(await (await fetch(`${second.base}/v1/kv/saved${i}`)).text(), `s${i}`);
+      assert.equal((await fetch(`${second.base}/v1/kv/later0`)).status, 404, 'writes after the last snapshot are lost to a crash (no WAL yet)');
+      assert.equal((await fetch(`${second.admin}/v1/admin/snapshot`, { method: 'POST' })).status, 200);
+      assert.ok(!readdirSync(dir).some((n) => n.endsWith('.tmp')), 'the next snapshot removes the stale temp file');
     } finally {
       await second.stop();
     }
