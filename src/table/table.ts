@@ -19,7 +19,7 @@ import {
   E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, freqHalfword,
   H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
-  KEYLEN_MASK, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
+  KEYLEN_MASK, REGION_ALIGN_BYTES, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
 import { acquireSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
@@ -33,6 +33,11 @@ import { freqBump, freqOf, freqSetLocked } from './frequency.ts';
  */
 const SLAB_VALUE_MAX_BYTES = 4096;
 const SLAB_BYTES = 64 * 1024;
+/**
+ * Bytes of each entry a snapshot walk loads ahead (touchEntries): its first 128 bytes, which
+ * at an 8-byte offset span up to 3 cache lines; the words at 0, 64 and 124 touch each one.
+ */
+const TOUCH_BYTES = 2 * REGION_ALIGN_BYTES;
 /** Values up to this many bytes are copied word by word (see copyInto); longer ones by memcpy. */
 const COPY_BY_VIEW_MAX_BYTES = 192;
 /** Whether i32 words are little-endian here, so copyInto may store them through a little-endian DataView. */
@@ -266,15 +271,10 @@ export class Table implements ThreadContext {
     const u8 = this.u8;
     found.length = 0;
     for (let w = 0; w < WAYS; w++) {
-      const ref = i32[bw + B_WAYS + 2 * w + 1];
-      if (ref === 0) continue;
-      const seg = ref >>> this.offBits;
-      const off = (ref & this.offMask) << 3;
-      if (seg >= this.segCount || off + ENTRY_HEADER_BYTES > this.segBytes) continue;
-      const e = this.entryByte(ref);
+      const e = this.checkedEntry(i32[bw + B_WAYS + 2 * w + 1]);
+      if (e < 0) continue;
       const ew = e >>> 2;
       const keyLen = i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK;
-      if (keyLen === 0 || off + ENTRY_HEADER_BYTES + keyLen > this.segBytes) continue;
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
       if (exp !== 0 && exp <= clock) continue;
       const ks = e + ENTRY_HEADER_BYTES;
@@ -330,9 +330,10 @@ export class Table implements ThreadContext {
       const ref = i32[bw + B_WAYS + 2 * w + 1];
       const seg = ref >>> this.offBits;
       const off = (ref & this.offMask) << 3;
-      if (ref === 0 || seg >= this.segCount || off + 128 > this.segBytes) continue;
+      if (ref === 0 || seg >= this.segCount || off + TOUCH_BYTES > this.segBytes) continue;
       const ew = (this.segBase + seg * this.segBytes + off) >>> 2;
-      sum += i32[ew] + i32[ew + 16] + i32[ew + 31];
+      // Header, key and the value's start: the whole of most entries.
+      sum += i32[ew] + i32[ew + (REGION_ALIGN_BYTES >>> 2)] + i32[ew + (TOUCH_BYTES >>> 2) - 1];
     }
     this.touched = sum; // kept, so the loads are not dropped as dead code
   }
@@ -342,17 +343,12 @@ export class Table implements ThreadContext {
     const i32 = this.i32;
     let n = 0;
     for (let w = 0; w < WAYS; w++) {
-      const ref = i32[bw + B_WAYS + 2 * w + 1];
-      if (ref === 0) continue;
-      const seg = ref >>> this.offBits;
-      const off = (ref & this.offMask) << 3;
-      if (seg >= this.segCount || off + ENTRY_HEADER_BYTES > this.segBytes) continue;
-      const e = this.segBase + seg * this.segBytes + off;
+      const e = this.checkedEntry(i32[bw + B_WAYS + 2 * w + 1]);
+      if (e < 0) continue;
       const ew = e >>> 2;
       const kf = i32[ew + E_KEYLEN_FLAGS];
       const keyLen = kf & KEYLEN_MASK;
       const valueLen = i32[ew + E_VALUE_LEN];
-      if (keyLen === 0 || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > this.segBytes) continue;
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
       if (exp !== 0 && exp <= nowSeconds) continue;
       sink.entry(this.u8, i32, e + ENTRY_HEADER_BYTES, keyLen, valueLen, (kf >>> FLAGS_SHIFT) & TYPE_MASK, exp);
@@ -375,16 +371,7 @@ export class Table implements ThreadContext {
     const size = entryBytes(this.codec.length, value.length);
     const e = this.reserveEntry(size, value.length, type, expireAt >>> 0, this.queueForWrite());
     this.u8.set(value, e + ENTRY_HEADER_BYTES + this.codec.length);
-    const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    const bw = this.indexWord + b * BUCKET_WORDS;
-    const s = lockBucket(this.i32, bw, b, this.owner, this.threadWord);
-    try {
-      this.installLocked(bw, b, e, size);
-    } finally {
-      unlockBucket(this.i32, bw, s, this.threadWord);
-    }
-    this.f64[this.counters + C_SETS]++;
-    return true;
+    return this.commitReserved(e, size, COND_ALWAYS, 0, 0);
   }
 
   /**
@@ -485,17 +472,14 @@ export class Table implements ThreadContext {
     for (let w = 0; w < WAYS; w++) {
       if (i32[bw + B_WAYS + 2 * w] !== hi) continue;
       const ref = i32[bw + B_WAYS + 2 * w + 1];
-      if (ref === 0) continue;
-      const seg = ref >>> this.offBits;
-      const off = (ref & this.offMask) << 3;
-      if (seg >= this.segCount || off + ENTRY_HEADER_BYTES > this.segBytes) continue;
-      const e = this.segBase + seg * this.segBytes + off;
+      const e = this.checkedEntry(ref);
+      if (e < 0) continue;
       const ew = e >>> 2;
       const kf = i32[ew + E_KEYLEN_FLAGS];
       const keyLen = kf & KEYLEN_MASK;
       const valueLen = i32[ew + E_VALUE_LEN];
-      if (keyLen !== this.codec.length || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > this.segBytes) continue;
-      if (!this.keyEquals(e + ENTRY_HEADER_BYTES, keyLen)) continue;
+      if (keyLen !== this.codec.length || !this.keyEquals(e + ENTRY_HEADER_BYTES, keyLen)) continue;
+      const seg = ref >>> this.offBits;
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
       if (exp !== 0 && exp <= (i32[H_CLOCK_SECONDS] >>> 0)) return -1;
       const vs = e + ENTRY_HEADER_BYTES + keyLen;
@@ -558,6 +542,25 @@ export class Table implements ThreadContext {
     while (from < end) dest[to++] = u8[from++];
   }
 
+  /**
+   * The byte offset of the entry `ref` names, or -1 when `ref` is empty or it, or the key
+   * and value lengths its header gives, point outside its segment. Readers take refs and
+   * headers from buckets they have not locked (a torn read may hand them garbage): this is
+   * the one bounds check they all make before touching an entry's bytes.
+   */
+  private checkedEntry(ref: number): number {
+    if (ref === 0) return -1;
+    const seg = ref >>> this.offBits;
+    const off = (ref & this.offMask) << 3;
+    if (seg >= this.segCount || off + ENTRY_HEADER_BYTES > this.segBytes) return -1;
+    const e = this.segBase + seg * this.segBytes + off;
+    const ew = e >>> 2;
+    const keyLen = this.i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK;
+    const valueLen = this.i32[ew + E_VALUE_LEN];
+    if (keyLen === 0 || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > this.segBytes) return -1;
+    return e;
+  }
+
   /** Compares the encoded key with `len` key bytes stored at byte `at` (4-byte aligned). */
   private keyEquals(at: number, len: number): boolean {
     const u8 = this.u8;
@@ -610,6 +613,14 @@ export class Table implements ThreadContext {
     if (type === TYPE_STRING) this.buf.write(value as string, vs, valueLen, 'utf8');
     else this.u8.set(value as Uint8Array, vs);
 
+    return this.commitReserved(e, size, cond, ifGeneration, ifRef);
+  }
+
+  /**
+   * Links the entry just reserved at byte `e` (`size` bytes, fully written) under the
+   * encoded key if `cond` holds, decided inside the bucket lock. Returns whether it did.
+   */
+  private commitReserved(e: number, size: number, cond: number, ifGeneration: number, ifRef: number): boolean {
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
     const bw = this.indexWord + b * BUCKET_WORDS;
     const s = lockBucket(this.i32, bw, b, this.owner, this.threadWord);
