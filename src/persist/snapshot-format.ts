@@ -95,16 +95,19 @@ export class SnapshotEncoder implements EntrySink {
   /** @param emit called with each finished block (header and payload); copy or write it before returning. */
   constructor(private readonly emit: (block: Uint8Array) => void) {}
 
+  /** Remembers the position of the open block (see EntrySink.mark). */
   mark(): void {
     this.markAt = this.at;
     this.markCount = this.count;
   }
 
+  /** Drops the entries added since {@link mark} (a bucket that moved under the walk). */
   rewind(): void {
     this.at = this.markAt;
     this.count = this.markCount;
   }
 
+  /** Appends one entry record (see EntrySink.entry for the arguments); grows the block as needed. */
   entry(u8: Uint8Array, i32: Int32Array, from: number, keyLength: number, valueLength: number, type: number, expireAt: number): void {
     const bytes = keyLength + valueLength;
     const n = ENTRY_RECORD_HEADER_BYTES + bytes;
