@@ -60,6 +60,8 @@ function fsyncDir(dir: string): void {
  * file as a whole is not one instant but every entry in it is a value that was really
  * stored, and every key present throughout the walk is in it.
  * @param walSequence the WAL sequence at the start (0 without a WAL)
+ * @throws the file system's errors (`ENOSPC`, `EACCES`, …) as Node raises them; the temp
+ *   file is removed and older snapshots are left as they were.
  */
 export function writeSnapshot(table: Table, dir: string, keep: number, walSequence = 0n): SnapshotWritten {
   const t0 = performance.now();
@@ -129,6 +131,8 @@ export interface SnapshotLoaded {
  * check is logged and refused, whatever it had stored is flushed, and the next older file
  * is tried. Entries already expired are skipped; entries that do not fit the cache's
  * memory are evicted by its policy as they would be by writes (logged as a count).
+ * @throws the file system's errors other than a failed check (`EACCES` on the directory
+ *   or a file, say), as Node raises them.
  */
 export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string) => void): SnapshotLoaded {
   const t0 = performance.now();
