@@ -188,14 +188,14 @@ export function requestKey(r: WsRequest): Uint8Array {
 
 /** Writes `n` (u32) in lowercase hex at `at`; returns the end. Same digits as `n.toString(16)`. */
 function hex(buf: Uint8Array, at: number, n: number): number {
-  let digits = 1;
-  while (digits < 8 && n >>> (digits * 4) !== 0) digits++;
-  for (let i = digits - 1; i >= 0; i--, n >>>= 4) {
-    const d = n & 15;
-    buf[at + i] = d < 10 ? 48 + d : 87 + d;
-  }
+  // Digits = significant bits / 4, rounded up (at least one, for 0).
+  const digits = n === 0 ? 1 : (35 - Math.clz32(n)) >>> 2;
+  for (let i = at + digits - 1; i >= at; i--, n >>>= 4) buf[i] = HEX_DIGITS[n & 15];
   return at + digits;
 }
+
+/** ASCII of the lowercase hex digits 0-9a-f. */
+const HEX_DIGITS = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
 
 /** Builds response frames into one growing buffer, reused across frames. */
 export class ResponseWriter {

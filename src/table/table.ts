@@ -136,8 +136,9 @@ export class Table implements ThreadContext {
   private outBytes: Uint8Array | undefined;
   private outString: string | undefined;
   private outDest: Uint8Array | null = null;
-  /** A DataView over `outDest`'s memory, kept while callers pass the same buffer. */
+  /** A DataView over `outViewOf`'s memory, kept while callers pass the same array. */
   private outView: DataView | null = null;
+  private outViewOf: Uint8Array | null = null;
   private outAt = 0;
   /** Sink of touchEntries' loads. */
   private touched = 0;
@@ -532,8 +533,13 @@ export class Table implements ThreadContext {
       dest.set(this.u8.subarray(from, from + len), to);
       return;
     }
-    let dv = this.outView;
-    if (dv === null || dv.buffer !== dest.buffer || dv.byteOffset !== dest.byteOffset || dv.byteLength !== dest.byteLength) dv = this.outView = new DataView(dest.buffer, dest.byteOffset, dest.byteLength);
+    // The view is rebuilt only for another destination array (callers reuse theirs); an
+    // identity check, since the typed-array getters (.buffer, .byteOffset) are not free.
+    if (this.outViewOf !== dest) {
+      this.outView = new DataView(dest.buffer, dest.byteOffset, dest.byteLength);
+      this.outViewOf = dest;
+    }
+    const dv = this.outView!;
     const u8 = this.u8;
     const end = from + len;
     while (from < end && (from & 3) !== 0) dest[to++] = u8[from++];

@@ -42,6 +42,15 @@ test('values written in place (valueStart/valueEnd) decode like whole ones, vers
   assert.equal(s.version, '0.1');
 });
 
+test('versions are written with the same hex digits as toString(16), for every digit count', () => {
+  const numbers = [0, 1, 9, 10, 15, 16, 255, 256, 0xfff, 0x1000, 0xabcdef, 0x7fffffff, 0x80000000, 0xffffffff];
+  for (let shift = 0; shift < 32; shift++) numbers.push(2 ** shift, 2 ** shift - 1);
+  const w = new ResponseWriter();
+  for (const g of numbers) for (const r of [0, 1, 0x2f, 0x12345678]) w.storedRaw(1, g, r);
+  const expected = numbers.flatMap((g) => [0, 1, 0x2f, 0x12345678].map((r) => `${g.toString(16)}.${r.toString(16)}`));
+  assert.deepEqual(decodeResponses(w.frame()).map((x) => x.version), expected);
+});
+
 test('responses round-trip', () => {
   const w = new ResponseWriter();
   const at = w.valueStart(1);
