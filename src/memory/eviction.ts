@@ -49,7 +49,7 @@ import type { Table } from '../table/table.ts';
 /** Share of all segments the small queue may hold before it is evicted first (S3-FIFO: 10%). */
 export const SMALL_QUEUE_FRACTION = 0.1;
 /** Most of a main-queue victim kept by copying forward, as a fraction of the segment size. */
-export const MAIN_RETAIN_MAX_FRACTION = 0.5;
+export const MAIN_RETAIN_MAX_FRACTION = 0.75;
 /** A sealed segment whose live bytes are below this fraction of its size is compacted. */
 export const COMPACT_LIVE_FRACTION = 0.25;
 

@@ -80,7 +80,7 @@ test('the ghost table remembers fingerprints, gives each back once, and forgets 
   t.close();
 });
 
-test('evicting a main segment whose entries were all read still frees space (it keeps at most half)', () => {
+test('evicting a main segment whose entries were all read still frees space (it keeps at most MAIN_RETAIN_MAX_FRACTION)', () => {
   const t = makeTable(2 << 20, 1024);
   const seg = t.v.g.segmentBytes;
   // Write enough to fill several segments and read everything, then force main evictions.
