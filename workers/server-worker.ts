@@ -17,11 +17,20 @@ import { registerKvRoutes, type ServingState } from '../src/server/kv-routes.ts'
 import { CLOSE_GOING_AWAY, registerWsRoute } from '../src/server/ws-routes.ts';
 import { createApp, uws, type us_listen_socket } from '../src/server/uws.ts';
 import { SharedCache, type SharedCacheHandle } from '../src/shared-cache.ts';
+import { WalWriter } from '../src/persist/wal-writer.ts';
 
 const { handle, config, index } = workerData as { handle: SharedCacheHandle; config: ServerConfig; index: number };
 const cache = SharedCache.attach(handle);
+// With --wal, this thread logs its changes to its own WAL file (persist/wal-writer.ts).
+const wal = config.wal ? new WalWriter(config.dataDir, cache.table.owner, config.fsync, cache.table.v, (line) => console.error(line)) : undefined;
+if (wal) cache.table.walSink = wal;
 const app = createApp();
-const state: ServingState = { inFlight: 0, draining: false };
+const state: ServingState = {
+  inFlight: 0,
+  draining: false,
+  durableWaits: wal?.fsync === 'always',
+  afterDurable: wal ? (fn) => wal.whenDurable(fn) : (fn) => fn(),
+};
 let listenSocket: us_listen_socket | undefined;
 const cors = new Cors(config.allowedOrigins);
 cors.registerPreflight(app, ['/v1/kv/:key', '/v1/kv/:key/:action', '/v1/mget', '/v1/mset', '/v1/keys', '/*']);
@@ -38,6 +47,8 @@ registerBatchRoutes(app, cache, state, cors);
  * cannot end without aborting the process, so this always runs app.close() first. */
 function exit(code: number): never {
   app.close();
+  // What is buffered reaches the file and the disk; the file is closed under its last sequence.
+  wal?.close();
   cache.close();
   process.exit(code);
 }

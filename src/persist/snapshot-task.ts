@@ -8,7 +8,9 @@
  */
 import { SharedCache, type SharedCacheHandle } from '../shared-cache.ts';
 import { lowerThisThreadPriority, makeThisThreadIdleClass } from '../util/thread-priority.ts';
+import { H_WAL_EPOCH, H_WAL_SEQ_I64 } from '../table/layout.ts';
 import { type SnapshotWritten, writeSnapshot } from './snapshot-files.ts';
+import { pruneWalFiles } from './wal-writer.ts';
 
 /** A snapshot job. */
 export interface SnapshotJob {
@@ -18,8 +20,6 @@ export interface SnapshotJob {
   dir: string;
   /** Snapshots to keep, counting the new one. */
   keep: number;
-  /** The WAL sequence at the start (0n without a WAL). */
-  walSequence: bigint;
 }
 
 // The walk yields the core to the server threads whenever they need it (SCHED_IDLE, or nice
@@ -27,11 +27,22 @@ export interface SnapshotJob {
 lowerThisThreadPriority();
 makeThisThreadIdleClass();
 
-/** Writes one snapshot; resolves with what it wrote. */
+/**
+ * Writes one snapshot; resolves with what it wrote. First asks the WAL writers to start new
+ * files (the epoch) and reads the WAL sequence: every change numbered up to it is in the
+ * snapshot (table.ts nextWalSeqLocked), so once the snapshot is durable the closed WAL
+ * files holding only such changes are deleted.
+ */
 export default function snapshotTask(job: SnapshotJob): SnapshotWritten {
   const cache = SharedCache.attach(job.handle);
   try {
-    return writeSnapshot(cache.table, job.dir, job.keep, job.walSequence);
+    const v = cache.table.v;
+    Atomics.add(v.i32, H_WAL_EPOCH, 1);
+    // Ordering: read before the walk starts (see table.ts nextWalSeqLocked).
+    const walSequence = Atomics.load(v.i64, H_WAL_SEQ_I64);
+    const written = writeSnapshot(cache.table, job.dir, job.keep, walSequence);
+    pruneWalFiles(job.dir, Number(walSequence));
+    return written;
   } finally {
     cache.close();
   }

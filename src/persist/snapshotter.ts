@@ -84,7 +84,7 @@ export class Snapshotter {
     this.running ??= (async () => {
       this.figures.snapshotInProgress = true;
       try {
-        const job: SnapshotJob = { handle: this.cache.handle, dir: this.options.dir, keep: this.options.keep, walSequence: 0n };
+        const job: SnapshotJob = { handle: this.cache.handle, dir: this.options.dir, keep: this.options.keep };
         const w = (await this.pool.run(job)) as SnapshotWritten;
         Object.assign(this.figures, {
           lastSnapshotAtMs: Date.now(), lastSnapshotDurationMs: Math.round(w.durationMs), lastSnapshotBytes: w.bytes, lastSnapshotEntries: w.entries,

@@ -38,6 +38,7 @@ const stringifyStats = fastJson({
       properties: {
         dataDir: { type: 'string' }, lastSnapshotAtMs: num, lastSnapshotDurationMs: num, lastSnapshotBytes: num, lastSnapshotEntries: num,
         snapshotsWritten: num, snapshotFailures: num, snapshotInProgress: { type: 'boolean' },
+        wal: { type: 'boolean' }, fsync: { type: 'string' }, walBytes: num, walSequence: num,
       },
     },
   },
@@ -49,7 +50,7 @@ export interface ServerStats extends CacheStats {
   serverThreads: number;
   uptimeSeconds: number;
   /** Snapshot figures; absent without `--data-dir`. */
-  persistence?: SnapshotStats & { dataDir: string };
+  persistence?: SnapshotStats & { dataDir: string; wal: boolean; fsync: string; walBytes: number; walSequence: number };
 }
 
 function json(res: HttpResponse, status: string, body: string): void {
@@ -61,9 +62,11 @@ function json(res: HttpResponse, status: string, body: string): void {
 /** What the admin port can ask of the engine. */
 export interface AdminActions {
   /** Figures the engine adds to the stats. */
-  extraStats(): { serverThreads: number; uptimeSeconds: number; persistence?: SnapshotStats & { dataDir: string } };
+  extraStats(): { serverThreads: number; uptimeSeconds: number; persistence?: ServerStats['persistence'] };
   /** Writes a snapshot now; undefined without a data dir. */
   snapshot(): Promise<SnapshotWritten> | undefined;
+  /** Runs `fn` once the main thread's changes are as durable as `--fsync` promises. */
+  afterDurable(fn: () => void): void;
   /** Gracefully restarts server worker `index`; false if there is no such worker. */
   restartWorker(index: number): boolean;
   /**
@@ -92,7 +95,10 @@ export function registerAdminRoutes(app: App, cache: SharedCache, actions: Admin
     });
   }
   app.post('/v1/admin/flush', (res) => {
-    json(res, '200 OK', `{"removed":${cache.flush()}}`);
+    let aborted = false;
+    res.onAborted(() => { aborted = true; });
+    const removed = cache.flush();
+    actions.afterDurable(() => { if (!aborted) json(res, '200 OK', `{"removed":${removed}}`); });
   });
   app.post('/v1/admin/snapshot', (res) => {
     let aborted = false;

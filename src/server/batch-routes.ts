@@ -148,7 +148,7 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
       }
       const versions = cache.setMany(entries);
       const text = stringifyVersions({ versions });
-      answer.send((r, close) => r.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(text, close));
+      state.afterDurable(() => answer.send((r, close) => r.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(text, close)));
     }, tooLarge);
   });
 

@@ -45,6 +45,10 @@ export interface ServerConfig {
   snapshotIntervalSeconds: number;
   /** Snapshot files kept in the data dir, newest first; older ones are deleted. @default 2 */
   snapshotKeep: number;
+  /** Log every change to a write-ahead log in the data dir, replayed after a crash. Needs `dataDir`. @default false */
+  wal: boolean;
+  /** When WAL records reach the disk: `always` (answers wait for it), `everysec`, `no`. @default "everysec" */
+  fsync: 'always' | 'everysec' | 'no';
 }
 
 interface OptionSpec {
@@ -54,7 +58,9 @@ interface OptionSpec {
   unit: string;
   default: () => string;
   help: string;
-  parse: (name: string, text: string) => string | number;
+  parse: (name: string, text: string) => string | number | boolean;
+  /** A flag without a value (`--wal`); its variable takes 1/0, true/false, on/off. */
+  boolean?: true;
 }
 
 function port(name: string, text: string): number {
@@ -95,6 +101,15 @@ function directory(name: string, text: string): string {
   if (text.includes('\0')) throw new BadOptionError(name, 'a path must not contain NUL');
   return text;
 }
+function onOff(name: string, text: string): boolean {
+  if (/^(1|true|on|yes)$/i.test(text)) return true;
+  if (/^(0|false|off|no|)$/i.test(text)) return false;
+  throw new BadOptionError(name, `expected on or off, got ${JSON.stringify(text)}`);
+}
+function fsyncPolicy(name: string, text: string): string {
+  if (text !== 'always' && text !== 'everysec' && text !== 'no') throw new BadOptionError(name, `expected always, everysec or no, got ${JSON.stringify(text)}`);
+  return text;
+}
 function threads(name: string, text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 62) throw new BadOptionError(name, `expected 1 to 62 threads, got ${JSON.stringify(text)}`);
@@ -118,6 +133,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'dataDir', flag: 'data-dir', env: 'SABCACHE_DATA_DIR', unit: 'path', default: () => '', help: 'directory for snapshots, loaded on start (none by default: in memory only)', parse: directory },
   { key: 'snapshotIntervalSeconds', flag: 'snapshot-interval', env: 'SABCACHE_SNAPSHOT_INTERVAL', unit: 'seconds', default: () => '300', help: 'seconds between snapshots with --data-dir (0 = only on request and at shutdown)', parse: count(0, 7 * 24 * 3600) },
   { key: 'snapshotKeep', flag: 'snapshot-keep', env: 'SABCACHE_SNAPSHOT_KEEP', unit: 'files', default: () => '2', help: 'snapshot files kept in --data-dir', parse: count(1, 1000) },
+  { key: 'wal', flag: 'wal', env: 'SABCACHE_WAL', unit: 'on/off', default: () => 'off', help: 'log every change to a write-ahead log in --data-dir, replayed after a crash', parse: onOff, boolean: true },
+  { key: 'fsync', flag: 'fsync', env: 'SABCACHE_FSYNC', unit: 'policy', default: () => 'everysec', help: 'when WAL records reach the disk: always (answers wait), everysec, no', parse: fsyncPolicy },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'SABCACHE_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to use the data port (CORS, WebSocket), comma-separated, or * (none by default)', parse: origins },
 ];
 
@@ -134,7 +151,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: Object.fromEntries([['help', { type: 'boolean', short: 'h' }], ...OPTIONS.map((o) => [o.flag, { type: 'string' }])]),
+      options: Object.fromEntries([['help', { type: 'boolean', short: 'h' }], ...OPTIONS.map((o) => [o.flag, { type: o.boolean ? 'boolean' : 'string' }])]),
       strict: true,
       allowPositionals: false,
     }));
@@ -142,9 +159,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     throw new BadOptionError('command line', `${(e as Error).message} (see --help)`);
   }
   if (values.help) return { help: true };
-  const config: Record<string, string | number> = {};
+  const config: Record<string, string | number | boolean> = {};
   for (const o of OPTIONS) {
-    const fromFlag = values[o.flag];
+    const fromFlag = o.boolean && values[o.flag] === true ? 'on' : values[o.flag];
     const given = typeof fromFlag === 'string' ? fromFlag : env[o.env];
     // Options whose default depends on another one are derived below.
     if (given === undefined && o.key === 'wsMaxMessageBytes') continue;
@@ -153,6 +170,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   }
   config.wsMaxMessageBytes ??= (config.maxValueBytes as number) + 64 * 1024;
   (config as Record<string, unknown>).allowedOrigins = String(config.allowedOrigins).split(',').map((x) => x.trim()).filter(Boolean);
+  if (config.wal && !config.dataDir) throw new BadOptionError('--wal', 'needs --data-dir (where the log is written)');
   return { help: false, config: config as unknown as ServerConfig };
 }
 

@@ -9,8 +9,12 @@
 import net from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { SabcacheError } from '../errors.ts';
-import { loadSnapshot } from '../persist/snapshot-files.ts';
+import { rmSync, statSync } from 'node:fs';
+import { loadSnapshot, writeSnapshot } from '../persist/snapshot-files.ts';
 import { Snapshotter } from '../persist/snapshotter.ts';
+import { replayWal } from '../persist/wal-replay.ts';
+import { listWalFiles, WalWriter } from '../persist/wal-writer.ts';
+import { H_WAL_SEQ_I64 } from '../table/layout.ts';
 import { SharedCache } from '../shared-cache.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
 import { registerAdminRoutes } from './admin.ts';
@@ -54,6 +58,19 @@ async function assertPortFree(host: string, port: number, what: string): Promise
   await new Promise((resolve) => probe.close(resolve));
 }
 
+/** WAL figures for `/v1/stats`: on or off, the fsync policy, bytes on disk, the sequence. */
+function walStats(config: ServerConfig, cache: SharedCache): { wal: boolean; fsync: string; walBytes: number; walSequence: number } {
+  let walBytes = 0;
+  for (const f of listWalFiles(config.dataDir)) {
+    try {
+      walBytes += statSync(f).size;
+    } catch {
+      // renamed or deleted meanwhile (rotation, pruning)
+    }
+  }
+  return { wal: config.wal, fsync: config.fsync, walBytes, walSequence: Number(Atomics.load(cache.table.v.i64, H_WAL_SEQ_I64)) };
+}
+
 /** A running sabcache server. */
 export class Server {
   readonly cache: SharedCache;
@@ -63,6 +80,8 @@ export class Server {
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
   private snapshotter: Snapshotter | undefined;
+  /** The main thread's WAL (admin flush), with `--wal`. */
+  private mainWal: WalWriter | undefined;
 
   private constructor(readonly config: ServerConfig, private readonly log: (line: string) => void) {
     this.cache = SharedCache.create({ memoryBytes: config.memoryBytes, maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes });
@@ -71,9 +90,10 @@ export class Server {
       extraStats: () => ({
         serverThreads: this.slots.filter(Boolean).length,
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-        persistence: this.snapshotter && { dataDir: config.dataDir, ...this.snapshotter.stats() },
+        persistence: this.snapshotter && { dataDir: config.dataDir, ...this.snapshotter.stats(), ...walStats(config, this.cache) },
       }),
       snapshot: () => this.snapshotter?.snapshot(),
+      afterDurable: (fn) => (this.mainWal ? this.mainWal.whenDurable(fn) : fn()),
       restartWorker: (index) => this.restartWorker(index),
       injectFault: process.env.SABCACHE_FAULT_INJECTION === '1' ? (index) => this.injectFault(index) : undefined,
     });
@@ -89,12 +109,13 @@ export class Server {
     const server = new Server(config, log);
     try {
       if (config.dataDir) {
-        // Before any worker serves: the cache holds the snapshot's data when the port opens.
+        // Before any worker serves: the cache holds the data when the port opens.
         server.snapshotter = new Snapshotter(server.cache, { dir: config.dataDir, intervalSeconds: config.snapshotIntervalSeconds, keep: config.snapshotKeep }, log);
-        const r = loadSnapshot(server.cache, config.dataDir, log);
-        log(r.path
-          ? `sabcache: loaded ${r.stored} entries (${r.bytes} bytes) from ${r.path} in ${Math.round(r.durationMs)} ms`
-          : `sabcache: no snapshot to load in ${config.dataDir}${r.refused.length ? ` (${r.refused.length} refused)` : ''}; starting empty`);
+        server.recover(config.dataDir);
+        if (config.wal) {
+          server.mainWal = new WalWriter(config.dataDir, server.cache.table.owner, config.fsync, server.cache.table.v, log);
+          server.cache.table.walSink = server.mainWal;
+        }
       }
       await new Promise<void>((resolve, reject) => {
         server.admin.listen(config.adminHost, config.adminPort, (socket) => {
@@ -111,6 +132,35 @@ export class Server {
     log(`sabcache: serving http://${config.host}:${config.port}/v1/kv/{key} with ${config.threads} threads, ` +
       `${config.memoryBytes} bytes of memory; admin on http://${config.adminHost}:${config.adminPort}`);
     return server;
+  }
+
+  /**
+   * Recovery (DESIGN §6): the newest valid snapshot, then the WAL records numbered after
+   * it, in sequence order. When there were WAL files, a snapshot of the result is written
+   * at once and the files are deleted: every record in them is then in that snapshot.
+   * WAL files are replayed even when this run has no `--wal` (a restart without it must not
+   * lose what the last run logged).
+   */
+  private recover(dir: string): void {
+    const loaded = loadSnapshot(this.cache, dir, this.log);
+    this.log(loaded.path
+      ? `sabcache: loaded ${loaded.stored} entries (${loaded.bytes} bytes) from ${loaded.path} in ${Math.round(loaded.durationMs)} ms`
+      : `sabcache: no snapshot to load in ${dir}${loaded.refused.length ? ` (${loaded.refused.length} refused)` : ''}; starting empty`);
+    const files = listWalFiles(dir);
+    let seq = Number(loaded.walSequence);
+    if (files.length > 0) {
+      const t0 = performance.now();
+      const replayed = replayWal(this.cache.table, dir, seq, this.log);
+      seq = Math.max(seq, replayed.lastSeq);
+      this.log(`sabcache: replayed ${replayed.applied} of ${replayed.records} WAL records from ${replayed.files} files in ${Math.round(performance.now() - t0)} ms`);
+    }
+    // New records are numbered after every one the files held.
+    Atomics.store(this.cache.table.v.i64, H_WAL_SEQ_I64, BigInt(seq));
+    if (files.length > 0) {
+      const w = writeSnapshot(this.cache.table, dir, this.config.snapshotKeep, BigInt(seq));
+      for (const f of files) rmSync(f, { force: true });
+      this.log(`sabcache: wrote ${w.entries} recovered entries to ${w.path}; the WAL files it covers are deleted`);
+    }
   }
 
   /** Starts worker `index` and resolves when it listens. */
@@ -180,6 +230,8 @@ export class Server {
         slot.worker.once('exit', () => resolve());
         slot.worker.postMessage({ type: 'shutdown', lingerMs: 0 });
       })));
+      // The main thread's log (admin flush) is closed too: every WAL file is then closed.
+      this.mainWal?.close();
       if (this.snapshotter) {
         // No worker writes any more: this snapshot holds every acknowledged write.
         try {

@@ -45,6 +45,24 @@ export interface ServingState {
    * answer closing its connection, so clients reconnect to another worker.
    */
   draining: boolean;
+  /**
+   * Runs `fn` once the changes made so far are as durable as `--fsync` promises: after the
+   * WAL's fdatasync with `--fsync always`, at once otherwise (persist/wal-writer.ts).
+   */
+  afterDurable(fn: () => void): void;
+  /** Whether {@link afterDurable} may wait (`--wal --fsync always`). */
+  durableWaits: boolean;
+}
+
+/**
+ * Answers a request that changed the cache with `write`: in the handler (uWS corks it)
+ * when nothing waits for the disk, else once the WAL has synced its change (corked, and
+ * skipped if the client went away meanwhile).
+ */
+export function answerDurable(res: HttpResponse, state: ServingState, write: (res: HttpResponse, close: boolean) => void, close: boolean): void {
+  if (!state.durableWaits) return write(res, close);
+  const answer = new AsyncAnswer(res, state);
+  state.afterDurable(() => answer.send(write, close));
 }
 
 const ALLOW_KEY = 'GET, HEAD, PUT, PATCH, DELETE';
@@ -193,7 +211,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     readBody(res, answer, lengthText, maxValueBytes, (body) => {
       const version = cache.set(key, body, options);
       if (version === undefined) return answer.error(PRECONDITION_FAILED);
-      answer.send((r, close) => r.writeStatus('204 No Content').writeHeader('ETag', `"${version}"`).end(undefined, close));
+      state.afterDurable(() => answer.send((r, close) => r.writeStatus('204 No Content').writeHeader('ETag', `"${version}"`).end(undefined, close)));
     });
   });
 
@@ -211,7 +229,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       return sendError(res, httpErrorFrom(e), close);
     }
     if (!found) return sendError(res, NOT_FOUND_KEY, close);
-    res.writeStatus('204 No Content').end(undefined, close);
+    answerDurable(res, state, NO_CONTENT, close);
   });
 
   app.del('/v1/kv/:key', (res, req) => {
@@ -225,7 +243,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       return sendError(res, httpErrorFrom(e), close);
     }
     if (!removed) return sendError(res, NOT_FOUND_KEY, close);
-    res.writeStatus('204 No Content').end(undefined, close);
+    answerDurable(res, state, NO_CONTENT, close);
   });
 
   app.post('/v1/kv/:key/:action', (res, req) => {
@@ -238,8 +256,9 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       const key = decodeKey(req.getParameter(0));
       if (action === 'incr' || action === 'decr') {
         const by = parseBy(req.getQuery('by'));
-        const value = action === 'incr' ? cache.incr(key, by) : cache.decr(key, by);
-        res.writeStatus('200 OK').writeHeader('ETag', formatEtag(table.lastGeneration, table.lastRef)).writeHeader('Content-Type', TYPE_TEXT).end(String(value), close);
+        const value = String(action === 'incr' ? cache.incr(key, by) : cache.decr(key, by));
+        const etag = formatEtag(table.lastGeneration, table.lastRef);
+        answerDurable(res, state, (r, c) => r.writeStatus('200 OK').writeHeader('ETag', etag).writeHeader('Content-Type', TYPE_TEXT).end(value, c), close);
         return;
       }
       let found: boolean;
@@ -250,7 +269,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
         found = cache.expire(key, ttl);
       }
       if (!found) return sendError(res, NOT_FOUND_KEY, close);
-      res.writeStatus('204 No Content').end(undefined, close);
+      answerDurable(res, state, NO_CONTENT, close);
     } catch (e) {
       if (!(e instanceof SabcacheError)) console.error('sabcache: request failed:', e);
       sendError(res, httpErrorFrom(e), close);
@@ -272,5 +291,8 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
 }
 
 const EMPTY = new Uint8Array(0);
+const NO_CONTENT = (r: HttpResponse, close: boolean): void => {
+  r.writeStatus('204 No Content').end(undefined, close);
+};
 const METHOD_NOT_ALLOWED = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', `allowed methods: ${ALLOW_KEY}`);
 const METHOD_NOT_ALLOWED_POST = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', 'allowed methods: POST');

@@ -240,7 +240,12 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     drain: (ws) => hub.drained(ws),
     message: (ws, message, isBinary) => {
       current = ws;
-      if (!isBinary) return send(ws, executeJson(Buffer.from(message).toString('utf8')), false);
+      if (!isBinary) {
+        const text = executeJson(Buffer.from(message).toString('utf8'));
+        return state.afterDurable(() => {
+          if (sockets.has(ws)) send(ws, text, false);
+        });
+      }
       writer.reset();
       try {
         decodeRequests(new Uint8Array(message), limits.maxRequestsPerMessage, execute);
@@ -251,7 +256,13 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
           writer.error(0, 'SABCACHE_ERR_INTERNAL', 'internal error');
         }
       }
-      send(ws, writer.frame(), true);
+      if (!state.durableWaits) return send(ws, writer.frame(), true);
+      // --fsync always: the answer leaves once the WAL has synced this message's changes
+      // (the writer's buffer is reused meanwhile: keep a copy), unless the socket closed.
+      const frame = writer.frame().slice();
+      state.afterDurable(() => {
+        if (sockets.has(ws)) send(ws, frame, true);
+      });
     },
   });
 

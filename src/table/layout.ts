@@ -90,6 +90,14 @@ export const H_GHOST_USED = 14;
 export const H_SMALL_SEGMENTS = 15;
 /** Header word: 1 once a segment was evicted to make room (the cache has been full). */
 export const H_FULL = 16;
+/** Header word: bumped to ask every WAL writer to start a new file (before a snapshot). */
+export const H_WAL_EPOCH = 17;
+/**
+ * Index, in a BigInt64Array over the buffer, of the last WAL sequence number handed out
+ * (i64 at bytes 80-87, i32 words 20 and 21). Writers take the next one inside the bucket
+ * lock, so one key's records are numbered in the order they happened.
+ */
+export const H_WAL_SEQ_I64 = 10;
 
 // ── thread blocks ─────────────────────────────────────────────────────────────────────
 /** How many threads may attach at once. */

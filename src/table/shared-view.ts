@@ -1,6 +1,6 @@
 import { BadHandleError } from '../errors.ts';
 import {
-  computeGeometry, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, type Geometry, H_BUCKET_COUNT, KEYLEN_MASK, H_HASH_SEED_A, H_HASH_SEED_B, H_LAYOUT_VERSION, H_MAGIC,
+  computeGeometry, HEADER_BYTES, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, type Geometry, H_BUCKET_COUNT, KEYLEN_MASK, H_HASH_SEED_A, H_HASH_SEED_B, H_LAYOUT_VERSION, H_MAGIC,
   H_MAX_KEY_BYTES, H_MAX_VALUE_BYTES, H_OFFSET_BITS, H_SEGMENT_BYTES, H_SEGMENT_COUNT, H_SEGMENTS_PAGE,
   LAYOUT_VERSION, MAGIC, SEGMENT_ALIGN_BYTES,
 } from './layout.ts';
@@ -16,6 +16,8 @@ export class SharedView {
   /** The buffer as u16 halfwords (frequency counters, ghost fingerprints). */
   readonly u16: Uint16Array;
   readonly f64: Float64Array;
+  /** The header as i64 words (the WAL sequence, layout.H_WAL_SEQ_I64). */
+  readonly i64: BigInt64Array;
   /** A Buffer over the same memory, for UTF-8 encode/decode without copies. */
   readonly buf: Buffer;
   readonly g: Geometry;
@@ -29,6 +31,7 @@ export class SharedView {
     this.u8 = new Uint8Array(sab);
     this.u16 = new Uint16Array(sab, 0, Math.floor(sab.byteLength / 2));
     this.f64 = new Float64Array(sab, 0, Math.floor(sab.byteLength / 8));
+    this.i64 = new BigInt64Array(sab, 0, HEADER_BYTES / 8);
     this.buf = Buffer.from(sab);
     const h = this.i32;
     if (h[H_MAGIC] !== MAGIC) throw new BadHandleError('buffer is not a sabcache table (bad magic)');

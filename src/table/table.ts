@@ -19,7 +19,7 @@ import {
   E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, freqHalfword,
   H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
-  KEYLEN_MASK, REGION_ALIGN_BYTES, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
+  KEYLEN_MASK, REGION_ALIGN_BYTES, H_WAL_SEQ_I64, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
 import { acquireSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
@@ -42,6 +42,28 @@ const TOUCH_BYTES = 2 * REGION_ALIGN_BYTES;
 const COPY_BY_VIEW_MAX_BYTES = 192;
 /** Whether i32 words are little-endian here, so copyInto may store them through a little-endian DataView. */
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** WAL record: the key now holds this value, type and expiry (set, incr's result). */
+export const WAL_OP_SET = 1;
+/** WAL record: the key was deleted. */
+export const WAL_OP_DELETE = 2;
+/** WAL record: the key's expiry changed (to `expireAt`, 0 = never). */
+export const WAL_OP_EXPIRE = 3;
+/** WAL record: every key was removed. */
+export const WAL_OP_FLUSH = 4;
+
+/**
+ * Receives this thread's mutations for the write-ahead log (persist/wal-writer.ts). Called
+ * after the bucket lock is released, with the sequence number taken inside it.
+ */
+export interface WalSink {
+  /**
+   * One mutation: `op` (WAL_OP_*), the first `keyLength` bytes of `key`, the value
+   * (WAL_OP_SET; a string is stored as UTF-8), its value type and expiry (unix seconds,
+   * 0 = never). Copy what is needed now: `key` is reused.
+   */
+  record(seq: number, op: number, key: Uint8Array, keyLength: number, value: string | Uint8Array | null, type: number, expireAt: number): void;
+}
 
 /** Receives entries copied out of the table ({@link Table.snapshotBucket}). */
 export interface EntrySink {
@@ -142,6 +164,13 @@ export class Table implements ThreadContext {
   private outAt = 0;
   /** Sink of touchEntries' loads. */
   private touched = 0;
+  /** Where this thread's mutations are logged (the server's WAL), or null. */
+  walSink: WalSink | null = null;
+  /** The WAL sequence the last logged mutation took inside its lock. */
+  private walSeq = 0;
+  /** incr's new value and expiry, kept from inside the lock for its WAL record. */
+  private walText = '';
+  private walExpireAt = 0;
   /** Value length of the last hit. */
   lastValueLength = 0;
   /** Value type (TYPE_BYTES / TYPE_STRING / TYPE_INTEGER) of the last hit. */
@@ -383,6 +412,10 @@ export class Table implements ThreadContext {
   flush(): number {
     const i32 = this.i32;
     let removed = 0;
+    // Logged first, numbered before the walk: a change another thread makes during the walk
+    // may survive the flush or not, and a replay may keep it where the walk removed it.
+    // Ordering: the atomic add numbers the flush after every change numbered before it.
+    if (this.walSink !== null) this.walSink.record(Number(Atomics.add(this.v.i64, H_WAL_SEQ_I64, 1n)) + 1, WAL_OP_FLUSH, this.codec.bytes, 0, null, 0, 0);
     for (let b = 0; b < this.v.g.bucketCount; b++) {
       const bw = this.indexWord + b * BUCKET_WORDS;
       let any = false;
@@ -619,7 +652,9 @@ export class Table implements ThreadContext {
     if (type === TYPE_STRING) this.buf.write(value as string, vs, valueLen, 'utf8');
     else this.u8.set(value as Uint8Array, vs);
 
-    return this.commitReserved(e, size, cond, ifGeneration, ifRef);
+    if (!this.commitReserved(e, size, cond, ifGeneration, ifRef)) return false;
+    if (this.walSink !== null) this.walSink.record(this.walSeq, WAL_OP_SET, this.codec.bytes, this.codec.length, value, type, expireAt);
+    return true;
   }
 
   /**
@@ -637,11 +672,23 @@ export class Table implements ThreadContext {
         if (cond === COND_IF_VERSION && !this.versionIsLocked(bw, w, ifGeneration, ifRef)) return false;
       }
       this.installLocked(bw, b, e, size);
+      if (this.walSink !== null) this.walSeq = this.nextWalSeqLocked();
     } finally {
       unlockBucket(this.i32, bw, s, this.threadWord);
     }
     this.f64[this.counters + C_SETS]++;
     return true;
+  }
+
+  /**
+   * The next WAL sequence number. Taken inside the bucket lock, after the change: two
+   * changes of one key are numbered in the order they happened, and a snapshot that reads
+   * the sequence before its walk sees every change numbered up to it (persist/wal-writer.ts).
+   */
+  private nextWalSeqLocked(): number {
+    // Ordering: the atomic add orders this number after the change just made in this
+    // lock; a snapshot's atomic load of it then happens before its walk reads the bucket.
+    return Number(Atomics.add(this.v.i64, H_WAL_SEQ_I64, 1n)) + 1;
   }
 
   /**
@@ -680,10 +727,17 @@ export class Table implements ThreadContext {
       i32[(e >>> 2) + E_VALUE_LEN] = text.length;
       i32[(e >>> 2) + E_EXPIRE_AT] = expireAt;
       this.installLocked(bw, b, e, entryBytes(keyLen, text.length));
+      if (this.walSink !== null) {
+        this.walSeq = this.nextWalSeqLocked();
+        this.walText = text;
+        this.walExpireAt = expireAt >>> 0;
+      }
     } finally {
       unlockBucket(i32, bw, s, this.threadWord);
     }
     this.f64[this.counters + C_SETS]++;
+    // Logged as the value it left (a replay sets it, whatever it held before).
+    if (this.walSink !== null) this.walSink.record(this.walSeq, WAL_OP_SET, this.codec.bytes, keyLen, this.walText, TYPE_INTEGER, this.walExpireAt);
     return result;
   }
 
@@ -705,10 +759,12 @@ export class Table implements ThreadContext {
       // The one field of a published entry that changes. It is a single word, so a racing
       // reader sees the old or the new TTL, and the seq bump of this lock makes it retry.
       i32[(this.entryByte(i32[bw + B_WAYS + 2 * w + 1]) >>> 2) + E_EXPIRE_AT] = expireAt;
-      return true;
+      if (this.walSink !== null) this.walSeq = this.nextWalSeqLocked();
     } finally {
       unlockBucket(i32, bw, s, this.threadWord);
     }
+    if (this.walSink !== null) this.walSink.record(this.walSeq, WAL_OP_EXPIRE, this.codec.bytes, this.codec.length, null, 0, expireAt >>> 0);
+    return true;
   }
 
   /** Way `w`'s frequency counter (0..FREQ_MAX) in bucket `b`. */
@@ -988,11 +1044,15 @@ export class Table implements ThreadContext {
         unlinkWayLocked(this.v, bw, w, ref);
         this.f64[this.counters + C_UNLINKED]++;
         if (!removed) this.f64[this.counters + C_EXPIRED_ITEMS]++;
+        else if (this.walSink !== null) this.walSeq = this.nextWalSeqLocked();
       }
     } finally {
       unlockBucket(i32, bw, s, this.threadWord);
     }
-    if (removed) this.f64[this.counters + C_DELETES]++;
+    if (removed) {
+      this.f64[this.counters + C_DELETES]++;
+      if (this.walSink !== null) this.walSink.record(this.walSeq, WAL_OP_DELETE, this.codec.bytes, this.codec.length, null, 0, 0);
+    }
     return removed;
   }
 

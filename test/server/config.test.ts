@@ -11,9 +11,16 @@ test('defaults need no flags and no environment', () => {
     config: {
       host: '0.0.0.0', port: 7070, adminHost: '127.0.0.1', adminPort: 7071, threads: availableParallelism(), memoryBytes: 256 * 1024 ** 2, maxKeyBytes: 1024, maxValueBytes: 1024 ** 2,
       wsMaxMessageBytes: 1024 ** 2 + 65536, wsMaxRequests: 1000, wsMaxBackpressureBytes: 16 * 1024 ** 2, wsIdleTimeoutSeconds: 120, allowedOrigins: [],
-      dataDir: '', snapshotIntervalSeconds: 300, snapshotKeep: 2,
+      dataDir: '', snapshotIntervalSeconds: 300, snapshotKeep: 2, wal: false, fsync: 'everysec',
     },
   });
+});
+
+test('--wal is a flag (its variable takes on/off) and needs --data-dir', () => {
+  const r = parseConfig(['--wal', '--data-dir', '/tmp/x', '--fsync', 'always'], {});
+  assert.ok(!r.help && r.config.wal === true && r.config.fsync === 'always');
+  const e = parseConfig(['--data-dir', '/tmp/x'], { SABCACHE_WAL: 'on' });
+  assert.ok(!e.help && e.config.wal === true && e.config.fsync === 'everysec');
 });
 
 test('flags win over environment variables; units are parsed', () => {
@@ -31,7 +38,7 @@ test('bad values and unknown flags name the flag or variable', () => {
     [['--threads', '0'], {}, '--threads'], [['--max-key-bytes', '70000'], {}, '--max-key-bytes'],
     [[], { SABCACHE_MEMORY: 'lots' }, 'SABCACHE_MEMORY'], [['--frobnicate'], {}, 'frobnicate'], [['--host', 'a b'], {}, '--host'],
     [['--ws-idle-timeout', '3'], {}, '--ws-idle-timeout'], [['--allowed-origins', 'evil'], {}, '--allowed-origins'], [['--ws-max-requests', '0'], {}, '--ws-max-requests'],
-    [['--snapshot-keep', '0'], {}, '--snapshot-keep'], [['--snapshot-interval', '-5'], {}, '--snapshot-interval'], [[], { SABCACHE_SNAPSHOT_INTERVAL: '1h' }, 'SABCACHE_SNAPSHOT_INTERVAL'],
+    [['--snapshot-keep', '0'], {}, '--snapshot-keep'], [['--wal'], {}, '--wal'], [['--fsync', 'sometimes'], {}, '--fsync'], [[], { SABCACHE_WAL: 'maybe' }, 'SABCACHE_WAL'], [['--snapshot-interval', '-5'], {}, '--snapshot-interval'], [[], { SABCACHE_SNAPSHOT_INTERVAL: '1h' }, 'SABCACHE_SNAPSHOT_INTERVAL'],
   ] as [string[], NodeJS.ProcessEnv, string][]) {
     assert.throws(() => parseConfig(argv, env), (e: Error & { code: string }) => e.code === 'SABCACHE_ERR_BAD_OPTION' && e.message.includes(name), argv.join(' '));
   }

@@ -6,6 +6,8 @@ import {
   refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
   GHOST_LINE_BYTES, GHOST_LINE_HALFWORDS, GHOST_SLOTS_PER_LINE, BUCKETS_PER_GHOST_LINE, FREQ_BITS, FREQ_MAX, GL_CURSOR, GL_FIRST_SLOT, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
 } from '../../src/table/layout.ts';
+import * as layout from '../../src/table/layout.ts';
+import { H_WAL_SEQ_I64 } from '../../src/table/layout.ts';
 
 const geometries = [computeGeometry(64, 4096, 4), computeGeometry(1 << 14, 1 << 20, 200), computeGeometry(1 << 20, 1 << 21, 1000), computeGeometry(204_083, 1 << 20, 130), computeGeometry(65, 4096, 5)];
 
@@ -33,6 +35,10 @@ test('fixed records fit their slots', () => {
   assert.ok(T_COUNTERS_BYTE + COUNTER_COUNT * 8 <= THREAD_BLOCK_BYTES);
   assert.equal(T_COUNTERS_BYTE % 8, 0);
   assert.ok(H_SEGMENTS_PAGE * 4 < HEADER_BYTES);
+  // The i64 WAL sequence takes two i32 words past every i32 header word.
+  const headerWords = Object.entries(layout).filter(([name, v]) => /^H_/.test(name) && name !== 'H_WAL_SEQ_I64' && typeof v === 'number').map(([, v]) => v as number);
+  assert.ok(headerWords.every((w) => w < H_WAL_SEQ_I64 * 2), `header words ${headerWords.join(',')} below the WAL sequence`);
+  assert.ok((H_WAL_SEQ_I64 + 1) * 8 <= HEADER_BYTES);
   assert.equal(entryBytes(16, 100) % 8, 0);
   assert.equal(entryBytes(1, 1), 16);
   assert.equal(entryBytes(16, 100), 128, '12-byte header: a 16 B key and 100 B value fill 128 B exactly');

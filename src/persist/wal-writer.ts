@@ -1,0 +1,269 @@
+/**
+ * One thread's write-ahead log (DESIGN §6): the table hands it each mutation with the
+ * sequence number taken inside the bucket lock (table.ts WalSink); it encodes them into a
+ * buffer and, once per event-loop turn, appends the buffer to this thread's file.
+ *
+ * `fsync` decides when records are on disk:
+ * - `always`: every turn that appended ends with an fdatasync, and answers wait for it
+ *   ({@link WalWriter.whenDurable}). Group commit: one fdatasync covers every record of
+ *   the turn, and records of turns that come while it runs share the next one.
+ * - `everysec`: an fdatasync every second; answers do not wait (a crash loses at most
+ *   about the last second, as Redis `appendfsync everysec`).
+ * - `no`: the kernel writes the file back when it likes.
+ *
+ * Files: `wal-<thread, 2 digits>-<first sequence, 16 digits>.log` while written. When the
+ * header's WAL epoch moves (the snapshotter moves it before a snapshot), the writer syncs
+ * and closes its file and renames it `…-<last sequence, 16 digits>.log`; a snapshot taken
+ * at sequence S makes every closed file whose last sequence is ≤ S unneeded
+ * ({@link pruneWalFiles}).
+ *
+ * @module
+ */
+import { closeSync, fdatasync, fdatasyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { H_WAL_EPOCH } from '../table/layout.ts';
+import type { SharedView } from '../table/shared-view.ts';
+import type { WalSink } from '../table/table.ts';
+import { BODY_HEADER_BYTES, encodeWalHeader, RECORD_HEADER_BYTES } from './wal-format.ts';
+
+/** When WAL records reach the disk (see the module comment). */
+export type FsyncPolicy = 'always' | 'everysec' | 'no';
+
+const OPEN_NAME = /^wal-(\d{2})-(\d{16})\.log$/;
+const CLOSED_NAME = /^wal-(\d{2})-(\d{16})-(\d{16})\.log$/;
+const seqText = (n: number) => String(n).padStart(16, '0');
+
+/** WAL files in `dir` (full paths), written or closed, in no particular order. */
+export function listWalFiles(dir: string): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  return names.filter((n) => OPEN_NAME.test(n) || CLOSED_NAME.test(n)).map((n) => join(dir, n));
+}
+
+/**
+ * Deletes the closed WAL files in `dir` whose records all have sequence ≤ `coveredSeq`
+ * (a durable snapshot taken at that sequence holds their effects). Returns how many.
+ */
+export function pruneWalFiles(dir: string, coveredSeq: number): number {
+  let removed = 0;
+  for (const n of readdirSync(dir)) {
+    const m = CLOSED_NAME.exec(n);
+    if (m && Number(m[3]) <= coveredSeq) {
+      rmSync(join(dir, n), { force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
+/** Records, bytes and syncs of one writer, for stats. */
+export interface WalWriterStats {
+  records: number;
+  bytes: number;
+  syncs: number;
+}
+
+/** One thread's WAL (see the module comment). */
+export class WalWriter implements WalSink {
+  private buf = new Uint8Array(256 * 1024);
+  private dv = new DataView(this.buf.buffer);
+  /** `buf` as a Buffer, for UTF-8 string values. */
+  private text = Buffer.from(this.buf.buffer);
+  private used = 0;
+  private fd = -1;
+  private path = '';
+  private firstSeq = 0;
+  private lastSeq = 0;
+  private epoch: number;
+  private flushScheduled = false;
+  /** Records appended (a counter; a record's number is its generation). */
+  private appended = 0;
+  /** Generation written to the file. */
+  private written = 0;
+  /** Generation known to be on disk. */
+  private durable = 0;
+  private syncing = false;
+  private waiters: { gen: number; fn: () => void }[] = [];
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+  /** Figures since start. */
+  readonly stats: WalWriterStats = { records: 0, bytes: 0, syncs: 0 };
+
+  /**
+   * @param dir the data directory
+   * @param thread this thread's index (its thread block), in the file name
+   * @param fsync when records reach the disk
+   * @param view the shared buffer (for the WAL epoch)
+   * @param log where an fdatasync failure is reported
+   */
+  constructor(
+    private readonly dir: string,
+    private readonly thread: number,
+    readonly fsync: FsyncPolicy,
+    private readonly view: SharedView,
+    private readonly log: (line: string) => void,
+  ) {
+    this.epoch = Atomics.load(view.i32, H_WAL_EPOCH);
+    // Once a second: everysec's fdatasync, and a file rotation asked for while this thread
+    // had nothing to write.
+    this.timer = setInterval(() => this.tick(), 1000);
+    this.timer.unref();
+  }
+
+  record(seq: number, op: number, key: Uint8Array, keyLength: number, value: string | Uint8Array | null, type: number, expireAt: number): void {
+    if (this.closed) return;
+    const valueBytes = value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
+    const body = BODY_HEADER_BYTES + keyLength + valueBytes;
+    const n = RECORD_HEADER_BYTES + body;
+    if (this.used + n > this.buf.length) {
+      const grown = new Uint8Array(Math.max(this.buf.length * 2, this.used + n));
+      grown.set(this.buf.subarray(0, this.used));
+      this.buf = grown;
+      this.dv = new DataView(grown.buffer);
+      this.text = Buffer.from(grown.buffer);
+    }
+    const at = this.used;
+    const b = at + RECORD_HEADER_BYTES;
+    const dv = this.dv;
+    dv.setUint32(at, body, true);
+    dv.setFloat64(b, seq, true);
+    this.buf[b + 8] = op;
+    this.buf[b + 9] = type;
+    dv.setUint16(b + 10, keyLength, true);
+    dv.setUint32(b + 12, expireAt, true);
+    dv.setUint32(b + 16, valueBytes, true);
+    const ks = b + BODY_HEADER_BYTES;
+    for (let i = 0; i < keyLength; i++) this.buf[ks + i] = key[i];
+    if (value !== null) {
+      if (typeof value === 'string') this.text.write(value, ks + keyLength, valueBytes, 'utf8');
+      else this.buf.set(value, ks + keyLength);
+    }
+    dv.setUint32(at + 4, crc32(this.buf.subarray(b, b + body)), true);
+    this.used += n;
+    if (this.firstSeq === 0) this.firstSeq = seq; // the first record of the next file
+    this.lastSeq = seq;
+    this.appended++;
+    this.stats.records++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /**
+   * Runs `fn` once every record appended so far is as durable as `fsync` promises: with
+   * `always`, after the fdatasync that covers them; otherwise at once.
+   */
+  whenDurable(fn: () => void): void {
+    if (this.fsync !== 'always' || this.durable >= this.appended) return fn();
+    this.waiters.push({ gen: this.appended, fn });
+  }
+
+  /** Writes the buffered records to the file (and, with `always`, starts their fdatasync). */
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    this.rotateIfAsked();
+    if (this.used === 0) return;
+    if (this.fd < 0) this.open();
+    let done = 0;
+    while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+    this.stats.bytes += this.used;
+    this.used = 0;
+    this.written = this.appended;
+    if (this.fsync === 'always') this.sync();
+  }
+
+  /** Starts an fdatasync covering everything written, unless one runs (it starts the next). */
+  private sync(): void {
+    if (this.syncing || this.durable >= this.written || this.fd < 0) return;
+    this.syncing = true;
+    const gen = this.written;
+    fdatasync(this.fd, (err) => {
+      this.syncing = false;
+      if (err) {
+        // The records may not be on disk: say so, and do not answer as if they were.
+        this.log(`sabcache: WAL fdatasync failed (${err.message}); answers wait for the next one`);
+      } else {
+        this.stats.syncs++;
+        this.durable = Math.max(this.durable, gen);
+        const ready = this.waiters.filter((w) => w.gen <= this.durable);
+        this.waiters = this.waiters.filter((w) => w.gen > this.durable);
+        for (const w of ready) w.fn();
+      }
+      // Records written while this one ran: their turn's sync is this one.
+      if (this.written > this.durable) this.sync();
+    });
+  }
+
+  private tick(): void {
+    if (this.closed) return;
+    this.flush();
+    if (this.fsync === 'everysec' && this.fd >= 0 && this.durable < this.written) {
+      const gen = this.written;
+      fdatasync(this.fd, (err) => {
+        if (err) this.log(`sabcache: WAL fdatasync failed (${err.message})`);
+        else {
+          this.stats.syncs++;
+          this.durable = Math.max(this.durable, gen);
+        }
+      });
+    }
+  }
+
+  private open(): void {
+    this.path = join(this.dir, `wal-${String(this.thread).padStart(2, '0')}-${seqText(this.firstSeq)}.log`);
+    this.fd = openSync(this.path, 'w');
+    const head = encodeWalHeader(this.thread, Date.now());
+    writeSync(this.fd, head, 0, head.length);
+  }
+
+  /** Closes the file if the snapshotter moved the epoch since it was opened. */
+  private rotateIfAsked(): void {
+    const epoch = Atomics.load(this.view.i32, H_WAL_EPOCH);
+    if (epoch === this.epoch) return;
+    this.epoch = epoch;
+    // Records still buffered belong to the old file (they may be numbered before the
+    // snapshot's sequence): write them there first.
+    if (this.used > 0) {
+      if (this.fd < 0) this.open();
+      let done = 0;
+      while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done);
+      this.stats.bytes += this.used;
+      this.used = 0;
+      this.written = this.appended;
+    }
+    this.closeFile();
+  }
+
+  /** Syncs, closes and renames the open file with its last sequence. */
+  private closeFile(): void {
+    if (this.fd < 0) return;
+    // Durable before it is named closed: pruning trusts a closed file's name.
+    fdatasyncSync(this.fd);
+    this.stats.syncs++;
+    this.durable = this.written;
+    closeSync(this.fd);
+    this.fd = -1;
+    renameSync(this.path, this.path.replace(/\.log$/, `-${seqText(this.lastSeq)}.log`));
+    this.firstSeq = 0;
+    const ready = this.waiters;
+    this.waiters = [];
+    for (const w of ready) w.fn();
+  }
+
+  /** Writes and syncs what is buffered, closes the file and stops (a stopping thread). */
+  close(): void {
+    if (this.closed) return;
+    clearInterval(this.timer);
+    this.flush();
+    this.closeFile();
+    this.closed = true;
+  }
+}

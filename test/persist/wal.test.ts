@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { WalReader } from '../../src/persist/wal-format.ts';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { replayWal } from '../../src/persist/wal-replay.ts';
+import { listWalFiles, pruneWalFiles, WalWriter } from '../../src/persist/wal-writer.ts';
+import { SharedCache } from '../../src/shared-cache.ts';
+import { H_WAL_EPOCH } from '../../src/table/layout.ts';
+import { firstMessage, startFixture } from '../helpers/workers.ts';
+
+const tempDir = () => mkdtempSync(join(tmpdir(), 'sabcache-wal-'));
+const create = () => SharedCache.create({ memoryBytes: 8 << 20, maxValueBytes: 64 << 10 });
+const quiet = () => {};
+
+/** Every key of `keys` as `cache` answers it: value, type and whether it expires. */
+function state(cache: SharedCache, keys: string[]): string[] {
+  return keys.map((k) => {
+    const e = cache.getEntry(k);
+    if (!e) return `${k}: -`;
+    return `${k}: ${new TextDecoder().decode(e.value)} (${e.type}, ${e.ttlSeconds < 0 ? 'no TTL' : 'TTL'})`;
+  });
+}
+
+/** Asserts that the TTLs of `keys` agree within a second (the two caches' clocks tick apart). */
+function assertSameTtls(a: SharedCache, b: SharedCache, keys: string[]): void {
+  for (const k of keys) {
+    const x = a.ttl(k);
+    const y = b.ttl(k);
+    assert.ok(x === y || (x >= 0 && y >= 0 && Math.abs(x - y) <= 1), `${k}: TTL ${x} vs ${y}`);
+  }
+}
+
+test('set, incr, delete, expire, persist and flush replay into an empty cache as they happened', () => {
+  const dir = tempDir();
+  const a = create();
+  const b = create();
+  try {
+    const wal = new WalWriter(dir, a.table.owner, 'no', a.table.v, quiet);
+    a.table.walSink = wal;
+    a.set('gone', 'x');
+    a.flush();
+    a.set('s', 'wörld');
+    a.set('bin', new Uint8Array([0, 1, 255]));
+    a.incr('n', 40);
+    a.incr('n', 2);
+    a.set('d', 'x');
+    a.delete('d');
+    a.set('t', 'ttl', { ttlSeconds: 500 });
+    a.set('p', 'persisted', { ttlSeconds: 500 });
+    a.persist('p');
+    a.set('e', 'expire me');
+    a.expire('e', 300);
+    a.set('cas', 'v1');
+    assert.equal(a.set('cas', 'v2', { ifAbsent: true }), undefined, 'a refused write logs nothing');
+    wal.close();
+    const r = replayWal(b.table, dir, 0, quiet);
+    assert.equal(r.problems.length, 0);
+    const keys = ['gone', 's', 'bin', 'n', 'd', 't', 'p', 'e', 'cas'];
+    assert.deepEqual(state(b, keys), state(a, keys));
+    assertSameTtls(a, b, keys);
+    assert.equal(b.getEntry('n')!.type, 'integer');
+    assert.equal(r.applied, r.records);
+    // Only records after a sequence: none after the last one.
+    const c = create();
+    assert.equal(replayWal(c.table, dir, r.lastSeq, quiet).applied, 0);
+    c.close();
+  } finally {
+    a.close();
+    b.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a torn or corrupt tail ends the replay of that file with a log line; the records before it apply', () => {
+  const dir = tempDir();
+  const a = create();
+  try {
+    const wal = new WalWriter(dir, a.table.owner, 'no', a.table.v, quiet);
+    a.table.walSink = wal;
+    for (let i = 0; i < 10; i++) a.set(`k${i}`, `v${i}`);
+    wal.close();
+    const [file] = listWalFiles(dir);
+    const whole = readFileSync(file);
+    for (const [name, damage, reason] of [
+      ['torn', () => truncateSync(file, whole.length - 3), /cut short/],
+      ['flipped', () => { const d = Buffer.from(whole); d[d.length - 2] ^= 1; writeFileSync(file, d); }, /checksum mismatch/],
+    ] as const) {
+      damage();
+      const b = create();
+      const lines: string[] = [];
+      try {
+        const r = replayWal(b.table, dir, 0, (l) => lines.push(l));
+        assert.equal(r.applied, 9, name);
+        assert.equal(b.get('k8'), 'v8');
+        assert.equal(b.get('k9'), undefined, `${name}: the damaged last record is not applied`);
+        assert.match(r.problems[0], reason);
+        assert.match(lines[0], /not replayed/);
+      } finally {
+        b.close();
+        writeFileSync(file, whole);
+      }
+    }
+  } finally {
+    a.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('with fsync always an answer waits for the fdatasync that covers its record; one sync serves a whole turn', async () => {
+  const dir = tempDir();
+  const a = create();
+  try {
+    const wal = new WalWriter(dir, a.table.owner, 'always', a.table.v, quiet);
+    a.table.walSink = wal;
+    const order: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      a.set(`k${i}`, 'v');
+      wal.whenDurable(() => order.push(`answer ${i}`));
+    }
+    assert.deepEqual(order, [], 'nothing answered before the sync');
+    await new Promise<void>((resolve) => wal.whenDurable(resolve));
+    assert.equal(order.length, 50);
+    assert.ok(wal.stats.syncs >= 1 && wal.stats.syncs <= 2, `syncs: ${wal.stats.syncs}`);
+    let now = false;
+    wal.whenDurable(() => { now = true; });
+    assert.equal(now, true, 'nothing pending: at once');
+    wal.close();
+  } finally {
+    a.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a moved epoch closes the file under its last sequence; a snapshot at that sequence lets it be pruned', () => {
+  const dir = tempDir();
+  const a = create();
+  try {
+    const wal = new WalWriter(dir, a.table.owner, 'no', a.table.v, quiet);
+    a.table.walSink = wal;
+    a.set('a', '1');
+    a.set('b', '2');
+    Atomics.add(a.table.v.i32, H_WAL_EPOCH, 1);
+    // Records buffered when the epoch moves still go to the old file, which then closes.
+    wal.flush();
+    a.set('c', '3');
+    wal.flush();
+    const names = readdirSync(dir).sort();
+    assert.equal(names.length, 2);
+    assert.match(names[0], /^wal-\d{2}-0{15}1-0{15}2\.log$/, 'closed: first and last sequence');
+    assert.match(names[1], /^wal-\d{2}-0{15}3\.log$/, 'open: first sequence');
+    assert.equal(pruneWalFiles(dir, 1), 0, 'not all of it is covered');
+    assert.equal(pruneWalFiles(dir, 2), 1);
+    assert.deepEqual(readdirSync(dir), [names[1]]);
+    wal.close();
+  } finally {
+    a.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('8 threads racing on 3 keys: replaying their WAL files rebuilds exactly the state they left', async () => {
+  const dir = tempDir();
+  const a = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10 });
+  const b = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10 });
+  try {
+    const keys = 3;
+    const workers = [0, 1, 2, 3, 4, 5, 6, 7].map((thread) => startFixture('wal-writer-worker', { handle: a.handle, dir, thread, iterations: 20_000, keys }));
+    await Promise.all(workers.map((w) => firstMessage(w)));
+    assert.equal(listWalFiles(dir).length, 8);
+    const r = replayWal(b.table, dir, 0, quiet);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.records, r.applied);
+    const names = Array.from({ length: keys }, (_, i) => [`k${i}`, `n${i}`]).flat();
+    assert.deepEqual(state(b, names), state(a, names));
+    assertSameTtls(a, b, names);
+    // Each incr logs the value it left: in sequence order, one counter's records must
+    // count 1, 2, 3, … A sequence taken outside the bucket lock would swap some of them.
+    const byCounter = new Map<string, { seq: number; value: number }[]>();
+    for (const path of listWalFiles(dir)) {
+      const fd = openSync(path, 'r');
+      const reader = new WalReader(fd, path);
+      while (reader.next()) {
+        const key = new TextDecoder().decode(reader.record.key);
+        if (key.startsWith('n')) byCounter.set(key, [...(byCounter.get(key) ?? []), { seq: reader.record.seq, value: Number(new TextDecoder().decode(reader.record.value)) }]);
+      }
+      closeSync(fd);
+    }
+    assert.equal(byCounter.size, keys);
+    for (const [key, records] of byCounter) {
+      records.sort((x, y) => x.seq - y.seq);
+      const out = records.findIndex((r, i) => r.value !== i + 1);
+      assert.equal(out, -1, `${key}: record ${out} in sequence order holds ${records[out]?.value}`);
+    }
+  } finally {
+    a.close();
+    b.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
