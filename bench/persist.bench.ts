@@ -14,8 +14,10 @@
  *    with no snapshot and runs during which `POST /v1/admin/snapshot` is called back to
  *    back. Needs wrk (Debian package `wrk`); without it that part is skipped.
  *
- * WAL rows (SET ops/s with the WAL off/no/everysec/always, Redis `appendfsync`) come with the
- * WAL, which is not built yet.
+ * 4. SET ops/s over HTTP with the WAL off and with `--fsync no`, `everysec` and `always`
+ *    (wrk PUTs, 1 server thread), and, when redis-server, redis-benchmark and redis-cli are
+ *    installed, Redis SET with the AOF off and `appendfsync no`, `everysec`, `always` in the
+ *    same rounds.
  *
  * Run: npm run bench:persist   (results: bench/results/persist.{json,md})
  * Env: BENCH_MEMORY_MB (cache size for parts 1-2, default 512), BENCH_ROUNDS (default 3),
@@ -34,6 +36,7 @@ const MEMORY_MB = Number(process.env.BENCH_MEMORY_MB ?? 512);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const f0 = (x: number) => Math.round(x).toLocaleString('en-US');
 const MB = 1e6;
 const dir = mkdtempSync(join(tmpdir(), 'sabcache-persist-bench-'));
 
@@ -69,6 +72,18 @@ function plainRead(path: string): number {
   }
   closeSync(fd);
   return performance.now() - t0;
+}
+
+/**
+ * POST /v1/admin/snapshot. Retried once when the request never got an answer: uWS closes
+ * an HTTP connection idle for 10 s, and fetch may pick that pooled connection as it closes.
+ */
+async function snapshotNow(adminPort: number): Promise<Response> {
+  try {
+    return await fetch(`http://127.0.0.1:${adminPort}/v1/admin/snapshot`, { method: 'POST' });
+  } catch {
+    return fetch(`http://127.0.0.1:${adminPort}/v1/admin/snapshot`, { method: 'POST' });
+  }
 }
 
 // ── 1, 2: snapshot write and load ────────────────────────────────────────────────────
@@ -129,8 +144,8 @@ else {
   stats = await (await fetch(`http://127.0.0.1:${adminPort}/v1/stats`)).json() as { items: number };
   console.log(`server: ${stats.items.toLocaleString('en-US')} items`);
   // One snapshot first: the pool thread starts (and under tsx compiles) at normal priority.
-  await fetch(`http://127.0.0.1:${adminPort}/v1/admin/snapshot`, { method: 'POST' });
-  idleSnapshotMs = ((await (await fetch(`http://127.0.0.1:${adminPort}/v1/admin/snapshot`, { method: 'POST' })).json()) as { durationMs: number }).durationMs;
+  await snapshotNow(adminPort);
+  idleSnapshotMs = ((await (await snapshotNow(adminPort)).json()) as { durationMs: number }).durationMs;
   latency = { without: [], during: [], snapshotsDuring: [], rpsWithout: [], rpsDuring: [], snapshotMsDuring: [] };
   for (let r = 0; r < ROUNDS; r++) {
     const a = wrk('get', SECONDS);
@@ -141,7 +156,7 @@ else {
     let count = 0;
     const loop = (async () => {
       while (!stop) {
-        const res = await fetch(`http://127.0.0.1:${adminPort}/v1/admin/snapshot`, { method: 'POST' });
+        const res = await snapshotNow(adminPort);
         if (res.status !== 200) throw new Error(`snapshot: ${res.status} ${await res.text()}`);
         latency!.snapshotMsDuring.push(((await res.json()) as { durationMs: number }).durationMs);
         count++;
@@ -167,11 +182,61 @@ else {
   }
   await stopProcess(srv);
 }
+// ── 4: SET ops/s with the WAL, and Redis with appendfsync ─────────────────────────────
+const WAL_MODES = ['off', 'no', 'everysec', 'always'] as const;
+const hasRedis = spawnSync('redis-server', ['--version']).error === undefined && spawnSync('redis-benchmark', ['--version']).error === undefined && spawnSync('redis-cli', ['--version']).error === undefined;
+let walRows: { mode: string; sabcache: number[]; redis: number[] }[] | undefined;
+if (!hasWrk) console.log('wrk is not installed (apt-get install wrk): the WAL rows are skipped');
+else {
+  if (!hasRedis) console.log('redis-server / redis-benchmark / redis-cli not installed (apt-get install redis-server): the Redis appendfsync rows are skipped');
+  const servers = new Map<string, { port: number; proc: Awaited<ReturnType<typeof startProcess>> }>();
+  for (const mode of WAL_MODES) {
+    const port = await freePort();
+    const adminPort = await freePort();
+    const dataDir = join(dir, `wal-${mode}`);
+    const flags = mode === 'off' ? [] : ['--data-dir', dataDir, '--wal', '--fsync', mode];
+    const proc = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', '1', '--memory', '256mb', '--snapshot-interval', '0', ...flags]), /sabcache: serving/);
+    servers.set(mode, { port, proc });
+  }
+  let redisPort = 0;
+  let redis: Awaited<ReturnType<typeof startProcess>> | undefined;
+  if (hasRedis) {
+    redisPort = await freePort();
+    const redisDir = join(dir, 'redis');
+    execFileSync('mkdir', ['-p', redisDir]);
+    redis = await startProcess(onServerCpus(['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', redisDir, '--protected-mode', 'no']), /Ready to accept connections/);
+  }
+  const putRate = (port: number): number => {
+    const [cmd, ...args] = onLoadCpu(['wrk', '-t1', '-c32', `-d${SECONDS}s`, '-s', 'bench/wrk/put-keys.lua', `http://127.0.0.1:${port}`]);
+    const out = execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SABCACHE_BENCH_KEYS: '100000' } });
+    if (/Non-2xx or 3xx responses: [1-9]/.test(out)) throw new Error(`errors from sabcache: ${out}`);
+    return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
+  };
+  const redisRate = (mode: string): number => {
+    const fsync = mode === 'off' ? 'no' : mode;
+    execFileSync('redis-cli', ['-p', String(redisPort), 'config', 'set', 'appendonly', mode === 'off' ? 'no' : 'yes']);
+    execFileSync('redis-cli', ['-p', String(redisPort), 'config', 'set', 'appendfsync', fsync]);
+    // Enough requests for about SECONDS at the rate of each mode on this machine.
+    const n = Math.round(SECONDS * (mode === 'always' ? 15_000 : 120_000));
+    const [cmd, ...args] = onLoadCpu(['redis-benchmark', '-p', String(redisPort), '-t', 'set', '-n', String(n), '-c', '32', '-d', '100', '-r', '100000', '-q']);
+    const out = execFileSync(cmd, args, { encoding: 'utf8' });
+    return Number(/([\d.]+) requests per second/.exec(out)![1]);
+  };
+  walRows = WAL_MODES.map((mode) => ({ mode, sabcache: [] as number[], redis: [] as number[] }));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const row of walRows) {
+      row.sabcache.push(putRate(servers.get(row.mode)!.port));
+      if (redis) row.redis.push(redisRate(row.mode));
+      console.log(`round ${r + 1}: WAL ${row.mode}: sabcache ${f0(row.sabcache.at(-1)!)} SET/s${redis ? `, Redis ${f0(row.redis.at(-1)!)} SET/s` : ''}`);
+    }
+  }
+  for (const { proc } of servers.values()) await stopProcess(proc);
+  if (redis) await stopProcess(redis);
+}
 rmSync(dir, { recursive: true, force: true });
 
-const f0 = (x: number) => Math.round(x).toLocaleString('en-US');
 const lines = [
-  '# Durability: snapshot write and load, GET latency during a snapshot',
+  '# Durability: snapshot write and load, GET latency during a snapshot, SET throughput with the WAL',
   '',
   `Node ${process.version}, ${CORES} cores; ${new Date().toISOString()}; command: \`npm run bench:persist\`; medians of ${ROUNDS} interleaved rounds. ` +
     `Files in ${tmpdir()} (the machine's one disk).`,
@@ -193,8 +258,23 @@ const lines = [
   '',
   'The snapshot thread runs in the SCHED_IDLE class (nice 19 where `chrt` is missing): under a load that keeps the server core busy it only gets the gaps, so GET latency holds and the snapshot takes longer (last row).',
   '',
-  'Not measured yet: SET ops/s with the WAL (not built) and Redis `appendfsync` rows.',
+  ...(walRows
+    ? [
+      `## SET ops/s with the WAL (HTTP PUT of 100 B values over 100k keys, wrk -c32, 1 server thread${PIN ? ` on CPU ${SERVER_CPUS}, wrk on CPU ${LOAD_CPU}` : ''}; Redis: redis-benchmark SET -c32 -d 100, appendonly yes)`,
+      '',
+      '| WAL | sabcache SET/s | vs WAL off | Redis SET/s (appendfsync) | sabcache / Redis |',
+      '|---|---:|---:|---:|---:|',
+      ...walRows.map((row) => {
+        const s = median(row.sabcache);
+        const off = median(walRows![0].sabcache);
+        const r = row.redis.length ? median(row.redis) : 0;
+        return `| ${row.mode === 'off' ? 'off' : `--fsync ${row.mode}`} | ${f0(s)} | ${(s / off).toFixed(2)}× | ${r ? `${f0(r)} (${row.mode === 'off' ? 'AOF off' : row.mode})` : 'not installed'} | ${r ? `${(s / r).toFixed(2)}×` : '—'} |`;
+      }),
+      '',
+      'Per round (sabcache / Redis): ' + walRows.map((row) => `${row.mode} ${row.sabcache.map(f0).join(', ')}${row.redis.length ? ` / ${row.redis.map(f0).join(', ')}` : ''}`).join('; ') + '.',
+    ]
+    : ['SET ops/s with the WAL: skipped (wrk not installed).']),
 ];
 writeFileSync(new URL('./results/persist.md', import.meta.url), lines.join('\n') + '\n');
-writeFileSync(new URL('./results/persist.json', import.meta.url), JSON.stringify({ node: process.version, cores: CORES, memoryMB: MEMORY_MB, items, bytes, snap, plain, load, read, latency }, null, 2) + '\n');
+writeFileSync(new URL('./results/persist.json', import.meta.url), JSON.stringify({ node: process.version, cores: CORES, memoryMB: MEMORY_MB, items, bytes, snap, plain, load, read, latency, walRows }, null, 2) + '\n');
 console.log('\n' + lines.join('\n'));
