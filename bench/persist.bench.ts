@@ -185,7 +185,7 @@ else {
 // ── 4: SET ops/s with the WAL, and Redis with appendfsync ─────────────────────────────
 const WAL_MODES = ['off', 'no', 'everysec', 'always'] as const;
 const hasRedis = spawnSync('redis-server', ['--version']).error === undefined && spawnSync('redis-benchmark', ['--version']).error === undefined && spawnSync('redis-cli', ['--version']).error === undefined;
-let walRows: { mode: string; sabcache: number[]; redis: number[] }[] | undefined;
+let walRows: { mode: string; sabcache: number[]; ws: number[]; redis: number[] }[] | undefined;
 if (!hasWrk) console.log('wrk is not installed (apt-get install wrk): the WAL rows are skipped');
 else {
   if (!hasRedis) console.log('redis-server / redis-benchmark / redis-cli not installed (apt-get install redis-server): the Redis appendfsync rows are skipped');
@@ -222,12 +222,20 @@ else {
     const out = execFileSync(cmd, args, { encoding: 'utf8' });
     return Number(/([\d.]+) requests per second/.exec(out)![1]);
   };
-  walRows = WAL_MODES.map((mode) => ({ mode, sabcache: [] as number[], redis: [] as number[] }));
+  /** SET over WebSocket (the binary protocol, one request in flight per connection, 32 connections). */
+  const wsRate = (port: number): number => {
+    const [cmd, ...args] = onLoadCpu([process.execPath, '--import', 'tsx', 'bench/fixtures/ws-load.ts', `ws://127.0.0.1:${port}/v1/ws`, 'set', '1', '32', String(SECONDS), '100000']);
+    const r = JSON.parse(execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').at(-1)!) as { opsPerSecond: number; errors: number };
+    if (r.errors) throw new Error(`sabcache answered ${r.errors} errors`);
+    return r.opsPerSecond;
+  };
+  walRows = WAL_MODES.map((mode) => ({ mode, sabcache: [] as number[], ws: [] as number[], redis: [] as number[] }));
   for (let r = 0; r < ROUNDS; r++) {
     for (const row of walRows) {
       row.sabcache.push(putRate(servers.get(row.mode)!.port));
+      row.ws.push(wsRate(servers.get(row.mode)!.port));
       if (redis) row.redis.push(redisRate(row.mode));
-      console.log(`round ${r + 1}: WAL ${row.mode}: sabcache ${f0(row.sabcache.at(-1)!)} SET/s${redis ? `, Redis ${f0(row.redis.at(-1)!)} SET/s` : ''}`);
+      console.log(`round ${r + 1}: WAL ${row.mode}: sabcache HTTP ${f0(row.sabcache.at(-1)!)}, WebSocket ${f0(row.ws.at(-1)!)} SET/s${redis ? `, Redis ${f0(row.redis.at(-1)!)} SET/s` : ''}`);
     }
   }
   for (const { proc } of servers.values()) await stopProcess(proc);
@@ -260,18 +268,19 @@ const lines = [
   '',
   ...(walRows
     ? [
-      `## SET ops/s with the WAL (HTTP PUT of 100 B values over 100k keys, wrk -c32, 1 server thread${PIN ? ` on CPU ${SERVER_CPUS}, wrk on CPU ${LOAD_CPU}` : ''}; Redis: redis-benchmark SET -c32 -d 100, appendonly yes)`,
+      `## SET ops/s with the WAL (100 B values over 100k keys, 32 connections, one request in flight each, 1 server thread${PIN ? ` on CPU ${SERVER_CPUS}, load generator on CPU ${LOAD_CPU}` : ''}; HTTP PUT by wrk -c32, WebSocket SET by bench/fixtures/ws-load.ts; Redis: redis-benchmark SET -c32 -d 100, appendonly yes)`,
       '',
-      '| WAL | sabcache SET/s | vs WAL off | Redis SET/s (appendfsync) | sabcache / Redis |',
-      '|---|---:|---:|---:|---:|',
+      '| WAL | sabcache HTTP SET/s | vs WAL off | sabcache WebSocket SET/s | vs WAL off | Redis SET/s (appendfsync) | HTTP / Redis | WebSocket / Redis |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
       ...walRows.map((row) => {
-        const s = median(row.sabcache);
-        const off = median(walRows![0].sabcache);
+        const h = median(row.sabcache);
+        const w = median(row.ws);
         const r = row.redis.length ? median(row.redis) : 0;
-        return `| ${row.mode === 'off' ? 'off' : `--fsync ${row.mode}`} | ${f0(s)} | ${(s / off).toFixed(2)}× | ${r ? `${f0(r)} (${row.mode === 'off' ? 'AOF off' : row.mode})` : 'not installed'} | ${r ? `${(s / r).toFixed(2)}×` : '—'} |`;
+        return `| ${row.mode === 'off' ? 'off' : `--fsync ${row.mode}`} | ${f0(h)} | ${(h / median(walRows![0].sabcache)).toFixed(2)}× | ${f0(w)} | ${(w / median(walRows![0].ws)).toFixed(2)}× | ` +
+          `${r ? `${f0(r)} (${row.mode === 'off' ? 'AOF off' : row.mode})` : 'not installed'} | ${r ? `${(h / r).toFixed(2)}×` : '—'} | ${r ? `${(w / r).toFixed(2)}×` : '—'} |`;
       }),
       '',
-      'Per round (sabcache / Redis): ' + walRows.map((row) => `${row.mode} ${row.sabcache.map(f0).join(', ')}${row.redis.length ? ` / ${row.redis.map(f0).join(', ')}` : ''}`).join('; ') + '.',
+      'Per round (HTTP / WebSocket / Redis): ' + walRows.map((row) => `${row.mode} ${row.sabcache.map(f0).join(', ')} / ${row.ws.map(f0).join(', ')}${row.redis.length ? ` / ${row.redis.map(f0).join(', ')}` : ''}`).join('; ') + '.',
     ]
     : ['SET ops/s with the WAL: skipped (wrk not installed).']),
 ];
