@@ -60,7 +60,9 @@ export interface WalRecord {
   type: number;
   /** Unix seconds, 0 = never (WAL_OP_SET, WAL_OP_EXPIRE). */
   expireAt: number;
+  /** The key's bytes. */
   key: Uint8Array;
+  /** The value's bytes (WAL_OP_SET; empty otherwise). */
   value: Uint8Array;
 }
 

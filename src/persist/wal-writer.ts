@@ -66,8 +66,11 @@ export function pruneWalFiles(dir: string, coveredSeq: number): number {
 
 /** Records, bytes and syncs of one writer, for stats. */
 export interface WalWriterStats {
+  /** Records logged. */
   records: number;
+  /** Bytes of records written to files. */
   bytes: number;
+  /** fdatasyncs completed. */
   syncs: number;
 }
 
