@@ -28,6 +28,13 @@ export const WAL_HEADER_BYTES = 32;
 export const RECORD_HEADER_BYTES = 8;
 /** Body header (sequence, op, type, key length, expireAt, value length) size, in bytes. */
 export const BODY_HEADER_BYTES = 20;
+/** Body field offsets, in bytes from the body's start. */
+export const BODY_SEQ = 0;
+export const BODY_OP = 8;
+export const BODY_TYPE = 9;
+export const BODY_KEY_BYTES = 10;
+export const BODY_EXPIRE_AT = 12;
+export const BODY_VALUE_BYTES = 16;
 /** Largest body a reader accepts, in bytes (a longer length field marks a corrupt record). */
 export const MAX_BODY_BYTES = 1 << 30;
 
@@ -114,17 +121,17 @@ export class WalReader {
       return false;
     }
     const bv = new DataView(body.buffer, body.byteOffset, bodyBytes);
-    const keyLength = bv.getUint16(10, true);
-    const valueLength = bv.getUint32(16, true);
+    const keyLength = bv.getUint16(BODY_KEY_BYTES, true);
+    const valueLength = bv.getUint32(BODY_VALUE_BYTES, true);
     if (BODY_HEADER_BYTES + keyLength + valueLength !== bodyBytes) {
       this.tail = `${this.path}: record at byte ${this.pos}: lengths do not add up`;
       return false;
     }
     const r = this.record;
-    r.seq = bv.getFloat64(0, true);
-    r.op = body[8];
-    r.type = body[9];
-    r.expireAt = bv.getUint32(12, true);
+    r.seq = bv.getFloat64(BODY_SEQ, true);
+    r.op = body[BODY_OP];
+    r.type = body[BODY_TYPE];
+    r.expireAt = bv.getUint32(BODY_EXPIRE_AT, true);
     r.key = body.subarray(BODY_HEADER_BYTES, BODY_HEADER_BYTES + keyLength);
     r.value = body.subarray(BODY_HEADER_BYTES + keyLength, bodyBytes);
     this.pos += RECORD_HEADER_BYTES + bodyBytes;

@@ -27,7 +27,7 @@ import { crc32 } from 'node:zlib';
 import { H_WAL_EPOCH } from '../table/layout.ts';
 import type { SharedView } from '../table/shared-view.ts';
 import type { WalSink } from '../table/table.ts';
-import { BODY_HEADER_BYTES, encodeWalHeader, RECORD_HEADER_BYTES } from './wal-format.ts';
+import { BODY_EXPIRE_AT, BODY_HEADER_BYTES, BODY_KEY_BYTES, BODY_OP, BODY_SEQ, BODY_TYPE, BODY_VALUE_BYTES, encodeWalHeader, RECORD_HEADER_BYTES } from './wal-format.ts';
 
 /** When WAL records reach the disk (see the module comment). */
 export type FsyncPolicy = 'always' | 'everysec' | 'no';
@@ -141,12 +141,12 @@ export class WalWriter implements WalSink {
     const b = at + RECORD_HEADER_BYTES;
     const dv = this.dv;
     dv.setUint32(at, body, true);
-    dv.setFloat64(b, seq, true);
-    this.buf[b + 8] = op;
-    this.buf[b + 9] = type;
-    dv.setUint16(b + 10, keyLength, true);
-    dv.setUint32(b + 12, expireAt, true);
-    dv.setUint32(b + 16, valueBytes, true);
+    dv.setFloat64(b + BODY_SEQ, seq, true);
+    this.buf[b + BODY_OP] = op;
+    this.buf[b + BODY_TYPE] = type;
+    dv.setUint16(b + BODY_KEY_BYTES, keyLength, true);
+    dv.setUint32(b + BODY_EXPIRE_AT, expireAt, true);
+    dv.setUint32(b + BODY_VALUE_BYTES, valueBytes, true);
     const ks = b + BODY_HEADER_BYTES;
     for (let i = 0; i < keyLength; i++) this.buf[ks + i] = key[i];
     if (value !== null) {
@@ -287,6 +287,7 @@ export class WalWriter implements WalSink {
   }
 
   private rotationAsked(): boolean {
+    // No ordering needed: a rotation seen one turn late only keeps a file open longer.
     return Atomics.load(this.view.i32, H_WAL_EPOCH) !== this.epoch;
   }
 
