@@ -30,6 +30,8 @@ export interface SnapshotWritten {
   createdAtMs: number;
   /** Wall time from the walk's start to the directory fsync, in milliseconds. */
   durationMs: number;
+  /** The WAL sequence the snapshot covers (every change numbered up to it is in it). */
+  walSequence: number;
 }
 
 /** Snapshot files in `dir`, newest first (full paths). */
@@ -106,7 +108,7 @@ export function writeSnapshot(table: Table, dir: string, keep: number, walSequen
   const durationMs = performance.now() - t0;
   for (const old of listSnapshots(dir).slice(keep)) rmSync(old, { force: true });
   for (const n of readdirSync(dir)) if (n.endsWith('.sabsnap.tmp') && join(dir, n) !== tmp) rmSync(join(dir, n), { force: true });
-  return { path, bytes, entries, createdAtMs, durationMs };
+  return { path, bytes, entries, createdAtMs, durationMs, walSequence: Number(walSequence) };
 }
 
 /** What loading on start found. */

@@ -39,6 +39,8 @@ export interface SnapshotStats {
   snapshotFailures: number;
   /** Whether one is being written now. */
   snapshotInProgress: boolean;
+  /** The WAL sequence the last snapshot covers (0 = none yet, or no WAL). */
+  lastSnapshotWalSequence: number;
 }
 
 /** Writes snapshots of one cache into one directory. */
@@ -48,6 +50,7 @@ export class Snapshotter {
   private timer: NodeJS.Timeout | undefined;
   private readonly figures: SnapshotStats = {
     lastSnapshotAtMs: 0, lastSnapshotDurationMs: 0, lastSnapshotBytes: 0, lastSnapshotEntries: 0, snapshotsWritten: 0, snapshotFailures: 0, snapshotInProgress: false,
+    lastSnapshotWalSequence: 0,
   };
 
   constructor(private readonly cache: SharedCache, private readonly options: SnapshotterOptions, private readonly log: (line: string) => void) {
@@ -87,7 +90,7 @@ export class Snapshotter {
         const job: SnapshotJob = { handle: this.cache.handle, dir: this.options.dir, keep: this.options.keep };
         const w = (await this.pool.run(job)) as SnapshotWritten;
         Object.assign(this.figures, {
-          lastSnapshotAtMs: Date.now(), lastSnapshotDurationMs: Math.round(w.durationMs), lastSnapshotBytes: w.bytes, lastSnapshotEntries: w.entries,
+          lastSnapshotAtMs: Date.now(), lastSnapshotDurationMs: Math.round(w.durationMs), lastSnapshotBytes: w.bytes, lastSnapshotEntries: w.entries, lastSnapshotWalSequence: w.walSequence,
           snapshotsWritten: this.figures.snapshotsWritten + 1,
         });
         return w;

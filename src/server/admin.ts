@@ -38,7 +38,7 @@ const stringifyStats = fastJson({
       properties: {
         dataDir: { type: 'string' }, lastSnapshotAtMs: num, lastSnapshotDurationMs: num, lastSnapshotBytes: num, lastSnapshotEntries: num,
         snapshotsWritten: num, snapshotFailures: num, snapshotInProgress: { type: 'boolean' },
-        wal: { type: 'boolean' }, fsync: { type: 'string' }, walBytes: num, walSequence: num,
+        lastSnapshotWalSequence: num, wal: { type: 'boolean' }, fsync: { type: 'string' }, walBytes: num, walSequence: num, walLagRecords: num,
       },
     },
   },
@@ -50,7 +50,7 @@ export interface ServerStats extends CacheStats {
   serverThreads: number;
   uptimeSeconds: number;
   /** Snapshot figures; absent without `--data-dir`. */
-  persistence?: SnapshotStats & { dataDir: string; wal: boolean; fsync: string; walBytes: number; walSequence: number };
+  persistence?: SnapshotStats & { dataDir: string; wal: boolean; fsync: string; walBytes: number; walSequence: number; walLagRecords: number };
 }
 
 function json(res: HttpResponse, status: string, body: string): void {

@@ -58,8 +58,12 @@ async function assertPortFree(host: string, port: number, what: string): Promise
   await new Promise((resolve) => probe.close(resolve));
 }
 
-/** WAL figures for `/v1/stats`: on or off, the fsync policy, bytes on disk, the sequence. */
-function walStats(config: ServerConfig, cache: SharedCache): { wal: boolean; fsync: string; walBytes: number; walSequence: number } {
+/**
+ * WAL figures for `/v1/stats`: on or off, the fsync policy, bytes on disk, the sequence,
+ * and the lag: changes logged since the sequence the last snapshot covers (what a restart
+ * would replay).
+ */
+function walStats(config: ServerConfig, cache: SharedCache, coveredSeq: number): { wal: boolean; fsync: string; walBytes: number; walSequence: number; walLagRecords: number } {
   let walBytes = 0;
   for (const f of listWalFiles(config.dataDir)) {
     try {
@@ -68,7 +72,8 @@ function walStats(config: ServerConfig, cache: SharedCache): { wal: boolean; fsy
       // renamed or deleted meanwhile (rotation, pruning)
     }
   }
-  return { wal: config.wal, fsync: config.fsync, walBytes, walSequence: Number(Atomics.load(cache.table.v.i64, H_WAL_SEQ_I64)) };
+  const walSequence = Number(Atomics.load(cache.table.v.i64, H_WAL_SEQ_I64));
+  return { wal: config.wal, fsync: config.fsync, walBytes, walSequence, walLagRecords: walSequence - coveredSeq };
 }
 
 /** A running sabcache server. */
@@ -80,6 +85,8 @@ export class Server {
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
   private snapshotter: Snapshotter | undefined;
+  /** The WAL sequence recovery ended at (covered by the snapshot it wrote, or the one it loaded). */
+  private recoveredSeq = 0;
   /** The main thread's WAL (admin flush), with `--wal`. */
   private mainWal: WalWriter | undefined;
 
@@ -90,7 +97,10 @@ export class Server {
       extraStats: () => ({
         serverThreads: this.slots.filter(Boolean).length,
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-        persistence: this.snapshotter && { dataDir: config.dataDir, ...this.snapshotter.stats(), ...walStats(config, this.cache) },
+        persistence: this.snapshotter && (() => {
+          const snap = this.snapshotter.stats();
+          return { dataDir: config.dataDir, ...snap, ...walStats(config, this.cache, Math.max(snap.lastSnapshotWalSequence, this.recoveredSeq)) };
+        })(),
       }),
       snapshot: () => this.snapshotter?.snapshot(),
       afterDurable: (fn) => (this.mainWal ? this.mainWal.whenDurable(fn) : fn()),
@@ -156,6 +166,7 @@ export class Server {
     }
     // New records are numbered after every one the files held.
     Atomics.store(this.cache.table.v.i64, H_WAL_SEQ_I64, BigInt(seq));
+    this.recoveredSeq = seq;
     if (files.length > 0) {
       const w = writeSnapshot(this.cache.table, dir, this.config.snapshotKeep, BigInt(seq));
       for (const f of files) rmSync(f, { force: true });

@@ -104,6 +104,13 @@ test('with a WAL, a graceful stop then restart loses nothing and leaves no WAL f
     const acked = await load.stop();
     await fetch(`${first.base}/v1/kv/counter/incr?by=5`, { method: 'POST' });
     await fetch(`${first.base}/v1/kv/${acked[0].key}`, { method: 'DELETE' });
+    type Persistence = { persistence: { wal: boolean; fsync: string; walSequence: number; walLagRecords: number; walBytes: number } };
+    const before = (await (await fetch(`${first.admin}/v1/stats`)).json() as Persistence).persistence;
+    assert.deepEqual([before.wal, before.fsync, before.walSequence, before.walLagRecords], [true, 'always', acked.length + 2, acked.length + 2]);
+    assert.ok(before.walBytes > 0);
+    assert.equal((await fetch(`${first.admin}/v1/admin/snapshot`, { method: 'POST' })).status, 200);
+    const after = (await (await fetch(`${first.admin}/v1/stats`)).json() as Persistence).persistence;
+    assert.equal(after.walLagRecords, 0, 'the snapshot covers every change so far');
     assert.equal(await first.stop(), 0);
     assert.deepEqual(readdirSync(dir).filter((n) => n.startsWith('wal-')), [], 'the last snapshot covers every WAL file');
     const second = await startServer([...base, '--data-dir', dir, '--wal']);
