@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { SabcacheError } from '../errors.ts';
 import type { SharedCache } from '../shared-cache.ts';
 import type { Table } from '../table/table.ts';
+import { readDirOrEmpty } from '../util/read-dir.ts';
 import { encodeHeader, readSnapshot, SnapshotCorruptError, SnapshotEncoder } from './snapshot-format.ts';
 
 const NAME = /^snapshot-(\d{13})\.sabsnap$/;
@@ -36,14 +37,7 @@ export interface SnapshotWritten {
 
 /** Snapshot files in `dir`, newest first (full paths). */
 export function listSnapshots(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-  return names.filter((n) => NAME.test(n)).sort().reverse().map((n) => join(dir, n));
+  return readDirOrEmpty(dir).filter((n) => NAME.test(n)).sort().reverse().map((n) => join(dir, n));
 }
 
 /** Flushes `dir`'s entries (a rename) to disk. */

@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { LITTLE_ENDIAN } from '../util/endian.ts';
 import { readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { SabcacheError } from '../errors.ts';
@@ -38,8 +39,6 @@ export const SNAPSHOT_TRAILER_BYTES = 24;
 export const TRAILER_MAGIC = 'SEND';
 /** Entries up to this many key + value bytes are copied word by word, longer ones by memcpy. */
 const COPY_BY_WORDS_MAX_BYTES = 256;
-/** Whether i32 words are little-endian here (then they can be stored through a little-endian DataView). */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /** A block is closed once its payload reaches this many bytes (between buckets), in bytes. */
 export const BLOCK_TARGET_BYTES = 1 << 20;
 

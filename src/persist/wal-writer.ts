@@ -27,6 +27,7 @@ import { crc32 } from 'node:zlib';
 import { H_WAL_EPOCH } from '../table/layout.ts';
 import type { SharedView } from '../table/shared-view.ts';
 import type { WalSink } from '../table/table.ts';
+import { readDirOrEmpty } from '../util/read-dir.ts';
 import { BODY_EXPIRE_AT, BODY_HEADER_BYTES, BODY_KEY_BYTES, BODY_OP, BODY_SEQ, BODY_TYPE, BODY_VALUE_BYTES, encodeWalHeader, RECORD_HEADER_BYTES } from './wal-format.ts';
 
 /** When WAL records reach the disk (see the module comment). */
@@ -38,14 +39,7 @@ const seqText = (n: number) => String(n).padStart(16, '0');
 
 /** WAL files in `dir` (full paths), written or closed, in no particular order. */
 export function listWalFiles(dir: string): string[] {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw e;
-  }
-  return names.filter((n) => OPEN_NAME.test(n) || CLOSED_NAME.test(n)).map((n) => join(dir, n));
+  return readDirOrEmpty(dir).filter((n) => OPEN_NAME.test(n) || CLOSED_NAME.test(n)).map((n) => join(dir, n));
 }
 
 /**
@@ -316,6 +310,11 @@ export class WalWriter implements WalSink {
     this.written = this.appended;
   }
 
+  /** The open file's name once closed: its last sequence added. */
+  private closedPath(): string {
+    return this.path.replace(/\.log$/, `-${seqText(this.lastSeq)}.log`);
+  }
+
   /** Syncs, closes and renames the open file with its last sequence. */
   private closeFile(): void {
     if (this.fd < 0) return;
@@ -324,7 +323,7 @@ export class WalWriter implements WalSink {
     this.stats.syncs++;
     closeSync(this.fd);
     this.fd = -1;
-    renameSync(this.path, this.path.replace(/\.log$/, `-${seqText(this.lastSeq)}.log`));
+    renameSync(this.path, this.closedPath());
     this.firstSeq = 0;
     this.settle(this.written);
   }
@@ -343,7 +342,7 @@ export class WalWriter implements WalSink {
       while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, at + done);
       this.writeBufferedSync();
       fdatasyncSync(this.fd);
-      renameSync(this.path, this.path.replace(/\.log$/, `-${seqText(this.lastSeq)}.log`));
+      renameSync(this.path, this.closedPath());
       this.fd = -1;
       this.closed = true; // from here the in-flight write's callback closes the descriptor
       this.settle(this.appended);

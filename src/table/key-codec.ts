@@ -1,9 +1,8 @@
 import { BadKeyError, KeyTooLargeError } from '../errors.ts';
+import { LITTLE_ENDIAN } from '../util/endian.ts';
 import { finishHash, hashBytes, mixLane1, mixLane2 } from './hash.ts';
 
 const encoder = new TextEncoder();
-/** Whether an Int32Array stores a word's low byte first (x86, ARM): then a 4-byte block can go to scratch as one word. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * Turns a key (string or bytes) into its UTF-8 bytes and 64-bit hash, reusing one scratch

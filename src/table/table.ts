@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { LITTLE_ENDIAN } from '../util/endian.ts';
 import { BadTtlError, BadValueError, OutOfMemoryError, TooManyThreadsError, ValueTooLargeError } from '../errors.ts';
 import { lockBucket, unlockBucket, validateSeq } from './bucket-lock.ts';
 import { feedWatched, publishChange, publishEntryChange } from './change-feed.ts';
@@ -40,8 +41,6 @@ const SLAB_BYTES = 64 * 1024;
 const TOUCH_BYTES = 2 * REGION_ALIGN_BYTES;
 /** Values up to this many bytes are copied word by word (see copyInto); longer ones by memcpy. */
 const COPY_BY_VIEW_MAX_BYTES = 192;
-/** Whether i32 words are little-endian here, so copyInto may store them through a little-endian DataView. */
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** WAL record: the key now holds this value, type and expiry (set, incr's result). */
 export const WAL_OP_SET = 1;
