@@ -167,9 +167,6 @@ export class Table implements ThreadContext {
   walSink: WalSink | null = null;
   /** The WAL sequence the last logged mutation took inside its lock. */
   private walSeq = 0;
-  /** incr's new value and expiry, kept from inside the lock for its WAL record. */
-  private walText = '';
-  private walExpireAt = 0;
   /** Value length of the last hit. */
   lastValueLength = 0;
   /** Value type (TYPE_BYTES / TYPE_STRING / TYPE_INTEGER) of the last hit. */
@@ -709,10 +706,11 @@ export class Table implements ThreadContext {
     const bw = this.indexWord + b * BUCKET_WORDS;
     const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
     let result: number | bigint;
+    let text = '';
+    let expireAt = 0;
     try {
       const w = this.findLiveLocked(bw);
       let current: number | bigint = 0;
-      let expireAt = 0;
       if (w >= 0) {
         const old = this.entryByte(i32[bw + B_WAYS + 2 * w + 1]);
         const ow = old >>> 2;
@@ -720,23 +718,19 @@ export class Table implements ThreadContext {
         current = parseInt64(this.u8, old + ENTRY_HEADER_BYTES + keyLen, i32[ow + E_VALUE_LEN]);
       }
       result = addInt64(current, delta);
-      const text = String(result);
+      text = String(result);
       const vs = e + ENTRY_HEADER_BYTES + keyLen;
       for (let i = 0; i < text.length; i++) this.u8[vs + i] = text.charCodeAt(i);
       i32[(e >>> 2) + E_VALUE_LEN] = text.length;
       i32[(e >>> 2) + E_EXPIRE_AT] = expireAt;
       this.installLocked(bw, b, e, entryBytes(keyLen, text.length));
-      if (this.walSink !== null) {
-        this.walSeq = this.nextWalSeqLocked();
-        this.walText = text;
-        this.walExpireAt = expireAt >>> 0;
-      }
+      if (this.walSink !== null) this.walSeq = this.nextWalSeqLocked();
     } finally {
       unlockBucket(i32, bw, s, this.threadWord);
     }
     this.f64[this.counters + C_SETS]++;
     // Logged as the value it left (a replay sets it, whatever it held before).
-    if (this.walSink !== null) this.walSink.record(this.walSeq, WAL_OP_SET, this.codec.bytes, keyLen, this.walText, TYPE_INTEGER, this.walExpireAt);
+    if (this.walSink !== null) this.walSink.record(this.walSeq, WAL_OP_SET, this.codec.bytes, keyLen, text, TYPE_INTEGER, expireAt >>> 0);
     return result;
   }
 
