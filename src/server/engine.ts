@@ -17,7 +17,7 @@ import { listWalFiles, WalWriter } from '../persist/wal-writer.ts';
 import { H_WAL_SEQ_I64 } from '../table/layout.ts';
 import { SharedCache } from '../shared-cache.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
-import { registerAdminRoutes } from './admin.ts';
+import { registerAdminRoutes, type ServerStats } from './admin.ts';
 import type { ServerConfig } from './config.ts';
 import { type App, createApp, uws, type us_listen_socket } from './uws.ts';
 
@@ -97,10 +97,7 @@ export class Server {
       extraStats: () => ({
         serverThreads: this.slots.filter(Boolean).length,
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-        persistence: this.snapshotter && (() => {
-          const snap = this.snapshotter.stats();
-          return { dataDir: config.dataDir, ...snap, ...walStats(config, this.cache, Math.max(snap.lastSnapshotWalSequence, this.recoveredSeq)) };
-        })(),
+        persistence: this.persistenceStats(),
       }),
       snapshot: () => this.snapshotter?.snapshot(),
       afterDurable: (fn) => (this.mainWal ? this.mainWal.whenDurable(fn) : fn()),
@@ -172,6 +169,14 @@ export class Server {
       for (const f of files) rmSync(f, { force: true });
       this.log(`sabcache: wrote ${w.entries} recovered entries to ${w.path}; the WAL files it covers are deleted`);
     }
+  }
+
+  /** The `persistence` figures of `/v1/stats`; undefined without a data dir. */
+  private persistenceStats(): ServerStats['persistence'] {
+    if (!this.snapshotter) return undefined;
+    const snap = this.snapshotter.stats();
+    // The lag counts from what is on disk: the last snapshot, or what recovery covered.
+    return { dataDir: this.config.dataDir, ...snap, ...walStats(this.config, this.cache, Math.max(snap.lastSnapshotWalSequence, this.recoveredSeq)) };
   }
 
   /** Starts worker `index` and resolves when it listens. */
