@@ -35,7 +35,8 @@ export interface SharedCacheOptions {
   maintenanceIntervalMs?: number;
   /**
    * Free segments the owner keeps ready by evicting ahead of writers, as a fraction of all
-   * segments (at least one segment). @default 0.05
+   * segments (at least one segment). Free segments hold no data, so a larger reserve lowers
+   * the hit ratio; a writer that finds none evicts one itself. @default 0.02
    */
   freeSegmentsFraction?: number;
   /**
@@ -82,7 +83,7 @@ export function resolveOptions(o: SharedCacheOptions = {}): ResolvedOptions {
   if (!Number.isFinite(maintenanceIntervalMs) || maintenanceIntervalMs < 1 || maintenanceIntervalMs > 10_000) {
     throw new BadOptionError('maintenanceIntervalMs', `must be from 1 to 10000, got ${maintenanceIntervalMs}`);
   }
-  const freeSegmentsFraction = o.freeSegmentsFraction ?? 0.05;
+  const freeSegmentsFraction = o.freeSegmentsFraction ?? 0.02;
   if (!(freeSegmentsFraction >= 0 && freeSegmentsFraction < 0.5)) {
     throw new BadOptionError('freeSegmentsFraction', `must be from 0 to 0.5 (exclusive), got ${freeSegmentsFraction}`);
   }

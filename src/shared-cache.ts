@@ -1,9 +1,10 @@
 import { threadId } from 'node:worker_threads';
 import { BadHandleError, BadOptionError, BadTtlError, ClosedError, NotOwnerError } from './errors.ts';
 import { advanceClock, Maintenance } from './memory/maintenance.ts';
+import { smallTargetSegments } from './memory/eviction.ts';
 import { type ResolvedOptions, resolveOptions, type SharedCacheOptions } from './options.ts';
 import {
-  C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_DELETES, C_GHOST_HITS, C_GHOST_INSERTS, C_PROMOTED, C_REINSERTED, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_REQUESTS, C_SETS,
+  C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_DELETES, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, H_SMALL_TARGET, C_PROMOTED, C_REINSERTED, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_REQUESTS, C_SETS,
   C_UNLINKED, metadataBytes, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, T_STATE, T_WORKER_THREAD_ID,
   THREAD_ATTACHED, THREAD_BLOCK_COUNT, TYPE_INTEGER, TYPE_STRING, segmentRowWord, threadBlockWord, threadCountersF64,
 } from './table/layout.ts';
@@ -83,6 +84,7 @@ const TOTALS = [
   ['hits', C_HITS], ['misses', C_MISSES], ['sets', C_SETS], ['deletes', C_DELETES], ['evictions', C_EVICTED_ITEMS],
   ['expired', C_EXPIRED_ITEMS], ['evictedSegments', C_EVICTED_SEGMENTS], ['promotions', C_PROMOTED],
   ['reinsertions', C_REINSERTED], ['ghostHits', C_GHOST_HITS], ['ghostInserts', C_GHOST_INSERTS],
+  ['ghostMainHits', C_GHOST_MAIN_HITS], ['ghostMainInserts', C_GHOST_MAIN_INSERTS],
   ['compactedSegments', C_COMPACTED_SEGMENTS], ['compactedItems', C_COMPACTED_ITEMS],
 ] as const;
 type TotalName = (typeof TOTALS)[number][0];
@@ -113,8 +115,12 @@ export interface CacheStats {
   reinsertions: number;
   /** New keys found in the ghost table, written straight into the main queue. */
   ghostHits: number;
-  /** Fingerprints added to the ghost table (entries dropped from the small queue). */
+  /** Fingerprints added to the ghost table (entries dropped from either queue). */
   ghostInserts: number;
+  /** The part of `ghostHits` on keys the main queue had dropped (the rest the small queue had). */
+  ghostMainHits: number;
+  /** The part of `ghostInserts` left by the main queue. */
+  ghostMainInserts: number;
   /** Segments freed by compaction. */
   compactedSegments: number;
   /** Entries copied forward by compaction. */
@@ -125,9 +131,10 @@ export interface CacheStats {
   writtenBytes: number;
   /**
    * Segment counts by state (`free`, `active`, `sealed`, `evicting`), segments in use by
-   * queue (`small`, `main`), the total and the segment size in bytes.
+   * queue (`small`, `main`), the small queue's adaptive target (`smallTarget`, segments),
+   * the total and the segment size in bytes.
    */
-  segments: SegmentCounts & { total: number; segmentBytes: number };
+  segments: SegmentCounts & { smallTarget: number; total: number; segmentBytes: number };
   bucketCount: number;
   threads: ThreadStats[];
 }
@@ -419,7 +426,7 @@ export class SharedCache {
     return {
       items, memoryUsedBytes: metadataBytes(g) + writtenBytes, memoryLimitBytes: this.limitBytes, bufferBytes: v.sab.byteLength, ...totals,
       liveBytes, writtenBytes,
-      segments: { ...countSegments(v), total: g.segmentCount, segmentBytes: g.segmentBytes },
+      segments: { ...countSegments(v), smallTarget: Atomics.load(v.i32, H_SMALL_TARGET) || smallTargetSegments(g.segmentCount), total: g.segmentCount, segmentBytes: g.segmentBytes },
       bucketCount: g.bucketCount, threads,
     };
   }

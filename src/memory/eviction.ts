@@ -9,7 +9,9 @@
  *   to main (libCacheSim's S3FIFO.c does the same: objects admitted before the cache is
  *   full are kept a little longer, and the queues start at their target sizes).
  * - Victim: the oldest sealed segment of the small queue while the small queue holds at
- *   least {@link SMALL_QUEUE_FRACTION} of all segments, else the oldest sealed main one.
+ *   least its target share of all segments, else the oldest sealed main one. The target
+ *   starts at {@link SMALL_QUEUE_FRACTION} (the paper's 10%) and the owner moves it with
+ *   the ghost hits of each kind (queue-sizing.ts, after ARC).
  * - Small victim: each live entry read since it was written (frequency ≥ 1) is copied
  *   forward into the main queue with frequency 0; the others are dropped and leave a
  *   fingerprint in the ghost table.
@@ -17,6 +19,7 @@
  *   with their frequency minus one (the paper's 2-bit CLOCK); at most
  *   {@link MAIN_RETAIN_MAX_FRACTION} of a segment is kept, the least-read entries going
  *   first, so that each step frees space (Segcache bounds what a merge retains likewise).
+ *   The dropped ones leave a fingerprint marked as the main queue's.
  * - Expired entries are always dropped.
  *
  * Copying forward never evicts (the evictor is already making room): with no free segment
@@ -37,16 +40,20 @@ import { lockBucket, unlockBucket } from '../table/bucket-lock.ts';
 import { feedWatched, publishEntryChange } from '../table/change-feed.ts';
 import { ghostInsert } from '../table/ghost.ts';
 import {
-  B_WAYS, C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_GHOST_INSERTS,
+  B_WAYS, C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_GHOST_INSERTS, C_GHOST_MAIN_INSERTS,
   C_PROMOTED, C_REINSERTED, C_UNLINKED, CHANGE_EVICT, CHANGE_EXPIRE, E_EXPIRE_AT, ENTRY_HEADER_BYTES, bucketOf,
-  FREQ_MAX, H_CLOCK_SECONDS, H_FULL, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET,
+  FREQ_MAX, H_CLOCK_SECONDS, H_FULL, H_SMALL_TARGET, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET,
   SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, makeRef,
   segmentByte, segmentRowWord,
 } from '../table/layout.ts';
 import { entrySizeAt, freeSegmentClaimed, unlinkWayLocked } from '../table/segments.ts';
 import type { Table } from '../table/table.ts';
 
-/** Share of all segments the small queue may hold before it is evicted first (S3-FIFO: 10%). */
+/**
+ * Share of all segments the small queue may hold before it is evicted first (S3-FIFO: 10%)
+ * until the owner's adaptation sets a target (queue-sizing.ts), and before the cache first
+ * fills.
+ */
 export const SMALL_QUEUE_FRACTION = 0.1;
 /** Most of a main-queue victim kept by copying forward, as a fraction of the segment size. */
 export const MAIN_RETAIN_MAX_FRACTION = 0.75;
@@ -108,7 +115,8 @@ function claim(t: Table, s: number): boolean {
  */
 export function evictSegment(t: Table): boolean {
   const { i32, g } = t.v;
-  const smallTarget = smallTargetSegments(g.segmentCount);
+  // A hint written by the owner (queue-sizing.ts); 0 before its first tick.
+  const smallTarget = Atomics.load(i32, H_SMALL_TARGET) || smallTargetSegments(g.segmentCount);
   for (let attempt = 0; attempt < 8; attempt++) {
     const q = scanQueues(t);
     const victim = (q.small >= smallTarget || q.oldestMain < 0) && q.oldestSmall >= 0 ? q.oldestSmall : q.oldestMain;
@@ -231,9 +239,10 @@ function walkClaimed(t: Table, s: number, kind: number): void {
         f64[t.counters + (kind === WALK_COMPACT ? C_COMPACTED_ITEMS : kind === WALK_MAIN ? C_REINSERTED : C_PROMOTED)]++;
         return;
       }
-      if (!expired && kind === WALK_SMALL) {
-        ghostInsert(v, lo, hi);
+      if (!expired && (kind === WALK_SMALL || kind === WALK_MAIN)) {
+        ghostInsert(v, lo, hi, kind === WALK_MAIN);
         f64[t.counters + C_GHOST_INSERTS]++;
+        if (kind === WALK_MAIN) f64[t.counters + C_GHOST_MAIN_INSERTS]++;
       }
       if (feedWatched(v)) publishEntryChange(v, expired ? CHANGE_EXPIRE : CHANGE_EVICT, e);
       unlinkWayLocked(v, bw, w, ref);

@@ -1,8 +1,8 @@
 /**
  * The owner thread's maintenance tick (DESIGN §5): advances the shared coarse clock,
  * keeps free segments at or above a low watermark by evicting whole segments under the
- * S3-FIFO policy (eviction.ts), compacts sparse segments, and sweeps a slice of buckets
- * for expired entries.
+ * S3-FIFO policy (eviction.ts), moves the small queue's target (queue-sizing.ts), compacts
+ * sparse segments, and sweeps a slice of buckets for expired entries.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { H_CLOCK_SECONDS } from '../table/layout.ts';
 import { countSegments } from '../table/segments.ts';
 import type { Table } from '../table/table.ts';
 import { compactSegments, evictSegment } from './eviction.ts';
+import { SmallQueueSizer } from './queue-sizing.ts';
 import { sweepExpired } from './expiry.ts';
 
 /** Most segments compacted per tick (bounds the tick's time: each moves ≤ 1/4 segment). */
@@ -33,6 +34,8 @@ export interface TickReport {
 /** Runs one maintenance step on the owner; see the module comment. */
 export class Maintenance {
   private sweepFrom = 0;
+  /** The small queue's adaptive target (read by tests and stats). */
+  readonly smallQueue: SmallQueueSizer;
   /** Buckets swept per tick: the whole index about every 10 s at a 50 ms tick. */
   private readonly sweepPerTick: number;
   /**
@@ -41,11 +44,13 @@ export class Maintenance {
    */
   constructor(private readonly table: Table, readonly lowWatermarkSegments: number) {
     this.sweepPerTick = Math.max(64, Math.ceil(table.v.g.bucketCount / 200));
+    this.smallQueue = new SmallQueueSizer(table.v);
   }
 
-  /** One step: clock, eviction to the watermark, compaction, a slice of the expiry sweep. */
+  /** One step: clock, queue sizing, eviction to the watermark, compaction, a slice of the expiry sweep. */
   tick(): TickReport {
     advanceClock(this.table.v.i32, this.table.now());
+    this.smallQueue.tick();
     let evictedSegments = 0;
     let free = countSegments(this.table.v).free;
     while (free < this.lowWatermarkSegments && evictSegment(this.table)) {

@@ -16,8 +16,9 @@
  *  bucket (64 B = 16 × i32):  [0] seq  [1] lock owner  [2,3] way0 (tag, ref) … [14,15] way6
  *  freq   (u16 per bucket):   an advisory 2-bit access counter (0..3) per way: way w at
  *                             bits 2w, 2w+1; bits 14, 15 spare (frequency.ts)
- *  ghost line (64 B = 32 × u16): [0] insert cursor  [1..31] 16-bit fingerprints of entries
- *                             dropped from the small queue (0 = empty), replaced round-robin
+ *  ghost line (64 B = 32 × u16): [0] insert cursor  [1..31] fingerprints of dropped entries:
+ *                             bit 15 = dropped by the main queue, bits 0-14 the key's
+ *                             fingerprint (0 = empty slot), replaced round-robin
  *  segment table row (32 B):  [0] state  [1] write offset  [2] live bytes  [3] generation
  *                             [4] seal sequence  [5] created-at (unix s)  [6] queue  [7] spare
  *  thread block (1 KiB):      [0] state  [1] held bucket+1  [2] active small segment+1
@@ -46,7 +47,7 @@
 /** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
 export const MAGIC = 0x43424153;
 /** Bumped whenever any offset or meaning in this file changes. */
-export const LAYOUT_VERSION = 5;
+export const LAYOUT_VERSION = 6;
 
 /** Every region starts on a multiple of this (one cache line), in bytes. */
 export const REGION_ALIGN_BYTES = 64;
@@ -92,6 +93,11 @@ export const H_SMALL_SEGMENTS = 15;
 export const H_FULL = 16;
 /** Header word: bumped to ask every WAL writer to start a new file (before a snapshot). */
 export const H_WAL_EPOCH = 17;
+/**
+ * Header word: segments the small queue may hold before it is evicted first, set by the
+ * owner's adaptation (queue-sizing.ts); 0 until its first tick (then the default share).
+ */
+export const H_SMALL_TARGET = 18;
 /**
  * Index, in a BigInt64Array over the buffer, of the last WAL sequence number handed out
  * (i64 at bytes 80-87, i32 words 20 and 21). Writers take the next one inside the bucket
@@ -157,10 +163,14 @@ export const C_GHOST_HITS = 12;
 export const C_COMPACTED_SEGMENTS = 13;
 /** Counter: entries copied forward by compaction. */
 export const C_COMPACTED_ITEMS = 14;
-/** Counter: fingerprints added to the ghost table. */
+/** Counter: fingerprints added to the ghost table (from either queue). */
 export const C_GHOST_INSERTS = 15;
+/** Counter: ghost hits on a fingerprint left by the main queue (a subset of C_GHOST_HITS). */
+export const C_GHOST_MAIN_HITS = 16;
+/** Counter: fingerprints the main queue added to the ghost table (a subset of C_GHOST_INSERTS). */
+export const C_GHOST_MAIN_INSERTS = 17;
 /** Counter slots per thread block (room to grow). */
-export const COUNTER_COUNT = 16;
+export const COUNTER_COUNT = 18;
 
 // ── index ─────────────────────────────────────────────────────────────────────────────
 /** One bucket, in bytes: one cache line. */
@@ -187,7 +197,7 @@ export const FREQ_MAX = 3;
 export const GHOST_LINE_BYTES = 64;
 /** u16 halfwords per ghost line: halfword 0 is the insert cursor, the rest hold fingerprints. */
 export const GHOST_LINE_HALFWORDS = 32;
-/** Fingerprint slots (16 bits each) per ghost line. */
+/** Fingerprint slots (16 bits each: an origin bit and a 15-bit fingerprint) per ghost line. */
 export const GHOST_SLOTS_PER_LINE = 31;
 /** Ghost line halfword: the insert cursor (next slot, modulo GHOST_SLOTS_PER_LINE). */
 export const GL_CURSOR = 0;

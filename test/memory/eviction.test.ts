@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compactSegments, evictOldestDropping, evictSegment } from '../../src/memory/eviction.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
-import { ghostInsert, ghostSize, ghostTake } from '../../src/table/ghost.ts';
-import { B_WAYS, GHOST_SLOTS_PER_LINE, bucketWord, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, refByte, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_FREE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord } from '../../src/table/layout.ts';
+import { GHOST_FROM_MAIN, GHOST_FROM_SMALL, GHOST_MISS, ghostInsert, ghostSize, ghostTake } from '../../src/table/ghost.ts';
+import { B_WAYS, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, refByte, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_FREE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord } from '../../src/table/layout.ts';
 import { acquireSegment, countSegments, sealSegment } from '../../src/table/segments.ts';
 import { Table } from '../../src/table/table.ts';
 import { checkIndex } from '../helpers/index-check.ts';
@@ -65,18 +65,49 @@ test('the ghost table remembers fingerprints, gives each back once, and forgets 
   const t = makeTable(2 << 20, 1024);
   const v = t.v;
   ghostInsert(v, 11, 0);
-  assert.equal(ghostTake(v, 11, 0), true);
-  assert.equal(ghostTake(v, 11, 0), false, 'taken once');
+  assert.equal(ghostTake(v, 11, 0), GHOST_FROM_SMALL);
+  assert.equal(ghostTake(v, 11, 0), GHOST_MISS, 'taken once');
   // One line holds GHOST_SLOTS_PER_LINE: one more insert into the same line forgets the first.
   for (let i = 1; i <= GHOST_SLOTS_PER_LINE + 1; i++) ghostInsert(v, 100 + i, 0);
-  assert.equal(ghostTake(v, 101, 0), false);
-  assert.equal(ghostTake(v, 102, 0), true, 'the second oldest is still there');
-  assert.equal(ghostTake(v, 101 + GHOST_SLOTS_PER_LINE, 0), true);
+  assert.equal(ghostTake(v, 101, 0), GHOST_MISS);
+  assert.equal(ghostTake(v, 102, 0), GHOST_FROM_SMALL, 'the second oldest is still there');
+  assert.equal(ghostTake(v, 101 + GHOST_SLOTS_PER_LINE, 0), GHOST_FROM_SMALL);
   assert.ok(ghostSize(v) <= GHOST_SLOTS_PER_LINE);
-  // The fingerprint is the low 16 bits of the bucket lane: 0x10000 + 7 and 7 look alike, 8 does not.
-  ghostInsert(v, 0x10007, 0);
-  assert.equal(ghostTake(v, 8, 0), false);
-  assert.equal(ghostTake(v, 7, 0), true);
+  // The fingerprint is the low 15 bits of the bucket lane: 0x8000 + 7 and 7 look alike, 8 does not.
+  ghostInsert(v, 0x8007, 0);
+  assert.equal(ghostTake(v, 8, 0), GHOST_MISS);
+  assert.equal(ghostTake(v, 7, 0), GHOST_FROM_SMALL);
+  t.close();
+});
+
+test('a fingerprint left by the main queue comes back marked as such, whatever its bit 15', () => {
+  const t = makeTable(2 << 20, 1024);
+  const v = t.v;
+  ghostInsert(v, 0x1234, 5, true);
+  ghostInsert(v, 0x9235, 5, true); // bit 15 of the lane is not part of the fingerprint
+  ghostInsert(v, 0x1236, 5, false);
+  assert.equal(ghostTake(v, 0x1236, 5), GHOST_FROM_SMALL);
+  assert.equal(ghostTake(v, 0x1235, 5), GHOST_FROM_MAIN);
+  assert.equal(ghostTake(v, 0x9234, 5), GHOST_FROM_MAIN);
+  assert.equal(ghostTake(v, 0x1234, 5), GHOST_MISS, 'taken once');
+  t.close();
+});
+
+test('keys dropped by a main-queue eviction leave main fingerprints; their return is counted as a main ghost hit', () => {
+  const t = makeTable(2 << 20, 1024);
+  // Unread keys only: small victims drop everything, so fill main through the ghost.
+  const n = Math.ceil((1.3 * t.v.g.segmentCount * t.v.g.segmentBytes) / 136);
+  for (let i = 0; i < n; i++) t.set(`a${i}`, value);
+  for (let i = 0; i < n; i++) t.set(`a${i}`, value); // many return: ghost hits, into main
+  // Evict main segments only (a target no small queue reaches): their unread entries go.
+  Atomics.store(t.v.i32, H_SMALL_TARGET, t.v.g.segmentCount);
+  for (let i = 0; i < 4; i++) assert.ok(evictSegment(t));
+  const c = (name: number) => t.v.f64[t.counters + name];
+  assert.ok(c(C_GHOST_MAIN_INSERTS) > 0, 'main evictions left fingerprints');
+  const before = c(C_GHOST_MAIN_HITS);
+  for (let i = 0; i < n; i++) t.set(`a${i}`, value);
+  assert.ok(c(C_GHOST_MAIN_HITS) > before, 'returns of keys main dropped are told apart');
+  assert.ok(c(C_GHOST_MAIN_HITS) <= c(C_GHOST_HITS));
   t.close();
 });
 
