@@ -1,10 +1,10 @@
 import { threadId } from 'node:worker_threads';
 import { BadHandleError, BadOptionError, BadTtlError, ClosedError, NotOwnerError } from './errors.ts';
 import { advanceClock, Maintenance } from './memory/maintenance.ts';
-import { smallTargetSegments } from './memory/eviction.ts';
+import { currentSmallTarget } from './memory/eviction.ts';
 import { type ResolvedOptions, resolveOptions, type SharedCacheOptions } from './options.ts';
 import {
-  C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_DELETES, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, H_SMALL_TARGET, C_PROMOTED, C_REINSERTED, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_REQUESTS, C_SETS,
+  C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_DELETES, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, C_PROMOTED, C_REINSERTED, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_REQUESTS, C_SETS,
   C_UNLINKED, metadataBytes, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, T_STATE, T_WORKER_THREAD_ID,
   THREAD_ATTACHED, THREAD_BLOCK_COUNT, TYPE_INTEGER, TYPE_STRING, segmentRowWord, threadBlockWord, threadCountersF64,
 } from './table/layout.ts';
@@ -426,7 +426,7 @@ export class SharedCache {
     return {
       items, memoryUsedBytes: metadataBytes(g) + writtenBytes, memoryLimitBytes: this.limitBytes, bufferBytes: v.sab.byteLength, ...totals,
       liveBytes, writtenBytes,
-      segments: { ...countSegments(v), smallTarget: Atomics.load(v.i32, H_SMALL_TARGET) || smallTargetSegments(g.segmentCount), total: g.segmentCount, segmentBytes: g.segmentBytes },
+      segments: { ...countSegments(v), smallTarget: currentSmallTarget(v), total: g.segmentCount, segmentBytes: g.segmentBytes },
       bucketCount: g.bucketCount, threads,
     };
   }

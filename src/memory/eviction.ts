@@ -47,6 +47,7 @@ import {
   segmentByte, segmentRowWord,
 } from '../table/layout.ts';
 import { entrySizeAt, freeSegmentClaimed, unlinkWayLocked } from '../table/segments.ts';
+import type { SharedView } from '../table/shared-view.ts';
 import type { Table } from '../table/table.ts';
 
 /**
@@ -65,9 +66,19 @@ const WALK_MAIN = 1;
 const WALK_COMPACT = 2;
 const WALK_DROP = 3;
 
-/** Segments the small queue may hold when there are `segmentCount` in all (at least one). */
-export function smallTargetSegments(segmentCount: number): number {
-  return Math.max(1, Math.ceil(segmentCount * SMALL_QUEUE_FRACTION));
+/**
+ * Segments the small queue may hold when there are `segmentCount` in all and its share is
+ * `fraction` (default {@link SMALL_QUEUE_FRACTION}); at least one.
+ */
+export function smallTargetSegments(segmentCount: number, fraction = SMALL_QUEUE_FRACTION): number {
+  return Math.max(1, Math.ceil(segmentCount * fraction));
+}
+
+/** The small queue's target now, in segments: the owner's adaptive one, else the default. */
+export function currentSmallTarget(v: SharedView): number {
+  // A hint written by the owner (queue-sizing.ts), 0 before its first publish: any value
+  // read is a valid choice for one eviction step, so no ordering is needed.
+  return Atomics.load(v.i32, H_SMALL_TARGET) || smallTargetSegments(v.g.segmentCount);
 }
 
 /** Segments in the small queue, and the oldest sealed segment of each queue (-1: none). */
@@ -114,9 +125,8 @@ function claim(t: Table, s: number): boolean {
  * writer that finds none helps. Returns false when no segment is sealed.
  */
 export function evictSegment(t: Table): boolean {
-  const { i32, g } = t.v;
-  // A hint written by the owner (queue-sizing.ts); 0 before its first tick.
-  const smallTarget = Atomics.load(i32, H_SMALL_TARGET) || smallTargetSegments(g.segmentCount);
+  const { i32 } = t.v;
+  const smallTarget = currentSmallTarget(t.v);
   for (let attempt = 0; attempt < 8; attempt++) {
     const q = scanQueues(t);
     const victim = (q.small >= smallTarget || q.oldestMain < 0) && q.oldestSmall >= 0 ? q.oldestSmall : q.oldestMain;

@@ -37,7 +37,7 @@ import {
   THREAD_BLOCK_COUNT, threadCountersF64,
 } from '../table/layout.ts';
 import type { SharedView } from '../table/shared-view.ts';
-import { SMALL_QUEUE_FRACTION } from './eviction.ts';
+import { SMALL_QUEUE_FRACTION, smallTargetSegments } from './eviction.ts';
 
 /** Entries the small queue's target moves per ghost hit, before ARC's ratio weighting. */
 export const ADAPT_STEP_ENTRIES = 3;
@@ -45,11 +45,6 @@ export const ADAPT_STEP_ENTRIES = 3;
 export const SMALL_MIN_FRACTION = 0.02;
 /** Largest share of the segments the small queue's target may rise to. */
 export const SMALL_MAX_FRACTION = 0.9;
-
-/** The small queue's target in segments for a share `fraction` of `segmentCount`. */
-export function smallSegmentsFor(segmentCount: number, fraction: number): number {
-  return Math.max(1, Math.round(segmentCount * fraction));
-}
 
 /** Sums of the counters the adaptation reads, over every thread block. */
 interface GhostTotals { smallHits: number; mainHits: number; smallInserts: number; mainInserts: number; items: number }
@@ -111,7 +106,7 @@ export class SmallQueueSizer {
 
   /** The target in segments, as evicting threads read it. */
   get targetSegments(): number {
-    return smallSegmentsFor(this.v.g.segmentCount, this.fraction);
+    return smallTargetSegments(this.v.g.segmentCount, this.fraction);
   }
 
   private publish(): void {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { evictSegment, SMALL_QUEUE_FRACTION } from '../../src/memory/eviction.ts';
-import { SMALL_MAX_FRACTION, SMALL_MIN_FRACTION, SmallQueueSizer, smallSegmentsFor } from '../../src/memory/queue-sizing.ts';
+import { evictSegment, SMALL_QUEUE_FRACTION, smallTargetSegments } from '../../src/memory/eviction.ts';
+import { SMALL_MAX_FRACTION, SMALL_MIN_FRACTION, SmallQueueSizer } from '../../src/memory/queue-sizing.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, H_SMALL_TARGET } from '../../src/table/layout.ts';
 import { countSegments } from '../../src/table/segments.ts';
@@ -14,7 +14,7 @@ test('the sizer publishes S3-FIFO\'s 10% at first', () => {
   const t = makeTable(2 << 20, 1024);
   const sizer = new SmallQueueSizer(t.v);
   assert.equal(sizer.fraction, SMALL_QUEUE_FRACTION);
-  assert.equal(Atomics.load(t.v.i32, H_SMALL_TARGET), smallSegmentsFor(t.v.g.segmentCount, SMALL_QUEUE_FRACTION));
+  assert.equal(Atomics.load(t.v.i32, H_SMALL_TARGET), smallTargetSegments(t.v.g.segmentCount));
   t.close();
 });
 
