@@ -34,8 +34,8 @@ export interface TickReport {
 /** Runs one maintenance step on the owner; see the module comment. */
 export class Maintenance {
   private sweepFrom = 0;
-  /** The small queue's adaptive target (read by tests and stats). */
-  readonly smallQueue: SmallQueueSizer;
+  /** Moves the small queue's target each tick; others read it from the header (eviction.currentSmallTarget). */
+  private readonly smallQueue: SmallQueueSizer;
   /** Buckets swept per tick: the whole index about every 10 s at a 50 ms tick. */
   private readonly sweepPerTick: number;
   /**
