@@ -11,11 +11,10 @@
  */
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { SabcacheError } from '../errors.ts';
 import type { SharedCache } from '../shared-cache.ts';
 import type { Table } from '../table/table.ts';
 import { readDirOrEmpty } from '../util/read-dir.ts';
-import { encodeHeader, readSnapshot, SnapshotCorruptError, SnapshotEncoder } from './snapshot-format.ts';
+import { encodeHeader, readSnapshotBlocks, SnapshotCorruptError, SnapshotEncoder } from './snapshot-format.ts';
 
 const NAME = /^snapshot-(\d{13})\.sabsnap$/;
 
@@ -140,16 +139,13 @@ export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string
     let stored = 0;
     try {
       let skipped = 0;
-      const r = readSnapshot(fd, (e) => {
-        try {
-          if (table.restore(e.key, e.value, e.type, e.expireAt)) stored++;
-        } catch (err) {
-          // A key or value over this cache's limits (started with smaller ones): skipped.
-          if (!(err instanceof SabcacheError)) throw err;
-          skipped++;
-        }
+      const r = readSnapshotBlocks(fd, (payload, starts, count, padded) => {
+        // Keys or values over this cache's limits (started with smaller ones) are skipped.
+        const done = table.restoreEntries(payload, starts, count, padded);
+        stored += done.stored;
+        skipped += done.skipped;
       });
-      if (skipped) log(`sabcache: snapshot ${path}: ${skipped} entries skipped: their key or value is over this server's --max-key-bytes / --max-value-bytes`);
+      if (skipped) log(`sabcache: snapshot ${path}: ${skipped} entries skipped: their key or value is over this server's --max-key-bytes / --max-value-bytes, or of an unknown type`);
       const held = cache.stats().items;
       if (held < stored) log(`sabcache: snapshot ${path}: ${stored - held} of ${stored} entries did not fit in memory and were evicted`);
       return { path, entries: r.entries, stored, bytes: r.bytes, walSequence: r.walSequence, refused, durationMs: performance.now() - t0 };

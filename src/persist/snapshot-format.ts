@@ -6,10 +6,11 @@
  *
  * ```
  * header (64 B)  "SABCSNAP" | u32 version | u32 header bytes | f64 created-at (unix ms)
- *                | u64 WAL sequence | u32 flags | 24 B reserved | u32 CRC-32 of bytes 0..59
+ *                | u64 WAL sequence | u32 flags (1: records padded) | 24 B reserved
+ *                | u32 CRC-32 of bytes 0..59
  * block …        u32 payload bytes (> 0) | u32 entries | u32 CRC-32 of the payload | payload
  *   entry        u16 key bytes | u16 flags (value type) | u32 value bytes | u32 expireAt
- *                (unix s, 0 = never) | key | value
+ *                (unix s, 0 = never) | key | value | zeros to a multiple of 8 bytes
  * trailer (24 B) u32 0 (no more blocks) | u32 blocks | u64 entries | u32 CRC-32 of trailer
  *                bytes 0..15 | "SEND"
  * ```
@@ -35,6 +36,12 @@ export const BLOCK_HEADER_BYTES = 12;
 export const ENTRY_RECORD_HEADER_BYTES = 12;
 /** Trailer size, in bytes. */
 export const SNAPSHOT_TRAILER_BYTES = 24;
+/**
+ * Header flag: each entry record is followed by zero bytes up to a multiple of 8 bytes, so
+ * that a run of records is laid out exactly as a run of entries in a segment (layout.ts)
+ * and loads with one copy. This writer always sets it; files without it load too.
+ */
+export const SNAPSHOT_FLAG_PADDED = 1;
 /** Trailer magic, its last 4 bytes. */
 export const TRAILER_MAGIC = 'SEND';
 /** Entries up to this many key + value bytes are copied word by word, longer ones by memcpy. */
@@ -58,6 +65,8 @@ export interface SnapshotHeader {
   createdAtMs: number;
   /** The WAL sequence when the snapshot started (0 without a WAL): replay resumes after it. */
   walSequence: bigint;
+  /** Whether entry records are padded to 8 bytes ({@link SNAPSHOT_FLAG_PADDED}); written: always. */
+  padded?: boolean;
 }
 
 /** The 64-byte header for `h`. */
@@ -69,7 +78,7 @@ export function encodeHeader(h: SnapshotHeader): Uint8Array {
   dv.setUint32(12, SNAPSHOT_HEADER_BYTES, true);
   dv.setFloat64(16, h.createdAtMs, true);
   dv.setBigUint64(24, h.walSequence, true);
-  dv.setUint32(32, 0, true);
+  dv.setUint32(32, SNAPSHOT_FLAG_PADDED, true);
   dv.setUint32(60, crc32(out.subarray(0, 60)), true);
   return out;
 }
@@ -109,7 +118,8 @@ export class SnapshotEncoder implements EntrySink {
   /** Appends one entry record (see EntrySink.entry for the arguments); grows the block as needed. */
   entry(u8: Uint8Array, i32: Int32Array, from: number, keyLength: number, valueLength: number, type: number, expireAt: number): void {
     const bytes = keyLength + valueLength;
-    const n = ENTRY_RECORD_HEADER_BYTES + bytes;
+    // Padded to 8 bytes (SNAPSHOT_FLAG_PADDED): a record is then the size of its entry.
+    const n = (ENTRY_RECORD_HEADER_BYTES + bytes + 7) & ~7;
     if (this.at + n > this.buf.length) {
       const grown = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
       grown.set(this.buf.subarray(0, this.at));
@@ -131,6 +141,8 @@ export class SnapshotEncoder implements EntrySink {
       for (; at + 4 <= end; at += 4, to += 4) dv.setInt32(to, i32[at >>> 2], true);
       for (; at < end; at++, to++) this.buf[to] = u8[at];
     }
+    // The padding is zero (the buffer is reused, so it is written).
+    for (let p = this.at + ENTRY_RECORD_HEADER_BYTES + bytes; p < this.at + n; p++) this.buf[p] = 0;
     this.at += n;
     this.count++;
   }
@@ -186,8 +198,35 @@ export interface SnapshotEntry {
  * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) at the first failed check.
  */
 export function readSnapshot(fd: number, each: (e: SnapshotEntry) => void): SnapshotHeader & { entries: number; bytes: number } {
+  const entry: SnapshotEntry = { key: new Uint8Array(0), value: new Uint8Array(0), type: 0, expireAt: 0 };
+  return readSnapshotBlocks(fd, (payload, starts, count) => {
+    const pv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+    for (let i = 0; i < count; i++) {
+      const at = starts[i];
+      const keyLength = pv.getUint16(at, true);
+      entry.type = pv.getUint16(at + 2, true);
+      const valueLength = pv.getUint32(at + 4, true);
+      entry.expireAt = pv.getUint32(at + 8, true);
+      const ks = at + ENTRY_RECORD_HEADER_BYTES;
+      entry.key = payload.subarray(ks, ks + keyLength);
+      entry.value = payload.subarray(ks + keyLength, ks + keyLength + valueLength);
+      each(entry);
+    }
+  });
+}
+
+/**
+ * As {@link readSnapshot}, a block at a time: `each` gets a block's checked payload, the
+ * byte offset of each entry record in it (bounds checked: every record lies inside the
+ * payload, and they fill it exactly), their count, and whether records are padded to 8
+ * bytes (then the payload starts 8-byte aligned in memory). The views are valid during the call.
+ * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) at the first failed check.
+ */
+export function readSnapshotBlocks(fd: number, each: (payload: Uint8Array, starts: Int32Array, count: number, padded: boolean) => void): SnapshotHeader & { entries: number; bytes: number } {
   let pos = 0;
   let buf = new Uint8Array(BLOCK_TARGET_BYTES + (1 << 16));
+  // Entries are at least ENTRY_RECORD_HEADER_BYTES each: a payload of n bytes holds at most n / 12.
+  let starts = new Int32Array(Math.ceil(buf.length / ENTRY_RECORD_HEADER_BYTES));
   const read = (n: number, what: string): Uint8Array => {
     if (n > buf.length) buf = new Uint8Array(n);
     let got = 0;
@@ -206,11 +245,13 @@ export function readSnapshot(fd: number, each: (e: SnapshotEntry) => void): Snap
   if (version !== SNAPSHOT_VERSION) throw new SnapshotCorruptError(`format version ${version}; this build reads version ${SNAPSHOT_VERSION}`);
   if (hv.getUint32(60, true) !== crc32(head.subarray(0, 60))) throw new SnapshotCorruptError('header checksum mismatch');
   if (hv.getUint32(12, true) !== SNAPSHOT_HEADER_BYTES) throw new SnapshotCorruptError('unexpected header size');
-  const header: SnapshotHeader = { createdAtMs: hv.getFloat64(16, true), walSequence: hv.getBigUint64(24, true) };
+  const flags = hv.getUint32(32, true);
+  if ((flags & ~SNAPSHOT_FLAG_PADDED) !== 0) throw new SnapshotCorruptError(`unknown header flags 0x${flags.toString(16)}`);
+  const padded = (flags & SNAPSHOT_FLAG_PADDED) !== 0;
+  const header: SnapshotHeader = { createdAtMs: hv.getFloat64(16, true), walSequence: hv.getBigUint64(24, true), padded };
 
   let blocks = 0;
   let entries = 0;
-  const entry: SnapshotEntry = { key: head, value: head, type: 0, expireAt: 0 };
   for (;;) {
     const blockAt = pos;
     const bh = read(BLOCK_HEADER_BYTES, 'block header');
@@ -227,24 +268,22 @@ export function readSnapshot(fd: number, each: (e: SnapshotEntry) => void): Snap
     const count = bv.getUint32(4, true);
     const crc = bv.getUint32(8, true);
     if (payloadBytes > 1 << 30) throw new SnapshotCorruptError(`block at byte ${blockAt}: implausible length ${payloadBytes}`);
+    if (count > payloadBytes / ENTRY_RECORD_HEADER_BYTES) throw new SnapshotCorruptError(`block at byte ${blockAt}: ${count} entries cannot fit in ${payloadBytes} bytes`);
     const payload = read(payloadBytes, `block at byte ${blockAt}`);
     if (crc32(payload) !== crc) throw new SnapshotCorruptError(`block at byte ${blockAt}: checksum mismatch`);
+    if (count > starts.length) starts = new Int32Array(count);
     const pv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     let at = 0;
     for (let i = 0; i < count; i++) {
       if (at + ENTRY_RECORD_HEADER_BYTES > payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: entry ${i} runs past the block`);
-      const keyLength = pv.getUint16(at, true);
-      entry.type = pv.getUint16(at + 2, true);
-      const valueLength = pv.getUint32(at + 4, true);
-      entry.expireAt = pv.getUint32(at + 8, true);
-      const ks = at + ENTRY_RECORD_HEADER_BYTES;
-      if (ks + keyLength + valueLength > payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: entry ${i} runs past the block`);
-      entry.key = payload.subarray(ks, ks + keyLength);
-      entry.value = payload.subarray(ks + keyLength, ks + keyLength + valueLength);
-      each(entry);
-      at = ks + keyLength + valueLength;
+      let next = at + ENTRY_RECORD_HEADER_BYTES + pv.getUint16(at, true) + pv.getUint32(at + 4, true);
+      if (padded) next = (next + 7) & ~7;
+      if (next > payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: entry ${i} runs past the block`);
+      starts[i] = at;
+      at = next;
     }
     if (at !== payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: ${payloadBytes - at} bytes after its last entry`);
+    each(payload, starts, count, padded);
     blocks++;
     entries += count;
   }

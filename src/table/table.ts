@@ -20,7 +20,7 @@ import {
   E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, freqHalfword,
   H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
-  KEYLEN_MASK, REGION_ALIGN_BYTES, H_WAL_SEQ_I64, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
+  KEYLEN_MASK, REGION_ALIGN_BYTES, SEGMENT_FIRST_OFFSET, H_WAL_SEQ_I64, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
 import { acquireSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
@@ -86,6 +86,11 @@ const WRITER_RESERVE_SEGMENTS = 1;
 
 /** Optimistic seqlock attempts before a reader takes the bucket lock (DESIGN §3). */
 const READ_RETRIES = 16;
+/**
+ * Entries restoreEntries hashes and touches ahead of inserting them: enough misses in
+ * flight to fill a core's line-fill buffers (about 10 to 12) with room to spare.
+ */
+const RESTORE_GROUP = 16;
 /** Largest TTL accepted, in seconds (about 68 years: expireAt must stay within u32). */
 export const MAX_TTL_SECONDS = 2 ** 31 - 1;
 
@@ -163,6 +168,10 @@ export class Table implements ThreadContext {
   private outAt = 0;
   /** Sink of touchEntries' loads. */
   private touched = 0;
+  /** restoreEntries' per-group scratch: bucket (or -1) and tag lane of each entry. */
+  private readonly restoreLo = new Int32Array(RESTORE_GROUP);
+  private readonly restoreHi = new Int32Array(RESTORE_GROUP);
+  private readonly restoreLane0 = new Int32Array(RESTORE_GROUP);
   /** Where this thread's mutations are logged (the server's WAL), or null. */
   walSink: WalSink | null = null;
   /** The WAL sequence the last logged mutation took inside its lock. */
@@ -398,6 +407,172 @@ export class Table implements ThreadContext {
     const e = this.reserveEntry(size, value.length, type, expireAt >>> 0, this.queueForWrite());
     this.u8.set(value, e + ENTRY_HEADER_BYTES + this.codec.length);
     return this.commitReserved(e, size, COND_ALWAYS, 0, 0);
+  }
+
+  /**
+   * Bulk restore, as loading a snapshot does: stores the `count` entries of `src` that start
+   * at the byte offsets `starts[0..count)`. Each is laid out as an entry is in the buffer
+   * (layout.ts: u32 key bytes | value type << 16, u32 value bytes, u32 expireAt, then the
+   * key, then the value), only not padded to 8 bytes; the snapshot's entry record is that
+   * layout by design (docs/snapshot-format.md); with `padded` each is followed by zeros to a
+   * multiple of 8 bytes, and runs of them are copied whole. Each is stored as {@link restore} stores
+   * one (already expired: skipped; no WAL record; no ghost lookup, so a restored key never
+   * counts as a returning one), its bytes copied verbatim.
+   *
+   * Buckets are hashed and touched a group of {@link RESTORE_GROUP} entries ahead of their
+   * insertion, so the cache misses on the index (one per entry, at random) overlap instead
+   * of coming one after another: plain loads that nothing waits on, a software prefetch.
+   * Returns how many were stored and how many were skipped as over this table's
+   * `maxKeyBytes` / `maxValueBytes`, empty, or of an unknown value type.
+   */
+  restoreEntries(src: Uint8Array, starts: Int32Array, count: number, padded = false): { stored: number; skipped: number } {
+    let stored = 0;
+    let skipped = 0;
+    const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    const lo = this.restoreLo;
+    const hi = this.restoreHi;
+    const lane0 = this.restoreLane0;
+    const i32 = this.i32;
+    const clock = this.clockSeconds();
+    const maxValue = this.v.maxValueBytes;
+    const maxKey = this.v.maxKeyBytes;
+    for (let g = 0; g < count; g += RESTORE_GROUP) {
+      const n = Math.min(RESTORE_GROUP, count - g);
+      let touched = 0;
+      for (let j = 0; j < n; j++) {
+        const at = starts[g + j];
+        const kf = dv.getUint32(at, true);
+        const keyLen = kf & KEYLEN_MASK;
+        const type = kf >>> FLAGS_SHIFT;
+        const exp = dv.getUint32(at + 8, true);
+        if (keyLen === 0 || keyLen > maxKey || dv.getUint32(at + 4, true) > maxValue || (type !== TYPE_BYTES && type !== TYPE_STRING && type !== TYPE_INTEGER)) {
+          lo[j] = -1;
+          hi[j] = 1; // skipped
+          continue;
+        }
+        if (exp !== 0 && exp <= clock) {
+          lo[j] = -1;
+          hi[j] = 0; // expired: neither stored nor skipped
+          continue;
+        }
+        this.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, keyLen);
+        lane0[j] = this.codec.hash[0];
+        lo[j] = rangeOf(lane0[j], this.bucketCount);
+        hi[j] = this.codec.hash[1];
+      }
+      // A tight loop of independent loads: the core keeps all of them in flight at once.
+      for (let j = 0; j < n; j++) if (lo[j] >= 0) touched += i32[this.indexWord + lo[j] * BUCKET_WORDS] + this.u16[this.freqBase + lo[j]];
+      this.touched = touched; // kept, so the loads are not dropped as dead code
+      const queue = this.queueForNewKey();
+      let total = 0;
+      for (let j = 0; j < n; j++) {
+        if (lo[j] < 0) continue;
+        const at = starts[g + j];
+        total += entryBytes(dv.getUint32(at, true) & KEYLEN_MASK, dv.getUint32(at + 4, true));
+      }
+      if (total === 0 || total > this.segBytes - SEGMENT_FIRST_OFFSET) {
+        // Nothing to store, or more than one segment holds (very large values): one by one.
+        for (let j = 0; j < n; j++) {
+          if (lo[j] < 0) skipped += hi[j];
+          else {
+            const at = starts[g + j];
+            this.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, dv.getUint32(at, true) & KEYLEN_MASK);
+            this.restoreOneEncoded(src, dv, at, queue);
+            stored++;
+          }
+        }
+        continue;
+      }
+      // The whole group goes into one segment: copied first, published by one store of the
+      // write offset, then linked one by one. (A barrier per entry, as installLocked has,
+      // would wait for each copy's stores to reach memory before the next copy began.)
+      const seg = this.reserve(total, queue);
+      const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
+      const first = i32[row + S_WRITE_OFFSET];
+      let off = first;
+      for (let j = 0; j < n; j++) {
+        if (lo[j] < 0) continue;
+        const at = starts[g + j];
+        const size = entryBytes(dv.getUint32(at, true) & KEYLEN_MASK, dv.getUint32(at + 4, true));
+        if (padded && LITTLE_ENDIAN) {
+          // Padded records are entries byte for byte: copy the run of them up to the next
+          // one skipped (expired or refused) with one memcpy.
+          let k = j + 1;
+          let end = at + size;
+          while (k < n && lo[k] >= 0 && starts[g + k] === end) {
+            const bt = starts[g + k];
+            end += entryBytes(dv.getUint32(bt, true) & KEYLEN_MASK, dv.getUint32(bt + 4, true));
+            k++;
+          }
+          this.u8.set(src.subarray(at, end), this.segBase + seg * this.segBytes + off);
+          off += end - at;
+          j = k - 1;
+          continue;
+        }
+        this.copyRecord(src, dv, at, this.segBase + seg * this.segBytes + off);
+        off += size;
+      }
+      // Ordering: the write offset moves past every copy of the group before any way points
+      // at one (as in installLocked): a walker of this segment (eviction, snapshot, repair
+      // after this thread dies) sees whole entries; the ones not linked yet read as dead.
+      Atomics.store(i32, row + S_WRITE_OFFSET, off);
+      off = first;
+      const feed = feedWatched(this.v);
+      for (let j = 0; j < n; j++) {
+        if (lo[j] < 0) {
+          skipped += hi[j];
+          continue;
+        }
+        const at = starts[g + j];
+        const keyLen = dv.getUint32(at, true) & KEYLEN_MASK;
+        const size = entryBytes(keyLen, dv.getUint32(at + 4, true));
+        // The key's bytes into the codec only for the change feed (linkLocked publishes them).
+        if (feed) this.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, keyLen);
+        const b = lo[j];
+        const bw = this.indexWord + b * BUCKET_WORDS;
+        const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
+        try {
+          this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size, lane0[j], hi[j]);
+        } finally {
+          unlockBucket(i32, bw, s, this.threadWord);
+        }
+        this.f64[this.counters + C_SETS]++;
+        off += size;
+        stored++;
+      }
+    }
+    return { stored, skipped };
+  }
+
+  /** Copies the unpadded entry record at byte `at` of `src` (see restoreEntries) to byte `e`. */
+  private copyRecord(src: Uint8Array, dv: DataView, at: number, e: number): void {
+    const i32 = this.i32;
+    const keyLen = dv.getUint32(at, true) & KEYLEN_MASK;
+    const valueLen = dv.getUint32(at + 4, true);
+    const bytes = ENTRY_HEADER_BYTES + keyLen + valueLen;
+    if (LITTLE_ENDIAN) {
+      // Aligned words out, unaligned reads in: the record's header is the entry's.
+      let w = e >>> 2;
+      let k = at;
+      const end = at + (bytes & ~3);
+      for (; k < end; k += 4, w++) i32[w] = dv.getInt32(k, true);
+      for (let t = e + (bytes & ~3); k < at + bytes; k++, t++) this.u8[t] = src[k];
+    } else {
+      const ew = e >>> 2;
+      i32[ew + E_KEYLEN_FLAGS] = dv.getUint32(at, true);
+      i32[ew + E_VALUE_LEN] = valueLen;
+      i32[ew + E_EXPIRE_AT] = dv.getUint32(at + 8, true);
+      this.u8.set(src.subarray(at + ENTRY_HEADER_BYTES, at + bytes), e + ENTRY_HEADER_BYTES);
+    }
+  }
+
+  /** Stores the entry record at byte `at` of `src` whose key was just encoded, into `queue`. */
+  private restoreOneEncoded(src: Uint8Array, dv: DataView, at: number, queue: number): void {
+    const size = entryBytes(this.codec.length, dv.getUint32(at + 4, true));
+    const seg = this.reserve(size, queue);
+    const e = this.segBase + seg * this.segBytes + this.i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_WRITE_OFFSET];
+    this.copyRecord(src, dv, at, e);
+    this.commitReserved(e, size, COND_ALWAYS, 0, 0);
   }
 
   /**
@@ -807,8 +982,17 @@ export class Table implements ThreadContext {
     // any way points at it, so whoever walks the segment up to the write offset (eviction,
     // also after this thread dies; snapshots) sees whole entries, and finds every linked one.
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
-    const ref = makeRef(this.v.g, seg, off);
-    const hi = this.codec.hash[1];
+    this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size, this.codec.hash[0], this.codec.hash[1]);
+  }
+
+  /**
+   * Points the way of the locked bucket `b` for the key with hash lanes (`lo`, `hi`) — the
+   * key last encoded — at the entry `ref` (`size` bytes, in the segment whose row starts at
+   * word `row`, already below its write offset), replacing the old entry, or taking an
+   * empty way, or evicting one.
+   */
+  private linkLocked(bw: number, b: number, ref: number, row: number, size: number, lo: number, hi: number): void {
+    const i32 = this.i32;
     let target = this.findLocked(bw, hi);
     if (target >= 0) {
       unlinkWayLocked(this.v, bw, target, i32[bw + B_WAYS + 2 * target + 1]);
@@ -825,7 +1009,7 @@ export class Table implements ThreadContext {
     this.lastRef = ref;
     this.lastGeneration = i32[row + S_GENERATION];
     // Inside the bucket lock: a key's changes enter the feed in the order they happened.
-    if (feedWatched(this.v)) publishChange(this.v, CHANGE_SET, this.codec.bytes, 0, this.codec.length, this.codec.hash[0], hi);
+    if (feedWatched(this.v)) publishChange(this.v, CHANGE_SET, this.codec.bytes, 0, this.codec.length, lo, hi);
   }
 
   /** The way holding the encoded key and a live (unexpired) entry, or -1. Lock held. */
@@ -866,6 +1050,11 @@ export class Table implements ThreadContext {
       if (ghost === GHOST_FROM_MAIN) this.f64[this.counters + C_GHOST_MAIN_HITS]++;
       return QUEUE_MAIN;
     }
+    return this.queueForNewKey();
+  }
+
+  /** The queue of a key not seen recently: small, but main while the cache first fills. */
+  private queueForNewKey(): number {
     // Before the cache first fills, the small queue only takes its share (eviction.ts).
     if (this.i32[H_FULL] === 0 && this.i32[H_SMALL_SEGMENTS] >= this.smallTargetSegments) return QUEUE_MAIN;
     return QUEUE_SMALL;

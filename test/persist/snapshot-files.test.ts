@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { closeSync, openSync } from 'node:fs';
-import { readSnapshot, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
+import { crc32 } from 'node:zlib';
+import { encodeHeader, readSnapshot, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
 import type { EntrySink } from '../../src/table/table.ts';
 import { listSnapshots, loadSnapshot, writeSnapshot } from '../../src/persist/snapshot-files.ts';
 import { checkValue } from '../helpers/self-check.ts';
@@ -88,6 +89,7 @@ test('a corrupted, truncated or foreign snapshot is refused with its reason, and
       ['truncated', (p) => truncateSync(p, readFileSync(p).length - 30), /truncated/],
       ['bad magic', (p) => { const d = readFileSync(p); d[0] = 0x58; writeFileSync(p, d); }, /bad magic/],
       ['other version', (p) => { const d = readFileSync(p); d[8] = 9; writeFileSync(p, d); }, /version 9/],
+      ['unknown header flags', (p) => { const d = readFileSync(p); d.writeUInt32LE(6, 32); d.writeUInt32LE(crc32(d.subarray(0, 60)), 60); writeFileSync(p, d); }, /unknown header flags/],
       ['trailing garbage', (p) => writeFileSync(p, Buffer.concat([readFileSync(p), Buffer.from('zz')])), /after the trailer/],
     ];
     for (const [name, damage, reason] of cases) {
@@ -209,7 +211,7 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
         const why = checkValue(key, dec.decode(block.subarray(at + 12 + kl, at + 12 + kl + vl)));
         if (why && bad.length < 5) bad.push(`${key}: ${why}`);
         entries++;
-        at += 12 + kl + vl;
+        at += (12 + kl + vl + 7) & ~7; // records are padded to 8 bytes (SNAPSHOT_FLAG_PADDED)
       }
     }
     const results = await done;
@@ -219,5 +221,45 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
     assert.ok(cache.stats().evictions > 0, 'the cache evicted under the walk');
   } finally {
     cache.close();
+  }
+});
+
+test('a file written without record padding (header flags 0) loads too', () => {
+  // Built by hand as a writer before SNAPSHOT_FLAG_PADDED wrote it: records back to back.
+  const dir = tempDir();
+  const enc = new TextEncoder();
+  const recs: Uint8Array[] = [];
+  for (let i = 0; i < 100; i++) {
+    const key = enc.encode(`u${i}`);
+    const value = enc.encode('v'.repeat(i % 13));
+    const r = Buffer.alloc(12 + key.length + value.length);
+    r.writeUInt32LE(key.length | (1 << 16), 0); // type 1: a string
+    r.writeUInt32LE(value.length, 4);
+    r.set(key, 12);
+    r.set(value, 12 + key.length);
+    recs.push(r);
+  }
+  const payload = Buffer.concat(recs);
+  const head = Buffer.from(encodeHeader({ createdAtMs: Date.now(), walSequence: 0n }));
+  head.writeUInt32LE(0, 32);
+  head.writeUInt32LE(crc32(head.subarray(0, 60)), 60);
+  const block = Buffer.alloc(12);
+  block.writeUInt32LE(payload.length, 0);
+  block.writeUInt32LE(recs.length, 4);
+  block.writeUInt32LE(crc32(payload), 8);
+  const trailer = Buffer.alloc(24);
+  trailer.writeUInt32LE(1, 4);
+  trailer.writeBigUInt64LE(BigInt(recs.length), 8);
+  trailer.writeUInt32LE(crc32(trailer.subarray(0, 16)), 16);
+  trailer.write('SEND', 20, 'latin1');
+  writeFileSync(join(dir, `snapshot-${Date.now()}.sabsnap`), Buffer.concat([head, block, payload, trailer]));
+  const c = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+  try {
+    const r = loadSnapshot(c, dir, quiet);
+    assert.equal(r.stored, 100);
+    for (let i = 0; i < 100; i++) assert.equal(c.get(`u${i}`), 'v'.repeat(i % 13));
+  } finally {
+    c.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

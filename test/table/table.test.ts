@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countSegments } from '../../src/table/segments.ts';
+import { E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, segmentByte, segmentRowWord } from '../../src/table/layout.ts';
+import { checkIndex } from '../helpers/index-check.ts';
 import { advanceSeconds, keysInOneBucket, makeTable } from '../helpers/tables.ts';
 
 test('set, get, getBytes, has, delete round-trip strings and bytes', () => {
@@ -145,4 +147,75 @@ test('an entry too large for any segment is refused, not half-written', () => {
   t.set('k', new Uint8Array(1024));
   assert.equal(t.getBytes('k')!.length, 1024);
   t.close();
+});
+
+/** Entry records (the snapshot's: entry header, key, value), padded to 8 bytes or not. */
+function records(list: { key: string; value: Uint8Array; type?: number; expireAt?: number }[], padded: boolean): { src: Uint8Array; starts: Int32Array } {
+  const enc = new TextEncoder();
+  const parts: Uint8Array[] = [];
+  const starts = new Int32Array(list.length);
+  let at = 0;
+  list.forEach((r, i) => {
+    const key = enc.encode(r.key);
+    const n = 12 + key.length + r.value.length;
+    const rec = new Uint8Array(padded ? (n + 7) & ~7 : n);
+    const dv = new DataView(rec.buffer);
+    dv.setUint32(0, key.length | ((r.type ?? 0) << 16), true);
+    dv.setUint32(4, r.value.length, true);
+    dv.setUint32(8, r.expireAt ?? 0, true);
+    rec.set(key, 12);
+    rec.set(r.value, 12 + key.length);
+    starts[i] = at;
+    at += rec.length;
+    parts.push(rec);
+  });
+  const src = new Uint8Array(at);
+  at = 0;
+  for (const p of parts) {
+    src.set(p, at);
+    at += p.length;
+  }
+  return { src, starts };
+}
+
+test('restoreEntries stores padded and unpadded records verbatim, skips expired and over-limit ones, and spans segments', () => {
+  for (const padded of [false, true]) {
+    // 64 KiB segments: groups of 16 values of up to 6000 B exceed one, and take the
+    // one-by-one path; small values take the grouped path.
+    const t = makeTable(2 << 20, 8192);
+    const now = t.clockSeconds();
+    const value = (i: number) => new Uint8Array(i % 3 === 0 ? 6000 - (i % 7) : 1 + (i % 29)).fill(i & 0xff);
+    const list = Array.from({ length: 300 }, (_, i) => ({ key: `r${i}`, value: value(i), type: i % 2, expireAt: i % 5 === 0 ? now + 3600 : 0 }));
+    list.push({ key: 'gone', value: value(1), type: 0, expireAt: now - 1 }); // expired: neither stored nor skipped
+    list.push({ key: 'huge', value: new Uint8Array(9000), type: 0, expireAt: 0 }); // over maxValueBytes
+    list.push({ key: 'odd', value: value(2), type: 7, expireAt: 0 }); // unknown value type
+    list.push({ key: 'k'.repeat(300), value: value(3), type: 0, expireAt: 0 }); // over maxKeyBytes
+    list.push({ key: 'last', value: value(4), type: 1, expireAt: 0 });
+    const { src, starts } = records(list, padded);
+    const r = t.restoreEntries(src, starts, starts.length, padded);
+    assert.deepEqual(r, { stored: 301, skipped: 3 }, `padded ${padded}`);
+    for (let i = 0; i < 300; i++) {
+      assert.deepEqual(t.getBytes(`r${i}`), value(i), `r${i}, padded ${padded}`);
+      assert.equal(t.lastValueType, i % 2);
+      assert.equal(t.lastExpireAt >>> 0, i % 5 === 0 ? now + 3600 : 0);
+    }
+    assert.equal(t.getString('last'), new TextDecoder().decode(value(4)));
+    for (const k of ['gone', 'huge', 'odd']) assert.equal(t.has(k), false, k);
+    // Segment walkers (eviction, repair) step entry by entry up to the write offset: every
+    // segment must hold whole entries that end exactly there.
+    const { i32, g } = t.v;
+    for (let s = 0; s < g.segmentCount; s++) {
+      const row = segmentRowWord(g, s);
+      if ((i32[row + S_STATE] & SEG_STATE_MASK) === SEG_FREE) continue;
+      const end = i32[row + S_WRITE_OFFSET];
+      let at = SEGMENT_FIRST_OFFSET;
+      while (at < end) {
+        const ew = (segmentByte(g, s) + at) >>> 2;
+        at += entryBytes(i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK, i32[ew + E_VALUE_LEN]);
+      }
+      assert.equal(at, end, `segment ${s} walks to its write offset`);
+    }
+    assert.deepEqual(checkIndex(t.v), { oddBuckets: 0, lockedBuckets: 0, foreignWays: 0, liveWays: 301 });
+    t.close();
+  }
 });
