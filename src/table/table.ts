@@ -517,7 +517,6 @@ export class Table implements ThreadContext {
       // after this thread dies) sees whole entries; the ones not linked yet read as dead.
       Atomics.store(i32, row + S_WRITE_OFFSET, off);
       off = first;
-      const feed = feedWatched(this.v);
       for (let j = 0; j < n; j++) {
         if (lo[j] < 0) {
           skipped += hi[j];
@@ -526,13 +525,11 @@ export class Table implements ThreadContext {
         const at = starts[g + j];
         const keyLen = dv.getUint32(at, true) & KEYLEN_MASK;
         const size = entryBytes(keyLen, dv.getUint32(at + 4, true));
-        // The key's bytes into the codec only for the change feed (linkLocked publishes them).
-        if (feed) this.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, keyLen);
         const b = lo[j];
         const bw = this.indexWord + b * BUCKET_WORDS;
         const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
         try {
-          this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size, lane0[j], hi[j]);
+          this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size, src, at + ENTRY_HEADER_BYTES, keyLen, lane0[j], hi[j]);
         } finally {
           unlockBucket(i32, bw, s, this.threadWord);
         }
@@ -982,16 +979,16 @@ export class Table implements ThreadContext {
     // any way points at it, so whoever walks the segment up to the write offset (eviction,
     // also after this thread dies; snapshots) sees whole entries, and finds every linked one.
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
-    this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size, this.codec.hash[0], this.codec.hash[1]);
+    this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size, this.codec.bytes, 0, this.codec.length, this.codec.hash[0], this.codec.hash[1]);
   }
 
   /**
-   * Points the way of the locked bucket `b` for the key with hash lanes (`lo`, `hi`) — the
-   * key last encoded — at the entry `ref` (`size` bytes, in the segment whose row starts at
-   * word `row`, already below its write offset), replacing the old entry, or taking an
-   * empty way, or evicting one.
+   * Points the way of the locked bucket `b` for the key with hash lanes (`lo`, `hi`) at the
+   * entry `ref` (`size` bytes, in the segment whose row starts at word `row`, already below
+   * its write offset), replacing the old entry, or taking an empty way, or evicting one.
+   * The key's bytes (`keyLen` of `key` from `keyStart`) are read only for a watched feed.
    */
-  private linkLocked(bw: number, b: number, ref: number, row: number, size: number, lo: number, hi: number): void {
+  private linkLocked(bw: number, b: number, ref: number, row: number, size: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number): void {
     const i32 = this.i32;
     let target = this.findLocked(bw, hi);
     if (target >= 0) {
@@ -1009,7 +1006,7 @@ export class Table implements ThreadContext {
     this.lastRef = ref;
     this.lastGeneration = i32[row + S_GENERATION];
     // Inside the bucket lock: a key's changes enter the feed in the order they happened.
-    if (feedWatched(this.v)) publishChange(this.v, CHANGE_SET, this.codec.bytes, 0, this.codec.length, lo, hi);
+    if (feedWatched(this.v)) publishChange(this.v, CHANGE_SET, key, keyStart, keyLen, lo, hi);
   }
 
   /** The way holding the encoded key and a live (unexpired) entry, or -1. Lock held. */

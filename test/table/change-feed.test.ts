@@ -94,3 +94,29 @@ test('changes of one key by two threads reach a tail in the order they happened'
   for (let i = 0; i < events.length; i++) assert.equal(events[i], i % 2 === 0 ? CHANGE_SET : CHANGE_DELETE, `event ${i}`);
   cache.close();
 });
+
+test('a bulk restore (restoreEntries) publishes each key it stores, in order', async () => {
+  const t = makeTable();
+  const c = collect(t);
+  c.tail.start();
+  const keys = Array.from({ length: 40 }, (_, i) => `restored-${i}`); // more than one group
+  const enc = new TextEncoder();
+  const src = new Uint8Array(40 * 64);
+  const starts = new Int32Array(40);
+  const dv = new DataView(src.buffer);
+  let at = 0;
+  keys.forEach((k, i) => {
+    const kb = enc.encode(k);
+    dv.setUint32(at, kb.length, true);
+    dv.setUint32(at + 4, 3, true);
+    src.set(kb, at + 12);
+    src.set(enc.encode('val'), at + 12 + kb.length);
+    starts[i] = at;
+    at = (at + 12 + kb.length + 3 + 7) & ~7;
+  });
+  assert.deepEqual(t.restoreEntries(src, starts, keys.length, true), { stored: 40, skipped: 0 });
+  await tick();
+  assert.deepEqual(c.events.map(([kind, key]) => `${kind}:${key}`), keys.map((k) => `${CHANGE_SET}:${k}`));
+  await c.tail.stop();
+  t.close();
+});
