@@ -168,10 +168,14 @@ export class Table implements ThreadContext {
   private outAt = 0;
   /** Sink of touchEntries' loads. */
   private touched = 0;
-  /** restoreEntries' per-group scratch: bucket (or -1) and tag lane of each entry. */
+  /**
+   * restoreEntries' per-group scratch, per entry: its size in bytes (0 = expired, -1 =
+   * refused), and for the ones stored its bucket and hash lanes.
+   */
+  private readonly restoreSize = new Int32Array(RESTORE_GROUP);
+  private readonly restoreBucket = new Int32Array(RESTORE_GROUP);
   private readonly restoreLo = new Int32Array(RESTORE_GROUP);
   private readonly restoreHi = new Int32Array(RESTORE_GROUP);
-  private readonly restoreLane0 = new Int32Array(RESTORE_GROUP);
   /** Where this thread's mutations are logged (the server's WAL), or null. */
   walSink: WalSink | null = null;
   /** The WAL sequence the last logged mutation took inside its lock. */
@@ -429,9 +433,10 @@ export class Table implements ThreadContext {
     let stored = 0;
     let skipped = 0;
     const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
+    const size = this.restoreSize;
+    const bucket = this.restoreBucket;
     const lo = this.restoreLo;
     const hi = this.restoreHi;
-    const lane0 = this.restoreLane0;
     const i32 = this.i32;
     const clock = this.clockSeconds();
     const maxValue = this.v.maxValueBytes;
@@ -439,45 +444,41 @@ export class Table implements ThreadContext {
     for (let g = 0; g < count; g += RESTORE_GROUP) {
       const n = Math.min(RESTORE_GROUP, count - g);
       let touched = 0;
+      let total = 0;
       for (let j = 0; j < n; j++) {
         const at = starts[g + j];
         const kf = dv.getUint32(at, true);
         const keyLen = kf & KEYLEN_MASK;
         const type = kf >>> FLAGS_SHIFT;
         const exp = dv.getUint32(at + 8, true);
-        if (keyLen === 0 || keyLen > maxKey || dv.getUint32(at + 4, true) > maxValue || (type !== TYPE_BYTES && type !== TYPE_STRING && type !== TYPE_INTEGER)) {
-          lo[j] = -1;
-          hi[j] = 1; // skipped
+        const valueLen = dv.getUint32(at + 4, true);
+        if (keyLen === 0 || keyLen > maxKey || valueLen > maxValue || (type !== TYPE_BYTES && type !== TYPE_STRING && type !== TYPE_INTEGER)) {
+          size[j] = -1;
           continue;
         }
         if (exp !== 0 && exp <= clock) {
-          lo[j] = -1;
-          hi[j] = 0; // expired: neither stored nor skipped
+          size[j] = 0; // expired: neither stored nor refused
           continue;
         }
+        size[j] = entryBytes(keyLen, valueLen);
+        total += size[j];
         this.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, keyLen);
-        lane0[j] = this.codec.hash[0];
-        lo[j] = rangeOf(lane0[j], this.bucketCount);
+        lo[j] = this.codec.hash[0];
         hi[j] = this.codec.hash[1];
+        bucket[j] = rangeOf(lo[j], this.bucketCount);
       }
       // A tight loop of independent loads: the core keeps all of them in flight at once.
-      for (let j = 0; j < n; j++) if (lo[j] >= 0) touched += i32[this.indexWord + lo[j] * BUCKET_WORDS] + this.u16[this.freqBase + lo[j]];
+      for (let j = 0; j < n; j++) if (size[j] > 0) touched += i32[this.indexWord + bucket[j] * BUCKET_WORDS] + this.u16[this.freqBase + bucket[j]];
       this.touched = touched; // kept, so the loads are not dropped as dead code
       const queue = this.queueForNewKey();
-      let total = 0;
-      for (let j = 0; j < n; j++) {
-        if (lo[j] < 0) continue;
-        const at = starts[g + j];
-        total += entryBytes(dv.getUint32(at, true) & KEYLEN_MASK, dv.getUint32(at + 4, true));
-      }
       if (total === 0 || total > this.segBytes - SEGMENT_FIRST_OFFSET) {
         // Nothing to store, or more than one segment holds (very large values): one by one.
         for (let j = 0; j < n; j++) {
-          if (lo[j] < 0) skipped += hi[j];
-          else {
+          if (size[j] < 0) skipped++;
+          else if (size[j] > 0) {
             const at = starts[g + j];
             this.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, dv.getUint32(at, true) & KEYLEN_MASK);
-            this.restoreOneEncoded(src, dv, at, queue);
+            this.restoreOneEncoded(src, dv, at, size[j], queue);
             stored++;
           }
         }
@@ -491,50 +492,44 @@ export class Table implements ThreadContext {
       const first = i32[row + S_WRITE_OFFSET];
       let off = first;
       for (let j = 0; j < n; j++) {
-        if (lo[j] < 0) continue;
+        if (size[j] <= 0) continue;
         const at = starts[g + j];
-        const size = entryBytes(dv.getUint32(at, true) & KEYLEN_MASK, dv.getUint32(at + 4, true));
         if (padded && LITTLE_ENDIAN) {
           // Padded records are entries byte for byte: copy the run of them up to the next
-          // one skipped (expired or refused) with one memcpy.
+          // one not stored (expired or refused) with one memcpy.
           let k = j + 1;
-          let end = at + size;
-          while (k < n && lo[k] >= 0 && starts[g + k] === end) {
-            const bt = starts[g + k];
-            end += entryBytes(dv.getUint32(bt, true) & KEYLEN_MASK, dv.getUint32(bt + 4, true));
-            k++;
-          }
+          let end = at + size[j];
+          while (k < n && size[k] > 0 && starts[g + k] === end) end += size[k++];
           this.u8.set(src.subarray(at, end), this.segBase + seg * this.segBytes + off);
           off += end - at;
           j = k - 1;
           continue;
         }
         this.copyRecord(src, dv, at, this.segBase + seg * this.segBytes + off);
-        off += size;
+        off += size[j];
       }
       // Ordering: the write offset moves past every copy of the group before any way points
-      // at one (as in installLocked): a walker of this segment (eviction, snapshot, repair
-      // after this thread dies) sees whole entries; the ones not linked yet read as dead.
+      // at one (as in installLocked): whoever walks this segment up to its write offset
+      // (repair after this thread dies, eviction once it is sealed) sees whole entries; the
+      // ones not linked yet read as dead.
       Atomics.store(i32, row + S_WRITE_OFFSET, off);
       off = first;
       for (let j = 0; j < n; j++) {
-        if (lo[j] < 0) {
-          skipped += hi[j];
+        if (size[j] <= 0) {
+          if (size[j] < 0) skipped++;
           continue;
         }
         const at = starts[g + j];
-        const keyLen = dv.getUint32(at, true) & KEYLEN_MASK;
-        const size = entryBytes(keyLen, dv.getUint32(at + 4, true));
-        const b = lo[j];
+        const b = bucket[j];
         const bw = this.indexWord + b * BUCKET_WORDS;
         const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
         try {
-          this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size, src, at + ENTRY_HEADER_BYTES, keyLen, lane0[j], hi[j]);
+          this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size[j], src, at + ENTRY_HEADER_BYTES, dv.getUint32(at, true) & KEYLEN_MASK, lo[j], hi[j]);
         } finally {
           unlockBucket(i32, bw, s, this.threadWord);
         }
         this.f64[this.counters + C_SETS]++;
-        off += size;
+        off += size[j];
         stored++;
       }
     }
@@ -563,9 +558,8 @@ export class Table implements ThreadContext {
     }
   }
 
-  /** Stores the entry record at byte `at` of `src` whose key was just encoded, into `queue`. */
-  private restoreOneEncoded(src: Uint8Array, dv: DataView, at: number, queue: number): void {
-    const size = entryBytes(this.codec.length, dv.getUint32(at + 4, true));
+  /** Stores the entry record at byte `at` of `src` (`size` bytes as an entry) whose key was just encoded, into `queue`. */
+  private restoreOneEncoded(src: Uint8Array, dv: DataView, at: number, size: number, queue: number): void {
     const seg = this.reserve(size, queue);
     const e = this.segBase + seg * this.segBytes + this.i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_WRITE_OFFSET];
     this.copyRecord(src, dv, at, e);
