@@ -65,8 +65,6 @@ export interface SnapshotHeader {
   createdAtMs: number;
   /** The WAL sequence when the snapshot started (0 without a WAL): replay resumes after it. */
   walSequence: bigint;
-  /** Whether entry records are padded to 8 bytes ({@link SNAPSHOT_FLAG_PADDED}); written: always. */
-  padded?: boolean;
 }
 
 /** The 64-byte header for `h`. */
@@ -248,7 +246,7 @@ export function readSnapshotBlocks(fd: number, each: (payload: Uint8Array, start
   const flags = hv.getUint32(32, true);
   if ((flags & ~SNAPSHOT_FLAG_PADDED) !== 0) throw new SnapshotCorruptError(`unknown header flags 0x${flags.toString(16)}`);
   const padded = (flags & SNAPSHOT_FLAG_PADDED) !== 0;
-  const header: SnapshotHeader = { createdAtMs: hv.getFloat64(16, true), walSequence: hv.getBigUint64(24, true), padded };
+  const header: SnapshotHeader = { createdAtMs: hv.getFloat64(16, true), walSequence: hv.getBigUint64(24, true) };
 
   let blocks = 0;
   let entries = 0;
