@@ -1,11 +1,11 @@
 /**
  * The advisory access counters of the eviction policy (DESIGN §5): a 2-bit counter (0..3)
- * per way, the seven of a bucket packed in one u16 of the freq region (layout.ts). Readers
+ * per way, the fourteen of a bucket packed in one u32 of the freq region (layout.ts). Readers
  * bump a counter when a read hits; the bucket's writer (holding its lock) resets it for a
  * new entry and sets it when an entry is copied forward; eviction reads it. 2 bits is what
  * S3-FIFO uses (Yang et al., SOSP 2023: "two bits per object").
  *
- * Every change is a compare-and-swap of the whole u16, never a plain store: the seven
+ * Every change is a compare-and-swap of the whole u32, never a plain store: the fourteen
  * counters share the word, and a plain store of a value read earlier would write back stale
  * bits of the other ways (undoing, say, the writer's reset of a way just given to a new
  * key). Readers try once and give up on a lost race (the count is advisory; a reader never
@@ -18,9 +18,9 @@ import { FREQ_BITS, FREQ_MAX } from './layout.ts';
 
 const MASK = (1 << FREQ_BITS) - 1;
 
-/** Way `w`'s counter in the u16 at index `at` of `u16`. */
-export function freqOf(u16: Uint16Array, at: number, w: number): number {
-  return (u16[at] >>> (FREQ_BITS * w)) & MASK;
+/** Way `w`'s counter in the u32 at index `at` of `freqs` (an Int32Array over the buffer). */
+export function freqOf(freqs: Int32Array, at: number, w: number): number {
+  return (freqs[at] >>> (FREQ_BITS * w)) & MASK;
 }
 
 /**
@@ -28,23 +28,23 @@ export function freqOf(u16: Uint16Array, at: number, w: number): number {
  * nothing when the counter is saturated (hot keys' reads stay write-free), and gives up
  * if another thread changed the word in between. Returns whether it raised the counter.
  */
-export function freqBump(u16: Uint16Array, at: number, w: number): boolean {
-  const old = u16[at];
+export function freqBump(freqs: Int32Array, at: number, w: number): boolean {
+  const old = freqs[at];
   const shift = FREQ_BITS * w;
   if (((old >>> shift) & MASK) >= FREQ_MAX) return false;
   // Ordering: a CAS against the value just read, so that the other ways' bits go back
   // exactly as they are now (see the module comment); a failed CAS drops this one count.
-  return Atomics.compareExchange(u16, at, old, old + (1 << shift)) === old;
+  return Atomics.compareExchange(freqs, at, old, old + (1 << shift)) === old;
 }
 
 /** Sets way `w`'s counter to `value` (0..FREQ_MAX). The caller holds the bucket's lock. */
-export function freqSetLocked(u16: Uint16Array, at: number, w: number, value: number): void {
+export function freqSetLocked(freqs: Int32Array, at: number, w: number, value: number): void {
   const shift = FREQ_BITS * w;
   for (;;) {
-    const old = Atomics.load(u16, at);
+    const old = Atomics.load(freqs, at);
     const next = (old & ~(MASK << shift)) | ((value & MASK) << shift);
     // Ordering: retried until it lands on the word readers last left, so a concurrent bump
     // of another way is neither lost nor written back over this change.
-    if (old === next || Atomics.compareExchange(u16, at, old, next) === old) return;
+    if (old === next || Atomics.compareExchange(freqs, at, old, next) === old) return;
   }
 }

@@ -9,13 +9,14 @@
  *  byte 0                                                                    buffer end
  *  ┌────────┬───────────────┬────────────────┬───────────┬────────────┬──────────────┬──────────────┬──────────────┐
  *  │ header │ thread blocks │ index          │ freq      │ ghost      │ segment table│ change feed  │ segments     │
- *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 64 B │ buckets×2B│ buckets/8  │ segments×32 B│ 64 B + 2048 × │ segments × S │
+ *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 128 B│ buckets×4B│ buckets/4  │ segments×32 B│ 64 B + 2048 × │ segments × S │
  *  │        │               │                │           │ × 64 B     │              │ 128 B slots  │              │
  *  └────────┴───────────────┴────────────────┴───────────┴────────────┴──────────────┴──────────────┴──────────────┘
  *
- *  bucket (64 B = 16 × i32):  [0] seq  [1] lock owner  [2,3] way0 (tag, ref) … [14,15] way6
- *  freq   (u16 per bucket):   an advisory 2-bit access counter (0..3) per way: way w at
- *                             bits 2w, 2w+1; bits 14, 15 spare (frequency.ts)
+ *  bucket (128 B = 32 × i32): line 0: [0] seq  [1] lock owner  [2..15] tags of ways 0..13
+ *                             line 1: [16..29] refs of ways 0..13  [30, 31] spare
+ *  freq   (u32 per bucket):   an advisory 2-bit access counter (0..3) per way: way w at
+ *                             bits 2w, 2w+1; bits 28..31 spare (frequency.ts)
  *  ghost line (64 B = 32 × u16): [0] insert cursor  [1..31] fingerprints of dropped entries:
  *                             bit 15 = dropped by the main queue, bits 0-14 the key's
  *                             fingerprint (0 = empty slot), replaced round-robin
@@ -47,7 +48,7 @@
 /** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
 export const MAGIC = 0x43424153;
 /** Bumped whenever any offset or meaning in this file changes. */
-export const LAYOUT_VERSION = 6;
+export const LAYOUT_VERSION = 7;
 
 /** Every region starts on a multiple of this (one cache line), in bytes. */
 export const REGION_ALIGN_BYTES = 64;
@@ -173,21 +174,33 @@ export const C_GHOST_MAIN_INSERTS = 17;
 export const COUNTER_COUNT = 18;
 
 // ── index ─────────────────────────────────────────────────────────────────────────────
-/** One bucket, in bytes: one cache line. */
-export const BUCKET_BYTES = 64;
+/**
+ * One bucket, in bytes: two cache lines. Line 0 holds the seqlock, the lock owner and the
+ * 14 tags, so a read of a key that is not cached touches one line; line 1 holds the refs,
+ * read only for a way whose tag matched. 14 ways rather than 7 (one line) because a full
+ * bucket must evict one of its own entries whatever its worth, leaving its bytes dead in
+ * a segment: at 70% of ways used, about 4.7% of items land past a 7-way bucket's capacity
+ * against 1.7% past a 14-way one (Poisson), and `bench:eviction` measured the difference
+ * (segments 92% live with 7 ways, 98-100% with 14 or 15).
+ */
+export const BUCKET_BYTES = 128;
 /** i32 words per bucket. */
-export const BUCKET_WORDS = 16;
+export const BUCKET_WORDS = 32;
 /** Ways (tag, ref pairs) per bucket. */
-export const WAYS = 7;
+export const WAYS = 14;
 /** Word index (within a bucket) of the seqlock sequence. */
 export const B_SEQ = 0;
 /** Word index (within a bucket) of the lock owner (thread block index + 1; 0 = unlocked). */
 export const B_LOCK = 1;
-/** Word index (within a bucket) of way 0's tag; way w's tag is at B_WAYS + 2w, ref at +1. */
-export const B_WAYS = 2;
-/** Frequency bytes per bucket: one u16 holding a 2-bit counter per way (14 bits used). */
-export const FREQ_BYTES_PER_BUCKET = 2;
-/** Bits per way's frequency counter in the bucket's u16. */
+/** Word index (within a bucket) of way 0's tag; way w's tag is at B_TAGS + w (line 0). */
+export const B_TAGS = 2;
+/** Word index (within a bucket) of way 0's ref; way w's ref is at B_REFS + w (line 1). */
+export const B_REFS = 16;
+/** Word index (within a bucket) of the first of two spare words, after the refs. */
+export const B_SPARE = B_REFS + WAYS;
+/** Frequency bytes per bucket: one u32 holding a 2-bit counter per way (28 bits used). */
+export const FREQ_BYTES_PER_BUCKET = 4;
+/** Bits per way's frequency counter in the bucket's u32. */
 export const FREQ_BITS = 2;
 /** Largest value of a way's frequency counter. */
 export const FREQ_MAX = 3;
@@ -204,7 +217,7 @@ export const GL_CURSOR = 0;
 /** Ghost line halfword of the first fingerprint slot; slot i is at GL_FIRST_SLOT + i. */
 export const GL_FIRST_SLOT = 1;
 /** Buckets per ghost line: the ghost holds about 0.8 fingerprints per item the index is sized for. */
-export const BUCKETS_PER_GHOST_LINE = 8;
+export const BUCKETS_PER_GHOST_LINE = 4;
 /** Index bytes per bucket, counting its frequency bytes and its share of a ghost line. */
 export const INDEX_BYTES_PER_BUCKET = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
 
@@ -387,9 +400,9 @@ export function bucketOf(g: Geometry, lo: number): number {
 export function bucketWord(g: Geometry, b: number): number {
   return (g.indexOffset >>> 2) + b * BUCKET_WORDS;
 }
-/** Index, in a Uint16Array over the whole buffer, of bucket `b`'s frequency counters. */
-export function freqHalfword(g: Geometry, b: number): number {
-  return (g.freqOffset >>> 1) + b;
+/** Index, in an Int32Array over the whole buffer, of bucket `b`'s frequency counters (one u32). */
+export function freqWord(g: Geometry, b: number): number {
+  return (g.freqOffset >>> 2) + b;
 }
 /** Index, in a Uint16Array over the whole buffer, of ghost line `l`'s insert cursor. */
 export function ghostLineHalfword(g: Geometry, l: number): number {

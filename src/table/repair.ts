@@ -6,7 +6,7 @@
  * @module
  */
 import {
-  B_LOCK, B_SEQ, B_WAYS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, S_STATE,
+  B_LOCK, B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, S_STATE,
   SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT,
   T_HELD_BUCKET, T_STATE, T_WATCHING, F_WATCHERS, feedWord, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, WAYS,
   bucketWord, refByte, refOffset, refSegment, segmentRowWord, threadBlockWord, KEYLEN_MASK
@@ -72,12 +72,12 @@ export function repairDeadThread(v: SharedView, t: number): RepairReport {
       if (s & 1) {
         // It died mid-change: keep only ways that point at an entry of their own key.
         for (let w = 0; w < WAYS; w++) {
-          const tag = i32[bw + B_WAYS + 2 * w];
-          const ref = i32[bw + B_WAYS + 2 * w + 1];
+          const tag = i32[bw + B_TAGS + w];
+          const ref = i32[bw + B_REFS + w];
           if (ref === 0 && tag === 0) continue;
           if (ref === 0 || !wayIsValid(v, b, tag, ref)) {
-            i32[bw + B_WAYS + 2 * w + 1] = 0;
-            i32[bw + B_WAYS + 2 * w] = 0;
+            i32[bw + B_REFS + w] = 0;
+            i32[bw + B_TAGS + w] = 0;
             report.clearedWays++;
           }
         }

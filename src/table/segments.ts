@@ -15,7 +15,7 @@
  * @module
  */
 import {
-  B_WAYS, E_KEYLEN_FLAGS, E_VALUE_LEN, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, H_SMALL_SEGMENTS, KEYLEN_MASK, QUEUE_MAIN,
+  B_REFS, B_TAGS, E_KEYLEN_FLAGS, E_VALUE_LEN, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, H_SMALL_SEGMENTS, KEYLEN_MASK, QUEUE_MAIN,
   QUEUE_SMALL, S_CREATED_AT, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_FREE,
   SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, entryBytes, refByte, refSegment, segmentRowWord,
 } from './layout.ts';
@@ -127,8 +127,8 @@ export function countSegments(v: SharedView): SegmentCounts {
  */
 export function unlinkWayLocked(v: SharedView, bw: number, w: number, ref: number): void {
   const i32 = v.i32;
-  i32[bw + B_WAYS + 2 * w + 1] = 0;
-  i32[bw + B_WAYS + 2 * w] = 0;
+  i32[bw + B_REFS + w] = 0;
+  i32[bw + B_TAGS + w] = 0;
   const e = refByte(v.g, ref) >>> 2;
   const size = entryBytes(i32[e + E_KEYLEN_FLAGS] & KEYLEN_MASK, i32[e + E_VALUE_LEN]);
   // Several threads may unlink entries of one segment at once: the counter is atomic.

@@ -16,8 +16,8 @@ import { evictOldestDropping, evictSegment, smallTargetSegments } from '../memor
 import { addInt64, checkDelta, INT64_MAX_DIGITS, parseInt64 } from './integer-value.ts';
 import { KeyCodec } from './key-codec.ts';
 import {
-  B_WAYS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
-  E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, freqHalfword,
+  B_REFS, B_TAGS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
+  E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, freqWord,
   H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
   KEYLEN_MASK, REGION_ALIGN_BYTES, SEGMENT_FIRST_OFFSET, H_WAL_SEQ_I64, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
@@ -140,9 +140,8 @@ export class Table implements ThreadContext {
   /** Buckets in the index (keys map to them with layout.rangeOf). */
   private readonly bucketCount: number;
   private readonly indexWord: number;
-  /** Uint16Array index of bucket 0's frequency counters (layout.freqHalfword). */
+  /** Int32Array index of bucket 0's frequency counters (layout.freqWord). */
   private readonly freqBase: number;
-  private readonly u16: Uint16Array;
   private readonly segRowWord: number;
   private readonly segBase: number;
   private readonly segBytes: number;
@@ -204,8 +203,7 @@ export class Table implements ThreadContext {
     const g = v.g;
     this.bucketCount = g.bucketCount;
     this.indexWord = bucketWord(g, 0);
-    this.freqBase = freqHalfword(g, 0);
-    this.u16 = v.u16;
+    this.freqBase = freqWord(g, 0);
     this.segRowWord = segmentRowWord(g, 0);
     this.segBase = g.segmentsOffset;
     this.segBytes = g.segmentBytes;
@@ -310,7 +308,7 @@ export class Table implements ThreadContext {
     const u8 = this.u8;
     found.length = 0;
     for (let w = 0; w < WAYS; w++) {
-      const e = this.checkedEntry(i32[bw + B_WAYS + 2 * w + 1]);
+      const e = this.checkedEntry(i32[bw + B_REFS + w]);
       if (e < 0) continue;
       const ew = e >>> 2;
       const keyLen = i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK;
@@ -366,7 +364,7 @@ export class Table implements ThreadContext {
     const i32 = this.i32;
     let sum = 0;
     for (let w = 0; w < WAYS; w++) {
-      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      const ref = i32[bw + B_REFS + w];
       const seg = ref >>> this.offBits;
       const off = (ref & this.offMask) << 3;
       if (ref === 0 || seg >= this.segCount || off + TOUCH_BYTES > this.segBytes) continue;
@@ -382,7 +380,7 @@ export class Table implements ThreadContext {
     const i32 = this.i32;
     let n = 0;
     for (let w = 0; w < WAYS; w++) {
-      const e = this.checkedEntry(i32[bw + B_WAYS + 2 * w + 1]);
+      const e = this.checkedEntry(i32[bw + B_REFS + w]);
       if (e < 0) continue;
       const ew = e >>> 2;
       const kf = i32[ew + E_KEYLEN_FLAGS];
@@ -468,7 +466,12 @@ export class Table implements ThreadContext {
         bucket[j] = rangeOf(lo[j], this.bucketCount);
       }
       // A tight loop of independent loads: the core keeps all of them in flight at once.
-      for (let j = 0; j < n; j++) if (size[j] > 0) touched += i32[this.indexWord + bucket[j] * BUCKET_WORDS] + this.u16[this.freqBase + bucket[j]];
+      // Both lines of the bucket (tags, refs) and its frequency word.
+      for (let j = 0; j < n; j++) {
+        if (size[j] <= 0) continue;
+        const bw = this.indexWord + bucket[j] * BUCKET_WORDS;
+        touched += i32[bw] + i32[bw + B_REFS] + i32[this.freqBase + bucket[j]];
+      }
       this.touched = touched; // kept, so the loads are not dropped as dead code
       const queue = this.queueForNewKey();
       if (total === 0 || total > this.segBytes - SEGMENT_FIRST_OFFSET) {
@@ -581,12 +584,12 @@ export class Table implements ThreadContext {
     for (let b = 0; b < this.v.g.bucketCount; b++) {
       const bw = this.indexWord + b * BUCKET_WORDS;
       let any = false;
-      for (let w = 0; w < WAYS; w++) if (i32[bw + B_WAYS + 2 * w + 1] !== 0) any = true;
+      for (let w = 0; w < WAYS; w++) if (i32[bw + B_REFS + w] !== 0) any = true;
       if (!any) continue;
       const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
       try {
         for (let w = 0; w < WAYS; w++) {
-          const ref = i32[bw + B_WAYS + 2 * w + 1];
+          const ref = i32[bw + B_REFS + w];
           if (ref === 0) continue;
           if (feedWatched(this.v)) publishEntryChange(this.v, CHANGE_DELETE, this.entryByte(ref));
           unlinkWayLocked(this.v, bw, w, ref);
@@ -653,7 +656,7 @@ export class Table implements ThreadContext {
     this.f64[this.counters + C_HITS]++;
     // Advisory frequency: written only when it changes (DESIGN §3: readers do not write
     // shared lines on the hot path otherwise); a CAS, see frequency.ts.
-    freqBump(this.u16, this.freqBase + b, w);
+    freqBump(this.i32, this.freqBase + b, w);
     return this.lastValueLength;
   }
 
@@ -666,8 +669,8 @@ export class Table implements ThreadContext {
   private probe(bw: number, hi: number, mode: number): number {
     const i32 = this.i32;
     for (let w = 0; w < WAYS; w++) {
-      if (i32[bw + B_WAYS + 2 * w] !== hi) continue;
-      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      if (i32[bw + B_TAGS + w] !== hi) continue;
+      const ref = i32[bw + B_REFS + w];
       const e = this.checkedEntry(ref);
       if (e < 0) continue;
       const ew = e >>> 2;
@@ -878,7 +881,7 @@ export class Table implements ThreadContext {
       const w = this.findLiveLocked(bw);
       let current: number | bigint = 0;
       if (w >= 0) {
-        const old = this.entryByte(i32[bw + B_WAYS + 2 * w + 1]);
+        const old = this.entryByte(i32[bw + B_REFS + w]);
         const ow = old >>> 2;
         expireAt = i32[ow + E_EXPIRE_AT];
         current = parseInt64(this.u8, old + ENTRY_HEADER_BYTES + keyLen, i32[ow + E_VALUE_LEN]);
@@ -917,7 +920,7 @@ export class Table implements ThreadContext {
       if (w < 0) return false;
       // The one field of a published entry that changes. It is a single word, so a racing
       // reader sees the old or the new TTL, and the seq bump of this lock makes it retry.
-      i32[(this.entryByte(i32[bw + B_WAYS + 2 * w + 1]) >>> 2) + E_EXPIRE_AT] = expireAt;
+      i32[(this.entryByte(i32[bw + B_REFS + w]) >>> 2) + E_EXPIRE_AT] = expireAt;
       if (this.walSink !== null) this.walSeq = this.nextWalSeqLocked();
     } finally {
       unlockBucket(i32, bw, s, this.threadWord);
@@ -928,7 +931,7 @@ export class Table implements ThreadContext {
 
   /** Way `w`'s frequency counter (0..FREQ_MAX) in bucket `b`. */
   freqOf(b: number, w: number): number {
-    return freqOf(this.u16, this.freqBase + b, w);
+    return freqOf(this.i32, this.freqBase + b, w);
   }
 
   /** Byte offset of the entry `ref` names (layout.refByte, with the geometry cached). */
@@ -986,15 +989,15 @@ export class Table implements ThreadContext {
     const i32 = this.i32;
     let target = this.findLocked(bw, hi);
     if (target >= 0) {
-      unlinkWayLocked(this.v, bw, target, i32[bw + B_WAYS + 2 * target + 1]);
+      unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target]);
     } else {
       target = this.emptyWayLocked(bw);
       if (target < 0) target = this.evictWayLocked(bw, b);
       this.f64[this.counters + C_LINKED]++;
     }
-    i32[bw + B_WAYS + 2 * target] = hi;
-    i32[bw + B_WAYS + 2 * target + 1] = ref;
-    freqSetLocked(this.u16, this.freqBase + b, target, 0);
+    i32[bw + B_TAGS + target] = hi;
+    i32[bw + B_REFS + target] = ref;
+    freqSetLocked(this.i32, this.freqBase + b, target, 0);
     // Atomic: evictors and other writers subtract from the same segment's live bytes.
     Atomics.add(i32, row + S_LIVE_BYTES, size);
     this.lastRef = ref;
@@ -1007,14 +1010,14 @@ export class Table implements ThreadContext {
   private findLiveLocked(bw: number): number {
     const w = this.findLocked(bw, this.codec.hash[1]);
     if (w < 0) return -1;
-    const exp = this.i32[(this.entryByte(this.i32[bw + B_WAYS + 2 * w + 1]) >>> 2) + E_EXPIRE_AT] >>> 0;
+    const exp = this.i32[(this.entryByte(this.i32[bw + B_REFS + w]) >>> 2) + E_EXPIRE_AT] >>> 0;
     return exp !== 0 && exp <= this.clockSeconds() ? -1 : w;
   }
 
   /** Whether way `w` (-1 = absent) of the locked bucket holds version (generation, ref). */
   private versionIsLocked(bw: number, w: number, generation: number, ref: number): boolean {
     if (w < 0) return false;
-    const cur = this.i32[bw + B_WAYS + 2 * w + 1];
+    const cur = this.i32[bw + B_REFS + w];
     return cur === ref && this.i32[this.segRowWord + (cur >>> this.offBits) * SEGMENT_ROW_WORDS + S_GENERATION] === generation;
   }
 
@@ -1125,13 +1128,13 @@ export class Table implements ThreadContext {
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
     Atomics.add(i32, row + S_LIVE_BYTES, size);
     const ref = makeRef(this.v.g, seg, off);
-    const tag = i32[bw + B_WAYS + 2 * w]; // the same key: the same tag
+    const tag = i32[bw + B_TAGS + w]; // the same key: the same tag
     // Ordering: the old entry's bytes stay valid for readers still inside (its segment is
     // freed only after this walk, and the seq bump on unlock makes them retry).
     unlinkWayLocked(this.v, bw, w, oldRef);
-    i32[bw + B_WAYS + 2 * w] = tag;
-    i32[bw + B_WAYS + 2 * w + 1] = ref;
-    freqSetLocked(this.u16, this.freqBase + b, w, freq);
+    i32[bw + B_TAGS + w] = tag;
+    i32[bw + B_REFS + w] = ref;
+    freqSetLocked(this.i32, this.freqBase + b, w, freq);
     return ref;
   }
 
@@ -1139,8 +1142,8 @@ export class Table implements ThreadContext {
   private findLocked(bw: number, hi: number): number {
     const i32 = this.i32;
     for (let w = 0; w < WAYS; w++) {
-      if (i32[bw + B_WAYS + 2 * w] !== hi) continue;
-      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      if (i32[bw + B_TAGS + w] !== hi) continue;
+      const ref = i32[bw + B_REFS + w];
       if (ref === 0) continue;
       const e = this.entryByte(ref);
       const ew = e >>> 2;
@@ -1151,7 +1154,7 @@ export class Table implements ThreadContext {
   }
 
   private emptyWayLocked(bw: number): number {
-    for (let w = 0; w < WAYS; w++) if (this.i32[bw + B_WAYS + 2 * w + 1] === 0) return w;
+    for (let w = 0; w < WAYS; w++) if (this.i32[bw + B_REFS + w] === 0) return w;
     return -1;
   }
 
@@ -1167,7 +1170,7 @@ export class Table implements ThreadContext {
     let victim = 0;
     let best = Infinity;
     for (let w = 0; w < WAYS; w++) {
-      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      const ref = i32[bw + B_REFS + w];
       const seg = ref >>> this.offBits;
       const ew = this.entryByte(ref) >>> 2;
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
@@ -1185,7 +1188,7 @@ export class Table implements ThreadContext {
         victim = w;
       }
     }
-    const victimRef = i32[bw + B_WAYS + 2 * victim + 1];
+    const victimRef = i32[bw + B_REFS + victim];
     const victimRow = this.segRowWord + (victimRef >>> this.offBits) * SEGMENT_ROW_WORDS;
     if (best !== -1 && i32[victimRow + S_QUEUE] === QUEUE_SMALL && this.freqOf(b, victim) === 0) {
       // Dropped from the small queue unread: remember it, as the segment-level policy does.
@@ -1213,7 +1216,7 @@ export class Table implements ThreadContext {
     try {
       const w = this.findLocked(bw, hi);
       if (w >= 0) {
-        const ref = i32[bw + B_WAYS + 2 * w + 1];
+        const ref = i32[bw + B_REFS + w];
         const ew = this.entryByte(ref) >>> 2;
         const exp = i32[ew + E_EXPIRE_AT] >>> 0;
         removed = exp === 0 || exp > this.clockSeconds();

@@ -1,4 +1,4 @@
-import { B_LOCK, B_SEQ, B_WAYS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord } from '../../src/table/layout.ts';
+import { B_LOCK, B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord } from '../../src/table/layout.ts';
 import type { SharedView } from '../../src/table/shared-view.ts';
 
 /** Walks the whole index: buckets left odd or locked, and ways that point at a foreign entry. */
@@ -13,8 +13,8 @@ export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: 
     if (i32[bw + B_SEQ] & 1) oddBuckets++;
     if (i32[bw + B_LOCK] !== 0) lockedBuckets++;
     for (let w = 0; w < WAYS; w++) {
-      const tag = i32[bw + B_WAYS + 2 * w];
-      const ref = i32[bw + B_WAYS + 2 * w + 1];
+      const tag = i32[bw + B_TAGS + w];
+      const ref = i32[bw + B_REFS + w];
       if (ref === 0) continue;
       liveWays++;
       const seg = refSegment(g, ref);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { B_LOCK, B_SEQ, B_WAYS, bucketWord } from '../../src/table/layout.ts';
+import { B_LOCK, B_SEQ, B_TAGS, bucketWord } from '../../src/table/layout.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { planGeometry } from '../../src/table/sizing.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
@@ -17,8 +17,8 @@ test('the bucket lock excludes writers and the seqlock hides torn pairs from rea
   const results = await Promise.all(workers.map((w) => firstMessage<{ torn: number; validated: number }>(w)));
   await Promise.all(workers.map((w) => w.terminate()));
   const bw = bucketWord(v.g, 0);
-  assert.equal(v.i32[bw + B_WAYS], 2 * iterations, 'no increment lost: the lock excluded the writers');
-  assert.equal(v.i32[bw + B_WAYS + 1], 2 * iterations);
+  assert.equal(v.i32[bw + B_TAGS], 2 * iterations, 'no increment lost: the lock excluded the writers');
+  assert.equal(v.i32[bw + B_TAGS + 1], 2 * iterations);
   assert.equal(v.i32[bw + B_SEQ], 2 * 2 * iterations, 'seq advanced by 2 per write and is even');
   assert.equal(v.i32[bw + B_LOCK], 0);
   for (const r of results.slice(2)) {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SharedCache } from '../../src/index.ts';
 import { ChangeFeedTail, FEED_STALL_MS, feedWatched } from '../../src/table/change-feed.ts';
-import { CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, F_HEAD, FEED_KEY_BYTES, FEED_SLOTS, feedWord } from '../../src/table/layout.ts';
+import { CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, F_HEAD, FEED_KEY_BYTES, FEED_SLOTS, feedWord, WAYS } from '../../src/table/layout.ts';
 import { advanceSeconds, keysInOneBucket, makeTable } from '../helpers/tables.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
 
@@ -31,9 +31,9 @@ test('nothing is published while nobody watches; a tail sees every change in ord
   t.delete('ttl'); // expired: reported as expire, not delete
   const long = 'L'.repeat(FEED_KEY_BYTES + 10);
   t.set(long, 'x');
-  const [k1, k2, k3, k4, k5, k6, k7, k8] = keysInOneBucket(t, 8, 'full');
-  for (const k of [k1, k2, k3, k4, k5, k6, k7]) t.set(k, 'v');
-  t.set(k8, 'v'); // the bucket is full: one way is evicted
+  const same = keysInOneBucket(t, WAYS + 1, 'full');
+  for (const k of same.slice(0, WAYS)) t.set(k, 'v');
+  t.set(same[WAYS], 'v'); // the bucket is full: one way is evicted
   await tick();
   const kinds = c.events.map(([k, key]) => `${k}:${key.slice(0, 6)}`);
   assert.deepEqual(kinds.slice(0, 6), [`${CHANGE_SET}:a`, `${CHANGE_SET}:n`, `${CHANGE_DELETE}:a`, `${CHANGE_SET}:ttl`, `${CHANGE_EXPIRE}:ttl`, `${CHANGE_SET}:LLLLLL`]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SharedCache } from '../../src/index.ts';
 import { lockBucket } from '../../src/table/bucket-lock.ts';
-import { B_LOCK, B_SEQ, B_WAYS, bucketOf, bucketWord, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_SEGMENT } from '../../src/table/layout.ts';
+import { B_LOCK, B_SEQ, B_REFS, B_TAGS, bucketOf, bucketWord, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_SEGMENT } from '../../src/table/layout.ts';
 import { repairDeadThread } from '../../src/table/repair.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { Table } from '../../src/table/table.ts';
@@ -23,8 +23,8 @@ test('a thread that died holding a bucket lock mid-change is repaired: seq even,
   const i32 = live.v.i32;
   lockBucket(i32, bw, b, dead.owner, dead.threadWord);
   // It "dies" after writing a tag and a ref that points at another key's entry.
-  i32[bw + B_WAYS + 2 * 3] = 0x1234;
-  i32[bw + B_WAYS + 2 * 3 + 1] = i32[bw + B_WAYS + 1];
+  i32[bw + B_TAGS + 3] = 0x1234;
+  i32[bw + B_REFS + 3] = i32[bw + B_REFS + 0];
   assert.equal(i32[bw + B_SEQ] & 1, 1);
   const active = i32[dead.threadWord + T_ACTIVE_SEGMENT] - 1;
   const report = repairDeadThread(live.v, dead.thread);

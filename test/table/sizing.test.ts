@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { computeGeometry, entryBytes } from '../../src/table/layout.ts';
+import { computeGeometry, entryBytes, WAYS } from '../../src/table/layout.ts';
 import { MIN_SEGMENTS, planGeometry } from '../../src/table/sizing.ts';
 
 test('the geometry fits in memory, with segments large enough for the largest entry', () => {
@@ -21,7 +21,7 @@ test('the geometry fits in memory, with segments large enough for the largest en
       const fixed = computeGeometry(0, g.segmentBytes, 0).segmentsOffset;
       // Enough ways for the expected items at 70% load (unless memory was too small for it).
       const expected = (memoryBytes - fixed) / 128;
-      assert.ok(g.bucketCount * 7 * 0.7 >= expected * 0.98 || g.bucketCount * 2 * 7 * 0.7 > expected, `${g.bucketCount} buckets for ${expected} items`);
+      assert.ok(g.bucketCount * WAYS * 0.7 >= expected * 0.98 || g.bucketCount * 2 * WAYS * 0.7 > expected, `${g.bucketCount} buckets for ${expected} items`);
       // The index, freq bytes, ghost and segment table (beyond the fixed header, thread blocks
       // and feed) stay a bounded share of memory: 88 B per bucket for 4.9 expected items of
       // 128 B is 14%.

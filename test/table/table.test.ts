@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countSegments } from '../../src/table/segments.ts';
-import { E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, segmentByte, segmentRowWord } from '../../src/table/layout.ts';
+import { E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, segmentByte, segmentRowWord, WAYS } from '../../src/table/layout.ts';
 import { checkIndex } from '../helpers/index-check.ts';
 import { advanceSeconds, keysInOneBucket, makeTable } from '../helpers/tables.ts';
 
@@ -106,25 +106,26 @@ test('bad TTLs and values are refused and change nothing', () => {
 
 test('a full bucket evicts the least read, oldest way', () => {
   const t = makeTable();
-  const keys = keysInOneBucket(t, 9);
-  for (const k of keys.slice(0, 7)) t.set(k, 'v' + k);
+  const keys = keysInOneBucket(t, WAYS + 1);
+  for (const k of keys.slice(0, WAYS)) t.set(k, 'v' + k);
   t.getString(keys[0]); // keys[0] is now more valuable than keys[1]
-  t.set(keys[7], 'new');
+  t.set(keys[WAYS], 'new');
   assert.equal(t.getString(keys[0]), 'v' + keys[0]);
   assert.equal(t.getString(keys[1]), undefined, 'the unread way was evicted');
-  assert.equal(t.getString(keys[7]), 'new');
+  for (const k of keys.slice(2, WAYS)) assert.equal(t.getString(k), 'v' + k, 'only one way was evicted');
+  assert.equal(t.getString(keys[WAYS]), 'new');
   t.close();
 });
 
 test('a full bucket evicts an expired way first', () => {
   const t = makeTable();
-  const keys = keysInOneBucket(t, 8);
-  for (const [i, k] of keys.slice(0, 7).entries()) t.set(k, 'v', i === 4 ? 1 : 0);
-  for (const k of keys.slice(0, 7)) t.getString(k);
+  const keys = keysInOneBucket(t, WAYS + 1);
+  for (const [i, k] of keys.slice(0, WAYS).entries()) t.set(k, 'v', i === 4 ? 1 : 0);
+  for (const k of keys.slice(0, WAYS)) t.getString(k);
   advanceSeconds(t, 2);
-  t.set(keys[7], 'new');
-  for (const [i, k] of keys.slice(0, 7).entries()) if (i !== 4) assert.equal(t.getString(k), 'v', k);
-  assert.equal(t.getString(keys[7]), 'new');
+  t.set(keys[WAYS], 'new');
+  for (const [i, k] of keys.slice(0, WAYS).entries()) if (i !== 4) assert.equal(t.getString(k), 'v', k);
+  assert.equal(t.getString(keys[WAYS]), 'new');
   t.close();
 });
 
