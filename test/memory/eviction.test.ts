@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { compactSegments, evictOldestDropping, evictSegment } from '../../src/memory/eviction.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { GHOST_FROM_MAIN, GHOST_FROM_SMALL, GHOST_MISS, ghostInsert, ghostSize, ghostTake } from '../../src/table/ghost.ts';
-import { B_REFS, B_TAGS, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, refByte, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_FREE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord } from '../../src/table/layout.ts';
+import { B_REFS, B_TAGS, bucketOf, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, refByte, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_FREE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_MAIN_SEGMENT } from '../../src/table/layout.ts';
 import { acquireSegment, countSegments, sealSegment } from '../../src/table/segments.ts';
 import { Table } from '../../src/table/table.ts';
 import { checkIndex } from '../helpers/index-check.ts';
@@ -212,4 +212,37 @@ test('a unique-key flood from several threads stays within memory, never fails a
   assert.equal(s.items, check.liveWays);
   assert.ok(s.liveBytes <= s.segments.total * s.segments.segmentBytes);
   cache.close();
+});
+
+test('a main entry copied forward starts counting reads again from 0 (it survives the next pass only if read again)', () => {
+  const t = makeTable(2 << 20, 1024);
+  /** The frequency count of `key`'s way (read without a lookup, which would bump it). */
+  const countOf = (key: string): number => {
+    t.codec.encode(key);
+    const b = bucketOf(t.v.g, t.codec.hash[0]);
+    const bw = bucketWord(t.v.g, b);
+    for (let w = 0; w < WAYS; w++) if (t.v.i32[bw + B_REFS + w] === t.lastRef) return t.freqOf(b, w);
+    throw new Error(`${key} not found`);
+  };
+  t.set('x', value);
+  for (let r = 0; r < 3; r++) t.has('x');
+  // Unread fillers push x's segment out of the small queue: x, read, moves to main.
+  for (let i = 0; i < 100_000 && queueOf(t, 'x') !== QUEUE_MAIN; i++) t.set(`f${i}`, value);
+  assert.equal(queueOf(t, 'x'), QUEUE_MAIN);
+  for (let r = 0; r < 3; r++) t.has('x');
+  assert.equal(countOf('x'), 3);
+  // x sits in this thread's active main segment: seal it (the thread takes a new one).
+  const ref = t.lastRef;
+  sealSegment(t.v, ref >>> t.v.g.offsetBits);
+  t.v.i32[t.threadWord + T_ACTIVE_MAIN_SEGMENT] = 0;
+  // Evict main segments only until x's has been walked: x, read, is copied forward.
+  Atomics.store(t.v.i32, H_SMALL_TARGET, t.v.g.segmentCount);
+  // (has() bumps the count, but it is already at FREQ_MAX: the looks change nothing.)
+  for (let i = 0; i < t.v.g.segmentCount && t.has('x') && t.lastRef === ref; i++) assert.ok(evictSegment(t));
+  assert.equal(queueOf(t, 'x'), QUEUE_MAIN, 'x, read, was kept');
+  assert.notEqual(t.lastRef, ref, 'x was copied forward');
+  // The copy reset the count to 0; the loop's last has() and queueOf's raised it to 2. A
+  // copy that kept the count minus one would have left 2, raised to FREQ_MAX (3).
+  assert.equal(countOf('x'), 2);
+  t.close();
 });
