@@ -68,7 +68,7 @@ function sabcacheRow(n: number): SabcacheRow {
     const entryHeader = s.liveBytes / items - PAYLOAD;
     const metadataPerItem = (g.segmentsOffset + s.liveBytes) / items - PAYLOAD;
     return {
-      items, memoryBytes, bucketCount: g.bucketCount, wayLoad: items / (g.bucketCount * 7), segments: g.segmentCount, segmentBytes: g.segmentBytes,
+      items, memoryBytes, bucketCount: g.bucketCount, wayLoad: items / (g.bucketCount * WAYS), segments: g.segmentCount, segmentBytes: g.segmentBytes,
       metadataPerItem, bufferPerItem: s.bufferBytes / items - PAYLOAD, liveShareOfSegments: s.liveBytes / (g.segmentCount * g.segmentBytes),
       parts: { entryHeader, index, freq, ghost, other: metadataPerItem - entryHeader - index - freq - ghost },
     };
