@@ -6,7 +6,7 @@
  * @module
  */
 import { lockBucket, unlockBucket } from '../table/bucket-lock.ts';
-import { B_REFS, B_TAGS, C_EXPIRED_ITEMS, CHANGE_EXPIRE, C_UNLINKED, E_EXPIRE_AT, H_CLOCK_SECONDS, WAYS, bucketWord, refByte, ENTRY_HEADER_BYTES } from '../table/layout.ts';
+import { B_REFS, C_EXPIRED_ITEMS, CHANGE_EXPIRE, C_UNLINKED, E_EXPIRE_AT, H_CLOCK_SECONDS, WAYS, bucketWord, refByte, ENTRY_HEADER_BYTES } from '../table/layout.ts';
 import { feedWatched, publishEntryChange } from '../table/change-feed.ts';
 import { type ThreadContext, unlinkWayLocked } from '../table/segments.ts';
 
