@@ -525,9 +525,10 @@ export class Table implements ThreadContext {
         const at = starts[g + j];
         const b = bucket[j];
         const bw = this.indexWord + b * BUCKET_WORDS;
+        const keyLen = dv.getUint32(at, true) & KEYLEN_MASK;
         const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
         try {
-          this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size[j], src, at + ENTRY_HEADER_BYTES, dv.getUint32(at, true) & KEYLEN_MASK, lo[j], hi[j]);
+          this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size[j], src, at + ENTRY_HEADER_BYTES, keyLen, lo[j], hi[j]);
         } finally {
           unlockBucket(i32, bw, s, this.threadWord);
         }
@@ -983,11 +984,12 @@ export class Table implements ThreadContext {
    * Points the way of the locked bucket `b` for the key with hash lanes (`lo`, `hi`) at the
    * entry `ref` (`size` bytes, in the segment whose row starts at word `row`, already below
    * its write offset), replacing the old entry, or taking an empty way, or evicting one.
-   * The key's bytes (`keyLen` of `key` from `keyStart`) are read only for a watched feed.
+   * The key is `keyLen` bytes of `key` from `keyStart`: the codec's own bytes (found by
+   * {@link findLocked}'s word compare), or another array (restoreEntries: compared byte by byte).
    */
   private linkLocked(bw: number, b: number, ref: number, row: number, size: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number): void {
     const i32 = this.i32;
-    let target = this.findLocked(bw, hi);
+    let target = key === this.codec.bytes && keyStart === 0 ? this.findLocked(bw, hi) : this.findKeyLocked(bw, hi, key, keyStart, keyLen);
     if (target >= 0) {
       unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target]);
     } else {
@@ -1149,6 +1151,26 @@ export class Table implements ThreadContext {
       const ew = e >>> 2;
       if ((i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK) !== this.codec.length) continue;
       if (this.keyEquals(e + ENTRY_HEADER_BYTES, this.codec.length)) return w;
+    }
+    return -1;
+  }
+
+  /**
+   * As {@link findLocked}, for a key given as `len` bytes of `key` from `start` rather than
+   * held by the codec (restoreEntries: the codec holds the last key its group hashed).
+   */
+  private findKeyLocked(bw: number, hi: number, key: Uint8Array, start: number, len: number): number {
+    const i32 = this.i32;
+    const u8 = this.u8;
+    for (let w = 0; w < WAYS; w++) {
+      if (i32[bw + B_TAGS + w] !== hi) continue;
+      const ref = i32[bw + B_REFS + w];
+      if (ref === 0) continue;
+      const e = this.entryByte(ref);
+      if ((i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK) !== len) continue;
+      let i = 0;
+      while (i < len && u8[e + ENTRY_HEADER_BYTES + i] === key[start + i]) i++;
+      if (i === len) return w;
     }
     return -1;
   }

@@ -224,15 +224,19 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
   }
 });
 
-test('a file written without record padding (header flags 0) loads too', () => {
-  // Built by hand as a writer before SNAPSHOT_FLAG_PADDED wrote it: records back to back.
-  const dir = tempDir();
+/**
+ * Writes a snapshot built by hand into `dir`: one block holding `records` (string values),
+ * back to back (`padded` false: header flags 0, as before SNAPSHOT_FLAG_PADDED) or each
+ * padded to 8 bytes.
+ */
+function writeHandBuiltSnapshot(dir: string, records: [string, string][], padded: boolean): void {
   const enc = new TextEncoder();
   const recs: Uint8Array[] = [];
-  for (let i = 0; i < 100; i++) {
-    const key = enc.encode(`u${i}`);
-    const value = enc.encode('v'.repeat(i % 13));
-    const r = Buffer.alloc(12 + key.length + value.length);
+  for (const [k, v] of records) {
+    const key = enc.encode(k);
+    const value = enc.encode(v);
+    const n = 12 + key.length + value.length;
+    const r = Buffer.alloc(padded ? (n + 7) & ~7 : n);
     r.writeUInt32LE(key.length | (1 << 16), 0); // type 1: a string
     r.writeUInt32LE(value.length, 4);
     r.set(key, 12);
@@ -241,8 +245,10 @@ test('a file written without record padding (header flags 0) loads too', () => {
   }
   const payload = Buffer.concat(recs);
   const head = Buffer.from(encodeHeader({ createdAtMs: Date.now(), walSequence: 0n }));
-  head.writeUInt32LE(0, 32);
-  head.writeUInt32LE(crc32(head.subarray(0, 60)), 60);
+  if (!padded) {
+    head.writeUInt32LE(0, 32);
+    head.writeUInt32LE(crc32(head.subarray(0, 60)), 60);
+  }
   const block = Buffer.alloc(12);
   block.writeUInt32LE(payload.length, 0);
   block.writeUInt32LE(recs.length, 4);
@@ -253,11 +259,36 @@ test('a file written without record padding (header flags 0) loads too', () => {
   trailer.writeUInt32LE(crc32(trailer.subarray(0, 16)), 16);
   trailer.write('SEND', 20, 'latin1');
   writeFileSync(join(dir, `snapshot-${Date.now()}.sabsnap`), Buffer.concat([head, block, payload, trailer]));
+}
+
+test('a file written without record padding (header flags 0) loads too', () => {
+  const dir = tempDir();
+  const records: [string, string][] = [];
+  for (let i = 0; i < 100; i++) records.push([`u${i}`, 'v'.repeat(i % 13)]);
+  writeHandBuiltSnapshot(dir, records, false);
   const c = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
   try {
     const r = loadSnapshot(c, dir, quiet);
     assert.equal(r.stored, 100);
     for (let i = 0; i < 100; i++) assert.equal(c.get(`u${i}`), 'v'.repeat(i % 13));
+  } finally {
+    c.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a key that a file holds twice in one group of records is stored once, with its later value', () => {
+  // The loader hashes a group of records before linking them, so when it links the second
+  // copy, its key codec holds another record's key: the lookup must use the record's own bytes.
+  const dir = tempDir();
+  writeHandBuiltSnapshot(dir, [['dup', 'first'], ['a', '1'], ['dup', 'second'], ['b', '2']], true);
+  const c = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+  try {
+    loadSnapshot(c, dir, quiet);
+    assert.equal(c.get('dup'), 'second');
+    assert.equal(c.stats().items, 3);
+    assert.equal(c.delete('dup'), true);
+    assert.equal(c.get('dup'), undefined, 'no second copy of the key is left behind');
   } finally {
     c.close();
     rmSync(dir, { recursive: true, force: true });
