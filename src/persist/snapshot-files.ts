@@ -1,7 +1,8 @@
 /**
  * Snapshot files in a data directory (DESIGN §6): writing one (walk, encode, temp file,
  * fsync, rename, directory fsync), keeping the last K, and loading the newest valid one on
- * start, falling back to older ones when a file fails its checks.
+ * start (on several threads: snapshot-load.ts), falling back to older ones when a file
+ * fails its checks.
  *
  * Files are named `snapshot-<created-at unix ms, 13 digits>.sabsnap`, so names sort by age;
  * a file being written is `<name>.tmp` and is never loaded (a crash mid-write leaves only
@@ -10,11 +11,14 @@
  * @module
  */
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { BadOptionError } from '../errors.ts';
 import type { SharedCache } from '../shared-cache.ts';
 import type { Table } from '../table/table.ts';
 import { readDirOrEmpty } from '../util/read-dir.ts';
-import { encodeHeader, readSnapshotBlocks, SnapshotCorruptError, SnapshotEncoder } from './snapshot-format.ts';
+import { encodeHeader, scanSnapshot, SnapshotBlockReader, SnapshotCorruptError, SnapshotEncoder, type SnapshotIndex } from './snapshot-format.ts';
+import { finishLoadJob, LoadHelpers, newLoadJob, PARALLEL_LOAD_MIN_BYTES, runLoadJob } from './snapshot-load.ts';
 
 const NAME = /^snapshot-(\d{13})\.sabsnap$/;
 
@@ -120,6 +124,31 @@ export interface SnapshotLoaded {
   refused: { path: string; reason: string }[];
   /** Time to load, in milliseconds. */
   durationMs: number;
+  /** Helper threads started for the load (0: the calling thread loaded alone). */
+  helperThreads: number;
+  /** Blocks of the loaded file that helper threads stored (the rest, the calling thread). */
+  helperBlocks: number;
+}
+
+/** How {@link loadSnapshot} spreads the work over threads. */
+export interface LoadSnapshotOptions {
+  /**
+   * Threads that store entries, the calling one included: the others are helper worker
+   * threads attached to the cache for the load (snapshot-load.ts).
+   * @default os.availableParallelism()
+   */
+  threads?: number;
+  /**
+   * Files smaller than this many bytes are loaded by the calling thread alone.
+   * @default PARALLEL_LOAD_MIN_BYTES (64 MiB)
+   */
+  parallelMinBytes?: number;
+  /**
+   * Whether the calling thread stores blocks too; false leaves them all to the helpers
+   * (tests use it to make the helpers do the work). Ignored without helpers.
+   * @default true
+   */
+  callerLoads?: boolean;
 }
 
 /**
@@ -127,36 +156,58 @@ export interface SnapshotLoaded {
  * check is logged and refused, whatever it had stored is flushed, and the next older file
  * is tried. Entries already expired are skipped; entries that do not fit the cache's
  * memory are evicted by its policy as they would be by writes (logged as a count).
+ *
+ * Each file is scanned first (header, block headers, trailer: snapshot-format.ts
+ * scanSnapshot); its blocks are then checked and stored by this thread and, for files of
+ * at least `parallelMinBytes`, by `threads - 1` helper threads at once (snapshot-load.ts).
+ * Synchronous: the helpers boot while this thread loads, and it returns once every
+ * helper has detached.
+ * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) when `threads` is not a positive integer.
  * @throws the file system's errors other than a failed check (`EACCES` on the directory
- *   or a file, say), as Node raises them.
+ *   or a file, say), as Node raises them (from a helper: an Error with the same message and `code`).
  */
-export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string) => void): SnapshotLoaded {
+export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string) => void, options: LoadSnapshotOptions = {}): SnapshotLoaded {
+  const threads = options.threads ?? availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1) throw new BadOptionError('threads', `must be a positive integer, got ${threads}`);
+  const minBytes = options.parallelMinBytes ?? PARALLEL_LOAD_MIN_BYTES;
   const t0 = performance.now();
   const refused: SnapshotLoaded['refused'] = [];
   const table = cache.table;
-  for (const path of listSnapshots(dir)) {
-    const fd = openSync(path, 'r');
-    let stored = 0;
-    try {
-      let skipped = 0;
-      const r = readSnapshotBlocks(fd, (payload, starts, count, padded) => {
-        // Keys or values over this cache's limits (started with smaller ones) are skipped.
-        const done = table.restoreEntries(payload, starts, count, padded);
-        stored += done.stored;
-        skipped += done.skipped;
-      });
-      if (skipped) log(`sabcache: snapshot ${path}: ${skipped} entries skipped: their key or value is over this server's --max-key-bytes / --max-value-bytes, or of an unknown type`);
-      const held = cache.stats().items;
-      if (held < stored) log(`sabcache: snapshot ${path}: ${stored - held} of ${stored} entries did not fit in memory and were evicted`);
-      return { path, entries: r.entries, stored, bytes: r.bytes, walSequence: r.walSequence, refused, durationMs: performance.now() - t0 };
-    } catch (e) {
-      if (!(e instanceof SnapshotCorruptError)) throw e;
-      log(`sabcache: refusing snapshot ${path}: ${e.message}; trying the previous one`);
-      refused.push({ path, reason: e.message });
-      cache.flush();
-    } finally {
-      closeSync(fd);
+  const reader = new SnapshotBlockReader();
+  let helpers: LoadHelpers | undefined;
+  try {
+    for (const path of listSnapshots(dir)) {
+      try {
+        const fd = openSync(path, 'r');
+        let index: SnapshotIndex;
+        try {
+          index = scanSnapshot(fd);
+        } finally {
+          closeSync(fd);
+        }
+        if (!helpers && threads > 1 && index.bytes >= minBytes && index.blocks.length > 1) {
+          helpers = new LoadHelpers(cache, Math.min(threads - 1, index.blocks.length - 1));
+        }
+        const job = newLoadJob(path, index.padded, index.blocks);
+        helpers?.post(job);
+        if (!helpers || options.callerLoads !== false) runLoadJob(table, job, reader, false);
+        const done = finishLoadJob(job);
+        if (done.skipped) log(`sabcache: snapshot ${path}: ${done.skipped} entries skipped: their key or value is over this server's --max-key-bytes / --max-value-bytes, or of an unknown type`);
+        const held = cache.stats().items;
+        if (held < done.stored) log(`sabcache: snapshot ${path}: ${done.stored - held} of ${done.stored} entries did not fit in memory and were evicted`);
+        return {
+          path, entries: index.entries, stored: done.stored, bytes: index.bytes, walSequence: index.walSequence, refused,
+          durationMs: performance.now() - t0, helperThreads: helpers?.count ?? 0, helperBlocks: done.helperBlocks,
+        };
+      } catch (e) {
+        if (!(e instanceof SnapshotCorruptError)) throw e;
+        log(`sabcache: refusing snapshot ${path}: ${e.message}; trying the previous one`);
+        refused.push({ path, reason: e.message });
+        cache.flush();
+      }
     }
+    return { entries: 0, stored: 0, bytes: 0, walSequence: 0n, refused, durationMs: performance.now() - t0, helperThreads: helpers?.count ?? 0, helperBlocks: 0 };
+  } finally {
+    helpers?.close();
   }
-  return { entries: 0, stored: 0, bytes: 0, walSequence: 0n, refused, durationMs: performance.now() - t0 };
 }

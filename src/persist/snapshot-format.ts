@@ -19,7 +19,7 @@
  * @module
  */
 import { LITTLE_ENDIAN } from '../util/endian.ts';
-import { readSync } from 'node:fs';
+import { fstatSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { SabcacheError } from '../errors.ts';
 import type { EntrySink } from '../table/table.ts';
@@ -188,11 +188,11 @@ export interface SnapshotEntry {
 }
 
 /**
- * Reads the snapshot open as `fd` from its start: checks the header, then each block's
- * length and CRC before decoding it, and calls `each` per entry; checks the trailer (its
- * CRC, and that the block and entry counts match what was read) and that nothing follows.
- * Entries of blocks before a bad one have been handed out when it throws: a caller that
- * needs all or nothing undoes them.
+ * Reads the snapshot open as `fd`: checks the header, every block header, the trailer (its
+ * CRC, and that the block and entry counts match the blocks') and that nothing follows it
+ * ({@link scanSnapshot}); then checks each block's CRC and record bounds before decoding it,
+ * and calls `each` per entry. Entries of blocks before a bad one have been handed out when
+ * it throws: a caller that needs all or nothing undoes them.
  * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) at the first failed check.
  */
 export function readSnapshot(fd: number, each: (e: SnapshotEntry) => void): SnapshotHeader & { entries: number; bytes: number } {
@@ -213,30 +213,55 @@ export function readSnapshot(fd: number, each: (e: SnapshotEntry) => void): Snap
   });
 }
 
+/** Where one block sits in a snapshot file, as {@link scanSnapshot} found it. */
+export interface SnapshotBlock {
+  /** Byte offset of the block header in the file. */
+  at: number;
+  /** Payload size, in bytes. */
+  payloadBytes: number;
+  /** Entries in the payload. */
+  count: number;
+  /** The CRC-32 its header gives for the payload. */
+  crc: number;
+}
+
+/** A snapshot file's header, block list and totals: what loading needs before any entry. */
+export interface SnapshotIndex extends SnapshotHeader {
+  /** Whether entry records are padded to 8 bytes (header flag {@link SNAPSHOT_FLAG_PADDED}). */
+  padded: boolean;
+  /** The blocks, in file order. */
+  blocks: SnapshotBlock[];
+  /** Entries in all blocks (the trailer's count, checked against the blocks'). */
+  entries: number;
+  /** File size, in bytes. */
+  bytes: number;
+}
+
 /**
- * As {@link readSnapshot}, a block at a time: `each` gets a block's checked payload, the
- * byte offset of each entry record in it (bounds checked: every record lies inside the
- * payload, and they fill it exactly), their count, and whether records are padded to 8
- * bytes (then the payload starts 8-byte aligned in memory). The views are valid during the call.
+ * Reads `len` bytes at `pos` of `fd` into `buf` (which must hold them).
+ * @throws SnapshotCorruptError "truncated" when the file ends first.
+ */
+function readFully(fd: number, buf: Uint8Array, len: number, pos: number, what: string): Uint8Array {
+  let got = 0;
+  while (got < len) {
+    const r = readSync(fd, buf, got, len - got, pos + got);
+    if (r === 0) throw new SnapshotCorruptError(`truncated: the file ends inside the ${what} at byte ${pos + got}`);
+    got += r;
+  }
+  return buf.subarray(0, len);
+}
+
+/**
+ * The first pass of a load: checks the header, reads every block header (skipping the
+ * payloads: a few bytes per MiB), checks the trailer, that its block and entry counts
+ * match the blocks', and that nothing follows it. Payloads are checked later, block by
+ * block ({@link SnapshotBlockReader}), so blocks can be loaded in any order and by several
+ * threads, and a file cut short is refused before anything of it is stored.
  * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) at the first failed check.
  */
-export function readSnapshotBlocks(fd: number, each: (payload: Uint8Array, starts: Int32Array, count: number, padded: boolean) => void): SnapshotHeader & { entries: number; bytes: number } {
-  let pos = 0;
-  let buf = new Uint8Array(BLOCK_TARGET_BYTES + (1 << 16));
-  // Entries are at least ENTRY_RECORD_HEADER_BYTES each: a payload of n bytes holds at most n / 12.
-  let starts = new Int32Array(Math.ceil(buf.length / ENTRY_RECORD_HEADER_BYTES));
-  const read = (n: number, what: string): Uint8Array => {
-    if (n > buf.length) buf = new Uint8Array(n);
-    let got = 0;
-    while (got < n) {
-      const r = readSync(fd, buf, got, n - got, pos + got);
-      if (r === 0) throw new SnapshotCorruptError(`truncated: the file ends inside the ${what} at byte ${pos + got}`);
-      got += r;
-    }
-    pos += n;
-    return buf.subarray(0, n);
-  };
-  const head = read(SNAPSHOT_HEADER_BYTES, 'header');
+export function scanSnapshot(fd: number): SnapshotIndex {
+  const size = fstatSync(fd).size;
+  const head = readFully(fd, new Uint8Array(SNAPSHOT_HEADER_BYTES), SNAPSHOT_HEADER_BYTES, 0, 'header');
   const hv = new DataView(head.buffer, head.byteOffset, head.byteLength);
   for (let i = 0; i < 8; i++) if (head[i] !== SNAPSHOT_MAGIC.charCodeAt(i)) throw new SnapshotCorruptError('bad magic: not a sabcache snapshot');
   const version = hv.getUint32(8, true);
@@ -245,31 +270,59 @@ export function readSnapshotBlocks(fd: number, each: (payload: Uint8Array, start
   if (hv.getUint32(12, true) !== SNAPSHOT_HEADER_BYTES) throw new SnapshotCorruptError('unexpected header size');
   const flags = hv.getUint32(32, true);
   if ((flags & ~SNAPSHOT_FLAG_PADDED) !== 0) throw new SnapshotCorruptError(`unknown header flags 0x${flags.toString(16)}`);
-  const padded = (flags & SNAPSHOT_FLAG_PADDED) !== 0;
-  const header: SnapshotHeader = { createdAtMs: hv.getFloat64(16, true), walSequence: hv.getBigUint64(24, true) };
-
-  let blocks = 0;
-  let entries = 0;
-  for (;;) {
-    const blockAt = pos;
-    const bh = read(BLOCK_HEADER_BYTES, 'block header');
-    const bv = new DataView(bh.buffer, bh.byteOffset, BLOCK_HEADER_BYTES);
+  const index: SnapshotIndex = {
+    createdAtMs: hv.getFloat64(16, true), walSequence: hv.getBigUint64(24, true),
+    padded: (flags & SNAPSHOT_FLAG_PADDED) !== 0, blocks: [], entries: 0, bytes: 0,
+  };
+  const bh = new Uint8Array(BLOCK_HEADER_BYTES);
+  const bv = new DataView(bh.buffer);
+  for (let pos = SNAPSHOT_HEADER_BYTES; ;) {
+    readFully(fd, bh, BLOCK_HEADER_BYTES, pos, 'block header');
     const payloadBytes = bv.getUint32(0, true);
     if (payloadBytes === 0) {
       // The trailer: its first word (0) was just read as a block length.
-      const t = readTrailer(fd, blockAt);
-      if (t.blocks !== blocks || t.entries !== entries) throw new SnapshotCorruptError(`trailer counts ${t.blocks} blocks / ${t.entries} entries, the file holds ${blocks} / ${entries}`);
-      const extra = new Uint8Array(1);
-      if (readSync(fd, extra, 0, 1, blockAt + SNAPSHOT_TRAILER_BYTES) !== 0) throw new SnapshotCorruptError(`bytes after the trailer at byte ${blockAt + SNAPSHOT_TRAILER_BYTES}`);
-      return { ...header, entries, bytes: blockAt + SNAPSHOT_TRAILER_BYTES };
+      const t = readTrailer(fd, pos);
+      if (t.blocks !== index.blocks.length || t.entries !== index.entries) {
+        throw new SnapshotCorruptError(`trailer counts ${t.blocks} blocks / ${t.entries} entries, the file holds ${index.blocks.length} / ${index.entries}`);
+      }
+      if (size > pos + SNAPSHOT_TRAILER_BYTES) throw new SnapshotCorruptError(`bytes after the trailer at byte ${pos + SNAPSHOT_TRAILER_BYTES}`);
+      index.bytes = pos + SNAPSHOT_TRAILER_BYTES;
+      return index;
     }
     const count = bv.getUint32(4, true);
-    const crc = bv.getUint32(8, true);
-    if (payloadBytes > 1 << 30) throw new SnapshotCorruptError(`block at byte ${blockAt}: implausible length ${payloadBytes}`);
-    if (count > payloadBytes / ENTRY_RECORD_HEADER_BYTES) throw new SnapshotCorruptError(`block at byte ${blockAt}: ${count} entries cannot fit in ${payloadBytes} bytes`);
-    const payload = read(payloadBytes, `block at byte ${blockAt}`);
-    if (crc32(payload) !== crc) throw new SnapshotCorruptError(`block at byte ${blockAt}: checksum mismatch`);
-    if (count > starts.length) starts = new Int32Array(count);
+    if (payloadBytes > 1 << 30) throw new SnapshotCorruptError(`block at byte ${pos}: implausible length ${payloadBytes}`);
+    if (count > payloadBytes / ENTRY_RECORD_HEADER_BYTES) throw new SnapshotCorruptError(`block at byte ${pos}: ${count} entries cannot fit in ${payloadBytes} bytes`);
+    const end = pos + BLOCK_HEADER_BYTES + payloadBytes;
+    if (end > size) throw new SnapshotCorruptError(`truncated: the file ends inside the block at byte ${pos}, at byte ${size}`);
+    index.blocks.push({ at: pos, payloadBytes, count, crc: bv.getUint32(8, true) });
+    index.entries += count;
+    pos = end;
+  }
+}
+
+/**
+ * Reads and checks one block of a scanned file ({@link scanSnapshot}): the payload's CRC,
+ * and that its records lie inside it and fill it exactly. Holds its buffers, so one reader
+ * per thread reads block after block without allocating.
+ */
+export class SnapshotBlockReader {
+  private buf = new Uint8Array(BLOCK_TARGET_BYTES + (1 << 16));
+  // Entries are at least ENTRY_RECORD_HEADER_BYTES each: a payload of n bytes holds at most n / 12.
+  private starts = new Int32Array(Math.ceil(this.buf.length / ENTRY_RECORD_HEADER_BYTES));
+
+  /**
+   * Reads `block` of `fd` and checks it; `each` gets the payload, the byte offset of each
+   * entry record in it, their count, and `padded` (then the payload starts 8-byte aligned
+   * in memory). The views are valid during the call.
+   * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) when a check fails.
+   */
+  read(fd: number, block: SnapshotBlock, padded: boolean, each: (payload: Uint8Array, starts: Int32Array, count: number, padded: boolean) => void): void {
+    const { at: blockAt, payloadBytes, count } = block;
+    if (payloadBytes > this.buf.length) this.buf = new Uint8Array(payloadBytes);
+    if (count > this.starts.length) this.starts = new Int32Array(count);
+    const payload = readFully(fd, this.buf, payloadBytes, blockAt + BLOCK_HEADER_BYTES, `block at byte ${blockAt}`);
+    if (crc32(payload) !== block.crc) throw new SnapshotCorruptError(`block at byte ${blockAt}: checksum mismatch`);
+    const starts = this.starts;
     const pv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     let at = 0;
     for (let i = 0; i < count; i++) {
@@ -282,9 +335,19 @@ export function readSnapshotBlocks(fd: number, each: (payload: Uint8Array, start
     }
     if (at !== payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: ${payloadBytes - at} bytes after its last entry`);
     each(payload, starts, count, padded);
-    blocks++;
-    entries += count;
   }
+}
+
+/**
+ * As {@link readSnapshot}, a block at a time, in file order: {@link scanSnapshot}, then
+ * each block through a {@link SnapshotBlockReader}.
+ * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) at the first failed check.
+ */
+export function readSnapshotBlocks(fd: number, each: (payload: Uint8Array, starts: Int32Array, count: number, padded: boolean) => void): SnapshotHeader & { entries: number; bytes: number } {
+  const index = scanSnapshot(fd);
+  const reader = new SnapshotBlockReader();
+  for (const block of index.blocks) reader.read(fd, block, index.padded, each);
+  return { createdAtMs: index.createdAtMs, walSequence: index.walSequence, entries: index.entries, bytes: index.bytes };
 }
 
 function readTrailer(fd: number, at: number): { blocks: number; entries: number } {

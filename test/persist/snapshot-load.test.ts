@@ -1,0 +1,158 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadSnapshot, writeSnapshot } from '../../src/persist/snapshot-files.ts';
+import { BLOCK_HEADER_BYTES, SNAPSHOT_HEADER_BYTES } from '../../src/persist/snapshot-format.ts';
+import { SharedCache } from '../../src/shared-cache.ts';
+
+const tempDir = () => mkdtempSync(join(tmpdir(), 'sabcache-load-'));
+const quiet = () => {};
+const MEMORY = 24 << 20;
+const KEYS = 60_000; // about 7 MB of entries: 7 blocks of 1 MiB
+const valueOf = (i: number) => `value-${i}-${'x'.repeat(i % 90)}`;
+
+/**
+ * A cache written KEYS keys, snapshotted into `dir`: the snapshot's path and the keys it
+ * holds (all but the rare few a full bucket evicted).
+ */
+function snapshotOfManyKeys(dir: string): { path: string; held: number[] } {
+  const a = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
+  try {
+    for (let i = 0; i < KEYS; i++) a.set(`key:${i}`, valueOf(i));
+    const held = [];
+    for (let i = 0; i < KEYS; i++) if (a.get(`key:${i}`) !== undefined) held.push(i);
+    assert.ok(held.length > KEYS * 0.99);
+    return { path: writeSnapshot(a.table, dir, 5).path, held };
+  } finally {
+    a.close();
+  }
+}
+
+/**
+ * Every key of `held` is in `b` with its value, but for the rare few a full bucket of this
+ * cache (hashed with its own seed) had to evict: as many as it counts evictions.
+ */
+function checkLoaded(b: SharedCache, held: number[]): void {
+  let missing = 0;
+  for (const i of held) {
+    const v = b.get(`key:${i}`);
+    if (v === undefined) missing++;
+    else assert.equal(v, valueOf(i), `key:${i}`);
+  }
+  const s = b.stats();
+  assert.equal(missing, s.evictions);
+  assert.equal(s.items, held.length - s.evictions);
+  assert.ok(missing < held.length * 0.01);
+}
+
+/** Threads attached to `c` (its own included). */
+const attachedThreads = (c: SharedCache) => c.stats().threads.filter((t) => t.attached).length;
+
+test('helper threads alone store every block, and the load returns only once the last entry is in', () => {
+  const dir = tempDir();
+  try {
+    const { held } = snapshotOfManyKeys(dir);
+    const b = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
+    try {
+      const before = attachedThreads(b);
+      // The calling thread only waits: if it returned before the helpers were done, keys
+      // would be missing below.
+      const r = loadSnapshot(b, dir, quiet, { threads: 3, parallelMinBytes: 0, callerLoads: false });
+      assert.equal(r.helperThreads, 2);
+      assert.ok(r.helperBlocks >= 5, `blocks stored by helpers: ${r.helperBlocks}`);
+      assert.equal(r.stored, held.length);
+      checkLoaded(b, held);
+      assert.equal(attachedThreads(b), before, 'the helpers detached before the load returned');
+    } finally {
+      b.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the calling thread and a helper share the blocks; every entry is stored once', () => {
+  const dir = tempDir();
+  try {
+    const { held } = snapshotOfManyKeys(dir);
+    for (let round = 0; round < 3; round++) {
+      const b = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
+      try {
+        const r = loadSnapshot(b, dir, quiet, { threads: 2, parallelMinBytes: 0 });
+        assert.equal(r.helperThreads, 1);
+        assert.equal(r.stored, held.length);
+        checkLoaded(b, held);
+      } finally {
+        b.close();
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a bad block met by a helper refuses the file; what it stored is flushed after every helper stopped, and the previous snapshot loads', () => {
+  const dir = tempDir();
+  try {
+    const a = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
+    let good: string;
+    try {
+      a.set('k', 'old');
+      good = writeSnapshot(a.table, dir, 5).path;
+    } finally {
+      a.close();
+    }
+    const bad = snapshotOfManyKeys(dir).path;
+    // Damage the last block: the helpers store the blocks before it first.
+    const d = readFileSync(bad);
+    d[d.length - 24 - 100] ^= 0x40;
+    writeFileSync(bad, d);
+    const b = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
+    try {
+      const lines: string[] = [];
+      const r = loadSnapshot(b, dir, (l) => lines.push(l), { threads: 3, parallelMinBytes: 0, callerLoads: false });
+      assert.equal(r.path, good);
+      assert.equal(r.refused[0].path, bad);
+      assert.match(r.refused[0].reason, /block at byte \d+: checksum mismatch/);
+      assert.match(lines[0], /refusing snapshot .* checksum mismatch; trying the previous one/);
+      assert.equal(b.get('k'), 'old');
+      assert.equal(b.stats().items, 1, 'nothing of the refused file is left');
+    } finally {
+      b.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file cut inside a block is refused by the scan before anything of it is stored', () => {
+  const dir = tempDir();
+  try {
+    const bad = snapshotOfManyKeys(dir).path;
+    const d = readFileSync(bad);
+    writeFileSync(bad, d.subarray(0, SNAPSHOT_HEADER_BYTES + BLOCK_HEADER_BYTES + (3 << 20)));
+    const b = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
+    try {
+      const r = loadSnapshot(b, dir, quiet, { threads: 2, parallelMinBytes: 0 });
+      assert.equal(r.path, undefined);
+      assert.match(r.refused[0].reason, /^truncated/);
+      assert.equal(r.helperThreads, 0, 'no helper is started for a file the scan refused');
+      assert.equal(b.stats().sets, 0, 'no entry was stored');
+    } finally {
+      b.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('threads must be a positive integer', () => {
+  const b = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+  try {
+    assert.throws(() => loadSnapshot(b, tmpdir(), quiet, { threads: 0 }), { code: 'SABCACHE_ERR_BAD_OPTION', message: /threads/ });
+  } finally {
+    b.close();
+  }
+});
