@@ -81,6 +81,12 @@ export function encodeHeader(h: SnapshotHeader): Uint8Array {
   return out;
 }
 
+/** Where a {@link SnapshotEncoder} hands its finished blocks (the snapshot file). */
+export interface BlockSink {
+  /** Takes one block (header and payload); copy or write it before returning. */
+  write(block: Uint8Array): void;
+}
+
 /**
  * Collects entries into blocks. Entries go into a growing buffer; {@link endBucket} closes
  * the block once it holds {@link BLOCK_TARGET_BYTES}, so a block never splits a bucket and
@@ -98,8 +104,14 @@ export class SnapshotEncoder implements EntrySink {
   /** Entries emitted so far (in closed blocks). */
   entries = 0;
 
-  /** @param emit called with each finished block (header and payload); copy or write it before returning. */
-  constructor(private readonly emit: (block: Uint8Array) => void) {}
+  /**
+   * @param out takes each finished block. An object with a method rather than a closure:
+   *   the walk's optimized code then calls the same function for every snapshot, where a
+   *   new closure per snapshot made V8 throw that code away at each one ("wrong call
+   *   target") and compile it again on its shared background threads, which run at normal
+   *   priority and took the server threads' core (bench:persist, GET p99 during a snapshot).
+   */
+  constructor(private readonly out: BlockSink) {}
 
   /** Remembers the position of the open block (see EntrySink.mark). */
   mark(): void {
@@ -169,7 +181,7 @@ export class SnapshotEncoder implements EntrySink {
     this.dv.setUint32(0, payload, true);
     this.dv.setUint32(4, this.count, true);
     this.dv.setUint32(8, crc32(this.buf.subarray(BLOCK_HEADER_BYTES, this.at)), true);
-    this.emit(this.buf.subarray(0, this.at));
+    this.out.write(this.buf.subarray(0, this.at));
     this.blocks++;
     this.entries += this.count;
     this.at = BLOCK_HEADER_BYTES;

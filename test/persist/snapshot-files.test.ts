@@ -182,7 +182,7 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
     const done = Promise.all(workers.map((w) => firstMessage<{ writes: number; bad: number }>(w)));
     await new Promise((r) => setTimeout(r, 200)); // the cache fills and starts evicting
     const blocks: Uint8Array[] = [];
-    const enc = new SnapshotEncoder((b) => blocks.push(b.slice()));
+    const enc = new SnapshotEncoder({ write: (b) => blocks.push(b.slice()) });
     const stalling: EntrySink = {
       mark: () => enc.mark(),
       rewind: () => enc.rewind(),
