@@ -151,7 +151,8 @@ export class Server {
   private recover(dir: string): void {
     const loaded = loadSnapshot(this.cache, dir, this.log);
     this.log(loaded.path
-      ? `sabcache: loaded ${loaded.stored} entries (${loaded.bytes} bytes) from ${loaded.path} in ${Math.round(loaded.durationMs)} ms`
+      ? `sabcache: loaded ${loaded.stored} entries (${loaded.bytes} bytes) from ${loaded.path} in ${Math.round(loaded.durationMs)} ms` +
+        (loaded.helperThreads > 0 ? ` (main thread and ${loaded.helperThreads} helper thread${loaded.helperThreads === 1 ? '' : 's'}, which stored ${loaded.helperBlocks} blocks)` : '')
       : `sabcache: no snapshot to load in ${dir}${loaded.refused.length ? ` (${loaded.refused.length} refused)` : ''}; starting empty`);
     const files = listWalFiles(dir);
     let seq = Number(loaded.walSequence);
