@@ -212,7 +212,8 @@ export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string
         const job = newLoadJob(path, index.padded, index.blocks);
         helpers?.post(job);
         if (!helpers || options.callerLoads !== false) runLoadJob(table, job, reader, false);
-        const done = finishLoadJob(job);
+        // Blocks no helper will claim (none could attach) are stored here after all.
+        const done = finishLoadJob(job, () => { if (helpers?.allGone()) runLoadJob(table, job, reader, false); });
         if (done.skipped) log(`sabcache: snapshot ${path}: ${done.skipped} entries skipped: their key or value is over this server's --max-key-bytes / --max-value-bytes, or of an unknown type`);
         const held = cache.stats().items;
         if (held < done.stored) log(`sabcache: snapshot ${path}: ${done.stored - held} of ${done.stored} entries did not fit in memory and were evicted`);

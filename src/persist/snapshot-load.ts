@@ -149,11 +149,13 @@ export interface LoadJobResult {
 /**
  * On the main thread, after its own {@link runLoadJob} (or instead of it): waits until every
  * block is claimed and no thread is inside one, then returns the totals.
+ * @param onWait called after each 50 ms without progress (loadSnapshot: if every helper is
+ *   gone, the main thread takes the blocks left itself)
  * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) when a thread found a block
  *   that fails a check; for a file system error in any thread, an Error with that message
  *   and its `code` (`EIO`, …).
  */
-export function finishLoadJob(job: LoadJob): LoadJobResult {
+export function finishLoadJob(job: LoadJob, onWait?: () => void): LoadJobResult {
   const ctl = new Int32Array(job.control, 0, JOB_WORDS);
   const n = job.blocks.length;
   for (;;) {
@@ -161,7 +163,7 @@ export function finishLoadJob(job: LoadJob): LoadJobResult {
     // job no thread has joined yet (only helpers work on it) is looked at again.
     const active = Atomics.load(ctl, J_ACTIVE);
     if (Atomics.load(ctl, J_NEXT) >= n && Atomics.load(ctl, J_ACTIVE) === 0) break;
-    Atomics.wait(ctl, J_ACTIVE, active, 50);
+    if (Atomics.wait(ctl, J_ACTIVE, active, 50) === 'timed-out') onWait?.();
   }
   const failed = Atomics.load(ctl, J_FAILED);
   if (failed !== 0) {
@@ -201,6 +203,15 @@ export class LoadHelpers {
   /** How many helper threads were started. */
   get count(): number {
     return this.helpers.length;
+  }
+
+  /**
+   * Whether every helper is gone (failed to attach, or detached): a job nobody else claims
+   * is then left to the calling thread. A helper thread that dies without running its own
+   * code (the process is going down anyway) still reads as attached.
+   */
+  allGone(): boolean {
+    return this.helpers.every((h) => Atomics.load(h.life, 0) === LIFE_GONE);
   }
 
   /** Hands `job` to every helper (a helper still booting takes it once it has attached). */

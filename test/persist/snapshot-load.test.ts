@@ -148,6 +148,35 @@ test('a file cut inside a block is refused by the scan before anything of it is 
   }
 });
 
+test('when no helper can attach (every thread block taken), the calling thread loads the file itself', () => {
+  const dir = tempDir();
+  try {
+    const { held } = snapshotOfManyKeys(dir);
+    const b = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
+    const extra: SharedCache[] = [];
+    try {
+      for (;;) {
+        try {
+          extra.push(SharedCache.attach(b.handle));
+        } catch (e) {
+          assert.equal((e as { code?: string }).code, 'SABCACHE_ERR_TOO_MANY_THREADS');
+          break;
+        }
+      }
+      // Helpers only: without the fallback this would wait for them for ever.
+      const r = loadSnapshot(b, dir, quiet, { threads: 2, parallelMinBytes: 0, callerLoads: false });
+      assert.equal(r.helperBlocks, 0);
+      assert.equal(r.stored, held.length);
+      checkLoaded(b, held);
+    } finally {
+      for (const c of extra) c.close();
+      b.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('threads must be a positive integer', () => {
   const b = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
   try {
