@@ -17,6 +17,8 @@ const life = new Int32Array(lifeBuffer);
 
 /** Marks this helper gone and wakes the main thread if it waits in LoadHelpers.close. */
 function gone(): void {
+  // Ordering: called after the cache is detached (or was never attached), so the main
+  // thread, which waits for LIFE_GONE in LoadHelpers.close, finds this thread block free.
   Atomics.store(life, 0, LIFE_GONE);
   Atomics.notify(life, 0);
   parentPort!.close();

@@ -122,6 +122,8 @@ export function runLoadJob(table: Table, job: LoadJob, reader: SnapshotBlockRead
       if (i >= n) break;
       reader.read(fd, job.blocks[i], job.padded, (payload, starts, count, padded) => {
         const done = table.restoreEntries(payload, starts, count, padded);
+        // Atomic adds: several threads count into the same words; the main thread reads
+        // them only after every thread left the job (J_ACTIVE 0), so it sees every add.
         Atomics.add(ctl, J_STORED, done.stored);
         Atomics.add(ctl, J_SKIPPED, done.skipped);
       });
