@@ -678,7 +678,7 @@ export class Table implements ThreadContext {
       const kf = i32[ew + E_KEYLEN_FLAGS];
       const keyLen = kf & KEYLEN_MASK;
       const valueLen = i32[ew + E_VALUE_LEN];
-      if (keyLen !== this.codec.length || !this.keyEquals(e + ENTRY_HEADER_BYTES, keyLen)) continue;
+      if (keyLen !== this.codec.length || !this.keyEquals(e + ENTRY_HEADER_BYTES, this.codec.bytes, 0, keyLen)) continue;
       const seg = ref >>> this.offBits;
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
       if (exp !== 0 && exp <= (i32[H_CLOCK_SECONDS] >>> 0)) return -1;
@@ -766,12 +766,15 @@ export class Table implements ThreadContext {
     return e;
   }
 
-  /** Compares the encoded key with `len` key bytes stored at byte `at` (4-byte aligned). */
-  private keyEquals(at: number, len: number): boolean {
+  /**
+   * Compares `len` bytes of `key` from `start` with the key bytes stored at byte `at`
+   * (4-byte aligned): the encoded key (`codec.bytes`, from 0), or a record's key inside
+   * another array (restoreEntries, whose codec holds the last key its group hashed).
+   */
+  private keyEquals(at: number, key: Uint8Array, start: number, len: number): boolean {
     const u8 = this.u8;
-    const k = this.codec.bytes;
     let i = 0;
-    if (k === this.codec.scratch) {
+    if (key === this.codec.scratch && start === 0) {
       // Both sides 4-byte aligned: compare whole words first.
       const kw = this.codec.scratchWords;
       const i32 = this.i32;
@@ -780,7 +783,7 @@ export class Table implements ThreadContext {
       for (; i < words; i++) if (i32[aw + i] !== kw[i]) return false;
       i <<= 2;
     }
-    for (; i < len; i++) if (u8[at + i] !== k[i]) return false;
+    for (; i < len; i++) if (u8[at + i] !== key[start + i]) return false;
     return true;
   }
 
@@ -984,12 +987,12 @@ export class Table implements ThreadContext {
    * Points the way of the locked bucket `b` for the key with hash lanes (`lo`, `hi`) at the
    * entry `ref` (`size` bytes, in the segment whose row starts at word `row`, already below
    * its write offset), replacing the old entry, or taking an empty way, or evicting one.
-   * The key is `keyLen` bytes of `key` from `keyStart`: the codec's own bytes (found by
-   * {@link findLocked}'s word compare), or another array (restoreEntries: compared byte by byte).
+   * The key is `keyLen` bytes of `key` from `keyStart`: the codec's own bytes, or a
+   * record's key in another array (restoreEntries).
    */
   private linkLocked(bw: number, b: number, ref: number, row: number, size: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number): void {
     const i32 = this.i32;
-    let target = key === this.codec.bytes && keyStart === 0 ? this.findLocked(bw, hi) : this.findKeyLocked(bw, hi, key, keyStart, keyLen);
+    let target = this.findLocked(bw, hi, key, keyStart, keyLen);
     if (target >= 0) {
       unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target]);
     } else {
@@ -1010,7 +1013,7 @@ export class Table implements ThreadContext {
 
   /** The way holding the encoded key and a live (unexpired) entry, or -1. Lock held. */
   private findLiveLocked(bw: number): number {
-    const w = this.findLocked(bw, this.codec.hash[1]);
+    const w = this.findLocked(bw, this.codec.hash[1], this.codec.bytes, 0, this.codec.length);
     if (w < 0) return -1;
     const exp = this.i32[(this.entryByte(this.i32[bw + B_REFS + w]) >>> 2) + E_EXPIRE_AT] >>> 0;
     return exp !== 0 && exp <= this.clockSeconds() ? -1 : w;
@@ -1140,37 +1143,19 @@ export class Table implements ThreadContext {
     return ref;
   }
 
-  /** The way holding the encoded key in the locked bucket `bw`, or -1. */
-  private findLocked(bw: number, hi: number): number {
-    const i32 = this.i32;
-    for (let w = 0; w < WAYS; w++) {
-      if (i32[bw + B_TAGS + w] !== hi) continue;
-      const ref = i32[bw + B_REFS + w];
-      if (ref === 0) continue;
-      const e = this.entryByte(ref);
-      const ew = e >>> 2;
-      if ((i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK) !== this.codec.length) continue;
-      if (this.keyEquals(e + ENTRY_HEADER_BYTES, this.codec.length)) return w;
-    }
-    return -1;
-  }
-
   /**
-   * As {@link findLocked}, for a key given as `len` bytes of `key` from `start` rather than
-   * held by the codec (restoreEntries: the codec holds the last key its group hashed).
+   * The way of the locked bucket `bw` holding the key with tag `hi` whose bytes are `len`
+   * bytes of `key` from `start` (the encoded key: `codec.bytes`, 0, `codec.length`), or -1.
    */
-  private findKeyLocked(bw: number, hi: number, key: Uint8Array, start: number, len: number): number {
+  private findLocked(bw: number, hi: number, key: Uint8Array, start: number, len: number): number {
     const i32 = this.i32;
-    const u8 = this.u8;
     for (let w = 0; w < WAYS; w++) {
       if (i32[bw + B_TAGS + w] !== hi) continue;
       const ref = i32[bw + B_REFS + w];
       if (ref === 0) continue;
       const e = this.entryByte(ref);
       if ((i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK) !== len) continue;
-      let i = 0;
-      while (i < len && u8[e + ENTRY_HEADER_BYTES + i] === key[start + i]) i++;
-      if (i === len) return w;
+      if (this.keyEquals(e + ENTRY_HEADER_BYTES, key, start, len)) return w;
     }
     return -1;
   }
@@ -1236,7 +1221,7 @@ export class Table implements ThreadContext {
     const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
     let removed = false;
     try {
-      const w = this.findLocked(bw, hi);
+      const w = this.findLocked(bw, hi, this.codec.bytes, 0, this.codec.length);
       if (w >= 0) {
         const ref = i32[bw + B_REFS + w];
         const ew = this.entryByte(ref) >>> 2;
