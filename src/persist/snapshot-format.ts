@@ -209,7 +209,9 @@ export interface SnapshotEntry {
  */
 export function readSnapshot(fd: number, each: (e: SnapshotEntry) => void): SnapshotHeader & { entries: number; bytes: number } {
   const entry: SnapshotEntry = { key: new Uint8Array(0), value: new Uint8Array(0), type: 0, expireAt: 0 };
-  return readSnapshotBlocks(fd, (payload, starts, count) => {
+  const index = scanSnapshot(fd);
+  const reader = new SnapshotBlockReader();
+  for (const block of index.blocks) reader.read(fd, block, index.padded, (payload, starts, count) => {
     const pv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     for (let i = 0; i < count; i++) {
       const at = starts[i];
@@ -223,6 +225,7 @@ export function readSnapshot(fd: number, each: (e: SnapshotEntry) => void): Snap
       each(entry);
     }
   });
+  return { createdAtMs: index.createdAtMs, walSequence: index.walSequence, entries: index.entries, bytes: index.bytes };
 }
 
 /** Where one block sits in a snapshot file, as {@link scanSnapshot} found it. */
@@ -348,18 +351,6 @@ export class SnapshotBlockReader {
     if (at !== payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: ${payloadBytes - at} bytes after its last entry`);
     each(payload, starts, count, padded);
   }
-}
-
-/**
- * As {@link readSnapshot}, a block at a time, in file order: {@link scanSnapshot}, then
- * each block through a {@link SnapshotBlockReader}.
- * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) at the first failed check.
- */
-export function readSnapshotBlocks(fd: number, each: (payload: Uint8Array, starts: Int32Array, count: number, padded: boolean) => void): SnapshotHeader & { entries: number; bytes: number } {
-  const index = scanSnapshot(fd);
-  const reader = new SnapshotBlockReader();
-  for (const block of index.blocks) reader.read(fd, block, index.padded, each);
-  return { createdAtMs: index.createdAtMs, walSequence: index.walSequence, entries: index.entries, bytes: index.bytes };
 }
 
 function readTrailer(fd: number, at: number): { blocks: number; entries: number } {
