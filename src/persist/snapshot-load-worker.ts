@@ -10,7 +10,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { SharedCache, type SharedCacheHandle } from '../shared-cache.ts';
 import { SnapshotBlockReader } from './snapshot-format.ts';
-import { LIFE_ATTACHED, LIFE_GONE, type LoadJob, runLoadJob } from './snapshot-load.ts';
+import { LIFE_ATTACHED, LIFE_BOOTING, LIFE_GONE, type LoadJob, runLoadJob } from './snapshot-load.ts';
 
 const { handle, life: lifeBuffer } = workerData as { handle: SharedCacheHandle; life: SharedArrayBuffer };
 const life = new Int32Array(lifeBuffer);
@@ -26,7 +26,7 @@ function gone(): void {
 
 // Ordering: this CAS races the main thread's in LoadHelpers.close; only if it wins may this
 // thread attach (otherwise the load is over and nobody would wait for it to detach).
-if (Atomics.compareExchange(life, 0, 0, LIFE_ATTACHED) === 0) {
+if (Atomics.compareExchange(life, 0, LIFE_BOOTING, LIFE_ATTACHED) === LIFE_BOOTING) {
   let cache: SharedCache | undefined;
   try {
     cache = SharedCache.attach(handle);

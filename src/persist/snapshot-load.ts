@@ -58,7 +58,8 @@ const FAIL_CORRUPT = 1;
 const FAIL_OTHER = 2;
 
 // A helper's life word (Int32Array over a 4-byte SharedArrayBuffer of its own).
-const LIFE_BOOTING = 0;
+/** The helper thread is starting and has not attached yet (the word's initial 0). */
+export const LIFE_BOOTING = 0;
 /** The helper attached the cache and takes jobs. */
 export const LIFE_ATTACHED = 1;
 /** The main thread closed the helpers before this one attached: it must not attach. */
