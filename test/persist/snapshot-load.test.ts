@@ -7,27 +7,45 @@ import { loadSnapshot, writeSnapshot } from '../../src/persist/snapshot-files.ts
 import { BLOCK_HEADER_BYTES, SNAPSHOT_HEADER_BYTES } from '../../src/persist/snapshot-format.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 
-const tempDir = () => mkdtempSync(join(tmpdir(), 'sabcache-load-'));
 const quiet = () => {};
 const MEMORY = 24 << 20;
 const KEYS = 60_000; // about 7 MB of entries: 7 blocks of 1 MiB
 const valueOf = (i: number) => `value-${i}-${'x'.repeat(i % 90)}`;
+
+/** Runs `fn` with a fresh temp directory, removed afterwards. */
+function inTempDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'sabcache-load-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs `fn` with a fresh cache of MEMORY bytes, closed afterwards. */
+function withCache(fn: (c: SharedCache) => void): void {
+  const c = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
+  try {
+    fn(c);
+  } finally {
+    c.close();
+  }
+}
 
 /**
  * A cache written KEYS keys, snapshotted into `dir`: the snapshot's path and the keys it
  * holds (all but the rare few a full bucket evicted).
  */
 function snapshotOfManyKeys(dir: string): { path: string; held: number[] } {
-  const a = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
-  try {
+  const held: number[] = [];
+  let path = '';
+  withCache((a) => {
     for (let i = 0; i < KEYS; i++) a.set(`key:${i}`, valueOf(i));
-    const held = [];
     for (let i = 0; i < KEYS; i++) if (a.get(`key:${i}`) !== undefined) held.push(i);
     assert.ok(held.length > KEYS * 0.99);
-    return { path: writeSnapshot(a.table, dir, 5).path, held };
-  } finally {
-    a.close();
-  }
+    path = writeSnapshot(a.table, dir, 5).path;
+  });
+  return { path, held };
 }
 
 /**
@@ -50,109 +68,72 @@ function checkLoaded(b: SharedCache, held: number[]): void {
 /** Threads attached to `c` (its own included). */
 const attachedThreads = (c: SharedCache) => c.stats().threads.filter((t) => t.attached).length;
 
-test('helper threads alone store every block, and the load returns only once the last entry is in', () => {
-  const dir = tempDir();
-  try {
-    const { held } = snapshotOfManyKeys(dir);
-    const b = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
-    try {
-      const before = attachedThreads(b);
-      // The calling thread only waits: if it returned before the helpers were done, keys
-      // would be missing below.
-      const r = loadSnapshot(b, dir, quiet, { threads: 3, parallelMinBytes: 0, callerLoads: false });
-      assert.equal(r.helperThreads, 2);
-      assert.ok(r.helperBlocks >= 5, `blocks stored by helpers: ${r.helperBlocks}`);
+test('helper threads alone store every block, and the load returns only once the last entry is in', () => inTempDir((dir) => {
+  const { held } = snapshotOfManyKeys(dir);
+  withCache((b) => {
+    const before = attachedThreads(b);
+    // The calling thread only waits: if it returned before the helpers were done, keys
+    // would be missing below.
+    const r = loadSnapshot(b, dir, quiet, { threads: 3, parallelMinBytes: 0, callerLoads: false });
+    assert.equal(r.helperThreads, 2);
+    assert.ok(r.helperBlocks >= 5, `blocks stored by helpers: ${r.helperBlocks}`);
+    assert.equal(r.stored, held.length);
+    checkLoaded(b, held);
+    assert.equal(attachedThreads(b), before, 'the helpers detached before the load returned');
+  });
+}));
+
+test('the calling thread and a helper share the blocks; every entry is stored once', () => inTempDir((dir) => {
+  const { held } = snapshotOfManyKeys(dir);
+  for (let round = 0; round < 3; round++) {
+    withCache((b) => {
+      const r = loadSnapshot(b, dir, quiet, { threads: 2, parallelMinBytes: 0 });
+      assert.equal(r.helperThreads, 1);
       assert.equal(r.stored, held.length);
       checkLoaded(b, held);
-      assert.equal(attachedThreads(b), before, 'the helpers detached before the load returned');
-    } finally {
-      b.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+    });
   }
-});
+}));
 
-test('the calling thread and a helper share the blocks; every entry is stored once', () => {
-  const dir = tempDir();
-  try {
-    const { held } = snapshotOfManyKeys(dir);
-    for (let round = 0; round < 3; round++) {
-      const b = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
-      try {
-        const r = loadSnapshot(b, dir, quiet, { threads: 2, parallelMinBytes: 0 });
-        assert.equal(r.helperThreads, 1);
-        assert.equal(r.stored, held.length);
-        checkLoaded(b, held);
-      } finally {
-        b.close();
-      }
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('a bad block met by a helper refuses the file; what it stored is flushed after every helper stopped, and the previous snapshot loads', () => inTempDir((dir) => {
+  let good = '';
+  withCache((a) => {
+    a.set('k', 'old');
+    good = writeSnapshot(a.table, dir, 5).path;
+  });
+  const bad = snapshotOfManyKeys(dir).path;
+  // Damage the last block: the helpers store the blocks before it first.
+  const d = readFileSync(bad);
+  d[d.length - 24 - 100] ^= 0x40;
+  writeFileSync(bad, d);
+  withCache((b) => {
+    const lines: string[] = [];
+    const r = loadSnapshot(b, dir, (l) => lines.push(l), { threads: 3, parallelMinBytes: 0, callerLoads: false });
+    assert.equal(r.path, good);
+    assert.equal(r.refused[0].path, bad);
+    assert.match(r.refused[0].reason, /block at byte \d+: checksum mismatch/);
+    assert.match(lines[0], /refusing snapshot .* checksum mismatch; trying the previous one/);
+    assert.equal(b.get('k'), 'old');
+    assert.equal(b.stats().items, 1, 'nothing of the refused file is left');
+  });
+}));
 
-test('a bad block met by a helper refuses the file; what it stored is flushed after every helper stopped, and the previous snapshot loads', () => {
-  const dir = tempDir();
-  try {
-    const a = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
-    let good: string;
-    try {
-      a.set('k', 'old');
-      good = writeSnapshot(a.table, dir, 5).path;
-    } finally {
-      a.close();
-    }
-    const bad = snapshotOfManyKeys(dir).path;
-    // Damage the last block: the helpers store the blocks before it first.
-    const d = readFileSync(bad);
-    d[d.length - 24 - 100] ^= 0x40;
-    writeFileSync(bad, d);
-    const b = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
-    try {
-      const lines: string[] = [];
-      const r = loadSnapshot(b, dir, (l) => lines.push(l), { threads: 3, parallelMinBytes: 0, callerLoads: false });
-      assert.equal(r.path, good);
-      assert.equal(r.refused[0].path, bad);
-      assert.match(r.refused[0].reason, /block at byte \d+: checksum mismatch/);
-      assert.match(lines[0], /refusing snapshot .* checksum mismatch; trying the previous one/);
-      assert.equal(b.get('k'), 'old');
-      assert.equal(b.stats().items, 1, 'nothing of the refused file is left');
-    } finally {
-      b.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('a file cut inside a block is refused by the scan before anything of it is stored', () => inTempDir((dir) => {
+  const bad = snapshotOfManyKeys(dir).path;
+  const d = readFileSync(bad);
+  writeFileSync(bad, d.subarray(0, SNAPSHOT_HEADER_BYTES + BLOCK_HEADER_BYTES + (3 << 20)));
+  withCache((b) => {
+    const r = loadSnapshot(b, dir, quiet, { threads: 2, parallelMinBytes: 0 });
+    assert.equal(r.path, undefined);
+    assert.match(r.refused[0].reason, /^truncated/);
+    assert.equal(r.helperThreads, 0, 'no helper is started for a file the scan refused');
+    assert.equal(b.stats().sets, 0, 'no entry was stored');
+  });
+}));
 
-test('a file cut inside a block is refused by the scan before anything of it is stored', () => {
-  const dir = tempDir();
-  try {
-    const bad = snapshotOfManyKeys(dir).path;
-    const d = readFileSync(bad);
-    writeFileSync(bad, d.subarray(0, SNAPSHOT_HEADER_BYTES + BLOCK_HEADER_BYTES + (3 << 20)));
-    const b = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
-    try {
-      const r = loadSnapshot(b, dir, quiet, { threads: 2, parallelMinBytes: 0 });
-      assert.equal(r.path, undefined);
-      assert.match(r.refused[0].reason, /^truncated/);
-      assert.equal(r.helperThreads, 0, 'no helper is started for a file the scan refused');
-      assert.equal(b.stats().sets, 0, 'no entry was stored');
-    } finally {
-      b.close();
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('when no helper can attach (every thread block taken), the calling thread loads the file itself', () => {
-  const dir = tempDir();
-  try {
-    const { held } = snapshotOfManyKeys(dir);
-    const b = SharedCache.create({ memoryBytes: MEMORY, maxValueBytes: 64 << 10 });
+test('when no helper can attach (every thread block taken), the calling thread loads the file itself', () => inTempDir((dir) => {
+  const { held } = snapshotOfManyKeys(dir);
+  withCache((b) => {
     const extra: SharedCache[] = [];
     try {
       for (;;) {
@@ -170,18 +151,10 @@ test('when no helper can attach (every thread block taken), the calling thread l
       checkLoaded(b, held);
     } finally {
       for (const c of extra) c.close();
-      b.close();
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+  });
+}));
 
-test('threads must be a positive integer', () => {
-  const b = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
-  try {
-    assert.throws(() => loadSnapshot(b, tmpdir(), quiet, { threads: 0 }), { code: 'SABCACHE_ERR_BAD_OPTION', message: /threads/ });
-  } finally {
-    b.close();
-  }
-});
+test('threads must be a positive integer', () => withCache((b) => {
+  assert.throws(() => loadSnapshot(b, tmpdir(), quiet, { threads: 0 }), { code: 'SABCACHE_ERR_BAD_OPTION', message: /threads/ });
+}));
