@@ -53,6 +53,8 @@ const J_HELPER_BLOCKS = 5;
 /** Bytes of the failure's message in the text area. */
 const J_MESSAGE_BYTES = 6;
 const JOB_WORDS = 8;
+/** The failure's message (UTF-8) follows the control words. */
+const MESSAGE_OFFSET_BYTES = JOB_WORDS * 4;
 const MESSAGE_MAX_BYTES = 2048;
 const FAIL_CORRUPT = 1;
 const FAIL_OTHER = 2;
@@ -81,7 +83,7 @@ export interface LoadJob {
 
 /** A fresh job for `path`. */
 export function newLoadJob(path: string, padded: boolean, blocks: SnapshotBlock[]): LoadJob {
-  return { path, padded, blocks, control: new SharedArrayBuffer(JOB_WORDS * 4 + MESSAGE_MAX_BYTES) };
+  return { path, padded, blocks, control: new SharedArrayBuffer(MESSAGE_OFFSET_BYTES + MESSAGE_MAX_BYTES) };
 }
 
 /** Records the job's first failure (later ones are dropped) and stops further claims. */
@@ -93,7 +95,7 @@ function fail(job: LoadJob, ctl: Int32Array, e: unknown): void {
   if (Atomics.compareExchange(ctl, J_FAILED, 0, kind) === 0) {
     const err = e as NodeJS.ErrnoException;
     const text = kind === FAIL_CORRUPT ? err.message : `${err?.code ?? ''}\n${err?.message ?? String(e)}`;
-    const { written } = new TextEncoder().encodeInto(text, new Uint8Array(job.control, JOB_WORDS * 4, MESSAGE_MAX_BYTES));
+    const { written } = new TextEncoder().encodeInto(text, new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, MESSAGE_MAX_BYTES));
     Atomics.store(ctl, J_MESSAGE_BYTES, written);
   }
   // Claims from here on get an index ≥ the block count: the others stop after their block.
@@ -170,7 +172,7 @@ export function finishLoadJob(job: LoadJob, onWait?: () => void): LoadJobResult 
   }
   const failed = Atomics.load(ctl, J_FAILED);
   if (failed !== 0) {
-    const text = new TextDecoder().decode(new Uint8Array(job.control, JOB_WORDS * 4, Atomics.load(ctl, J_MESSAGE_BYTES)));
+    const text = new TextDecoder().decode(new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, Atomics.load(ctl, J_MESSAGE_BYTES)));
     if (failed === FAIL_CORRUPT) throw new SnapshotCorruptError(text);
     const cut = text.indexOf('\n');
     throw Object.assign(new Error(text.slice(cut + 1)), { code: text.slice(0, cut) || undefined });
