@@ -1,19 +1,24 @@
 /**
- * The bucket seqlock and bucket lock (DESIGN §3–4).
+ * The bucket seqlock, which is also the bucket's write lock (DESIGN §3–4).
  *
- * Each bucket has two words: `seq` (even = stable, odd = being written) that readers
- * validate against, and `lock`, the owner of the write lock (thread block index + 1, or 0).
- * Keeping the owner in its own word, taken *before* `seq` goes odd, means the owner
- * thread can always be identified: after a thread dies, the owner thread repairs exactly
- * the bucket whose `lock` word names it (see `repair.ts`), with no guessing.
+ * Each bucket has one `seq` word (layout.ts). Even: unlocked, and the value is the
+ * bucket's version, which readers validate against. Odd: locked; bits 1-7 name the owner
+ * (thread block index + 1) and bits 8-31 keep the version's. Taking the lock is one CAS
+ * from the even version to the odd owner word, and releasing it one store of the next
+ * version (two more than the one it was locked from). Naming the owner in the locked word
+ * itself means that after a thread dies, the owner thread can tell for certain whether a
+ * locked bucket is the dead thread's (see `repair.ts`), with no second word to keep in step.
  *
- * Writer:  record heldBucket → CAS lock 0→owner → seq := s+1 (odd) → change ways →
- *          seq := s+2 (even) → lock := 0 → clear heldBucket.
+ * Writer:  record heldBucket → CAS seq s (even) → owner word (odd) → change ways →
+ *          store seq s+2 (even) → clear heldBucket.
  * Reader:  s1 := load seq (retry while odd) → read → s2 := validate seq → retry if s1 ≠ s2.
+ *
+ * A reader that read s1 before a write sees s2 ≠ s1: odd while the write runs, s1 + 2
+ * after it. The version wraps after 2^31 writes to one bucket, as a 32-bit seqlock does.
  *
  * @module
  */
-import { B_LOCK, B_SEQ, T_HELD_BUCKET, T_PARK } from './layout.ts';
+import { B_SEQ, SEQ_LOCKED, seqLockedBy, T_HELD_BUCKET, T_PARK } from './layout.ts';
 
 /**
  * On arm64, `Atomics.load` compiles to LDAR, which does not stop *earlier* plain loads
@@ -40,39 +45,41 @@ export function validateSeq(i32: Int32Array, bucketWord: number, s1: number): nu
 
 /**
  * Takes bucket `bucket`'s write lock for thread `owner` (block index + 1) whose block starts
- * at word `threadWord`, and makes `seq` odd. Returns the even `seq` it found; pass it to
- * {@link unlockBucket}. Spins, then sleeps in growing steps (up to 1 ms) while another thread
- * holds the lock. Never throws.
+ * at word `threadWord`: its `seq` goes from the even version to the odd word naming
+ * `owner`. Returns the even version it found; pass it to {@link unlockBucket}. Spins, then
+ * sleeps in growing steps (up to 1 ms) while another thread holds the lock. Never throws.
  */
 export function lockBucket(i32: Int32Array, bucketWord: number, bucket: number, owner: number, threadWord: number): number {
-  // Ordering: heldBucket is published before the CAS so that, if this thread dies right
-  // after taking the lock, the owner thread knows which bucket to look at. A heldBucket
-  // without the lock is harmless: repair checks that `lock` names this thread.
-  Atomics.store(i32, threadWord + T_HELD_BUCKET, bucket + 1);
+  // heldBucket is a plain store: only repair reads it, and only after this thread has
+  // died and been joined (the worker's `exit` event), which makes every store this thread
+  // made visible. It is a hint: repair trusts the owner named in the seq word, so a
+  // heldBucket recorded for a lock this thread never got (it died spinning) is harmless.
+  i32[threadWord + T_HELD_BUCKET] = bucket + 1;
   let spins = 0;
-  while (Atomics.compareExchange(i32, bucketWord + B_LOCK, 0, owner) !== 0) {
+  for (;;) {
     // Test-and-test-and-set: wait with plain atomic loads (the line stays shared, the holder
-    // is not slowed) and try the CAS again only once the lock looks free.
-    while (Atomics.load(i32, bucketWord + B_LOCK) !== 0) {
-      if (++spins > SPINS_BEFORE_SLEEP) {
-        // Sleep on a private word nobody notifies: a bounded pause that yields the core.
-        Atomics.wait(i32, threadWord + T_PARK, 0, Math.min(1, (spins - SPINS_BEFORE_SLEEP) * 0.001));
-      }
+    // is not slowed) and try the CAS only once the lock looks free.
+    const s = Atomics.load(i32, bucketWord + B_SEQ);
+    if ((s & SEQ_LOCKED) === 0) {
+      // Ordering: the CAS is seq_cst, a full barrier in V8 on x64 and arm64: seq is odd
+      // before any way is changed, so a reader that sees a changed way also sees seq moved.
+      if (Atomics.compareExchange(i32, bucketWord + B_SEQ, s, seqLockedBy(s, owner)) === s) return s;
+      continue;
+    }
+    if (++spins > SPINS_BEFORE_SLEEP) {
+      // Sleep on a private word nobody notifies: a bounded pause that yields the core.
+      Atomics.wait(i32, threadWord + T_PARK, 0, Math.min(1, (spins - SPINS_BEFORE_SLEEP) * 0.001));
     }
   }
-  const s = i32[bucketWord + B_SEQ];
-  // Ordering: seq goes odd (a seq_cst store, a full barrier in V8 on x64 and arm64) before
-  // any way is changed, so a reader that sees a changed way also sees seq moved.
-  Atomics.store(i32, bucketWord + B_SEQ, (s + 1) | 0);
-  return s;
 }
 
-/** Releases a lock taken with {@link lockBucket}; `s` is the value it returned. */
+/** Releases a lock taken with {@link lockBucket}; `s` is the version it returned. */
 export function unlockBucket(i32: Int32Array, bucketWord: number, s: number, threadWord: number): void {
-  // Ordering: seq moves to the next even value after every way write (publishes them to
-  // readers, whose s1 ≠ s2 check then fails), and only then is the lock word released, so
-  // the next writer starts from an even seq.
+  // Ordering: seq moves to the next even version after every way write (a seq_cst store
+  // publishes them to readers, whose s1 ≠ s2 check then fails, and to the next locker,
+  // whose CAS reads this store). One word: release and unlock are the same store.
   Atomics.store(i32, bucketWord + B_SEQ, (s + 2) | 0);
-  Atomics.store(i32, bucketWord + B_LOCK, 0);
-  Atomics.store(i32, threadWord + T_HELD_BUCKET, 0);
+  // Plain, as in lockBucket: read only by repair after this thread is joined. Cleared after
+  // the release, so a thread that dies between the two leaves a hint repair checks and drops.
+  i32[threadWord + T_HELD_BUCKET] = 0;
 }

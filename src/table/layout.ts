@@ -13,8 +13,10 @@
  *  │        │               │                │           │ × 64 B     │              │ 128 B slots  │              │
  *  └────────┴───────────────┴────────────────┴───────────┴────────────┴──────────────┴──────────────┴──────────────┘
  *
- *  bucket (128 B = 32 × i32): line 0: [0] seq  [1] lock owner  [2..15] tags of ways 0..13
+ *  bucket (128 B = 32 × i32): line 0: [0] seq  [1] spare  [2..15] tags of ways 0..13
  *                             line 1: [16..29] refs of ways 0..13  [30, 31] spare
+ *  seq word:                  unlocked: an even version; locked: bit 0 set, the owner
+ *                             (thread block + 1) in bits 1-7, the version's bits 8-31 kept
  *  freq   (u32 per bucket):   an advisory 2-bit access counter (0..3) per way: way w at
  *                             bits 2w, 2w+1; bits 28..31 spare (frequency.ts)
  *  ghost line (64 B = 32 × u16): [0] insert cursor  [1..31] fingerprints of dropped entries:
@@ -48,7 +50,7 @@
 /** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
 export const MAGIC = 0x43424153;
 /** Bumped whenever any offset or meaning in this file changes. */
-export const LAYOUT_VERSION = 7;
+export const LAYOUT_VERSION = 8;
 
 /** Every region starts on a multiple of this (one cache line), in bytes. */
 export const REGION_ALIGN_BYTES = 64;
@@ -175,8 +177,8 @@ export const COUNTER_COUNT = 18;
 
 // ── index ─────────────────────────────────────────────────────────────────────────────
 /**
- * One bucket, in bytes: two cache lines. Line 0 holds the seqlock, the lock owner and the
- * 14 tags, so a read of a key that is not cached touches one line; line 1 holds the refs,
+ * One bucket, in bytes: two cache lines. Line 0 holds the seqlock (which is also the lock)
+ * and the 14 tags, so a read of a key that is not cached touches one line; line 1 holds the refs,
  * read only for a way whose tag matched. 14 ways rather than 7 (one line) because a full
  * bucket must evict one of its own entries whatever its worth, leaving its bytes dead in
  * a segment: at 70% of ways used, about 4.7% of items land past a 7-way bucket's capacity
@@ -189,16 +191,36 @@ export const BUCKET_BYTES = 128;
 export const BUCKET_WORDS = 32;
 /** Ways (tag, ref pairs) per bucket. */
 export const WAYS = 14;
-/** Word index (within a bucket) of the seqlock sequence. */
+/**
+ * Word index (within a bucket) of the seqlock sequence, which is also the bucket's write
+ * lock (bucket-lock.ts): even = unlocked (the version), odd = locked, with the owner in
+ * {@link SEQ_OWNER_MASK} and the version's bits above it kept.
+ */
 export const B_SEQ = 0;
-/** Word index (within a bucket) of the lock owner (thread block index + 1; 0 = unlocked). */
-export const B_LOCK = 1;
+/** Word index (within a bucket) of a spare word (the lock owner's before layout 8). */
+export const B_SPARE_LINE0 = 1;
 /** Word index (within a bucket) of way 0's tag; way w's tag is at B_TAGS + w (line 0). */
 export const B_TAGS = 2;
 /** Word index (within a bucket) of way 0's ref; way w's ref is at B_REFS + w (line 1). */
 export const B_REFS = 16;
 /** Word index (within a bucket) of the first of two spare words, after the refs. */
 export const B_SPARE = B_REFS + WAYS;
+/** Bit of a bucket's seq word set while the bucket is locked. */
+export const SEQ_LOCKED = 1;
+/** Bits of a locked seq word that hold the owner (thread block index + 1, 1..64). */
+export const SEQ_OWNER_MASK = 0xfe;
+/** Shift of the owner within a locked seq word. */
+export const SEQ_OWNER_SHIFT = 1;
+/** Low bits of the seq word that a lock replaces (locked bit and owner). */
+export const SEQ_LOCK_BITS = 0xff;
+/** The locked seq word of owner `owner` for a bucket whose version was `s` (even). */
+export function seqLockedBy(s: number, owner: number): number {
+  return (s & ~SEQ_LOCK_BITS) | (owner << SEQ_OWNER_SHIFT) | SEQ_LOCKED;
+}
+/** Owner (thread block index + 1) of a locked seq word, 0 if `seq` is unlocked (even). */
+export function seqOwner(seq: number): number {
+  return seq & SEQ_LOCKED ? (seq & SEQ_OWNER_MASK) >>> SEQ_OWNER_SHIFT : 0;
+}
 /** Frequency bytes per bucket: one u32 holding a 2-bit counter per way (28 bits used). */
 export const FREQ_BYTES_PER_BUCKET = 4;
 /** Bits per way's frequency counter in the bucket's u32. */

@@ -6,10 +6,10 @@
  * @module
  */
 import {
-  B_LOCK, B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, S_STATE,
+  B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, S_STATE,
   SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT,
   T_HELD_BUCKET, T_STATE, T_WATCHING, F_WATCHERS, feedWord, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, WAYS,
-  bucketWord, refByte, refOffset, refSegment, segmentRowWord, threadBlockWord, KEYLEN_MASK
+  bucketWord, refByte, refOffset, refSegment, segmentRowWord, SEQ_LOCK_BITS, seqOwner, threadBlockWord, KEYLEN_MASK
 } from './layout.ts';
 import { sealSegment } from './segments.ts';
 import type { SharedView } from './shared-view.ts';
@@ -61,30 +61,33 @@ export function repairDeadThread(v: SharedView, t: number): RepairReport {
   const owner = t + 1;
   const report: RepairReport = { thread: t, repairedBucket: -1, clearedWays: 0, resealedSegments: 0 };
 
-  const held = Atomics.load(i32, tw + T_HELD_BUCKET);
+  // heldBucket is written with plain stores (bucket-lock.ts); this thread joined the dead
+  // one (its `exit` event came first), so every store it made is visible here.
+  const held = i32[tw + T_HELD_BUCKET];
   if (held > 0 && held <= g.bucketCount) {
     const b = held - 1;
     const bw = bucketWord(g, b);
-    // The lock word names its owner, so this is the dead thread's lock and nobody else's.
-    if (Atomics.load(i32, bw + B_LOCK) === owner) {
+    // The locked seq word names its owner, so this is the dead thread's lock and nobody
+    // else's (a live thread that holds it is named instead; an unlocked bucket is even).
+    const seq = Atomics.load(i32, bw + B_SEQ);
+    if (seqOwner(seq) === owner) {
       report.repairedBucket = b;
-      const s = i32[bw + B_SEQ];
-      if (s & 1) {
-        // It died mid-change: keep only ways that point at an entry of their own key.
-        for (let w = 0; w < WAYS; w++) {
-          const tag = i32[bw + B_TAGS + w];
-          const ref = i32[bw + B_REFS + w];
-          if (ref === 0 && tag === 0) continue;
-          if (ref === 0 || !wayIsValid(v, b, tag, ref)) {
-            i32[bw + B_REFS + w] = 0;
-            i32[bw + B_TAGS + w] = 0;
-            report.clearedWays++;
-          }
+      // It may have died mid-change: keep only ways that point at an entry of their own key.
+      for (let w = 0; w < WAYS; w++) {
+        const tag = i32[bw + B_TAGS + w];
+        const ref = i32[bw + B_REFS + w];
+        if (ref === 0 && tag === 0) continue;
+        if (ref === 0 || !wayIsValid(v, b, tag, ref)) {
+          i32[bw + B_REFS + w] = 0;
+          i32[bw + B_TAGS + w] = 0;
+          report.clearedWays++;
         }
-        // Ordering: ways fixed before seq turns even (publishes them), as in unlockBucket.
-        Atomics.store(i32, bw + B_SEQ, (s + 1) | 0);
       }
-      Atomics.store(i32, bw + B_LOCK, 0);
+      // Ordering: ways fixed before seq turns even (publishes them and unlocks), as in
+      // unlockBucket. The version the thread locked from is known only in bits 8-31, so
+      // the new one is the next multiple of 256: even, and unlike that version, so a reader
+      // that read it before the lock was taken fails its check.
+      Atomics.store(i32, bw + B_SEQ, ((seq & ~SEQ_LOCK_BITS) + SEQ_LOCK_BITS + 1) | 0);
     }
   }
 
@@ -105,7 +108,7 @@ export function repairDeadThread(v: SharedView, t: number): RepairReport {
   if (Atomics.compareExchange(i32, tw + T_WATCHING, 1, 0) === 1) Atomics.sub(i32, feedWord(g, F_WATCHERS), 1);
   Atomics.store(i32, tw + T_ACTIVE_SEGMENT, 0);
   Atomics.store(i32, tw + T_ACTIVE_MAIN_SEGMENT, 0);
-  Atomics.store(i32, tw + T_HELD_BUCKET, 0);
+  i32[tw + T_HELD_BUCKET] = 0;
   Atomics.store(i32, tw + T_STATE, THREAD_FREE);
   return report;
 }

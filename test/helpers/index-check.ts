@@ -1,7 +1,7 @@
-import { B_LOCK, B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord } from '../../src/table/layout.ts';
+import { B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord, seqOwner } from '../../src/table/layout.ts';
 import type { SharedView } from '../../src/table/shared-view.ts';
 
-/** Walks the whole index: buckets left odd or locked, and ways that point at a foreign entry. */
+/** Walks the whole index: buckets left odd or naming a lock owner, and ways that point at a foreign entry. */
 export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: number; foreignWays: number; liveWays: number } {
   const { i32, g } = v;
   let oddBuckets = 0;
@@ -11,7 +11,7 @@ export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: 
   for (let b = 0; b < g.bucketCount; b++) {
     const bw = bucketWord(g, b);
     if (i32[bw + B_SEQ] & 1) oddBuckets++;
-    if (i32[bw + B_LOCK] !== 0) lockedBuckets++;
+    if (seqOwner(i32[bw + B_SEQ]) !== 0) lockedBuckets++;
     for (let w = 0; w < WAYS; w++) {
       const tag = i32[bw + B_TAGS + w];
       const ref = i32[bw + B_REFS + w];

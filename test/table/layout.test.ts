@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  BUCKET_BYTES, BUCKET_WORDS, B_REFS, B_SPARE, B_TAGS, B_LOCK, B_SEQ, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, INDEX_BYTES_PER_BUCKET, rangeOf,
+  BUCKET_BYTES, BUCKET_WORDS, B_REFS, B_SPARE, B_TAGS, B_SPARE_LINE0, B_SEQ, seqLockedBy, seqOwner, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, INDEX_BYTES_PER_BUCKET, rangeOf,
   FREQ_BYTES_PER_BUCKET, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
   refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
   GHOST_LINE_BYTES, GHOST_LINE_HALFWORDS, GHOST_SLOTS_PER_LINE, BUCKETS_PER_GHOST_LINE, FREQ_BITS, FREQ_MAX, GL_CURSOR, GL_FIRST_SLOT, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
@@ -11,10 +11,10 @@ import { H_WAL_SEQ_I64 } from '../../src/table/layout.ts';
 
 const geometries = [computeGeometry(64, 4096, 4), computeGeometry(1 << 14, 1 << 20, 200), computeGeometry(1 << 20, 1 << 21, 1000), computeGeometry(204_083, 1 << 20, 130), computeGeometry(65, 4096, 5)];
 
-test('a bucket is two cache lines: seq, lock and the 14 tags in line 0, the refs in line 1', () => {
+test('a bucket is two cache lines: seq (the lock too) and the 14 tags in line 0, the refs in line 1', () => {
   assert.equal(BUCKET_BYTES, 128);
   assert.equal(BUCKET_WORDS * 4, BUCKET_BYTES);
-  assert.deepEqual([B_SEQ, B_LOCK, B_TAGS], [0, 1, 2]);
+  assert.deepEqual([B_SEQ, B_SPARE_LINE0, B_TAGS], [0, 1, 2]);
   assert.ok((B_TAGS + WAYS) * 4 <= 64, 'every tag is in line 0: a miss reads one line');
   assert.equal(B_REFS * 4, 64, 'the refs start line 1');
   assert.equal(B_SPARE, B_REFS + WAYS);
@@ -23,6 +23,20 @@ test('a bucket is two cache lines: seq, lock and the 14 tags in line 0, the refs
   assert.equal(FREQ_BYTES_PER_BUCKET, 4, 'one u32 per bucket (frequency.ts CASes it as one Int32Array element)');
   assert.ok(WAYS * FREQ_BITS <= 31, 'the counters stay clear of the i32 sign bit');
   assert.ok(FREQ_MAX < 2 ** FREQ_BITS);
+});
+
+test('a locked seq word is odd, names every possible owner and keeps the version above its low byte', () => {
+  assert.ok(THREAD_BLOCK_COUNT << 1 <= 0xfe, 'owners 1..THREAD_BLOCK_COUNT fit bits 1-7');
+  for (const s of [0, 2, 254, 256, 0x7ffffffe, -2, -256]) {
+    assert.equal(seqOwner(s), 0, `version ${s} is unlocked`);
+    for (let owner = 1; owner <= THREAD_BLOCK_COUNT; owner++) {
+      const w = seqLockedBy(s, owner);
+      assert.equal(w & 1, 1);
+      assert.equal(seqOwner(w), owner);
+      assert.equal(w & ~0xff, s & ~0xff);
+      assert.notEqual(w, s);
+    }
+  }
 });
 
 test('fixed records fit their slots', () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SharedCache } from '../../src/index.ts';
 import { lockBucket } from '../../src/table/bucket-lock.ts';
-import { B_LOCK, B_SEQ, B_REFS, B_TAGS, bucketOf, bucketWord, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_SEGMENT } from '../../src/table/layout.ts';
+import { B_SEQ, B_REFS, B_TAGS, bucketOf, bucketWord, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, seqOwner, T_ACTIVE_SEGMENT } from '../../src/table/layout.ts';
 import { repairDeadThread } from '../../src/table/repair.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { Table } from '../../src/table/table.ts';
@@ -21,18 +21,20 @@ test('a thread that died holding a bucket lock mid-change is repaired: seq even,
   const b = bucketOf(live.v.g, live.codec.hash[0]);
   const bw = bucketWord(live.v.g, b);
   const i32 = live.v.i32;
-  lockBucket(i32, bw, b, dead.owner, dead.threadWord);
+  const before = lockBucket(i32, bw, b, dead.owner, dead.threadWord);
   // It "dies" after writing a tag and a ref that points at another key's entry.
   i32[bw + B_TAGS + 3] = 0x1234;
   i32[bw + B_REFS + 3] = i32[bw + B_REFS + 0];
   assert.equal(i32[bw + B_SEQ] & 1, 1);
+  assert.equal(seqOwner(i32[bw + B_SEQ]), dead.owner, 'the locked seq word names its owner');
   const active = i32[dead.threadWord + T_ACTIVE_SEGMENT] - 1;
   const report = repairDeadThread(live.v, dead.thread);
   assert.equal(report.repairedBucket, b);
   assert.equal(report.clearedWays, 1);
   assert.equal(report.resealedSegments, 1);
   assert.equal(i32[bw + B_SEQ] & 1, 0);
-  assert.equal(i32[bw + B_LOCK], 0);
+  assert.equal(seqOwner(i32[bw + B_SEQ]), 0);
+  assert.notEqual(i32[bw + B_SEQ], before, 'a reader that read the version before the lock fails its check');
   assert.equal(Atomics.load(i32, segmentRowWord(live.v.g, active) + S_STATE) & SEG_STATE_MASK, SEG_SEALED);
   assert.equal(live.getString(k1), 'kept');
   live.set(k2, 'writable');
@@ -49,7 +51,7 @@ test('repair leaves a bucket alone when its lock belongs to a live thread', () =
   i32[dead.threadWord + 1] = 6; // dead thread had announced bucket 5 ...
   lockBucket(i32, bw, 5, other.owner, other.threadWord); // ... but the other thread holds it
   repairDeadThread(live.v, dead.thread);
-  assert.equal(i32[bw + B_LOCK], other.owner);
+  assert.equal(seqOwner(i32[bw + B_SEQ]), other.owner);
   assert.equal(i32[bw + B_SEQ] & 1, 1);
 });
 
