@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SharedCache } from '../../src/index.ts';
 import { lockBucket } from '../../src/table/bucket-lock.ts';
-import { B_SEQ, B_REFS, B_TAGS, bucketOf, bucketWord, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, seqOwner, T_ACTIVE_SEGMENT } from '../../src/table/layout.ts';
+import { B_SEQ, B_REFS, B_TAGS, bucketOf, bucketWord, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, seqOwner, T_ACTIVE_SEGMENT, T_HELD_BUCKET } from '../../src/table/layout.ts';
 import { repairDeadThread } from '../../src/table/repair.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { Table } from '../../src/table/table.ts';
@@ -48,7 +48,7 @@ test('repair leaves a bucket alone when its lock belongs to a live thread', () =
   const dead = new Table(live.v, 2);
   const bw = bucketWord(live.v.g, 5);
   const i32 = live.v.i32;
-  i32[dead.threadWord + 1] = 6; // dead thread had announced bucket 5 ...
+  i32[dead.threadWord + T_HELD_BUCKET] = 5 + 1; // dead thread had announced bucket 5 ...
   lockBucket(i32, bw, 5, other.owner, other.threadWord); // ... but the other thread holds it
   repairDeadThread(live.v, dead.thread);
   assert.equal(seqOwner(i32[bw + B_SEQ]), other.owner);
