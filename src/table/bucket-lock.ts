@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { B_SEQ, SEQ_LOCKED, seqLockedBy, T_HELD_BUCKET, T_PARK } from './layout.ts';
+import { B_SEQ, SEQ_LOCK_BITS, SEQ_LOCKED, seqLockedBy, T_HELD_BUCKET, T_PARK } from './layout.ts';
 
 /**
  * On arm64, `Atomics.load` compiles to LDAR, which does not stop *earlier* plain loads
@@ -82,4 +82,15 @@ export function unlockBucket(i32: Int32Array, bucketWord: number, s: number, thr
   // Plain, as in lockBucket: read only by repair after this thread is joined. Cleared after
   // the release, so a thread that dies between the two leaves a hint repair checks and drops.
   i32[threadWord + T_HELD_BUCKET] = 0;
+}
+
+/**
+ * Releases the lock a dead thread held (repair.ts): `seq` is the locked word it left. The
+ * version it locked from is known only in bits 8-31, so the new one is the next multiple
+ * of 256: even, and unlike that version, so a reader that read it before the lock was
+ * taken fails its check.
+ */
+export function unlockDeadBucket(i32: Int32Array, bucketWord: number, seq: number): void {
+  // Ordering: a seq_cst store after the caller's way repairs, as in unlockBucket.
+  Atomics.store(i32, bucketWord + B_SEQ, ((seq & ~SEQ_LOCK_BITS) + SEQ_LOCK_BITS + 1) | 0);
 }

@@ -9,8 +9,9 @@ import {
   B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, S_STATE,
   SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT,
   T_HELD_BUCKET, T_STATE, T_WATCHING, F_WATCHERS, feedWord, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, WAYS,
-  bucketWord, refByte, refOffset, refSegment, segmentRowWord, SEQ_LOCK_BITS, seqOwner, threadBlockWord, KEYLEN_MASK
+  bucketWord, refByte, refOffset, refSegment, segmentRowWord, seqOwner, threadBlockWord, KEYLEN_MASK
 } from './layout.ts';
+import { unlockDeadBucket } from './bucket-lock.ts';
 import { sealSegment } from './segments.ts';
 import type { SharedView } from './shared-view.ts';
 
@@ -83,11 +84,8 @@ export function repairDeadThread(v: SharedView, t: number): RepairReport {
           report.clearedWays++;
         }
       }
-      // Ordering: ways fixed before seq turns even (publishes them and unlocks), as in
-      // unlockBucket. The version the thread locked from is known only in bits 8-31, so
-      // the new one is the next multiple of 256: even, and unlike that version, so a reader
-      // that read it before the lock was taken fails its check.
-      Atomics.store(i32, bw + B_SEQ, ((seq & ~SEQ_LOCK_BITS) + SEQ_LOCK_BITS + 1) | 0);
+      // After the ways are fixed: the release publishes them.
+      unlockDeadBucket(i32, bw, seq);
     }
   }
 
