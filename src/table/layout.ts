@@ -212,7 +212,7 @@ export const SEQ_OWNER_MASK = 0xfe;
 /** Shift of the owner within a locked seq word. */
 export const SEQ_OWNER_SHIFT = 1;
 /** Low bits of the seq word that a lock replaces (locked bit and owner). */
-export const SEQ_LOCK_BITS = 0xff;
+export const SEQ_LOCK_BITS = SEQ_OWNER_MASK | SEQ_LOCKED;
 /** The locked seq word of owner `owner` for a bucket whose version was `s` (even). */
 export function seqLockedBy(s: number, owner: number): number {
   return (s & ~SEQ_LOCK_BITS) | (owner << SEQ_OWNER_SHIFT) | SEQ_LOCKED;
