@@ -6,10 +6,15 @@
  *    rename, directory fsync) against the ceiling: a plain sequential write of the same
  *    number of bytes to the same disk in 1 MiB writes, with the same fsync, rename and
  *    directory fsync. Interleaved rounds, medians.
- * 2. Snapshot load speed (loadSnapshot into an empty cache of the same size, with the
- *    server's default threads and with the main thread alone), in MB/s of
- *    file and entries/s, against reading the same file with 1 MiB reads (page cache warm
- *    for both: the file was just written).
+ * 2. Snapshot load speed: loadSnapshot into an empty cache of the same size, each load in
+ *    a fresh process as at a server start (bench/fixtures/snapshot-load.mjs: cold JIT, the
+ *    helper threads booted for it), in MB/s of file and entries/s, against reading the
+ *    same file with 1 MiB reads (page cache warm for both: the file was just written).
+ *    Four ways, interleaved: the compiled code (dist/, as the `sabcache` command runs it;
+ *    this bench builds it first) with the server's default threads and the cache made with
+ *    the file's hash seeds, as the server makes it; the same with the main thread alone;
+ *    the same from the TypeScript sources under tsx (as `npm start` runs it); and the
+ *    compiled code with the cache's own random seeds (index filled at random).
  * 3. GET p99 during a snapshot against without: the real server (1 thread, `--data-dir`),
  *    filled with 1M keys by wrk PUTs, then wrk GETs with `--latency`, alternating runs
  *    with no snapshot and runs during which `POST /v1/admin/snapshot` is called back to
@@ -28,7 +33,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, fsyncSync, mkdtempSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSnapshot, writeSnapshot } from '../src/persist/snapshot-files.ts';
+import { writeSnapshot } from '../src/persist/snapshot-files.ts';
 import { SharedCache } from '../src/shared-cache.ts';
 import { freePort } from '../test/helpers/server-process.ts';
 import { CORES, LOAD_CPU, onLoadCpu, onServerCpus, PIN, ROOT, SERVER_CPUS, startProcess, stopProcess } from './helpers/processes.ts';
@@ -99,37 +104,45 @@ for (let i = 0; i < n; i++) cache.set(keyOf(i), value);
 const items = cache.stats().items;
 console.log(`cache: ${MEMORY_MB} MiB, ${items.toLocaleString('en-US')} items of 16 B keys and 100 B values`);
 
+/** What one load in a fresh process reported (bench/fixtures/snapshot-load.mjs). */
+interface Load { ms: number; stored: number; helperThreads: number; helperBlocks: number }
+/** The ways the load is run (see the module comment), the server's way first. */
+const LOAD_WAYS = [
+  { name: 'compiled, default threads, file seeds', root: 'dist', threads: CORES, seeds: 'file' },
+  { name: 'compiled, main thread alone', root: 'dist', threads: 1, seeds: 'file' },
+  { name: 'from source (tsx), default threads, file seeds', root: 'src', threads: CORES, seeds: 'file' },
+  { name: 'compiled, default threads, random seeds', root: 'dist', threads: CORES, seeds: 'random' },
+] as const;
+function loadInChild(way: (typeof LOAD_WAYS)[number]): Load {
+  const args = [...(way.root === 'src' ? ['--import', 'tsx'] : []), 'bench/fixtures/snapshot-load.mjs', way.root, dir, String(MEMORY_MB), String(way.threads), way.seeds];
+  return JSON.parse(execFileSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').at(-1)!) as Load;
+}
+execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+
 const snap: { ms: number; bytes: number; entries: number }[] = [];
 const plain: number[] = [];
-const load: { ms: number; stored: number; helperThreads: number; helperBlocks: number }[] = [];
-const loadOneThread: { ms: number; stored: number }[] = [];
+const loads: Load[][] = LOAD_WAYS.map(() => []);
 const read: number[] = [];
 for (let r = 0; r < ROUNDS; r++) {
   const w = writeSnapshot(cache.table, dir, 1);
   snap.push({ ms: w.durationMs, bytes: w.bytes, entries: w.entries });
   plain.push(plainWrite(w.bytes));
-  // The server's default (the main thread and one helper per further core), then the main
-  // thread alone, alternating which goes first.
-  const loadWith = (threads?: number) => {
-    const into = SharedCache.create({ memoryBytes: MEMORY_MB << 20, maxValueBytes: 64 << 10 });
-    const l = loadSnapshot(into, dir, console.log, threads === undefined ? {} : { threads });
-    into.close();
-    return l;
-  };
-  const [l, l1] = r % 2 === 0 ? [loadWith(), loadWith(1)] : (() => { const one = loadWith(1); return [loadWith(), one]; })();
-  load.push({ ms: l.durationMs, stored: l.stored, helperThreads: l.helperThreads, helperBlocks: l.helperBlocks });
-  loadOneThread.push({ ms: l1.durationMs, stored: l1.stored });
+  // Each way once per round, in a rotating order.
+  for (let k = 0; k < LOAD_WAYS.length; k++) {
+    const i = (k + r) % LOAD_WAYS.length;
+    loads[i].push(loadInChild(LOAD_WAYS[i]));
+  }
   read.push(plainRead(w.path));
   console.log(`round ${r + 1}: snapshot ${(w.bytes / MB / (w.durationMs / 1000)).toFixed(0)} MB/s, plain write ${(w.bytes / MB / (plain.at(-1)! / 1000)).toFixed(0)} MB/s, ` +
-    `load ${(w.bytes / MB / (l.durationMs / 1000)).toFixed(0)} MB/s (${l.helperThreads} helper threads stored ${l.helperBlocks} blocks; main thread alone ${(w.bytes / MB / (l1.durationMs / 1000)).toFixed(0)} MB/s), plain read ${(w.bytes / MB / (read.at(-1)! / 1000)).toFixed(0)} MB/s`);
+    'load MB/s ' + LOAD_WAYS.map((way, i) => `${way.name} ${(w.bytes / MB / (loads[i].at(-1)!.ms / 1000)).toFixed(0)}`).join('; ') +
+    `; plain read ${(w.bytes / MB / (read.at(-1)! / 1000)).toFixed(0)} MB/s`);
 }
 cache.close();
 const bytes = snap[0].bytes;
 const snapMBs = median(snap.map((s) => s.bytes / MB / (s.ms / 1000)));
 const plainMBs = median(plain.map((ms) => bytes / MB / (ms / 1000)));
-const loadMBs = median(load.map((l) => bytes / MB / (l.ms / 1000)));
-const loadEntries = median(load.map((l) => l.stored / (l.ms / 1000)));
-const loadOneMBs = median(loadOneThread.map((l) => bytes / MB / (l.ms / 1000)));
+const loadMBs = loads.map((ls) => median(ls.map((l) => bytes / MB / (l.ms / 1000))));
+const loadEntries = median(loads[0].map((l) => l.stored / (l.ms / 1000)));
 const readMBs = median(read.map((ms) => bytes / MB / (ms / 1000)));
 
 // ── 3: GET p99 during a snapshot ─────────────────────────────────────────────────────
@@ -272,8 +285,10 @@ const lines = [
   '| measure | sabcache | baseline | ratio |',
   '|---|---:|---:|---:|',
   `| snapshot write (walk, encode, write, fsync, rename, dir fsync) | ${snapMBs.toFixed(0)} MB/s | plain sequential write of the same bytes: ${plainMBs.toFixed(0)} MB/s | ${(snapMBs / plainMBs).toFixed(2)}× |`,
-  `| snapshot load (check, decode, store; main thread + ${load[0].helperThreads} helper thread${load[0].helperThreads === 1 ? '' : 's'}, as the server loads) | ${loadMBs.toFixed(0)} MB/s (${f0(loadEntries)} entries/s) | plain read of the same file (page cache): ${readMBs.toFixed(0)} MB/s | ${(loadMBs / readMBs).toFixed(2)}× |`,
-  `| snapshot load, main thread alone (threads: 1) | ${loadOneMBs.toFixed(0)} MB/s | the load above | ${(loadOneMBs / loadMBs).toFixed(2)}× |`,
+  `| snapshot load at a server start (fresh process; check, decode, store): compiled, main thread + ${loads[0][0].helperThreads} helper thread${loads[0][0].helperThreads === 1 ? '' : 's'}, cache made with the file's hash seeds (as the \`sabcache\` command loads) | ${loadMBs[0].toFixed(0)} MB/s (${f0(loadEntries)} entries/s) | plain read of the same file (page cache): ${readMBs.toFixed(0)} MB/s | ${(loadMBs[0] / readMBs).toFixed(2)}× |`,
+  `| snapshot load, main thread alone (threads: 1) | ${loadMBs[1].toFixed(0)} MB/s | the load above | ${(loadMBs[1] / loadMBs[0]).toFixed(2)}× |`,
+  `| snapshot load from the TypeScript sources under tsx (as \`npm start\` loads: helper threads boot slower) | ${loadMBs[2].toFixed(0)} MB/s | the load above | ${(loadMBs[2] / loadMBs[0]).toFixed(2)}× |`,
+  `| snapshot load into a cache with its own random seeds (index filled at random, as before the seeds were recorded) | ${loadMBs[3].toFixed(0)} MB/s | the load above | ${(loadMBs[3] / loadMBs[0]).toFixed(2)}× |`,
   ...(latency
     ? [`| GET p99, wrk -c32 (1 server thread${PIN ? ` on CPU ${SERVER_CPUS}, wrk on CPU ${LOAD_CPU}` : ''}), ${f0(KEYS)} keys | ${median(latency.during).toFixed(2)} ms during snapshots (${latency.snapshotsDuring.join(', ')} per ${SECONDS} s run) | ${median(latency.without).toFixed(2)} ms without | ${(median(latency.during) / median(latency.without)).toFixed(2)}× |`,
       `| GET req/s, same runs | ${f0(median(latency.rpsDuring))} during | ${f0(median(latency.rpsWithout))} without | ${(median(latency.rpsDuring) / median(latency.rpsWithout)).toFixed(2)}× |`,
@@ -281,7 +296,7 @@ const lines = [
     : ['| GET p99 during a snapshot | skipped: wrk not installed | | |']),
   '',
   'Per round: snapshot MB/s ' + snap.map((s) => (s.bytes / MB / (s.ms / 1000)).toFixed(0)).join(', ') + '; plain write MB/s ' + plain.map((ms) => (bytes / MB / (ms / 1000)).toFixed(0)).join(', ') +
-    '; load MB/s ' + load.map((l) => (bytes / MB / (l.ms / 1000)).toFixed(0)).join(', ') + ' (main thread alone ' + loadOneThread.map((l) => (bytes / MB / (l.ms / 1000)).toFixed(0)).join(', ') + ')' + (latency ? '; GET p99 ms without/during ' + latency.without.map((x, i) => `${x.toFixed(2)}/${latency!.during[i].toFixed(2)}`).join(', ') : '') + '.',
+    '; load MB/s ' + LOAD_WAYS.map((way, i) => `${way.name} ${loads[i].map((l) => (bytes / MB / (l.ms / 1000)).toFixed(0)).join(', ')}`).join('; ') + (latency ? '; GET p99 ms without/during ' + latency.without.map((x, i) => `${x.toFixed(2)}/${latency!.during[i].toFixed(2)}`).join(', ') : '') + '.',
   '',
   'The snapshot thread runs in the SCHED_IDLE class (nice 19 where `chrt` is missing): under a load that keeps the server core busy it only gets the gaps, so GET latency holds and the snapshot takes longer (last row).',
   '',
@@ -304,5 +319,5 @@ const lines = [
     : ['SET ops/s with the WAL: skipped (wrk not installed).']),
 ];
 writeFileSync(new URL('./results/persist.md', import.meta.url), lines.join('\n') + '\n');
-writeFileSync(new URL('./results/persist.json', import.meta.url), JSON.stringify({ node: process.version, cores: CORES, memoryMB: MEMORY_MB, items, bytes, snap, plain, load, loadOneThread, read, latency, walRows }, null, 2) + '\n');
+writeFileSync(new URL('./results/persist.json', import.meta.url), JSON.stringify({ node: process.version, cores: CORES, memoryMB: MEMORY_MB, items, bytes, snap, plain, loadWays: LOAD_WAYS, loads, read, latency, walRows }, null, 2) + '\n');
 console.log('\n' + lines.join('\n'));

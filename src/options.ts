@@ -46,6 +46,17 @@ export interface SharedCacheOptions {
    * use it in single-threaded runs. @default Date.now
    */
   now?: () => number;
+  /**
+   * Seeds of the two hash lanes (the one that picks a key's bucket, the one that gives its
+   * tag), as two integers from -2^31 to 2^32 - 1 (taken modulo 2^32). Random by default,
+   * so that clients cannot choose keys that all land in one bucket (hash flooding); keep
+   * them as secret as the data. The server gives a new cache the seeds of the snapshot it
+   * is about to load (`newestSnapshotHashSeeds`): the snapshot is in the old index's bucket
+   * order, and with the same seeds the load then visits the new index in order too, at any
+   * `memoryBytes` (bench:persist).
+   * @default two random 32-bit integers
+   */
+  hashSeeds?: readonly [number, number];
 }
 
 /** Options after validation, all in bytes / milliseconds. */
@@ -58,6 +69,7 @@ export interface ResolvedOptions {
   maintenanceIntervalMs: number;
   freeSegmentsFraction: number;
   now: () => number;
+  hashSeeds: readonly [number, number] | undefined;
 }
 
 const MIN_MEMORY_BYTES = 1024 * 1024;
@@ -89,5 +101,11 @@ export function resolveOptions(o: SharedCacheOptions = {}): ResolvedOptions {
   }
   if (o.now !== undefined && typeof o.now !== 'function') throw new BadOptionError('now', 'must be a function returning milliseconds since the epoch');
   const now = o.now ?? Date.now;
-  return { memoryBytes, maxKeyBytes, maxValueBytes, segmentBytes, expectedItemBytes, maintenanceIntervalMs, freeSegmentsFraction, now };
+  const seeds = o.hashSeeds;
+  const isSeed = (x: unknown) => Number.isInteger(x) && (x as number) >= -(2 ** 31) && (x as number) < 2 ** 32;
+  if (seeds !== undefined && !(Array.isArray(seeds) && seeds.length === 2 && isSeed(seeds[0]) && isSeed(seeds[1]))) {
+    throw new BadOptionError('hashSeeds', `must be two integers from -2^31 to 2^32 - 1, got ${JSON.stringify(seeds)}`);
+  }
+  const hashSeeds = seeds === undefined ? undefined : [seeds[0] | 0, seeds[1] | 0] as const;
+  return { memoryBytes, maxKeyBytes, maxValueBytes, segmentBytes, expectedItemBytes, maintenanceIntervalMs, freeSegmentsFraction, now, hashSeeds };
 }

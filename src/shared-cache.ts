@@ -196,7 +196,7 @@ export class SharedCache {
   static create(options: SharedCacheOptions = {}): SharedCache {
     const o = resolveOptions(options);
     const g = planGeometry(o);
-    const view = SharedView.format(g, o.maxKeyBytes, o.maxValueBytes);
+    const view = SharedView.format(g, o.maxKeyBytes, o.maxValueBytes, o.hashSeeds);
     advanceClock(view.i32, o.now());
     return new SharedCache(view, o, o.memoryBytes);
   }

@@ -66,9 +66,32 @@ test('options are validated at create, naming the option', () => {
     [{ expectedItemBytes: 3 }, 'expectedItemBytes'],
     [{ maintenanceIntervalMs: 0 }, 'maintenanceIntervalMs'],
     [{ freeSegmentsFraction: 0.9 }, 'freeSegmentsFraction'],
+    [{ hashSeeds: [1] }, 'hashSeeds'],
+    [{ hashSeeds: [1.5, 2] }, 'hashSeeds'],
+    [{ hashSeeds: [0, 2 ** 32] }, 'hashSeeds'],
+    [{ hashSeeds: 'abc' }, 'hashSeeds'],
   ];
   for (const [options, name] of cases) {
     assert.throws(() => SharedCache.create(options), (e: SabcacheError) => e.code === 'SABCACHE_ERR_BAD_OPTION' && e.message.includes(name), JSON.stringify(options));
+  }
+});
+
+test('hashSeeds sets the seeds every thread hashes with; without it each cache draws its own', () => {
+  const a = SharedCache.create({ memoryBytes: 2 << 20, maxValueBytes: 1024, hashSeeds: [7, 2 ** 32 - 1] });
+  const b = SharedCache.attach(a.handle);
+  const c = SharedCache.create({ memoryBytes: 2 << 20, maxValueBytes: 1024 });
+  const d = SharedCache.create({ memoryBytes: 2 << 20, maxValueBytes: 1024 });
+  try {
+    assert.deepEqual([a.table.v.seedA, a.table.v.seedB], [7, -1]);
+    assert.deepEqual([b.table.v.seedA, b.table.v.seedB], [7, -1]);
+    assert.notDeepEqual([c.table.v.seedA, c.table.v.seedB], [d.table.v.seedA, d.table.v.seedB]);
+    a.set('k', 'v');
+    assert.equal(b.get('k'), 'v');
+  } finally {
+    b.close();
+    a.close();
+    c.close();
+    d.close();
   }
 });
 

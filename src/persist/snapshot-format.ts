@@ -6,8 +6,8 @@
  *
  * ```
  * header (64 B)  "SABCSNAP" | u32 version | u32 header bytes | f64 created-at (unix ms)
- *                | u64 WAL sequence | u32 flags (1: records padded) | 24 B reserved
- *                | u32 CRC-32 of bytes 0..59
+ *                | u64 WAL sequence | u32 flags (1: records padded, 2: hash seeds)
+ *                | u32 hash seed A | u32 hash seed B | 16 B reserved | u32 CRC-32 of bytes 0..59
  * block …        u32 payload bytes (> 0) | u32 entries | u32 CRC-32 of the payload | payload
  *   entry        u16 key bytes | u16 flags (value type) | u32 value bytes | u32 expireAt
  *                (unix s, 0 = never) | key | value | zeros to a multiple of 8 bytes
@@ -42,6 +42,13 @@ export const SNAPSHOT_TRAILER_BYTES = 24;
  * and loads with one copy. This writer always sets it; files without it load too.
  */
 export const SNAPSHOT_FLAG_PADDED = 1;
+/**
+ * Header flag: bytes 36..43 hold the hash seeds of the cache that wrote the file, so that
+ * a cache made to load it can take the same seeds and visit its index in the file's order
+ * (snapshot-files.ts newestSnapshotHashSeeds). This writer always sets it.
+ */
+export const SNAPSHOT_FLAG_HASH_SEEDS = 2;
+const KNOWN_FLAGS = SNAPSHOT_FLAG_PADDED | SNAPSHOT_FLAG_HASH_SEEDS;
 /** Trailer magic, its last 4 bytes. */
 export const TRAILER_MAGIC = 'SEND';
 /** Entries up to this many key + value bytes are copied word by word, longer ones by memcpy. */
@@ -65,6 +72,11 @@ export interface SnapshotHeader {
   createdAtMs: number;
   /** The WAL sequence when the snapshot started (0 without a WAL): replay resumes after it. */
   walSequence: bigint;
+  /**
+   * The hash seeds (two int32) of the cache the snapshot was taken from; absent in files
+   * written before they were recorded.
+   */
+  hashSeeds?: readonly [number, number];
 }
 
 /** The 64-byte header for `h`. */
@@ -76,7 +88,11 @@ export function encodeHeader(h: SnapshotHeader): Uint8Array {
   dv.setUint32(12, SNAPSHOT_HEADER_BYTES, true);
   dv.setFloat64(16, h.createdAtMs, true);
   dv.setBigUint64(24, h.walSequence, true);
-  dv.setUint32(32, SNAPSHOT_FLAG_PADDED, true);
+  dv.setUint32(32, SNAPSHOT_FLAG_PADDED | (h.hashSeeds ? SNAPSHOT_FLAG_HASH_SEEDS : 0), true);
+  if (h.hashSeeds) {
+    dv.setInt32(36, h.hashSeeds[0], true);
+    dv.setInt32(40, h.hashSeeds[1], true);
+  }
   dv.setUint32(60, crc32(out.subarray(0, 60)), true);
   return out;
 }
@@ -241,9 +257,7 @@ export interface SnapshotBlock {
 }
 
 /** A snapshot file's header, block list and totals: what loading needs before any entry. */
-export interface SnapshotIndex extends SnapshotHeader {
-  /** Whether entry records are padded to 8 bytes (header flag {@link SNAPSHOT_FLAG_PADDED}). */
-  padded: boolean;
+export interface SnapshotIndex extends SnapshotHeaderRead {
   /** The blocks, in file order. */
   blocks: SnapshotBlock[];
   /** Entries in all blocks (the trailer's count, checked against the blocks'). */
@@ -266,6 +280,33 @@ function readFully(fd: number, buf: Uint8Array, len: number, pos: number, what: 
   return buf.subarray(0, len);
 }
 
+/** A snapshot header as {@link readSnapshotHeader} read it. */
+export interface SnapshotHeaderRead extends SnapshotHeader {
+  /** Whether entry records are padded to 8 bytes (header flag {@link SNAPSHOT_FLAG_PADDED}). */
+  padded: boolean;
+}
+
+/**
+ * Reads and checks the 64-byte header of the snapshot open as `fd` (magic, version, size,
+ * CRC, known flags).
+ * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) at the first failed check.
+ */
+export function readSnapshotHeader(fd: number): SnapshotHeaderRead {
+  const head = readFully(fd, new Uint8Array(SNAPSHOT_HEADER_BYTES), SNAPSHOT_HEADER_BYTES, 0, 'header');
+  const hv = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  for (let i = 0; i < 8; i++) if (head[i] !== SNAPSHOT_MAGIC.charCodeAt(i)) throw new SnapshotCorruptError('bad magic: not a sabcache snapshot');
+  const version = hv.getUint32(8, true);
+  if (version !== SNAPSHOT_VERSION) throw new SnapshotCorruptError(`format version ${version}; this build reads version ${SNAPSHOT_VERSION}`);
+  if (hv.getUint32(60, true) !== crc32(head.subarray(0, 60))) throw new SnapshotCorruptError('header checksum mismatch');
+  if (hv.getUint32(12, true) !== SNAPSHOT_HEADER_BYTES) throw new SnapshotCorruptError('unexpected header size');
+  const flags = hv.getUint32(32, true);
+  if ((flags & ~KNOWN_FLAGS) !== 0) throw new SnapshotCorruptError(`unknown header flags 0x${flags.toString(16)}`);
+  return {
+    createdAtMs: hv.getFloat64(16, true), walSequence: hv.getBigUint64(24, true), padded: (flags & SNAPSHOT_FLAG_PADDED) !== 0,
+    ...(flags & SNAPSHOT_FLAG_HASH_SEEDS ? { hashSeeds: [hv.getInt32(36, true), hv.getInt32(40, true)] as const } : {}),
+  };
+}
+
 /**
  * The first pass of a load: checks the header, reads every block header (skipping the
  * payloads: a few bytes per MiB), checks the trailer, that its block and entry counts
@@ -276,19 +317,8 @@ function readFully(fd: number, buf: Uint8Array, len: number, pos: number, what: 
  */
 export function scanSnapshot(fd: number): SnapshotIndex {
   const size = fstatSync(fd).size;
-  const head = readFully(fd, new Uint8Array(SNAPSHOT_HEADER_BYTES), SNAPSHOT_HEADER_BYTES, 0, 'header');
-  const hv = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  for (let i = 0; i < 8; i++) if (head[i] !== SNAPSHOT_MAGIC.charCodeAt(i)) throw new SnapshotCorruptError('bad magic: not a sabcache snapshot');
-  const version = hv.getUint32(8, true);
-  if (version !== SNAPSHOT_VERSION) throw new SnapshotCorruptError(`format version ${version}; this build reads version ${SNAPSHOT_VERSION}`);
-  if (hv.getUint32(60, true) !== crc32(head.subarray(0, 60))) throw new SnapshotCorruptError('header checksum mismatch');
-  if (hv.getUint32(12, true) !== SNAPSHOT_HEADER_BYTES) throw new SnapshotCorruptError('unexpected header size');
-  const flags = hv.getUint32(32, true);
-  if ((flags & ~SNAPSHOT_FLAG_PADDED) !== 0) throw new SnapshotCorruptError(`unknown header flags 0x${flags.toString(16)}`);
-  const index: SnapshotIndex = {
-    createdAtMs: hv.getFloat64(16, true), walSequence: hv.getBigUint64(24, true),
-    padded: (flags & SNAPSHOT_FLAG_PADDED) !== 0, blocks: [], entries: 0, bytes: 0,
-  };
+  const header = readSnapshotHeader(fd);
+  const index: SnapshotIndex = { ...header, blocks: [], entries: 0, bytes: 0 };
   const bh = new Uint8Array(BLOCK_HEADER_BYTES);
   const bv = new DataView(bh.buffer);
   for (let pos = SNAPSHOT_HEADER_BYTES; ;) {

@@ -10,7 +10,7 @@ import net from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { SabcacheError } from '../errors.ts';
 import { rmSync, statSync } from 'node:fs';
-import { loadSnapshot, writeSnapshot } from '../persist/snapshot-files.ts';
+import { loadSnapshot, newestSnapshotHashSeeds, writeSnapshot } from '../persist/snapshot-files.ts';
 import { Snapshotter } from '../persist/snapshotter.ts';
 import { replayWal } from '../persist/wal-replay.ts';
 import { listWalFiles, WalWriter } from '../persist/wal-writer.ts';
@@ -91,7 +91,11 @@ export class Server {
   private mainWal: WalWriter | undefined;
 
   private constructor(readonly config: ServerConfig, private readonly log: (line: string) => void) {
-    this.cache = SharedCache.create({ memoryBytes: config.memoryBytes, maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes });
+    this.cache = SharedCache.create({
+      memoryBytes: config.memoryBytes, maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes,
+      // The seeds of the snapshot recover() will load: it then fills the index in order.
+      hashSeeds: config.dataDir ? newestSnapshotHashSeeds(config.dataDir) : undefined,
+    });
     this.admin = createApp();
     registerAdminRoutes(this.admin, this.cache, {
       extraStats: () => ({

@@ -66,8 +66,9 @@ export class SharedView {
   /**
    * Allocates and formats a new buffer for `g`. A fresh SharedArrayBuffer is zero-filled,
    * which is the empty state of every region (seq 0, no ways, free segments, free blocks).
+   * `hashSeeds` are the hash lanes' seeds (random when omitted).
    */
-  static format(g: Geometry, maxKeyBytes: number, maxValueBytes: number): SharedView {
+  static format(g: Geometry, maxKeyBytes: number, maxValueBytes: number, hashSeeds?: readonly [number, number]): SharedView {
     const sab = new SharedArrayBuffer(g.totalBytes);
     const h = new Int32Array(sab, 0, 64);
     h[H_LAYOUT_VERSION] = LAYOUT_VERSION;
@@ -75,8 +76,8 @@ export class SharedView {
     h[H_SEGMENT_BYTES] = g.segmentBytes;
     h[H_SEGMENT_COUNT] = g.segmentCount;
     h[H_OFFSET_BITS] = g.offsetBits;
-    h[H_HASH_SEED_A] = (Math.random() * 2 ** 32) | 0;
-    h[H_HASH_SEED_B] = (Math.random() * 2 ** 32) | 0;
+    h[H_HASH_SEED_A] = hashSeeds ? hashSeeds[0] : (Math.random() * 2 ** 32) | 0;
+    h[H_HASH_SEED_B] = hashSeeds ? hashSeeds[1] : (Math.random() * 2 ** 32) | 0;
     h[H_MAX_KEY_BYTES] = maxKeyBytes;
     h[H_MAX_VALUE_BYTES] = maxValueBytes;
     h[H_SEGMENTS_PAGE] = g.segmentsOffset / SEGMENT_ALIGN_BYTES;

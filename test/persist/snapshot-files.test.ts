@@ -7,7 +7,7 @@ import { closeSync, openSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { encodeHeader, readSnapshot, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
 import type { EntrySink } from '../../src/table/table.ts';
-import { listSnapshots, loadSnapshot, writeSnapshot } from '../../src/persist/snapshot-files.ts';
+import { listSnapshots, loadSnapshot, newestSnapshotHashSeeds, writeSnapshot } from '../../src/persist/snapshot-files.ts';
 import { checkValue } from '../helpers/self-check.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
@@ -52,6 +52,52 @@ test('a snapshot round-trips strings, bytes, integers, TTLs and value types into
   } finally {
     a.close();
     b.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a snapshot records the hash seeds of its cache; a cache made with them loads it at another size', () => {
+  const dir = tempDir();
+  const a = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+  const other = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+  try {
+    assert.equal(newestSnapshotHashSeeds(dir), undefined, 'no snapshot yet');
+    for (let i = 0; i < 3000; i++) a.set(`k${i}`, `v${i}`);
+    const older = writeSnapshot(other.table, dir, 5);
+    const newest = writeSnapshot(a.table, dir, 5);
+    const seeds = newestSnapshotHashSeeds(dir);
+    assert.deepEqual(seeds, [a.table.v.seedA, a.table.v.seedB]);
+    const b = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10, hashSeeds: seeds });
+    try {
+      assert.equal(loadSnapshot(b, dir, quiet).stored, 3000);
+      for (let i = 0; i < 3000; i += 7) assert.equal(b.get(`k${i}`), `v${i}`);
+    } finally {
+      b.close();
+    }
+    // A newest file whose header fails its checks is passed over for the next one.
+    const d = readFileSync(newest.path);
+    d[60] ^= 1;
+    writeFileSync(newest.path, d);
+    assert.deepEqual(newestSnapshotHashSeeds(dir), [other.table.v.seedA, other.table.v.seedB]);
+    rmSync(older.path);
+    assert.equal(newestSnapshotHashSeeds(dir), undefined, 'only a corrupt file is left');
+  } finally {
+    a.close();
+    other.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file whose header records no hash seeds (flag 2 clear) gives none, and loads', () => {
+  const dir = tempDir();
+  writeHandBuiltSnapshot(dir, [['a', '1'], ['b', '2']], true);
+  const c = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10, hashSeeds: newestSnapshotHashSeeds(dir) });
+  try {
+    assert.equal(newestSnapshotHashSeeds(dir), undefined);
+    assert.equal(loadSnapshot(c, dir, quiet).stored, 2);
+    assert.equal(c.get('b'), '2');
+  } finally {
+    c.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
