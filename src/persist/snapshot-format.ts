@@ -51,7 +51,7 @@ export const SNAPSHOT_FLAG_HASH_SEEDS = 2;
 const KNOWN_FLAGS = SNAPSHOT_FLAG_PADDED | SNAPSHOT_FLAG_HASH_SEEDS;
 /** Trailer magic, its last 4 bytes. */
 export const TRAILER_MAGIC = 'SEND';
-/** Entries up to this many key + value bytes are copied word by word, longer ones by memcpy. */
+/** Entries up to this many key + value bytes are copied whole, word by word; longer ones by memcpy. */
 const COPY_BY_WORDS_MAX_BYTES = 256;
 /** A block is closed once its payload reaches this many bytes (between buckets), in bytes. */
 export const BLOCK_TARGET_BYTES = 1 << 20;
@@ -110,6 +110,7 @@ export interface BlockSink {
  */
 export class SnapshotEncoder implements EntrySink {
   private buf = new Uint8Array(BLOCK_TARGET_BYTES + (1 << 16));
+  private buf32 = new Int32Array(this.buf.buffer);
   private dv = new DataView(this.buf.buffer);
   private at = BLOCK_HEADER_BYTES;
   private count = 0;
@@ -150,25 +151,34 @@ export class SnapshotEncoder implements EntrySink {
       const grown = new Uint8Array(Math.max(this.buf.length * 2, this.at + n));
       grown.set(this.buf.subarray(0, this.at));
       this.buf = grown;
+      this.buf32 = new Int32Array(grown.buffer);
       this.dv = new DataView(grown.buffer);
     }
-    const dv = this.dv;
-    let to = this.at;
-    dv.setUint32(to, keyLength | (type << 16), true); // u16 key length, u16 flags
-    dv.setUint32(to + 4, valueLength, true);
-    dv.setUint32(to + 8, expireAt, true);
-    to += ENTRY_RECORD_HEADER_BYTES;
-    if (bytes > COPY_BY_WORDS_MAX_BYTES || !LITTLE_ENDIAN) this.buf.set(u8.subarray(from, from + bytes), to);
-    else {
-      // Whole words from the aligned source, stored at any offset: no view allocated per
-      // entry (the same trade as Table.copyInto).
-      const end = from + bytes;
-      let at = from;
-      for (; at + 4 <= end; at += 4, to += 4) dv.setInt32(to, i32[at >>> 2], true);
-      for (; at < end; at++, to++) this.buf[to] = u8[at];
+    const at = this.at;
+    if (bytes <= COPY_BY_WORDS_MAX_BYTES && LITTLE_ENDIAN) {
+      // The record is the entry (its header, key, value; padded to 8 bytes as entries are):
+      // copy it whole, word for word. Both ends are 4-byte aligned: entries start on 8
+      // bytes, and records at 12 + a multiple of 8 in the block. No view is allocated.
+      const d32 = this.buf32;
+      const to = at >>> 2;
+      const src = (from - ENTRY_RECORD_HEADER_BYTES) >>> 2;
+      const words = n >>> 2;
+      for (let i = 3; i < words; i++) d32[to + i] = i32[src + i];
+      // The header as the format gives it (the entry's first word may hold other flags),
+      d32[to] = keyLength | (type << 16);
+      d32[to + 1] = valueLength;
+      d32[to + 2] = expireAt;
+      // and zero padding in place of whatever an entry's padding held.
+      for (let p = at + ENTRY_RECORD_HEADER_BYTES + bytes; p < at + n; p++) this.buf[p] = 0;
+    } else {
+      const dv = this.dv;
+      dv.setUint32(at, keyLength | (type << 16), true); // u16 key length, u16 flags
+      dv.setUint32(at + 4, valueLength, true);
+      dv.setUint32(at + 8, expireAt, true);
+      this.buf.set(u8.subarray(from, from + bytes), at + ENTRY_RECORD_HEADER_BYTES);
+      // The padding is zero (the buffer is reused, so it is written).
+      for (let p = at + ENTRY_RECORD_HEADER_BYTES + bytes; p < at + n; p++) this.buf[p] = 0;
     }
-    // The padding is zero (the buffer is reused, so it is written).
-    for (let p = this.at + ENTRY_RECORD_HEADER_BYTES + bytes; p < this.at + n; p++) this.buf[p] = 0;
     this.at += n;
     this.count++;
   }
