@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { closeSync, openSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { encodeHeader, readSnapshot, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
+import { encodeHeader, readSnapshot, scanSnapshot, SnapshotBlockReader, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
 import type { EntrySink } from '../../src/table/table.ts';
 import { listSnapshots, loadSnapshot, newestSnapshotHashSeeds, writeSnapshot } from '../../src/persist/snapshot-files.ts';
 import { checkValue } from '../helpers/self-check.ts';
@@ -98,6 +98,39 @@ test('a file whose header records no hash seeds (flag 2 clear) gives none, and l
     assert.equal(c.get('b'), '2');
   } finally {
     c.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('record padding is written as zeros, whatever the reused segments held there', () => {
+  const dir = tempDir();
+  // A small cache overwritten many times over with values of every length: its segments
+  // are reused, so the bytes after an entry (its padding) held other entries' bytes.
+  const a = SharedCache.create({ memoryBytes: 2 << 20, maxValueBytes: 4096 });
+  try {
+    for (let i = 0; i < 60_000; i++) a.set(`key${i % 9000}`, new Uint8Array(1 + (i * 7) % 300).fill(0xff));
+    writeSnapshot(a.table, dir, 1);
+    const fd = openSync(listSnapshots(dir)[0], 'r');
+    let records = 0;
+    let padded = 0;
+    try {
+      const index = scanSnapshot(fd);
+      for (const block of index.blocks) {
+        new SnapshotBlockReader().read(fd, block, index.padded, (payload, starts, count) => {
+          const pv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+          for (let i = 0; i < count; i++) {
+            const end = starts[i] + 12 + pv.getUint16(starts[i], true) + pv.getUint32(starts[i] + 4, true);
+            for (let p = end; p < ((end - starts[i] + 7) & ~7) + starts[i]; p++, padded++) assert.equal(payload[p], 0, `padding byte of record ${i}`);
+            records++;
+          }
+        });
+      }
+    } finally {
+      closeSync(fd);
+    }
+    assert.ok(records > 1000 && padded > 1000, `${records} records, ${padded} padding bytes checked`);
+  } finally {
+    a.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });
