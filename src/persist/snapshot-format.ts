@@ -22,6 +22,7 @@ import { LITTLE_ENDIAN } from '../util/endian.ts';
 import { fstatSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { SabcacheError } from '../errors.ts';
+import { ENTRY_HEADER_BYTES } from '../table/layout.ts';
 import type { EntrySink } from '../table/table.ts';
 
 /** File magic, the first 8 bytes. */
@@ -156,12 +157,13 @@ export class SnapshotEncoder implements EntrySink {
     }
     const at = this.at;
     if (bytes <= COPY_BY_WORDS_MAX_BYTES && LITTLE_ENDIAN) {
-      // The record is the entry (its header, key, value; padded to 8 bytes as entries are):
-      // copy it whole, word for word. Both ends are 4-byte aligned: entries start on 8
-      // bytes, and records at 12 + a multiple of 8 in the block. No view is allocated.
+      // The record is the entry (its header, key, value; padded to 8 bytes as entries are;
+      // the header sizes are equal by design, layout.ts): copy it whole, word for word. Both
+      // ends are 4-byte aligned: entries start on 8 bytes, and records at 12 + a multiple
+      // of 8 in the block. No view is allocated.
       const d32 = this.buf32;
       const to = at >>> 2;
-      const src = (from - ENTRY_RECORD_HEADER_BYTES) >>> 2;
+      const src = (from - ENTRY_HEADER_BYTES) >>> 2;
       const words = n >>> 2;
       for (let i = 3; i < words; i++) d32[to + i] = i32[src + i];
       // The header as the format gives it (the entry's first word may hold other flags),

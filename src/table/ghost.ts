@@ -8,7 +8,7 @@
  * after ARC's two ghost lists).
  *
  * Layout (layout.ts): lines of 64 bytes, each a 16-bit insert cursor and 31 16-bit
- * slots, one line per 8 buckets. A key's line is chosen by its tag hash lane; its
+ * slots, one line per 4 buckets. A key's line is chosen by its tag hash lane; its
  * fingerprint is the low 15 bits of the other lane (0 stored as 1, since 0 marks an empty
  * slot), and bit 15 marks a fingerprint left by the main queue. A key that was never
  * dropped matches by chance with probability about 31 / 32767 (0.09%). Inserting takes the line's cursor with one `Atomics.add` and

@@ -72,8 +72,10 @@ export interface EntrySink {
   rewind(): void;
   /**
    * Copies one entry: `keyLength` key bytes then `valueLength` value bytes from byte `from`
-   * of the shared buffer (`u8` and `i32` view it; `from` is 4-byte aligned); `type` is its
-   * value type, `expireAt` unix seconds (0 = never). The bytes are shared: copy them now.
+   * of the shared buffer (`u8` and `i32` view it); `type` is its value type, `expireAt`
+   * unix seconds (0 = never). `from` is the key's first byte inside an entry (layout.ts):
+   * the entry's header is the ENTRY_HEADER_BYTES before it, and the entry runs on to a
+   * multiple of 8 bytes, so a sink may copy it whole. The bytes are shared: copy them now.
    */
   entry(u8: Uint8Array, i32: Int32Array, from: number, keyLength: number, valueLength: number, type: number, expireAt: number): void;
 }

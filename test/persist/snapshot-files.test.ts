@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { closeSync, openSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { encodeHeader, readSnapshot, scanSnapshot, SnapshotBlockReader, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
+import { encodeHeader, ENTRY_RECORD_HEADER_BYTES, readSnapshot, scanSnapshot, SnapshotBlockReader, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
+import { E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, entryBytes, FLAGS_SHIFT } from '../../src/table/layout.ts';
 import type { EntrySink } from '../../src/table/table.ts';
 import { listSnapshots, loadSnapshot, newestSnapshotHashSeeds, writeSnapshot } from '../../src/persist/snapshot-files.ts';
 import { checkValue } from '../helpers/self-check.ts';
@@ -100,6 +101,14 @@ test('a file whose header records no hash seeds (flag 2 clear) gives none, and l
     c.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an entry record is laid out as an entry in the buffer (the encoder copies entries whole, the loader copies records whole)', () => {
+  assert.equal(ENTRY_RECORD_HEADER_BYTES, ENTRY_HEADER_BYTES);
+  // Record: u16 key bytes | u16 flags at 0, u32 value bytes at 4, u32 expireAt at 8.
+  assert.deepEqual([E_KEYLEN_FLAGS, E_VALUE_LEN, E_EXPIRE_AT], [0, 1, 2]);
+  assert.equal(FLAGS_SHIFT, 16);
+  for (const [k, v] of [[1, 0], [3, 5], [16, 100], [7, 1000]]) assert.equal(entryBytes(k, v), (ENTRY_RECORD_HEADER_BYTES + k + v + 7) & ~7);
 });
 
 test('record padding is written as zeros, whatever the reused segments held there', () => {
