@@ -50,7 +50,7 @@ export function listSnapshots(dir: string): string[] {
  * the order of its own index: the file is in the old index's bucket order, and a bucket is
  * picked by a range of the seeded hash (layout.ts rangeOf), so with the same seeds the
  * order carries over at any bucket count and the index is written front to back instead
- * of at random (bench:persist: about 1.5× the load speed on one thread). Only the header
+ * of at random (bench:persist: 1.32× the load speed with the server's threads). Only the header
  * is checked: if the file then fails its other checks and an older one loads, that load
  * is merely slower.
  */
