@@ -166,21 +166,20 @@ export class SnapshotEncoder implements EntrySink {
       const src = (from - ENTRY_HEADER_BYTES) >>> 2;
       const words = n >>> 2;
       for (let i = 3; i < words; i++) d32[to + i] = i32[src + i];
-      // The header as the format gives it (the entry's first word may hold other flags),
+      // The header as the format gives it (the entry's first word may hold other flags).
       d32[to] = keyLength | (type << 16);
       d32[to + 1] = valueLength;
       d32[to + 2] = expireAt;
-      // and zero padding in place of whatever an entry's padding held.
-      for (let p = at + ENTRY_RECORD_HEADER_BYTES + bytes; p < at + n; p++) this.buf[p] = 0;
     } else {
       const dv = this.dv;
       dv.setUint32(at, keyLength | (type << 16), true); // u16 key length, u16 flags
       dv.setUint32(at + 4, valueLength, true);
       dv.setUint32(at + 8, expireAt, true);
       this.buf.set(u8.subarray(from, from + bytes), at + ENTRY_RECORD_HEADER_BYTES);
-      // The padding is zero (the buffer is reused, so it is written).
-      for (let p = at + ENTRY_RECORD_HEADER_BYTES + bytes; p < at + n; p++) this.buf[p] = 0;
     }
+    // The padding is zero: written either way, over whatever the entry's padding held (whole
+    // copy) or the reused block buffer held (the other path).
+    for (let p = at + ENTRY_RECORD_HEADER_BYTES + bytes; p < at + n; p++) this.buf[p] = 0;
     this.at += n;
     this.count++;
   }
