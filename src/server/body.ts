@@ -7,10 +7,11 @@ import { SabcacheError, ValueTooLargeError } from '../errors.ts';
 import { type HttpError, httpErrorFrom } from './http-errors.ts';
 import type { ServingState } from './kv-routes.ts';
 import type { HttpResponse } from './uws.ts';
+import { APPLICATION_JSON, CONTENT_TYPE } from './wire-strings.ts';
 
 /** Answers with a JSON error (in a handler's synchronous part, which uWS has corked). */
 export function sendError(res: HttpResponse, e: HttpError, closeConnection: boolean): void {
-  res.writeStatus(e.status).writeHeader('Content-Type', 'application/json').end(e.body, closeConnection);
+  res.writeStatus(e.status).writeHeader(CONTENT_TYPE, APPLICATION_JSON).end(e.body, closeConnection);
 }
 
 /**
@@ -56,11 +57,15 @@ export class AsyncAnswer {
   }
 }
 
+const EMPTY = new Uint8Array(0);
+
 /**
  * Reads the body of the request `answer` belongs to, at most `limitBytes`, then calls
- * `onBody`. `lengthText` is its Content-Length header ('' when absent: chunked). A declared
- * length over the limit is refused before any byte is read; a body that streams past it is
- * refused as soon as it does; both close the connection (the rest is not read).
+ * `onBody` with it. The bytes are valid only until `onBody` returns (they may be uWS's own
+ * receive buffer): copy what must outlive the call. `lengthText` is its Content-Length
+ * header ('' when absent: chunked). A declared length over the limit is refused before any
+ * byte is read; a body that streams past it is refused as soon as it does; both close the
+ * connection (the rest is not read).
  * @param tooLarge - the error to answer with when the body is over the limit.
  */
 export function readBody(res: HttpResponse, answer: AsyncAnswer, lengthText: string, limitBytes: number, onBody: (body: Uint8Array) => void, tooLarge: () => SabcacheError = () => new ValueTooLargeError(limitBytes)): void {
@@ -71,12 +76,24 @@ export function readBody(res: HttpResponse, answer: AsyncAnswer, lengthText: str
     if (declared > limitBytes) return answer.error(httpErrorFrom(tooLarge()), true);
   }
   // Sized from Content-Length when given (bounded above); otherwise grown as it streams.
-  let body = new Uint8Array(declared >= 0 ? declared : 0);
+  // Allocated only when the body comes in more than one chunk.
+  let body = EMPTY;
   let received = 0;
   res.onData((chunk, isLast) => {
     if (answer.answered) return;
-    const bytes = new Uint8Array(chunk); // valid only during this callback: copied below
+    const bytes = new Uint8Array(chunk); // valid only during this callback
     if (received + bytes.length > limitBytes) return answer.error(httpErrorFrom(tooLarge()), true);
+    if (isLast && received === 0) {
+      // The whole body in one chunk (the common case): handed over without a copy, which
+      // is why onBody may not keep it past its return.
+      try {
+        onBody(bytes);
+      } catch (e) {
+        answer.fail(e);
+      }
+      return;
+    }
+    if (body === EMPTY && declared > 0) body = new Uint8Array(declared);
     if (received + bytes.length > body.length) {
       const grown = new Uint8Array(Math.min(limitBytes, Math.max(received + bytes.length, body.length * 2, 4096)));
       grown.set(body.subarray(0, received));

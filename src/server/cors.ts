@@ -10,6 +10,7 @@
  */
 import { httpError } from './http-errors.ts';
 import type { App, HttpRequest, HttpResponse } from './uws.ts';
+import { HEADER_ORIGIN } from './wire-strings.ts';
 
 const FORBIDDEN = httpError('SABCACHE_ERR_FORBIDDEN_ORIGIN', 'this Origin is not in --allowed-origins');
 const METHODS = 'GET, HEAD, PUT, PATCH, DELETE, POST';
@@ -48,7 +49,7 @@ export class Cors {
    */
   apply(res: HttpResponse, req: HttpRequest): void {
     if (!this.enabled) return;
-    const origin = req.getHeader('origin');
+    const origin = req.getHeader(HEADER_ORIGIN);
     if (origin === '' || !this.allows(origin)) return;
     const writeStatus = res.writeStatus;
     res.writeStatus = (status) => {

@@ -35,6 +35,7 @@ import { AsyncAnswer, readBody, sendError } from './body.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_KEY, NOT_FOUND_ROUTE, PRECONDITION_FAILED } from './http-errors.ts';
 import type { Cors } from './cors.ts';
 import type { App, HttpResponse } from './uws.ts';
+import { CONTENT_TYPE, ETAG, HEADER_CONTENT_LENGTH, HEADER_IF_MATCH, HEADER_IF_NONE_MATCH, HEADER_TRANSFER_ENCODING, STATUS_200, STATUS_204, STATUS_304, STATUS_404, TEXT_PLAIN_UTF8 } from './wire-strings.ts';
 
 /** Lifecycle state a worker shares with its routes. */
 export interface ServingState {
@@ -66,7 +67,6 @@ export function answerDurable(res: HttpResponse, state: ServingState, write: (re
 }
 
 const ALLOW_KEY = 'GET, HEAD, PUT, PATCH, DELETE';
-const TYPE_TEXT = 'text/plain; charset=utf-8';
 const ACTIONS = new Set(['incr', 'decr', 'expire', 'persist']);
 const BAD_REQUEST = (message: string): SabcacheError => new SabcacheError('SABCACHE_ERR_BAD_REQUEST', message);
 
@@ -155,18 +155,18 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     }
     if (n < 0) {
       if (head) {
-        res.writeStatus('404 Not Found').end(undefined, close);
+        res.writeStatus(STATUS_404).end(undefined, close);
         return;
       }
       return sendError(res, NOT_FOUND_KEY, close);
     }
     const etag = formatEtag(table.lastGeneration, table.lastRef);
     if (ifNoneMatch !== '' && ifNoneMatch === etag) {
-      res.writeStatus('304 Not Modified').writeHeader('ETag', etag).end(undefined, close);
+      res.writeStatus(STATUS_304).writeHeader(ETAG, etag).end(undefined, close);
       return;
     }
-    res.writeStatus('200 OK').writeHeader('ETag', etag);
-    if (table.lastValueType !== TYPE_BYTES) res.writeHeader('Content-Type', TYPE_TEXT);
+    res.writeStatus(STATUS_200).writeHeader(ETAG, etag);
+    if (table.lastValueType !== TYPE_BYTES) res.writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8);
     if (table.lastExpireAt !== 0) res.writeHeader('Sabcache-TTL', String(Math.max(0, Math.round(table.lastExpireAt - Date.now() / 1000))));
     res.end(head ? undefined : scratch.subarray(0, n), close);
   }
@@ -174,18 +174,19 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
   /** Decodes and checks a key before its body is read (so a bad key costs no body). */
   function checkedKey(raw: string): string {
     const key = decodeKey(raw);
-    if (Buffer.byteLength(key, 'utf8') > maxKeyBytes) throw new KeyTooLargeError(maxKeyBytes);
+    // A UTF-16 code unit is at most 3 UTF-8 bytes: short keys skip the count.
+    if (key.length * 3 > maxKeyBytes && Buffer.byteLength(key, 'utf8') > maxKeyBytes) throw new KeyTooLargeError(maxKeyBytes);
     return key;
   }
 
   app.get('/v1/kv/:key', (res, req) => {
     cors.apply(res, req);
-    getOrHead(res, req.getParameter(0), req.getHeader('if-none-match'), false);
+    getOrHead(res, req.getParameter(0), req.getHeader(HEADER_IF_NONE_MATCH), false);
   });
 
   app.head('/v1/kv/:key', (res, req) => {
     cors.apply(res, req);
-    getOrHead(res, req.getParameter(0), req.getHeader('if-none-match'), true);
+    getOrHead(res, req.getParameter(0), req.getHeader(HEADER_IF_NONE_MATCH), true);
   });
 
   app.put('/v1/kv/:key', (res, req) => {
@@ -194,9 +195,9 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     // Everything needed from `req` is read now: it is invalid once this handler returns.
     const raw = req.getParameter(0);
     const ttlText = req.getQuery('ttl');
-    const lengthText = req.getHeader('content-length');
-    const ifMatch = req.getHeader('if-match');
-    const ifNoneMatch = req.getHeader('if-none-match');
+    const lengthText = req.getHeader(HEADER_CONTENT_LENGTH);
+    const ifMatch = req.getHeader(HEADER_IF_MATCH);
+    const ifNoneMatch = req.getHeader(HEADER_IF_NONE_MATCH);
     const answer = new AsyncAnswer(res, state);
     let key: string;
     const options: SetOptions = {};
@@ -211,14 +212,14 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     readBody(res, answer, lengthText, maxValueBytes, (body) => {
       const version = cache.set(key, body, options);
       if (version === undefined) return answer.error(PRECONDITION_FAILED);
-      state.afterDurable(() => answer.send((r, close) => r.writeStatus('204 No Content').writeHeader('ETag', `"${version}"`).end(undefined, close)));
+      state.afterDurable(() => answer.send((r, close) => r.writeStatus(STATUS_204).writeHeader(ETAG, `"${version}"`).end(undefined, close)));
     });
   });
 
   app.patch('/v1/kv/:key', (res, req) => {
     cors.apply(res, req);
     f64[requestsSlot]++;
-    const close = state.draining || hasUnreadBody(req.getHeader('content-length'), req.getHeader('transfer-encoding'));
+    const close = state.draining || hasUnreadBody(req.getHeader(HEADER_CONTENT_LENGTH), req.getHeader(HEADER_TRANSFER_ENCODING));
     let found: boolean;
     try {
       const key = decodeKey(req.getParameter(0));
@@ -250,7 +251,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     cors.apply(res, req);
     f64[requestsSlot]++;
     const action = req.getParameter(1);
-    const close = state.draining || hasUnreadBody(req.getHeader('content-length'), req.getHeader('transfer-encoding'));
+    const close = state.draining || hasUnreadBody(req.getHeader(HEADER_CONTENT_LENGTH), req.getHeader(HEADER_TRANSFER_ENCODING));
     if (!ACTIONS.has(action)) return sendError(res, NOT_FOUND_ROUTE, close);
     try {
       const key = decodeKey(req.getParameter(0));
@@ -258,7 +259,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
         const by = parseBy(req.getQuery('by'));
         const value = String(action === 'incr' ? cache.incr(key, by) : cache.decr(key, by));
         const etag = formatEtag(table.lastGeneration, table.lastRef);
-        answerDurable(res, state, (r, c) => r.writeStatus('200 OK').writeHeader('ETag', etag).writeHeader('Content-Type', TYPE_TEXT).end(value, c), close);
+        answerDurable(res, state, (r, c) => r.writeStatus(STATUS_200).writeHeader(ETAG, etag).writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8).end(value, c), close);
         return;
       }
       let found: boolean;
@@ -292,7 +293,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
 
 const EMPTY = new Uint8Array(0);
 const NO_CONTENT = (r: HttpResponse, close: boolean): void => {
-  r.writeStatus('204 No Content').end(undefined, close);
+  r.writeStatus(STATUS_204).end(undefined, close);
 };
 const METHOD_NOT_ALLOWED = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', `allowed methods: ${ALLOW_KEY}`);
 const METHOD_NOT_ALLOWED_POST = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', 'allowed methods: POST');

@@ -127,6 +127,23 @@ test('[http] a body without Content-Length is cut off at the limit while it stre
   assert.equal(got.slice(9000), 'J'.repeat(1000));
 });
 
+test('[http] a body with Content-Length that arrives in two parts is stored whole', async () => {
+  // The first part is not the whole body, so it must be copied before the next arrives.
+  const answer = await new Promise<string>((resolve, reject) => {
+    const s = net.connect(srv.port, '127.0.0.1');
+    let out = '';
+    s.on('data', (d) => {
+      out += d;
+      if (out.includes('\r\n\r\n')) { s.destroy(); resolve(out); }
+    });
+    s.on('error', reject);
+    s.write('PUT /v1/kv/two-parts HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n' + 'a'.repeat(1000));
+    setTimeout(() => s.write('b'.repeat(1000)), 50);
+  });
+  assert.match(answer, /^HTTP\/1\.1 204 /);
+  assert.equal(await (await fetch(url('two-parts'))).text(), 'a'.repeat(1000) + 'b'.repeat(1000));
+});
+
 test('[http] a declared Content-Length over the limit is refused before the body is read', async () => {
   const answer = await streamUntilAnswered(srv.port, `PUT /v1/kv/big HTTP/1.1\r\nHost: x\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`, Buffer.alloc(0x2000), 4);
   assert.match(answer, /^HTTP\/1\.1 413 /);
