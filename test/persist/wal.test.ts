@@ -133,6 +133,33 @@ test('with fsync always an answer waits for the fdatasync that covers its record
   }
 });
 
+test('fsync always: 4 threads get every answer from their sync threads while the epoch moves under them, each after its record is in a file', async () => {
+  const dir = tempDir();
+  const a = SharedCache.create({ memoryBytes: 16 << 20 });
+  const b = SharedCache.create({ memoryBytes: 16 << 20 });
+  try {
+    const writes = 400;
+    const workers = [0, 1, 2, 3].map((thread) => startFixture('wal-always-worker', { handle: a.handle, dir, thread, writes }));
+    const exited = workers.map((w) => new Promise((resolve) => w.once('exit', resolve)));
+    // Files close and open under the writers (as a snapshot makes them do), racing the sync
+    // threads' switch to each new file. An answer that never came would hang this test.
+    const mover = setInterval(() => Atomics.add(a.table.v.i32, H_WAL_EPOCH, 1), 3);
+    const results = (await Promise.all(workers.map((w) => firstMessage(w)))) as { late: number; syncs: number }[];
+    clearInterval(mover);
+    await Promise.all(exited);
+    assert.deepEqual(results.map((r) => r.late), [0, 0, 0, 0], 'answers that came before their record was written');
+    for (const r of results) assert.ok(r.syncs >= 1, `fdatasyncs: ${r.syncs}`);
+    const r = replayWal(b.table, dir, 0, quiet);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.applied, 4 * writes);
+    assert.equal(b.stats().items, 4 * writes);
+  } finally {
+    a.close();
+    b.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a moved epoch closes the file under its last sequence; a snapshot at that sequence lets it be pruned', () => {
   const dir = tempDir();
   const a = create();

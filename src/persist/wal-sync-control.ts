@@ -1,0 +1,31 @@
+/**
+ * The control block a WAL writer shares with its sync thread (`--fsync always`): six i32
+ * words in a 24-byte SharedArrayBuffer. The writer appends records to the file on its own
+ * thread; the sync thread runs the fdatasyncs, back to back while there is something new,
+ * so the writer's event loop never waits on the disk.
+ *
+ * ```
+ *  word 0 SYNC_REQUESTED  last batch the writer has written to the file (wraps; compared with (a - b) | 0)
+ *  word 1 SYNC_DONE       last batch an fdatasync has covered (stored by the sync thread)
+ *  word 2 SYNC_FILE       file epoch: bumped by the writer when it opens a new file (path on the port first)
+ *  word 3 SYNC_STOP       1: the sync thread closes its descriptor and ends
+ *  word 4 SYNC_FAILURES   fdatasyncs that failed (the writer logs when this grows)
+ *  word 5 SYNC_COUNT      fdatasyncs that succeeded (for stats)
+ * ```
+ *
+ * @module
+ */
+
+export const SYNC_REQUESTED = 0;
+export const SYNC_DONE = 1;
+export const SYNC_FILE = 2;
+export const SYNC_STOP = 3;
+export const SYNC_FAILURES = 4;
+export const SYNC_COUNT = 5;
+/** Bytes of the control block. */
+export const SYNC_CONTROL_BYTES = 6 * 4;
+
+/** Whether batch number `a` comes after `b` (batch numbers wrap at 2^32). */
+export function batchAfter(a: number, b: number): boolean {
+  return ((a - b) | 0) > 0;
+}
