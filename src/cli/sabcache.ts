@@ -21,14 +21,9 @@ async function main(): Promise<number> {
   }
   // Imported here so that --help and option errors work even without the native binding.
   const { Server } = await import('../server/engine.ts');
-  let server;
-  try {
-    server = await Server.start(parsed.config);
-  } catch (e) {
-    console.error(`sabcache: ${e instanceof SabcacheError ? `${e.message} (${e.code})` : (e as Error).stack}`);
-    return 1;
-  }
-  await new Promise<void>((resolve) => {
+  // The handlers go in before the server starts: a signal that comes as soon as the
+  // "serving" line is out (or during the start) stops it gracefully once it has started.
+  const stopAsked = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       console.log(`sabcache: ${signal}: finishing in-flight requests and stopping`);
       resolve();
@@ -36,6 +31,14 @@ async function main(): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  let server;
+  try {
+    server = await Server.start(parsed.config);
+  } catch (e) {
+    console.error(`sabcache: ${e instanceof SabcacheError ? `${e.message} (${e.code})` : (e as Error).stack}`);
+    return 1;
+  }
+  await stopAsked;
   await server.stop();
   console.log('sabcache: stopped');
   return 0;

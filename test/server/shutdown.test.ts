@@ -26,7 +26,7 @@ test('SIGINT on an idle server with keep-alive connections exits 0', async () =>
   const srv = await startServer(['--threads', '2', '--memory', '8mb', '--max-value-bytes', '64kb']);
   const agent = new http.Agent({ keepAlive: true });
   await new Promise<void>((resolve) => http.get(`${srv.base}/v1/kv/x`, { agent }, (res) => { res.resume(); res.on('end', resolve); }));
-  assert.equal(await srv.stop('SIGINT'), 0);
+  assert.equal(await srv.stop('SIGINT'), 0, srv.output());
   agent.destroy();
 });
 
