@@ -16,11 +16,17 @@
  * @module
  */
 
+/** Word: the last batch the writer has written to the file (stored by the writer). */
 export const SYNC_REQUESTED = 0;
+/** Word: the last batch an fdatasync has covered (stored by the sync thread). */
 export const SYNC_DONE = 1;
+/** Word: the file epoch, moved by the writer when it opens a new file. */
 export const SYNC_FILE = 2;
+/** Word: 1 asks the sync thread to end. */
 export const SYNC_STOP = 3;
+/** Word: fdatasyncs that failed. */
 export const SYNC_FAILURES = 4;
+/** Word: fdatasyncs that succeeded. */
 export const SYNC_COUNT = 5;
 /** Bytes of the control block. */
 export const SYNC_CONTROL_BYTES = 6 * 4;

@@ -210,10 +210,11 @@ export class WalWriter implements WalSink {
   }
 
   /**
-   * Hands the buffered records to the file: one asynchronous write at a time, on libuv's
-   * thread pool, so a write that waits for the file system (a journal commit forced by an
-   * fdatasync) never stalls this thread's event loop. With `always`, each completed write
-   * is followed by the fdatasync that lets its records' answers go.
+   * Hands the buffered records to the file. With `no` and `everysec`: one asynchronous
+   * write at a time, on libuv's thread pool, so a write that waits for the file system (a
+   * journal commit forced by an fdatasync) never stalls this thread's event loop. With
+   * `always`: written here, then the sync thread is asked for the fdatasync that lets the
+   * records' answers go.
    */
   flush(): void {
     this.flushScheduled = false;
@@ -249,7 +250,6 @@ export class WalWriter implements WalSink {
       this.writing = null;
       this.stats.bytes += data.length;
       this.written = Math.max(this.written, gen);
-      if (this.fsync === 'always') this.sync();
       if (this.used > 0 || this.rotationAsked()) this.flush();
     });
   }
@@ -271,26 +271,6 @@ export class WalWriter implements WalSink {
       }
       if (off + n < data.length) return this.writeFrom(data, off + n, at, done);
       done();
-    });
-  }
-
-  /** Starts an fdatasync covering everything written, unless one runs (it starts the next). */
-  private sync(): void {
-    if (this.syncing || this.durable >= this.written || this.fd < 0) return;
-    this.syncing = true;
-    const gen = this.written;
-    fdatasync(this.fd, (err) => {
-      this.syncing = false;
-      if (this.closed) return;
-      if (err) {
-        // The records may not be on disk: say so, and do not answer as if they were.
-        this.log(`sabcache: WAL fdatasync failed (${err.message}); answers wait for the next one`);
-      } else {
-        this.stats.syncs++;
-        this.settle(gen);
-      }
-      // Records written while this one ran: their turn's sync is the next one.
-      if (this.written > this.durable) this.sync();
     });
   }
 

@@ -15,20 +15,20 @@ function ascii(text: string): Uint8Array {
   return new Uint8Array(Buffer.from(text, 'latin1'));
 }
 
-/** Request header names (uWS wants them lower-case). */
+/** Request header names, lower-case as uWS wants them: `content-length`, and so on. */
 export const HEADER_CONTENT_LENGTH = ascii('content-length');
 export const HEADER_TRANSFER_ENCODING = ascii('transfer-encoding');
 export const HEADER_IF_MATCH = ascii('if-match');
 export const HEADER_IF_NONE_MATCH = ascii('if-none-match');
 export const HEADER_ORIGIN = ascii('origin');
 
-/** Status lines. */
+/** Status lines: `200 OK`, `204 No Content`, `304 Not Modified`, `404 Not Found`. */
 export const STATUS_200 = ascii('200 OK');
 export const STATUS_204 = ascii('204 No Content');
 export const STATUS_304 = ascii('304 Not Modified');
 export const STATUS_404 = ascii('404 Not Found');
 
-/** Response header names and values. */
+/** Response header names (`ETag`, `Content-Type`) and values of Content-Type. */
 export const ETAG = ascii('ETag');
 export const CONTENT_TYPE = ascii('Content-Type');
 export const TEXT_PLAIN_UTF8 = ascii('text/plain; charset=utf-8');
