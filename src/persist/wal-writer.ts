@@ -112,10 +112,16 @@ export class WalWriter implements WalSink {
   /** Whether an Atomics.waitAsync on SYNC_DONE is outstanding. */
   private watching = false;
   private failuresSeen = 0;
-  /** fdatasyncs run on this thread (rotation, close, and `always` without its sync thread). */
+  /** fdatasyncs run on this thread (everysec, rotation, close, and `always` without its sync thread). */
   private ownSyncs = 0;
-  /** Figures since start. */
-  readonly stats: WalWriterStats = { records: 0, bytes: 0, syncs: 0 };
+  /** Figures since start (`syncs`: this thread's fdatasyncs plus its sync thread's). */
+  readonly stats: WalWriterStats = ((w: WalWriter) => ({
+    records: 0,
+    bytes: 0,
+    get syncs() {
+      return w.ownSyncs + (w.ctl.length > 0 ? Atomics.load(w.ctl, SYNC_COUNT) : 0);
+    },
+  }))(this);
 
   /**
    * @param dir the data directory
@@ -151,8 +157,10 @@ export class WalWriter implements WalSink {
       // Without it this thread syncs itself, as Redis does: slower, never less durable.
       this.log(`sabcache: WAL sync thread ${why}; fdatasync runs on the serving thread from now on`);
       this.syncThread = null;
+      this.pending = [];
       this.pathPort?.close();
       this.pathPort = null;
+      // Everything written so far, pending batches included, is covered by this sync.
       if (this.durable < this.written && this.fd >= 0) this.syncHere();
     };
     worker.on('error', (e) => lost(`failed (${e.message})`));
@@ -278,7 +286,6 @@ export class WalWriter implements WalSink {
   private syncHere(): void {
     fdatasyncSync(this.fd);
     this.ownSyncs++;
-    this.stats.syncs++;
     this.settle(this.written);
   }
 
@@ -304,7 +311,6 @@ export class WalWriter implements WalSink {
     if (n > 0) {
       this.pending.splice(0, n);
       if (this.pending.length === 0) this.syncThread.unref();
-      this.stats.syncs = this.ownSyncs + Atomics.load(this.ctl, SYNC_COUNT);
       this.settle(covered);
     }
     if (this.pending.length === 0 || this.watching) return;
@@ -338,7 +344,7 @@ export class WalWriter implements WalSink {
         if (this.closed) return;
         if (err) this.log(`sabcache: WAL fdatasync failed (${err.message})`);
         else {
-          this.stats.syncs++;
+          this.ownSyncs++;
           this.settle(gen);
         }
       });
@@ -400,7 +406,6 @@ export class WalWriter implements WalSink {
     // Durable before it is named closed: pruning trusts a closed file's name.
     fdatasyncSync(this.fd);
     this.ownSyncs++;
-    this.stats.syncs++;
     closeSync(this.fd);
     this.fd = -1;
     renameSync(this.path, this.closedPath());
