@@ -83,27 +83,25 @@ export function readBody(res: HttpResponse, answer: AsyncAnswer, lengthText: str
     if (answer.answered) return;
     const bytes = new Uint8Array(chunk); // valid only during this callback
     if (received + bytes.length > limitBytes) return answer.error(httpErrorFrom(tooLarge()), true);
+    let whole: Uint8Array;
     if (isLast && received === 0) {
       // The whole body in one chunk (the common case): handed over without a copy, which
       // is why onBody may not keep it past its return.
-      try {
-        onBody(bytes);
-      } catch (e) {
-        answer.fail(e);
+      whole = bytes;
+    } else {
+      if (body === EMPTY && declared > 0) body = new Uint8Array(declared);
+      if (received + bytes.length > body.length) {
+        const grown = new Uint8Array(Math.min(limitBytes, Math.max(received + bytes.length, body.length * 2, 4096)));
+        grown.set(body.subarray(0, received));
+        body = grown;
       }
-      return;
+      body.set(bytes, received);
+      received += bytes.length;
+      if (!isLast) return;
+      whole = received === body.length ? body : body.subarray(0, received);
     }
-    if (body === EMPTY && declared > 0) body = new Uint8Array(declared);
-    if (received + bytes.length > body.length) {
-      const grown = new Uint8Array(Math.min(limitBytes, Math.max(received + bytes.length, body.length * 2, 4096)));
-      grown.set(body.subarray(0, received));
-      body = grown;
-    }
-    body.set(bytes, received);
-    received += bytes.length;
-    if (!isLast) return;
     try {
-      onBody(received === body.length ? body : body.subarray(0, received));
+      onBody(whole);
     } catch (e) {
       answer.fail(e);
     }
