@@ -49,6 +49,7 @@ for (;;) {
     if (fd < 0) throw new Error('a batch was requested before any file was named');
     // Batches written to an earlier file were synced by the writer when it closed that file.
     fdatasyncSync(fd);
+    // A figure for stats: atomic only so the writer reads a whole number; no order needed.
     Atomics.add(ctl, SYNC_COUNT, 1);
     covered = requested;
     // Ordering: published only after fdatasync returned: the writer answers every request of

@@ -297,6 +297,7 @@ export class WalWriter implements WalSink {
     if (this.closed || this.syncThread === null) return;
     // Ordering: SYNC_DONE is stored after the fdatasync returned (wal-sync-worker.ts).
     const done = Atomics.load(this.ctl, SYNC_DONE);
+    // Only for the log line: a failure seen one round late delays the line, not an answer.
     const failures = Atomics.load(this.ctl, SYNC_FAILURES);
     if (failures !== this.failuresSeen) {
       this.failuresSeen = failures;
