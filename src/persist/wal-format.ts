@@ -10,7 +10,9 @@
  *   body              f64 sequence | u8 op | u8 value type | u16 key bytes | u32 expireAt
  *                     (unix s, 0 = never) | u32 value bytes | key | value
  * ```
- * All integers little-endian.
+ * All integers little-endian. Zeros where a record would start (a record header of zero
+ * length and CRC, or fewer than 8 bytes before the file ends, all zero) end the records
+ * cleanly: an `always` writer writes its file ahead with zeros (wal-writer.ts).
  *
  * @module
  */
@@ -107,6 +109,8 @@ export class WalReader {
     const dv = new DataView(head.buffer, head.byteOffset, RECORD_HEADER_BYTES);
     const bodyBytes = dv.getUint32(0, true);
     const crc = dv.getUint32(4, true);
+    // Zeros where a record would start: the space an `always` writer wrote ahead (a clean end).
+    if (bodyBytes === 0 && crc === 0) return false;
     if (bodyBytes < BODY_HEADER_BYTES || bodyBytes > MAX_BODY_BYTES) {
       this.tail = `${this.path}: record at byte ${this.pos}: implausible length ${bodyBytes}`;
       return false;
@@ -145,7 +149,9 @@ export class WalReader {
     while (got < n) {
       const r = readSync(this.fd, this.buf, got, n - got, at + got);
       if (r === 0) {
-        if (got > 0 || at !== this.pos) this.tail ||= `${this.path}: record at byte ${this.pos} is cut short (torn write)`;
+        // Fewer bytes than a record header, all zeros: the end of the space written ahead.
+        const zeros = at === this.pos && this.buf.subarray(0, got).every((b) => b === 0);
+        if (!zeros) this.tail ||= `${this.path}: record at byte ${this.pos} is cut short (torn write)`;
         return null;
       }
       got += r;

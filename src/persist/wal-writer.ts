@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { closeSync, fdatasync, fdatasyncSync, openSync, readdirSync, renameSync, rmSync, write, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readdirSync, renameSync, rmSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import { crc32 } from 'node:zlib';
@@ -42,6 +42,17 @@ export type FsyncPolicy = 'always' | 'everysec' | 'no';
 const OPEN_NAME = /^wal-(\d{2})-(\d{16})\.log$/;
 const CLOSED_NAME = /^wal-(\d{2})-(\d{16})-(\d{16})\.log$/;
 const seqText = (n: number) => String(n).padStart(16, '0');
+
+/**
+ * `always`: a file is written ahead with zeros in steps of this many bytes, and records
+ * overwrite the zeros. An fdatasync after an append must commit the file's new size in the
+ * ext4 journal; after an overwrite of blocks already on disk it only flushes the data
+ * (measured here: 7 µs of CPU and 28 µs in all per fdatasync, against 12–14 µs and 38–48 µs).
+ * One fdatasync per step carries the zeros and the new size. The zeros end the file's
+ * records for a reader (docs/wal-format.md); closing a file cuts them off.
+ */
+export const WAL_PREALLOCATE_BYTES = 256 * 1024;
+const ZEROS = new Uint8Array(WAL_PREALLOCATE_BYTES);
 
 /** WAL files in `dir` (full paths), written or closed, in no particular order. */
 export function listWalFiles(dir: string): string[] {
@@ -98,6 +109,8 @@ export class WalWriter implements WalSink {
   private writing: { data: Uint8Array; at: number } | null = null;
   /** File position of the next write. */
   private pos = 0;
+  /** `always`: the file's length, written ahead with zeros past `pos` (WAL_PREALLOCATE_BYTES). */
+  private allocEnd = 0;
   private waiters: { gen: number; fn: () => void }[] = [];
   private readonly timer: NodeJS.Timeout;
   private closed = false;
@@ -358,6 +371,7 @@ export class WalWriter implements WalSink {
     const head = encodeWalHeader(this.thread, Date.now());
     writeSync(this.fd, head, 0, head.length, 0);
     this.pos = head.length;
+    this.allocEnd = head.length;
     if (this.syncThread !== null && this.pathPort !== null) {
       // Ordering: the path is on the port, then the epoch moves, then (in flush) the first
       // batch of this file is requested: the sync thread reads the epoch after the request.
@@ -388,12 +402,23 @@ export class WalWriter implements WalSink {
   private writeBufferedSync(): void {
     if (this.used === 0) return;
     if (this.fd < 0) this.open();
+    if (this.fsync === 'always' && this.pos + this.used > this.allocEnd) this.preallocate(this.pos + this.used);
     let done = 0;
     while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done, this.pos + done);
     this.pos += this.used;
     this.stats.bytes += this.used;
     this.used = 0;
     this.written = this.appended;
+  }
+
+  /**
+   * Writes zeros from the file's end to past `end`, in whole WAL_PREALLOCATE_BYTES steps
+   * (`always`). Only this thread writes to the file, and synchronously, so the zeros can
+   * never land on records.
+   */
+  private preallocate(end: number): void {
+    const to = Math.ceil(end / WAL_PREALLOCATE_BYTES) * WAL_PREALLOCATE_BYTES;
+    while (this.allocEnd < to) this.allocEnd += writeSync(this.fd, ZEROS, 0, Math.min(ZEROS.length, to - this.allocEnd), this.allocEnd);
   }
 
   /** The open file's name once closed: its last sequence added. */
@@ -404,6 +429,9 @@ export class WalWriter implements WalSink {
   /** Syncs, closes and renames the open file with its last sequence. */
   private closeFile(): void {
     if (this.fd < 0) return;
+    // The zeros written ahead go: a closed file ends with its last record.
+    if (this.allocEnd > this.pos) ftruncateSync(this.fd, this.pos);
+    this.allocEnd = this.pos;
     // Durable before it is named closed: pruning trusts a closed file's name.
     fdatasyncSync(this.fd);
     this.ownSyncs++;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { replayWal } from '../../src/persist/wal-replay.ts';
-import { listWalFiles, pruneWalFiles, WalWriter } from '../../src/persist/wal-writer.ts';
+import { listWalFiles, pruneWalFiles, WAL_PREALLOCATE_BYTES, WalWriter } from '../../src/persist/wal-writer.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { H_WAL_EPOCH } from '../../src/table/layout.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
@@ -105,6 +105,52 @@ test('a torn or corrupt tail ends the replay of that file with a log line; the r
   } finally {
     a.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('fsync always writes its file ahead with zeros: a replay ends cleanly at them, a damaged record before them is still reported, and closing cuts them off', async () => {
+  const dir = tempDir();
+  const crashed = tempDir();
+  const a = create();
+  try {
+    const wal = new WalWriter(dir, a.table.owner, 'always', a.table.v, quiet);
+    a.table.walSink = wal;
+    for (let i = 0; i < 20; i++) a.set(`k${i}`, `v${i}`);
+    await new Promise<void>((resolve) => wal.whenDurable(resolve));
+    const [open] = listWalFiles(dir);
+    // The file as a kill -9 now would leave it: its records, then zeros.
+    const image = readFileSync(open);
+    assert.equal(image.length % WAL_PREALLOCATE_BYTES, 0, 'written ahead in whole steps');
+    assert.equal(image.at(-1), 0);
+    wal.close();
+    const [closed] = listWalFiles(dir);
+    const kept = readFileSync(closed);
+    assert.ok(kept.length < image.length && kept.at(-1) !== 0, 'the closed file ends with its last record');
+    assert.deepEqual(kept, image.subarray(0, kept.length));
+    const crashFile = join(crashed, 'wal-00-0000000000000001.log');
+    const replay = (bytes: Uint8Array) => {
+      writeFileSync(crashFile, bytes);
+      const b = create();
+      try {
+        const r = replayWal(b.table, crashed, 0, quiet);
+        return { applied: r.applied, problems: r.problems, last: b.get('k19') };
+      } finally {
+        b.close();
+      }
+    };
+    assert.deepEqual(replay(image), { applied: 20, problems: [], last: 'v19' });
+    // Fewer zero bytes than a record header before the end: a clean end too.
+    assert.deepEqual(replay(Buffer.concat([kept, Buffer.alloc(5)])), { applied: 20, problems: [], last: 'v19' });
+    const flipped = Buffer.from(image);
+    flipped[kept.length - 2] ^= 1;
+    const r = replay(flipped);
+    assert.equal(r.applied, 19);
+    assert.equal(r.last, undefined);
+    assert.match(r.problems[0], /checksum mismatch/);
+  } finally {
+    a.close();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(crashed, { recursive: true, force: true });
   }
 });
 
