@@ -22,6 +22,7 @@ import { BadOptionError, SabcacheError } from '../errors.ts';
 import type { SetOptions, SharedCache } from '../shared-cache.ts';
 import { C_REQUESTS, TYPE_INTEGER, TYPE_STRING } from '../table/layout.ts';
 import type { Cors } from './cors.ts';
+import { DeferredFrames } from './deferred-frames.ts';
 import { httpError } from './http-errors.ts';
 import type { ServingState } from './kv-routes.ts';
 import { type App, uws } from './uws.ts';
@@ -64,6 +65,8 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   const requestsSlot = table.counters + C_REQUESTS;
   const sockets = new Set<Socket>();
   const writer = new ResponseWriter();
+  /** Answer frames that wait for the WAL (--fsync always). */
+  const deferred = new DeferredFrames();
   const options: SetOptions = {};
   const hub = new WatchHub(table, limits.maxBackpressureBytes);
   /** The connection whose message is being handled (for WATCH). */
@@ -259,9 +262,10 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
       if (!state.durableWaits) return send(ws, writer.frame(), true);
       // --fsync always: the answer leaves once the WAL has synced this message's changes
       // (the writer's buffer is reused meanwhile: keep a copy), unless the socket closed.
-      const frame = writer.frame().slice();
+      const kept = deferred.keep(writer.frame());
       state.afterDurable(() => {
-        if (sockets.has(ws)) send(ws, frame, true);
+        if (sockets.has(ws)) send(ws, kept.bytes, true);
+        deferred.release(kept);
       });
     },
   });

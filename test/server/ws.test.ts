@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { WsClient, type WebSocketConstructor } from '../../src/client/index.ts';
-import { decodeResponses, OP_GET, OP_SET, RequestWriter, ST_ERROR, ST_STORED, ST_VALUE } from '../../src/protocol/ws-protocol.ts';
+import { decodeResponses, OP_GET, OP_SET, RequestWriter, ST_ERROR, ST_STORED, ST_VALUE, type WsResponse } from '../../src/protocol/ws-protocol.ts';
 import { adaptClient } from '../contract/client-adapter.ts';
 import { cacheContract } from '../contract/cache-contract.ts';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
@@ -141,4 +144,42 @@ test('[ws] the client reconnects after its worker restarts, with backoff', async
   assert.equal(value, 'before');
   c.close();
   await assert.rejects(c.get('x'), { code: 'SABCACHE_ERR_CLOSED' });
+});
+
+test('[ws] with --fsync always, thousands of answers in flight at once each come back whole, after their writes are synced', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sabcache-ws-always-'));
+  const always = await startServer(['--threads', '1', '--memory', '16mb', '--data-dir', dir, '--wal', '--fsync', 'always', '--snapshot-interval', '0']);
+  try {
+    const ws = new WebSocket(`ws://127.0.0.1:${always.port}/v1/ws`);
+    await new Promise((r) => ws.once('open', r));
+    const n = 3000;
+    const valueOf = (i: number) => new TextEncoder().encode(`value ${i} `.repeat(1 + (i % 40)));
+    const answers: WsResponse[] = [];
+    const all = new Promise<void>((resolve) => {
+      ws.on('message', (d: Buffer) => {
+        answers.push(...decodeResponses(new Uint8Array(d)));
+        if (answers.length >= 2 * n) resolve();
+      });
+      setTimeout(resolve, 30_000); // a lost answer fails the count below instead of hanging
+    });
+    // Each message sets one key and reads it back: its answer (up to ~400 bytes) waits for
+    // the fdatasync while the next messages arrive, so many wait at once.
+    const w = new RequestWriter();
+    for (let i = 0; i < n; i++) {
+      w.add(2 * i + 1, OP_SET, `always:${i}`, { value: valueOf(i) });
+      w.add(2 * i + 2, OP_GET, `always:${i}`);
+      ws.send(w.take());
+    }
+    await all;
+    ws.close();
+    assert.equal(answers.length, 2 * n);
+    answers.forEach((a, k) => assert.equal(a.id, k + 1, 'in order'));
+    for (let i = 0; i < n; i++) {
+      assert.equal(answers[2 * i].status, ST_STORED, `set ${i}`);
+      assert.deepEqual(answers[2 * i + 1].value, valueOf(i), `get ${i}`);
+    }
+  } finally {
+    assert.equal(await always.stop(), 0, always.output());
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
