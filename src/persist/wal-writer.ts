@@ -342,10 +342,15 @@ export class WalWriter implements WalSink {
   /** Marks generation `gen` durable and runs the answers that waited for it. */
   private settle(gen: number): void {
     this.durable = Math.max(this.durable, gen);
-    if (this.waiters.length === 0) return;
-    const ready = this.waiters.filter((w) => w.gen <= this.durable);
-    this.waiters = this.waiters.filter((w) => w.gen > this.durable);
-    for (const w of ready) w.fn();
+    // Waiters are in the order they came, so their generations never go down: the ready
+    // ones are a prefix.
+    const all = this.waiters;
+    let k = 0;
+    while (k < all.length && all[k].gen <= this.durable) k++;
+    if (k === 0) return;
+    // Replaced before the answers run: an answer may add a waiter.
+    this.waiters = k === all.length ? [] : all.slice(k);
+    for (let i = 0; i < k; i++) all[i].fn();
   }
 
   private tick(): void {

@@ -179,6 +179,40 @@ test('with fsync always an answer waits for the fdatasync that covers its record
   }
 });
 
+test('fsync always: a sync answers only the requests whose records it covers, not those that came after it started', async () => {
+  const dir = tempDir();
+  const a = create();
+  try {
+    const wal = new WalWriter(dir, a.table.owner, 'always', a.table.v, quiet);
+    a.table.walSink = wal;
+    a.set('first-key', 'v');
+    const first = new Promise<void>((resolve) => wal.whenDurable(resolve));
+    wal.flush(); // written, and its sync asked for
+    // Block this thread long enough for that sync to finish, then change more before the
+    // event loop sees its answer.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    a.set('second-key', 'v');
+    let syncsAtFirst = -1;
+    let syncsAtSecond = -1;
+    let secondInFile = false;
+    const [file] = listWalFiles(dir);
+    const second = new Promise<void>((resolve) => wal.whenDurable(() => {
+      syncsAtSecond = wal.stats.syncs;
+      secondInFile = readFileSync(file).includes('second-key');
+      resolve();
+    }));
+    await first.then(() => { syncsAtFirst = wal.stats.syncs; });
+    await second;
+    assert.ok(syncsAtFirst >= 1);
+    assert.ok(secondInFile, 'the second answer came after its record was written');
+    assert.ok(syncsAtSecond >= 2, `and after a second sync (syncs: ${syncsAtSecond}): the first one started before that record was written`);
+    wal.close();
+  } finally {
+    a.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('fsync always: 4 threads get every answer from their sync threads while the epoch moves under them, each after its record is in a file', async () => {
   const dir = tempDir();
   const a = SharedCache.create({ memoryBytes: 16 << 20 });
