@@ -23,11 +23,16 @@
  * 4. SET ops/s over HTTP with the WAL off and with `--fsync no`, `everysec` and `always`
  *    (wrk PUTs, 1 server thread), and, when redis-server, redis-benchmark and redis-cli are
  *    installed, Redis SET with the AOF off and `appendfsync no`, `everysec`, `always` in the
- *    same rounds.
+ *    same rounds: within a round, for each mode, HTTP, then Redis, then WebSocket, back to
+ *    back. The ratios are medians of each round's own ratio (runs a few seconds apart),
+ *    not ratios of the medians: this VM's speed drifts by up to 2× between minutes, alike
+ *    for every server (same instructions per request, more cycles), and a ratio of runs
+ *    made back to back cancels most of that drift. The raw rates of every round are printed.
  *
  * Run: npm run bench:persist   (results: bench/results/persist.{json,md})
  * Env: BENCH_MEMORY_MB (cache size for parts 1-2, default 512), BENCH_ROUNDS (default 3),
- *      BENCH_SECONDS (wrk run length, default 5), BENCH_P99_ROUNDS (rounds of part 3, default 5).
+ *      BENCH_SECONDS (wrk run length, default 5), BENCH_P99_ROUNDS (rounds of part 3, default 5),
+ *      BENCH_WAL_ROUNDS (rounds of part 4, default 5).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, fsyncSync, mkdtempSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -43,7 +48,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // GET p99 swings from run to run on this machine (0.3 to 0.8 ms without a snapshot): more rounds.
 const P99_ROUNDS = Number(process.env.BENCH_P99_ROUNDS ?? 5);
+// SET/s swings too (Redis `always` from 96k to 208k in one run): more rounds, paired ratios.
+const WAL_ROUNDS = Number(process.env.BENCH_WAL_ROUNDS ?? 5);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+/** The median of the rounds' own ratios a[i] / b[i] (each pair measured in the same round). */
+const pairedRatio = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]));
 const f0 = (x: number) => Math.round(x).toLocaleString('en-US');
 const MB = 1e6;
 const dir = mkdtempSync(join(tmpdir(), 'sabcache-persist-bench-'));
@@ -235,7 +244,9 @@ else {
     redisPort = await freePort();
     const redisDir = join(dir, 'redis');
     execFileSync('mkdir', ['-p', redisDir]);
-    redis = await startProcess(onServerCpus(['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', redisDir, '--protected-mode', 'no']), /Ready to accept connections/);
+    // No AOF rewrite (a fork) during the runs, as no sabcache snapshot runs during its own
+    // (--snapshot-interval 0): both only append.
+    redis = await startProcess(onServerCpus(['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--auto-aof-rewrite-percentage', '0', '--dir', redisDir, '--protected-mode', 'no']), /Ready to accept connections/);
   }
   const putRate = (port: number): number => {
     const [cmd, ...args] = onLoadCpu(['wrk', '-t1', '-c32', `-d${SECONDS}s`, '-s', 'bench/wrk/put-keys.lua', `http://127.0.0.1:${port}`]);
@@ -247,8 +258,9 @@ else {
     const fsync = mode === 'off' ? 'no' : mode;
     execFileSync('redis-cli', ['-p', String(redisPort), 'config', 'set', 'appendonly', mode === 'off' ? 'no' : 'yes']);
     execFileSync('redis-cli', ['-p', String(redisPort), 'config', 'set', 'appendfsync', fsync]);
-    // Enough requests for about SECONDS at the rate of each mode on this machine.
-    const n = Math.round(SECONDS * (mode === 'always' ? 15_000 : 120_000));
+    // Enough requests for about SECONDS at the rate of each mode on this machine (redis-benchmark
+    // takes a count, not a time): about 200k/s with always, 200k-390k/s otherwise.
+    const n = Math.round(SECONDS * (mode === 'always' ? 200_000 : 300_000));
     const [cmd, ...args] = onLoadCpu(['redis-benchmark', '-p', String(redisPort), '-t', 'set', '-n', String(n), '-c', '32', '-d', '100', '-r', '100000', '-q']);
     const out = execFileSync(cmd, args, { encoding: 'utf8' });
     return Number(/([\d.]+) requests per second/.exec(out)![1]);
@@ -261,11 +273,12 @@ else {
     return r.opsPerSecond;
   };
   walRows = WAL_MODES.map((mode) => ({ mode, sabcache: [] as number[], ws: [] as number[], redis: [] as number[] }));
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = 0; r < WAL_ROUNDS; r++) {
     for (const row of walRows) {
+      // Redis between the two sabcache runs: each ratio pairs runs made back to back.
       row.sabcache.push(putRate(servers.get(row.mode)!.port));
-      row.ws.push(wsRate(servers.get(row.mode)!.port));
       if (redis) row.redis.push(redisRate(row.mode));
+      row.ws.push(wsRate(servers.get(row.mode)!.port));
       console.log(`round ${r + 1}: WAL ${row.mode}: sabcache HTTP ${f0(row.sabcache.at(-1)!)}, WebSocket ${f0(row.ws.at(-1)!)} SET/s${redis ? `, Redis ${f0(row.redis.at(-1)!)} SET/s` : ''}`);
     }
   }
@@ -277,7 +290,7 @@ rmSync(dir, { recursive: true, force: true });
 const lines = [
   '# Durability: snapshot write and load, GET latency during a snapshot, SET throughput with the WAL',
   '',
-  `Node ${process.version}, ${CORES} cores; ${new Date().toISOString()}; command: \`npm run bench:persist\`; medians of ${ROUNDS} interleaved rounds (${P99_ROUNDS} for GET p99, after a warm-up: see the source). ` +
+  `Node ${process.version}, ${CORES} cores; ${new Date().toISOString()}; command: \`npm run bench:persist\`; medians of ${ROUNDS} interleaved rounds (${P99_ROUNDS} for GET p99, after a warm-up, and ${WAL_ROUNDS} for SET/s with the WAL: see the source). ` +
     `Files in ${tmpdir()} (the machine's one disk).`,
   '',
   `Cache: ${MEMORY_MB} MiB full of ${f0(items)} items (16 B keys, 100 B values); snapshot file ${(bytes / MB).toFixed(0)} MB, ${f0(snap[0].entries)} entries.`,
@@ -302,7 +315,9 @@ const lines = [
   '',
   ...(walRows
     ? [
-      `## SET ops/s with the WAL (100 B values over 100k keys, 32 connections, one request in flight each, 1 server thread${PIN ? ` on CPU ${SERVER_CPUS}, load generator on CPU ${LOAD_CPU}` : ''}; HTTP PUT by wrk -c32, WebSocket SET by bench/fixtures/ws-load.ts; Redis: redis-benchmark SET -c32 -d 100, appendonly yes)`,
+      `## SET ops/s with the WAL (100 B values over 100k keys, 32 connections, one request in flight each, 1 server thread${PIN ? ` on CPU ${SERVER_CPUS}, load generator on CPU ${LOAD_CPU}` : ''}; HTTP PUT by wrk -c32, WebSocket SET by bench/fixtures/ws-load.ts; Redis: redis-benchmark SET -c32 -d 100, appendonly yes, no AOF rewrite)`,
+      '',
+      `${WAL_ROUNDS} rounds; each round runs every mode, and for each mode HTTP, Redis, WebSocket back to back. Rates: medians. Ratios: the median of the ${WAL_ROUNDS} rounds' own ratios (this machine's speed drifts by up to 2× from minute to minute, alike for every server; a ratio of runs made seconds apart cancels most of it). The ratio of the medians is in brackets.`,
       '',
       '| WAL | sabcache HTTP SET/s | vs WAL off | sabcache WebSocket SET/s | vs WAL off | Redis SET/s (appendfsync) | HTTP / Redis | WebSocket / Redis |',
       '|---|---:|---:|---:|---:|---:|---:|---:|',
@@ -310,8 +325,9 @@ const lines = [
         const h = median(row.sabcache);
         const w = median(row.ws);
         const r = row.redis.length ? median(row.redis) : 0;
-        return `| ${row.mode === 'off' ? 'off' : `--fsync ${row.mode}`} | ${f0(h)} | ${(h / median(walRows![0].sabcache)).toFixed(2)}× | ${f0(w)} | ${(w / median(walRows![0].ws)).toFixed(2)}× | ` +
-          `${r ? `${f0(r)} (${row.mode === 'off' ? 'AOF off' : row.mode})` : 'not installed'} | ${r ? `${(h / r).toFixed(2)}×` : '—'} | ${r ? `${(w / r).toFixed(2)}×` : '—'} |`;
+        const off = walRows![0];
+        return `| ${row.mode === 'off' ? 'off' : `--fsync ${row.mode}`} | ${f0(h)} | ${pairedRatio(row.sabcache, off.sabcache).toFixed(2)}× | ${f0(w)} | ${pairedRatio(row.ws, off.ws).toFixed(2)}× | ` +
+          `${r ? `${f0(r)} (${row.mode === 'off' ? 'AOF off' : row.mode})` : 'not installed'} | ${r ? `${pairedRatio(row.sabcache, row.redis).toFixed(2)}× (${(h / r).toFixed(2)}×)` : '—'} | ${r ? `${pairedRatio(row.ws, row.redis).toFixed(2)}× (${(w / r).toFixed(2)}×)` : '—'} |`;
       }),
       '',
       'Per round (HTTP / WebSocket / Redis): ' + walRows.map((row) => `${row.mode} ${row.sabcache.map(f0).join(', ')} / ${row.ws.map(f0).join(', ')}${row.redis.length ? ` / ${row.redis.map(f0).join(', ')}` : ''}`).join('; ') + '.',
