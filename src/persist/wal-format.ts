@@ -10,9 +10,9 @@
  *   body              f64 sequence | u8 op | u8 value type | u16 key bytes | u32 expireAt
  *                     (unix s, 0 = never) | u32 value bytes | key | value
  * ```
- * All integers little-endian. Zeros where a record would start (a record header of zero
- * length and CRC, or fewer than 8 bytes before the file ends, all zero) end the records
- * cleanly: an `always` writer writes its file ahead with zeros (wal-writer.ts).
+ * All integers little-endian. Zeros from where a record would start to the end of the
+ * file end the records cleanly: an `always` writer writes its file ahead with zeros
+ * (wal-writer.ts). Zeros followed by data are a hole, reported as a damaged record.
  *
  * @module
  */
@@ -109,8 +109,12 @@ export class WalReader {
     const dv = new DataView(head.buffer, head.byteOffset, RECORD_HEADER_BYTES);
     const bodyBytes = dv.getUint32(0, true);
     const crc = dv.getUint32(4, true);
-    // Zeros where a record would start: the space an `always` writer wrote ahead (a clean end).
-    if (bodyBytes === 0 && crc === 0) return false;
+    // Zeros where a record would start: the space an `always` writer wrote ahead, a clean
+    // end if only zeros follow; a hole in the file if data follows them.
+    if (bodyBytes === 0 && crc === 0) {
+      if (!this.zerosToEnd(this.pos + RECORD_HEADER_BYTES)) this.tail = `${this.path}: record at byte ${this.pos}: zeros where a record should start, with data after them`;
+      return false;
+    }
     if (bodyBytes < BODY_HEADER_BYTES || bodyBytes > MAX_BODY_BYTES) {
       this.tail = `${this.path}: record at byte ${this.pos}: implausible length ${bodyBytes}`;
       return false;
@@ -140,6 +144,16 @@ export class WalReader {
     r.value = body.subarray(BODY_HEADER_BYTES + keyLength, bodyBytes);
     this.pos += RECORD_HEADER_BYTES + bodyBytes;
     return true;
+  }
+
+  /** Whether the file holds only zero bytes from `at` to its end. */
+  private zerosToEnd(at: number): boolean {
+    for (;;) {
+      const r = readSync(this.fd, this.buf, 0, this.buf.length, at);
+      if (r === 0) return true;
+      for (let i = 0; i < r; i++) if (this.buf[i] !== 0) return false;
+      at += r;
+    }
   }
 
   /** `n` bytes at `at` (a view into a reused buffer), or null if the file ends first. */

@@ -141,6 +141,14 @@ test('fsync always writes its file ahead with zeros: a replay ends cleanly at th
     assert.deepEqual(replay(image), { applied: 20, problems: [], last: 'v19' });
     // Fewer zero bytes than a record header before the end: a clean end too.
     assert.deepEqual(replay(Buffer.concat([kept, Buffer.alloc(5)])), { applied: 20, problems: [], last: 'v19' });
+    // Zeros with records after them are a hole, not the end: reported like a torn record.
+    let holeAt = 32; // after the file header, then 10 records (each: u32 body bytes, u32 CRC, body)
+    for (let r = 0; r < 10; r++) holeAt += 8 + kept.readUInt32LE(holeAt);
+    const holed = Buffer.from(kept);
+    holed.fill(0, holeAt, holeAt + 8);
+    const h = replay(holed);
+    assert.equal(h.applied, 10, 'the records before the hole');
+    assert.match(h.problems[0], /zeros where a record should start, with data after them/);
     const flipped = Buffer.from(image);
     flipped[kept.length - 2] ^= 1;
     const r = replay(flipped);
