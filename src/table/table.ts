@@ -519,6 +519,7 @@ export class Table implements ThreadContext {
       // ones not linked yet read as dead.
       Atomics.store(i32, row + S_WRITE_OFFSET, off);
       off = first;
+      let linked = 0;
       for (let j = 0; j < n; j++) {
         if (size[j] <= 0) {
           if (size[j] < 0) skipped++;
@@ -536,8 +537,18 @@ export class Table implements ThreadContext {
         }
         this.f64[this.counters + C_SETS]++;
         off += size[j];
+        linked += size[j];
         stored++;
       }
+      // One add for the group, not one per entry (Atomics builtins are calls in this V8: the
+      // per-entry add was an eighth of a load's CPU). Atomic: another thread may already
+      // subtract an entry of the group it overwrote or deleted, so the count can dip below
+      // the truth for this moment. Safe: the segment is this thread's active one, and only
+      // sealed segments' live bytes decide anything (compaction); this thread seals it in a
+      // later reserve, after this add. A thread dying before it leaves the count short by at
+      // most a group (one entry before): a compaction picks that segment a little early, and
+      // the count starts again from zero when the segment is freed.
+      Atomics.add(i32, row + S_LIVE_BYTES, linked);
     }
     return { stored, skipped };
   }
@@ -983,6 +994,8 @@ export class Table implements ThreadContext {
     // also after this thread dies; snapshots) sees whole entries, and finds every linked one.
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
     this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size, this.codec.bytes, 0, this.codec.length, this.codec.hash[0], this.codec.hash[1]);
+    // Atomic: evictors and other writers subtract from the same segment's live bytes.
+    Atomics.add(i32, row + S_LIVE_BYTES, size);
   }
 
   /**
@@ -990,7 +1003,8 @@ export class Table implements ThreadContext {
    * entry `ref` (`size` bytes, in the segment whose row starts at word `row`, already below
    * its write offset), replacing the old entry, or taking an empty way, or evicting one.
    * The key is `keyLen` bytes of `key` from `keyStart`: the codec's own bytes, or a
-   * record's key in another array (restoreEntries).
+   * record's key in another array (restoreEntries). The caller adds `size` to the segment's
+   * live bytes: installLocked at once, restoreEntries once for a whole group.
    */
   private linkLocked(bw: number, b: number, ref: number, row: number, size: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number): void {
     const i32 = this.i32;
@@ -1005,8 +1019,6 @@ export class Table implements ThreadContext {
     i32[bw + B_TAGS + target] = hi;
     i32[bw + B_REFS + target] = ref;
     freqSetLocked(this.i32, this.freqBase + b, target, 0);
-    // Atomic: evictors and other writers subtract from the same segment's live bytes.
-    Atomics.add(i32, row + S_LIVE_BYTES, size);
     this.lastRef = ref;
     this.lastGeneration = i32[row + S_GENERATION];
     // Inside the bucket lock: a key's changes enter the feed in the order they happened.

@@ -1,13 +1,18 @@
-import { B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord, seqOwner } from '../../src/table/layout.ts';
+import { B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord, seqOwner } from '../../src/table/layout.ts';
 import type { SharedView } from '../../src/table/shared-view.ts';
 
-/** Walks the whole index: buckets left odd or naming a lock owner, and ways that point at a foreign entry. */
-export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: number; foreignWays: number; liveWays: number } {
+/**
+ * Walks the whole index: buckets left odd or naming a lock owner, ways that point at a
+ * foreign entry, and the linked entries (how many, and their sizes in bytes: what the
+ * segments' live bytes must add up to).
+ */
+export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: number; foreignWays: number; liveWays: number; linkedBytes: number } {
   const { i32, g } = v;
   let oddBuckets = 0;
   let lockedBuckets = 0;
   let foreignWays = 0;
   let liveWays = 0;
+  let linkedBytes = 0;
   for (let b = 0; b < g.bucketCount; b++) {
     const bw = bucketWord(g, b);
     if (i32[bw + B_SEQ] & 1) oddBuckets++;
@@ -26,7 +31,8 @@ export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: 
         && bucketOf(g, v.hashEntryKey(refByte(g, ref))[0]) === b
         && v.entryHash[1] === tag;
       if (!ok) foreignWays++;
+      else linkedBytes += entryBytes(i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK, i32[ew + E_VALUE_LEN]);
     }
   }
-  return { oddBuckets, lockedBuckets, foreignWays, liveWays };
+  return { oddBuckets, lockedBuckets, foreignWays, liveWays, linkedBytes };
 }

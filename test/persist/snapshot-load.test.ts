@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { loadSnapshot, writeSnapshot } from '../../src/persist/snapshot-files.ts';
 import { BLOCK_HEADER_BYTES, SNAPSHOT_HEADER_BYTES } from '../../src/persist/snapshot-format.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
+import { checkIndex } from '../helpers/index-check.ts';
 
 const quiet = () => {};
 const MEMORY = 24 << 20;
@@ -63,6 +64,11 @@ function checkLoaded(b: SharedCache, held: number[]): void {
   assert.equal(missing, s.evictions);
   assert.equal(s.items, held.length - s.evictions);
   assert.ok(missing < held.length * 0.01);
+  // The segments' live bytes are exactly the linked entries' sizes (restoreEntries adds
+  // them once a group, from every loading thread).
+  const check = checkIndex(b.table.v);
+  assert.deepEqual([check.oddBuckets, check.lockedBuckets, check.foreignWays], [0, 0, 0]);
+  assert.equal(s.liveBytes, check.linkedBytes);
 }
 
 /** Threads attached to `c` (its own included). */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countSegments } from '../../src/table/segments.ts';
-import { E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, segmentByte, segmentRowWord, WAYS } from '../../src/table/layout.ts';
+import { E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, segmentByte, segmentRowWord, WAYS } from '../../src/table/layout.ts';
 import { checkIndex } from '../helpers/index-check.ts';
 import { advanceSeconds, keysInOneBucket, makeTable } from '../helpers/tables.ts';
 
@@ -216,7 +216,12 @@ test('restoreEntries stores padded and unpadded records verbatim, skips expired 
       }
       assert.equal(at, end, `segment ${s} walks to its write offset`);
     }
-    assert.deepEqual(checkIndex(t.v), { oddBuckets: 0, lockedBuckets: 0, foreignWays: 0, liveWays: 301 });
+    const { linkedBytes, ...index } = checkIndex(t.v);
+    assert.deepEqual(index, { oddBuckets: 0, lockedBuckets: 0, foreignWays: 0, liveWays: 301 });
+    // Live bytes (added once per group of records) add up to the linked entries' sizes.
+    let liveBytes = 0;
+    for (let s = 0; s < g.segmentCount; s++) liveBytes += i32[segmentRowWord(g, s) + S_LIVE_BYTES];
+    assert.equal(liveBytes, linkedBytes);
     t.close();
   }
 });
