@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { replayWal } from '../../src/persist/wal-replay.ts';
-import { listWalFiles, pruneWalFiles, WAL_PREALLOCATE_BYTES, WalWriter } from '../../src/persist/wal-writer.ts';
+import { type FsyncPolicy, listWalFiles, pruneWalFiles, WAL_PREALLOCATE_BYTES, WalWriter } from '../../src/persist/wal-writer.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { H_WAL_EPOCH } from '../../src/table/layout.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
@@ -13,6 +13,23 @@ import { firstMessage, startFixture } from '../helpers/workers.ts';
 const tempDir = () => mkdtempSync(join(tmpdir(), 'sabcache-wal-'));
 const create = () => SharedCache.create({ memoryBytes: 8 << 20, maxValueBytes: 64 << 10 });
 const quiet = () => {};
+
+/**
+ * Runs `fn` with a cache whose changes a WalWriter with policy `fsync` logs into a fresh
+ * directory; closes the cache and removes the directory after (closing the writer is `fn`'s).
+ */
+async function withWriter(fsync: FsyncPolicy, fn: (a: SharedCache, wal: WalWriter, dir: string) => void | Promise<void>): Promise<void> {
+  const dir = tempDir();
+  const a = create();
+  try {
+    const wal = new WalWriter(dir, a.table.owner, fsync, a.table.v, quiet);
+    a.table.walSink = wal;
+    await fn(a, wal, dir);
+  } finally {
+    a.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Every key of `keys` as `cache` answers it: value, type and whether it expires. */
 function state(cache: SharedCache, keys: string[]): string[] {
@@ -73,48 +90,35 @@ test('set, incr, delete, expire, persist and flush replay into an empty cache as
   }
 });
 
-test('a torn or corrupt tail ends the replay of that file with a log line; the records before it apply', () => {
-  const dir = tempDir();
-  const a = create();
-  try {
-    const wal = new WalWriter(dir, a.table.owner, 'no', a.table.v, quiet);
-    a.table.walSink = wal;
-    for (let i = 0; i < 10; i++) a.set(`k${i}`, `v${i}`);
-    wal.close();
-    const [file] = listWalFiles(dir);
-    const whole = readFileSync(file);
-    for (const [name, damage, reason] of [
-      ['torn', () => truncateSync(file, whole.length - 3), /cut short/],
-      ['flipped', () => { const d = Buffer.from(whole); d[d.length - 2] ^= 1; writeFileSync(file, d); }, /checksum mismatch/],
-    ] as const) {
-      damage();
-      const b = create();
-      const lines: string[] = [];
-      try {
-        const r = replayWal(b.table, dir, 0, (l) => lines.push(l));
-        assert.equal(r.applied, 9, name);
-        assert.equal(b.get('k8'), 'v8');
-        assert.equal(b.get('k9'), undefined, `${name}: the damaged last record is not applied`);
-        assert.match(r.problems[0], reason);
-        assert.match(lines[0], /not replayed/);
-      } finally {
-        b.close();
-        writeFileSync(file, whole);
-      }
+test('a torn or corrupt tail ends the replay of that file with a log line; the records before it apply', () => withWriter('no', async (a, wal, dir) => {
+  for (let i = 0; i < 10; i++) a.set(`k${i}`, `v${i}`);
+  wal.close();
+  const [file] = listWalFiles(dir);
+  const whole = readFileSync(file);
+  for (const [name, damage, reason] of [
+    ['torn', () => truncateSync(file, whole.length - 3), /cut short/],
+    ['flipped', () => { const d = Buffer.from(whole); d[d.length - 2] ^= 1; writeFileSync(file, d); }, /checksum mismatch/],
+  ] as const) {
+    damage();
+    const b = create();
+    const lines: string[] = [];
+    try {
+      const r = replayWal(b.table, dir, 0, (l) => lines.push(l));
+      assert.equal(r.applied, 9, name);
+      assert.equal(b.get('k8'), 'v8');
+      assert.equal(b.get('k9'), undefined, `${name}: the damaged last record is not applied`);
+      assert.match(r.problems[0], reason);
+      assert.match(lines[0], /not replayed/);
+    } finally {
+      b.close();
+      writeFileSync(file, whole);
     }
-  } finally {
-    a.close();
-    rmSync(dir, { recursive: true, force: true });
   }
-});
+}));
 
-test('fsync always writes its file ahead with zeros: a replay ends cleanly at them, a damaged record before them is still reported, and closing cuts them off', async () => {
-  const dir = tempDir();
+test('fsync always writes its file ahead with zeros: a replay ends cleanly at them, a damaged record before them is still reported, and closing cuts them off', () => withWriter('always', async (a, wal, dir) => {
   const crashed = tempDir();
-  const a = create();
   try {
-    const wal = new WalWriter(dir, a.table.owner, 'always', a.table.v, quiet);
-    a.table.walSink = wal;
     for (let i = 0; i < 20; i++) a.set(`k${i}`, `v${i}`);
     await new Promise<void>((resolve) => wal.whenDurable(resolve));
     const [open] = listWalFiles(dir);
@@ -156,70 +160,50 @@ test('fsync always writes its file ahead with zeros: a replay ends cleanly at th
     assert.equal(r.last, undefined);
     assert.match(r.problems[0], /checksum mismatch/);
   } finally {
-    a.close();
-    rmSync(dir, { recursive: true, force: true });
     rmSync(crashed, { recursive: true, force: true });
   }
-});
+}));
 
-test('with fsync always an answer waits for the fdatasync that covers its record; one sync serves a whole turn', async () => {
-  const dir = tempDir();
-  const a = create();
-  try {
-    const wal = new WalWriter(dir, a.table.owner, 'always', a.table.v, quiet);
-    a.table.walSink = wal;
-    const order: string[] = [];
-    for (let i = 0; i < 50; i++) {
-      a.set(`k${i}`, 'v');
-      wal.whenDurable(() => order.push(`answer ${i}`));
-    }
-    assert.deepEqual(order, [], 'nothing answered before the sync');
-    await new Promise<void>((resolve) => wal.whenDurable(resolve));
-    assert.equal(order.length, 50);
-    assert.ok(wal.stats.syncs >= 1 && wal.stats.syncs <= 2, `syncs: ${wal.stats.syncs}`);
-    let now = false;
-    wal.whenDurable(() => { now = true; });
-    assert.equal(now, true, 'nothing pending: at once');
-    wal.close();
-  } finally {
-    a.close();
-    rmSync(dir, { recursive: true, force: true });
+test('with fsync always an answer waits for the fdatasync that covers its record; one sync serves a whole turn', () => withWriter('always', async (a, wal) => {
+  const order: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    a.set(`k${i}`, 'v');
+    wal.whenDurable(() => order.push(`answer ${i}`));
   }
-});
+  assert.deepEqual(order, [], 'nothing answered before the sync');
+  await new Promise<void>((resolve) => wal.whenDurable(resolve));
+  assert.equal(order.length, 50);
+  assert.ok(wal.stats.syncs >= 1 && wal.stats.syncs <= 2, `syncs: ${wal.stats.syncs}`);
+  let now = false;
+  wal.whenDurable(() => { now = true; });
+  assert.equal(now, true, 'nothing pending: at once');
+  wal.close();
+}));
 
-test('fsync always: a sync answers only the requests whose records it covers, not those that came after it started', async () => {
-  const dir = tempDir();
-  const a = create();
-  try {
-    const wal = new WalWriter(dir, a.table.owner, 'always', a.table.v, quiet);
-    a.table.walSink = wal;
-    a.set('first-key', 'v');
-    const first = new Promise<void>((resolve) => wal.whenDurable(resolve));
-    wal.flush(); // written, and its sync asked for
-    // Block this thread long enough for that sync to finish, then change more before the
-    // event loop sees its answer.
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
-    a.set('second-key', 'v');
-    let syncsAtFirst = -1;
-    let syncsAtSecond = -1;
-    let secondInFile = false;
-    const [file] = listWalFiles(dir);
-    const second = new Promise<void>((resolve) => wal.whenDurable(() => {
-      syncsAtSecond = wal.stats.syncs;
-      secondInFile = readFileSync(file).includes('second-key');
-      resolve();
-    }));
-    await first.then(() => { syncsAtFirst = wal.stats.syncs; });
-    await second;
-    assert.ok(syncsAtFirst >= 1);
-    assert.ok(secondInFile, 'the second answer came after its record was written');
-    assert.ok(syncsAtSecond >= 2, `and after a second sync (syncs: ${syncsAtSecond}): the first one started before that record was written`);
-    wal.close();
-  } finally {
-    a.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('fsync always: a sync answers only the requests whose records it covers, not those that came after it started', () => withWriter('always', async (a, wal, dir) => {
+  a.set('first-key', 'v');
+  const first = new Promise<void>((resolve) => wal.whenDurable(resolve));
+  wal.flush(); // written, and its sync asked for
+  // Block this thread long enough for that sync to finish, then change more before the
+  // event loop sees its answer.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  a.set('second-key', 'v');
+  let syncsAtFirst = -1;
+  let syncsAtSecond = -1;
+  let secondInFile = false;
+  const [file] = listWalFiles(dir);
+  const second = new Promise<void>((resolve) => wal.whenDurable(() => {
+    syncsAtSecond = wal.stats.syncs;
+    secondInFile = readFileSync(file).includes('second-key');
+    resolve();
+  }));
+  await first.then(() => { syncsAtFirst = wal.stats.syncs; });
+  await second;
+  assert.ok(syncsAtFirst >= 1);
+  assert.ok(secondInFile, 'the second answer came after its record was written');
+  assert.ok(syncsAtSecond >= 2, `and after a second sync (syncs: ${syncsAtSecond}): the first one started before that record was written`);
+  wal.close();
+}));
 
 test('fsync always: 4 threads get every answer from their sync threads while the epoch moves under them, each after its record is in a file', async () => {
   const dir = tempDir();
@@ -248,32 +232,23 @@ test('fsync always: 4 threads get every answer from their sync threads while the
   }
 });
 
-test('a moved epoch closes the file under its last sequence; a snapshot at that sequence lets it be pruned', () => {
-  const dir = tempDir();
-  const a = create();
-  try {
-    const wal = new WalWriter(dir, a.table.owner, 'no', a.table.v, quiet);
-    a.table.walSink = wal;
-    a.set('a', '1');
-    a.set('b', '2');
-    Atomics.add(a.table.v.i32, H_WAL_EPOCH, 1);
-    // Records buffered when the epoch moves still go to the old file, which then closes.
-    wal.flush();
-    a.set('c', '3');
-    wal.flush();
-    const names = readdirSync(dir).sort();
-    assert.equal(names.length, 2);
-    assert.match(names[0], /^wal-\d{2}-0{15}1-0{15}2\.log$/, 'closed: first and last sequence');
-    assert.match(names[1], /^wal-\d{2}-0{15}3\.log$/, 'open: first sequence');
-    assert.equal(pruneWalFiles(dir, 1), 0, 'not all of it is covered');
-    assert.equal(pruneWalFiles(dir, 2), 1);
-    assert.deepEqual(readdirSync(dir), [names[1]]);
-    wal.close();
-  } finally {
-    a.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test('a moved epoch closes the file under its last sequence; a snapshot at that sequence lets it be pruned', () => withWriter('no', async (a, wal, dir) => {
+  a.set('a', '1');
+  a.set('b', '2');
+  Atomics.add(a.table.v.i32, H_WAL_EPOCH, 1);
+  // Records buffered when the epoch moves still go to the old file, which then closes.
+  wal.flush();
+  a.set('c', '3');
+  wal.flush();
+  const names = readdirSync(dir).sort();
+  assert.equal(names.length, 2);
+  assert.match(names[0], /^wal-\d{2}-0{15}1-0{15}2\.log$/, 'closed: first and last sequence');
+  assert.match(names[1], /^wal-\d{2}-0{15}3\.log$/, 'open: first sequence');
+  assert.equal(pruneWalFiles(dir, 1), 0, 'not all of it is covered');
+  assert.equal(pruneWalFiles(dir, 2), 1);
+  assert.deepEqual(readdirSync(dir), [names[1]]);
+  wal.close();
+}));
 
 test('8 threads racing on 3 keys: replaying their WAL files rebuilds exactly the state they left', async () => {
   const dir = tempDir();
