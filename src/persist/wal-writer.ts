@@ -331,13 +331,15 @@ export class WalWriter implements WalSink {
     if (this.pending.length === 0 || this.watching) return;
     this.watching = true;
     const wait = Atomics.waitAsync(this.ctl, SYNC_DONE, done);
-    const again = () => {
-      this.watching = false;
-      this.collect();
-    };
-    if (wait.async) void wait.value.then(again);
-    else queueMicrotask(again); // it moved since the load above
+    if (wait.async) void wait.value.then(this.collectAgain);
+    else queueMicrotask(this.collectAgain); // it moved since the load above
   }
+
+  /** {@link collect} once the wait it started has ended (one function, not one per wait). */
+  private readonly collectAgain = (): void => {
+    this.watching = false;
+    this.collect();
+  };
 
   /** Marks generation `gen` durable and runs the answers that waited for it. */
   private settle(gen: number): void {
