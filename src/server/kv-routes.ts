@@ -35,7 +35,7 @@ import { AsyncAnswer, readBody, sendError } from './body.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_KEY, NOT_FOUND_ROUTE, PRECONDITION_FAILED } from './http-errors.ts';
 import type { Cors } from './cors.ts';
 import type { App, HttpResponse } from './uws.ts';
-import { CONTENT_TYPE, ETAG, HEADER_CONTENT_LENGTH, HEADER_IF_MATCH, HEADER_IF_NONE_MATCH, HEADER_TRANSFER_ENCODING, STATUS_200, STATUS_204, STATUS_304, STATUS_404, TEXT_PLAIN_UTF8 } from './wire-strings.ts';
+import { CONTENT_TYPE, ETAG, HEADER_CONTENT_LENGTH, HEADER_IF_MATCH, HEADER_IF_NONE_MATCH, HEADER_TRANSFER_ENCODING, SABCACHE_TTL, STATUS_200, STATUS_204, STATUS_304, STATUS_404, TEXT_PLAIN_UTF8 } from './wire-strings.ts';
 
 /** Lifecycle state a worker shares with its routes. */
 export interface ServingState {
@@ -167,7 +167,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     }
     res.writeStatus(STATUS_200).writeHeader(ETAG, etag);
     if (table.lastValueType !== TYPE_BYTES) res.writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8);
-    if (table.lastExpireAt !== 0) res.writeHeader('Sabcache-TTL', String(Math.max(0, Math.round(table.lastExpireAt - Date.now() / 1000))));
+    if (table.lastExpireAt !== 0) res.writeHeader(SABCACHE_TTL, String(Math.max(0, Math.round(table.lastExpireAt - Date.now() / 1000))));
     res.end(head ? undefined : scratch.subarray(0, n), close);
   }
 

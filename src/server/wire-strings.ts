@@ -32,8 +32,9 @@ export const STATUS_204 = ascii('204 No Content');
 export const STATUS_304 = ascii('304 Not Modified');
 export const STATUS_404 = ascii('404 Not Found');
 
-/** Response header names (`ETag`, `Content-Type`) and values of Content-Type. */
+/** Response header names (`ETag`, `Content-Type`, `Sabcache-TTL`) and values of Content-Type. */
 export const ETAG = ascii('ETag');
+export const SABCACHE_TTL = ascii('Sabcache-TTL');
 export const CONTENT_TYPE = ascii('Content-Type');
 export const TEXT_PLAIN_UTF8 = ascii('text/plain; charset=utf-8');
 export const APPLICATION_JSON = ascii('application/json');
