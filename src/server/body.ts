@@ -60,6 +60,23 @@ export class AsyncAnswer {
 const EMPTY = new Uint8Array(0);
 
 /**
+ * A Content-Length value: 1 to 15 decimal digits, else -1. A loop over the characters: on
+ * the PUT path a regular expression and `Number()` (a call into the runtime, which hashes
+ * the string) cost about 1.5% of the server's time (perf, 2026-11-22).
+ */
+export function parseContentLength(text: string): number {
+  const n = text.length;
+  if (n === 0 || n > 15) return -1;
+  let value = 0;
+  for (let i = 0; i < n; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+/**
  * Reads the body of the request `answer` belongs to, at most `limitBytes`, then calls
  * `onBody` with it. The bytes are valid only until `onBody` returns (they may be uWS's own
  * receive buffer): copy what must outlive the call. `lengthText` is its Content-Length
@@ -71,8 +88,8 @@ const EMPTY = new Uint8Array(0);
 export function readBody(res: HttpResponse, answer: AsyncAnswer, lengthText: string, limitBytes: number, onBody: (body: Uint8Array) => void, tooLarge: () => SabcacheError = () => new ValueTooLargeError(limitBytes)): void {
   let declared = -1;
   if (lengthText !== '') {
-    if (!/^\d{1,15}$/.test(lengthText)) return answer.error(httpErrorFrom(new SabcacheError('SABCACHE_ERR_BAD_REQUEST', 'Content-Length is not a number')), true);
-    declared = Number(lengthText);
+    declared = parseContentLength(lengthText);
+    if (declared < 0) return answer.error(httpErrorFrom(new SabcacheError('SABCACHE_ERR_BAD_REQUEST', 'Content-Length is not a number')), true);
     if (declared > limitBytes) return answer.error(httpErrorFrom(tooLarge()), true);
   }
   // Sized from Content-Length when given (bounded above); otherwise grown as it streams.

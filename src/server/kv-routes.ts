@@ -30,8 +30,8 @@ import { BadKeyError, BadTtlError, BadValueError, KeyTooLargeError, SabcacheErro
 import type { SetOptions, SharedCache } from '../shared-cache.ts';
 import { C_REQUESTS, TYPE_BYTES } from '../table/layout.ts';
 import { MAX_TTL_SECONDS } from '../table/table.ts';
-import { formatVersion } from '../table/version.ts';
 import { AsyncAnswer, readBody, sendError } from './body.ts';
+import { etagBytes, formatEtag } from './etag.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_KEY, NOT_FOUND_ROUTE, PRECONDITION_FAILED } from './http-errors.ts';
 import type { Cors } from './cors.ts';
 import type { App, HttpResponse } from './uws.ts';
@@ -79,11 +79,6 @@ export function decodeKey(raw: string): string {
   } catch {
     throw new BadKeyError('the key is not valid percent-encoded UTF-8');
   }
-}
-
-/** Formats an entry's version (segment generation, ref) as a strong ETag. */
-export function formatEtag(generation: number, ref: number): string {
-  return `"${formatVersion(generation, ref)}"`;
 }
 
 /** Parses `ttl`: absent/empty → `absent`, else whole seconds; throws BadTtlError. */
@@ -160,12 +155,13 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       }
       return sendError(res, NOT_FOUND_KEY, close);
     }
-    const etag = formatEtag(table.lastGeneration, table.lastRef);
-    if (ifNoneMatch !== '' && ifNoneMatch === etag) {
-      res.writeStatus(STATUS_304).writeHeader(ETAG, etag).end(undefined, close);
+    const generation = table.lastGeneration;
+    const ref = table.lastRef;
+    if (ifNoneMatch !== '' && ifNoneMatch === formatEtag(generation, ref)) {
+      res.writeStatus(STATUS_304).writeHeader(ETAG, etagBytes(generation, ref)).end(undefined, close);
       return;
     }
-    res.writeStatus(STATUS_200).writeHeader(ETAG, etag);
+    res.writeStatus(STATUS_200).writeHeader(ETAG, etagBytes(generation, ref));
     if (table.lastValueType !== TYPE_BYTES) res.writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8);
     if (table.lastExpireAt !== 0) res.writeHeader(SABCACHE_TTL, String(Math.max(0, Math.round(table.lastExpireAt - Date.now() / 1000))));
     res.end(head ? undefined : scratch.subarray(0, n), close);
@@ -200,19 +196,26 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     const ifNoneMatch = req.getHeader(HEADER_IF_NONE_MATCH);
     const answer = new AsyncAnswer(res, state);
     let key: string;
-    const options: SetOptions = {};
+    let ttlSeconds: number;
+    // Only a conditional PUT needs options (and SharedCache.set's checks of them).
+    let options: SetOptions | undefined;
     try {
       key = checkedKey(raw);
-      options.ttlSeconds = parseTtl(ttlText);
-      conditionsFrom(ifMatch, ifNoneMatch, options);
+      ttlSeconds = parseTtl(ttlText);
+      if (ifMatch !== '' || ifNoneMatch !== '') {
+        options = { ttlSeconds };
+        conditionsFrom(ifMatch, ifNoneMatch, options);
+      }
     } catch (e) {
       // The body is not read: close the connection after answering.
       return answer.error(httpErrorFrom(e), true);
     }
     readBody(res, answer, lengthText, maxValueBytes, (body) => {
-      const version = cache.set(key, body, options);
-      if (version === undefined) return answer.error(PRECONDITION_FAILED);
-      state.afterDurable(() => answer.send((r, close) => r.writeStatus(STATUS_204).writeHeader(ETAG, `"${version}"`).end(undefined, close)));
+      if (options === undefined) table.set(key, body, ttlSeconds);
+      else if (cache.set(key, body, options) === undefined) return answer.error(PRECONDITION_FAILED);
+      const generation = table.lastGeneration;
+      const ref = table.lastRef;
+      state.afterDurable(() => answer.send((r, close) => r.writeStatus(STATUS_204).writeHeader(ETAG, etagBytes(generation, ref)).end(undefined, close)));
     });
   });
 
