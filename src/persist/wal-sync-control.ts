@@ -1,6 +1,6 @@
 /**
- * The control block a WAL writer shares with its sync thread (`--fsync always`): six i32
- * words in a 24-byte SharedArrayBuffer. The writer appends records to the file on its own
+ * The control block a WAL writer shares with its sync thread (`--fsync always`): seven i32
+ * words in a 28-byte SharedArrayBuffer. The writer appends records to the file on its own
  * thread; the sync thread runs the fdatasyncs, back to back while there is something new,
  * so the writer's event loop never waits on the disk.
  *
@@ -11,6 +11,7 @@
  *  word 3 SYNC_STOP       1: the sync thread closes its descriptor and ends
  *  word 4 SYNC_FAILURES   fdatasyncs that failed (the writer logs when this grows)
  *  word 5 SYNC_COUNT      fdatasyncs that succeeded (for stats)
+ *  word 6 SYNC_MICROS     how long the last fdatasync took, in microseconds
  * ```
  *
  * @module
@@ -28,8 +29,10 @@ export const SYNC_STOP = 3;
 export const SYNC_FAILURES = 4;
 /** Word: fdatasyncs that succeeded. */
 export const SYNC_COUNT = 5;
+/** Word: how long the last fdatasync took, in microseconds (the writer's choice of who syncs). */
+export const SYNC_MICROS = 6;
 /** Bytes of the control block. */
-export const SYNC_CONTROL_BYTES = 6 * 4;
+export const SYNC_CONTROL_BYTES = 7 * 4;
 
 /** Whether batch number `a` comes after `b` (batch numbers wrap at 2^32). */
 export function batchAfter(a: number, b: number): boolean {

@@ -1,9 +1,10 @@
 /**
- * A WAL writer's sync thread (wal-writer.ts, `--fsync always`; control words in
- * wal-sync-control.ts). It sleeps until the writer has written a batch it has not covered,
- * runs one fdatasync for everything written so far, publishes the batch it covered, and
- * goes again at once if more came meanwhile: group commit, with the writer's event loop
- * serving requests while the disk works.
+ * A WAL writer's sync thread (wal-writer.ts, `--fsync always` on a disk whose fdatasync
+ * takes over INLINE_SYNC_MAX_MICROS; control words in wal-sync-control.ts). It sleeps
+ * until the writer has written a batch it has not covered, runs one fdatasync for
+ * everything written so far, publishes the batch it covered, and goes again at once if
+ * more came meanwhile: group commit, with the writer's event loop serving requests while
+ * the disk works.
  *
  * It opens the writer's current file by path (the path comes on the port, before the file
  * epoch moves). fdatasync flushes a file's data whatever descriptor wrote it.
@@ -15,7 +16,7 @@
  */
 import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { batchAfter, SYNC_COUNT, SYNC_DONE, SYNC_FAILURES, SYNC_FILE, SYNC_REQUESTED, SYNC_STOP } from './wal-sync-control.ts';
+import { batchAfter, SYNC_COUNT, SYNC_DONE, SYNC_FAILURES, SYNC_FILE, SYNC_MICROS, SYNC_REQUESTED, SYNC_STOP } from './wal-sync-control.ts';
 
 const { control, port } = workerData as { control: SharedArrayBuffer; port: MessagePort };
 const ctl = new Int32Array(control);
@@ -48,8 +49,11 @@ for (;;) {
     }
     if (fd < 0) throw new Error('a batch was requested before any file was named');
     // Batches written to an earlier file were synced by the writer when it closed that file.
+    const t0 = performance.now();
     fdatasyncSync(fd);
-    // A figure for stats: atomic only so the writer reads a whole number; no order needed.
+    // Figures (stats, and the writer's choice of who syncs): atomic only so the writer reads
+    // whole numbers; no order needed.
+    Atomics.store(ctl, SYNC_MICROS, Math.min(2 ** 31 - 1, Math.round((performance.now() - t0) * 1000)));
     Atomics.add(ctl, SYNC_COUNT, 1);
     covered = requested;
     // Ordering: published only after fdatasync returned: the writer answers every request of

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { replayWal } from '../../src/persist/wal-replay.ts';
-import { type FsyncPolicy, listWalFiles, pruneWalFiles, WAL_PREALLOCATE_BYTES, WalWriter } from '../../src/persist/wal-writer.ts';
+import { type FsyncPolicy, listWalFiles, pruneWalFiles, WAL_PREALLOCATE_BYTES, WalWriter, type WalWriterOptions } from '../../src/persist/wal-writer.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { H_WAL_EPOCH } from '../../src/table/layout.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
@@ -18,11 +18,11 @@ const quiet = () => {};
  * Runs `fn` with a cache whose changes a WalWriter with policy `fsync` logs into a fresh
  * directory; closes the cache and removes the directory after (closing the writer is `fn`'s).
  */
-async function withWriter(fsync: FsyncPolicy, fn: (a: SharedCache, wal: WalWriter, dir: string) => void | Promise<void>): Promise<void> {
+async function withWriter(fsync: FsyncPolicy, fn: (a: SharedCache, wal: WalWriter, dir: string) => void | Promise<void>, options: WalWriterOptions = {}): Promise<void> {
   const dir = tempDir();
   const a = create();
   try {
-    const wal = new WalWriter(dir, a.table.owner, fsync, a.table.v, quiet);
+    const wal = new WalWriter(dir, a.table.owner, fsync, a.table.v, quiet, options);
     a.table.walSink = wal;
     await fn(a, wal, dir);
   } finally {
@@ -180,7 +180,7 @@ test('with fsync always an answer waits for the fdatasync that covers its record
   wal.close();
 }));
 
-test('fsync always: a sync answers only the requests whose records it covers, not those that came after it started', () => withWriter('always', async (a, wal, dir) => {
+test('fsync always, sync thread: a sync answers only the requests whose records it covers, not those that came after it started', () => withWriter('always', async (a, wal, dir) => {
   a.set('first-key', 'v');
   const first = new Promise<void>((resolve) => wal.whenDurable(resolve));
   wal.flush(); // written, and its sync asked for
@@ -203,15 +203,87 @@ test('fsync always: a sync answers only the requests whose records it covers, no
   assert.ok(secondInFile, 'the second answer came after its record was written');
   assert.ok(syncsAtSecond >= 2, `and after a second sync (syncs: ${syncsAtSecond}): the first one started before that record was written`);
   wal.close();
+}, { inlineSyncMaxMicros: 0 }));
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+/** Forever, for tests that must not end a wait by time. */
+const HOUR_MICROS = 3_600e6;
+
+test('fsync always, inline: records wait for as many as the last batch had, so its clients share the next fdatasync', () => withWriter('always', async (a, wal) => {
+  const durable = () => new Promise<void>((resolve) => wal.whenDurable(resolve));
+  for (let i = 0; i < 5; i++) a.set(`a${i}`, 'v');
+  await durable(); // the first batch: nothing to wait for
+  const syncs = wal.stats.syncs;
+  a.set('b0', 'v');
+  let answered = 0;
+  wal.whenDurable(() => answered++);
+  for (let i = 0; i < 5; i++) await turn();
+  assert.equal(answered, 0, 'one record waits for the four more that the last batch had');
+  assert.equal(wal.stats.syncs, syncs);
+  for (let i = 1; i < 5; i++) a.set(`b${i}`, 'v');
+  await durable();
+  assert.equal(answered, 1);
+  assert.equal(wal.stats.syncs, syncs + 1, 'one fdatasync for the five');
+  wal.close();
+}, { inlineSyncMaxMicros: Infinity, maxWaitMicros: HOUR_MICROS, batchWindowMs: 3_600_000 }));
+
+test('fsync always, inline: a lone client (one write per batch) never waits for more', { timeout: 30_000 }, () => withWriter('always', async (a, wal) => {
+  for (let i = 0; i < 20; i++) {
+    a.set(`k${i}`, 'v');
+    await new Promise<void>((resolve) => wal.whenDurable(resolve));
+  }
+  assert.equal(wal.stats.syncs, 20);
+  wal.close();
+}, { inlineSyncMaxMicros: Infinity, maxWaitMicros: HOUR_MICROS }));
+
+test('fsync always, inline: a batch that does not fill waits no longer than maxWaitMicros', { timeout: 30_000 }, () => withWriter('always', async (a, wal) => {
+  for (let i = 0; i < 5; i++) a.set(`a${i}`, 'v');
+  await new Promise<void>((resolve) => wal.whenDurable(resolve));
+  const syncs = wal.stats.syncs;
+  a.set('alone', 'v');
+  await new Promise<void>((resolve) => wal.whenDurable(resolve));
+  assert.equal(wal.stats.syncs, syncs + 1);
+  wal.close();
+}, { inlineSyncMaxMicros: Infinity, maxWaitMicros: 20_000, batchWindowMs: 3_600_000 }));
+
+test('fsync always: the writer moves between its sync thread and syncing inline with batches in flight; every answer comes after its record is in the file', { timeout: 60_000 }, () => withWriter('always', async (a, wal, dir) => {
+  let late = 0;
+  let applied = 0;
+  for (let round = 0; round < 6; round++) {
+    // Even rounds: the sync thread (started in round 0 once a first sync was timed); odd: inline.
+    wal.inlineSyncMaxMicros = round % 2 === 0 ? 0 : Infinity;
+    const answers: Promise<void>[] = [];
+    for (let i = 0; i < 30; i++) {
+      const key = `r${round}-k${String(i).padStart(2, '0')}`;
+      a.set(key, 'v');
+      answers.push(new Promise<void>((resolve) => wal.whenDurable(() => {
+        if (!listWalFiles(dir).some((f) => readFileSync(f).includes(key))) late++;
+        resolve();
+      })));
+      applied++;
+      if (i % 3 === 2) await turn();
+    }
+    await Promise.all(answers);
+  }
+  assert.equal(late, 0, 'answers that came before their record was in the file');
+  wal.close();
+  const b = create();
+  try {
+    const r = replayWal(b.table, dir, 0, quiet);
+    assert.deepEqual(r.problems, []);
+    assert.equal(r.applied, applied);
+  } finally {
+    b.close();
+  }
 }));
 
-test('fsync always: 4 threads get every answer from their sync threads while the epoch moves under them, each after its record is in a file', async () => {
+test('fsync always: 4 threads (2 with sync threads, 2 syncing inline) get every answer while the epoch moves under them, each after its record is in a file', async () => {
   const dir = tempDir();
   const a = SharedCache.create({ memoryBytes: 16 << 20 });
   const b = SharedCache.create({ memoryBytes: 16 << 20 });
   try {
     const writes = 400;
-    const workers = [0, 1, 2, 3].map((thread) => startFixture('wal-always-worker', { handle: a.handle, dir, thread, writes }));
+    const workers = [0, 1, 2, 3].map((thread) => startFixture('wal-always-worker', { handle: a.handle, dir, thread, writes, inlineSyncMaxMicros: thread < 2 ? 0 : Infinity }));
     const exited = workers.map((w) => new Promise((resolve) => w.once('exit', resolve)));
     // Files close and open under the writers (as a snapshot makes them do), racing the sync
     // threads' switch to each new file. An answer that never came would hang this test.
