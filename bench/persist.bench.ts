@@ -63,9 +63,17 @@ function fsyncDir(d: string): void {
   closeSync(fd);
 }
 
-/** The ceiling: `bytes` written sequentially in 1 MiB writes, fsync, rename, directory fsync. Returns ms. */
+/**
+ * The ceiling: `bytes` written sequentially in 1 MiB writes, fsync, rename, directory fsync.
+ * Returns ms. The previous round's file is deleted first, outside the timing, as the
+ * snapshot writer deletes its old snapshots after its timing: on this machine's ext4
+ * (mounted with `discard`) deleting a 461 MB file takes about 0.8 s, which a rename over it
+ * would otherwise add to the ceiling's time (runs before 2026-11-22 did: their ceiling
+ * swung between about 0.5 and 7 GB/s from round to round).
+ */
 function plainWrite(bytes: number): number {
   const chunk = new Uint8Array(1 << 20).fill(7);
+  rmSync(join(dir, 'plain.bin'), { force: true });
   const t0 = performance.now();
   const tmp = join(dir, 'plain.tmp');
   const fd = openSync(tmp, 'w');
