@@ -157,9 +157,13 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     }
     const generation = table.lastGeneration;
     const ref = table.lastRef;
-    if (ifNoneMatch !== '' && ifNoneMatch === formatEtag(generation, ref)) {
-      res.writeStatus(STATUS_304).writeHeader(ETAG, etagBytes(generation, ref)).end(undefined, close);
-      return;
+    if (ifNoneMatch !== '') {
+      // A conditional GET needs the ETag as a string to compare: the 304 sends that string.
+      const etag = formatEtag(generation, ref);
+      if (ifNoneMatch === etag) {
+        res.writeStatus(STATUS_304).writeHeader(ETAG, etag).end(undefined, close);
+        return;
+      }
     }
     res.writeStatus(STATUS_200).writeHeader(ETAG, etagBytes(generation, ref));
     if (table.lastValueType !== TYPE_BYTES) res.writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8);
