@@ -323,13 +323,13 @@ export class WalWriter implements WalSink {
       }
       // The write only reaches the page cache (a few microseconds); the sync thread runs the
       // fdatasync. Measured faster than the write and fdatasync both on the thread pool (two
-      // round trips).
+      // round trips). useSyncThread() started the thread if it was not running.
       this.writeBufferedSync();
-      if (this.syncThread === null) return this.syncHere();
+      const thread = this.syncThread!;
       this.batch = (this.batch + 1) | 0;
       // While answers wait, the sync thread keeps the process alive (Atomics.waitAsync alone
       // does not hold the event loop open).
-      if (this.pending.length === 0) this.syncThread.ref();
+      if (this.pending.length === 0) thread.ref();
       this.pending.push(this.batch, this.written);
       // Ordering: stored after writeSync returned, so the fdatasync the sync thread starts
       // once it sees this number covers these records.
