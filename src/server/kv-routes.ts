@@ -265,8 +265,9 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       if (action === 'incr' || action === 'decr') {
         const by = parseBy(req.getQuery('by'));
         const value = String(action === 'incr' ? cache.incr(key, by) : cache.decr(key, by));
-        const etag = formatEtag(table.lastGeneration, table.lastRef);
-        answerDurable(res, state, (r, c) => r.writeStatus(STATUS_200).writeHeader(ETAG, etag).writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8).end(value, c), close);
+        const generation = table.lastGeneration;
+        const ref = table.lastRef;
+        answerDurable(res, state, (r, c) => r.writeStatus(STATUS_200).writeHeader(ETAG, etagBytes(generation, ref)).writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8).end(value, c), close);
         return;
       }
       let found: boolean;

@@ -222,6 +222,7 @@ test('[http] conditional PUT answers 412 with its code; incr errors are 409/400;
   r = await fetch(`${url('n')}/decr?by=5`, { method: 'POST' });
   assert.equal(await r.text(), '-5');
   assert.ok(r.headers.get('etag'));
+  assert.equal(r.headers.get('etag'), (await fetch(url('n'), { method: 'HEAD' })).headers.get('etag'), 'decr gives the ETag the value then has');
   assert.equal((await fetch(`${k}?ttl=100`, { method: 'PATCH' })).status, 204);
   const ttl = Number((await fetch(k, { method: 'HEAD' })).headers.get('sabcache-ttl'));
   assert.ok(ttl >= 99 && ttl <= 101);
