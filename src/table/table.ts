@@ -541,9 +541,9 @@ export class Table implements ThreadContext {
         stored++;
       }
       // One add for the group, not one per entry (Atomics builtins are calls in this V8: a
-      // snapshot load ran 1.03× faster, bench fixture, 6 interleaved rounds). Atomic: another thread may already
-      // subtract an entry of the group it overwrote or deleted, so the count can dip below
-      // the truth for this moment. Safe: the segment is this thread's active one, and only
+      // snapshot load ran 1.03× faster, bench fixture, 6 interleaved rounds). Atomic:
+      // another thread may already subtract an entry of the group it overwrote or deleted,
+      // so the count can dip below the truth for this moment. Safe: the segment is this thread's active one, and only
       // sealed segments' live bytes decide anything (compaction); this thread seals it in a
       // later reserve, after this add. A thread dying before it leaves the count short by at
       // most a group (one entry before): a compaction picks that segment a little early, and
