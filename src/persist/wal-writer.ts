@@ -209,6 +209,8 @@ export class WalWriter implements WalSink {
     private readonly log: (line: string) => void,
     options: WalWriterOptions = {},
   ) {
+    // No ordering needed: the epoch is only compared for a change (rotationAsked), and a
+    // snapshot that moves it before this load finds no file of this writer to rotate.
     this.epoch = Atomics.load(view.i32, H_WAL_EPOCH);
     this.inlineSyncMaxMicros = options.inlineSyncMaxMicros ?? INLINE_SYNC_MAX_MICROS;
     this.maxWaitMicros = options.maxWaitMicros;
