@@ -12,6 +12,7 @@ import type { SharedCache } from '../shared-cache.ts';
 import { piscinaTask, siblingModule } from '../util/spawn-worker.ts';
 import type { SnapshotWritten } from './snapshot-files.ts';
 import type { SnapshotJob } from './snapshot-task.ts';
+import { abandonSnapshotWrite, newSnapshotWriteJob } from './snapshot-write.ts';
 
 /** Snapshot options (validated by config.ts for the server). */
 export interface SnapshotterOptions {
@@ -56,8 +57,9 @@ export class Snapshotter {
   constructor(private readonly cache: SharedCache, private readonly options: SnapshotterOptions, private readonly log: (line: string) => void) {
     mkdirSync(options.dir, { recursive: true });
     const task = piscinaTask(siblingModule('./snapshot-task', import.meta.url));
-    // One thread: snapshots never overlap. It detaches from the cache after each job.
-    this.pool = new Piscina({ ...task, minThreads: 0, maxThreads: 1, idleTimeout: 60_000 });
+    // Two threads: a snapshot's lead and its helper (snapshots never overlap: start() runs one
+    // at a time). Each detaches from the cache after each job.
+    this.pool = new Piscina({ ...task, minThreads: 0, maxThreads: 2, idleTimeout: 60_000 });
     if (options.intervalSeconds > 0) {
       this.timer = setInterval(() => {
         this.start().catch(() => {}); // failures are logged and counted by start()
@@ -87,8 +89,22 @@ export class Snapshotter {
     this.running ??= (async () => {
       this.figures.snapshotInProgress = true;
       try {
-        const job: SnapshotJob = { handle: this.cache.handle, dir: this.options.dir, keep: this.options.keep };
-        const w = (await this.pool.run(job)) as SnapshotWritten;
+        const write = newSnapshotWriteJob(this.cache.table.v.g, 1);
+        const job: SnapshotJob = { role: 'lead', handle: this.cache.handle, dir: this.options.dir, keep: this.options.keep, write };
+        // The lead first: it never waits for the helper, so it runs whether or not a second
+        // pool thread ever picks the helper up.
+        const lead = this.pool.run(job) as Promise<SnapshotWritten>;
+        const helper = this.pool.run({ ...job, role: 'helper' } satisfies SnapshotJob);
+        let w: SnapshotWritten;
+        try {
+          w = await lead;
+        } finally {
+          // Whatever became of the lead (even a task that failed before its walk began), the
+          // helper is told there is nothing more, and waited for (it never throws: its
+          // failures are the lead's to raise), so that no job outlives its snapshot.
+          abandonSnapshotWrite(write);
+          await helper.catch(() => null);
+        }
         Object.assign(this.figures, {
           lastSnapshotAtMs: Date.now(), lastSnapshotDurationMs: Math.round(w.durationMs), lastSnapshotBytes: w.bytes, lastSnapshotEntries: w.entries, lastSnapshotWalSequence: w.walSequence,
           snapshotsWritten: this.figures.snapshotsWritten + 1,

@@ -34,11 +34,6 @@ import { freqBump, freqOf, freqSetLocked } from './frequency.ts';
  */
 const SLAB_VALUE_MAX_BYTES = 4096;
 const SLAB_BYTES = 64 * 1024;
-/**
- * Bytes of each entry a snapshot walk loads ahead (touchEntries): its first 128 bytes, which
- * at an 8-byte offset span up to 3 cache lines; the words at 0, 64 and 124 touch each one.
- */
-const TOUCH_BYTES = 2 * REGION_ALIGN_BYTES;
 /** Values up to this many bytes are copied word by word (see copyInto); longer ones by memcpy. */
 const COPY_BY_VIEW_MAX_BYTES = 192;
 
@@ -62,22 +57,6 @@ export interface WalSink {
    * 0 = never). Copy what is needed now: `key` is reused.
    */
   record(seq: number, op: number, key: Uint8Array, keyLength: number, value: string | Uint8Array | null, type: number, expireAt: number): void;
-}
-
-/** Receives entries copied out of the table ({@link Table.snapshotBucket}). */
-export interface EntrySink {
-  /** Remembers the current position (one mark at a time). */
-  mark(): void;
-  /** Drops every entry added since the last {@link mark}. */
-  rewind(): void;
-  /**
-   * Copies one entry: `keyLength` key bytes then `valueLength` value bytes from byte `from`
-   * of the shared buffer (`u8` and `i32` view it); `type` is its value type, `expireAt`
-   * unix seconds (0 = never). `from` is the key's first byte inside an entry (layout.ts):
-   * the entry's header is the ENTRY_HEADER_BYTES before it, and the entry runs on to a
-   * multiple of 8 bytes, so a sink may copy it whole. The bytes are shared: copy them now.
-   */
-  entry(u8: Uint8Array, i32: Int32Array, from: number, keyLength: number, valueLength: number, type: number, expireAt: number): void;
 }
 
 /**
@@ -167,7 +146,7 @@ export class Table implements ThreadContext {
   private outView: DataView | null = null;
   private outViewOf: Uint8Array | null = null;
   private outAt = 0;
-  /** Sink of touchEntries' loads. */
+  /** Sink of restoreEntries' touching loads. */
   private touched = 0;
   /**
    * restoreEntries' per-group scratch, per entry: its size in bytes (0 = expired, -1 =
@@ -325,75 +304,6 @@ export class Table implements ThreadContext {
       }
       found.push(u8.slice(ks, ks + keyLen));
     }
-  }
-
-  /**
-   * Hands `sink` a copy of every live entry of bucket `b` (DESIGN §6: a snapshot walks the
-   * index the way readers do, so it never stops readers or writers). Under the seqlock:
-   * the entries are copied, then the sequence is checked, and a bucket that moved is
-   * copied again (the sink drops the first copy); a bucket that keeps moving is copied
-   * under its lock. Returns the entries copied. Expired entries (at `nowSeconds`) are left
-   * out.
-   */
-  snapshotBucket(b: number, nowSeconds: number, sink: EntrySink): number {
-    const i32 = this.i32;
-    const bw = this.indexWord + b * BUCKET_WORDS;
-    if (b + 1 < this.bucketCount) this.touchEntries(bw + BUCKET_WORDS);
-    sink.mark();
-    for (let attempt = 0; attempt < READ_RETRIES; attempt++) {
-      const s1 = Atomics.load(i32, bw);
-      if (s1 & 1) continue;
-      const n = this.copyEntries(bw, nowSeconds, sink);
-      // Ordering: validate after every plain load of copyEntries (see bucket-lock.ts); a
-      // copy taken while a writer moved the bucket may mix two states, so it is dropped.
-      if (validateSeq(i32, bw, s1) === s1) return n;
-      sink.rewind();
-    }
-    const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
-    try {
-      return this.copyEntries(bw, nowSeconds, sink);
-    } finally {
-      unlockBucket(i32, bw, s, this.threadWord);
-    }
-  }
-
-  /**
-   * Loads the first words of the entries bucket `bw` points at, so that their cache misses
-   * overlap with the copying of the bucket before it (a walk in index order jumps across
-   * all of memory). Plain, unchecked-for-consistency loads: only their timing matters.
-   */
-  private touchEntries(bw: number): void {
-    const i32 = this.i32;
-    let sum = 0;
-    for (let w = 0; w < WAYS; w++) {
-      const ref = i32[bw + B_REFS + w];
-      const seg = ref >>> this.offBits;
-      const off = (ref & this.offMask) << 3;
-      if (ref === 0 || seg >= this.segCount || off + TOUCH_BYTES > this.segBytes) continue;
-      const ew = (this.segBase + seg * this.segBytes + off) >>> 2;
-      // Header, key and the value's start: the whole of most entries.
-      sum += i32[ew] + i32[ew + (REGION_ALIGN_BYTES >>> 2)] + i32[ew + (TOUCH_BYTES >>> 2) - 1];
-    }
-    this.touched = sum; // kept, so the loads are not dropped as dead code
-  }
-
-  /** Copies bucket `bw`'s live entries into `sink`. Bounds-checked: may run on a torn bucket. */
-  private copyEntries(bw: number, nowSeconds: number, sink: EntrySink): number {
-    const i32 = this.i32;
-    let n = 0;
-    for (let w = 0; w < WAYS; w++) {
-      const e = this.checkedEntry(i32[bw + B_REFS + w]);
-      if (e < 0) continue;
-      const ew = e >>> 2;
-      const kf = i32[ew + E_KEYLEN_FLAGS];
-      const keyLen = kf & KEYLEN_MASK;
-      const valueLen = i32[ew + E_VALUE_LEN];
-      const exp = i32[ew + E_EXPIRE_AT] >>> 0;
-      if (exp !== 0 && exp <= nowSeconds) continue;
-      sink.entry(this.u8, i32, e + ENTRY_HEADER_BYTES, keyLen, valueLen, (kf >>> FLAGS_SHIFT) & TYPE_MASK, exp);
-      n++;
-    }
-    return n;
   }
 
   /**
