@@ -29,6 +29,12 @@ export interface SnapshotJob {
   write: SnapshotWriteJob;
 }
 
+// The walk yields the core to the server threads whenever they need it (SCHED_IDLE, or nice
+// 19 without it; this thread only, lead or helper alike): see bench:persist for GET latency
+// during a snapshot.
+lowerThisThreadPriority();
+makeThisThreadIdleClass();
+
 /**
  * Runs one part of a snapshot. The lead first asks the WAL writers to start new files (the
  * epoch) and reads the WAL sequence: every change numbered up to it is in the snapshot
