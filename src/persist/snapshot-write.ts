@@ -232,6 +232,9 @@ class Walker {
         else copyMovedBuckets(table, marks, from, to, now, enc);
       }
       enc.flush();
+      // Inside the phase (before leaving its active count), so that the lead, which reads
+      // the counts after waitPhase, sees every add.
+      if (phase === PHASE_COPY && this.marker !== 0) Atomics.add(ctl, W_HELPER_SEGMENTS, this.segments);
       Atomics.add(ctl, W_BLOCKS, enc.blocks - blocks);
       Atomics.add(this.i64, I_ENTRIES, BigInt(enc.entries - entries));
     });
@@ -387,7 +390,6 @@ export function helpSnapshotWrite(table: Table, job: SnapshotWriteJob): void {
       // Until the lead moves the phase on (or ends the job).
       while (Atomics.load(ctl, W_PHASE) === phase) Atomics.wait(ctl, W_PHASE, phase, 50);
     }
-    Atomics.add(ctl, W_HELPER_SEGMENTS, walker.segments);
   } finally {
     walker.close();
   }
