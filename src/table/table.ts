@@ -494,7 +494,7 @@ export class Table implements ThreadContext {
           const ref = r[at + R_REF];
           const seg = ref >>> this.offBits;
           const e = this.segBase + seg * this.segBytes + ((ref & this.offMask) << 3);
-          this.linkLocked(bw, b, ref, this.segRowWord + seg * SEGMENT_ROW_WORDS, 0, this.u8, e + ENTRY_HEADER_BYTES, r[at + R_KEY_LENGTH], watched ? this.v.hashEntryKey(e)[0] : 0, r[at + R_HI]);
+          this.linkLocked(bw, b, ref, this.segRowWord + seg * SEGMENT_ROW_WORDS, this.u8, e + ENTRY_HEADER_BYTES, r[at + R_KEY_LENGTH], watched ? this.v.hashEntryKey(e)[0] : 0, r[at + R_HI]);
           k++;
         } while (k < n && r[k * RECORD_WORDS + R_BUCKET] === b);
       } finally {
@@ -965,20 +965,20 @@ export class Table implements ThreadContext {
     // any way points at it, so whoever walks the segment up to the write offset (eviction,
     // also after this thread dies; snapshots) sees whole entries, and finds every linked one.
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
-    this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size, this.codec.bytes, 0, this.codec.length, this.codec.hash[0], this.codec.hash[1]);
+    this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, this.codec.bytes, 0, this.codec.length, this.codec.hash[0], this.codec.hash[1]);
     // Atomic: evictors and other writers subtract from the same segment's live bytes.
     Atomics.add(i32, row + S_LIVE_BYTES, size);
   }
 
   /**
    * Points the way of the locked bucket `b` for the key with hash lanes (`lo`, `hi`) at the
-   * entry `ref` (`size` bytes, in the segment whose row starts at word `row`, already below
-   * its write offset), replacing the old entry, or taking an empty way, or evicting one.
-   * The key is `keyLen` bytes of `key` from `keyStart`: the codec's own bytes, or a
-   * record's key in another array (restoreEntries). The caller adds `size` to the segment's
-   * live bytes: installLocked at once, restoreEntries once for a whole group.
+   * entry `ref` (in the segment whose row starts at word `row`, already below its write
+   * offset), replacing the old entry, or taking an empty way, or evicting one. The key is
+   * `keyLen` bytes of `key` from `keyStart`: the codec's own bytes, or the entry's own key
+   * in the buffer (linkBatch). The caller adds the entry's size to the segment's live
+   * bytes: installLocked at once, linkBatch once per segment of a batch.
    */
-  private linkLocked(bw: number, b: number, ref: number, row: number, size: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number): void {
+  private linkLocked(bw: number, b: number, ref: number, row: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number): void {
     const i32 = this.i32;
     let target = this.findLocked(bw, hi, key, keyStart, keyLen);
     if (target >= 0) {
