@@ -421,12 +421,8 @@ export class Table implements ThreadContext {
    */
   private nextBatchSegment(): void {
     const i32 = this.i32;
-    if (this.batchSeg >= 0) {
-      // Ordering: the write offset covers the copies before any of them is linked (see
-      // linkBatch), so a walker up to it sees whole entries.
-      Atomics.store(i32, this.segRowWord + this.batchSeg * SEGMENT_ROW_WORDS + S_WRITE_OFFSET, this.batchOff);
-      this.batchSeg = -1;
-    }
+    this.publishBatchOffset();
+    this.batchSeg = -1;
     if (this.batchSegs.length === 0) this.batchHoldSegments = this.restoreHoldSegments();
     else if (this.batchSegs.length >= this.batchHoldSegments) this.linkBatch(false);
     for (let attempt = 0; attempt < 256; attempt++) {
@@ -444,6 +440,16 @@ export class Table implements ThreadContext {
       else Atomics.wait(i32, this.threadWord + T_PARK, 0, 1);
     }
     throw new OutOfMemoryError('no free segment and none can be evicted (every segment is active in some thread)');
+  }
+
+  /** Publishes the write offset of the segment the restore fills (if any) up to its last copy. */
+  private publishBatchOffset(): void {
+    if (this.batchSeg < 0) return;
+    // Ordering: the write offset moves past every copy before any way points at one (as in
+    // installLocked; linkBatch links only after this): whoever walks the segment up to its
+    // write offset (repair after this thread dies, eviction once it is sealed) sees whole
+    // entries; the ones not linked yet read as dead.
+    Atomics.store(this.i32, this.segRowWord + this.batchSeg * SEGMENT_ROW_WORDS + S_WRITE_OFFSET, this.batchOff);
   }
 
   /**
@@ -471,13 +477,7 @@ export class Table implements ThreadContext {
   private linkBatch(keepFilling: boolean): void {
     const batch = this.restoreBatch!;
     const i32 = this.i32;
-    if (this.batchSeg >= 0) {
-      // Ordering: the write offset moves past every copy before any way points at one (as
-      // in installLocked): whoever walks this segment up to its write offset (repair after
-      // this thread dies, eviction once it is sealed) sees whole entries; the ones not linked
-      // yet read as dead.
-      Atomics.store(i32, this.segRowWord + this.batchSeg * SEGMENT_ROW_WORDS + S_WRITE_OFFSET, this.batchOff);
-    }
+    this.publishBatchOffset();
     batch.sort();
     const live = this.restoreLive!;
     const r = batch.records;
