@@ -88,7 +88,10 @@ test('restoreEntries while 3 threads overwrite, delete and evict the same keys: 
       if (why) bad.push(`key:${i}: ${why}`);
     }
     assert.deepEqual(bad, []);
-    assert.ok(cache.stats().evictions > 0, 'the cache evicted during the load');
+    // Segments, not items: what the race needs is segments freed under the load. Items
+    // dropped live were too few to count on: a batch holds many records of each of the 500
+    // keys, and all but the last of them are dead once linked (0 in 3 of 5 runs).
+    assert.ok(cache.stats().evictedSegments > 0, 'the cache evicted segments during the load');
     const index = checkIndex(cache.table.v);
     assert.deepEqual([index.oddBuckets, index.lockedBuckets, index.foreignWays], [0, 0, 0]);
     // One way per key: what a link made outside the lock could break (a writer of the same
