@@ -113,6 +113,12 @@ export class SnapshotMarks {
     for (let m = 0; m < markers; m++) this.bitmaps.push(take(segs * this.wordsPerSegment));
   }
 
+  /** Whether phase 2 covered every segment (read once phase 2 is over on every thread). */
+  allCovered(): boolean {
+    for (let s = 0; s < this.covered.length; s++) if (this.covered[s] !== 1) return false;
+    return true;
+  }
+
   /** Bytes of the SharedArrayBuffer a SnapshotMarks for `g` and `markers` threads needs. */
   static bytesFor(g: Geometry, markers: number): number {
     const wordsPerSegment = Math.max(1, g.segmentBytes >>> 8);
@@ -295,8 +301,16 @@ export function copyMovedBuckets(table: Table, marks: SnapshotMarks, from: numbe
   let n = 0;
   const i32 = table.v.i32;
   const g = table.v.g;
+  const allCovered = marks.allCovered();
+  const versions = marks.bucketVersions;
   for (let b = from; b < to; b++) {
     const bw = bucketWord(g, b);
+    // A bucket at the version it was marked at holds exactly the refs it was marked with
+    // (one read of its seq word: no other load to order), and when every segment was
+    // covered each of them is a marked entry of a covered segment: nothing to copy. (Its
+    // segments cannot have been freed since: a segment is freed only once its refs are
+    // unlinked, which moves the version.)
+    if (allCovered && Atomics.load(i32, bw) === versions[b]) continue;
     sink.mark();
     let done = false;
     for (let attempt = 0; attempt < READ_RETRIES && !done; attempt++) {

@@ -270,7 +270,7 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
     const done = Promise.all(workers.map((w) => firstMessage<{ writes: number; bad: number }>(w)));
     await new Promise((r) => setTimeout(r, 200)); // the cache fills and starts evicting
     const blocks: Uint8Array[] = [];
-    const enc = new SnapshotEncoder({ write: (b) => blocks.push(b.slice()) });
+    const enc = new SnapshotEncoder({ write: (b) => { blocks.push(b.slice()); } });
     const stall = () => {
       const until = performance.now() + 0.05;
       while (performance.now() < until); // 50 µs
@@ -326,6 +326,47 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
     assert.ok(results.every((r) => r.bad === 0));
     assert.ok(cache.stats().evictions > 0, 'the cache evicted under the walk');
     assert.ok(dropped > 0, 'some segment was freed under its copy, and its copy dropped');
+  } finally {
+    cache.close();
+  }
+});
+
+test('the tail copies exactly the buckets changed since their mark: an overwrite, a new key; nothing when no bucket changed', () => {
+  const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 });
+  try {
+    for (let i = 0; i < 2000; i++) cache.set(`key:${i}`, `old-${i}`);
+    const t = cache.table;
+    const g = t.v.g;
+    const dec = new TextDecoder();
+    const walk = (between: () => void): Map<string, string> => {
+      const marks = new SnapshotMarks(g, 1, new SharedArrayBuffer(SnapshotMarks.bytesFor(g, 1)));
+      recordGenerations(t, marks);
+      markBuckets(t, marks, 0, 0, g.bucketCount);
+      const body = new SnapshotEncoder({ write: () => {} });
+      for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, marks, s, t.clockSeconds(), body) >= 0);
+      between();
+      assert.ok(marks.allCovered(), 'no segment was freed: the fast path applies');
+      const tail = new Map<string, string>();
+      const enc = new SnapshotEncoder({
+        write: (b) => {
+          const dv = new DataView(b.buffer, b.byteOffset, b.length);
+          for (let at = 12; at < b.length; at += (12 + dv.getUint16(at, true) + dv.getUint32(at + 4, true) + 7) & ~7) {
+            const kl = dv.getUint16(at, true);
+            tail.set(dec.decode(b.subarray(at + 12, at + 12 + kl)), dec.decode(b.subarray(at + 12 + kl, at + 12 + kl + dv.getUint32(at + 4, true))));
+          }
+        },
+      });
+      copyMovedBuckets(t, marks, 0, g.bucketCount, t.clockSeconds(), enc);
+      enc.flush();
+      return tail;
+    };
+    assert.deepEqual([...walk(() => {})], [], 'no bucket changed: an empty tail');
+    const tail = walk(() => {
+      cache.set('key:7', 'new-7'); // after phase 2: only the tail can hold the new value
+      cache.set('fresh', 'f');
+    });
+    assert.deepEqual(new Map([...tail].filter(([k]) => k === 'key:7' || k === 'fresh')), new Map([['key:7', 'new-7'], ['fresh', 'f']]));
+    for (const [k, v] of tail) assert.equal(cache.get(k), v, `${k}: the tail holds what its changed bucket holds now`);
   } finally {
     cache.close();
   }
