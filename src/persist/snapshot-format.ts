@@ -125,8 +125,13 @@ export function encodeHeader(h: SnapshotHeader): Uint8Array {
 
 /** Where a {@link SnapshotEncoder} hands its finished blocks (the snapshot file). */
 export interface BlockSink {
-  /** Takes one block (header and payload); copy or write it before returning. */
-  write(block: Uint8Array): void;
+  /**
+   * Takes one block (header and payload): copies or writes it before returning, or keeps
+   * it (when it lies in a buffer the sink gave) and returns another buffer for the encoder
+   * to fill next ({@link SnapshotEncoder.useBuffer}'s terms); returns nothing to let the
+   * encoder reuse its buffer.
+   */
+  write(block: Uint8Array): Uint8Array | void;
 }
 
 /** The 24-byte trailer of a file of `blocks` blocks holding `entries` entries. */
@@ -148,9 +153,9 @@ export function encodeTrailer(blocks: number, entries: number): Uint8Array {
  * ever touches the open block.
  */
 export class SnapshotEncoder implements SnapshotSink {
-  private buf = new Uint8Array(BLOCK_TARGET_BYTES + (1 << 16));
-  private buf32 = new Int32Array(this.buf.buffer);
-  private dv = new DataView(this.buf.buffer);
+  private buf: Uint8Array = new Uint8Array(BLOCK_TARGET_BYTES + (1 << 16));
+  private buf32: Int32Array = new Int32Array(this.buf.buffer);
+  private dv: DataView = new DataView(this.buf.buffer);
   private at = PAYLOAD_AT;
   private count = 0;
   private markAt = PAYLOAD_AT;
@@ -168,6 +173,19 @@ export class SnapshotEncoder implements SnapshotSink {
    *   priority and took the server threads' core (bench:persist, GET p99 during a snapshot).
    */
   constructor(private readonly out: BlockSink) {}
+
+  /**
+   * Encodes the next blocks into `buf` (from its byte 0; its length a multiple of 8, its
+   * byteOffset too), for instance a slot of shared memory that another thread writes out:
+   * a block then lies at `buf.byteOffset + 4`. Call only between blocks (no entry added
+   * since the last flush). A block that outgrows `buf` moves to a buffer of the encoder's
+   * own; the sink then gets a block that is not in `buf`.
+   */
+  useBuffer(buf: Uint8Array): void {
+    this.buf = buf;
+    this.buf32 = new Int32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  }
 
   /** Remembers the position of the open block (see SnapshotSink.mark). */
   mark(): void {
@@ -276,7 +294,8 @@ export class SnapshotEncoder implements SnapshotSink {
     this.dv.setUint32(h, payload, true);
     this.dv.setUint32(h + 4, this.count, true);
     this.dv.setUint32(h + 8, crc32(this.buf.subarray(PAYLOAD_AT, this.at)), true);
-    this.out.write(this.buf.subarray(h, this.at));
+    const next = this.out.write(this.buf.subarray(h, this.at));
+    if (next) this.useBuffer(next);
     this.blocks++;
     this.entries += this.count;
     this.at = PAYLOAD_AT;

@@ -21,7 +21,7 @@ import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
 import type { Geometry } from '../table/layout.ts';
 import { copyMovedBuckets, copySegment, markBuckets, recordGenerations, SnapshotMarks } from '../table/snapshot-walk.ts';
 import type { Table } from '../table/table.ts';
-import { type BlockSink, encodeHeader, encodeTrailer, SNAPSHOT_HEADER_BYTES, type SnapshotHeader, SnapshotEncoder } from './snapshot-format.ts';
+import { BLOCK_TARGET_BYTES, type BlockSink, encodeHeader, encodeTrailer, SNAPSHOT_HEADER_BYTES, type SnapshotHeader, SnapshotEncoder } from './snapshot-format.ts';
 
 /** Buckets per unit of phase 1 or 3 a thread claims at a time. */
 export const WALK_BUCKETS_PER_UNIT = 4096;
@@ -65,7 +65,25 @@ const activeWord = (phase: number) => 7 + 2 * phase;
 const I_OFFSET = 7;
 /** Entries written so far, over all threads. */
 const I_ENTRIES = 8;
-const JOB_WORDS = 18;
+/**
+ * Bumped (and notified) when a thread leaves a phase or a helper hands a block over: the
+ * lead sleeps on it in waitPhase.
+ */
+const W_BELL = 18;
+/**
+ * Per hand-off slot k: word W_SLOTS + 2k is the length of the block the helper put there
+ * (0: the slot is the helper's to fill), word W_SLOTS + 2k + 1 where it starts in the slot.
+ */
+const W_SLOTS = 19;
+/**
+ * Slots through which a helper hands its blocks to the lead, which alone writes the file.
+ * Two threads writing one file contend in the kernel (ext4 takes the inode's lock for a
+ * buffered write): on this project's machine each thread's writes then took as long as one
+ * thread's writes of the whole file, where the lead writing them all lets the helper go on
+ * encoding meanwhile.
+ */
+export const HANDOFF_SLOTS = 4;
+const JOB_WORDS = W_SLOTS + 2 * HANDOFF_SLOTS + 1; // even: the i64 view covers whole words
 const PATH_OFFSET_BYTES = JOB_WORDS * 4;
 const PATH_MAX_BYTES = 4096;
 const MESSAGE_OFFSET_BYTES = PATH_OFFSET_BYTES + PATH_MAX_BYTES;
@@ -92,6 +110,10 @@ export interface SnapshotWriteJob {
   marks: SharedArrayBuffer;
   /** Threads that mark: 1 + helpers (0 or 1). */
   markers: number;
+  /** {@link HANDOFF_SLOTS} slots of `slotBytes` each (empty without a helper). */
+  slots: SharedArrayBuffer;
+  /** Bytes of one hand-off slot: the largest block phase 2 makes, plus slack (a multiple of 8). */
+  slotBytes: number;
 }
 
 /**
@@ -100,10 +122,16 @@ export interface SnapshotWriteJob {
  */
 export function newSnapshotWriteJob(g: Geometry, helpers: number): SnapshotWriteJob {
   const markers = 1 + Math.min(1, Math.max(0, helpers));
+  // Phase 2 closes a block once it reaches BLOCK_TARGET_BYTES, after a segment: a block is
+  // then at most that plus one segment's entries (and its header). A bigger one (a tail
+  // bucket of large entries) moves to the helper's own buffer and is written by the helper.
+  const slotBytes = BLOCK_TARGET_BYTES + g.segmentBytes + (1 << 16);
   return {
     control: new SharedArrayBuffer(MESSAGE_OFFSET_BYTES + MESSAGE_MAX_BYTES),
     marks: new SharedArrayBuffer(SnapshotMarks.bytesFor(g, markers)),
     markers,
+    slots: new SharedArrayBuffer(markers > 1 ? HANDOFF_SLOTS * slotBytes : 0),
+    slotBytes,
   };
 }
 
@@ -168,6 +196,52 @@ class ReservingFileSink implements BlockSink {
   }
 }
 
+/** Why a helper stops when the lead ended the job while it waited for a slot. */
+class SnapshotAbandonedError extends Error {}
+
+/**
+ * A helper's sink: each block the encoder finishes in a hand-off slot is handed to the lead
+ * (which writes it, see Walker.drainHandoff), and the encoder goes on in the next slot once
+ * the lead has emptied it. A block that is not in a slot (one that outgrew it) is written
+ * by the helper itself.
+ */
+class HandoffSink implements BlockSink {
+  /** The slot the encoder fills. */
+  private slot = 0;
+
+  constructor(private readonly job: SnapshotWriteJob, private readonly ctl: Int32Array, private readonly direct: ReservingFileSink) {}
+
+  /** The buffer of slot `k`. */
+  slotBuffer(k: number): Uint8Array {
+    return new Uint8Array(this.job.slots, k * this.job.slotBytes, this.job.slotBytes);
+  }
+
+  write(block: Uint8Array): Uint8Array {
+    const { ctl, job } = this;
+    const base = this.slot * job.slotBytes;
+    if (block.buffer !== job.slots || block.byteOffset < base || block.byteOffset + block.length > base + job.slotBytes) {
+      this.direct.write(block);
+      return this.slotBuffer(this.slot);
+    }
+    const lengthWord = W_SLOTS + 2 * this.slot;
+    ctl[lengthWord + 1] = block.byteOffset - base;
+    // Ordering: the block's bytes and its start (plain stores) before the seq_cst store of
+    // its length, which hands the slot over: the lead reads the length first (drainHandoff).
+    Atomics.store(ctl, lengthWord, block.length);
+    Atomics.add(ctl, W_BELL, 1);
+    Atomics.notify(ctl, W_BELL);
+    this.slot = (this.slot + 1) % HANDOFF_SLOTS;
+    const next = W_SLOTS + 2 * this.slot;
+    // The next slot is ours again once the lead has written its block (it stores 0 after
+    // the write returned). Bounded waits: the lead ends the job however it ends.
+    for (let v = Atomics.load(ctl, next); v !== 0; v = Atomics.load(ctl, next)) {
+      if (Atomics.load(ctl, W_PHASE) === PHASE_DONE) throw new SnapshotAbandonedError('snapshot abandoned by its lead');
+      Atomics.wait(ctl, next, v, 50);
+    }
+    return this.slotBuffer(this.slot);
+  }
+}
+
 /** Records the job's first failure (later ones are dropped) and stops further claims. */
 function fail(job: SnapshotWriteJob, ctl: Int32Array, e: unknown): void {
   // Ordering: the CAS elects one writer of the message; it writes the text, then its length
@@ -193,6 +267,8 @@ class Walker {
   private readonly marks: SnapshotMarks;
   private readonly sink: ReservingFileSink;
   private readonly enc: SnapshotEncoder;
+  /** The lead's: the hand-off slot whose block it writes next. */
+  private handoffNext = 0;
   /** Segments this walker copied. */
   segments = 0;
 
@@ -201,7 +277,34 @@ class Walker {
     const path = new TextDecoder().decode(new Uint8Array(job.control, PATH_OFFSET_BYTES, ctl[W_PATH_BYTES]));
     // The lead's sink (it has the file open already) starts the early fdatasyncs.
     this.sink = new ReservingFileSink(fd, path, i64, fd >= 0);
-    this.enc = new SnapshotEncoder(this.sink);
+    if (marker === 0) {
+      this.enc = new SnapshotEncoder(this.sink);
+    } else {
+      const handoff = new HandoffSink(job, ctl, this.sink);
+      this.enc = new SnapshotEncoder(handoff);
+      this.enc.useBuffer(handoff.slotBuffer(0));
+    }
+  }
+
+  /**
+   * The lead's: writes the blocks the helper handed over, in the order it handed them, and
+   * gives each slot back. Called between units and while the lead waits for a phase to end.
+   */
+  drainHandoff(): void {
+    const { ctl, job } = this;
+    for (;;) {
+      const k = this.handoffNext;
+      const lengthWord = W_SLOTS + 2 * k;
+      // Ordering: the length (seq_cst) first; the helper stored the block and its start before it.
+      const length = Atomics.load(ctl, lengthWord);
+      if (length === 0) return;
+      this.sink.write(new Uint8Array(job.slots, k * job.slotBytes + ctl[lengthWord + 1], length));
+      // Ordering: after the write returned (the bytes are copied into the page cache): the
+      // helper may fill the slot again as soon as it reads 0.
+      Atomics.store(ctl, lengthWord, 0);
+      Atomics.notify(ctl, lengthWord);
+      this.handoffNext = (k + 1) % HANDOFF_SLOTS;
+    }
   }
 
   /**
@@ -224,12 +327,16 @@ class Walker {
           copySegment(table, marks, u, now, enc);
           enc.endGroup();
           this.segments++;
+          if (this.marker === 0) this.drainHandoff();
           continue;
         }
         const from = u * WALK_BUCKETS_PER_UNIT;
         const to = Math.min(g.bucketCount, from + WALK_BUCKETS_PER_UNIT);
         if (phase === PHASE_MARK) markBuckets(table, marks, this.marker, from, to);
-        else copyMovedBuckets(table, marks, from, to, now, enc);
+        else {
+          copyMovedBuckets(table, marks, from, to, now, enc);
+          if (this.marker === 0) this.drainHandoff();
+        }
       }
       enc.flush();
       // Inside the phase (before leaving its active count), so that the lead, which reads
@@ -266,19 +373,30 @@ function inPhase(job: SnapshotWriteJob, ctl: Int32Array, active: number, work: (
     fail(job, ctl, e);
   } finally {
     Atomics.sub(ctl, active, 1);
-    Atomics.notify(ctl, active);
+    Atomics.add(ctl, W_BELL, 1);
+    Atomics.notify(ctl, W_BELL);
   }
 }
 
-/** On the lead: waits until every unit of `phase` is claimed and no thread is inside one. */
-function waitPhase(ctl: Int32Array, phase: number, units: number): void {
+/**
+ * On the lead: waits until every unit of `phase` is claimed and no thread is inside one,
+ * writing the blocks the helper hands over meanwhile, and the last ones after.
+ */
+function waitPhase(ctl: Int32Array, phase: number, units: number, walker: Walker): void {
   const next = nextWord(phase);
   const active = activeWord(phase);
   for (;;) {
-    // Ordering: the claim word first, then the active count (see inPhase).
-    const a = Atomics.load(ctl, active);
-    if (Atomics.load(ctl, next) >= units && Atomics.load(ctl, active) === 0) return;
-    Atomics.wait(ctl, active, a, 50);
+    // Ordering: the bell before the drain and the checks, so that a hand-over or a thread
+    // leaving after them changes the bell and the wait returns at once.
+    const bell = Atomics.load(ctl, W_BELL);
+    walker.drainHandoff();
+    // Ordering: the claim word first, then the active count (see inPhase). A helper hands
+    // its last block over before it leaves the phase, so the drain after reading 0 gets it.
+    if (Atomics.load(ctl, next) >= units && Atomics.load(ctl, active) === 0) {
+      walker.drainHandoff();
+      return;
+    }
+    Atomics.wait(ctl, W_BELL, bell, 50);
   }
 }
 
@@ -345,7 +463,7 @@ export function leadSnapshotWrite(table: Table, job: SnapshotWriteJob, fd: numbe
       // every `covered` flag, and the tail's blocks take file offsets after all of phase 2's.
       setPhase(ctl, phase);
       walker.run(phase);
-      waitPhase(ctl, phase, unitsOf(g, phase));
+      waitPhase(ctl, phase, unitsOf(g, phase), walker);
       raiseFailure(job, ctl);
     }
     setPhase(ctl, PHASE_DONE);
