@@ -7,10 +7,11 @@
  * - The lead (the thread that calls writeSnapshot) runs every phase. A helper
  *   (Snapshotter's second pool thread) joins phases 1 and 2 whenever it gets there, and
  *   takes nothing if it comes late: no thread ever waits for the helper to start.
- * - Each thread encodes its own blocks and writes each whole block at a file offset it
- *   reserves with one `Atomics.add`, so blocks of both threads interleave in the file with
- *   no gap; the header, written last, says where the tail starts (its blocks follow all
- *   of phase 2's).
+ * - Each thread encodes its own blocks; the lead writes them all: a helper encodes into
+ *   {@link HANDOFF_SLOTS} shared slots and hands each finished block over. A block's file
+ *   offset is reserved with one `Atomics.add` when it is written, so blocks of both
+ *   threads interleave in the file with no gap; the header, written last, says where the
+ *   tail starts (its blocks follow all of phase 2's).
  * - The lead moves the phase word on once every unit of the phase is claimed and no
  *   thread is inside one (as a snapshot load's job: snapshot-load.ts). A thread's first
  *   failure is recorded with its message and stops further claims; the lead raises it.
