@@ -10,14 +10,15 @@
  *
  * @module
  */
-import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { BadOptionError } from '../errors.ts';
 import type { SharedCache } from '../shared-cache.ts';
 import type { Table } from '../table/table.ts';
 import { readDirOrEmpty } from '../util/read-dir.ts';
-import { type BlockSink, encodeHeader, readSnapshotHeader, scanSnapshot, SnapshotBlockReader, SnapshotCorruptError, SnapshotEncoder, type SnapshotIndex } from './snapshot-format.ts';
+import { readSnapshotHeader, scanSnapshot, SnapshotBlockReader, SnapshotCorruptError, type SnapshotIndex } from './snapshot-format.ts';
+import { leadSnapshotWrite, newSnapshotWriteJob, type SnapshotWriteJob, type SnapshotWriteResult } from './snapshot-write.ts';
 import { finishLoadJob, LoadHelpers, newLoadJob, PARALLEL_LOAD_MIN_BYTES, runLoadJob } from './snapshot-load.ts';
 
 const NAME = /^snapshot-(\d{13})\.sabsnap$/;
@@ -36,6 +37,10 @@ export interface SnapshotWritten {
   durationMs: number;
   /** The WAL sequence the snapshot covers (every change numbered up to it is in it). */
   walSequence: number;
+  /** Entries in the file's tail: written or moved while the walk ran (table/snapshot-walk.ts). */
+  tailEntries: number;
+  /** Segments a helper thread copied (0: the calling thread walked alone). */
+  helperSegments: number;
 }
 
 /** Snapshot files in `dir`, newest first (full paths). */
@@ -81,57 +86,20 @@ function fsyncDir(dir: string): void {
 }
 
 /**
- * The walk: every bucket copied into `enc`. A function of its own, so that V8 optimizes it
- * as a whole and keeps that code from one snapshot to the next: as a loop inside
- * writeSnapshot it ran as on-stack-replaced code, which the code after the loop threw away
- * at every snapshot (a deopt), and the compile that followed ran on V8's shared background
- * threads at normal priority, on the server threads' core (bench:persist, GET p99 during a
- * snapshot).
- */
-function walkBuckets(table: Table, enc: SnapshotEncoder): void {
-  const now = table.clockSeconds();
-  const buckets = table.v.g.bucketCount;
-  for (let b = 0; b < buckets; b++) {
-    table.snapshotBucket(b, now, enc);
-    enc.endBucket();
-  }
-}
-
-/**
- * Largest write(2) a snapshot makes, in bytes. The snapshot thread runs in the SCHED_IDLE
- * class, but a thread inside a system call is not preempted on a kernel built without
- * forced preemption (this machine's: PREEMPT_NONE): a server thread that wakes while it
- * copies a 1 MiB block into the page cache waits for the whole copy. Measured here with a
- * SCHED_IDLE writer beside a GET load on one core: GET p99 289–2,780 µs with 1 MiB writes,
- * 164–246 µs with 64 KiB writes, 215–258 µs with no writer.
- */
-export const SNAPSHOT_WRITE_BYTES = 64 * 1024;
-
-/** Writes blocks at the end of an open file, in writes of at most SNAPSHOT_WRITE_BYTES, counting bytes. */
-class FileSink implements BlockSink {
-  /** Bytes written so far. */
-  bytes = 0;
-
-  constructor(private readonly fd: number) {}
-
-  write(chunk: Uint8Array): void {
-    let done = 0;
-    while (done < chunk.length) done += writeSync(this.fd, chunk, done, Math.min(SNAPSHOT_WRITE_BYTES, chunk.length - done));
-    this.bytes += chunk.length;
-  }
-}
-
-/**
  * Writes a snapshot of `table` into `dir` and deletes all but the newest `keep` snapshots
- * (and stale temp files). Walks the index bucket by bucket without stopping readers or
- * writers (Table.snapshotBucket): each bucket is copied as it was at one instant; the
- * file as a whole is not one instant but every entry in it is a value that was really
- * stored, and every key present throughout the walk is in it.
+ * (and stale temp files). Walks the table without stopping readers or writers
+ * (table/snapshot-walk.ts: mark the index, copy the segments in memory order, then copy
+ * what moved meanwhile as the file's tail), on this thread and, when `job` was made with
+ * room for a helper, on the helper that joins it (snapshot-write.ts). The file as a whole
+ * is not one instant, but every entry in it is a value that was really stored, and every
+ * key present throughout the walk is in it.
  * @param walSequence the WAL sequence at the start (0 without a WAL)
- * @throws the file system's errors (`ENOSPC`, `EACCES`, …) as Node raises them; the temp
- *   file is removed and older snapshots are left as they were.
+ * @param job the job a helper joins (Snapshotter); by default one for this thread alone
+ * @throws the file system's errors (`ENOSPC`, `EACCES`, …) as Node raises them (from a
+ *   helper: an Error with the same message and `code`); the temp file is removed and older
+ *   snapshots are left as they were.
  */
-export function writeSnapshot(table: Table, dir: string, keep: number, walSequence = 0n): SnapshotWritten {
+export function writeSnapshot(table: Table, dir: string, keep: number, walSequence = 0n, job?: SnapshotWriteJob): SnapshotWritten {
   const t0 = performance.now();
   let createdAtMs = Date.now();
   const newest = listSnapshots(dir)[0];
@@ -141,14 +109,9 @@ export function writeSnapshot(table: Table, dir: string, keep: number, walSequen
   const path = join(dir, name);
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
-  const file = new FileSink(fd);
-  let entries = 0;
+  let written: SnapshotWriteResult;
   try {
-    file.write(encodeHeader({ createdAtMs, walSequence, hashSeeds: [table.v.seedA, table.v.seedB] }));
-    const enc = new SnapshotEncoder(file);
-    walkBuckets(table, enc);
-    file.write(enc.finish());
-    entries = enc.entries;
+    written = leadSnapshotWrite(table, job ?? newSnapshotWriteJob(table.v.g, 0), fd, tmp, { createdAtMs, walSequence, hashSeeds: [table.v.seedA, table.v.seedB] });
     // Durable before visible: the data reaches the disk before the rename makes it the
     // newest snapshot, and the rename itself is made durable by the directory fsync.
     fsyncSync(fd);
@@ -163,7 +126,10 @@ export function writeSnapshot(table: Table, dir: string, keep: number, walSequen
   const durationMs = performance.now() - t0;
   for (const old of listSnapshots(dir).slice(keep)) rmSync(old, { force: true });
   for (const n of readdirSync(dir)) if (n.endsWith('.sabsnap.tmp') && join(dir, n) !== tmp) rmSync(join(dir, n), { force: true });
-  return { path, bytes: file.bytes, entries, createdAtMs, durationMs, walSequence: Number(walSequence) };
+  return {
+    path, bytes: written.bytes, entries: written.entries, createdAtMs, durationMs, walSequence: Number(walSequence), tailEntries: written.tailEntries,
+    helperSegments: written.helperSegments,
+  };
 }
 
 /** What loading on start found. */
@@ -246,14 +212,26 @@ export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string
         if (!helpers && threads > 1 && index.bytes >= minBytes && index.blocks.length > 1) {
           helpers = new LoadHelpers(cache, Math.min(threads - 1, index.blocks.length - 1));
         }
-        const job = newLoadJob(path, index.padded, index.blocks);
-        helpers?.post(job);
-        if (!helpers || options.callerLoads !== false) runLoadJob(table, job, reader, false);
-        // Blocks no helper will claim (none could attach) are stored here after all.
-        const done = finishLoadJob(job, () => { if (helpers?.allGone()) runLoadJob(table, job, reader, false); });
+        // The tail (the entries the walk copied last) is stored after every other block:
+        // a key in both holds the tail's value, the later one (snapshot-format.ts
+        // SNAPSHOT_FLAG_TAIL). Blocks of one stage hold each key at most once.
+        const tail = index.tailBlock ?? index.blocks.length;
+        const evictedBefore = cache.stats().evictions;
+        const done = { stored: 0, skipped: 0, helperBlocks: 0 };
+        for (const blocks of [index.blocks.slice(0, tail), index.blocks.slice(tail)]) {
+          if (blocks.length === 0) continue;
+          const job = newLoadJob(path, index.padded, blocks);
+          helpers?.post(job);
+          if (!helpers || options.callerLoads !== false) runLoadJob(table, job, reader, false);
+          // Blocks no helper will claim (none could attach) are stored here after all.
+          const stage = finishLoadJob(job, () => { if (helpers?.allGone()) runLoadJob(table, job, reader, false); });
+          done.stored += stage.stored;
+          done.skipped += stage.skipped;
+          done.helperBlocks += stage.helperBlocks;
+        }
         if (done.skipped) log(`sabcache: snapshot ${path}: ${done.skipped} entries skipped: their key or value is over this server's --max-key-bytes / --max-value-bytes, or of an unknown type`);
-        const held = cache.stats().items;
-        if (held < done.stored) log(`sabcache: snapshot ${path}: ${done.stored - held} of ${done.stored} entries did not fit in memory and were evicted`);
+        const evicted = cache.stats().evictions - evictedBefore;
+        if (evicted > 0) log(`sabcache: snapshot ${path}: ${evicted} of ${done.stored} entries did not fit in memory and were evicted`);
         return {
           path, entries: index.entries, stored: done.stored, bytes: index.bytes, walSequence: index.walSequence, refused,
           durationMs: performance.now() - t0, helperThreads: helpers?.count ?? 0, helperBlocks: done.helperBlocks,

@@ -124,7 +124,8 @@ export function runLoadJob(table: Table, job: LoadJob, reader: SnapshotBlockRead
       const i = Atomics.add(ctl, J_NEXT, 1);
       if (i >= n) break;
       reader.read(fd, job.blocks[i], job.padded, (payload, starts, count, padded) => {
-        const done = table.restoreEntries(payload, starts, count, padded);
+        // Linked later, in batches that span blocks (table.ts restoreEntries).
+        const done = table.restoreEntries(payload, starts, count, padded, true);
         // Atomic adds: several threads count into the same words; the main thread reads
         // them only after every thread left the job (J_ACTIVE 0), so it sees every add.
         Atomics.add(ctl, J_STORED, done.stored);
@@ -132,8 +133,16 @@ export function runLoadJob(table: Table, job: LoadJob, reader: SnapshotBlockRead
       });
       if (helper) Atomics.add(ctl, J_HELPER_BLOCKS, 1);
     }
+    // Inside the job (before leaving J_ACTIVE): when the main thread sees the job finished,
+    // every entry stored is linked.
+    table.linkRestored();
   } catch (e) {
     fail(job, ctl, e);
+    try {
+      table.linkRestored(); // what the blocks before the failure stored (a refused file is flushed)
+    } catch {
+      // the first failure is the one recorded
+    }
   } finally {
     if (fd >= 0) closeSync(fd);
     Atomics.sub(ctl, J_ACTIVE, 1);

@@ -155,7 +155,8 @@ export class Server {
   private recover(dir: string): void {
     const loaded = loadSnapshot(this.cache, dir, this.log);
     this.log(loaded.path
-      ? `sabcache: loaded ${loaded.stored} entries (${loaded.bytes} bytes) from ${loaded.path} in ${Math.round(loaded.durationMs)} ms` +
+      // Items, not records stored: a key changed while the snapshot was written is in the file twice (its tail).
+      ? `sabcache: loaded ${this.cache.stats().items} entries (${loaded.bytes} bytes) from ${loaded.path} in ${Math.round(loaded.durationMs)} ms` +
         (loaded.helperThreads > 0 ? ` (main thread and ${loaded.helperThreads} helper thread${loaded.helperThreads === 1 ? '' : 's'}, which stored ${loaded.helperBlocks} blocks)` : '')
       : `sabcache: no snapshot to load in ${dir}${loaded.refused.length ? ` (${loaded.refused.length} refused)` : ''}; starting empty`);
     const files = listWalFiles(dir);
@@ -257,7 +258,8 @@ export class Server {
         // No worker writes any more: this snapshot holds every acknowledged write.
         try {
           const w = await this.snapshotter.snapshot();
-          this.log(`sabcache: wrote ${w.entries} entries (${w.bytes} bytes) to ${w.path} in ${Math.round(w.durationMs)} ms`);
+          const tail = w.tailEntries > 0 ? `, ${w.tailEntries} of them in its tail: written or moved while it was taken` : '';
+          this.log(`sabcache: wrote ${w.entries} entries (${w.bytes} bytes${tail}) to ${w.path} in ${Math.round(w.durationMs)} ms`);
         } catch {
           // logged by the snapshotter; the process still stops
         }

@@ -19,11 +19,12 @@ import {
   B_REFS, B_TAGS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
   E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, freqWord,
   H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
-  SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
+  SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_PARK, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
   KEYLEN_MASK, REGION_ALIGN_BYTES, SEGMENT_FIRST_OFFSET, H_WAL_SEQ_I64, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
 import { acquireSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
+import { R_BUCKET, R_HI, R_KEY_LENGTH, R_REF, RECORD_WORDS, RestoreBatch } from './restore-batch.ts';
 import { SharedView } from './shared-view.ts';
 import { freqBump, freqOf, freqSetLocked } from './frequency.ts';
 
@@ -34,11 +35,6 @@ import { freqBump, freqOf, freqSetLocked } from './frequency.ts';
  */
 const SLAB_VALUE_MAX_BYTES = 4096;
 const SLAB_BYTES = 64 * 1024;
-/**
- * Bytes of each entry a snapshot walk loads ahead (touchEntries): its first 128 bytes, which
- * at an 8-byte offset span up to 3 cache lines; the words at 0, 64 and 124 touch each one.
- */
-const TOUCH_BYTES = 2 * REGION_ALIGN_BYTES;
 /** Values up to this many bytes are copied word by word (see copyInto); longer ones by memcpy. */
 const COPY_BY_VIEW_MAX_BYTES = 192;
 
@@ -64,22 +60,6 @@ export interface WalSink {
   record(seq: number, op: number, key: Uint8Array, keyLength: number, value: string | Uint8Array | null, type: number, expireAt: number): void;
 }
 
-/** Receives entries copied out of the table ({@link Table.snapshotBucket}). */
-export interface EntrySink {
-  /** Remembers the current position (one mark at a time). */
-  mark(): void;
-  /** Drops every entry added since the last {@link mark}. */
-  rewind(): void;
-  /**
-   * Copies one entry: `keyLength` key bytes then `valueLength` value bytes from byte `from`
-   * of the shared buffer (`u8` and `i32` view it); `type` is its value type, `expireAt`
-   * unix seconds (0 = never). `from` is the key's first byte inside an entry (layout.ts):
-   * the entry's header is the ENTRY_HEADER_BYTES before it, and the entry runs on to a
-   * multiple of 8 bytes, so a sink may copy it whole. The bytes are shared: copy them now.
-   */
-  entry(u8: Uint8Array, i32: Int32Array, from: number, keyLength: number, valueLength: number, type: number, expireAt: number): void;
-}
-
 /**
  * Free segments a writer leaves alone: an evictor needs one to copy read entries forward
  * into (S3-FIFO), else it would have to drop them whenever a writer has to evict itself.
@@ -89,10 +69,12 @@ const WRITER_RESERVE_SEGMENTS = 1;
 /** Optimistic seqlock attempts before a reader takes the bucket lock (DESIGN §3). */
 const READ_RETRIES = 16;
 /**
- * Entries restoreEntries hashes and touches ahead of inserting them: enough misses in
- * flight to fill a core's line-fill buffers (about 10 to 12) with room to spare.
+ * Entries restoreEntries links in one batch at most, in bucket order (restore-batch.ts);
+ * its records then take 2 × 64 MiB. The segments a batch may hold bound it first in most
+ * caches: in bench:persist's 512 MiB cache (382,584 buckets), a load's two threads hold
+ * 114 segments each, about 900 Ki entries of 128 bytes: 2.4 per bucket.
  */
-const RESTORE_GROUP = 16;
+const RESTORE_BATCH_ENTRIES = 1 << 22;
 /** Largest TTL accepted, in seconds (about 68 years: expireAt must stay within u32). */
 export const MAX_TTL_SECONDS = 2 ** 31 - 1;
 
@@ -167,16 +149,17 @@ export class Table implements ThreadContext {
   private outView: DataView | null = null;
   private outViewOf: Uint8Array | null = null;
   private outAt = 0;
-  /** Sink of touchEntries' loads. */
-  private touched = 0;
-  /**
-   * restoreEntries' per-group scratch, per entry: its size in bytes (0 = expired, -1 =
-   * refused), and for the ones stored its bucket and hash lanes.
-   */
-  private readonly restoreSize = new Int32Array(RESTORE_GROUP);
-  private readonly restoreBucket = new Int32Array(RESTORE_GROUP);
-  private readonly restoreLo = new Int32Array(RESTORE_GROUP);
-  private readonly restoreHi = new Int32Array(RESTORE_GROUP);
+  /** restoreEntries' entries not linked yet (made at the first restore). */
+  private restoreBatch: RestoreBatch | null = null;
+  /** Segments the restore holds ACTIVE (see linkBatch), in the order it claimed them. */
+  private readonly batchSegs: number[] = [];
+  /** The segment the restore fills, or -1, and its next free byte offset. */
+  private batchSeg = -1;
+  private batchOff = 0;
+  /** Segments the current batch may hold (restoreHoldSegments, taken when it starts). */
+  private batchHoldSegments = 2;
+  /** linkBatch's live bytes per segment (made at the first link). */
+  private restoreLive: Int32Array | null = null;
   /** Where this thread's mutations are logged (the server's WAL), or null. */
   walSink: WalSink | null = null;
   /** The WAL sequence the last logged mutation took inside its lock. */
@@ -328,75 +311,6 @@ export class Table implements ThreadContext {
   }
 
   /**
-   * Hands `sink` a copy of every live entry of bucket `b` (DESIGN §6: a snapshot walks the
-   * index the way readers do, so it never stops readers or writers). Under the seqlock:
-   * the entries are copied, then the sequence is checked, and a bucket that moved is
-   * copied again (the sink drops the first copy); a bucket that keeps moving is copied
-   * under its lock. Returns the entries copied. Expired entries (at `nowSeconds`) are left
-   * out.
-   */
-  snapshotBucket(b: number, nowSeconds: number, sink: EntrySink): number {
-    const i32 = this.i32;
-    const bw = this.indexWord + b * BUCKET_WORDS;
-    if (b + 1 < this.bucketCount) this.touchEntries(bw + BUCKET_WORDS);
-    sink.mark();
-    for (let attempt = 0; attempt < READ_RETRIES; attempt++) {
-      const s1 = Atomics.load(i32, bw);
-      if (s1 & 1) continue;
-      const n = this.copyEntries(bw, nowSeconds, sink);
-      // Ordering: validate after every plain load of copyEntries (see bucket-lock.ts); a
-      // copy taken while a writer moved the bucket may mix two states, so it is dropped.
-      if (validateSeq(i32, bw, s1) === s1) return n;
-      sink.rewind();
-    }
-    const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
-    try {
-      return this.copyEntries(bw, nowSeconds, sink);
-    } finally {
-      unlockBucket(i32, bw, s, this.threadWord);
-    }
-  }
-
-  /**
-   * Loads the first words of the entries bucket `bw` points at, so that their cache misses
-   * overlap with the copying of the bucket before it (a walk in index order jumps across
-   * all of memory). Plain, unchecked-for-consistency loads: only their timing matters.
-   */
-  private touchEntries(bw: number): void {
-    const i32 = this.i32;
-    let sum = 0;
-    for (let w = 0; w < WAYS; w++) {
-      const ref = i32[bw + B_REFS + w];
-      const seg = ref >>> this.offBits;
-      const off = (ref & this.offMask) << 3;
-      if (ref === 0 || seg >= this.segCount || off + TOUCH_BYTES > this.segBytes) continue;
-      const ew = (this.segBase + seg * this.segBytes + off) >>> 2;
-      // Header, key and the value's start: the whole of most entries.
-      sum += i32[ew] + i32[ew + (REGION_ALIGN_BYTES >>> 2)] + i32[ew + (TOUCH_BYTES >>> 2) - 1];
-    }
-    this.touched = sum; // kept, so the loads are not dropped as dead code
-  }
-
-  /** Copies bucket `bw`'s live entries into `sink`. Bounds-checked: may run on a torn bucket. */
-  private copyEntries(bw: number, nowSeconds: number, sink: EntrySink): number {
-    const i32 = this.i32;
-    let n = 0;
-    for (let w = 0; w < WAYS; w++) {
-      const e = this.checkedEntry(i32[bw + B_REFS + w]);
-      if (e < 0) continue;
-      const ew = e >>> 2;
-      const kf = i32[ew + E_KEYLEN_FLAGS];
-      const keyLen = kf & KEYLEN_MASK;
-      const valueLen = i32[ew + E_VALUE_LEN];
-      const exp = i32[ew + E_EXPIRE_AT] >>> 0;
-      if (exp !== 0 && exp <= nowSeconds) continue;
-      sink.entry(this.u8, i32, e + ENTRY_HEADER_BYTES, keyLen, valueLen, (kf >>> FLAGS_SHIFT) & TYPE_MASK, exp);
-      n++;
-    }
-    return n;
-  }
-
-  /**
    * Stores `value` (of value type `type`) under `key` with an absolute expiry `expireAt`
    * (unix seconds, 0 = never), as loading a snapshot or replaying a log does. An entry
    * already expired is not stored (returns false).
@@ -419,138 +333,204 @@ export class Table implements ThreadContext {
    * (layout.ts: u32 key bytes | value type << 16, u32 value bytes, u32 expireAt, then the
    * key, then the value), only not padded to 8 bytes; the snapshot's entry record is that
    * layout by design (docs/snapshot-format.md); with `padded` each is followed by zeros to a
-   * multiple of 8 bytes, and runs of them are copied whole. Each is stored as {@link restore} stores
-   * one (already expired: skipped; no WAL record; no ghost lookup, so a restored key never
-   * counts as a returning one), its bytes copied verbatim.
+   * multiple of 8 bytes, and runs of them are copied whole. Each is stored as
+   * {@link restore} stores one (already expired: skipped; no WAL record; no ghost lookup, so
+   * a restored key never counts as a returning one), its bytes copied verbatim.
    *
-   * Buckets are hashed and touched a group of {@link RESTORE_GROUP} entries ahead of their
-   * insertion, so the cache misses on the index (one per entry, at random) overlap instead
-   * of coming one after another: plain loads that nothing waits on, a software prefetch.
+   * Entries are copied into segments at once and linked into the index in batches, in
+   * bucket order (restore-batch.ts says why). With `linkLater` the last batch stays
+   * unlinked (invisible) until the next call, or {@link linkRestored}: a load that calls this
+   * block after block links fuller batches. Two records of one key: the later one wins.
    * Returns how many were stored and how many were skipped as over this table's
    * `maxKeyBytes` / `maxValueBytes`, empty, or of an unknown value type.
+   * @throws OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`) when no segment is free and none
+   *   can be evicted.
    */
-  restoreEntries(src: Uint8Array, starts: Int32Array, count: number, padded = false): { stored: number; skipped: number } {
+  restoreEntries(src: Uint8Array, starts: Int32Array, count: number, padded = false, linkLater = false): { stored: number; skipped: number } {
     let stored = 0;
     let skipped = 0;
     const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
-    const size = this.restoreSize;
-    const bucket = this.restoreBucket;
-    const lo = this.restoreLo;
-    const hi = this.restoreHi;
-    const i32 = this.i32;
+    const batch = (this.restoreBatch ??= new RestoreBatch(Math.min(RESTORE_BATCH_ENTRIES, this.bucketCount * WAYS), this.bucketCount));
+    const live = (this.restoreLive ??= new Int32Array(this.segCount));
     const clock = this.clockSeconds();
     const maxValue = this.v.maxValueBytes;
     const maxKey = this.v.maxKeyBytes;
-    for (let g = 0; g < count; g += RESTORE_GROUP) {
-      const n = Math.min(RESTORE_GROUP, count - g);
-      let touched = 0;
-      let total = 0;
-      for (let j = 0; j < n; j++) {
-        const at = starts[g + j];
-        const kf = dv.getUint32(at, true);
-        const keyLen = kf & KEYLEN_MASK;
-        const type = kf >>> FLAGS_SHIFT;
-        const exp = dv.getUint32(at + 8, true);
-        const valueLen = dv.getUint32(at + 4, true);
-        if (keyLen === 0 || keyLen > maxKey || valueLen > maxValue || (type !== TYPE_BYTES && type !== TYPE_STRING && type !== TYPE_INTEGER)) {
-          size[j] = -1;
-          continue;
-        }
-        if (exp !== 0 && exp <= clock) {
-          size[j] = 0; // expired: neither stored nor refused
-          continue;
-        }
-        size[j] = entryBytes(keyLen, valueLen);
-        total += size[j];
-        this.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, keyLen);
-        lo[j] = this.codec.hash[0];
-        hi[j] = this.codec.hash[1];
-        bucket[j] = rangeOf(lo[j], this.bucketCount);
-      }
-      // A tight loop of independent loads: the core keeps all of them in flight at once.
-      // Both lines of the bucket (tags, refs) and its frequency word.
-      for (let j = 0; j < n; j++) {
-        if (size[j] <= 0) continue;
-        const bw = this.indexWord + bucket[j] * BUCKET_WORDS;
-        touched += i32[bw] + i32[bw + B_REFS] + i32[this.freqBase + bucket[j]];
-      }
-      this.touched = touched; // kept, so the loads are not dropped as dead code
-      const queue = this.queueForNewKey();
-      if (total === 0 || total > this.segBytes - SEGMENT_FIRST_OFFSET) {
-        // Nothing to store, or more than one segment holds (very large values): one by one.
-        for (let j = 0; j < n; j++) {
-          if (size[j] < 0) skipped++;
-          else if (size[j] > 0) {
-            const at = starts[g + j];
-            this.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, dv.getUint32(at, true) & KEYLEN_MASK);
-            this.restoreOneEncoded(src, dv, at, size[j], queue);
-            stored++;
-          }
-        }
+    const runs = padded && LITTLE_ENDIAN;
+    // A run of padded records that lie back to back both in `src` and in the segment: copied
+    // with one memcpy when it ends.
+    let runFrom = 0;
+    let runEnd = -1;
+    let runTo = 0;
+    for (let i = 0; i < count; i++) {
+      const at = starts[i];
+      const kf = dv.getUint32(at, true);
+      const keyLen = kf & KEYLEN_MASK;
+      const type = kf >>> FLAGS_SHIFT;
+      const exp = dv.getUint32(at + 8, true);
+      const valueLen = dv.getUint32(at + 4, true);
+      if (keyLen === 0 || keyLen > maxKey || valueLen > maxValue || (type !== TYPE_BYTES && type !== TYPE_STRING && type !== TYPE_INTEGER)) {
+        skipped++;
         continue;
       }
-      // The whole group goes into one segment: copied first, published by one store of the
-      // write offset, then linked one by one. (A barrier per entry, as installLocked has,
-      // would wait for each copy's stores to reach memory before the next copy began.)
-      const seg = this.reserve(total, queue);
-      const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
-      const first = i32[row + S_WRITE_OFFSET];
-      let off = first;
-      for (let j = 0; j < n; j++) {
-        if (size[j] <= 0) continue;
-        const at = starts[g + j];
-        if (padded && LITTLE_ENDIAN) {
-          // Padded records are entries byte for byte: copy the run of them up to the next
-          // one not stored (expired or refused) with one memcpy.
-          let k = j + 1;
-          let end = at + size[j];
-          while (k < n && size[k] > 0 && starts[g + k] === end) end += size[k++];
-          this.u8.set(src.subarray(at, end), this.segBase + seg * this.segBytes + off);
-          off += end - at;
-          j = k - 1;
-          continue;
-        }
-        this.copyRecord(src, dv, at, this.segBase + seg * this.segBytes + off);
-        off += size[j];
+      if (exp !== 0 && exp <= clock) continue; // expired: neither stored nor refused
+      const size = entryBytes(keyLen, valueLen);
+      this.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, keyLen);
+      const lo = this.codec.hash[0];
+      const hi = this.codec.hash[1];
+      if (this.batchSeg < 0 || this.batchOff + size > this.segBytes || batch.full) {
+        // The run's bytes go in before anything is linked (the link reads the key there).
+        if (runEnd >= 0) this.u8.set(src.subarray(runFrom, runEnd), runTo);
+        runEnd = -1;
+        if (batch.full) this.linkBatch(true);
+        if (this.batchSeg < 0 || this.batchOff + size > this.segBytes) this.nextBatchSegment();
       }
-      // Ordering: the write offset moves past every copy of the group before any way points
-      // at one (as in installLocked): whoever walks this segment up to its write offset
-      // (repair after this thread dies, eviction once it is sealed) sees whole entries; the
-      // ones not linked yet read as dead.
-      Atomics.store(i32, row + S_WRITE_OFFSET, off);
-      off = first;
-      let linked = 0;
-      for (let j = 0; j < n; j++) {
-        if (size[j] <= 0) {
-          if (size[j] < 0) skipped++;
-          continue;
-        }
-        const at = starts[g + j];
-        const b = bucket[j];
-        const bw = this.indexWord + b * BUCKET_WORDS;
-        const keyLen = dv.getUint32(at, true) & KEYLEN_MASK;
-        const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
-        try {
-          this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size[j], src, at + ENTRY_HEADER_BYTES, keyLen, lo[j], hi[j]);
-        } finally {
-          unlockBucket(i32, bw, s, this.threadWord);
-        }
-        this.f64[this.counters + C_SETS]++;
-        off += size[j];
-        linked += size[j];
-        stored++;
+      const e = this.segBase + this.batchSeg * this.segBytes + this.batchOff;
+      if (!runs) this.copyRecord(src, dv, at, e);
+      else if (at === runEnd && runTo + (runEnd - runFrom) === e) runEnd += size;
+      else {
+        if (runEnd >= 0) this.u8.set(src.subarray(runFrom, runEnd), runTo);
+        runFrom = at;
+        runEnd = at + size;
+        runTo = e;
       }
-      // One add for the group, not one per entry (Atomics builtins are calls in this V8: a
-      // snapshot load ran 1.03× faster, bench fixture, 6 interleaved rounds). Atomic:
-      // another thread may already subtract an entry of the group it overwrote or deleted,
-      // so the count can dip below the truth for this moment. Safe: the segment is this thread's active one, and only
-      // sealed segments' live bytes decide anything (compaction); this thread seals it in a
-      // later reserve, after this add. A thread dying before it leaves the count short by at
-      // most a group (one entry before): a compaction picks that segment a little early, and
-      // the count starts again from zero when the segment is freed.
-      Atomics.add(i32, row + S_LIVE_BYTES, linked);
+      batch.push(rangeOf(lo, this.bucketCount), hi, makeRef(this.v.g, this.batchSeg, this.batchOff), keyLen);
+      live[this.batchSeg] += size;
+      this.batchOff += size;
+      stored++;
     }
+    if (runEnd >= 0) this.u8.set(src.subarray(runFrom, runEnd), runTo);
+    if (!linkLater) this.linkRestored();
     return { stored, skipped };
+  }
+
+  /**
+   * Links what {@link restoreEntries} left unlinked (`linkLater`), and gives back the
+   * segments it holds: the one it was filling becomes this thread's active segment of its
+   * queue, when that has none, else it is sealed, as the others are.
+   */
+  linkRestored(): void {
+    if (this.restoreBatch === null) return;
+    this.linkBatch(false);
+  }
+
+  /**
+   * Publishes the write offset of the segment the restore fills, then claims a free one to
+   * fill next (held ACTIVE, not this thread's active segment: see {@link linkBatch}),
+   * evicting when none is free; when nothing can be evicted either, links the batch first
+   * so that its segments can be sealed (and evicted).
+   */
+  private nextBatchSegment(): void {
+    const i32 = this.i32;
+    this.publishBatchOffset();
+    this.batchSeg = -1;
+    if (this.batchSegs.length === 0) this.batchHoldSegments = this.restoreHoldSegments();
+    else if (this.batchSegs.length >= this.batchHoldSegments) this.linkBatch(false);
+    for (let attempt = 0; attempt < 256; attempt++) {
+      const s = acquireSegment(this, this.queueForNewKey(), WRITER_RESERVE_SEGMENTS);
+      if (s >= 0) {
+        this.batchSegs.push(s);
+        this.batchSeg = s;
+        this.batchOff = SEGMENT_FIRST_OFFSET;
+        return;
+      }
+      if (evictSegment(this)) continue;
+      if (this.batchSegs.length > 0) this.linkBatch(false);
+      // Holding none, with none free or sealed: other restoring threads hold the rest, and
+      // seal theirs when they link (at the latest when they too find none free).
+      else Atomics.wait(i32, this.threadWord + T_PARK, 0, 1);
+    }
+    throw new OutOfMemoryError('no free segment and none can be evicted (every segment is active in some thread)');
+  }
+
+  /** Publishes the write offset of the segment the restore fills (if any) up to its last copy. */
+  private publishBatchOffset(): void {
+    if (this.batchSeg < 0) return;
+    // Ordering: the write offset moves past every copy before any way points at one (as in
+    // installLocked; linkBatch links only after this): whoever walks the segment up to its
+    // write offset (repair after this thread dies, eviction once it is sealed) sees whole
+    // entries; the ones not linked yet read as dead.
+    Atomics.store(this.i32, this.segRowWord + this.batchSeg * SEGMENT_ROW_WORDS + S_WRITE_OFFSET, this.batchOff);
+  }
+
+  /**
+   * Segments a restore's batch may hold before it is linked: half of all segments, shared
+   * by the threads attached now (a load's main thread and helpers): together they leave
+   * the other half to evict into and from. At least 2.
+   */
+  private restoreHoldSegments(): number {
+    let attached = 0;
+    for (let t = 0; t < THREAD_BLOCK_COUNT; t++) if (Atomics.load(this.i32, threadBlockWord(t) + T_STATE) === THREAD_ATTACHED) attached++;
+    return Math.max(2, Math.floor(this.segCount / (2 * Math.max(1, attached))));
+  }
+
+  /**
+   * Links the batch's entries into the index, in bucket order, each under its bucket's
+   * lock, and adds their bytes to their segments' live bytes. Then gives back the segments
+   * whose entries are all linked: every one but the one being filled (`keepFilling`), or all.
+   *
+   * Why the batch's segments stay ACTIVE (owned by this thread) until their entries are
+   * linked: eviction walks a sealed segment without locks, trusting that a ref is never
+   * linked once its segment is sealed (eviction.ts forEachLinked); linking into a sealed one
+   * could leave a way pointing into a segment freed meanwhile. An ACTIVE segment is never a
+   * victim, and repair seals every segment a dead thread owned (repair.ts).
+   */
+  private linkBatch(keepFilling: boolean): void {
+    const batch = this.restoreBatch!;
+    const i32 = this.i32;
+    this.publishBatchOffset();
+    batch.sort();
+    const live = this.restoreLive!;
+    const r = batch.records;
+    const n = batch.count;
+    for (let k = 0; k < n;) {
+      // One lock for each run of records of one bucket.
+      const b = r[k * RECORD_WORDS + R_BUCKET];
+      const bw = this.indexWord + b * BUCKET_WORDS;
+      const watched = feedWatched(this.v); // the feed wants the key's other hash lane
+      const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
+      try {
+        do {
+          const at = k * RECORD_WORDS;
+          const ref = r[at + R_REF];
+          const seg = ref >>> this.offBits;
+          const e = this.segBase + seg * this.segBytes + ((ref & this.offMask) << 3);
+          this.linkLocked(bw, b, ref, this.segRowWord + seg * SEGMENT_ROW_WORDS, this.u8, e + ENTRY_HEADER_BYTES, r[at + R_KEY_LENGTH], watched ? this.v.hashEntryKey(e)[0] : 0, r[at + R_HI]);
+          k++;
+        } while (k < n && r[k * RECORD_WORDS + R_BUCKET] === b);
+      } finally {
+        unlockBucket(i32, bw, s, this.threadWord);
+      }
+    }
+    this.f64[this.counters + C_SETS] += batch.count;
+    batch.count = 0;
+    const keep = keepFilling ? this.batchSeg : -1;
+    for (const seg of this.batchSegs) {
+      const row = this.segRowWord + seg * SEGMENT_ROW_WORDS;
+      // One add per segment, not one per entry (Atomics builtins are calls in this V8).
+      // Atomic: another thread may already subtract an entry it overwrote or deleted, so the
+      // count can dip below the truth for this moment. Safe: only sealed segments' live
+      // bytes decide anything (compaction), and this add comes before the seal below. A
+      // thread dying before it leaves the count short: a compaction picks that segment a
+      // little early, and the count starts again from zero when the segment is freed.
+      if (live[seg] !== 0) Atomics.add(i32, row + S_LIVE_BYTES, live[seg]);
+      live[seg] = 0;
+      if (seg === keep) continue;
+      if (seg !== this.batchSeg) sealSegment(this.v, seg);
+      else this.adoptOrSeal(seg, row);
+    }
+    this.batchSegs.length = 0;
+    if (keep >= 0) this.batchSegs.push(keep);
+    else this.batchSeg = -1;
+  }
+
+  /** The restore's last segment `seg` becomes this thread's active one of its queue if that has none; else it is sealed. */
+  private adoptOrSeal(seg: number, row: number): void {
+    const main = this.i32[row + S_QUEUE] === QUEUE_MAIN;
+    if ((main ? this.activeMain : this.active) >= 0) return sealSegment(this.v, seg);
+    if (main) this.activeMain = seg;
+    else this.active = seg;
+    // Published for observers, as activeWithRoom does; ownership is the state word's.
+    Atomics.store(this.i32, this.threadWord + (main ? T_ACTIVE_MAIN_SEGMENT : T_ACTIVE_SEGMENT), seg + 1);
   }
 
   /** Copies the unpadded entry record at byte `at` of `src` (see restoreEntries) to byte `e`. */
@@ -573,14 +553,6 @@ export class Table implements ThreadContext {
       i32[ew + E_EXPIRE_AT] = dv.getUint32(at + 8, true);
       this.u8.set(src.subarray(at + ENTRY_HEADER_BYTES, at + bytes), e + ENTRY_HEADER_BYTES);
     }
-  }
-
-  /** Stores the entry record at byte `at` of `src` (`size` bytes as an entry) whose key was just encoded, into `queue`. */
-  private restoreOneEncoded(src: Uint8Array, dv: DataView, at: number, size: number, queue: number): void {
-    const seg = this.reserve(size, queue);
-    const e = this.segBase + seg * this.segBytes + this.i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_WRITE_OFFSET];
-    this.copyRecord(src, dv, at, e);
-    this.commitReserved(e, size, COND_ALWAYS, 0, 0);
   }
 
   /**
@@ -993,20 +965,20 @@ export class Table implements ThreadContext {
     // any way points at it, so whoever walks the segment up to the write offset (eviction,
     // also after this thread dies; snapshots) sees whole entries, and finds every linked one.
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
-    this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, size, this.codec.bytes, 0, this.codec.length, this.codec.hash[0], this.codec.hash[1]);
+    this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, this.codec.bytes, 0, this.codec.length, this.codec.hash[0], this.codec.hash[1]);
     // Atomic: evictors and other writers subtract from the same segment's live bytes.
     Atomics.add(i32, row + S_LIVE_BYTES, size);
   }
 
   /**
    * Points the way of the locked bucket `b` for the key with hash lanes (`lo`, `hi`) at the
-   * entry `ref` (`size` bytes, in the segment whose row starts at word `row`, already below
-   * its write offset), replacing the old entry, or taking an empty way, or evicting one.
-   * The key is `keyLen` bytes of `key` from `keyStart`: the codec's own bytes, or a
-   * record's key in another array (restoreEntries). The caller adds `size` to the segment's
-   * live bytes: installLocked at once, restoreEntries once for a whole group.
+   * entry `ref` (in the segment whose row starts at word `row`, already below its write
+   * offset), replacing the old entry, or taking an empty way, or evicting one. The key is
+   * `keyLen` bytes of `key` from `keyStart`: the codec's own bytes, or the entry's own key
+   * in the buffer (linkBatch). The caller adds the entry's size to the segment's live
+   * bytes: installLocked at once, linkBatch once per segment of a batch.
    */
-  private linkLocked(bw: number, b: number, ref: number, row: number, size: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number): void {
+  private linkLocked(bw: number, b: number, ref: number, row: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number): void {
     const i32 = this.i32;
     let target = this.findLocked(bw, hi, key, keyStart, keyLen);
     if (target >= 0) {
@@ -1264,6 +1236,9 @@ export class Table implements ThreadContext {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // A restore's unlinked entries are linked and its segments given back first (the
+    // segments it holds are owned by this block, as an active one is).
+    this.linkRestored();
     // Ordering: seal before giving the block back. A segment's owner is named by block, so
     // a thread that claimed the block next would otherwise look like the owner of this
     // thread's still-active segment.

@@ -7,9 +7,9 @@ import { closeSync, openSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { encodeHeader, ENTRY_RECORD_HEADER_BYTES, readSnapshot, scanSnapshot, SnapshotBlockReader, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
 import { E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, entryBytes, FLAGS_SHIFT } from '../../src/table/layout.ts';
-import type { EntrySink } from '../../src/table/table.ts';
+import { copyMovedBuckets, copySegment, markBuckets, recordGenerations, type SnapshotSink, SnapshotMarks } from '../../src/table/snapshot-walk.ts';
 import { listSnapshots, loadSnapshot, newestSnapshotHashSeeds, writeSnapshot } from '../../src/persist/snapshot-files.ts';
-import { checkValue } from '../helpers/self-check.ts';
+import { checkValue, makeValue } from '../helpers/self-check.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 
@@ -177,7 +177,7 @@ test('a corrupted, truncated or foreign snapshot is refused with its reason, and
       ['truncated', (p) => truncateSync(p, readFileSync(p).length - 30), /truncated/],
       ['bad magic', (p) => { const d = readFileSync(p); d[0] = 0x58; writeFileSync(p, d); }, /bad magic/],
       ['other version', (p) => { const d = readFileSync(p); d[8] = 9; writeFileSync(p, d); }, /version 9/],
-      ['unknown header flags', (p) => { const d = readFileSync(p); d.writeUInt32LE(6, 32); d.writeUInt32LE(crc32(d.subarray(0, 60)), 60); writeFileSync(p, d); }, /unknown header flags/],
+      ['unknown header flags', (p) => { const d = readFileSync(p); d.writeUInt32LE(d.readUInt32LE(32) | 8, 32); d.writeUInt32LE(crc32(d.subarray(0, 60)), 60); writeFileSync(p, d); }, /unknown header flags/],
       ['trailing garbage', (p) => writeFileSync(p, Buffer.concat([readFileSync(p), Buffer.from('zz')])), /after the trailer/],
     ];
     for (const [name, damage, reason] of cases) {
@@ -261,43 +261,61 @@ test('snapshots taken while 3 threads write hold only values really written, and
 });
 
 test('a walk that stalls before each copy (a preempted thread) while 3 threads overwrite a full cache keeps no torn or foreign value', async () => {
-  // Segments are evicted and reused under the walk; the stall before each copy widens the
-  // window in which an entry the walk found is unlinked and its bytes overwritten. The
-  // seqlock check after each bucket must drop such copies (Table.snapshotBucket).
+  // Segments are evicted and reused under the walk; the stall before each copy of a run
+  // widens the window in which a segment the walk is reading is freed and rewritten. The
+  // generation check after each segment must drop such copies (snapshot-walk.ts copySegment).
   const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
   try {
     const workers = [1, 2, 3].map((thread) => startFixture('stress-worker', { handle: cache.handle, durationMs: 2000, keyCount: 40_000, thread }));
     const done = Promise.all(workers.map((w) => firstMessage<{ writes: number; bad: number }>(w)));
     await new Promise((r) => setTimeout(r, 200)); // the cache fills and starts evicting
     const blocks: Uint8Array[] = [];
-    const enc = new SnapshotEncoder({ write: (b) => blocks.push(b.slice()) });
-    const stalling: EntrySink = {
+    const enc = new SnapshotEncoder({ write: (b) => { blocks.push(b.slice()); } });
+    const stall = () => {
+      const until = performance.now() + 0.05;
+      while (performance.now() < until); // 50 µs
+    };
+    const stalling: SnapshotSink = {
       mark: () => enc.mark(),
       rewind: () => enc.rewind(),
+      endGroup: () => enc.endGroup(),
       entry: (u8, i32, from, keyLength, valueLength, type, expireAt) => {
-        const until = performance.now() + 0.02;
-        while (performance.now() < until); // 20 µs
+        stall();
         enc.entry(u8, i32, from, keyLength, valueLength, type, expireAt);
+      },
+      run: (u8, i32, from, bytes, count) => {
+        stall();
+        enc.run(u8, i32, from, bytes, count);
       },
     };
     const dec = new TextDecoder();
     const bad: string[] = [];
     let entries = 0;
+    let dropped = 0;
     const t = cache.table;
+    const g = t.v.g;
     const deadline = performance.now() + 1500;
-    for (let b = 0; performance.now() < deadline; b = (b + 1) % t.v.g.bucketCount) {
-      t.snapshotBucket(b, t.clockSeconds(), stalling);
-      enc.endBucket();
+    while (performance.now() < deadline) {
+      const marks = new SnapshotMarks(g, 1, new SharedArrayBuffer(SnapshotMarks.bytesFor(g, 1)));
+      recordGenerations(t, marks);
+      markBuckets(t, marks, 0, 0, g.bucketCount);
+      for (let s = 0; s < g.segmentCount; s++) {
+        if (copySegment(t, marks, s, t.clockSeconds(), stalling) < 0) dropped++;
+        enc.endGroup();
+      }
+      copyMovedBuckets(t, marks, 0, g.bucketCount, t.clockSeconds(), stalling);
     }
-    enc.finish();
+    enc.flush();
     for (const block of blocks) {
       const dv = new DataView(block.buffer);
+      assert.equal(dv.getUint32(8, true), crc32(block.subarray(12)), 'block checksum');
       for (let at = 12; at < block.length;) {
         const kl = dv.getUint16(at, true);
         const vl = dv.getUint32(at + 4, true);
         const key = dec.decode(block.subarray(at + 12, at + 12 + kl));
         const why = checkValue(key, dec.decode(block.subarray(at + 12 + kl, at + 12 + kl + vl)));
         if (why && bad.length < 5) bad.push(`${key}: ${why}`);
+        for (let p = at + 12 + kl + vl; p < at + ((12 + kl + vl + 7) & ~7); p++) assert.equal(block[p], 0, 'padding is zero');
         entries++;
         at += (12 + kl + vl + 7) & ~7; // records are padded to 8 bytes (SNAPSHOT_FLAG_PADDED)
       }
@@ -307,8 +325,100 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
     assert.deepEqual(bad, []);
     assert.ok(results.every((r) => r.bad === 0));
     assert.ok(cache.stats().evictions > 0, 'the cache evicted under the walk');
+    assert.ok(dropped > 0, 'some segment was freed under its copy, and its copy dropped');
   } finally {
     cache.close();
+  }
+});
+
+test('the tail copies exactly the buckets changed since their mark: an overwrite, a new key; nothing when no bucket changed', () => {
+  const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 });
+  try {
+    for (let i = 0; i < 2000; i++) cache.set(`key:${i}`, `old-${i}`);
+    const t = cache.table;
+    const g = t.v.g;
+    const dec = new TextDecoder();
+    const walk = (between: () => void): Map<string, string> => {
+      const marks = new SnapshotMarks(g, 1, new SharedArrayBuffer(SnapshotMarks.bytesFor(g, 1)));
+      recordGenerations(t, marks);
+      markBuckets(t, marks, 0, 0, g.bucketCount);
+      const body = new SnapshotEncoder({ write: () => {} });
+      for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, marks, s, t.clockSeconds(), body) >= 0);
+      between();
+      assert.ok(marks.allCovered(), 'no segment was freed: the fast path applies');
+      const tail = new Map<string, string>();
+      const enc = new SnapshotEncoder({
+        write: (b) => {
+          const dv = new DataView(b.buffer, b.byteOffset, b.length);
+          for (let at = 12; at < b.length; at += (12 + dv.getUint16(at, true) + dv.getUint32(at + 4, true) + 7) & ~7) {
+            const kl = dv.getUint16(at, true);
+            tail.set(dec.decode(b.subarray(at + 12, at + 12 + kl)), dec.decode(b.subarray(at + 12 + kl, at + 12 + kl + dv.getUint32(at + 4, true))));
+          }
+        },
+      });
+      copyMovedBuckets(t, marks, 0, g.bucketCount, t.clockSeconds(), enc);
+      enc.flush();
+      return tail;
+    };
+    assert.deepEqual([...walk(() => {})], [], 'no bucket changed: an empty tail');
+    const tail = walk(() => {
+      cache.set('key:7', 'new-7'); // after phase 2: only the tail can hold the new value
+      cache.set('fresh', 'f');
+    });
+    assert.deepEqual(new Map([...tail].filter(([k]) => k === 'key:7' || k === 'fresh')), new Map([['key:7', 'new-7'], ['fresh', 'f']]));
+    for (const [k, v] of tail) assert.equal(cache.get(k), v, `${k}: the tail holds what its changed bucket holds now`);
+  } finally {
+    cache.close();
+  }
+});
+
+test('keys overwritten, copied forward or moved during the walk are in the snapshot, and a load keeps their tail value', async () => {
+  // 3 threads overwrite a small set of hot keys while the walk runs: their entries move to
+  // new places after the walk marked them (phase 1), so only phase 3 (the tail) can copy
+  // them. Every hot key must be in every snapshot, and after a load each hot key holds the
+  // file's last value for it (the tail's, stored after the rest).
+  const dir = tempDir();
+  const cache = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10 });
+  const hot = 200;
+  try {
+    for (let i = 0; i < hot; i++) cache.set(`key:${i}`, makeValue(`key:${i}`, 9, 0));
+    // keyCount = hot: the workers write and delete only these keys; deletes make a key absent
+    // for a moment, so "present throughout" is checked on keys written with no delete.
+    const workers = [1, 2, 3].map((thread) => startFixture('overwrite-worker', { handle: cache.handle, durationMs: 1500, keyCount: hot, thread }));
+    const done = Promise.all(workers.map((w) => firstMessage<{ writes: number }>(w)));
+    let finished = false;
+    void done.then(() => { finished = true; });
+    const dec = new TextDecoder();
+    let snapshots = 0;
+    let tails = 0;
+    while (!finished || snapshots < 3) {
+      const w = writeSnapshot(cache.table, dir, 1);
+      snapshots++;
+      if (w.tailEntries > 0) tails++;
+      const last = new Map<string, string>();
+      const fd = openSync(w.path, 'r');
+      try {
+        readSnapshot(fd, (e) => { last.set(dec.decode(e.key), dec.decode(e.value)); });
+      } finally {
+        closeSync(fd);
+      }
+      assert.equal(last.size, hot, `snapshot ${snapshots}: every hot key is in it`);
+      for (const [k, v] of last) assert.equal(checkValue(k, v), '', k);
+      const b = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10 });
+      try {
+        loadSnapshot(b, dir, quiet, { threads: 2, parallelMinBytes: 0 });
+        for (const [k, v] of last) assert.equal(b.get(k), v, `${k} holds the file's last value for it`);
+      } finally {
+        b.close();
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    const results = await done;
+    assert.ok(results.every((r) => r.writes > 0));
+    assert.ok(tails > 0, 'some snapshot had a tail');
+  } finally {
+    cache.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

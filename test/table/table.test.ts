@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countSegments } from '../../src/table/segments.ts';
-import { E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, segmentByte, segmentRowWord, WAYS } from '../../src/table/layout.ts';
+import { C_EVICTED_ITEMS, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, segmentByte, segmentRowWord, WAYS } from '../../src/table/layout.ts';
 import { checkIndex } from '../helpers/index-check.ts';
 import { advanceSeconds, keysInOneBucket, makeTable } from '../helpers/tables.ts';
 
@@ -218,10 +218,40 @@ test('restoreEntries stores padded and unpadded records verbatim, skips expired 
     }
     const { linkedBytes, ...index } = checkIndex(t.v);
     assert.deepEqual(index, { oddBuckets: 0, lockedBuckets: 0, foreignWays: 0, liveWays: 301 });
-    // Live bytes (added once per group of records) add up to the linked entries' sizes.
+    // Live bytes (added per segment of the batch) add up to the linked entries' sizes.
     let liveBytes = 0;
     for (let s = 0; s < g.segmentCount; s++) liveBytes += i32[segmentRowWord(g, s) + S_LIVE_BYTES];
     assert.equal(liveBytes, linkedBytes);
     t.close();
   }
+});
+
+test('restoreEntries with linkLater: nothing is visible until linkRestored, the later record of a key wins, and more than the memory holds is evicted by policy', () => {
+  // 2 MiB of 64 KiB segments: 32 segments, so a batch holds at most 8 of them.
+  const t = makeTable(2 << 20, 8192);
+  const value = (i: number, round: number) => new TextEncoder().encode(`v${round}:${i}:${'x'.repeat(100)}`);
+  const round = (r: number) => records(Array.from({ length: 2000 }, (_, i) => ({ key: `k${i}`, value: value(i, r) })), true);
+  const first = round(1);
+  assert.deepEqual(t.restoreEntries(first.src, first.starts, 2000, true, true), { stored: 2000, skipped: 0 });
+  assert.equal(t.has('k0'), false, 'a batch left to link later is not visible');
+  const second = round(2);
+  t.restoreEntries(second.src, second.starts, 2000, true, true);
+  t.linkRestored();
+  // The batch spans the two calls (2 × 2000 records of about 128 bytes fit in 8 segments),
+  // and its sort is stable: each key's later record is the one linked.
+  for (let i = 0; i < 2000; i += 97) assert.deepEqual(t.getBytes(`k${i}`), value(i, 2), `k${i}`);
+  // Ten times what the segments hold, block after block: the restore seals its batch when
+  // no segment is free, and the oldest entries are evicted as writes would evict them.
+  for (let r = 3; r < 23; r++) {
+    const { src, starts } = round(r);
+    t.restoreEntries(src, starts, 2000, true, true);
+  }
+  t.linkRestored();
+  assert.ok(t.v.f64[t.counters + C_EVICTED_ITEMS] > 0, 'entries were evicted');
+  const present = [...Array(2000).keys()].filter((i) => t.getBytes(`k${i}`) !== undefined);
+  assert.ok(present.length > 0, 'the last rounds are in');
+  for (const i of present) assert.deepEqual(t.getBytes(`k${i}`), value(i, 22), `k${i} holds the last round's value`);
+  const { linkedBytes: _, ...index } = checkIndex(t.v);
+  assert.deepEqual(index, { oddBuckets: 0, lockedBuckets: 0, foreignWays: 0, liveWays: present.length });
+  t.close();
 });
