@@ -28,6 +28,7 @@ import type { Worker } from 'node:worker_threads';
 import type { SharedCache } from '../shared-cache.ts';
 import type { Table } from '../table/table.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
+import { readJobFailure, recordJobFailure } from './job-failure.ts';
 import { type SnapshotBlock, SnapshotBlockReader, SnapshotCorruptError } from './snapshot-format.ts';
 
 /**
@@ -89,15 +90,8 @@ export function newLoadJob(path: string, padded: boolean, blocks: SnapshotBlock[
 /** Records the job's first failure (later ones are dropped) and stops further claims. */
 function fail(job: LoadJob, ctl: Int32Array, e: unknown): void {
   const kind = e instanceof SnapshotCorruptError ? FAIL_CORRUPT : FAIL_OTHER;
-  // Ordering: the CAS elects one writer of the message; it writes the text and then its
-  // length (a seq_cst store), and the main thread reads the length only after every thread
-  // left the job (J_ACTIVE 0), so it never sees half a message.
-  if (Atomics.compareExchange(ctl, J_FAILED, 0, kind) === 0) {
-    const err = e as NodeJS.ErrnoException;
-    const text = kind === FAIL_CORRUPT ? err.message : `${err?.code ?? ''}\n${err?.message ?? String(e)}`;
-    const { written } = new TextEncoder().encodeInto(text, new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, MESSAGE_MAX_BYTES));
-    Atomics.store(ctl, J_MESSAGE_BYTES, written);
-  }
+  // The main thread reads it only after every thread left the job (J_ACTIVE 0).
+  recordJobFailure(ctl, J_FAILED, kind, J_MESSAGE_BYTES, new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, MESSAGE_MAX_BYTES), e);
   // Claims from here on get an index ≥ the block count: the others stop after their block.
   Atomics.store(ctl, J_NEXT, job.blocks.length);
 }
@@ -181,10 +175,9 @@ export function finishLoadJob(job: LoadJob, onWait?: () => void): LoadJobResult 
   }
   const failed = Atomics.load(ctl, J_FAILED);
   if (failed !== 0) {
-    const text = new TextDecoder().decode(new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, Atomics.load(ctl, J_MESSAGE_BYTES)));
-    if (failed === FAIL_CORRUPT) throw new SnapshotCorruptError(text);
-    const cut = text.indexOf('\n');
-    throw Object.assign(new Error(text.slice(cut + 1)), { code: text.slice(0, cut) || undefined });
+    const { code, message } = readJobFailure(ctl, J_MESSAGE_BYTES, new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, MESSAGE_MAX_BYTES));
+    if (failed === FAIL_CORRUPT) throw new SnapshotCorruptError(message);
+    throw Object.assign(new Error(message), { code });
   }
   return { stored: Atomics.load(ctl, J_STORED), skipped: Atomics.load(ctl, J_SKIPPED), helperBlocks: Atomics.load(ctl, J_HELPER_BLOCKS) };
 }

@@ -22,6 +22,7 @@ import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
 import type { Geometry } from '../table/layout.ts';
 import { copyMovedBuckets, copySegment, markBuckets, recordGenerations, SnapshotMarks } from '../table/snapshot-walk.ts';
 import type { Table } from '../table/table.ts';
+import { readJobFailure, recordJobFailure } from './job-failure.ts';
 import { BLOCK_TARGET_BYTES, type BlockSink, encodeHeader, encodeTrailer, SNAPSHOT_HEADER_BYTES, type SnapshotHeader, SnapshotEncoder } from './snapshot-format.ts';
 
 /** Buckets per unit of phase 1 or 3 a thread claims at a time. */
@@ -245,13 +246,8 @@ class HandoffSink implements BlockSink {
 
 /** Records the job's first failure (later ones are dropped) and stops further claims. */
 function fail(job: SnapshotWriteJob, ctl: Int32Array, e: unknown): void {
-  // Ordering: the CAS elects one writer of the message; it writes the text, then its length
-  // (a seq_cst store); the lead reads the length only after every thread left the phase.
-  if (Atomics.compareExchange(ctl, W_FAILED, 0, 1) === 0) {
-    const err = e as NodeJS.ErrnoException;
-    const { written } = new TextEncoder().encodeInto(`${err?.code ? `${err.code}: ` : ''}${err?.message ?? String(e)}`, new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, MESSAGE_MAX_BYTES));
-    Atomics.store(ctl, W_MESSAGE_BYTES, written);
-  }
+  // The lead reads it only after every thread left the phase (raiseFailure after waitPhase).
+  recordJobFailure(ctl, W_FAILED, 1, W_MESSAGE_BYTES, new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, MESSAGE_MAX_BYTES), e);
   for (const phase of PHASES) Atomics.store(ctl, nextWord(phase), CLAIMS_CLOSED);
 }
 
@@ -410,10 +406,8 @@ function setPhase(ctl: Int32Array, phase: number): void {
 /** Throws the failure a thread recorded, if any. */
 function raiseFailure(job: SnapshotWriteJob, ctl: Int32Array): void {
   if (Atomics.load(ctl, W_FAILED) === 0) return;
-  const text = new TextDecoder().decode(new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, Atomics.load(ctl, W_MESSAGE_BYTES)));
-  const cut = text.indexOf(': ');
-  const code = cut > 0 && /^E[A-Z]+$/.test(text.slice(0, cut)) ? text.slice(0, cut) : undefined;
-  throw Object.assign(new Error(code ? text.slice(cut + 2) : text), { code });
+  const { code, message } = readJobFailure(ctl, W_MESSAGE_BYTES, new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, MESSAGE_MAX_BYTES));
+  throw Object.assign(new Error(message), { code });
 }
 
 /** What the lead wrote. */

@@ -1,0 +1,34 @@
+/**
+ * The first failure of a job that several threads share (a snapshot write,
+ * snapshot-write.ts; a snapshot load, snapshot-load.ts), kept in the job's shared memory
+ * so that the thread that runs the job raises it once every thread has left. The message
+ * area holds `code` (empty without one), a newline, then the message: UTF-8, cut to the
+ * area's size.
+ *
+ * @module
+ */
+
+/**
+ * Records `e` as the job's failure of `kind` (non-zero) when none is recorded yet: a
+ * compare-exchange of `ctl[failedWord]` from 0 elects one writer; it writes the text into
+ * `area`, then its length to `ctl[lengthWord]`. Returns whether this call recorded it.
+ */
+export function recordJobFailure(ctl: Int32Array, failedWord: number, kind: number, lengthWord: number, area: Uint8Array, e: unknown): boolean {
+  // Ordering: the CAS elects one writer of the message; it writes the text, then its length
+  // (a seq_cst store). The reader (readJobFailure) reads the length only after every thread
+  // left the job, so it never sees half a message.
+  if (Atomics.compareExchange(ctl, failedWord, 0, kind) !== 0) return false;
+  const err = e as { code?: unknown; message?: unknown } | null | undefined;
+  const code = typeof err?.code === 'string' ? err.code : '';
+  const message = typeof err?.message === 'string' ? err.message : String(e);
+  const { written } = new TextEncoder().encodeInto(`${code}\n${message}`, area);
+  Atomics.store(ctl, lengthWord, written);
+  return true;
+}
+
+/** The failure {@link recordJobFailure} recorded in `area` (`code` undefined when it had none). */
+export function readJobFailure(ctl: Int32Array, lengthWord: number, area: Uint8Array): { code: string | undefined; message: string } {
+  const text = new TextDecoder().decode(area.subarray(0, Atomics.load(ctl, lengthWord)));
+  const cut = text.indexOf('\n');
+  return { code: text.slice(0, Math.max(0, cut)) || undefined, message: text.slice(cut + 1) };
+}

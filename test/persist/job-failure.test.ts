@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readJobFailure, recordJobFailure } from '../../src/persist/job-failure.ts';
+import { SabcacheError } from '../../src/errors.ts';
+
+const area = () => new Uint8Array(new SharedArrayBuffer(64));
+
+test('the first failure recorded is the one read back, with its code; later ones are dropped', () => {
+  const ctl = new Int32Array(new SharedArrayBuffer(8));
+  const text = area();
+  const first = Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+  assert.equal(recordJobFailure(ctl, 0, 2, 1, text, first), true);
+  assert.equal(recordJobFailure(ctl, 0, 1, 1, text, new Error('later')), false);
+  assert.equal(ctl[0], 2, 'the first kind stays');
+  assert.deepEqual(readJobFailure(ctl, 1, text), { code: 'ENOSPC', message: 'no space left' });
+});
+
+test('a failure without a code, a SabcacheError, a thrown non-Error and a message longer than the area', () => {
+  const cases: [unknown, { code: string | undefined; message: string }][] = [
+    [new Error('plain: with a colon\nand a newline'), { code: undefined, message: 'plain: with a colon\nand a newline' }],
+    [new SabcacheError('SABCACHE_ERR_SNAPSHOT_CORRUPT', 'bad block'), { code: 'SABCACHE_ERR_SNAPSHOT_CORRUPT', message: 'bad block' }],
+    ['a string', { code: undefined, message: 'a string' }],
+    [new Error('x'.repeat(100)), { code: undefined, message: 'x'.repeat(63) }],
+  ];
+  for (const [e, expected] of cases) {
+    const ctl = new Int32Array(new SharedArrayBuffer(8));
+    const text = area();
+    recordJobFailure(ctl, 0, 1, 1, text, e);
+    assert.deepEqual(readJobFailure(ctl, 1, text), expected);
+  }
+});
