@@ -19,6 +19,7 @@
  * @module
  */
 import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
+import { SabcacheError } from '../errors.ts';
 import type { Geometry } from '../table/layout.ts';
 import { copyMovedBuckets, copySegment, markBuckets, recordGenerations, SnapshotMarks } from '../table/snapshot-walk.ts';
 import type { Table } from '../table/table.ts';
@@ -120,7 +121,9 @@ export interface SnapshotWriteJob {
 
 /**
  * A job for a table of geometry `g`, with room for `helpers` (0 or 1) helper threads. Its
- * marks take 1/64 of the segments' bytes per marking thread (8 MiB each for 512 MiB).
+ * marks take 1/64 of the segments' bytes per marking thread (8 MiB each for 512 MiB); with
+ * a helper, its hand-off slots take {@link HANDOFF_SLOTS} × (1 MiB + a segment + 64 KiB)
+ * (8.25 MiB with 1 MiB segments).
  */
 export function newSnapshotWriteJob(g: Geometry, helpers: number): SnapshotWriteJob {
   const markers = 1 + Math.min(1, Math.max(0, helpers));
@@ -198,8 +201,16 @@ class ReservingFileSink implements BlockSink {
   }
 }
 
-/** Why a helper stops when the lead ended the job while it waited for a slot. */
-class SnapshotAbandonedError extends Error {}
+/**
+ * Why a helper stops when the lead ended the job while the helper waited for a slot (the
+ * lead has thrown its own error by then, so this one is never raised to a caller). Code
+ * `SABCACHE_ERR_SNAPSHOT_ABANDONED`.
+ */
+class SnapshotAbandonedError extends SabcacheError {
+  constructor() {
+    super('SABCACHE_ERR_SNAPSHOT_ABANDONED', 'snapshot abandoned by its lead');
+  }
+}
 
 /**
  * A helper's sink: each block the encoder finishes in a hand-off slot is handed to the lead
@@ -237,7 +248,7 @@ class HandoffSink implements BlockSink {
     // The next slot is ours again once the lead has written its block (it stores 0 after
     // the write returned). Bounded waits: the lead ends the job however it ends.
     for (let v = Atomics.load(ctl, next); v !== 0; v = Atomics.load(ctl, next)) {
-      if (Atomics.load(ctl, W_PHASE) === PHASE_DONE) throw new SnapshotAbandonedError('snapshot abandoned by its lead');
+      if (Atomics.load(ctl, W_PHASE) === PHASE_DONE) throw new SnapshotAbandonedError();
       Atomics.wait(ctl, next, v, 50);
     }
     return this.slotBuffer(this.slot);
