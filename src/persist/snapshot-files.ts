@@ -88,8 +88,8 @@ function fsyncDir(dir: string): void {
 /**
  * Writes a snapshot of `table` into `dir` and deletes all but the newest `keep` snapshots
  * (and stale temp files). Walks the table without stopping readers or writers
- * (table/snapshot-walk.ts: mark the index, copy the segments in memory order, then copy
- * what moved meanwhile as the file's tail), on this thread and, when `job` was made with
+ * (table/snapshot-walk.ts: record the buckets' versions, copy the segments in memory
+ * order, then copy the buckets that changed meanwhile as the file's tail), on this thread and, when `job` was made with
  * room for a helper, on the helper that joins it (snapshot-write.ts). The file as a whole
  * is not one instant, but every entry in it is a value that was really stored, and every
  * key present throughout the walk is in it.
@@ -214,7 +214,7 @@ export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string
         }
         // The tail (the entries the walk copied last) is stored after every other block:
         // a key in both holds the tail's value, the later one (snapshot-format.ts
-        // SNAPSHOT_FLAG_TAIL). Blocks of one stage hold each key at most once.
+        // SNAPSHOT_FLAG_TAIL). A key found twice before the tail is also in the tail.
         const tail = index.tailBlock ?? index.blocks.length;
         const evictedBefore = cache.stats().evictions;
         const done = { stored: 0, skipped: 0, helperBlocks: 0 };

@@ -3,8 +3,8 @@
  *
  * Storing entries (hash, bucket lock, copy into a segment) costs about ten times what
  * reading and checking the file does, so a load is CPU-bound on one thread. The blocks of
- * a file are independent (each is checked by its own CRC, and a key is in one block only),
- * so threads take them in any order:
+ * a file are independent (each is checked by its own CRC, and a key found in two blocks
+ * before the tail is also in the tail, stored after them), so threads take them in any order:
  *
  * - the main thread scans the file first (snapshot-format.ts scanSnapshot: header, block
  *   headers, trailer), so a file cut short is refused before anything of it is stored;

@@ -1,7 +1,7 @@
 /**
  * Writing one snapshot file on one or two threads at once (DESIGN §6, issue 5's write
  * target). The walk's phases (table/snapshot-walk.ts) are split into units that threads
- * claim: phases 1 (mark) and 3 (tail) by ranges of {@link WALK_BUCKETS_PER_UNIT} buckets,
+ * claim: phases 1 (versions) and 3 (tail) by ranges of {@link WALK_BUCKETS_PER_UNIT} buckets,
  * phase 2 (copy) by segment; the trailer, the header and the fsync are the lead's alone.
  *
  * - The lead (the thread that calls writeSnapshot) runs every phase. A helper
@@ -21,7 +21,7 @@
 import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
 import { SabcacheError } from '../errors.ts';
 import type { Geometry } from '../table/layout.ts';
-import { copyMovedBuckets, copySegment, markBuckets, recordGenerations, SnapshotMarks } from '../table/snapshot-walk.ts';
+import { copyChangedBuckets, copySegment, recordSegments, recordVersions, SnapshotMarks } from '../table/snapshot-walk.ts';
 import type { Table } from '../table/table.ts';
 import { readJobFailure, recordJobFailure } from './job-failure.ts';
 import { BLOCK_TARGET_BYTES, type BlockSink, encodeHeader, encodeTrailer, SNAPSHOT_HEADER_BYTES, type SnapshotHeader, SnapshotEncoder } from './snapshot-format.ts';
@@ -96,23 +96,23 @@ const MESSAGE_MAX_BYTES = 2048;
 const CLAIMS_CLOSED = 0x3fffffff;
 
 const PHASE_SETUP = 0;
-/** Phase 1 of the walk: mark the index, by bucket ranges. */
-const PHASE_MARK = 1;
+/** Phase 1 of the walk: record the buckets' versions, by bucket ranges. */
+const PHASE_VERSIONS = 1;
 /** Phase 2: copy the segments, one unit each. */
 const PHASE_COPY = 2;
 /** Phase 3: the tail, by bucket ranges. */
 const PHASE_TAIL = 3;
-const PHASES = [PHASE_MARK, PHASE_COPY, PHASE_TAIL];
+const PHASES = [PHASE_VERSIONS, PHASE_COPY, PHASE_TAIL];
 const PHASE_DONE = 4;
 
 /** One snapshot's shared state, as posted to a helper. */
 export interface SnapshotWriteJob {
   /** Control words, then the temp file's path, then a failure's message. */
   control: SharedArrayBuffer;
-  /** The walk's marks (table/snapshot-walk.ts SnapshotMarks). */
+  /** What phase 1 records (table/snapshot-walk.ts SnapshotMarks). */
   marks: SharedArrayBuffer;
-  /** Threads that mark: 1 + helpers (0 or 1). */
-  markers: number;
+  /** Threads that walk: 1 + helpers (0 or 1). */
+  threads: number;
   /** {@link HANDOFF_SLOTS} slots of `slotBytes` each (empty without a helper). */
   slots: SharedArrayBuffer;
   /** Bytes of one hand-off slot: the largest block phase 2 makes, plus slack (a multiple of 8). */
@@ -121,21 +121,21 @@ export interface SnapshotWriteJob {
 
 /**
  * A job for a table of geometry `g`, with room for `helpers` (0 or 1) helper threads. Its
- * marks take 1/64 of the segments' bytes per marking thread (8 MiB each for 512 MiB); with
- * a helper, its hand-off slots take {@link HANDOFF_SLOTS} × (1 MiB + a segment + 64 KiB)
+ * marks take 4 bytes per bucket and 8 per segment (1.5 MiB for 512 MiB); with a helper,
+ * its hand-off slots take {@link HANDOFF_SLOTS} × (1 MiB + a segment + 64 KiB)
  * (8.25 MiB with 1 MiB segments).
  */
 export function newSnapshotWriteJob(g: Geometry, helpers: number): SnapshotWriteJob {
-  const markers = 1 + Math.min(1, Math.max(0, helpers));
+  const threads = 1 + Math.min(1, Math.max(0, helpers));
   // Phase 2 closes a block once it reaches BLOCK_TARGET_BYTES, after a segment: a block is
   // then at most that plus one segment's entries (and its header). A bigger one (a tail
   // bucket of large entries) moves to the helper's own buffer and is written by the helper.
   const slotBytes = BLOCK_TARGET_BYTES + g.segmentBytes + (1 << 16);
   return {
     control: new SharedArrayBuffer(MESSAGE_OFFSET_BYTES + MESSAGE_MAX_BYTES),
-    marks: new SharedArrayBuffer(SnapshotMarks.bytesFor(g, markers)),
-    markers,
-    slots: new SharedArrayBuffer(markers > 1 ? HANDOFF_SLOTS * slotBytes : 0),
+    marks: new SharedArrayBuffer(SnapshotMarks.bytesFor(g)),
+    threads,
+    slots: new SharedArrayBuffer(threads > 1 ? HANDOFF_SLOTS * slotBytes : 0),
     slotBytes,
   };
 }
@@ -268,11 +268,11 @@ function unitsOf(g: Geometry, phase: number): number {
 }
 
 /**
- * One thread's share of the walk: a marker index, and an encoder over the file (opened at
+ * One thread's share of the walk: its index (0: the lead), and an encoder over the file (opened at
  * its first block when the thread is a helper) used for phase 2 and then phase 3.
  */
 class Walker {
-  private readonly marks: SnapshotMarks;
+  readonly marks: SnapshotMarks;
   private readonly sink: ReservingFileSink;
   private readonly enc: SnapshotEncoder;
   /** The lead's: the hand-off slot whose block it writes next. */
@@ -280,12 +280,12 @@ class Walker {
   /** Segments this walker copied. */
   segments = 0;
 
-  constructor(private readonly table: Table, private readonly job: SnapshotWriteJob, private readonly ctl: Int32Array, private readonly i64: BigInt64Array, private readonly marker: number, fd: number) {
-    this.marks = new SnapshotMarks(table.v.g, job.markers, job.marks);
+  constructor(private readonly table: Table, private readonly job: SnapshotWriteJob, private readonly ctl: Int32Array, private readonly i64: BigInt64Array, private readonly index: number, fd: number) {
+    this.marks = new SnapshotMarks(table.v.g, job.marks);
     const path = new TextDecoder().decode(new Uint8Array(job.control, PATH_OFFSET_BYTES, ctl[W_PATH_BYTES]));
     // The lead's sink (it has the file open already) starts the early fdatasyncs.
     this.sink = new ReservingFileSink(fd, path, i64, fd >= 0);
-    if (marker === 0) {
+    if (index === 0) {
       this.enc = new SnapshotEncoder(this.sink);
     } else {
       const handoff = new HandoffSink(job, ctl, this.sink);
@@ -335,21 +335,21 @@ class Walker {
           copySegment(table, marks, u, now, enc);
           enc.endGroup();
           this.segments++;
-          if (this.marker === 0) this.drainHandoff();
+          if (this.index === 0) this.drainHandoff();
           continue;
         }
         const from = u * WALK_BUCKETS_PER_UNIT;
         const to = Math.min(g.bucketCount, from + WALK_BUCKETS_PER_UNIT);
-        if (phase === PHASE_MARK) markBuckets(table, marks, this.marker, from, to);
+        if (phase === PHASE_VERSIONS) recordVersions(table, marks, from, to);
         else {
-          copyMovedBuckets(table, marks, from, to, now, enc);
-          if (this.marker === 0) this.drainHandoff();
+          copyChangedBuckets(table, marks, from, to, now, enc);
+          if (this.index === 0) this.drainHandoff();
         }
       }
       enc.flush();
       // Inside the phase (before leaving its active count), so that the lead, which reads
       // the counts after waitPhase, sees every add.
-      if (phase === PHASE_COPY && this.marker !== 0) Atomics.add(ctl, W_HELPER_SEGMENTS, this.segments);
+      if (phase === PHASE_COPY && this.index !== 0) Atomics.add(ctl, W_HELPER_SEGMENTS, this.segments);
       Atomics.add(ctl, W_BLOCKS, enc.blocks - blocks);
       Atomics.add(this.i64, I_ENTRIES, BigInt(enc.entries - entries));
     });
@@ -453,10 +453,8 @@ export function leadSnapshotWrite(table: Table, job: SnapshotWriteJob, fd: numbe
     ctl[W_NOW] = table.clockSeconds();
     i64[I_OFFSET] = BigInt(SNAPSHOT_HEADER_BYTES); // the header goes in last, at 0
     const walker = new Walker(table, job, ctl, i64, 0, fd);
-    // Ordering: the generations are recorded before the phase word lets any thread mark
-    // (snapshot-walk.ts recordGenerations); the seq_cst store of the phase publishes them,
-    // the path and the clock to a helper, whose load of the phase word reads it.
-    recordGenerations(table, new SnapshotMarks(g, job.markers, job.marks));
+    // Ordering: the seq_cst store of the phase word publishes the path and the clock to a
+    // helper, whose load of the phase word reads them.
     let tailBlock = 0;
     let bodyEntries = 0;
     for (const phase of PHASES) {
@@ -465,8 +463,10 @@ export function leadSnapshotWrite(table: Table, job: SnapshotWriteJob, fd: numbe
         bodyEntries = Number(Atomics.load(i64, I_ENTRIES));
       }
       // Ordering: each phase starts after every thread left the one before (a seq_cst sub
-      // of its active count after its last plain store): phase 2 reads every mark, phase 3
-      // every `covered` flag, and the tail's blocks take file offsets after all of phase 2's.
+      // of its active count after its last plain store): the segments are recorded after
+      // every bucket's version (snapshot-walk.ts recordSegments), phase 2 reads them, and
+      // the tail's blocks take file offsets after all of phase 2's.
+      if (phase === PHASE_COPY) recordSegments(table, walker.marks);
       setPhase(ctl, phase);
       walker.run(phase);
       waitPhase(ctl, phase, unitsOf(g, phase), walker);
@@ -501,7 +501,7 @@ export function abandonSnapshotWrite(job: SnapshotWriteJob): void {
  * is nothing left for it. Never throws: a failure is recorded in the job.
  */
 export function helpSnapshotWrite(table: Table, job: SnapshotWriteJob): void {
-  if (job.markers < 2) return;
+  if (job.threads < 2) return;
   const ctl = new Int32Array(job.control, 0, JOB_WORDS);
   const i64 = new BigInt64Array(job.control, 0, JOB_WORDS / 2);
   // Bounded waits throughout: the lead sets PHASE_DONE however it ends.

@@ -341,6 +341,14 @@ export const TYPE_STRING = 1;
 export const TYPE_INTEGER = 2;
 /** Mask of the value type in flags. */
 export const TYPE_MASK = 0xf;
+/**
+ * Flag bit (in E_KEYLEN_FLAGS, above the type) set once the entry is unlinked from the
+ * index (segments.ts unlinkWayLocked), under its bucket's lock; never cleared while the
+ * entry's segment lives. A snapshot copies a segment's entries in memory order and skips the
+ * ones that carry it (table/snapshot-walk.ts), instead of first reading the whole index to
+ * learn which entries are linked.
+ */
+export const ENTRY_UNLINKED = 1 << 20;
 
 /** Bytes an entry with these key and value sizes occupies, padding included. */
 export function entryBytes(keyBytes: number, valueBytes: number): number {

@@ -6,7 +6,8 @@
  * @module
  */
 import {
-  B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, S_STATE,
+  B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, entryBytes, makeRef, S_STATE, S_WRITE_OFFSET,
+  SEGMENT_FIRST_OFFSET,
   SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT,
   T_HELD_BUCKET, T_STATE, T_WATCHING, F_WATCHERS, feedWord, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, WAYS,
   bucketWord, refByte, refOffset, refSegment, segmentRowWord, seqOwner, threadBlockWord, KEYLEN_MASK
@@ -52,6 +53,47 @@ function wayIsValid(v: SharedView, b: number, tag: number, ref: number): boolean
 }
 
 /**
+ * Makes the unlinked flags (layout.ts ENTRY_UNLINKED) of bucket `b` (at word `bw`, held by
+ * the dead thread `owner`, its ways already fixed) true again, for the snapshot walk: the
+ * thread may have died after flagging an entry and before clearing its way (unlinkWayLocked
+ * flags first), or after moving its active segment's write offset past a new entry and
+ * before linking it (installLocked). The first leaves a linked entry flagged, whose flag is
+ * cleared; the second an entry of this bucket's keys in one of its active segments that no
+ * way points at, which is flagged.
+ */
+function fixUnlinkedFlagsLocked(v: SharedView, b: number, bw: number, owner: number): void {
+  const i32 = v.i32;
+  const g = v.g;
+  for (let w = 0; w < WAYS; w++) {
+    const ref = i32[bw + B_REFS + w];
+    if (ref !== 0) i32[(refByte(g, ref) >>> 2) + E_KEYLEN_FLAGS] &= ~ENTRY_UNLINKED;
+  }
+  for (let s = 0; s < g.segmentCount; s++) {
+    const row = segmentRowWord(g, s);
+    const st = Atomics.load(i32, row + S_STATE);
+    if (st >>> SEG_OWNER_SHIFT !== owner || (st & SEG_STATE_MASK) !== SEG_ACTIVE) continue;
+    const end = Math.min(Atomics.load(i32, row + S_WRITE_OFFSET), g.segmentBytes);
+    const base = g.segmentsOffset + s * g.segmentBytes;
+    for (let off = SEGMENT_FIRST_OFFSET; off + ENTRY_HEADER_BYTES <= end;) {
+      const ew = (base + off) >>> 2;
+      const kf = i32[ew + E_KEYLEN_FLAGS];
+      const size = entryBytes(kf & KEYLEN_MASK, i32[ew + E_VALUE_LEN]);
+      if ((kf & KEYLEN_MASK) === 0 || size <= 0 || off + size > end) break; // cannot be: entries below the offset are whole
+      if ((kf & ENTRY_UNLINKED) === 0 && bucketOf(g, v.hashEntryKey(base + off)[0]) === b && !bucketHolds(i32, bw, makeRef(g, s, off))) {
+        i32[ew + E_KEYLEN_FLAGS] = kf | ENTRY_UNLINKED;
+      }
+      off += size;
+    }
+  }
+}
+
+/** Whether a way of the bucket at word `bw` holds `ref`. */
+function bucketHolds(i32: Int32Array, bw: number, ref: number): boolean {
+  for (let w = 0; w < WAYS; w++) if (i32[bw + B_REFS + w] === ref) return true;
+  return false;
+}
+
+/**
  * Repairs thread block `t`, whose thread is dead. Safe to call for a block whose thread
  * closed cleanly (nothing to do). Never call it for a live thread.
  */
@@ -84,7 +126,8 @@ export function repairDeadThread(v: SharedView, t: number): RepairReport {
           report.clearedWays++;
         }
       }
-      // After the ways are fixed: the release publishes them.
+      fixUnlinkedFlagsLocked(v, b, bw, owner);
+      // After the ways and flags are fixed: the release publishes them.
       unlockDeadBucket(i32, bw, seq);
     }
   }

@@ -15,7 +15,7 @@
  * @module
  */
 import {
-  B_REFS, B_TAGS, E_KEYLEN_FLAGS, E_VALUE_LEN, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, H_SMALL_SEGMENTS, KEYLEN_MASK, QUEUE_MAIN,
+  B_REFS, B_TAGS, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_UNLINKED, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, H_SMALL_SEGMENTS, KEYLEN_MASK, QUEUE_MAIN,
   QUEUE_SMALL, S_CREATED_AT, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_FREE,
   SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, entryBytes, refByte, refSegment, segmentRowWord,
 } from './layout.ts';
@@ -122,15 +122,25 @@ export function countSegments(v: SharedView): SegmentCounts {
 }
 
 /**
- * Clears way `w` of the locked bucket at word `bw`, which holds `ref`, and accounts the
- * entry's bytes as dead in its segment. Caller holds the bucket lock.
+ * Clears way `w` of the locked bucket at word `bw`, which holds `ref`, marks the entry
+ * unlinked (ENTRY_UNLINKED) and accounts its bytes as dead in its segment. Caller holds the
+ * bucket lock.
  */
 export function unlinkWayLocked(v: SharedView, bw: number, w: number, ref: number): void {
   const i32 = v.i32;
+  const e = refByte(v.g, ref) >>> 2;
+  const kf = i32[e + E_KEYLEN_FLAGS];
+  // Ordering: plain stores, published by the unlock's seq_cst store of the bucket's seq: a
+  // snapshot reads that seq (phase 1, snapshot-walk.ts) before it reads this flag (phase 2).
+  // The flag before the way: a thread that dies between the two leaves a linked entry
+  // flagged, which repair.ts finds in the bucket it held and clears, where the other order
+  // would leave an unlinked entry unflagged, which nothing could find. Only this lock's
+  // holder writes the word of a published entry (an entry is linked in one bucket), so the
+  // read-modify-write loses nothing.
+  i32[e + E_KEYLEN_FLAGS] = kf | ENTRY_UNLINKED;
   i32[bw + B_REFS + w] = 0;
   i32[bw + B_TAGS + w] = 0;
-  const e = refByte(v.g, ref) >>> 2;
-  const size = entryBytes(i32[e + E_KEYLEN_FLAGS] & KEYLEN_MASK, i32[e + E_VALUE_LEN]);
+  const size = entryBytes(kf & KEYLEN_MASK, i32[e + E_VALUE_LEN]);
   // Several threads may unlink entries of one segment at once: the counter is atomic.
   Atomics.sub(i32, segmentRowWord(v.g, refSegment(v.g, ref)) + S_LIVE_BYTES, size);
 }

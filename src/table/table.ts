@@ -17,7 +17,7 @@ import { addInt64, checkDelta, INT64_MAX_DIGITS, parseInt64 } from './integer-va
 import { KeyCodec } from './key-codec.ts';
 import {
   B_REFS, B_TAGS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
-  E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, freqWord,
+  E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, FLAGS_SHIFT, freqWord,
   H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_PARK, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
   KEYLEN_MASK, REGION_ALIGN_BYTES, SEGMENT_FIRST_OFFSET, H_WAL_SEQ_I64, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
@@ -1114,6 +1114,10 @@ export class Table implements ThreadContext {
     // The one mutable field: setTtl may have changed it since the copy was taken, and this
     // lock excludes setTtl now.
     i32[(e >>> 2) + E_EXPIRE_AT] = i32[(this.entryByte(oldRef) >>> 2) + E_EXPIRE_AT];
+    // The copy is of a linked entry (the caller found `oldRef` in way `w` under this lock),
+    // so it must not carry the unlinked flag; cleared in case the entry was flagged while
+    // linked when the copy was taken (a thread that died mid-unlink, before repair.ts).
+    i32[(e >>> 2) + E_KEYLEN_FLAGS] &= ~ENTRY_UNLINKED;
     // Ordering: as in installLocked, the write offset moves past the whole copy before a
     // way points at it.
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);

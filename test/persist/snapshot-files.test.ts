@@ -6,14 +6,24 @@ import { test } from 'node:test';
 import { closeSync, openSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { encodeHeader, ENTRY_RECORD_HEADER_BYTES, readSnapshot, scanSnapshot, SnapshotBlockReader, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
-import { E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, entryBytes, FLAGS_SHIFT } from '../../src/table/layout.ts';
-import { copyMovedBuckets, copySegment, markBuckets, recordGenerations, type SnapshotSink, SnapshotMarks } from '../../src/table/snapshot-walk.ts';
+import { bucketOf, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, entryBytes, FLAGS_SHIFT } from '../../src/table/layout.ts';
+import { copyChangedBuckets, copySegment, recordSegments, recordVersions, type SnapshotSink, SnapshotMarks } from '../../src/table/snapshot-walk.ts';
+import type { Table } from '../../src/table/table.ts';
 import { listSnapshots, loadSnapshot, newestSnapshotHashSeeds, writeSnapshot } from '../../src/persist/snapshot-files.ts';
 import { checkValue, makeValue } from '../helpers/self-check.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'sabcache-snap-'));
+
+/** Phase 1 of the snapshot walk on this thread alone: the marks it leaves. */
+function recordPhase1(t: Table): SnapshotMarks {
+  const g = t.v.g;
+  const marks = new SnapshotMarks(g, new SharedArrayBuffer(SnapshotMarks.bytesFor(g)));
+  recordVersions(t, marks, 0, g.bucketCount);
+  recordSegments(t, marks);
+  return marks;
+}
 const quiet = () => {};
 
 test('a snapshot round-trips strings, bytes, integers, TTLs and value types into a cache of another size', () => {
@@ -296,14 +306,12 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
     const g = t.v.g;
     const deadline = performance.now() + 1500;
     while (performance.now() < deadline) {
-      const marks = new SnapshotMarks(g, 1, new SharedArrayBuffer(SnapshotMarks.bytesFor(g, 1)));
-      recordGenerations(t, marks);
-      markBuckets(t, marks, 0, 0, g.bucketCount);
+      const marks = recordPhase1(t);
       for (let s = 0; s < g.segmentCount; s++) {
         if (copySegment(t, marks, s, t.clockSeconds(), stalling) < 0) dropped++;
         enc.endGroup();
       }
-      copyMovedBuckets(t, marks, 0, g.bucketCount, t.clockSeconds(), stalling);
+      copyChangedBuckets(t, marks, 0, g.bucketCount, t.clockSeconds(), stalling);
     }
     enc.flush();
     for (const block of blocks) {
@@ -331,41 +339,75 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
   }
 });
 
-test('the tail copies exactly the buckets changed since their mark: an overwrite, a new key; nothing when no bucket changed', () => {
+/** Decodes the entries of encoded blocks into [key, value] pairs, in file order. */
+function decodeBlockEntries(b: Uint8Array, into: [string, string][]): void {
+  const dec = new TextDecoder();
+  const dv = new DataView(b.buffer, b.byteOffset, b.length);
+  for (let at = 12; at < b.length; at += (12 + dv.getUint16(at, true) + dv.getUint32(at + 4, true) + 7) & ~7) {
+    const kl = dv.getUint16(at, true);
+    into.push([dec.decode(b.subarray(at + 12, at + 12 + kl)), dec.decode(b.subarray(at + 12 + kl, at + 12 + kl + dv.getUint32(at + 4, true)))]);
+  }
+}
+
+test('phase 2 copies each live key once, at its value, and no entry overwritten, deleted or evicted before the walk', () => {
+  // A small cache written past its size: segments hold overwritten and deleted entries
+  // among live ones, and the walk tells them apart by the unlinked flag alone.
+  const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 });
+  try {
+    for (let i = 0; i < 20_000; i++) cache.set(`key:${i % 5000}`, `v${i}`.padEnd(400, '.'));
+    for (let i = 0; i < 5000; i += 3) cache.delete(`key:${i}`);
+    assert.ok(cache.stats().evictions > 0, 'segments were evicted and reused');
+    const t = cache.table;
+    const g = t.v.g;
+    const marks = recordPhase1(t);
+    const body: [string, string][] = [];
+    const enc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, body) });
+    for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, marks, s, t.clockSeconds(), enc) >= 0);
+    enc.flush();
+    const live = new Map<string, string>();
+    for (let i = 0; i < 5000; i++) {
+      const v = cache.get(`key:${i}`);
+      if (v !== undefined) live.set(`key:${i}`, v as string);
+    }
+    assert.ok(live.size > 1000, `live keys: ${live.size}`);
+    assert.equal(body.length, live.size, 'each live key once, nothing else');
+    assert.deepEqual(new Map(body), live);
+  } finally {
+    cache.close();
+  }
+});
+
+test('the tail copies exactly the buckets changed since phase 1: an overwrite, a new key; nothing when no bucket changed', () => {
   const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 });
   try {
     for (let i = 0; i < 2000; i++) cache.set(`key:${i}`, `old-${i}`);
     const t = cache.table;
     const g = t.v.g;
-    const dec = new TextDecoder();
     const walk = (between: () => void): Map<string, string> => {
-      const marks = new SnapshotMarks(g, 1, new SharedArrayBuffer(SnapshotMarks.bytesFor(g, 1)));
-      recordGenerations(t, marks);
-      markBuckets(t, marks, 0, 0, g.bucketCount);
+      const marks = recordPhase1(t);
       const body = new SnapshotEncoder({ write: () => {} });
       for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, marks, s, t.clockSeconds(), body) >= 0);
       between();
-      assert.ok(marks.allCovered(), 'no segment was freed: the fast path applies');
-      const tail = new Map<string, string>();
-      const enc = new SnapshotEncoder({
-        write: (b) => {
-          const dv = new DataView(b.buffer, b.byteOffset, b.length);
-          for (let at = 12; at < b.length; at += (12 + dv.getUint16(at, true) + dv.getUint32(at + 4, true) + 7) & ~7) {
-            const kl = dv.getUint16(at, true);
-            tail.set(dec.decode(b.subarray(at + 12, at + 12 + kl)), dec.decode(b.subarray(at + 12 + kl, at + 12 + kl + dv.getUint32(at + 4, true))));
-          }
-        },
-      });
-      copyMovedBuckets(t, marks, 0, g.bucketCount, t.clockSeconds(), enc);
+      const tail: [string, string][] = [];
+      const enc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, tail) });
+      copyChangedBuckets(t, marks, 0, g.bucketCount, t.clockSeconds(), enc);
       enc.flush();
-      return tail;
+      assert.equal(new Set(tail.map(([k]) => k)).size, tail.length, 'a key at most once in the tail');
+      return new Map(tail);
     };
     assert.deepEqual([...walk(() => {})], [], 'no bucket changed: an empty tail');
+    const bucketOfKey = (k: string) => {
+      t.codec.encode(k);
+      return bucketOf(g, t.codec.hash[0]);
+    };
     const tail = walk(() => {
       cache.set('key:7', 'new-7'); // after phase 2: only the tail can hold the new value
       cache.set('fresh', 'f');
     });
     assert.deepEqual(new Map([...tail].filter(([k]) => k === 'key:7' || k === 'fresh')), new Map([['key:7', 'new-7'], ['fresh', 'f']]));
+    const changed = new Set([bucketOfKey('key:7'), bucketOfKey('fresh')]);
+    const expected = ['fresh', ...Array.from({ length: 2000 }, (_, i) => `key:${i}`)].filter((k) => changed.has(bucketOfKey(k)));
+    assert.deepEqual([...tail.keys()].sort(), expected.sort(), 'every key of the two changed buckets, and no other');
     for (const [k, v] of tail) assert.equal(cache.get(k), v, `${k}: the tail holds what its changed bucket holds now`);
   } finally {
     cache.close();
@@ -374,8 +416,9 @@ test('the tail copies exactly the buckets changed since their mark: an overwrite
 
 test('keys overwritten, copied forward or moved during the walk are in the snapshot, and a load keeps their tail value', async () => {
   // 3 threads overwrite a small set of hot keys while the walk runs: their entries move to
-  // new places after the walk marked them (phase 1), so only phase 3 (the tail) can copy
-  // them. Every hot key must be in every snapshot, and after a load each hot key holds the
+  // new places after phase 1 read their buckets' versions, so only phase 3 (the tail) can
+  // copy them for sure (and fails the test if phase 1 reads the segments' write offsets
+  // before the versions: snapshot-walk.ts recordSegments). Every hot key must be in every snapshot, and after a load each hot key holds the
   // file's last value for it (the tail's, stored after the rest).
   const dir = tempDir();
   const cache = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10 });

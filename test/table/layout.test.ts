@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  BUCKET_BYTES, BUCKET_WORDS, B_REFS, B_SPARE, B_TAGS, B_SPARE_LINE0, B_SEQ, seqLockedBy, seqOwner, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, INDEX_BYTES_PER_BUCKET, rangeOf,
+  BUCKET_BYTES, BUCKET_WORDS, ENTRY_UNLINKED, FLAGS_SHIFT, KEYLEN_MASK, TYPE_MASK, B_REFS, B_SPARE, B_TAGS, B_SPARE_LINE0, B_SEQ, seqLockedBy, seqOwner, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, INDEX_BYTES_PER_BUCKET, rangeOf,
   FREQ_BYTES_PER_BUCKET, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
   refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
   GHOST_LINE_BYTES, GHOST_LINE_HALFWORDS, GHOST_SLOTS_PER_LINE, BUCKETS_PER_GHOST_LINE, FREQ_BITS, FREQ_MAX, GL_CURSOR, GL_FIRST_SLOT, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
@@ -61,6 +61,10 @@ test('fixed records fit their slots', () => {
   assert.equal(entryBytes(16, 100) % 8, 0);
   assert.equal(entryBytes(1, 1), 16);
   assert.equal(entryBytes(16, 100), 128, '12-byte header: a 16 B key and 100 B value fill 128 B exactly');
+  // The entry word: key length, value type, then the unlinked flag, none overlapping.
+  assert.equal(KEYLEN_MASK & (TYPE_MASK << FLAGS_SHIFT), 0);
+  assert.equal((KEYLEN_MASK | (TYPE_MASK << FLAGS_SHIFT)) & ENTRY_UNLINKED, 0);
+  assert.ok(ENTRY_UNLINKED > 0, 'below the sign bit');
 });
 
 test('regions are aligned, ordered and do not overlap', () => {

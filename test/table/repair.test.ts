@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SharedCache } from '../../src/index.ts';
 import { lockBucket } from '../../src/table/bucket-lock.ts';
-import { B_SEQ, B_REFS, B_TAGS, bucketOf, bucketWord, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, seqOwner, T_ACTIVE_SEGMENT, T_HELD_BUCKET } from '../../src/table/layout.ts';
+import { B_SEQ, B_REFS, B_TAGS, bucketOf, bucketWord, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, KEYLEN_MASK, refByte, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, seqOwner, T_ACTIVE_SEGMENT, T_HELD_BUCKET } from '../../src/table/layout.ts';
 import { repairDeadThread } from '../../src/table/repair.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { Table } from '../../src/table/table.ts';
@@ -40,6 +40,42 @@ test('a thread that died holding a bucket lock mid-change is repaired: seq even,
   live.set(k2, 'writable');
   assert.equal(live.getString(k2), 'writable');
   assert.deepEqual(checkIndex(live.v).foreignWays, 0);
+});
+
+test('repair makes the unlinked flags of the bucket a dead thread held true again, for the snapshot walk', () => {
+  const live = makeTable();
+  const [k1, k2, k3] = keysInOneBucket(live, 3);
+  const dead = new Table(live.v, 12345); // a second thread block, standing in for the dead thread
+  dead.set(k1, 'one');
+  dead.set(k2, 'two');
+  live.set(k3, 'three');
+  live.codec.encode(k1);
+  const b = bucketOf(live.v.g, live.codec.hash[0]);
+  const bw = bucketWord(live.v.g, b);
+  const i32 = live.v.i32;
+  const keyOfWay = (w: number) => {
+    const e = refByte(live.v.g, i32[bw + B_REFS + w]);
+    return new TextDecoder().decode(live.v.u8.subarray(e + ENTRY_HEADER_BYTES, e + ENTRY_HEADER_BYTES + (i32[e >>> 2] & KEYLEN_MASK)));
+  };
+  const way = (k: string) => [...Array(14).keys()].find((w) => i32[bw + B_REFS + w] !== 0 && keyOfWay(w) === k)!;
+  const entryWord = (ref: number) => (refByte(live.v.g, ref) >>> 2) + E_KEYLEN_FLAGS;
+  const ref1 = i32[bw + B_REFS + way(k1)];
+  const ref2 = i32[bw + B_REFS + way(k2)];
+  const ref3 = i32[bw + B_REFS + way(k3)];
+  lockBucket(i32, bw, b, dead.owner, dead.threadWord);
+  // It "dies" having flagged k1's entry but not cleared its way (unlinkWayLocked flags
+  // first), and with k2's entry below its segment's write offset and no way pointing at it
+  // (installLocked moves the offset before it links).
+  i32[entryWord(ref1)] |= ENTRY_UNLINKED;
+  const w2 = way(k2);
+  i32[bw + B_REFS + w2] = 0;
+  i32[bw + B_TAGS + w2] = 0;
+  repairDeadThread(live.v, dead.thread);
+  assert.equal(i32[entryWord(ref1)] & ENTRY_UNLINKED, 0, 'the linked entry is not flagged');
+  assert.equal(i32[entryWord(ref2)] & ENTRY_UNLINKED, ENTRY_UNLINKED, 'the entry no way points at is flagged');
+  assert.equal(i32[entryWord(ref3)] & ENTRY_UNLINKED, 0, "another thread's linked entry is left alone");
+  assert.equal(live.getString(k1), 'one');
+  assert.equal(live.getString(k2), undefined);
 });
 
 test('repair leaves a bucket alone when its lock belongs to a live thread', () => {
