@@ -104,6 +104,35 @@ export class KeyCodec {
   }
 
   /**
+   * Encodes the key given as `len` bytes from word `firstWord` of `src` (4-byte aligned,
+   * e.g. a snapshot record's key: restoreEntries): as {@link encodeSlice}, reading the key
+   * a word at a time. Little-endian only (the caller checks LITTLE_ENDIAN). Reads the whole
+   * word holding the key's last byte: the caller guarantees it lies in `src`.
+   * @throws BadKeyError (`SABCACHE_ERR_BAD_KEY`) if empty, KeyTooLargeError above the limit.
+   */
+  encodeWords(src: Int32Array, firstWord: number, len: number): void {
+    if (len === 0) throw new BadKeyError('a key must not be empty');
+    if (len > this.maxKeyBytes) throw new KeyTooLargeError(this.maxKeyBytes);
+    const words = this.scratchWords;
+    let h1 = this.seedA | 0;
+    let h2 = this.seedB | 0;
+    const blocks = len >>> 2;
+    for (let w = 0; w < blocks; w++) {
+      const k = src[firstWord + w];
+      words[w] = k;
+      h1 = mixLane1(h1, k);
+      h2 = mixLane2(h2, k);
+    }
+    const rest = len & 3;
+    // The tail word: the last bytes, zeros after them (as encodeSlice).
+    const t = rest === 0 ? 0 : src[firstWord + blocks] & ((1 << (rest << 3)) - 1);
+    if (rest > 0) words[blocks] = t;
+    this.bytes = this.scratch;
+    this.length = len;
+    finishHash(h1, h2, t, rest, len, this.hash);
+  }
+
+  /**
    * ASCII fast path: writes each char code into scratch and hashes it in the same pass
    * (the same result as hashBytes over those bytes). Returns false, having hashed nothing,
    * at the first non-ASCII character or when the key is longer than the limit.

@@ -24,7 +24,7 @@ import {
   threadBlockWord, threadCountersF64,
 } from './layout.ts';
 import { acquireSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
-import { R_BUCKET, R_HI, R_KEY_LENGTH, R_REF, RECORD_WORDS, RestoreBatch } from './restore-batch.ts';
+import { R_BUCKET, R_HI, R_REF, RECORD_WORDS, RestoreBatch } from './restore-batch.ts';
 import { SharedView } from './shared-view.ts';
 import { freqBump, freqOf, freqSetLocked } from './frequency.ts';
 
@@ -356,6 +356,9 @@ export class Table implements ThreadContext {
     const maxValue = this.v.maxValueBytes;
     const maxKey = this.v.maxKeyBytes;
     const runs = padded && LITTLE_ENDIAN;
+    // Padded records start on 8 bytes of a payload that starts on 8 (SnapshotBlockReader),
+    // so each key starts on 4: hashed a word at a time (KeyCodec.encodeWords).
+    const src32 = runs && (src.byteOffset & 3) === 0 ? new Int32Array(src.buffer, src.byteOffset, src.byteLength >>> 2) : null;
     // A run of padded records that lie back to back both in `src` and in the segment: copied
     // with one memcpy when it ends.
     let runFrom = 0;
@@ -374,7 +377,8 @@ export class Table implements ThreadContext {
       }
       if (exp !== 0 && exp <= clock) continue; // expired: neither stored nor refused
       const size = entryBytes(keyLen, valueLen);
-      this.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, keyLen);
+      if (src32 !== null && (at & 3) === 0) this.codec.encodeWords(src32, (at + ENTRY_HEADER_BYTES) >>> 2, keyLen);
+      else this.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, keyLen);
       const lo = this.codec.hash[0];
       const hi = this.codec.hash[1];
       if (this.batchSeg < 0 || this.batchOff + size > this.segBytes || batch.full) {
@@ -393,7 +397,7 @@ export class Table implements ThreadContext {
         runEnd = at + size;
         runTo = e;
       }
-      batch.push(rangeOf(lo, this.bucketCount), hi, makeRef(this.v.g, this.batchSeg, this.batchOff), keyLen);
+      batch.push(rangeOf(lo, this.bucketCount), hi, makeRef(this.v.g, this.batchSeg, this.batchOff));
       live[this.batchSeg] += size;
       this.batchOff += size;
       stored++;
@@ -494,7 +498,7 @@ export class Table implements ThreadContext {
           const ref = r[at + R_REF];
           const seg = ref >>> this.offBits;
           const e = this.segBase + seg * this.segBytes + ((ref & this.offMask) << 3);
-          this.linkLocked(bw, b, ref, this.segRowWord + seg * SEGMENT_ROW_WORDS, this.u8, e + ENTRY_HEADER_BYTES, r[at + R_KEY_LENGTH], watched ? this.v.hashEntryKey(e)[0] : 0, r[at + R_HI]);
+          this.linkLocked(bw, b, ref, this.segRowWord + seg * SEGMENT_ROW_WORDS, this.u8, e + ENTRY_HEADER_BYTES, -1, watched ? this.v.hashEntryKey(e)[0] : 0, r[at + R_HI]);
           k++;
         } while (k < n && r[k * RECORD_WORDS + R_BUCKET] === b);
       } finally {
@@ -975,7 +979,8 @@ export class Table implements ThreadContext {
    * entry `ref` (in the segment whose row starts at word `row`, already below its write
    * offset), replacing the old entry, or taking an empty way, or evicting one. The key is
    * `keyLen` bytes of `key` from `keyStart`: the codec's own bytes, or the entry's own key
-   * in the buffer (linkBatch). The caller adds the entry's size to the segment's live
+   * in the buffer (linkBatch), whose length may be given as -1 (read from the entry's
+   * header only when needed, see findLocked). The caller adds the entry's size to the segment's live
    * bytes: installLocked at once, linkBatch once per segment of a batch.
    */
   private linkLocked(bw: number, b: number, ref: number, row: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number): void {
@@ -994,7 +999,10 @@ export class Table implements ThreadContext {
     this.lastRef = ref;
     this.lastGeneration = i32[row + S_GENERATION];
     // Inside the bucket lock: a key's changes enter the feed in the order they happened.
-    if (feedWatched(this.v)) publishChange(this.v, CHANGE_SET, key, keyStart, keyLen, lo, hi);
+    if (feedWatched(this.v)) {
+      const len = keyLen >= 0 ? keyLen : i32[(keyStart - ENTRY_HEADER_BYTES) >>> 2] & KEYLEN_MASK;
+      publishChange(this.v, CHANGE_SET, key, keyStart, len, lo, hi);
+    }
   }
 
   /** The way holding the encoded key and a live (unexpired) entry, or -1. Lock held. */
@@ -1136,6 +1144,8 @@ export class Table implements ThreadContext {
   /**
    * The way of the locked bucket `bw` holding the key with tag `hi` whose bytes are `len`
    * bytes of `key` from `start` (the encoded key: `codec.bytes`, 0, `codec.length`), or -1.
+   * `len` -1: `key` is the buffer and `start` an entry's key, whose length is read from the
+   * entry's header once a way's tag matches (so a miss reads nothing of the entry).
    */
   private findLocked(bw: number, hi: number, key: Uint8Array, start: number, len: number): number {
     const i32 = this.i32;
@@ -1144,6 +1154,7 @@ export class Table implements ThreadContext {
       const ref = i32[bw + B_REFS + w];
       if (ref === 0) continue;
       const e = this.entryByte(ref);
+      if (len < 0) len = i32[(start - ENTRY_HEADER_BYTES) >>> 2] & KEYLEN_MASK;
       if ((i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK) !== len) continue;
       if (this.keyEquals(e + ENTRY_HEADER_BYTES, key, start, len)) return w;
     }

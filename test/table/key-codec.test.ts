@@ -43,6 +43,20 @@ test('the fused ASCII hash equals the byte hash at every tail length', () => {
   }
 });
 
+test('a key read a word at a time from an aligned buffer encodes and hashes as the same key, whatever bytes follow it', () => {
+  const c = new KeyCodec(64, 5, 6);
+  for (const key of ['a', 'ab', 'abc', 'abcd', 'ключ-7', 'x'.repeat(64), ...Array.from({ length: 12 }, (_, n) => 'key:0123456789'.slice(0, n + 1))]) {
+    const bytes = new TextEncoder().encode(key);
+    c.encode(key);
+    const expected = [...c.hash];
+    const frame = new Uint8Array((12 + bytes.length + 8 + 3) & ~3).fill(0xa5); // non-zero bytes after the key
+    frame.set(bytes, 12);
+    c.encodeWords(new Int32Array(frame.buffer), 3, bytes.length);
+    assert.deepEqual([...c.hash], expected, key);
+    assert.deepEqual(c.bytes.slice(0, c.length), bytes);
+  }
+});
+
 test('a key taken from inside a larger buffer encodes and hashes as the same key', () => {
   const c = new KeyCodec(64, 5, 6);
   for (const key of ['a', 'abcd', 'ключ-7', 'x'.repeat(64), ...Array.from({ length: 12 }, (_, n) => 'key:0123456789'.slice(0, n + 1))]) {
@@ -56,5 +70,7 @@ test('a key taken from inside a larger buffer encodes and hashes as the same key
     assert.deepEqual(c.bytes.slice(0, c.length), bytes);
   }
   assert.throws(() => c.encodeSlice(new Uint8Array(70), 0, 65), { code: 'SABCACHE_ERR_KEY_TOO_LARGE' });
+  assert.throws(() => c.encodeWords(new Int32Array(20), 0, 65), { code: 'SABCACHE_ERR_KEY_TOO_LARGE' });
+  assert.throws(() => c.encodeWords(new Int32Array(1), 0, 0), { code: 'SABCACHE_ERR_BAD_KEY' });
   assert.throws(() => c.encodeSlice(new Uint8Array(1), 0, 0), { code: 'SABCACHE_ERR_BAD_KEY' });
 });
