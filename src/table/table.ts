@@ -490,15 +490,17 @@ export class Table implements ThreadContext {
       // One lock for each run of records of one bucket.
       const b = r[k * RECORD_WORDS + R_BUCKET];
       const bw = this.indexWord + b * BUCKET_WORDS;
-      const watched = feedWatched(this.v); // the feed wants the key's other hash lane
       const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
       try {
+        // Once per bucket, inside its lock (as installLocked's linkLocked reads it): the
+        // feed then wants the key's other hash lane too, and gets this run's changes.
+        const watched = feedWatched(this.v);
         do {
           const at = k * RECORD_WORDS;
           const ref = r[at + R_REF];
           const seg = ref >>> this.offBits;
           const e = this.segBase + seg * this.segBytes + ((ref & this.offMask) << 3);
-          this.linkLocked(bw, b, ref, this.segRowWord + seg * SEGMENT_ROW_WORDS, this.u8, e + ENTRY_HEADER_BYTES, -1, watched ? this.v.hashEntryKey(e)[0] : 0, r[at + R_HI]);
+          this.linkLocked(bw, b, ref, this.segRowWord + seg * SEGMENT_ROW_WORDS, this.u8, e + ENTRY_HEADER_BYTES, -1, watched ? this.v.hashEntryKey(e)[0] : 0, r[at + R_HI], watched);
           k++;
         } while (k < n && r[k * RECORD_WORDS + R_BUCKET] === b);
       } finally {
@@ -969,7 +971,7 @@ export class Table implements ThreadContext {
     // any way points at it, so whoever walks the segment up to the write offset (eviction,
     // also after this thread dies; snapshots) sees whole entries, and finds every linked one.
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
-    this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, this.codec.bytes, 0, this.codec.length, this.codec.hash[0], this.codec.hash[1]);
+    this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, this.codec.bytes, 0, this.codec.length, this.codec.hash[0], this.codec.hash[1], feedWatched(this.v));
     // Atomic: evictors and other writers subtract from the same segment's live bytes.
     Atomics.add(i32, row + S_LIVE_BYTES, size);
   }
@@ -980,10 +982,11 @@ export class Table implements ThreadContext {
    * offset), replacing the old entry, or taking an empty way, or evicting one. The key is
    * `keyLen` bytes of `key` from `keyStart`: the codec's own bytes, or the entry's own key
    * in the buffer (linkBatch), whose length may be given as -1 (read from the entry's
-   * header only when needed, see findLocked). The caller adds the entry's size to the segment's live
+   * header only when needed, see findLocked). `watched`: whether the change feed has a
+   * watcher (feedWatched, read under this lock), so that the change is published. The caller adds the entry's size to the segment's live
    * bytes: installLocked at once, linkBatch once per segment of a batch.
    */
-  private linkLocked(bw: number, b: number, ref: number, row: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number): void {
+  private linkLocked(bw: number, b: number, ref: number, row: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number, watched: boolean): void {
     const i32 = this.i32;
     let target = this.findLocked(bw, hi, key, keyStart, keyLen);
     if (target >= 0) {
@@ -999,7 +1002,7 @@ export class Table implements ThreadContext {
     this.lastRef = ref;
     this.lastGeneration = i32[row + S_GENERATION];
     // Inside the bucket lock: a key's changes enter the feed in the order they happened.
-    if (feedWatched(this.v)) {
+    if (watched) {
       const len = keyLen >= 0 ? keyLen : i32[(keyStart - ENTRY_HEADER_BYTES) >>> 2] & KEYLEN_MASK;
       publishChange(this.v, CHANGE_SET, key, keyStart, len, lo, hi);
     }
