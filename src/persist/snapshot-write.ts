@@ -21,7 +21,7 @@
 import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
 import { SabcacheError } from '../errors.ts';
 import type { Geometry } from '../table/layout.ts';
-import { copyChangedBuckets, copySegment, recordSegments, recordVersions, SnapshotMarks } from '../table/snapshot-walk.ts';
+import { copyChangedBuckets, copySegment, recordSegments, recordVersions, recordWalkStart, SnapshotMarks } from '../table/snapshot-walk.ts';
 import type { Table } from '../table/table.ts';
 import { readJobFailure, recordJobFailure } from './job-failure.ts';
 import { BLOCK_TARGET_BYTES, type BlockSink, encodeHeader, encodeTrailer, SNAPSHOT_HEADER_BYTES, type SnapshotHeader, SnapshotEncoder } from './snapshot-format.ts';
@@ -121,7 +121,7 @@ export interface SnapshotWriteJob {
 
 /**
  * A job for a table of geometry `g`, with room for `helpers` (0 or 1) helper threads. Its
- * marks take 4 bytes per bucket and 8 per segment (1.5 MiB for 512 MiB); with a helper,
+ * marks take 4 bytes per bucket and 20 per segment (1.5 MiB for 512 MiB); with a helper,
  * its hand-off slots take {@link HANDOFF_SLOTS} × (1 MiB + a segment + 64 KiB)
  * (8.25 MiB with 1 MiB segments).
  */
@@ -453,8 +453,10 @@ export function leadSnapshotWrite(table: Table, job: SnapshotWriteJob, fd: numbe
     ctl[W_NOW] = table.clockSeconds();
     i64[I_OFFSET] = BigInt(SNAPSHOT_HEADER_BYTES); // the header goes in last, at 0
     const walker = new Walker(table, job, ctl, i64, 0, fd);
-    // Ordering: the seq_cst store of the phase word publishes the path and the clock to a
-    // helper, whose load of the phase word reads them.
+    // Ordering: the segments at the walk's start are recorded before any bucket's version
+    // (snapshot-walk.ts recordWalkStart); the seq_cst store of the phase word publishes
+    // them, the path and the clock to a helper, whose load of the phase word reads them.
+    recordWalkStart(table, walker.marks);
     let tailBlock = 0;
     let bodyEntries = 0;
     for (const phase of PHASES) {

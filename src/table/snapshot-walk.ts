@@ -5,33 +5,44 @@
  * entries all over the buffer: about 70 ns per entry in cache and TLB misses alone,
  * against about 10 ns per entry in memory order; bench:persist).
  *
- * 1. **Versions** ({@link recordVersions}): each bucket's version (its even seq) is read
- *    and kept. Then, once every bucket's is ({@link recordSegments}), each segment's
- *    generation and write offset.
+ * 1. **Versions** ({@link recordVersions}): each segment's generation and write offset
+ *    are read before it starts ({@link recordWalkStart}), then each bucket's version (its
+ *    even seq), and once every bucket's is, each segment's generation and write offset
+ *    again ({@link recordSegments}).
  * 2. **Copy** ({@link copySegment}): each segment whose generation is still the recorded
  *    one is read in memory order up to its recorded write offset; the entries not flagged
  *    unlinked (layout.ts ENTRY_UNLINKED) and not expired are handed to the sink in runs of
  *    adjacent entries, so that a segment whose entries are all live is one copy. The
  *    generation is checked again after the copy: a segment freed meanwhile (evicted,
- *    compacted) may hold other bytes, so its copy is dropped.
+ *    compacted) may hold other bytes, so its copy is dropped. A segment copied whole under
+ *    the generation it had when the walk started is *covered*.
  * 3. **Tail** ({@link copyChangedBuckets}): each bucket whose version has moved since phase
- *    1 is read again, and every unexpired entry it holds now is copied.
+ *    1 is read again, and every unexpired entry it holds now is copied, but for the ones
+ *    that lie in a covered segment below its write offset at the walk's start.
  *
  * What the file then holds. A key whose bucket did not change during the walk is in phase
  * 2's blocks: its entry was linked when the bucket's version was read, so it was below its
  * segment's write offset (a writer moves the offset past an entry before it links it,
  * table.ts installLocked) when phase 1 then read the offsets; it stayed linked, so it was
  * not flagged, and its segment was not freed (a segment is freed only once its refs are
- * unlinked, which moves their buckets' versions). A key whose bucket changed is in the tail
- * with the value it has when phase 3 reads it (or not at all, if it was deleted). Phase 2
- * also copies entries unlinked during the walk (flagged after it read them), so a key
- * changed during the walk may be in phase 2's blocks more than once and then always also in
- * the tail, whose copy is the later value: it was read after every phase-2 copy, which is
- * why the file records where the tail starts and a load stores the tail after the rest
- * (docs/snapshot-format.md). Every copy is of an entry that was linked at some time: only
- * committed entries lie below a write offset, and a committed entry is linked before its
- * bucket's lock is released (an unlinked one is flagged first, segments.ts unlinkWayLocked).
- * Within the tail a key occurs at most once (each bucket is read once).
+ * unlinked, which moves their buckets' versions). A key whose bucket changed is in the file
+ * with the value it has when phase 3 reads it (or not at all, if it was deleted): in the
+ * tail, or, when that entry lies below its covered segment's write offset at the walk's
+ * start, in phase 2's blocks only. Such an entry was committed before the walk and, linked
+ * now, it was linked throughout (its link came before its bucket's lock was released,
+ * which phase 1's read of the bucket waited for), so phase 2 copied it, and no other entry
+ * of its key: an older one was flagged before phase 1 read the bucket, and a newer one
+ * would have unlinked it.
+ *
+ * Phase 2 also copies entries unlinked during the walk (flagged after it read them), so a
+ * key changed during the walk may be in phase 2's blocks more than once; its entry at phase
+ * 3, if it still has one, was then committed during the walk and is in the tail, whose copy
+ * is the later value: it was read after every phase-2 copy, which is why the file records
+ * where the tail starts and a load stores the tail after the rest (docs/snapshot-format.md).
+ * Every copy is of an entry that was linked at some time: only committed entries lie below
+ * a write offset, and a committed entry is linked before its bucket's lock is released (an
+ * unlinked one is flagged first, segments.ts unlinkWayLocked). Within the tail a key occurs
+ * at most once (each bucket is read once).
  *
  * Bucket versions are compared for equality: a bucket would have to take exactly 2^31
  * writes during one walk (the version wraps, bucket-lock.ts) to be taken as unchanged.
@@ -74,7 +85,8 @@ export interface SnapshotSink {
 
 /**
  * What phase 1 records for the other two, in one SharedArrayBuffer so that several threads
- * walk one snapshot: per bucket, its version; per segment, its generation and write offset.
+ * walk one snapshot: per bucket, its version; per segment, its generation and write offset
+ * at the walk's start and after phase 1, and whether phase 2 covered it.
  */
 export class SnapshotMarks {
   /** Per bucket: the (even) version phase 1 read (each bucket is read by one thread). */
@@ -83,6 +95,12 @@ export class SnapshotMarks {
   readonly generations: Int32Array;
   /** Per segment: its write offset, read with its generation. */
   readonly writeOffsets: Int32Array;
+  /** Per segment: its generation when the walk started. */
+  readonly startGenerations: Int32Array;
+  /** Per segment: its write offset when the walk started, read after that generation. */
+  readonly startWriteOffsets: Int32Array;
+  /** Per segment: 1 once phase 2 copied it whole under its start generation. */
+  readonly covered: Int32Array;
 
   /** @param sab from {@link SnapshotMarks.bytesFor} with the same `g` */
   constructor(g: Geometry, readonly sab: SharedArrayBuffer) {
@@ -95,11 +113,32 @@ export class SnapshotMarks {
     this.bucketVersions = take(g.bucketCount);
     this.generations = take(g.segmentCount);
     this.writeOffsets = take(g.segmentCount);
+    this.startGenerations = take(g.segmentCount);
+    this.startWriteOffsets = take(g.segmentCount);
+    this.covered = take(g.segmentCount);
   }
 
-  /** Bytes of the SharedArrayBuffer a SnapshotMarks for `g` needs (4 per bucket, 8 per segment). */
+  /** Bytes of the SharedArrayBuffer a SnapshotMarks for `g` needs (4 per bucket, 20 per segment). */
   static bytesFor(g: Geometry): number {
-    return 4 * (g.bucketCount + 2 * g.segmentCount);
+    return 4 * (g.bucketCount + 5 * g.segmentCount);
+  }
+}
+
+/**
+ * The walk's start, on one thread, before any {@link recordVersions}: records each
+ * segment's generation and write offset (phase 3 leaves out the entries committed before
+ * it that phase 2 covered).
+ */
+export function recordWalkStart(table: Table, marks: SnapshotMarks): void {
+  const i32 = table.v.i32;
+  const g = table.v.g;
+  const row0 = segmentRowWord(g, 0);
+  for (let s = 0; s < g.segmentCount; s++) {
+    const row = row0 + s * SEGMENT_ROW_WORDS;
+    // Ordering: the generation first, as in recordSegments; both before any bucket's version.
+    marks.startGenerations[s] = Atomics.load(i32, row + S_GENERATION);
+    marks.startWriteOffsets[s] = Atomics.load(i32, row + S_WRITE_OFFSET);
+    marks.covered[s] = 0;
   }
 }
 
@@ -216,14 +255,17 @@ export function copySegment(table: Table, marks: SnapshotMarks, s: number, nowSe
     sink.rewind();
     return -1;
   }
+  // Read by phase 3 once phase 2 is over on every thread (the phase change orders it).
+  if (generation === marks.startGenerations[s]) marks.covered[s] = 1;
   return entries;
 }
 
 /**
  * Phase 3 for buckets `[from, to)`, after phase 2 has finished on every thread: hands
- * `sink` every unexpired entry of each bucket whose version moved since phase 1, reading
- * the bucket under its seqlock (its lock after {@link READ_RETRIES} moves) as readers do.
- * Returns the entries copied.
+ * `sink` every unexpired entry of each bucket whose version moved since phase 1, but for
+ * the ones below their covered segment's write offset at the walk's start (phase 2 copied
+ * those, see the module comment), reading the bucket under its seqlock (its lock after
+ * {@link READ_RETRIES} moves) as readers do. Returns the entries copied.
  */
 export function copyChangedBuckets(table: Table, marks: SnapshotMarks, from: number, to: number, nowSeconds: number, sink: SnapshotSink): number {
   let n = 0;
@@ -240,7 +282,7 @@ export function copyChangedBuckets(table: Table, marks: SnapshotMarks, from: num
     for (let attempt = 0; attempt < READ_RETRIES && !done; attempt++) {
       const s1 = Atomics.load(i32, bw);
       if (s1 & 1) continue;
-      const k = copyBucketEntries(table, bw, nowSeconds, sink);
+      const k = copyBucketEntries(table, marks, bw, nowSeconds, sink);
       // Ordering: validate after every plain load of the copy; a torn one is dropped.
       if (validateSeq(i32, bw, s1) === s1) {
         n += k;
@@ -252,7 +294,7 @@ export function copyChangedBuckets(table: Table, marks: SnapshotMarks, from: num
     if (!done) {
       const s = lockBucket(i32, bw, b, table.owner, table.threadWord);
       try {
-        n += copyBucketEntries(table, bw, nowSeconds, sink);
+        n += copyBucketEntries(table, marks, bw, nowSeconds, sink);
       } finally {
         unlockBucket(i32, bw, s, table.threadWord);
       }
@@ -263,16 +305,18 @@ export function copyChangedBuckets(table: Table, marks: SnapshotMarks, from: num
 }
 
 /**
- * Copies the unexpired entries of the bucket at word `bw`. Runs under the bucket's seqlock
- * or its lock: bounds-checked, it may read a torn bucket, whose copy the caller drops.
+ * Copies the entries of the bucket at word `bw` that phase 3 copies (see
+ * {@link copyChangedBuckets}). Runs under the bucket's seqlock or its lock: bounds-checked,
+ * it may read a torn bucket, whose copy the caller drops.
  */
-function copyBucketEntries(table: Table, bw: number, nowSeconds: number, sink: SnapshotSink): number {
+function copyBucketEntries(table: Table, marks: SnapshotMarks, bw: number, nowSeconds: number, sink: SnapshotSink): number {
   const v = table.v;
   const i32 = v.i32;
   const g = v.g;
   const offBits = g.offsetBits;
   const offMask = (1 << offBits) - 1;
   const segBytes = g.segmentBytes;
+  const row0 = segmentRowWord(g, 0);
   let n = 0;
   for (let w = 0; w < WAYS; w++) {
     const r = i32[bw + B_REFS + w];
@@ -280,6 +324,10 @@ function copyBucketEntries(table: Table, bw: number, nowSeconds: number, sink: S
     const seg = r >>> offBits;
     const off = (r & offMask) << 3;
     if (seg >= g.segmentCount || off + ENTRY_HEADER_BYTES > segBytes) continue;
+    // The segment's generation as of this read of the bucket: the ref is linked (the caller
+    // validates the bucket after), and a segment is freed only after all its refs are
+    // unlinked, so it cannot move while the ref is read as linked.
+    if (off < marks.startWriteOffsets[seg] && marks.covered[seg] === 1 && i32[row0 + seg * SEGMENT_ROW_WORDS + S_GENERATION] === marks.startGenerations[seg]) continue;
     const e = g.segmentsOffset + seg * segBytes + off;
     const ew = e >>> 2;
     const kf = i32[ew + E_KEYLEN_FLAGS];
