@@ -32,7 +32,8 @@
  *                             [3] notify counter
  *  feed slot (128 B):         [0] sequence + 1 (0 = being written)  [1] kind | truncated << 8
  *                             | keyLength << 16  [2] hash lo  [3] hash hi  then key bytes (≤ 112)
- *  entry (8-byte aligned):    [0] keyLen u16 | flags u16 << 16  [1] value length
+ *  entry (8-byte aligned):    [0] keyLen u16 | flags u16 << 16 (type: bits 16-19,
+ *                             unlinked: bit 20)  [1] value length
  *                             [2] expireAt (unix s, 0 = never)
  *                             then key bytes, value bytes, padding to 8
  * ```

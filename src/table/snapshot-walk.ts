@@ -130,15 +130,25 @@ export class SnapshotMarks {
  * it that phase 2 covered).
  */
 export function recordWalkStart(table: Table, marks: SnapshotMarks): void {
+  // Ordering: before any bucket's version (the caller records them after this returns).
+  readSegmentRows(table, marks.startGenerations, marks.startWriteOffsets);
+  marks.covered.fill(0);
+}
+
+/**
+ * Reads each segment's generation into `generations` and its write offset into `offsets`.
+ * Ordering: the generation first, then the offset: an offset read after the segment was
+ * freed and claimed again goes with a generation phase 2 finds moved (a free bumps the
+ * generation before it stores offset 0: segments.ts freeSegmentClaimed).
+ */
+function readSegmentRows(table: Table, generations: Int32Array, offsets: Int32Array): void {
   const i32 = table.v.i32;
   const g = table.v.g;
   const row0 = segmentRowWord(g, 0);
   for (let s = 0; s < g.segmentCount; s++) {
     const row = row0 + s * SEGMENT_ROW_WORDS;
-    // Ordering: the generation first, as in recordSegments; both before any bucket's version.
-    marks.startGenerations[s] = Atomics.load(i32, row + S_GENERATION);
-    marks.startWriteOffsets[s] = Atomics.load(i32, row + S_WRITE_OFFSET);
-    marks.covered[s] = 0;
+    generations[s] = Atomics.load(i32, row + S_GENERATION);
+    offsets[s] = Atomics.load(i32, row + S_WRITE_OFFSET);
   }
 }
 
@@ -170,18 +180,10 @@ export function recordVersions(table: Table, marks: SnapshotMarks, from: number,
  * every thread): records each segment's generation and write offset.
  */
 export function recordSegments(table: Table, marks: SnapshotMarks): void {
-  const i32 = table.v.i32;
-  const g = table.v.g;
-  const row0 = segmentRowWord(g, 0);
-  for (let s = 0; s < g.segmentCount; s++) {
-    const row = row0 + s * SEGMENT_ROW_WORDS;
-    // Ordering: after every bucket's version (the caller waits for phase 1 to end on every
-    // thread): an entry linked when its bucket's version was read had its offset published
-    // before, so it lies below the offset read here. Generation first: an offset read after
-    // the segment was freed and claimed again goes with a generation phase 2 finds moved.
-    marks.generations[s] = Atomics.load(i32, row + S_GENERATION);
-    marks.writeOffsets[s] = Atomics.load(i32, row + S_WRITE_OFFSET);
-  }
+  // Ordering: after every bucket's version (the caller waits for phase 1 to end on every
+  // thread): an entry linked when its bucket's version was read had its offset published
+  // before, so it lies below the offset read here.
+  readSegmentRows(table, marks.generations, marks.writeOffsets);
 }
 
 /** Reads word `i` after the plain loads before it (as validateSeq does for a bucket's seq). */

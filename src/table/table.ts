@@ -983,8 +983,9 @@ export class Table implements ThreadContext {
    * `keyLen` bytes of `key` from `keyStart`: the codec's own bytes, or the entry's own key
    * in the buffer (linkBatch), whose length may be given as -1 (read from the entry's
    * header only when needed, see findLocked). `watched`: whether the change feed has a
-   * watcher (feedWatched, read under this lock), so that the change is published. The caller adds the entry's size to the segment's live
-   * bytes: installLocked at once, linkBatch once per segment of a batch.
+   * watcher (feedWatched, read under this lock), so that the change is published. The
+   * caller adds the entry's size to the segment's live bytes: installLocked at once,
+   * linkBatch once per segment of a batch.
    */
   private linkLocked(bw: number, b: number, ref: number, row: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number, watched: boolean): void {
     const i32 = this.i32;
