@@ -509,7 +509,7 @@ test('keys overwritten, copied forward or moved during the walk are in the snaps
  * back to back (`padded` false: header flags 0, as before SNAPSHOT_FLAG_PADDED) or each
  * padded to 8 bytes.
  */
-function writeHandBuiltSnapshot(dir: string, records: [string, string][], padded: boolean): void {
+function writeHandBuiltSnapshot(dir: string, records: [string, string][], padded: boolean, patchPayload?: (payload: Buffer) => void): void {
   const enc = new TextEncoder();
   const recs: Uint8Array[] = [];
   for (const [k, v] of records) {
@@ -524,6 +524,7 @@ function writeHandBuiltSnapshot(dir: string, records: [string, string][], padded
     recs.push(r);
   }
   const payload = Buffer.concat(recs);
+  patchPayload?.(payload); // before the block's CRC: a block that passes it
   const head = Buffer.from(encodeHeader({ createdAtMs: Date.now(), walSequence: 0n }));
   if (!padded) {
     head.writeUInt32LE(0, 32);
@@ -540,6 +541,26 @@ function writeHandBuiltSnapshot(dir: string, records: [string, string][], padded
   trailer.write('SEND', 20, 'latin1');
   writeFileSync(join(dir, `snapshot-${Date.now()}.sabsnap`), Buffer.concat([head, block, payload, trailer]));
 }
+
+test('a block whose CRC holds but whose record claims a value length near 2^32 is refused, padded or not', () => {
+  for (const padded of [true, false]) {
+    const dir = tempDir();
+    const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 });
+    try {
+      writeHandBuiltSnapshot(dir, [['a', 'one'], ['b', 'two']], padded, (payload) => {
+        const second = padded ? 16 : 15; // the first record: 12 + 1 + 3 bytes (16 padded)
+        payload.writeUInt32LE(0xfffffff8, second + 4);
+      });
+      const l = loadSnapshot(cache, dir, quiet);
+      assert.equal(l.stored, 0, `padded ${padded}`);
+      assert.match(l.refused[0]?.reason ?? '', /entry 1 runs past the block/, `padded ${padded}`);
+      assert.equal(cache.stats().items, 0);
+    } finally {
+      cache.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+});
 
 test('a file written without record padding (header flags 0) loads too', () => {
   const dir = tempDir();
