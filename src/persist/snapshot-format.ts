@@ -473,7 +473,7 @@ export class SnapshotBlockReader {
     if (crc32(payload) !== block.crc) throw new SnapshotCorruptError(`block at byte ${blockAt}: checksum mismatch`);
     const starts = this.starts;
     if (padded && LITTLE_ENDIAN) {
-      this.padded(payload, blockAt, count);
+      this.findPaddedStarts(payload, blockAt, count);
       each(payload, starts, count, padded);
       return;
     }
@@ -498,7 +498,7 @@ export class SnapshotBlockReader {
    * the header words through an Int32Array (little-endian only).
    * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) when they do not.
    */
-  private padded(payload: Uint8Array, blockAt: number, count: number): void {
+  private findPaddedStarts(payload: Uint8Array, blockAt: number, count: number): void {
     if (this.buf32.buffer !== this.buf.buffer) this.buf32 = new Int32Array(this.buf.buffer, 0, this.buf.length >>> 2);
     const p32 = this.buf32;
     const starts = this.starts;
