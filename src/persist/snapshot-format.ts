@@ -454,8 +454,6 @@ export function scanSnapshot(fd: number): SnapshotIndex {
  */
 export class SnapshotBlockReader {
   private buf = new Uint8Array(BLOCK_TARGET_BYTES + (1 << 16));
-  /** The buffer's words (padded records: their headers, read by word). */
-  private buf32 = new Int32Array(this.buf.buffer);
   // Entries are at least ENTRY_RECORD_HEADER_BYTES each: a payload of n bytes holds at most n / 12.
   private starts = new Int32Array(Math.ceil(this.buf.length / ENTRY_RECORD_HEADER_BYTES));
 
@@ -472,11 +470,6 @@ export class SnapshotBlockReader {
     const payload = readFully(fd, this.buf, payloadBytes, blockAt + BLOCK_HEADER_BYTES, `block at byte ${blockAt}`);
     if (crc32(payload) !== block.crc) throw new SnapshotCorruptError(`block at byte ${blockAt}: checksum mismatch`);
     const starts = this.starts;
-    if (padded && LITTLE_ENDIAN) {
-      this.findPaddedStarts(payload, blockAt, count);
-      each(payload, starts, count, padded);
-      return;
-    }
     const pv = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
     let at = 0;
     for (let i = 0; i < count; i++) {
@@ -490,31 +483,6 @@ export class SnapshotBlockReader {
     }
     if (at !== payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: ${payloadBytes - at} bytes after its last entry`);
     each(payload, starts, count, padded);
-  }
-
-  /**
-   * Finds the starts of `count` padded records in `payload` (this reader's buffer, from its
-   * byte 0: records then start on 8 bytes) and checks that they fill it exactly, reading
-   * the header words through an Int32Array (little-endian only).
-   * @throws SnapshotCorruptError (`SABCACHE_ERR_SNAPSHOT_CORRUPT`) when they do not.
-   */
-  private findPaddedStarts(payload: Uint8Array, blockAt: number, count: number): void {
-    if (this.buf32.buffer !== this.buf.buffer) this.buf32 = new Int32Array(this.buf.buffer, 0, this.buf.length >>> 2);
-    const p32 = this.buf32;
-    const starts = this.starts;
-    const payloadBytes = payload.length;
-    let at = 0;
-    for (let i = 0; i < count; i++) {
-      if (at + ENTRY_RECORD_HEADER_BYTES > payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: entry ${i} runs past the block`);
-      const w = at >>> 2;
-      // The end before rounding it up: a u32 value length can take it past 2^31, where `&` would wrap.
-      const end = at + ENTRY_RECORD_HEADER_BYTES + (p32[w] & KEYLEN_MASK) + (p32[w + 1] >>> 0);
-      const next = (end + 7) & ~7;
-      if (end > payloadBytes || next > payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: entry ${i} runs past the block`);
-      starts[i] = at;
-      at = next;
-    }
-    if (at !== payloadBytes) throw new SnapshotCorruptError(`block at byte ${blockAt}: ${payloadBytes - at} bytes after its last entry`);
   }
 }
 
