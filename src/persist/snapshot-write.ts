@@ -21,7 +21,7 @@
 import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
 import { SabcacheError } from '../errors.ts';
 import type { Geometry } from '../table/layout.ts';
-import { copyChangedBuckets, copySegment, recordSegments, recordVersions, recordWalkStart, SnapshotMarks } from '../table/snapshot-walk.ts';
+import { copyChangedBuckets, copySegment, recordSegments, recordVersions, recordWalkStart, SnapshotWalkState } from '../table/snapshot-walk.ts';
 import type { Table } from '../table/table.ts';
 import { readJobFailure, recordJobFailure } from './job-failure.ts';
 import { BLOCK_TARGET_BYTES, type BlockSink, encodeHeader, encodeTrailer, SNAPSHOT_HEADER_BYTES, type SnapshotHeader, SnapshotEncoder } from './snapshot-format.ts';
@@ -109,8 +109,8 @@ const PHASE_DONE = 4;
 export interface SnapshotWriteJob {
   /** Control words, then the temp file's path, then a failure's message. */
   control: SharedArrayBuffer;
-  /** What phase 1 records (table/snapshot-walk.ts SnapshotMarks). */
-  marks: SharedArrayBuffer;
+  /** What the walk records for its phases (table/snapshot-walk.ts SnapshotWalkState). */
+  walkState: SharedArrayBuffer;
   /** Threads that walk: 1 + helpers (0 or 1). */
   threads: number;
   /** {@link HANDOFF_SLOTS} slots of `slotBytes` each (empty without a helper). */
@@ -121,7 +121,7 @@ export interface SnapshotWriteJob {
 
 /**
  * A job for a table of geometry `g`, with room for `helpers` (0 or 1) helper threads. Its
- * marks take 4 bytes per bucket and 20 per segment (1.5 MiB for 512 MiB); with a helper,
+ * walk state takes 4 bytes per bucket and 20 per segment (1.5 MiB for 512 MiB); with a helper,
  * its hand-off slots take {@link HANDOFF_SLOTS} × (1 MiB + a segment + 64 KiB)
  * (8.25 MiB with 1 MiB segments).
  */
@@ -133,7 +133,7 @@ export function newSnapshotWriteJob(g: Geometry, helpers: number): SnapshotWrite
   const slotBytes = BLOCK_TARGET_BYTES + g.segmentBytes + (1 << 16);
   return {
     control: new SharedArrayBuffer(MESSAGE_OFFSET_BYTES + MESSAGE_MAX_BYTES),
-    marks: new SharedArrayBuffer(SnapshotMarks.bytesFor(g)),
+    walkState: new SharedArrayBuffer(SnapshotWalkState.bytesFor(g)),
     threads,
     slots: new SharedArrayBuffer(threads > 1 ? HANDOFF_SLOTS * slotBytes : 0),
     slotBytes,
@@ -272,7 +272,7 @@ function unitsOf(g: Geometry, phase: number): number {
  * its first block when the thread is a helper) used for phase 2 and then phase 3.
  */
 class Walker {
-  readonly marks: SnapshotMarks;
+  readonly state: SnapshotWalkState;
   private readonly sink: ReservingFileSink;
   private readonly enc: SnapshotEncoder;
   /** The lead's: the hand-off slot whose block it writes next. */
@@ -281,7 +281,7 @@ class Walker {
   segments = 0;
 
   constructor(private readonly table: Table, private readonly job: SnapshotWriteJob, private readonly ctl: Int32Array, private readonly i64: BigInt64Array, private readonly index: number, fd: number) {
-    this.marks = new SnapshotMarks(table.v.g, job.marks);
+    this.state = new SnapshotWalkState(table.v.g, job.walkState);
     const path = new TextDecoder().decode(new Uint8Array(job.control, PATH_OFFSET_BYTES, ctl[W_PATH_BYTES]));
     // The lead's sink (it has the file open already) starts the early fdatasyncs.
     this.sink = new ReservingFileSink(fd, path, i64, fd >= 0);
@@ -320,7 +320,7 @@ class Walker {
    * block of the phase and adds its counts. A failure is recorded in the job.
    */
   run(phase: number): void {
-    const { table, marks, ctl, enc } = this;
+    const { table, state, ctl, enc } = this;
     const g = table.v.g;
     const units = unitsOf(g, phase);
     const next = nextWord(phase);
@@ -332,7 +332,7 @@ class Walker {
         const u = Atomics.add(ctl, next, 1);
         if (u >= units) break;
         if (phase === PHASE_COPY) {
-          copySegment(table, marks, u, now, enc);
+          copySegment(table, state, u, now, enc);
           enc.endGroup();
           this.segments++;
           if (this.index === 0) this.drainHandoff();
@@ -340,9 +340,9 @@ class Walker {
         }
         const from = u * WALK_BUCKETS_PER_UNIT;
         const to = Math.min(g.bucketCount, from + WALK_BUCKETS_PER_UNIT);
-        if (phase === PHASE_VERSIONS) recordVersions(table, marks, from, to);
+        if (phase === PHASE_VERSIONS) recordVersions(table, state, from, to);
         else {
-          copyChangedBuckets(table, marks, from, to, now, enc);
+          copyChangedBuckets(table, state, from, to, now, enc);
           if (this.index === 0) this.drainHandoff();
         }
       }
@@ -456,7 +456,7 @@ export function leadSnapshotWrite(table: Table, job: SnapshotWriteJob, fd: numbe
     // Ordering: the segments at the walk's start are recorded before any bucket's version
     // (snapshot-walk.ts recordWalkStart); the seq_cst store of the phase word publishes
     // them, the path and the clock to a helper, whose load of the phase word reads them.
-    recordWalkStart(table, walker.marks);
+    recordWalkStart(table, walker.state);
     let tailBlock = 0;
     let bodyEntries = 0;
     for (const phase of PHASES) {
@@ -468,7 +468,7 @@ export function leadSnapshotWrite(table: Table, job: SnapshotWriteJob, fd: numbe
       // of its active count after its last plain store): the segments are recorded after
       // every bucket's version (snapshot-walk.ts recordSegments), phase 2 reads them, and
       // the tail's blocks take file offsets after all of phase 2's.
-      if (phase === PHASE_COPY) recordSegments(table, walker.marks);
+      if (phase === PHASE_COPY) recordSegments(table, walker.state);
       setPhase(ctl, phase);
       walker.run(phase);
       waitPhase(ctl, phase, unitsOf(g, phase), walker);

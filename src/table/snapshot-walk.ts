@@ -88,7 +88,7 @@ export interface SnapshotSink {
  * walk one snapshot: per bucket, its version; per segment, its generation and write offset
  * at the walk's start and after phase 1, and whether phase 2 covered it.
  */
-export class SnapshotMarks {
+export class SnapshotWalkState {
   /** Per bucket: the (even) version phase 1 read (each bucket is read by one thread). */
   readonly bucketVersions: Int32Array;
   /** Per segment: its generation once every bucket's version was read. */
@@ -102,7 +102,7 @@ export class SnapshotMarks {
   /** Per segment: 1 once phase 2 copied it whole under its start generation. */
   readonly covered: Int32Array;
 
-  /** @param sab from {@link SnapshotMarks.bytesFor} with the same `g` */
+  /** @param sab from {@link SnapshotWalkState.bytesFor} with the same `g` */
   constructor(g: Geometry, readonly sab: SharedArrayBuffer) {
     let at = 0;
     const take = (words: number) => {
@@ -118,7 +118,7 @@ export class SnapshotMarks {
     this.covered = take(g.segmentCount);
   }
 
-  /** Bytes of the SharedArrayBuffer a SnapshotMarks for `g` needs (4 per bucket, 20 per segment). */
+  /** Bytes of the SharedArrayBuffer a SnapshotWalkState for `g` needs (4 per bucket, 20 per segment). */
   static bytesFor(g: Geometry): number {
     return 4 * (g.bucketCount + 5 * g.segmentCount);
   }
@@ -129,10 +129,10 @@ export class SnapshotMarks {
  * segment's generation and write offset (phase 3 leaves out the entries committed before
  * it that phase 2 covered).
  */
-export function recordWalkStart(table: Table, marks: SnapshotMarks): void {
+export function recordWalkStart(table: Table, state: SnapshotWalkState): void {
   // Ordering: before any bucket's version (the caller records them after this returns).
-  readSegmentRows(table, marks.startGenerations, marks.startWriteOffsets);
-  marks.covered.fill(0);
+  readSegmentRows(table, state.startGenerations, state.startWriteOffsets);
+  state.covered.fill(0);
 }
 
 /**
@@ -156,10 +156,10 @@ function readSegmentRows(table: Table, generations: Int32Array, offsets: Int32Ar
  * Phase 1 for buckets `[from, to)`: records each bucket's version, waiting out a writer that
  * holds it (its lock after {@link READ_RETRIES} reads of a held lock, as readers do).
  */
-export function recordVersions(table: Table, marks: SnapshotMarks, from: number, to: number): void {
+export function recordVersions(table: Table, state: SnapshotWalkState, from: number, to: number): void {
   const i32 = table.v.i32;
   const g = table.v.g;
-  const versions = marks.bucketVersions;
+  const versions = state.bucketVersions;
   for (let b = from; b < to; b++) {
     const bw = bucketWord(g, b);
     // Ordering: a seq_cst load, which an unlock's seq_cst store synchronizes with: the
@@ -179,11 +179,11 @@ export function recordVersions(table: Table, marks: SnapshotMarks, from: number,
  * Phase 1's end, on one thread, once {@link recordVersions} has run on every bucket (on
  * every thread): records each segment's generation and write offset.
  */
-export function recordSegments(table: Table, marks: SnapshotMarks): void {
+export function recordSegments(table: Table, state: SnapshotWalkState): void {
   // Ordering: after every bucket's version (the caller waits for phase 1 to end on every
   // thread): an entry linked when its bucket's version was read had its offset published
   // before, so it lies below the offset read here.
-  readSegmentRows(table, marks.generations, marks.writeOffsets);
+  readSegmentRows(table, state.generations, state.writeOffsets);
 }
 
 /** Reads word `i` after the plain loads before it (as validateSeq does for a bucket's seq). */
@@ -198,14 +198,14 @@ function loadAfterPlainLoads(i32: Int32Array, i: number, expected: number): numb
  * since phase 1 read its generation (before or during the copy: what the sink got since
  * its mark is dropped).
  */
-export function copySegment(table: Table, marks: SnapshotMarks, s: number, nowSeconds: number, sink: SnapshotSink): number {
+export function copySegment(table: Table, state: SnapshotWalkState, s: number, nowSeconds: number, sink: SnapshotSink): number {
   const v = table.v;
   const i32 = v.i32;
   const g = v.g;
   const genWord = segmentRowWord(g, s) + S_GENERATION;
   const generation = Atomics.load(i32, genWord);
-  const end = marks.writeOffsets[s];
-  if (generation !== marks.generations[s] || end <= SEGMENT_FIRST_OFFSET) return generation === marks.generations[s] ? 0 : -1;
+  const end = state.writeOffsets[s];
+  if (generation !== state.generations[s] || end <= SEGMENT_FIRST_OFFSET) return generation === state.generations[s] ? 0 : -1;
   const u8 = v.u8;
   const base = g.segmentsOffset + s * g.segmentBytes;
   const limit = Math.min(end, g.segmentBytes);
@@ -258,7 +258,7 @@ export function copySegment(table: Table, marks: SnapshotMarks, s: number, nowSe
     return -1;
   }
   // Read by phase 3 once phase 2 is over on every thread (the phase change orders it).
-  if (generation === marks.startGenerations[s]) marks.covered[s] = 1;
+  if (generation === state.startGenerations[s]) state.covered[s] = 1;
   return entries;
 }
 
@@ -269,11 +269,11 @@ export function copySegment(table: Table, marks: SnapshotMarks, s: number, nowSe
  * those, see the module comment), reading the bucket under its seqlock (its lock after
  * {@link READ_RETRIES} moves) as readers do. Returns the entries copied.
  */
-export function copyChangedBuckets(table: Table, marks: SnapshotMarks, from: number, to: number, nowSeconds: number, sink: SnapshotSink): number {
+export function copyChangedBuckets(table: Table, state: SnapshotWalkState, from: number, to: number, nowSeconds: number, sink: SnapshotSink): number {
   let n = 0;
   const i32 = table.v.i32;
   const g = table.v.g;
-  const versions = marks.bucketVersions;
+  const versions = state.bucketVersions;
   for (let b = from; b < to; b++) {
     const bw = bucketWord(g, b);
     // One read of the seq word (no other load to order): at its phase-1 version, the bucket
@@ -284,7 +284,7 @@ export function copyChangedBuckets(table: Table, marks: SnapshotMarks, from: num
     for (let attempt = 0; attempt < READ_RETRIES && !done; attempt++) {
       const s1 = Atomics.load(i32, bw);
       if (s1 & 1) continue;
-      const k = copyBucketEntries(table, marks, bw, nowSeconds, sink);
+      const k = copyBucketEntries(table, state, bw, nowSeconds, sink);
       // Ordering: validate after every plain load of the copy; a torn one is dropped.
       if (validateSeq(i32, bw, s1) === s1) {
         n += k;
@@ -296,7 +296,7 @@ export function copyChangedBuckets(table: Table, marks: SnapshotMarks, from: num
     if (!done) {
       const s = lockBucket(i32, bw, b, table.owner, table.threadWord);
       try {
-        n += copyBucketEntries(table, marks, bw, nowSeconds, sink);
+        n += copyBucketEntries(table, state, bw, nowSeconds, sink);
       } finally {
         unlockBucket(i32, bw, s, table.threadWord);
       }
@@ -311,7 +311,7 @@ export function copyChangedBuckets(table: Table, marks: SnapshotMarks, from: num
  * {@link copyChangedBuckets}). Runs under the bucket's seqlock or its lock: bounds-checked,
  * it may read a torn bucket, whose copy the caller drops.
  */
-function copyBucketEntries(table: Table, marks: SnapshotMarks, bw: number, nowSeconds: number, sink: SnapshotSink): number {
+function copyBucketEntries(table: Table, state: SnapshotWalkState, bw: number, nowSeconds: number, sink: SnapshotSink): number {
   const v = table.v;
   const i32 = v.i32;
   const g = v.g;
@@ -329,7 +329,7 @@ function copyBucketEntries(table: Table, marks: SnapshotMarks, bw: number, nowSe
     // The segment's generation as of this read of the bucket: the ref is linked (the caller
     // validates the bucket after), and a segment is freed only after all its refs are
     // unlinked, so it cannot move while the ref is read as linked.
-    if (off < marks.startWriteOffsets[seg] && marks.covered[seg] === 1 && i32[row0 + seg * SEGMENT_ROW_WORDS + S_GENERATION] === marks.startGenerations[seg]) continue;
+    if (off < state.startWriteOffsets[seg] && state.covered[seg] === 1 && i32[row0 + seg * SEGMENT_ROW_WORDS + S_GENERATION] === state.startGenerations[seg]) continue;
     const e = g.segmentsOffset + seg * segBytes + off;
     const ew = e >>> 2;
     const kf = i32[ew + E_KEYLEN_FLAGS];

@@ -7,7 +7,7 @@ import { closeSync, openSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { encodeHeader, ENTRY_RECORD_HEADER_BYTES, readSnapshot, scanSnapshot, SnapshotBlockReader, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
 import { B_REFS, bucketOf, bucketWord, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, entryBytes, FLAGS_SHIFT, KEYLEN_MASK, refByte, WAYS } from '../../src/table/layout.ts';
-import { copyChangedBuckets, copySegment, recordSegments, recordVersions, recordWalkStart, type SnapshotSink, SnapshotMarks } from '../../src/table/snapshot-walk.ts';
+import { copyChangedBuckets, copySegment, recordSegments, recordVersions, recordWalkStart, type SnapshotSink, SnapshotWalkState } from '../../src/table/snapshot-walk.ts';
 import type { Table } from '../../src/table/table.ts';
 import { listSnapshots, loadSnapshot, newestSnapshotHashSeeds, writeSnapshot } from '../../src/persist/snapshot-files.ts';
 import { checkValue, makeValue } from '../helpers/self-check.ts';
@@ -16,14 +16,14 @@ import { SharedCache } from '../../src/shared-cache.ts';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'sabcache-snap-'));
 
-/** Phase 1 of the snapshot walk on this thread alone: the marks it leaves. */
-function recordPhase1(t: Table): SnapshotMarks {
+/** Phase 1 of the snapshot walk on this thread alone: the state it leaves. */
+function recordPhase1(t: Table): SnapshotWalkState {
   const g = t.v.g;
-  const marks = new SnapshotMarks(g, new SharedArrayBuffer(SnapshotMarks.bytesFor(g)));
-  recordWalkStart(t, marks);
-  recordVersions(t, marks, 0, g.bucketCount);
-  recordSegments(t, marks);
-  return marks;
+  const state = new SnapshotWalkState(g, new SharedArrayBuffer(SnapshotWalkState.bytesFor(g)));
+  recordWalkStart(t, state);
+  recordVersions(t, state, 0, g.bucketCount);
+  recordSegments(t, state);
+  return state;
 }
 const quiet = () => {};
 
@@ -310,12 +310,12 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
     // to free a segment under a copy.
     const start = performance.now();
     while (performance.now() < start + 1500 || (dropped === 0 && performance.now() < start + 3500)) {
-      const marks = recordPhase1(t);
+      const state = recordPhase1(t);
       for (let s = 0; s < g.segmentCount; s++) {
-        if (copySegment(t, marks, s, t.clockSeconds(), stalling) < 0) dropped++;
+        if (copySegment(t, state, s, t.clockSeconds(), stalling) < 0) dropped++;
         enc.endGroup();
       }
-      copyChangedBuckets(t, marks, 0, g.bucketCount, t.clockSeconds(), stalling);
+      copyChangedBuckets(t, state, 0, g.bucketCount, t.clockSeconds(), stalling);
     }
     enc.flush();
     for (const block of blocks) {
@@ -363,10 +363,10 @@ test('phase 2 copies each live key once, at its value, and no entry overwritten,
     assert.ok(cache.stats().evictions > 0, 'segments were evicted and reused');
     const t = cache.table;
     const g = t.v.g;
-    const marks = recordPhase1(t);
+    const state = recordPhase1(t);
     const body: [string, string][] = [];
     const enc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, body) });
-    for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, marks, s, t.clockSeconds(), enc) >= 0);
+    for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, state, s, t.clockSeconds(), enc) >= 0);
     enc.flush();
     const live = new Map<string, string>();
     for (let i = 0; i < 5000; i++) {
@@ -388,13 +388,13 @@ test('the tail copies exactly the entries written during the walk into buckets c
     const t = cache.table;
     const g = t.v.g;
     const walk = (between: () => void): Map<string, string> => {
-      const marks = recordPhase1(t);
+      const state = recordPhase1(t);
       const body = new SnapshotEncoder({ write: () => {} });
-      for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, marks, s, t.clockSeconds(), body) >= 0);
+      for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, state, s, t.clockSeconds(), body) >= 0);
       between();
       const tail: [string, string][] = [];
       const enc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, tail) });
-      copyChangedBuckets(t, marks, 0, g.bucketCount, t.clockSeconds(), enc);
+      copyChangedBuckets(t, state, 0, g.bucketCount, t.clockSeconds(), enc);
       enc.flush();
       assert.equal(new Set(tail.map(([k]) => k)).size, tail.length, 'a key at most once in the tail');
       return new Map(tail);
@@ -423,23 +423,23 @@ test('a key overwritten during phase 1 whose old entry phase 2 still copies (its
     const bw = bucketWord(g, bucketOf(g, t.codec.hash[0]));
     const refOf7 = () => [...Array(WAYS).keys()].map((w) => i32[bw + B_REFS + w]).find((r) => r !== 0 && refKey(t, r) === 'key:7')!;
     const oldRef = refOf7();
-    const marks = new SnapshotMarks(g, new SharedArrayBuffer(SnapshotMarks.bytesFor(g)));
-    recordWalkStart(t, marks);
-    recordVersions(t, marks, 0, g.bucketCount);
+    const state = new SnapshotWalkState(g, new SharedArrayBuffer(SnapshotWalkState.bytesFor(g)));
+    recordWalkStart(t, state);
+    recordVersions(t, state, 0, g.bucketCount);
     // Overwritten before phase 1 reads the segments' offsets, which then include the new
     // entry; the old entry reads as unflagged, as when phase 2's read of it falls between
     // the writer's store of the write offset and its flag (installLocked, then unlinkWayLocked).
     cache.set('key:7', 'new-7');
     i32[(refByte(g, oldRef) >>> 2) + E_KEYLEN_FLAGS] &= ~ENTRY_UNLINKED;
-    recordSegments(t, marks);
+    recordSegments(t, state);
     const body: [string, string][] = [];
     const enc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, body) });
-    for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, marks, s, t.clockSeconds(), enc) >= 0);
+    for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, state, s, t.clockSeconds(), enc) >= 0);
     enc.flush();
     assert.deepEqual(body.filter(([k]) => k === 'key:7').map(([, v]) => v).sort(), ['new-7', 'old-7'], 'both in phase 2');
     const tail: [string, string][] = [];
     const tailEnc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, tail) });
-    copyChangedBuckets(t, marks, 0, g.bucketCount, t.clockSeconds(), tailEnc);
+    copyChangedBuckets(t, state, 0, g.bucketCount, t.clockSeconds(), tailEnc);
     tailEnc.flush();
     assert.deepEqual(tail, [['key:7', 'new-7']], 'the entry committed during the walk is in the tail (it is above the offset at the walk\'s start)');
   } finally {
