@@ -51,6 +51,7 @@ export const EARLY_SYNC_BYTES = 64 << 20;
 const W_PHASE = 0;
 /** 0, or 1 once a thread failed (its message follows the path). */
 const W_FAILED = 1;
+/** Bytes of the failure's message (UTF-8, in the message area). */
 const W_MESSAGE_BYTES = 2;
 /** Blocks written so far, over all threads. */
 const W_BLOCKS = 3;
