@@ -11,11 +11,15 @@
  *    a fresh process as at a server start (bench/fixtures/snapshot-load.mjs: cold JIT, the
  *    helper threads booted for it), in MB/s of file and entries/s, against reading the
  *    same file with 1 MiB reads (page cache warm for both: the file was just written).
- *    Four ways, interleaved: the compiled code (dist/, as the `sabcache` command runs it;
+ *    Five ways, interleaved: the compiled code (dist/, as the `sabcache` command runs it;
  *    this bench builds it first) with the server's default threads and the cache made with
  *    the file's hash seeds, as the server makes it; the same with the main thread alone;
- *    the same from the TypeScript sources under tsx (as `npm start` runs it); and the
- *    compiled code with the cache's own random seeds (index filled at random).
+ *    the same from the TypeScript sources under tsx (as `npm start` runs it); the
+ *    compiled code with the cache's own random seeds (index filled at random); and the
+ *    first way without huge pages. Every other way starts Node with glibc asked for
+ *    transparent huge pages, as `sabcache` and `npm start` do (src/server/huge-pages.ts),
+ *    and so do the servers of parts 3 and 4 (Redis is started without), and this process
+ *    itself when started by `npm run bench:persist` (part 1's writes).
  * 3. GET p99 during a snapshot against without: the real server (1 thread, `--data-dir`),
  *    filled with 1M keys by wrk PUTs, then wrk GETs with `--latency`, alternating runs
  *    with no snapshot and runs during which `POST /v1/admin/snapshot` is called back to
@@ -42,7 +46,8 @@ import { join } from 'node:path';
 import { Snapshotter } from '../src/persist/snapshotter.ts';
 import { SharedCache } from '../src/shared-cache.ts';
 import { freePort } from '../test/helpers/server-process.ts';
-import { CORES, LOAD_CPU, onLoadCpu, onServerCpus, PIN, ROOT, SERVER_CPUS, startProcess, stopProcess } from './helpers/processes.ts';
+import { hugePagesTunable } from '../src/server/huge-pages.ts';
+import { CORES, HUGE_PAGES_ENV, LOAD_CPU, onLoadCpu, onServerCpus, PIN, PLAIN_ENV, ROOT, SERVER_CPUS, startProcess, stopProcess } from './helpers/processes.ts';
 
 const MEMORY_MB = Number(process.env.BENCH_MEMORY_MB ?? 512);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -56,6 +61,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const pairedRatio = (a: number[], b: number[]) => median(a.map((x, i) => x / b[i]));
 const f0 = (x: number) => Math.round(x).toLocaleString('en-US');
 const MB = 1e6;
+/** Whether this process (the snapshot writes of part 1) asks glibc for huge pages, as the server does. */
+const BENCH_HUGE_PAGES = hugePagesTunable(process.env.GLIBC_TUNABLES) === '1';
+if (!BENCH_HUGE_PAGES) console.log('this process runs without huge pages (npm run bench:persist asks for them, as the server does): the snapshot writes of part 1 are measured without them');
 const dir = mkdtempSync(join(tmpdir(), 'sabcache-persist-bench-'));
 
 function fsyncDir(d: string): void {
@@ -126,14 +134,17 @@ console.log(`cache: ${MEMORY_MB} MiB, ${items.toLocaleString('en-US')} items of 
 interface Load { ms: number; stored: number; helperThreads: number; helperBlocks: number }
 /** The ways the load is run (see the module comment), the server's way first. */
 const LOAD_WAYS = [
-  { name: 'compiled, default threads, file seeds', root: 'dist', threads: CORES, seeds: 'file' },
-  { name: 'compiled, main thread alone', root: 'dist', threads: 1, seeds: 'file' },
-  { name: 'from source (tsx), default threads, file seeds', root: 'src', threads: CORES, seeds: 'file' },
-  { name: 'compiled, default threads, random seeds', root: 'dist', threads: CORES, seeds: 'random' },
+  { name: 'compiled, default threads, file seeds', root: 'dist', threads: CORES, seeds: 'file', hugePages: true },
+  { name: 'compiled, main thread alone', root: 'dist', threads: 1, seeds: 'file', hugePages: true },
+  { name: 'from source (tsx), default threads, file seeds', root: 'src', threads: CORES, seeds: 'file', hugePages: true },
+  { name: 'compiled, default threads, random seeds', root: 'dist', threads: CORES, seeds: 'random', hugePages: true },
+  { name: 'compiled, default threads, file seeds, without huge pages', root: 'dist', threads: CORES, seeds: 'file', hugePages: false },
 ] as const;
 function loadInChild(way: (typeof LOAD_WAYS)[number]): Load {
   const args = [...(way.root === 'src' ? ['--import', 'tsx'] : []), 'bench/fixtures/snapshot-load.mjs', way.root, dir, String(MEMORY_MB), String(way.threads), way.seeds];
-  return JSON.parse(execFileSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8' }).trim().split('\n').at(-1)!) as Load;
+  // As the server starts: with glibc asked for huge pages (the `sabcache` command, npm start), or without.
+  const env = way.hugePages ? HUGE_PAGES_ENV : PLAIN_ENV;
+  return JSON.parse(execFileSync(process.execPath, args, { cwd: ROOT, encoding: 'utf8', env }).trim().split('\n').at(-1)!) as Load;
 }
 execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
 
@@ -177,7 +188,7 @@ else {
   const port = await freePort();
   const adminPort = await freePort();
   const dataDir = join(dir, 'server');
-  const srv = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', '1', '--memory', '256mb', '--data-dir', dataDir, '--snapshot-interval', '0']), /sabcache: serving/);
+  const srv = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', '1', '--memory', '256mb', '--data-dir', dataDir, '--snapshot-interval', '0']), /sabcache: serving/, HUGE_PAGES_ENV);
   const wrk = (kind: 'get' | 'put', seconds: number): { p99Ms: number; rps: number } => {
     const [cmd, ...args] = onLoadCpu(['wrk', '-t1', '-c32', `-d${seconds}s`, '--latency', '-s', `bench/wrk/${kind}-keys.lua`, `http://127.0.0.1:${port}`]);
     const out = execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SABCACHE_BENCH_KEYS: String(KEYS) } });
@@ -247,7 +258,7 @@ else {
     const adminPort = await freePort();
     const dataDir = join(dir, `wal-${mode}`);
     const flags = mode === 'off' ? [] : ['--data-dir', dataDir, '--wal', '--fsync', mode];
-    const proc = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', '1', '--memory', '256mb', '--snapshot-interval', '0', ...flags]), /sabcache: serving/);
+    const proc = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', '1', '--memory', '256mb', '--snapshot-interval', '0', ...flags]), /sabcache: serving/, HUGE_PAGES_ENV);
     servers.set(mode, { port, proc });
   }
   let redisPort = 0;
@@ -258,7 +269,7 @@ else {
     execFileSync('mkdir', ['-p', redisDir]);
     // No AOF rewrite (a fork) during the runs, as no sabcache snapshot runs during its own
     // (--snapshot-interval 0): both only append.
-    redis = await startProcess(onServerCpus(['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--auto-aof-rewrite-percentage', '0', '--dir', redisDir, '--protected-mode', 'no']), /Ready to accept connections/);
+    redis = await startProcess(onServerCpus(['redis-server', '--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--auto-aof-rewrite-percentage', '0', '--dir', redisDir, '--protected-mode', 'no']), /Ready to accept connections/, PLAIN_ENV);
   }
   const putRate = (port: number): number => {
     const [cmd, ...args] = onLoadCpu(['wrk', '-t1', '-c32', `-d${SECONDS}s`, '-s', 'bench/wrk/put-keys.lua', `http://127.0.0.1:${port}`]);
@@ -303,7 +314,8 @@ const lines = [
   '# Durability: snapshot write and load, GET latency during a snapshot, SET throughput with the WAL',
   '',
   `Node ${process.version}, ${CORES} cores; ${new Date().toISOString()}; command: \`npm run bench:persist\`; medians of ${ROUNDS} interleaved rounds (${P99_ROUNDS} for GET p99, after a warm-up, and ${WAL_ROUNDS} for SET/s with the WAL: see the source). ` +
-    `Files in ${tmpdir()} (the machine's one disk).`,
+    `Files in ${tmpdir()} (the machine's one disk). ` +
+    `Huge pages (src/server/huge-pages.ts): the loads and the servers ask glibc for them, as \`sabcache\` and \`npm start\` do, except the load row that says otherwise; the snapshot writes run in this process, which ${BENCH_HUGE_PAGES ? 'asks for them too (npm run bench:persist starts it so)' : 'does not ask for them (started without GLIBC_TUNABLES=glibc.malloc.hugetlb=1)'}.`,
   '',
   `Cache: ${MEMORY_MB} MiB full of ${f0(items)} items (16 B keys, 100 B values); snapshot file ${(bytes / MB).toFixed(0)} MB, ${f0(snap[0].entries)} entries.`,
   '',
@@ -314,6 +326,7 @@ const lines = [
   `| snapshot load, main thread alone (threads: 1) | ${loadMBs[1].toFixed(0)} MB/s | the load above | ${(loadMBs[1] / loadMBs[0]).toFixed(2)}× |`,
   `| snapshot load from the TypeScript sources under tsx (as \`npm start\` loads: helper threads boot slower) | ${loadMBs[2].toFixed(0)} MB/s | the load above | ${(loadMBs[2] / loadMBs[0]).toFixed(2)}× |`,
   `| snapshot load into a cache with its own random seeds (index filled at random, as before the seeds were recorded) | ${loadMBs[3].toFixed(0)} MB/s | the load above | ${(loadMBs[3] / loadMBs[0]).toFixed(2)}× |`,
+  `| snapshot load without huge pages (Node started without GLIBC_TUNABLES, as \`node bin/sabcache.js\`; every row above asks for them, as \`sabcache\` and \`npm start\` do) | ${loadMBs[4].toFixed(0)} MB/s | the load above | ${(loadMBs[4] / loadMBs[0]).toFixed(2)}× |`,
   ...(latency
     ? [`| GET p99, wrk -c32 (1 server thread${PIN ? ` on CPU ${SERVER_CPUS}, wrk on CPU ${LOAD_CPU}` : ''}), ${f0(KEYS)} keys | ${median(latency.during).toFixed(2)} ms during snapshots (${latency.snapshotsDuring.join(', ')} per ${SECONDS} s run) | ${median(latency.without).toFixed(2)} ms without | ${(median(latency.during) / median(latency.without)).toFixed(2)}× |`,
       `| GET req/s, same runs | ${f0(median(latency.rpsDuring))} during | ${f0(median(latency.rpsWithout))} without | ${(median(latency.rpsDuring) / median(latency.rpsWithout)).toFixed(2)}× |`,
@@ -347,5 +360,5 @@ const lines = [
     : ['SET ops/s with the WAL: skipped (wrk not installed).']),
 ];
 writeFileSync(new URL('./results/persist.md', import.meta.url), lines.join('\n') + '\n');
-writeFileSync(new URL('./results/persist.json', import.meta.url), JSON.stringify({ node: process.version, cores: CORES, memoryMB: MEMORY_MB, items, bytes, snap, plain, loadWays: LOAD_WAYS, loads, read, latency, walRows }, null, 2) + '\n');
+writeFileSync(new URL('./results/persist.json', import.meta.url), JSON.stringify({ node: process.version, cores: CORES, memoryMB: MEMORY_MB, hugePages: BENCH_HUGE_PAGES, items, bytes, snap, plain, loadWays: LOAD_WAYS, loads, read, latency, walRows }, null, 2) + '\n');
 console.log('\n' + lines.join('\n'));

@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { HUGE_PAGES_TUNABLE } from '../../src/server/huge-pages.ts';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CORES = availableParallelism();
@@ -26,10 +27,19 @@ export function onLoadCpu(cmd: string[]): string[] {
   return PIN ? ['taskset', '-c', LOAD_CPU, ...cmd] : cmd;
 }
 
-/** Starts `cmd` in the repository and resolves once its output matches `ready`. */
-export async function startProcess(cmd: string[], ready: RegExp): Promise<ChildProcess> {
+/**
+ * The environment `sabcache` and `npm start` give Node: glibc asked for transparent huge
+ * pages (src/server/huge-pages.ts). A sabcache server or load measured as users run it gets it.
+ */
+export const HUGE_PAGES_ENV: NodeJS.ProcessEnv = { ...process.env, GLIBC_TUNABLES: `${HUGE_PAGES_TUNABLE}=1` };
+
+/** This process's environment without GLIBC_TUNABLES: Node as `node bin/sabcache.js` runs it, without huge pages. */
+export const PLAIN_ENV: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GLIBC_TUNABLES'));
+
+/** Starts `cmd` in the repository (with `env`, default this process's) and resolves once its output matches `ready`. */
+export async function startProcess(cmd: string[], ready: RegExp, env: NodeJS.ProcessEnv = process.env): Promise<ChildProcess> {
   const [c, ...args] = cmd;
-  const proc = spawn(c, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(c, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     let started = false;

@@ -6,6 +6,7 @@
  */
 import { SabcacheError } from '../errors.ts';
 import { helpText, parseConfig } from '../server/config.ts';
+import { hugePagesLogLine } from '../server/huge-pages.ts';
 
 async function main(): Promise<number> {
   let parsed;
@@ -19,6 +20,8 @@ async function main(): Promise<number> {
     console.log(helpText());
     return 0;
   }
+  const hugePages = hugePagesLogLine();
+  if (hugePages !== null) console.log(hugePages);
   // Imported here so that --help and option errors work even without the native binding.
   const { Server } = await import('../server/engine.ts');
   // The handlers go in before the server starts: a signal that comes as soon as the
