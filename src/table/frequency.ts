@@ -48,3 +48,22 @@ export function freqSetLocked(freqs: Int32Array, at: number, w: number, value: n
     if (old === next || Atomics.compareExchange(freqs, at, old, next) === old) return;
   }
 }
+
+/** The bits of way `w`'s counter in its bucket's word (for {@link freqClearLocked}). */
+export function freqWayMask(w: number): number {
+  return MASK << (FREQ_BITS * w);
+}
+
+/**
+ * Sets to 0 the counters of the ways whose bits `ways` holds (an OR of
+ * {@link freqWayMask}s), with one compare-and-swap for all of them: a bulk restore links
+ * several entries into one bucket under one lock. The caller holds the bucket's lock.
+ */
+export function freqClearLocked(freqs: Int32Array, at: number, ways: number): void {
+  for (;;) {
+    const old = Atomics.load(freqs, at);
+    const next = old & ~ways;
+    // Ordering: as in freqSetLocked (retried until it lands on the word readers last left).
+    if (old === next || Atomics.compareExchange(freqs, at, old, next) === old) return;
+  }
+}

@@ -26,7 +26,7 @@ import {
 import { acquireSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
 import { R_BUCKET, R_HI, R_REF, RECORD_WORDS, RestoreBatch } from './restore-batch.ts';
 import { SharedView } from './shared-view.ts';
-import { freqBump, freqOf, freqSetLocked } from './frequency.ts';
+import { freqBump, freqClearLocked, freqOf, freqSetLocked, freqWayMask } from './frequency.ts';
 
 /**
  * Values up to this size are copied out into a per-thread slab (a 64 KiB ArrayBuffer that
@@ -492,17 +492,7 @@ export class Table implements ThreadContext {
       const bw = this.indexWord + b * BUCKET_WORDS;
       const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
       try {
-        // Once per bucket, inside its lock (as installLocked's linkLocked reads it): the
-        // feed then wants the key's other hash lane too, and gets this run's changes.
-        const watched = feedWatched(this.v);
-        do {
-          const at = k * RECORD_WORDS;
-          const ref = r[at + R_REF];
-          const seg = ref >>> this.offBits;
-          const e = this.segBase + seg * this.segBytes + ((ref & this.offMask) << 3);
-          this.linkLocked(bw, b, ref, this.segRowWord + seg * SEGMENT_ROW_WORDS, this.u8, e + ENTRY_HEADER_BYTES, -1, watched ? this.v.hashEntryKey(e)[0] : 0, r[at + R_HI], watched);
-          k++;
-        } while (k < n && r[k * RECORD_WORDS + R_BUCKET] === b);
+        k = this.linkRunLocked(bw, b, r, k, n);
       } finally {
         unlockBucket(i32, bw, s, this.threadWord);
       }
@@ -527,6 +517,51 @@ export class Table implements ThreadContext {
     this.batchSegs.length = 0;
     if (keep >= 0) this.batchSegs.push(keep);
     else this.batchSeg = -1;
+  }
+
+  /**
+   * Links the batch's records from `k` on that are of bucket `b` (a run: the batch is
+   * sorted), as {@link linkLocked} links each, and returns the index after the run. The
+   * caller holds the bucket's lock. Per run, not per record: the search for an empty way
+   * goes on from where the last one ended (this run fills the ways it finds empty, and a
+   * way it frees it fills at once), and the new entries' frequency counters are reset with
+   * one compare-and-swap at the end, or before an eviction, which reads them.
+   */
+  private linkRunLocked(bw: number, b: number, r: Int32Array, k: number, n: number): number {
+    const i32 = this.i32;
+    // Once per bucket, inside its lock (as installLocked's linkLocked reads it): the feed
+    // then wants the key's other hash lane too, and gets this run's changes.
+    const watched = feedWatched(this.v);
+    const freqAt = this.freqBase + b;
+    let empty = 0; // every way below it holds an entry
+    let reset = 0; // the counters of the ways this run linked into, not reset yet
+    let linked = 0;
+    do {
+      const at = k * RECORD_WORDS;
+      const ref = r[at + R_REF];
+      const hi = r[at + R_HI];
+      const e = this.segBase + (ref >>> this.offBits) * this.segBytes + ((ref & this.offMask) << 3);
+      let target = this.findLocked(bw, hi, this.u8, e + ENTRY_HEADER_BYTES, -1);
+      if (target >= 0) unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target]);
+      else {
+        while (empty < WAYS && i32[bw + B_REFS + empty] !== 0) empty++;
+        if (empty < WAYS) target = empty;
+        else {
+          if (reset !== 0) freqClearLocked(i32, freqAt, reset);
+          reset = 0;
+          target = this.evictWayLocked(bw, b);
+        }
+        linked++;
+      }
+      i32[bw + B_TAGS + target] = hi;
+      i32[bw + B_REFS + target] = ref;
+      reset |= freqWayMask(target);
+      if (watched) publishChange(this.v, CHANGE_SET, this.u8, e + ENTRY_HEADER_BYTES, i32[e >>> 2] & KEYLEN_MASK, this.v.hashEntryKey(e)[0], hi);
+      k++;
+    } while (k < n && r[k * RECORD_WORDS + R_BUCKET] === b);
+    if (reset !== 0) freqClearLocked(i32, freqAt, reset);
+    this.f64[this.counters + C_LINKED] += linked;
+    return k;
   }
 
   /** The restore's last segment `seg` becomes this thread's active one of its queue if that has none; else it is sealed. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countSegments } from '../../src/table/segments.ts';
+import { bucketOf } from '../../src/table/layout.ts';
 import { C_EVICTED_ITEMS, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, segmentByte, segmentRowWord, WAYS } from '../../src/table/layout.ts';
 import { checkIndex } from '../helpers/index-check.ts';
 import { advanceSeconds, keysInOneBucket, makeTable } from '../helpers/tables.ts';
@@ -224,6 +225,65 @@ test('restoreEntries stores padded and unpadded records verbatim, skips expired 
     assert.equal(liveBytes, linkedBytes);
     t.close();
   }
+});
+
+test("restoreEntries links a bucket's run of records with their frequency counters reset, the later record of a key in the way of the earlier", () => {
+  const t = makeTable(2 << 20, 8192);
+  const keys = keysInOneBucket(t, WAYS);
+  const old = keys.slice(0, 10);
+  for (const k of old) {
+    t.set(k, 'old');
+    for (let i = 0; i < 3; i++) t.getBytes(k); // counter at its maximum
+  }
+  t.codec.encode(keys[0]);
+  const b = bucketOf(t.v.g, t.codec.hash[0]);
+  assert.ok([...Array(10).keys()].every((w) => t.freqOf(b, w) > 0), 'the old entries were read');
+  // One run: the 10 keys again (each found, unlinked, and its way reused), then 4 new ones
+  // into the empty ways, then the first key a second time (the later record wins).
+  const list = [...keys.map((key) => ({ key, value: new TextEncoder().encode(`new:${key}`) })), { key: keys[0], value: new TextEncoder().encode('newest') }];
+  const { src, starts } = records(list, true);
+  assert.deepEqual(t.restoreEntries(src, starts, starts.length, true), { stored: WAYS + 1, skipped: 0 });
+  for (let w = 0; w < WAYS; w++) assert.equal(t.freqOf(b, w), 0, `way ${w}'s counter is reset`);
+  assert.equal(t.getString(keys[0]), 'newest');
+  for (const k of keys.slice(1)) assert.equal(t.getString(k), `new:${k}`);
+  const { linkedBytes: _, ...index } = checkIndex(t.v);
+  assert.deepEqual(index, { oddBuckets: 0, lockedBuckets: 0, foreignWays: 0, liveWays: WAYS });
+  t.close();
+});
+
+test('an eviction inside a run of one bucket chooses as linking record by record (restore) does', () => {
+  // Two tables in the same state: 14 keys of one bucket, read to the counters' maximum,
+  // in a segment then sealed. Then 7 of them again and one new key (the bucket is full:
+  // it evicts), by restoreEntries (one run) and by restore (one record at a time).
+  const present: number[][] = []; // indices into each table's keys (each table has its own hash seeds)
+  for (const bulk of [true, false]) {
+    const t = makeTable(2 << 20, 8192);
+    const keys = keysInOneBucket(t, WAYS + 1);
+    for (const k of keys.slice(0, WAYS)) {
+      t.set(k, 'old');
+      for (let i = 0; i < 3; i++) t.getBytes(k);
+    }
+    t.codec.encode(keys[0]);
+    const b = bucketOf(t.v.g, t.codec.hash[0]);
+    for (let i = 0, n = 0; n < 2000; i++) { // fills on past the old keys' segment, which is sealed
+      const k = `filler${i}`;
+      t.codec.encode(k);
+      if (bucketOf(t.v.g, t.codec.hash[0]) === b) continue;
+      t.set(k, 'x'.repeat(100));
+      n++;
+    }
+    const list = [...keys.slice(0, 7), keys[WAYS]].map((key) => ({ key, value: new TextEncoder().encode(`new:${key}`) }));
+    if (bulk) {
+      const { src, starts } = records(list, true);
+      t.restoreEntries(src, starts, starts.length, true);
+    } else {
+      for (const r of list) t.restore(new TextEncoder().encode(r.key), r.value, 0, 0);
+    }
+    present.push([...keys.keys()].filter((i) => t.has(keys[i])));
+    t.close();
+  }
+  assert.equal(present[0].length, WAYS);
+  assert.deepEqual(present[0], present[1]);
 });
 
 test('restoreEntries with linkLater: nothing is visible until linkRestored, the later record of a key wins, and more than the memory holds is evicted by policy', () => {
