@@ -35,7 +35,8 @@
  *    made back to back cancels most of that drift. The raw rates of every round are printed.
  *
  * Run: npm run bench:persist   (results: bench/results/persist.{json,md})
- * Env: BENCH_MEMORY_MB (cache size for parts 1-2, default 512), BENCH_ROUNDS (default 3),
+ * Env: BENCH_MEMORY_MB (cache size for parts 1-2, default 512), BENCH_ROUNDS (rounds of part 1,
+ *      default 3), BENCH_LOAD_ROUNDS (rounds of part 2, default 7),
  *      BENCH_SECONDS (wrk run length, default 5), BENCH_P99_ROUNDS (rounds of part 3, default 5),
  *      BENCH_WAL_ROUNDS (rounds of part 4, default 5).
  */
@@ -51,6 +52,7 @@ import { CORES, HUGE_PAGES_ENV, LOAD_CPU, onLoadCpu, onServerCpus, PIN, PLAIN_EN
 
 const MEMORY_MB = Number(process.env.BENCH_MEMORY_MB ?? 512);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const LOAD_ROUNDS = Number(process.env.BENCH_LOAD_ROUNDS ?? 7);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 // GET p99 swings from run to run on this machine (0.3 to 0.8 ms without a snapshot): more rounds.
 const P99_ROUNDS = Number(process.env.BENCH_P99_ROUNDS ?? 5);
@@ -154,25 +156,31 @@ const loads: Load[][] = LOAD_WAYS.map(() => []);
 const read: number[] = [];
 const snapshotter = new Snapshotter(cache, { dir, intervalSeconds: 0, keep: 1 }, () => {});
 await snapshotter.snapshot(); // warm-up: the pool threads start and compile the walk
+let lastPath = '';
 for (let r = 0; r < ROUNDS; r++) {
   const w = await snapshotter.snapshot();
   snap.push({ ms: w.durationMs, bytes: w.bytes, entries: w.entries });
   plain.push(plainWrite(w.bytes));
+  lastPath = w.path;
+  console.log(`round ${r + 1}: snapshot ${(w.bytes / MB / (w.durationMs / 1000)).toFixed(0)} MB/s, plain write ${(w.bytes / MB / (plain.at(-1)! / 1000)).toFixed(0)} MB/s`);
+}
+// The loads in rounds of their own, of the last snapshot written: more of them (a load
+// takes about half a second, and this VM's speed swings from one second to the next).
+for (let r = 0; r < LOAD_ROUNDS; r++) {
   // Each way once per round, in a rotating order.
   for (let k = 0; k < LOAD_WAYS.length; k++) {
     const i = (k + r) % LOAD_WAYS.length;
     loads[i].push(loadInChild(LOAD_WAYS[i]));
   }
-  read.push(plainRead(w.path));
-  console.log(`round ${r + 1}: snapshot ${(w.bytes / MB / (w.durationMs / 1000)).toFixed(0)} MB/s, plain write ${(w.bytes / MB / (plain.at(-1)! / 1000)).toFixed(0)} MB/s, ` +
-    'load MB/s ' + LOAD_WAYS.map((way, i) => `${way.name} ${(w.bytes / MB / (loads[i].at(-1)!.ms / 1000)).toFixed(0)}`).join('; ') +
-    `; plain read ${(w.bytes / MB / (read.at(-1)! / 1000)).toFixed(0)} MB/s`);
+  read.push(plainRead(lastPath));
+  console.log(`load round ${r + 1}: load MB/s ` + LOAD_WAYS.map((way, i) => `${way.name} ${(snap.at(-1)!.bytes / MB / (loads[i].at(-1)!.ms / 1000)).toFixed(0)}`).join('; ') +
+    `; plain read ${(snap.at(-1)!.bytes / MB / (read.at(-1)! / 1000)).toFixed(0)} MB/s`);
 }
 await snapshotter.close();
 cache.close();
-const bytes = snap[0].bytes;
+const bytes = snap.at(-1)!.bytes; // the loads' file (the writes of an idle cache are all this size)
 const snapMBs = median(snap.map((s) => s.bytes / MB / (s.ms / 1000)));
-const plainMBs = median(plain.map((ms) => bytes / MB / (ms / 1000)));
+const plainMBs = median(plain.map((ms, i) => snap[i].bytes / MB / (ms / 1000)));
 const loadMBs = loads.map((ls) => median(ls.map((l) => bytes / MB / (l.ms / 1000))));
 const loadEntries = median(loads[0].map((l) => l.stored / (l.ms / 1000)));
 const readMBs = median(read.map((ms) => bytes / MB / (ms / 1000)));
@@ -313,7 +321,7 @@ rmSync(dir, { recursive: true, force: true });
 const lines = [
   '# Durability: snapshot write and load, GET latency during a snapshot, SET throughput with the WAL',
   '',
-  `Node ${process.version}, ${CORES} cores; ${new Date().toISOString()}; command: \`npm run bench:persist\`; medians of ${ROUNDS} interleaved rounds (${P99_ROUNDS} for GET p99, after a warm-up, and ${WAL_ROUNDS} for SET/s with the WAL: see the source). ` +
+  `Node ${process.version}, ${CORES} cores; ${new Date().toISOString()}; command: \`npm run bench:persist\`; medians of ${ROUNDS} interleaved rounds (${LOAD_ROUNDS} for the loads, ${P99_ROUNDS} for GET p99, after a warm-up, and ${WAL_ROUNDS} for SET/s with the WAL: see the source). ` +
     `Files in ${tmpdir()} (the machine's one disk). ` +
     `Huge pages (src/server/huge-pages.ts): the loads and the servers ask glibc for them, as \`sabcache\` and \`npm start\` do, except the load row that says otherwise; the snapshot writes run in this process, which ${BENCH_HUGE_PAGES ? 'asks for them too (npm run bench:persist starts it so)' : 'does not ask for them (started without GLIBC_TUNABLES=glibc.malloc.hugetlb=1)'}.`,
   '',
@@ -333,7 +341,7 @@ const lines = [
       `| server snapshot time (${f0(stats.items)} items) | ${f0(median(latency.snapshotMsDuring))} ms under the GET load | ${f0(idleSnapshotMs)} ms idle | ${(median(latency.snapshotMsDuring) / idleSnapshotMs).toFixed(1)}× |`]
     : ['| GET p99 during a snapshot | skipped: wrk not installed | | |']),
   '',
-  'Per round: snapshot MB/s ' + snap.map((s) => (s.bytes / MB / (s.ms / 1000)).toFixed(0)).join(', ') + '; plain write MB/s ' + plain.map((ms) => (bytes / MB / (ms / 1000)).toFixed(0)).join(', ') +
+  'Per round: snapshot MB/s ' + snap.map((s) => (s.bytes / MB / (s.ms / 1000)).toFixed(0)).join(', ') + '; plain write MB/s ' + plain.map((ms, i) => (snap[i].bytes / MB / (ms / 1000)).toFixed(0)).join(', ') +
     '; load MB/s ' + LOAD_WAYS.map((way, i) => `${way.name} ${loads[i].map((l) => (bytes / MB / (l.ms / 1000)).toFixed(0)).join(', ')}`).join('; ') + (latency ? '; GET p99 ms without/during ' + latency.without.map((x, i) => `${x.toFixed(2)}/${latency!.during[i].toFixed(2)}`).join(', ') : '') + '.',
   '',
   'The snapshot thread runs in the SCHED_IDLE class (nice 19 where `chrt` is missing): under a load that keeps the server core busy it only gets the gaps, so GET latency holds and the snapshot takes longer (last row).',
