@@ -38,8 +38,9 @@ export const WALK_BUCKETS_PER_UNIT = 4096;
  * 164–246 µs with 64 KiB writes, 215–258 µs with no writer. 256 KiB: the lead makes a
  * quarter of the system calls of 64 KiB writes; in 6 interleaved rounds of a 453 MB
  * snapshot (huge pages) the write speed went from 0.46× to 0.57× the plain write's (1 MiB:
- * 0.62×), and in bench:persist's GET p99 part, run twice with each size alternately, the
- * p99 during snapshots was 1.30× and 1.46× the p99 without (64 KiB: 1.49× and 1.38×).
+ * 0.62×), and in bench:persist's GET p99 part, run with each size alternately, the p99
+ * during snapshots was 1.18× to 1.65× the p99 without (4 runs, median 1.38×; 64 KiB: 1.38×
+ * to 1.58×, 5 runs, median 1.49×): no worse within this machine's noise.
  */
 export const SNAPSHOT_WRITE_BYTES = 256 * 1024;
 
