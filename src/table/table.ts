@@ -540,7 +540,7 @@ export class Table implements ThreadContext {
       const at = k * RECORD_WORDS;
       const ref = r[at + R_REF];
       const hi = r[at + R_HI];
-      const e = this.segBase + (ref >>> this.offBits) * this.segBytes + ((ref & this.offMask) << 3);
+      const e = this.entryByte(ref);
       let target = this.findLocked(bw, hi, this.u8, e + ENTRY_HEADER_BYTES, -1);
       if (target >= 0) unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target]);
       else {
@@ -556,7 +556,7 @@ export class Table implements ThreadContext {
       i32[bw + B_TAGS + target] = hi;
       i32[bw + B_REFS + target] = ref;
       reset |= freqWayMask(target);
-      if (watched) publishChange(this.v, CHANGE_SET, this.u8, e + ENTRY_HEADER_BYTES, i32[e >>> 2] & KEYLEN_MASK, this.v.hashEntryKey(e)[0], hi);
+      if (watched) publishChange(this.v, CHANGE_SET, this.u8, e + ENTRY_HEADER_BYTES, i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK, this.v.hashEntryKey(e)[0], hi);
       k++;
     } while (k < n && r[k * RECORD_WORDS + R_BUCKET] === b);
     if (reset !== 0) freqClearLocked(i32, freqAt, reset);
