@@ -1006,25 +1006,25 @@ export class Table implements ThreadContext {
     // any way points at it, so whoever walks the segment up to the write offset (eviction,
     // also after this thread dies; snapshots) sees whole entries, and finds every linked one.
     Atomics.store(i32, row + S_WRITE_OFFSET, off + size);
-    this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row, this.codec.bytes, 0, this.codec.length, this.codec.hash[0], this.codec.hash[1], feedWatched(this.v));
+    this.linkLocked(bw, b, makeRef(this.v.g, seg, off), row);
     // Atomic: evictors and other writers subtract from the same segment's live bytes.
     Atomics.add(i32, row + S_LIVE_BYTES, size);
   }
 
   /**
-   * Points the way of the locked bucket `b` for the key with hash lanes (`lo`, `hi`) at the
-   * entry `ref` (in the segment whose row starts at word `row`, already below its write
-   * offset), replacing the old entry, or taking an empty way, or evicting one. The key is
-   * `keyLen` bytes of `key` from `keyStart`: the codec's own bytes, or the entry's own key
-   * in the buffer (linkBatch), whose length may be given as -1 (read from the entry's
-   * header only when needed, see findLocked). `watched`: whether the change feed has a
-   * watcher (feedWatched, read under this lock), so that the change is published. The
-   * caller adds the entry's size to the segment's live bytes: installLocked at once,
-   * linkBatch once per segment of a batch.
+   * Points the way of the locked bucket `b` for the encoded key (the codec's bytes and hash
+   * lanes) at the entry `ref` (in the segment whose row starts at word `row`, already below
+   * its write offset), replacing the old entry, or taking an empty way, or evicting one, and
+   * publishes the change when the change feed has a watcher (read under this lock). The
+   * caller adds the entry's size to the segment's live bytes. A bulk restore links its
+   * entries with linkRunLocked instead (their keys are in the buffer, not the codec).
    */
-  private linkLocked(bw: number, b: number, ref: number, row: number, key: Uint8Array, keyStart: number, keyLen: number, lo: number, hi: number, watched: boolean): void {
+  private linkLocked(bw: number, b: number, ref: number, row: number): void {
     const i32 = this.i32;
-    let target = this.findLocked(bw, hi, key, keyStart, keyLen);
+    const { bytes, length } = this.codec;
+    const lo = this.codec.hash[0];
+    const hi = this.codec.hash[1];
+    let target = this.findLocked(bw, hi, bytes, 0, length);
     if (target >= 0) {
       unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target]);
     } else {
@@ -1038,10 +1038,7 @@ export class Table implements ThreadContext {
     this.lastRef = ref;
     this.lastGeneration = i32[row + S_GENERATION];
     // Inside the bucket lock: a key's changes enter the feed in the order they happened.
-    if (watched) {
-      const len = keyLen >= 0 ? keyLen : i32[(keyStart - ENTRY_HEADER_BYTES) >>> 2] & KEYLEN_MASK;
-      publishChange(this.v, CHANGE_SET, key, keyStart, len, lo, hi);
-    }
+    if (feedWatched(this.v)) publishChange(this.v, CHANGE_SET, bytes, 0, length, lo, hi);
   }
 
   /** The way holding the encoded key and a live (unexpired) entry, or -1. Lock held. */
