@@ -353,6 +353,24 @@ function decodeBlockEntries(b: Uint8Array, into: [string, string][]): void {
   }
 }
 
+/** Phase 2 of a walk recorded in `state`: every segment copied (none dropped), as (key, value) pairs in file order. */
+function copyAllSegments(t: Table, state: SnapshotWalkState): [string, string][] {
+  const body: [string, string][] = [];
+  const enc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, body) });
+  for (let s = 0; s < t.v.g.segmentCount; s++) assert.ok(copySegment(t, state, s, t.clockSeconds(), enc) >= 0, `segment ${s} copied`);
+  enc.flush();
+  return body;
+}
+
+/** Phase 3 of a walk recorded in `state` (the tail): (key, value) pairs in file order. */
+function copyTail(t: Table, state: SnapshotWalkState): [string, string][] {
+  const tail: [string, string][] = [];
+  const enc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, tail) });
+  copyChangedBuckets(t, state, 0, t.v.g.bucketCount, t.clockSeconds(), enc);
+  enc.flush();
+  return tail;
+}
+
 test('phase 2 copies each live key once, at its value, and no entry overwritten, deleted or evicted before the walk', () => {
   // A small cache written past its size: segments hold overwritten and deleted entries
   // among live ones, and the walk tells them apart by the unlinked flag alone.
@@ -362,12 +380,7 @@ test('phase 2 copies each live key once, at its value, and no entry overwritten,
     for (let i = 0; i < 5000; i += 3) cache.delete(`key:${i}`);
     assert.ok(cache.stats().evictions > 0, 'segments were evicted and reused');
     const t = cache.table;
-    const g = t.v.g;
-    const state = recordPhase1(t);
-    const body: [string, string][] = [];
-    const enc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, body) });
-    for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, state, s, t.clockSeconds(), enc) >= 0);
-    enc.flush();
+    const body = copyAllSegments(t, recordPhase1(t));
     const live = new Map<string, string>();
     for (let i = 0; i < 5000; i++) {
       const v = cache.get(`key:${i}`);
@@ -386,16 +399,11 @@ test('the tail copies exactly the entries written during the walk into buckets c
   try {
     for (let i = 0; i < 2000; i++) cache.set(`key:${i}`, `old-${i}`);
     const t = cache.table;
-    const g = t.v.g;
     const walk = (between: () => void): Map<string, string> => {
       const state = recordPhase1(t);
-      const body = new SnapshotEncoder({ write: () => {} });
-      for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, state, s, t.clockSeconds(), body) >= 0);
+      copyAllSegments(t, state);
       between();
-      const tail: [string, string][] = [];
-      const enc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, tail) });
-      copyChangedBuckets(t, state, 0, g.bucketCount, t.clockSeconds(), enc);
-      enc.flush();
+      const tail = copyTail(t, state);
       assert.equal(new Set(tail.map(([k]) => k)).size, tail.length, 'a key at most once in the tail');
       return new Map(tail);
     };
@@ -432,16 +440,9 @@ test('a key overwritten during phase 1 whose old entry phase 2 still copies (its
     cache.set('key:7', 'new-7');
     i32[(refByte(g, oldRef) >>> 2) + E_KEYLEN_FLAGS] &= ~ENTRY_UNLINKED;
     recordSegments(t, state);
-    const body: [string, string][] = [];
-    const enc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, body) });
-    for (let s = 0; s < g.segmentCount; s++) assert.ok(copySegment(t, state, s, t.clockSeconds(), enc) >= 0);
-    enc.flush();
+    const body = copyAllSegments(t, state);
     assert.deepEqual(body.filter(([k]) => k === 'key:7').map(([, v]) => v).sort(), ['new-7', 'old-7'], 'both in phase 2');
-    const tail: [string, string][] = [];
-    const tailEnc = new SnapshotEncoder({ write: (b) => decodeBlockEntries(b, tail) });
-    copyChangedBuckets(t, state, 0, g.bucketCount, t.clockSeconds(), tailEnc);
-    tailEnc.flush();
-    assert.deepEqual(tail, [['key:7', 'new-7']], 'the entry committed during the walk is in the tail (it is above the offset at the walk\'s start)');
+    assert.deepEqual(copyTail(t, state), [['key:7', 'new-7']], 'the entry committed during the walk is in the tail (it is above the offset at the walk\'s start)');
   } finally {
     cache.close();
   }
@@ -450,7 +451,7 @@ test('a key overwritten during phase 1 whose old entry phase 2 still copies (its
 /** The key of the entry `ref` points at. */
 function refKey(t: Table, ref: number): string {
   const e = refByte(t.v.g, ref);
-  return new TextDecoder().decode(t.v.u8.subarray(e + ENTRY_HEADER_BYTES, e + ENTRY_HEADER_BYTES + (t.v.i32[e >>> 2] & KEYLEN_MASK)));
+  return new TextDecoder().decode(t.v.u8.subarray(e + ENTRY_HEADER_BYTES, e + ENTRY_HEADER_BYTES + (t.v.i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK)));
 }
 
 test('keys overwritten, copied forward or moved during the walk are in the snapshot, and a load keeps their tail value', async () => {
