@@ -18,6 +18,10 @@
  * | `SABCACHE_ERR_NATIVE_MISSING` | {@link NativeMissingError} | uWebSockets.js has no native binding for this platform |
  * | `SABCACHE_ERR_NOT_INTEGER` | `NotIntegerError` (table/integer-value.ts) | incr/decr on a value that is not a decimal int64 |
  * | `SABCACHE_ERR_OVERFLOW` | `OverflowError` (table/integer-value.ts) | incr/decr would leave the int64 range |
+ * | `SABCACHE_ERR_RESPONSE_TOO_LARGE` | {@link ResponseTooLargeError} | an answer would pass `--max-response-bytes` |
+ * | `SABCACHE_ERR_FORBIDDEN_ORIGIN` | {@link ForbiddenOriginError} | a browser `Origin` not in `--allowed-origins` |
+ * | `SABCACHE_ERR_UNSUPPORTED_MEDIA_TYPE` | {@link UnsupportedMediaTypeError} | a batch body that is neither JSON nor octet-stream |
+ * | `SABCACHE_ERR_WAL_GAP` | {@link WalGapError} | recovery found WAL records missing after the snapshot |
  *
  * HTTP adds `SABCACHE_ERR_BAD_REQUEST`, `SABCACHE_ERR_NOT_FOUND`,
  * `SABCACHE_ERR_METHOD_NOT_ALLOWED`, `SABCACHE_ERR_PRECONDITION_FAILED` and
@@ -118,5 +122,44 @@ export class NotOwnerError extends SabcacheError {
 export class NativeMissingError extends SabcacheError {
   constructor(message: string) {
     super('SABCACHE_ERR_NATIVE_MISSING', message);
+  }
+}
+
+/**
+ * An answer would pass the request's byte budget (`--max-response-bytes`): nothing past the
+ * budget was copied. Code `SABCACHE_ERR_RESPONSE_TOO_LARGE` (HTTP 413).
+ */
+export class ResponseTooLargeError extends SabcacheError {
+  constructor(budgetBytes: number, what = 'the answer') {
+    super('SABCACHE_ERR_RESPONSE_TOO_LARGE', `${what} would be larger than --max-response-bytes (${budgetBytes} bytes): ask for less per request`);
+  }
+}
+
+/** A browser page of an Origin not in `--allowed-origins`. Code `SABCACHE_ERR_FORBIDDEN_ORIGIN` (HTTP 403). */
+export class ForbiddenOriginError extends SabcacheError {
+  constructor() {
+    super('SABCACHE_ERR_FORBIDDEN_ORIGIN', 'this Origin is not in --allowed-origins');
+  }
+}
+
+/**
+ * A batch body with a Content-Type other than `application/json` or
+ * `application/octet-stream` (a browser form or `text/plain` body, which a page of any site
+ * may send without a preflight). Code `SABCACHE_ERR_UNSUPPORTED_MEDIA_TYPE` (HTTP 415).
+ */
+export class UnsupportedMediaTypeError extends SabcacheError {
+  constructor(contentType: string) {
+    super('SABCACHE_ERR_UNSUPPORTED_MEDIA_TYPE', `Content-Type ${JSON.stringify(contentType.slice(0, 60))} is not accepted here: send application/json or application/octet-stream`);
+  }
+}
+
+/**
+ * Recovery found that the WAL does not continue from the snapshot it loaded: records
+ * `from` to `to` (inclusive) are missing, so acknowledged writes would be lost silently.
+ * Start with `--recover-past-gaps` to accept the loss. Code `SABCACHE_ERR_WAL_GAP`.
+ */
+export class WalGapError extends SabcacheError {
+  constructor(readonly from: bigint, readonly to: bigint, where: string) {
+    super('SABCACHE_ERR_WAL_GAP', `the WAL is missing records ${from} to ${to} (${where}): acknowledged writes are missing. Restore the missing WAL files, or start with --recover-past-gaps to accept the loss`);
   }
 }

@@ -7,6 +7,7 @@
 import { BadOptionError } from './errors.ts';
 import { KEY_BYTES_LIMIT } from './table/layout.ts';
 import { MAX_MEMORY_BYTES } from './table/sizing.ts';
+import { refuseUnknownOptions } from './util/known-options.ts';
 import { parseBytes } from './util/parse-bytes.ts';
 
 /** Options of `SharedCache.create`. Sizes accept a number of bytes or text like `"256mb"`. */
@@ -74,12 +75,19 @@ export interface ResolvedOptions {
 
 const MIN_MEMORY_BYTES = 1024 * 1024;
 
+/** Every name {@link SharedCacheOptions} knows. */
+const OPTION_NAMES: readonly (keyof SharedCacheOptions)[] = [
+  'memoryBytes', 'maxKeyBytes', 'maxValueBytes', 'segmentBytes', 'expectedItemBytes', 'maintenanceIntervalMs', 'freeSegmentsFraction', 'now', 'hashSeeds',
+];
+
 /**
  * Validates options and fills defaults.
- * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) naming the first bad option.
+ * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) naming the first bad option, or an
+ *   unknown one with the nearest valid name.
  */
 export function resolveOptions(o: SharedCacheOptions = {}): ResolvedOptions {
   if (o === null || typeof o !== 'object') throw new BadOptionError('options', 'expected an object');
+  refuseUnknownOptions('SharedCache.create', o, OPTION_NAMES);
   const memoryBytes = parseBytes('memoryBytes', o.memoryBytes ?? '64mb');
   if (memoryBytes < MIN_MEMORY_BYTES || memoryBytes > MAX_MEMORY_BYTES) {
     throw new BadOptionError('memoryBytes', `must be from ${MIN_MEMORY_BYTES} to ${MAX_MEMORY_BYTES} bytes, got ${memoryBytes}`);

@@ -14,6 +14,12 @@ import { SharedView } from './table/shared-view.ts';
 import { planGeometry } from './table/sizing.ts';
 import { COND_ALWAYS, COND_IF_ABSENT, COND_IF_PRESENT, COND_IF_VERSION, MAX_TTL_SECONDS, Table } from './table/table.ts';
 import { formatVersion, parseVersion } from './table/version.ts';
+import { refuseUnknownOptions } from './util/known-options.ts';
+
+const SET_OPTION_NAMES: readonly (keyof SetOptions)[] = ['ttlSeconds', 'ifVersion', 'ifAbsent', 'ifPresent'];
+const SCAN_OPTION_NAMES: readonly (keyof ScanOptions)[] = ['prefix', 'cursor', 'count'];
+const ENTRY_NAMES = ['key', 'value', 'ttlSeconds'] as const;
+const HANDLE_NAMES: readonly (keyof SharedCacheHandle)[] = ['kind', 'buffer'];
 
 /**
  * What another thread needs to attach to a cache: structured-clonable, so it can travel
@@ -205,11 +211,14 @@ export class SharedCache {
    * Attaches this thread to a cache created elsewhere.
    * @throws BadHandleError (`SABCACHE_ERR_BAD_HANDLE`) if `handle` is not a sabcache handle.
    * @throws TooManyThreadsError (`SABCACHE_ERR_TOO_MANY_THREADS`) if 64 threads are attached.
+   * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) if the handle carries fields of its own
+   *   (options such as `memoryBytes` belong to `create`; an attached cache has the creator's).
    */
   static attach(handle: SharedCacheHandle): SharedCache {
     if (!handle || handle.kind !== 'sabcache' || !(handle.buffer instanceof SharedArrayBuffer)) {
       throw new BadHandleError('expected the handle of a SharedCache (cache.handle)');
     }
+    refuseUnknownOptions('SharedCache.attach (its handle)', handle, HANDLE_NAMES);
     const view = new SharedView(handle.buffer);
     return new SharedCache(view, undefined, view.sab.byteLength);
   }
@@ -260,7 +269,8 @@ export class SharedCache {
    * @throws BadKeyError (`SABCACHE_ERR_BAD_KEY`), KeyTooLargeError (`SABCACHE_ERR_KEY_TOO_LARGE`),
    *   BadValueError (`SABCACHE_ERR_BAD_VALUE`), ValueTooLargeError (`SABCACHE_ERR_VALUE_TOO_LARGE`),
    *   BadTtlError (`SABCACHE_ERR_BAD_TTL`), OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`, only
-   *   when every segment is some thread's active segment), ClosedError (`SABCACHE_ERR_CLOSED`).
+   *   when every segment is some thread's active segment), ClosedError (`SABCACHE_ERR_CLOSED`),
+   *   BadOptionError (`SABCACHE_ERR_BAD_OPTION`) for an option name it does not know or two conditions.
    */
   set(key: string | Uint8Array, value: string | Uint8Array, options?: SetOptions): string | undefined {
     const t = this.check();
@@ -268,6 +278,7 @@ export class SharedCache {
       t.set(key, value);
       return formatVersion(t.lastGeneration, t.lastRef);
     }
+    refuseUnknownOptions('set', options, SET_OPTION_NAMES);
     const { ttlSeconds = 0, ifVersion, ifAbsent, ifPresent } = options;
     let cond = COND_ALWAYS;
     if (ifVersion !== undefined) cond = COND_IF_VERSION;
@@ -350,10 +361,13 @@ export class SharedCache {
   /**
    * Stores each entry as {@link SharedCache.set} would, one after the other (each atomic on
    * its own, not all together). Returns the new versions.
+   * @throws as {@link SharedCache.set}; BadOptionError (`SABCACHE_ERR_BAD_OPTION`) for an
+   *   entry field other than `key`, `value` and `ttlSeconds`.
    */
   setMany(entries: readonly { key: string | Uint8Array; value: string | Uint8Array; ttlSeconds?: number }[]): string[] {
     const t = this.check();
     return entries.map((e) => {
+      refuseUnknownOptions('setMany entry', e, ENTRY_NAMES);
       t.set(e.key, e.value, e.ttlSeconds ?? 0);
       return formatVersion(t.lastGeneration, t.lastRef);
     });
@@ -365,10 +379,12 @@ export class SharedCache {
    * "0", is returned exactly once; a key added, removed or expiring during the walk may or
    * may not be. Keys come in no particular order; a page may hold more or fewer than
    * `count` keys, even none, before the walk ends.
-   * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) for a malformed cursor or count.
+   * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) for a malformed cursor or count, or
+   *   an option name it does not know.
    */
   scan(options: ScanOptions = {}): ScanPage {
     const t = this.check();
+    refuseUnknownOptions('scan', options, SCAN_OPTION_NAMES);
     const cursorText = options.cursor ?? '0';
     const cursor = /^\d{1,10}$/.test(cursorText) ? Number(cursorText) : -1;
     if (cursor < 0 || cursor >= t.v.g.bucketCount) throw new BadOptionError('cursor', `not a cursor from this cache: ${JSON.stringify(cursorText.slice(0, 20))}`);

@@ -40,8 +40,9 @@ const closeWebSockets = registerWsRoute(app, cache, state, {
   maxRequestsPerMessage: config.wsMaxRequests,
   maxBackpressureBytes: config.wsMaxBackpressureBytes,
   idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
+  maxResponseBytes: config.maxResponseBytes,
 }, cors);
-registerBatchRoutes(app, cache, state, cors);
+registerBatchRoutes(app, cache, state, cors, config.maxResponseBytes);
 
 /** Closes every socket of this thread, then ends it. With open uWS sockets a worker thread
  * cannot end without aborting the process, so this always runs app.close() first. */

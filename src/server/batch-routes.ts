@@ -9,13 +9,18 @@
  * - `GET /v1/keys?prefix=&cursor=&count=` → `{ "keys": [...], "cursor": "..." }` (SCAN).
  * - Any other path: JSON 404.
  *
- * A batch holds at most {@link MAX_BATCH_KEYS} keys, and its body and its answer at most
- * {@link MAX_BATCH_BYTES}. Each entry of a batch is atomic on its own, not the batch.
+ * A batch holds at most {@link MAX_BATCH_KEYS} keys and its body at most
+ * {@link MAX_BATCH_BYTES}. Its answer is built within `--max-response-bytes`: values are
+ * copied one by one while the total stays under the budget, and the first that would pass
+ * it ends the request with 413 `SABCACHE_ERR_RESPONSE_TOO_LARGE` (nothing more is copied).
+ * A batch body must be `application/json` or `application/octet-stream`: a form or
+ * `text/plain` body (which a browser page sends cross-site without a preflight) gets 415.
+ * Each entry of a batch is atomic on its own, not the batch.
  *
  * @module
  */
 import fastJson from 'fast-json-stringify';
-import { KeyTooLargeError, SabcacheError, ValueTooLargeError } from '../errors.ts';
+import { KeyTooLargeError, ResponseTooLargeError, SabcacheError, UnsupportedMediaTypeError, ValueTooLargeError } from '../errors.ts';
 import type { SharedCache } from '../shared-cache.ts';
 import { C_REQUESTS } from '../table/layout.ts';
 import { AsyncAnswer, readBody, sendError } from './body.ts';
@@ -27,7 +32,7 @@ import type { App } from './uws.ts';
 
 /** Most keys in one mget or mset. */
 export const MAX_BATCH_KEYS = 1000;
-/** Largest mget/mset body, and largest mget answer, in bytes (16 MiB). */
+/** Largest mget/mset body, in bytes (16 MiB). */
 export const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
 const stringifyValues = fastJson({ type: 'object', properties: { values: { type: 'array', items: { type: ['string', 'null'] } } } });
@@ -75,6 +80,17 @@ function parseBinaryEntries(body: Uint8Array): { key: Uint8Array; value: Uint8Ar
   return entries;
 }
 
+/**
+ * Whether a batch body is binary (octet-stream) or JSON, from its Content-Type.
+ * @throws UnsupportedMediaTypeError (`SABCACHE_ERR_UNSUPPORTED_MEDIA_TYPE`) for any other.
+ */
+function isBinaryBody(contentType: string): boolean {
+  const type = contentType.split(';')[0].trim().toLowerCase();
+  if (type === 'application/octet-stream') return true;
+  if (type === 'application/json') return false;
+  throw new UnsupportedMediaTypeError(contentType);
+}
+
 function parseJson(body: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
@@ -84,47 +100,86 @@ function parseJson(body: Uint8Array): unknown {
 }
 
 /** Registers the batch and listing routes, and the catch-all 404, on `app`. */
-export function registerBatchRoutes(app: App, cache: SharedCache, state: ServingState, cors: Cors): void {
+export function registerBatchRoutes(app: App, cache: SharedCache, state: ServingState, cors: Cors, maxResponseBytes: number): void {
   const table = cache.table;
   const f64 = table.v.f64;
   const requestsSlot = table.counters + C_REQUESTS;
   const maxKeyBytes = table.v.maxKeyBytes;
+  const decoder = new TextDecoder();
+  /** The binary mget answer being built; grows up to the budget, then is reused. */
+  let out: Uint8Array = new Uint8Array(64 * 1024);
+
+  /**
+   * Copies the values of `keys` into `out` as `[i32 length (-1 = absent)][bytes]…`, each
+   * straight from shared memory, stopping at the budget. Returns the answer's length.
+   * @throws ResponseTooLargeError when the next value would pass `maxResponseBytes`.
+   */
+  function readValues(keys: readonly (string | Uint8Array)[]): number {
+    let at = 0;
+    for (const key of keys) {
+      if (at + 4 > maxResponseBytes) throw new ResponseTooLargeError(maxResponseBytes);
+      if (at + 4 > out.length) out = grow(out, at, at + 4, maxResponseBytes);
+      table.codec.encode(key);
+      let n = table.readEncodedIntoAt(out, at + 4);
+      // Nothing is copied when the value does not fit: the budget is checked before it grows.
+      while (n > out.length - at - 4) {
+        if (at + 4 + n > maxResponseBytes) throw new ResponseTooLargeError(maxResponseBytes);
+        out = grow(out, at, at + 4 + n, maxResponseBytes);
+        n = table.readEncodedIntoAt(out, at + 4);
+      }
+      if (at + 4 + Math.max(n, 0) > maxResponseBytes) throw new ResponseTooLargeError(maxResponseBytes);
+      new DataView(out.buffer).setInt32(at, n, true);
+      at += 4 + Math.max(n, 0);
+    }
+    return at;
+  }
 
   app.post('/v1/mget', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     f64[requestsSlot]++;
-    const binary = req.getHeader('content-type').startsWith('application/octet-stream');
     const answer = new AsyncAnswer(res, state);
+    let binary: boolean;
+    try {
+      binary = isBinaryBody(req.getHeader('content-type'));
+    } catch (e) {
+      return answer.error(httpErrorFrom(e), true);
+    }
     readBody(res, answer, req.getHeader('content-length'), MAX_BATCH_BYTES, (body) => {
       if (binary) {
-        const values = parseBinaryKeys(body).map((k) => cache.getBytes(k));
-        const total = values.reduce((s, v) => s + 4 + (v?.length ?? 0), 0);
-        if (total > MAX_BATCH_BYTES) throw tooLarge();
-        const out = new Uint8Array(total);
-        const view = new DataView(out.buffer);
-        let at = 0;
-        for (const v of values) {
-          view.setInt32(at, v ? v.length : -1, true);
-          at += 4;
-          if (v) { out.set(v, at); at += v.length; }
-        }
-        return answer.send((r, close) => r.writeStatus('200 OK').writeHeader('Content-Type', 'application/octet-stream').end(out, close));
+        const length = readValues(parseBinaryKeys(body));
+        const bytes = out.subarray(0, length); // uWS copies it during end()
+        return answer.send((r, close) => r.writeStatus('200 OK').writeHeader('Content-Type', 'application/octet-stream').end(bytes, close));
       }
       const parsed = parseJson(body) as { keys?: unknown };
       if (!parsed || !Array.isArray(parsed.keys) || !parsed.keys.every((k) => typeof k === 'string')) throw badBatch('expected { "keys": [string, ...] }');
       if (parsed.keys.length > MAX_BATCH_KEYS) throw badBatch(`at most ${MAX_BATCH_KEYS} keys per batch`);
-      const values = cache.getMany(parsed.keys as string[]).map((v) => v ?? null);
+      // The values' bytes are copied within the budget first; the JSON text (escapes can
+      // make it longer) is checked against the budget again.
+      const length = readValues(parsed.keys as string[]);
+      const view = new DataView(out.buffer);
+      const values: (string | null)[] = [];
+      for (let at = 0; at < length;) {
+        const n = view.getInt32(at, true);
+        at += 4;
+        values.push(n < 0 ? null : decoder.decode(out.subarray(at, at + n)));
+        at += Math.max(n, 0);
+      }
       const text = stringifyValues({ values });
-      if (text.length > MAX_BATCH_BYTES) throw tooLarge();
+      if (Buffer.byteLength(text) > maxResponseBytes) throw new ResponseTooLargeError(maxResponseBytes);
       answer.send((r, close) => r.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(text, close));
     }, tooLarge);
   });
 
   app.post('/v1/mset', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     f64[requestsSlot]++;
-    const binary = req.getHeader('content-type').startsWith('application/octet-stream');
     const answer = new AsyncAnswer(res, state);
+    let binary: boolean;
+    try {
+      binary = isBinaryBody(req.getHeader('content-type'));
+    } catch (e) {
+      return answer.error(httpErrorFrom(e), true);
+    }
     readBody(res, answer, req.getHeader('content-length'), MAX_BATCH_BYTES, (body) => {
       let entries: { key: string | Uint8Array; value: string | Uint8Array; ttlSeconds: number }[];
       if (binary) entries = parseBinaryEntries(body);
@@ -153,14 +208,16 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
   });
 
   app.get('/v1/keys', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     f64[requestsSlot]++;
     const close = state.draining;
     try {
       const countText = req.getQuery('count');
       const count = countText ? Number(countText) : 100;
       const page = cache.scan({ prefix: req.getQuery('prefix') ?? '', cursor: req.getQuery('cursor') || '0', count: Number.isInteger(count) ? count : -1 });
-      res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(stringifyKeys(page), close);
+      const text = stringifyKeys(page);
+      if (Buffer.byteLength(text) > maxResponseBytes) throw new ResponseTooLargeError(maxResponseBytes, 'this page of keys (ask for a smaller count)');
+      res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(text, close);
     } catch (e) {
       sendError(res, httpErrorFrom(e), close);
     }
@@ -169,15 +226,22 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
   for (const [path, allow] of [['/v1/mget', 'POST'], ['/v1/mset', 'POST'], ['/v1/keys', 'GET']] as const) {
     const e = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', `allowed methods: ${allow}`);
     app.any(path, (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
       f64[requestsSlot]++;
       res.writeStatus(e.status).writeHeader('Allow', allow).writeHeader('Content-Type', 'application/json').end(e.body, state.draining);
     });
   }
 
   app.any('/*', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     f64[requestsSlot]++;
     sendError(res, NOT_FOUND_ROUTE, state.draining);
   });
+}
+
+/** A copy of `buf` with room for at least `need` bytes (doubling, up to `cap`), keeping its first `keep` bytes. */
+function grow(buf: Uint8Array, keep: number, need: number, cap: number): Uint8Array {
+  const grown = new Uint8Array(Math.max(need, Math.min(buf.length * 2, cap)));
+  grown.set(buf.subarray(0, keep));
+  return grown;
 }

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BadOptionError } from '../errors.ts';
 import { KEY_BYTES_LIMIT } from '../table/layout.ts';
+import { nearestName } from '../util/known-options.ts';
 import { parseBytes } from '../util/parse-bytes.ts';
 
 /** A validated server configuration. */
@@ -29,6 +30,19 @@ export interface ServerConfig {
   maxKeyBytes: number;
   /** Largest value, in bytes. @default 1 MiB */
   maxValueBytes: number;
+  /**
+   * Byte budget of one answer: an HTTP batch or key page, a WebSocket message's answers.
+   * Values are copied while the total stays under it; past it the request gets
+   * `SABCACHE_ERR_RESPONSE_TOO_LARGE` (HTTP 413, a per-request WebSocket error). At least
+   * max-value-bytes + 1 KiB, so any one value can be served. @default max-value-bytes + 4 MiB
+   */
+  maxResponseBytes: number;
+  /**
+   * Start even when the WAL does not continue from the snapshot (records missing): the
+   * gap is logged and counted in `/v1/stats` (`persistence.walGaps`). Without it such a
+   * start fails with `SABCACHE_ERR_WAL_GAP`. @default false
+   */
+  recoverPastGaps: boolean;
   /** Largest WebSocket message a client may send, in bytes. @default max-value-bytes + 64 KiB */
   wsMaxMessageBytes: number;
   /** Most requests in one WebSocket message. @default 1000 */
@@ -126,6 +140,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'memoryBytes', flag: 'memory', env: 'SABCACHE_MEMORY', unit: 'bytes (kb/mb/gb)', default: () => '256mb', help: 'shared memory for the whole cache', parse: bytesIn(1024 * 1024, 4 * 1024 ** 3 - 4096) },
   { key: 'maxKeyBytes', flag: 'max-key-bytes', env: 'SABCACHE_MAX_KEY_BYTES', unit: 'bytes', default: () => '1024', help: 'largest key (UTF-8 bytes)', parse: bytesIn(1, KEY_BYTES_LIMIT) },
   { key: 'maxValueBytes', flag: 'max-value-bytes', env: 'SABCACHE_MAX_VALUE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => '1mb', help: 'largest value', parse: bytesIn(1, 256 * 1024 * 1024) },
+  { key: 'maxResponseBytes', flag: 'max-response-bytes', env: 'SABCACHE_MAX_RESPONSE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => 'max-value-bytes + 4mb', help: 'byte budget of one answer (HTTP batch, WebSocket message); past it: 413 / a per-request error', parse: bytesIn(2048, 2 * 1024 ** 3) },
   { key: 'wsMaxMessageBytes', flag: 'ws-max-message-bytes', env: 'SABCACHE_WS_MAX_MESSAGE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => 'max-value-bytes + 64kb', help: 'largest WebSocket message from a client (larger: close 1009)', parse: bytesIn(1024, 512 * 1024 * 1024) },
   { key: 'wsMaxRequests', flag: 'ws-max-requests', env: 'SABCACHE_WS_MAX_REQUESTS', unit: 'requests', default: () => '1000', help: 'most requests in one WebSocket message', parse: count(1, 100_000) },
   { key: 'wsMaxBackpressureBytes', flag: 'ws-max-backpressure-bytes', env: 'SABCACHE_WS_MAX_BACKPRESSURE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => '16mb', help: 'unread answers buffered per WebSocket before it is closed (4001)', parse: bytesIn(64 * 1024, 1024 ** 3) },
@@ -134,9 +149,17 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'snapshotIntervalSeconds', flag: 'snapshot-interval', env: 'SABCACHE_SNAPSHOT_INTERVAL', unit: 'seconds', default: () => '300', help: 'seconds between snapshots with --data-dir (0 = only on request and at shutdown)', parse: count(0, 7 * 24 * 3600) },
   { key: 'snapshotKeep', flag: 'snapshot-keep', env: 'SABCACHE_SNAPSHOT_KEEP', unit: 'files', default: () => '2', help: 'snapshot files kept in --data-dir', parse: count(1, 1000) },
   { key: 'wal', flag: 'wal', env: 'SABCACHE_WAL', unit: 'on/off', default: () => 'off', help: 'log every change to a write-ahead log in --data-dir, replayed after a crash', parse: onOff, boolean: true },
+  { key: 'recoverPastGaps', flag: 'recover-past-gaps', env: 'SABCACHE_RECOVER_PAST_GAPS', unit: 'on/off', default: () => 'off', help: 'start even if WAL records are missing after the snapshot (logged, counted); off: such a start fails', parse: onOff, boolean: true },
   { key: 'fsync', flag: 'fsync', env: 'SABCACHE_FSYNC', unit: 'policy', default: () => 'everysec', help: 'when WAL records reach the disk: always (answers wait), everysec, no', parse: fsyncPolicy },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'SABCACHE_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to use the data port (CORS, WebSocket), comma-separated, or * (none by default)', parse: origins },
 ];
+
+/**
+ * `SABCACHE_*` variables read elsewhere that a server start leaves alone: the CLI's
+ * (`SABCACHE_URL`, `SABCACHE_ADMIN_URL`), the fault-injection switch of the tests and the
+ * benchmarks' key count. Any other `SABCACHE_*` variable is refused as a likely misspelling.
+ */
+const OTHER_VARIABLES = ['SABCACHE_URL', 'SABCACHE_ADMIN_URL', 'SABCACHE_FAULT_INJECTION', 'SABCACHE_BENCH_KEYS'];
 
 /** The result of reading the command line: run with a config, or print help. */
 export type ConfigResult = { help: true } | { help: false; config: ServerConfig };
@@ -144,7 +167,7 @@ export type ConfigResult = { help: true } | { help: false; config: ServerConfig 
 /**
  * Reads flags (`argv`, without node and script) and the environment.
  * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) naming the flag, for an unknown flag
- *   or a bad value.
+ *   (with the nearest known one), an unknown `SABCACHE_*` variable, or a bad value.
  */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ConfigResult {
   let values: Record<string, unknown>;
@@ -156,19 +179,31 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
       allowPositionals: false,
     }));
   } catch (e) {
+    const unknown = /Unknown option '(--?[^']+)'/.exec((e as Error).message);
+    if (unknown) throw new BadOptionError(unknown[1], `unknown flag; did you mean --${nearestName(unknown[1].replace(/^-+/, ''), ['help', ...OPTIONS.map((o) => o.flag)])}? (see --help)`);
     throw new BadOptionError('command line', `${(e as Error).message} (see --help)`);
   }
   if (values.help) return { help: true };
+  const knownVariables = [...OPTIONS.map((o) => o.env), ...OTHER_VARIABLES];
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('SABCACHE_') && !knownVariables.includes(name)) {
+      throw new BadOptionError(name, `unknown environment variable; did you mean ${nearestName(name, knownVariables)}?`);
+    }
+  }
   const config: Record<string, string | number | boolean> = {};
   for (const o of OPTIONS) {
     const fromFlag = o.boolean && values[o.flag] === true ? 'on' : values[o.flag];
     const given = typeof fromFlag === 'string' ? fromFlag : env[o.env];
     // Options whose default depends on another one are derived below.
-    if (given === undefined && o.key === 'wsMaxMessageBytes') continue;
+    if (given === undefined && (o.key === 'wsMaxMessageBytes' || o.key === 'maxResponseBytes')) continue;
     const text = given ?? o.default();
     config[o.key] = o.parse(typeof fromFlag === 'string' ? `--${o.flag}` : env[o.env] !== undefined ? o.env : `--${o.flag}`, text);
   }
   config.wsMaxMessageBytes ??= (config.maxValueBytes as number) + 64 * 1024;
+  config.maxResponseBytes ??= (config.maxValueBytes as number) + 4 * 1024 * 1024;
+  if ((config.maxResponseBytes as number) < (config.maxValueBytes as number) + 1024) {
+    throw new BadOptionError('--max-response-bytes', `must be at least --max-value-bytes + 1024 (${(config.maxValueBytes as number) + 1024}), so that one value can be served`);
+  }
   (config as Record<string, unknown>).allowedOrigins = String(config.allowedOrigins).split(',').map((x) => x.trim()).filter(Boolean);
   if (config.wal && !config.dataDir) throw new BadOptionError('--wal', 'needs --data-dir (where the log is written)');
   return { help: false, config: config as unknown as ServerConfig };

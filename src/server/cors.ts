@@ -1,18 +1,22 @@
 /**
  * CORS for the data port, for the browser Origins in `--allowed-origins` (the same list
- * WebSocket upgrades are checked against). An answer to an allowed Origin carries
- * `Access-Control-Allow-Origin` (that origin), `Vary: Origin` and
- * `Access-Control-Expose-Headers: ETag, Sabcache-TTL`; preflights (`OPTIONS`) are answered
- * 204, or 403 for other origins. With an empty list the hot path does not even read `Origin`.
- * WebSocket upgrades are checked against the same list ({@link Cors.admits}).
+ * WebSocket upgrades are checked against). Every request that carries an `Origin` not in
+ * the list is refused with 403 `SABCACHE_ERR_FORBIDDEN_ORIGIN` before anything runs,
+ * whatever its method and content type: a browser sends "simple" cross-site requests (a
+ * form or `text/plain` POST) without a preflight, so checking preflights alone would let
+ * any page write. An answer to an allowed Origin carries `Access-Control-Allow-Origin`
+ * (that origin), `Vary: Origin` and `Access-Control-Expose-Headers: ETag, Sabcache-TTL`;
+ * preflights (`OPTIONS`) are answered 204, or 403 for other origins. Requests without
+ * `Origin` (not from a browser page) are admitted.
  *
  * @module
  */
-import { httpError } from './http-errors.ts';
+import { ForbiddenOriginError } from '../errors.ts';
+import { httpErrorFrom } from './http-errors.ts';
 import type { App, HttpRequest, HttpResponse } from './uws.ts';
 import { HEADER_ORIGIN } from './wire-strings.ts';
 
-const FORBIDDEN = httpError('SABCACHE_ERR_FORBIDDEN_ORIGIN', 'this Origin is not in --allowed-origins');
+const FORBIDDEN = httpErrorFrom(new ForbiddenOriginError());
 const METHODS = 'GET, HEAD, PUT, PATCH, DELETE, POST';
 const HEADERS = 'Content-Type, If-Match, If-None-Match';
 
@@ -43,19 +47,24 @@ export class Cors {
   }
 
   /**
-   * Call first in a handler: for an allowed Origin, the status line this answer writes is
-   * followed by the CORS headers. (uWS makes a new response object per request, so the
-   * wrapper lives exactly as long as this answer.)
+   * Call first in a handler; when it returns false the request was answered 403 (an Origin
+   * not allowed) and the handler must return at once. For an allowed Origin, the status
+   * line this answer writes is followed by the CORS headers. (uWS makes a new response
+   * object per request, so the wrapper lives exactly as long as this answer.)
    */
-  apply(res: HttpResponse, req: HttpRequest): void {
-    if (!this.enabled) return;
+  admit(res: HttpResponse, req: HttpRequest): boolean {
     const origin = req.getHeader(HEADER_ORIGIN);
-    if (origin === '' || !this.allows(origin)) return;
+    if (origin === '') return true;
+    if (!this.allows(origin)) {
+      this.forbid(res);
+      return false;
+    }
     const writeStatus = res.writeStatus;
     res.writeStatus = (status) => {
       writeStatus.call(res, status);
       return res.writeHeader('Access-Control-Allow-Origin', origin).writeHeader('Vary', 'Origin').writeHeader('Access-Control-Expose-Headers', 'ETag, Sabcache-TTL');
     };
+    return true;
   }
 
   /**

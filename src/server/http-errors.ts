@@ -52,6 +52,8 @@ const STATUS_BY_CODE: Record<string, string> = {
   SABCACHE_ERR_NOT_FOUND: '404 Not Found',
   SABCACHE_ERR_METHOD_NOT_ALLOWED: '405 Method Not Allowed',
   SABCACHE_ERR_VALUE_TOO_LARGE: '413 Content Too Large',
+  SABCACHE_ERR_RESPONSE_TOO_LARGE: '413 Content Too Large',
+  SABCACHE_ERR_UNSUPPORTED_MEDIA_TYPE: '415 Unsupported Media Type',
   SABCACHE_ERR_KEY_TOO_LARGE: '414 URI Too Long',
   SABCACHE_ERR_INTERNAL: '500 Internal Server Error',
   SABCACHE_ERR_SHUTTING_DOWN: '503 Service Unavailable',

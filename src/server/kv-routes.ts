@@ -180,17 +180,17 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
   }
 
   app.get('/v1/kv/:key', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     getOrHead(res, req.getParameter(0), req.getHeader(HEADER_IF_NONE_MATCH), false);
   });
 
   app.head('/v1/kv/:key', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     getOrHead(res, req.getParameter(0), req.getHeader(HEADER_IF_NONE_MATCH), true);
   });
 
   app.put('/v1/kv/:key', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     f64[requestsSlot]++;
     // Everything needed from `req` is read now: it is invalid once this handler returns.
     const raw = req.getParameter(0);
@@ -224,7 +224,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
   });
 
   app.patch('/v1/kv/:key', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     f64[requestsSlot]++;
     const close = state.draining || hasUnreadBody(req.getHeader(HEADER_CONTENT_LENGTH), req.getHeader(HEADER_TRANSFER_ENCODING));
     let found: boolean;
@@ -241,7 +241,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
   });
 
   app.del('/v1/kv/:key', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     f64[requestsSlot]++;
     const close = state.draining;
     let removed: boolean;
@@ -255,7 +255,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
   });
 
   app.post('/v1/kv/:key/:action', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     f64[requestsSlot]++;
     const action = req.getParameter(1);
     const close = state.draining || hasUnreadBody(req.getHeader(HEADER_CONTENT_LENGTH), req.getHeader(HEADER_TRANSFER_ENCODING));
@@ -286,14 +286,14 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
   });
 
   app.any('/v1/kv/:key/:action', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     f64[requestsSlot]++;
     if (!ACTIONS.has(req.getParameter(1))) return sendError(res, NOT_FOUND_ROUTE, state.draining);
     res.writeStatus(METHOD_NOT_ALLOWED_POST.status).writeHeader('Allow', 'POST').writeHeader('Content-Type', 'application/json').end(METHOD_NOT_ALLOWED_POST.body, state.draining);
   });
 
   app.any('/v1/kv/:key', (res, req) => {
-    cors.apply(res, req);
+    if (!cors.admit(res, req)) return;
     f64[requestsSlot]++;
     res.writeStatus(METHOD_NOT_ALLOWED.status).writeHeader('Allow', ALLOW_KEY).writeHeader('Content-Type', 'application/json').end(METHOD_NOT_ALLOWED.body, state.draining);
   });

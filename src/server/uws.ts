@@ -13,6 +13,7 @@
 import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
 import { NativeMissingError } from '../errors.ts';
+import { guardRoutes } from './route-guard.ts';
 
 export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 
@@ -41,11 +42,15 @@ function load(): typeof UWS {
 /** The native uWebSockets.js module. */
 export const uws: typeof UWS = load();
 
-/** Creates a plain (non-TLS) App. */
+/**
+ * Creates a plain (non-TLS) App whose routes answer 500 JSON when a handler throws
+ * (route-guard.ts).
+ */
 export function createApp(): App {
   const app = uws.App() as App;
   if (typeof app.close !== 'function') {
     throw new NativeMissingError('this uWebSockets.js build has no App.close(); sabcache needs a build that has it (v20.30 unofficial, or v20.34+)');
   }
+  guardRoutes(app);
   return app;
 }

@@ -5,7 +5,9 @@
  * messages carry the same requests as JSON, for debugging and browsers.
  *
  * Limits: a message over `maxMessageBytes` makes uWS drop the connection at once (the
- * client sees 1006); more than `maxRequestsPerMessage` requests answers an error for the
+ * client sees 1006); the answers to one message are built within `maxResponseBytes` (a
+ * request past it gets `SABCACHE_ERR_RESPONSE_TOO_LARGE`, checked before its value is
+ * copied); more than `maxRequestsPerMessage` requests answers an error for the
  * first one over and skips the rest; when an answer would push the bytes buffered for a
  * client past `maxBackpressureBytes` (it does not read, or asked for more than that in one
  * message), the answer is not sent and the connection is closed with code 4001 (never
@@ -18,7 +20,8 @@
  *
  * @module
  */
-import { BadOptionError, SabcacheError } from '../errors.ts';
+import { BadOptionError, ResponseTooLargeError, SabcacheError } from '../errors.ts';
+import { nearestName } from '../util/known-options.ts';
 import type { SetOptions, SharedCache } from '../shared-cache.ts';
 import { C_REQUESTS, TYPE_INTEGER, TYPE_STRING } from '../table/layout.ts';
 import type { Cors } from './cors.ts';
@@ -43,14 +46,25 @@ export interface WsLimits {
   maxBackpressureBytes: number;
   /** Seconds without traffic before a connection is closed (0 = never). */
   idleTimeoutSeconds: number;
+  /**
+   * Byte budget of one message's answer. A request whose answer would pass it is answered
+   * with `SABCACHE_ERR_RESPONSE_TOO_LARGE` instead (its value is not copied); the others
+   * are answered as usual.
+   */
+  maxResponseBytes: number;
 }
 
 /** Close code: the client did not read its answers fast enough. */
 export const CLOSE_BACKPRESSURE = 4001;
+/** Close code (RFC 6455 1011): handling a message failed unexpectedly (a bug, logged). */
+export const CLOSE_INTERNAL_ERROR = 1011;
 /** Close code: the server is stopping or restarting this worker. */
 export const CLOSE_GOING_AWAY = 1001;
 
-const OPS: Record<string, number> = { get: OP_GET, set: OP_SET, del: OP_DEL, incr: OP_INCR, expire: OP_EXPIRE, persist: OP_PERSIST, ttl: OP_TTL, watch: OP_WATCH, unwatch: OP_UNWATCH };
+/** JSON op names; a Map, so that names from Object.prototype (`constructor`, `__proto__`) are unknown. */
+const OPS = new Map<string, number>([['get', OP_GET], ['set', OP_SET], ['del', OP_DEL], ['incr', OP_INCR], ['expire', OP_EXPIRE], ['persist', OP_PERSIST], ['ttl', OP_TTL], ['watch', OP_WATCH], ['unwatch', OP_UNWATCH]]);
+/** Fields a JSON request may have; any other is refused (SABCACHE_ERR_BAD_OPTION). */
+const JSON_FIELDS = ['id', 'op', 'key', 'value', 'ttl', 'by', 'ifVersion', 'ifAbsent', 'ifPresent', 'prefix'];
 const enc = new TextEncoder();
 const SHUTTING_DOWN = httpError('SABCACHE_ERR_SHUTTING_DOWN', 'this worker is stopping: connect again');
 
@@ -71,6 +85,10 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   const hub = new WatchHub(table, limits.maxBackpressureBytes);
   /** The connection whose message is being handled (for WATCH). */
   let current: Socket | undefined;
+  const budget = limits.maxResponseBytes;
+  const OVER_BUDGET = new ResponseTooLargeError(budget, "this request's answer, with the answers before it in the message,");
+  /** Bytes of the JSON answers built so far for the current text message. */
+  let jsonBytes = 0;
 
   function ttlLeft(): number {
     return table.lastExpireAt === 0 ? -1 : Math.max(0, Math.round(table.lastExpireAt - Date.now() / 1000));
@@ -87,13 +105,18 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
           const mark = writer.length;
           const at = writer.valueStart(r.id);
           let n = table.readEncodedIntoAt(writer.bytes, at);
-          while (n > writer.bytes.length - at) {
+          // A value that does not fit was not copied: the budget is checked before growing.
+          while (n > writer.bytes.length - at && at + n <= budget) {
             writer.ensure(at, n + 32);
             n = table.readEncodedIntoAt(writer.bytes, at);
           }
           if (n < 0) {
             writer.truncate(mark);
             return writer.status(r.id, ST_NOT_FOUND);
+          }
+          if (at + n > budget) {
+            writer.truncate(mark);
+            return writer.error(r.id, OVER_BUDGET.code, OVER_BUDGET.message);
           }
           const type = table.lastValueType === TYPE_STRING ? VT_STRING : table.lastValueType === TYPE_INTEGER ? VT_INTEGER : VT_BYTES;
           return writer.valueEnd(at, n, type, ttlLeft(), table.lastGeneration, table.lastRef);
@@ -133,6 +156,9 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
           if (cursor < 0 || cursor >= table.v.g.bucketCount) throw new BadOptionError('cursor', `not a cursor from this cache: ${JSON.stringify(r.cursor)}`);
           if (r.count < 1 || r.count > 100_000) throw new BadOptionError('count', `must be from 1 to 100000, got ${r.count}`);
           const next = table.scan(cursor, r.count, r.keyLength ? requestKey(r) : null, found);
+          let size = writer.length;
+          for (const k of found) size += 2 + k.length;
+          if (size > budget) return writer.error(r.id, OVER_BUDGET.code, OVER_BUDGET.message);
           return writer.keys(r.id, String(next), found);
         }
       }
@@ -169,17 +195,39 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     if (list.length > limits.maxRequestsPerMessage) {
       return JSON.stringify({ id: 0, status: 'error', error: { code: 'SABCACHE_ERR_BAD_REQUEST', message: `more than ${limits.maxRequestsPerMessage} requests in one message` } });
     }
-    const answers = list.map((q) => jsonRequest(q));
-    return JSON.stringify(Array.isArray(parsed) ? answers : answers[0]);
+    // Each answer is serialized on its own and counted against the budget, so the message's
+    // answer never grows past it (one value's text at most on top, before it is refused).
+    jsonBytes = 0;
+    const answers: string[] = [];
+    for (const q of list) {
+      let text = JSON.stringify(jsonRequest(q));
+      const size = Buffer.byteLength(text);
+      if (jsonBytes + size > budget) text = JSON.stringify(jsonError(jsonId(q), OVER_BUDGET));
+      jsonBytes += Buffer.byteLength(text) + 1;
+      answers.push(text);
+    }
+    return Array.isArray(parsed) ? `[${answers.join(',')}]` : answers[0];
+  }
+
+  function jsonId(q: unknown): number {
+    const id = (q as { id?: unknown } | null)?.id;
+    return typeof id === 'number' && Number.isInteger(id) ? id : 0;
+  }
+
+  function jsonError(id: number, e: SabcacheError): object {
+    return { id, status: 'error', error: { code: e.code, message: e.message } };
   }
 
   function jsonRequest(q: unknown): object {
     const r = q as { id?: unknown; op?: unknown; key?: unknown; value?: unknown; ttl?: unknown; by?: unknown; ifVersion?: unknown; ifAbsent?: unknown; ifPresent?: unknown; prefix?: unknown };
-    const id = typeof r?.id === 'number' && Number.isInteger(r.id) ? r.id : 0;
+    const id = jsonId(q);
     const bad = (message: string) => ({ id, status: 'error', error: { code: 'SABCACHE_ERR_BAD_REQUEST', message } });
-    if (!r || typeof r !== 'object') return bad('a request is an object');
-    const op = typeof r.op === 'string' ? OPS[r.op] : undefined;
-    if (op === undefined) return bad(`unknown op; one of ${Object.keys(OPS).join(', ')}`);
+    if (!r || typeof r !== 'object' || Array.isArray(r)) return bad('a request is an object');
+    for (const name in r) {
+      if (!JSON_FIELDS.includes(name)) return jsonError(id, new BadOptionError(name, `unknown field of a request; did you mean ${nearestName(name, JSON_FIELDS)}?`));
+    }
+    const op = typeof r.op === 'string' ? OPS.get(r.op) : undefined;
+    if (op === undefined) return bad(`unknown op; one of ${[...OPS.keys()].join(', ')}`);
     if (typeof r.key !== 'string') return bad('"key" must be a string');
     f64[requestsSlot]++;
     try {
@@ -188,6 +236,8 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
         case OP_GET: {
           const e = cache.getEntry(key);
           if (!e) return { id, status: 'not_found' };
+          // One value (≤ max-value-bytes) is copied; it is refused before it becomes text.
+          if (jsonBytes + e.value.length > budget) return jsonError(id, OVER_BUDGET);
           return { id, status: 'value', value: new TextDecoder().decode(e.value), version: e.version, ttl: e.ttlSeconds, type: e.type };
         }
         case OP_SET: {
@@ -242,6 +292,22 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     },
     drain: (ws) => hub.drained(ws),
     message: (ws, message, isBinary) => {
+      try {
+        onMessage(ws, message, isBinary);
+      } catch (e) {
+        // A bug in one message must not end the worker (and every connection on it).
+        console.error('sabcache: WebSocket message failed:', e);
+        try {
+          ws.end(CLOSE_INTERNAL_ERROR, 'internal error');
+        } catch {
+          // already closed
+        }
+      }
+    },
+  });
+
+  /** Handles one message: runs its requests and sends (or defers) one answer. */
+  function onMessage(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
       current = ws;
       if (!isBinary) {
         const text = executeJson(Buffer.from(message).toString('utf8'));
@@ -267,8 +333,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
         if (sockets.has(ws)) send(ws, kept.bytes, true);
         deferred.release(kept);
       });
-    },
-  });
+  }
 
   return (code, reason) => {
     void hub.stop();

@@ -10,8 +10,9 @@ const encoder = new TextEncoder();
  * its UTF-8 bytes are the same key (same bytes, same hash).
  *
  * Strings take an ASCII fast path (char code = byte, written while scanning); a string with
- * any non-ASCII character is re-encoded with `TextEncoder.encodeInto`. Lone surrogates are
- * replaced with U+FFFD by the encoder, as `TextEncoder` does everywhere.
+ * any non-ASCII character is re-encoded with `TextEncoder.encodeInto`. A string with a lone
+ * surrogate has no UTF-8 form: it is refused (`TextEncoder` would write U+FFFD, so two
+ * different strings would name one key).
  */
 export class KeyCodec {
   /** UTF-8 bytes of the last key encoded (valid up to `length`). */
@@ -42,12 +43,14 @@ export class KeyCodec {
 
   /**
    * Encodes and hashes `key`; afterwards `bytes`, `length` and `hash` describe it.
-   * @throws BadKeyError (`SABCACHE_ERR_BAD_KEY`) for an empty key or one of another type.
+   * @throws BadKeyError (`SABCACHE_ERR_BAD_KEY`) for an empty key, one of another type, or a
+   *   string with a lone surrogate.
    * @throws KeyTooLargeError (`SABCACHE_ERR_KEY_TOO_LARGE`) above `maxKeyBytes`.
    */
   encode(key: string | Uint8Array): void {
     if (typeof key === 'string') {
       if (this.encodeAscii(key)) return;
+      if (!key.isWellFormed()) throw new BadKeyError('the key has a lone surrogate (it is not valid Unicode, so it has no UTF-8 form)');
       // Non-ASCII (or too long to be ASCII within the limit): the real UTF-8 length decides.
       const r = encoder.encodeInto(key, this.encodeTarget);
       if (r.read < key.length || r.written > this.maxKeyBytes) throw new KeyTooLargeError(this.maxKeyBytes);

@@ -1,0 +1,43 @@
+/**
+ * Makes every HTTP route of an App answer 500 `SABCACHE_ERR_INTERNAL` (JSON) when its
+ * handler throws, instead of letting the error reach the thread (which would end the
+ * worker and drop every connection on it). Routes call their handlers through this one
+ * wrapper, so no route can forget it.
+ *
+ * @module
+ */
+import { sendError } from './body.ts';
+import { httpErrorFrom } from './http-errors.ts';
+import type { App, HttpRequest, HttpResponse } from './uws.ts';
+
+const ROUTE_METHODS = ['get', 'post', 'put', 'del', 'patch', 'head', 'options', 'any'] as const;
+
+/**
+ * Answers `res` for the error `e` a handler threw, closing the connection (the request's
+ * body, if any, was not read). If the handler had already answered or the client is gone,
+ * uWS refuses the write: nothing more is done.
+ */
+function answerThrown(res: HttpResponse, e: unknown): void {
+  console.error('sabcache: request handler failed:', e);
+  try {
+    res.cork(() => sendError(res, httpErrorFrom(e), true));
+  } catch {
+    // answered already, or aborted
+  }
+}
+
+/** Wraps every route registered on `app` from now on (see the module comment). */
+export function guardRoutes(app: App): void {
+  for (const method of ROUTE_METHODS) {
+    const register = app[method].bind(app) as (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void) => App;
+    (app as unknown as Record<string, unknown>)[method] = (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void | Promise<void>) =>
+      register(pattern, (res, req) => {
+        try {
+          const r = handler(res, req);
+          if (r instanceof Promise) r.catch((e) => answerThrown(res, e));
+        } catch (e) {
+          answerThrown(res, e);
+        }
+      });
+  }
+}
