@@ -12,7 +12,7 @@ import { findThreadBlock, type RepairReport, repairDeadThread } from './table/re
 import { countSegments, type SegmentCounts } from './table/segments.ts';
 import { SharedView } from './table/shared-view.ts';
 import { planGeometry } from './table/sizing.ts';
-import { COND_ALWAYS, COND_IF_ABSENT, COND_IF_PRESENT, COND_IF_VERSION, MAX_TTL_SECONDS, Table } from './table/table.ts';
+import { COND_ALWAYS, COND_IF_ABSENT, COND_IF_PRESENT, COND_IF_VERSION, MAX_TTL_SECONDS, remainingTtlSeconds, Table } from './table/table.ts';
 import { formatVersion, parseVersion } from './table/version.ts';
 import { refuseUnknownOptions } from './util/known-options.ts';
 
@@ -48,7 +48,7 @@ export interface CacheEntry {
   value: Uint8Array;
   /** The entry's version: pass it as `ifVersion` to compare-and-swap. */
   version: string;
-  /** Seconds until it expires (rounded to the nearest second), or -1 if it never does. */
+  /** Whole seconds until it expires (as Redis TTL: N right after `ttlSeconds: N`), or -1 if it never does. */
   ttlSeconds: number;
   /** How it was stored: `bytes`, `string` or `integer` (by incr/decr). */
   type: 'bytes' | 'string' | 'integer';
@@ -305,7 +305,7 @@ export class SharedCache {
     return {
       value,
       version: formatVersion(t.lastGeneration, t.lastRef),
-      ttlSeconds: exp === 0 ? -1 : Math.max(0, Math.round(exp - this.table.now() / 1000)),
+      ttlSeconds: remainingTtlSeconds(exp, this.table.now()),
       type: t.lastValueType === TYPE_STRING ? 'string' : t.lastValueType === TYPE_INTEGER ? 'integer' : 'bytes',
     };
   }
@@ -347,7 +347,7 @@ export class SharedCache {
     return this.check().setTtl(key, 0);
   }
 
-  /** Seconds until `key` expires (rounded to the nearest second), -1 if it never does, -2 if absent (Redis TTL). */
+  /** Whole seconds until `key` expires (N right after a TTL of N), -1 if it never does, -2 if absent (Redis TTL). */
   ttl(key: string | Uint8Array): number {
     return this.check().ttl(key);
   }

@@ -49,6 +49,28 @@ export function listSnapshots(dir: string): string[] {
 }
 
 /**
+ * The WAL sequence the oldest snapshot kept in `dir` covers: WAL records above it are
+ * needed should every newer snapshot prove damaged, so WAL files are pruned only up to it.
+ * 0 (prune nothing) when a kept snapshot's header cannot be read, or there is none.
+ */
+export function oldestKeptSnapshotSequence(dir: string): bigint {
+  let oldest: bigint | undefined;
+  for (const path of listSnapshots(dir)) {
+    let fd = -1;
+    try {
+      fd = openSync(path, 'r');
+      const seq = readSnapshotHeader(fd).walSequence;
+      if (oldest === undefined || seq < oldest) oldest = seq;
+    } catch {
+      return 0n;
+    } finally {
+      if (fd >= 0) closeSync(fd);
+    }
+  }
+  return oldest ?? 0n;
+}
+
+/**
  * The hash seeds recorded in the newest snapshot in `dir` whose header passes its checks,
  * or undefined (no snapshot, or none records them). A cache created with them
  * (SharedCacheOptions.hashSeeds) before {@link loadSnapshot} stores the file's entries in
@@ -238,8 +260,12 @@ export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string
         };
       } catch (e) {
         if (!(e instanceof SnapshotCorruptError)) throw e;
-        log(`sabcache: refusing snapshot ${path}: ${e.message}; trying the previous one`);
-        refused.push({ path, reason: e.message });
+        // Set aside, never deleted: it is left for manual recovery, and no longer counts
+        // as a kept snapshot (so it cannot push a good one out).
+        const aside = `${path}.damaged`;
+        renameSync(path, aside);
+        log(`sabcache: refusing snapshot ${path}: ${e.message}; renamed it to ${aside}; trying the previous one`);
+        refused.push({ path: aside, reason: e.message });
         cache.flush();
       }
     }

@@ -11,7 +11,7 @@
 import { SharedCache, type SharedCacheHandle } from '../shared-cache.ts';
 import { lowerThisThreadPriority, makeThisThreadIdleClass } from '../util/thread-priority.ts';
 import { H_WAL_EPOCH, H_WAL_SEQ_I64 } from '../table/layout.ts';
-import { type SnapshotWritten, writeSnapshot } from './snapshot-files.ts';
+import { oldestKeptSnapshotSequence, type SnapshotWritten, writeSnapshot } from './snapshot-files.ts';
 import { helpSnapshotWrite, type SnapshotWriteJob } from './snapshot-write.ts';
 import { pruneWalFiles } from './wal-writer.ts';
 
@@ -54,7 +54,9 @@ export default function snapshotTask(job: SnapshotJob): SnapshotWritten | null {
     // Ordering: read before the walk starts (see table.ts nextWalSeqLocked).
     const walSequence = Atomics.load(v.i64, H_WAL_SEQ_I64);
     const written = writeSnapshot(cache.table, job.dir, job.keep, walSequence, job.write);
-    pruneWalFiles(job.dir, Number(walSequence));
+    // Not up to this snapshot's sequence: up to the oldest one kept, so that a fallback to
+    // it (this one damaged) can still be brought forward by the WAL.
+    pruneWalFiles(job.dir, Number(oldestKeptSnapshotSequence(job.dir)));
     return written;
   } finally {
     cache.close();

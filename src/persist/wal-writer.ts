@@ -101,6 +101,16 @@ export function listWalFiles(dir: string): string[] {
 }
 
 /**
+ * Gives a WAL file a crashed run left under its open name (`wal-TT-FIRST.log`) its closed
+ * name (`wal-TT-FIRST-LAST.log`), so that pruning can tell when a snapshot covers it; one
+ * with no record (`lastSeq` 0) holds nothing and is deleted.
+ */
+export function closeLeftOpenWalFile(path: string, lastSeq: number): void {
+  if (lastSeq === 0) return rmSync(path, { force: true });
+  renameSync(path, path.replace(/\.log$/, `-${seqText(lastSeq)}.log`));
+}
+
+/**
  * Deletes the closed WAL files in `dir` whose records all have sequence ≤ `coveredSeq`
  * (a durable snapshot taken at that sequence holds their effects). Returns how many.
  */

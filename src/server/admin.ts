@@ -1,11 +1,18 @@
 /**
- * The admin port, served by the main thread: `GET /healthz` → `{ "status": "ok" }`,
+ * The admin port, served by the main thread:
+ * `GET /healthz` → 200 `{ "status": "ok" }` while the server serves, 503
+ * `{ "status": "starting" | "stopping" }` before and after (liveness);
+ * `GET /readyz` → 200 `{ "status": "ready", … }` only while every server thread listens on
+ * the data port and recovery (snapshot, WAL) is done, else 503 with `status` and the
+ * counts (readiness: send traffic only on 200);
  * `GET /v1/stats` → the cache's counters as JSON (see {@link CacheStats}),
  * `POST /v1/admin/workers/{index}/restart` → 202, a graceful restart of one server worker,
  * `POST /v1/admin/flush` → `{ "removed": N }`, every key removed,
  * `POST /v1/admin/snapshot` → `{ "path", "bytes", "entries", "durationMs" }` once a snapshot
  * is on disk (409 without `--data-dir`).
- * Anything else is a JSON 404 / 405.
+ * Anything else is a JSON 404 / 405. The admin port is not for browsers: a request with an
+ * `Origin` header is refused 403 `SABCACHE_ERR_FORBIDDEN_ORIGIN` (a page of any site could
+ * otherwise POST a flush to 127.0.0.1 without a preflight).
  *
  * @module
  */
@@ -13,8 +20,9 @@ import fastJson from 'fast-json-stringify';
 import type { SnapshotStats } from '../persist/snapshotter.ts';
 import type { SnapshotWritten } from '../persist/snapshot-files.ts';
 import type { CacheStats, SharedCache } from '../shared-cache.ts';
-import { httpError, NOT_FOUND_ROUTE } from './http-errors.ts';
-import type { App, HttpResponse } from './uws.ts';
+import { ForbiddenOriginError } from '../errors.ts';
+import { httpError, httpErrorFrom, NOT_FOUND_ROUTE } from './http-errors.ts';
+import type { App, HttpRequest, HttpResponse } from './uws.ts';
 
 const num = { type: 'number' } as const;
 const stringifyStats = fastJson({
@@ -38,7 +46,7 @@ const stringifyStats = fastJson({
       properties: {
         dataDir: { type: 'string' }, lastSnapshotAtMs: num, lastSnapshotDurationMs: num, lastSnapshotBytes: num, lastSnapshotEntries: num,
         snapshotsWritten: num, snapshotFailures: num, snapshotInProgress: { type: 'boolean' },
-        lastSnapshotWalSequence: num, wal: { type: 'boolean' }, fsync: { type: 'string' }, walBytes: num, walSequence: num, walLagRecords: num,
+        lastSnapshotWalSequence: num, walGaps: num, wal: { type: 'boolean' }, fsync: { type: 'string' }, walBytes: num, walSequence: num, walLagRecords: num,
       },
     },
   },
@@ -50,7 +58,7 @@ export interface ServerStats extends CacheStats {
   serverThreads: number;
   uptimeSeconds: number;
   /** Snapshot figures; absent without `--data-dir`. */
-  persistence?: SnapshotStats & { dataDir: string; wal: boolean; fsync: string; walBytes: number; walSequence: number; walLagRecords: number };
+  persistence?: SnapshotStats & { dataDir: string; /** WAL gaps the last start recovered past (`--recover-past-gaps`). */ walGaps: number; wal: boolean; fsync: string; walBytes: number; walSequence: number; walLagRecords: number };
 }
 
 function json(res: HttpResponse, status: string, body: string): void {
@@ -67,6 +75,11 @@ export interface AdminActions {
   snapshot(): Promise<SnapshotWritten> | undefined;
   /** Runs `fn` once the main thread's changes are as durable as `--fsync` promises. */
   afterDurable(fn: () => void): void;
+  /**
+   * Where the server is in its life: `starting` (recovering, workers not all listening yet),
+   * `serving`, `stopping`; and how many of its `threads` server threads listen now.
+   */
+  lifecycle(): { phase: 'starting' | 'serving' | 'stopping'; listening: number; threads: number };
   /** Gracefully restarts server worker `index`; false if there is no such worker. */
   restartWorker(index: number): boolean;
   /**
@@ -78,7 +91,24 @@ export interface AdminActions {
 
 /** Registers the admin routes on `app`. */
 export function registerAdminRoutes(app: App, cache: SharedCache, actions: AdminActions): void {
-  app.get('/healthz', (res) => json(res, '200 OK', '{"status":"ok"}'));
+  // Every admin route refuses browser requests first (see the module comment).
+  const forbidden = httpErrorFrom(new ForbiddenOriginError());
+  for (const method of ['get', 'post', 'any'] as const) {
+    const register = app[method].bind(app);
+    (app as unknown as Record<string, unknown>)[method] = (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void) => register(pattern, (res, req) => {
+      if (req.getHeader('origin') !== '') return json(res, forbidden.status, forbidden.body);
+      handler(res, req);
+    });
+  }
+  app.get('/healthz', (res) => {
+    const { phase } = actions.lifecycle();
+    json(res, phase === 'serving' ? '200 OK' : '503 Service Unavailable', JSON.stringify({ status: phase === 'serving' ? 'ok' : phase }));
+  });
+  app.get('/readyz', (res) => {
+    const { phase, listening, threads } = actions.lifecycle();
+    const ready = phase === 'serving' && listening === threads;
+    json(res, ready ? '200 OK' : '503 Service Unavailable', JSON.stringify({ status: ready ? 'ready' : phase === 'serving' ? 'degraded' : phase, listening, threads }));
+  });
   app.post('/v1/admin/workers/:index/restart', (res, req) => {
     const text = req.getParameter(0);
     if (/^\d{1,3}$/.test(text) && actions.restartWorker(Number(text))) return json(res, '202 Accepted', '{"status":"restarting"}');
@@ -121,7 +151,7 @@ export function registerAdminRoutes(app: App, cache: SharedCache, actions: Admin
     const stats: ServerStats = { ...cache.stats(), ...actions.extraStats() };
     json(res, '200 OK', stringifyStats(stats));
   });
-  for (const path of ['/healthz', '/v1/stats']) {
+  for (const path of ['/healthz', '/readyz', '/v1/stats']) {
     app.any(path, (res) => {
       const e = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', 'allowed methods: GET');
       res.cork(() => res.writeStatus(e.status).writeHeader('Allow', 'GET').writeHeader('Content-Type', 'application/json').end(e.body));

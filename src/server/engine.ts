@@ -9,11 +9,11 @@
 import net from 'node:net';
 import type { Worker } from 'node:worker_threads';
 import { SabcacheError } from '../errors.ts';
-import { rmSync, statSync } from 'node:fs';
-import { loadSnapshot, newestSnapshotHashSeeds, writeSnapshot } from '../persist/snapshot-files.ts';
+import { renameSync, statSync } from 'node:fs';
+import { loadSnapshot, newestSnapshotHashSeeds, oldestKeptSnapshotSequence, writeSnapshot } from '../persist/snapshot-files.ts';
 import { Snapshotter } from '../persist/snapshotter.ts';
 import { replayWal } from '../persist/wal-replay.ts';
-import { listWalFiles, WalWriter } from '../persist/wal-writer.ts';
+import { closeLeftOpenWalFile, listWalFiles, pruneWalFiles, WalWriter } from '../persist/wal-writer.ts';
 import { H_WAL_SEQ_I64 } from '../table/layout.ts';
 import { SharedCache } from '../shared-cache.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
@@ -41,6 +41,8 @@ interface Slot {
   worker: Worker;
   threadId: number;
   crashes: number;
+  /** Set once the worker listens on the data port; cleared when it stops (readiness). */
+  listening: boolean;
 }
 
 /**
@@ -83,10 +85,14 @@ export class Server {
   private readonly admin: App;
   private adminSocket: us_listen_socket | undefined;
   private stopping: Promise<void> | undefined;
+  /** Set once recovery is done and every worker listened for the first time. */
+  private started = false;
   private readonly startedAt = Date.now();
   private snapshotter: Snapshotter | undefined;
   /** The WAL sequence recovery ended at (covered by the snapshot it wrote, or the one it loaded). */
   private recoveredSeq = 0;
+  /** WAL gaps recovery accepted (`--recover-past-gaps`); 0 otherwise. */
+  private walGaps = 0;
   /** The main thread's WAL (admin flush), with `--wal`. */
   private mainWal: WalWriter | undefined;
 
@@ -106,6 +112,11 @@ export class Server {
       snapshot: () => this.snapshotter?.snapshot(),
       afterDurable: (fn) => (this.mainWal ? this.mainWal.whenDurable(fn) : fn()),
       restartWorker: (index) => this.restartWorker(index),
+      lifecycle: () => ({
+        phase: this.stopping ? 'stopping' : this.started ? 'serving' : 'starting',
+        listening: this.slots.filter((slot) => slot?.listening).length,
+        threads: config.threads,
+      }),
       injectFault: process.env.SABCACHE_FAULT_INJECTION === '1' ? (index) => this.injectFault(index) : undefined,
     });
   }
@@ -136,6 +147,7 @@ export class Server {
         });
       });
       await Promise.all(Array.from({ length: config.threads }, (_, i) => server.startWorker(i)));
+      server.started = true;
     } catch (e) {
       await server.stop();
       throw e;
@@ -147,10 +159,14 @@ export class Server {
 
   /**
    * Recovery (DESIGN §6): the newest valid snapshot, then the WAL records numbered after
-   * it, in sequence order. When there were WAL files, a snapshot of the result is written
-   * at once and the files are deleted: every record in them is then in that snapshot.
-   * WAL files are replayed even when this run has no `--wal` (a restart without it must not
-   * lose what the last run logged).
+   * it, in sequence order. A gap in the WAL that no crash explains stops the start with
+   * `SABCACHE_ERR_WAL_GAP` unless `--recover-past-gaps` (wal-replay.ts). When there were WAL
+   * files, a snapshot of the result is written at once; then damaged WAL files are renamed
+   * `*.damaged` (kept for manual recovery), files a crash left open get their closed name,
+   * and closed files are pruned up to the oldest snapshot kept (so a fallback to it can be
+   * brought forward). WAL files are replayed even when this run has no `--wal` (a restart
+   * without it must not lose what the last run logged).
+   * @throws WalGapError (`SABCACHE_ERR_WAL_GAP`) as above.
    */
   private recover(dir: string): void {
     const loaded = loadSnapshot(this.cache, dir, this.log);
@@ -159,22 +175,29 @@ export class Server {
       ? `sabcache: loaded ${this.cache.stats().items} entries (${loaded.bytes} bytes) from ${loaded.path} in ${Math.round(loaded.durationMs)} ms` +
         (loaded.helperThreads > 0 ? ` (main thread and ${loaded.helperThreads} helper thread${loaded.helperThreads === 1 ? '' : 's'}, which stored ${loaded.helperBlocks} blocks)` : '')
       : `sabcache: no snapshot to load in ${dir}${loaded.refused.length ? ` (${loaded.refused.length} refused)` : ''}; starting empty`);
-    const files = listWalFiles(dir);
     let seq = Number(loaded.walSequence);
-    if (files.length > 0) {
-      const t0 = performance.now();
-      const replayed = replayWal(this.cache.table, dir, seq, this.log);
-      seq = Math.max(seq, replayed.lastSeq);
-      this.log(`sabcache: replayed ${replayed.applied} of ${replayed.records} WAL records from ${replayed.files} files in ${Math.round(performance.now() - t0)} ms`);
+    if (listWalFiles(dir).length === 0) {
+      Atomics.store(this.cache.table.v.i64, H_WAL_SEQ_I64, BigInt(seq));
+      this.recoveredSeq = seq;
+      return;
     }
+    const t0 = performance.now();
+    const replayed = replayWal(this.cache.table, dir, seq, this.log, this.config.recoverPastGaps);
+    this.walGaps = replayed.gaps.length;
+    seq = Math.max(seq, replayed.lastSeq);
+    this.log(`sabcache: replayed ${replayed.applied} of ${replayed.records} WAL records from ${replayed.files} files in ${Math.round(performance.now() - t0)} ms`);
     // New records are numbered after every one the files held.
     Atomics.store(this.cache.table.v.i64, H_WAL_SEQ_I64, BigInt(seq));
     this.recoveredSeq = seq;
-    if (files.length > 0) {
-      const w = writeSnapshot(this.cache.table, dir, this.config.snapshotKeep, BigInt(seq));
-      for (const f of files) rmSync(f, { force: true });
-      this.log(`sabcache: wrote ${w.entries} recovered entries to ${w.path}; the WAL files it covers are deleted`);
+    const w = writeSnapshot(this.cache.table, dir, this.config.snapshotKeep, BigInt(seq));
+    for (const f of replayed.fileStates) {
+      if (f.damaged) {
+        renameSync(f.path, `${f.path}.damaged`);
+        this.log(`sabcache: WAL file ${f.path} is damaged; renamed it to ${f.path}.damaged (its records up to the damage were replayed)`);
+      } else if (f.open) closeLeftOpenWalFile(f.path, f.lastSeq);
     }
+    const pruned = pruneWalFiles(dir, Number(oldestKeptSnapshotSequence(dir)));
+    this.log(`sabcache: wrote ${w.entries} recovered entries to ${w.path}; ${pruned} WAL files it and every older snapshot kept cover were deleted`);
   }
 
   /** The `persistence` figures of `/v1/stats`; undefined without a data dir. */
@@ -182,20 +205,21 @@ export class Server {
     if (!this.snapshotter) return undefined;
     const snap = this.snapshotter.stats();
     // The lag counts from what is on disk: the last snapshot, or what recovery covered.
-    return { dataDir: this.config.dataDir, ...snap, ...walStats(this.config, this.cache, Math.max(snap.lastSnapshotWalSequence, this.recoveredSeq)) };
+    return { dataDir: this.config.dataDir, walGaps: this.walGaps, ...snap, ...walStats(this.config, this.cache, Math.max(snap.lastSnapshotWalSequence, this.recoveredSeq)) };
   }
 
   /** Starts worker `index` and resolves when it listens. */
   private startWorker(index: number): Promise<void> {
     const entry = siblingModule('../../workers/server-worker', import.meta.url);
     const worker = spawnWorker(entry, { workerData: { handle: this.cache.handle, config: this.config, index } });
-    const slot: Slot = { worker, threadId: worker.threadId, crashes: this.slots[index]?.crashes ?? 0 };
+    const slot: Slot = { worker, threadId: worker.threadId, crashes: this.slots[index]?.crashes ?? 0, listening: false };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {
       let listening = false;
       worker.on('message', (m: { type: string }) => {
         if (m.type === 'listening') {
           listening = true;
+          slot.listening = true;
           resolve();
         } else if (m.type === 'listen-failed') {
           reject(new ListenError(`cannot listen on data port ${this.config.host}:${this.config.port}`));
@@ -203,6 +227,7 @@ export class Server {
       });
       worker.on('error', (e) => this.log(`sabcache: worker ${index} error: ${e.stack ?? e}`));
       worker.on('exit', (code) => {
+        slot.listening = false;
         // The thread is gone: repair a bucket it may have held, seal its segment, free its block.
         const report = this.cache.repairThread(slot.threadId);
         if (report && report.repairedBucket >= 0) this.log(`sabcache: repaired bucket ${report.repairedBucket} left locked by worker ${index}`);
@@ -226,6 +251,7 @@ export class Server {
   restartWorker(index: number): boolean {
     const slot = this.slots[index];
     if (!slot || this.stopping) return false;
+    slot.listening = false; // it closes its listen socket first
     slot.worker.postMessage({ type: 'shutdown', lingerMs: RESTART_LINGER_MS });
     return true;
   }

@@ -29,7 +29,7 @@
 import { BadKeyError, BadTtlError, BadValueError, KeyTooLargeError, SabcacheError } from '../errors.ts';
 import type { SetOptions, SharedCache } from '../shared-cache.ts';
 import { C_REQUESTS, TYPE_BYTES } from '../table/layout.ts';
-import { MAX_TTL_SECONDS } from '../table/table.ts';
+import { MAX_TTL_SECONDS, remainingTtlSeconds } from '../table/table.ts';
 import { AsyncAnswer, readBody, sendError } from './body.ts';
 import { etagBytes, formatEtag } from './etag.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_KEY, NOT_FOUND_ROUTE, PRECONDITION_FAILED } from './http-errors.ts';
@@ -167,7 +167,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     }
     res.writeStatus(STATUS_200).writeHeader(ETAG, etagBytes(generation, ref));
     if (table.lastValueType !== TYPE_BYTES) res.writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8);
-    if (table.lastExpireAt !== 0) res.writeHeader(SABCACHE_TTL, String(Math.max(0, Math.round(table.lastExpireAt - Date.now() / 1000))));
+    if (table.lastExpireAt !== 0) res.writeHeader(SABCACHE_TTL, String(remainingTtlSeconds(table.lastExpireAt, Date.now())));
     res.end(head ? undefined : scratch.subarray(0, n), close);
   }
 

@@ -24,6 +24,7 @@ import { BadOptionError, ResponseTooLargeError, SabcacheError } from '../errors.
 import { nearestName } from '../util/known-options.ts';
 import type { SetOptions, SharedCache } from '../shared-cache.ts';
 import { C_REQUESTS, TYPE_INTEGER, TYPE_STRING } from '../table/layout.ts';
+import { remainingTtlSeconds } from '../table/table.ts';
 import type { Cors } from './cors.ts';
 import { DeferredFrames } from './deferred-frames.ts';
 import { httpError } from './http-errors.ts';
@@ -91,7 +92,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   let jsonBytes = 0;
 
   function ttlLeft(): number {
-    return table.lastExpireAt === 0 ? -1 : Math.max(0, Math.round(table.lastExpireAt - Date.now() / 1000));
+    return remainingTtlSeconds(table.lastExpireAt, Date.now());
   }
 
   /** Executes one request and writes its response. */

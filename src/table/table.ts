@@ -78,6 +78,18 @@ const RESTORE_BATCH_ENTRIES = 1 << 22;
 /** Largest TTL accepted, in seconds (about 68 years: expireAt must stay within u32). */
 export const MAX_TTL_SECONDS = 2 ** 31 - 1;
 
+/**
+ * Whole seconds left until `expireAt` (unix seconds; 0 = never → -1), as Redis TTL reports
+ * them: right after a write with `ttl=N` this is N (a key lives from N to N + 1 seconds, the
+ * clock having whole-second resolution, and the part second is not reported), then it
+ * counts down to 0. Never above {@link MAX_TTL_SECONDS}, so it fits every wire format (an
+ * i32 in the WebSocket protocol).
+ */
+export function remainingTtlSeconds(expireAt: number, nowMs: number): number {
+  if (expireAt === 0) return -1;
+  return Math.min(MAX_TTL_SECONDS, Math.max(0, Math.floor((expireAt >>> 0) - nowMs / 1000)));
+}
+
 /** Write conditions, decided inside the bucket lock. */
 export const COND_ALWAYS = 0;
 /** Store only if the key is absent or expired (NX, `If-None-Match: *`). */
@@ -234,14 +246,13 @@ export class Table implements ThreadContext {
   }
 
   /**
-   * Seconds until `key` expires (rounded to the nearest second), -1 if it never does, -2 if it is absent
-   * (Redis TTL).
+   * Whole seconds until `key` expires ({@link remainingTtlSeconds}), -1 if it never does, -2
+   * if it is absent (Redis TTL).
    */
   ttl(key: string | Uint8Array): number {
     this.codec.encode(key);
     if (this.read(MODE_HAS) < 0) return -2;
-    if (this.lastExpireAt === 0) return -1;
-    return Math.max(0, Math.round(this.lastExpireAt - this.now() / 1000));
+    return remainingTtlSeconds(this.lastExpireAt, this.now());
   }
 
   /**
