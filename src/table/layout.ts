@@ -8,15 +8,18 @@
  * ```
  *  byte 0                                                                    buffer end
  *  ┌────────┬───────────────┬────────────────┬───────────┬────────────┬──────────────┬──────────────┬──────────────┐
- *  │ header │ thread blocks │ index          │ freq      │ ghost      │ segment table│ change feed  │ segments     │
- *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 128 B│ buckets×4B│ buckets/4  │ segments×32 B│ 64 B + 2048 × │ segments × S │
- *  │        │               │                │           │ × 64 B     │              │ 128 B slots  │              │
+ *  │ header │ thread blocks │ index          │ freq      │ versions   │ ghost      │ segment table│ change feed  │ segments     │
+ *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 128 B│ buckets×4B│ buckets×64B│ buckets/4  │ segments×32 B│ 64 B + 2048 × │ segments × S │
+ *  │        │               │                │           │            │ × 64 B     │              │ 128 B slots  │              │
  *  └────────┴───────────────┴────────────────┴───────────┴────────────┴──────────────┴──────────────┴──────────────┘
  *
  *  bucket (128 B = 32 × i32): line 0: [0] seq  [1] spare  [2..15] tags of ways 0..13
  *                             line 1: [16..29] refs of ways 0..13  [30, 31] spare
  *  seq word:                  unlocked: an even version; locked: bit 0 set, the owner
  *                             (thread block + 1) in bits 1-7, the version's bits 8-31 kept
+ *  versions (64 B per bucket): [0..13] the version counter of ways 0..13, set when a write
+ *                             links a way (0 = none), kept when the entry moves (copy-forward,
+ *                             compaction): an entry's version is (H_VERSION_EPOCH, this word)
  *  freq   (u32 per bucket):   an advisory 2-bit access counter (0..3) per way: way w at
  *                             bits 2w, 2w+1; bits 28..31 spare (frequency.ts)
  *  ghost line (64 B = 32 × u16): [0] insert cursor  [1..31] fingerprints of dropped entries:
@@ -51,7 +54,7 @@
 /** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
 export const MAGIC = 0x43424153;
 /** Bumped whenever any offset or meaning in this file changes. */
-export const LAYOUT_VERSION = 8;
+export const LAYOUT_VERSION = 9;
 
 /** Every region starts on a multiple of this (one cache line), in bytes. */
 export const REGION_ALIGN_BYTES = 64;
@@ -108,6 +111,19 @@ export const H_SMALL_TARGET = 18;
  * lock, so one key's records are numbered in the order they happened.
  */
 export const H_WAL_SEQ_I64 = 10;
+/**
+ * Header word: this cache's version epoch, random and non-zero, set at format: the first
+ * half of every entry version, so versions of another cache (an earlier process) never
+ * match this one's.
+ */
+export const H_VERSION_EPOCH = 19;
+/**
+ * Header word: the next block of version counters to hand out (threads take
+ * {@link VERSION_BLOCK} at a time with an atomic add; only uniqueness matters, not order).
+ */
+export const H_VERSION_NEXT = 22;
+/** Version counters a thread takes from H_VERSION_NEXT at a time. */
+export const VERSION_BLOCK = 256;
 
 // ── thread blocks ─────────────────────────────────────────────────────────────────────
 /** How many threads may attach at once. */
@@ -222,6 +238,11 @@ export function seqLockedBy(s: number, owner: number): number {
 export function seqOwner(seq: number): number {
   return seq & SEQ_LOCKED ? (seq & SEQ_OWNER_MASK) >>> SEQ_OWNER_SHIFT : 0;
 }
+/**
+ * Version bytes per bucket: one u32 per way (14 used), a cache line, so that reading a hit's
+ * version touches one line beside the bucket's two.
+ */
+export const VERSION_BYTES_PER_BUCKET = 64;
 /** Frequency bytes per bucket: one u32 holding a 2-bit counter per way (28 bits used). */
 export const FREQ_BYTES_PER_BUCKET = 4;
 /** Bits per way's frequency counter in the bucket's u32. */
@@ -243,7 +264,7 @@ export const GL_FIRST_SLOT = 1;
 /** Buckets per ghost line: the ghost holds about 0.8 fingerprints per item the index is sized for. */
 export const BUCKETS_PER_GHOST_LINE = 4;
 /** Index bytes per bucket, counting its frequency bytes and its share of a ghost line. */
-export const INDEX_BYTES_PER_BUCKET = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
+export const INDEX_BYTES_PER_BUCKET = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + VERSION_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
 
 // ── segment table ─────────────────────────────────────────────────────────────────────
 /** One segment table row, in bytes. */
@@ -377,6 +398,8 @@ export interface Geometry {
   /** Byte offsets of each region. */
   indexOffset: number;
   freqOffset: number;
+  /** Byte offset of the versions region (VERSION_BYTES_PER_BUCKET per bucket). */
+  versionOffset: number;
   ghostOffset: number;
   /** Lines in the ghost table: bucketCount / BUCKETS_PER_GHOST_LINE, rounded up. */
   ghostLines: number;
@@ -392,13 +415,14 @@ export function computeGeometry(bucketCount: number, segmentBytes: number, segme
   const offsetBits = Math.log2(segmentBytes / ENTRY_ALIGN_BYTES);
   const indexOffset = THREAD_BLOCKS_OFFSET + THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES;
   const freqOffset = alignUp(indexOffset + bucketCount * BUCKET_BYTES, REGION_ALIGN_BYTES);
-  const ghostOffset = alignUp(freqOffset + bucketCount * FREQ_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
+  const versionOffset = alignUp(freqOffset + bucketCount * FREQ_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
+  const ghostOffset = alignUp(versionOffset + bucketCount * VERSION_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
   const ghostLines = Math.max(1, Math.ceil(bucketCount / BUCKETS_PER_GHOST_LINE));
   const segmentTableOffset = alignUp(ghostOffset + ghostLines * GHOST_LINE_BYTES, REGION_ALIGN_BYTES);
   const feedOffset = alignUp(segmentTableOffset + segmentCount * SEGMENT_ROW_BYTES, REGION_ALIGN_BYTES);
   const segmentsOffset = alignUp(feedOffset + FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES, SEGMENT_ALIGN_BYTES);
   const totalBytes = segmentsOffset + segmentCount * segmentBytes;
-  return { bucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, freqOffset, ghostOffset, ghostLines, segmentTableOffset, feedOffset, segmentsOffset, totalBytes };
+  return { bucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, freqOffset, versionOffset, ghostOffset, ghostLines, segmentTableOffset, feedOffset, segmentsOffset, totalBytes };
 }
 
 /** Bytes used by everything but the segments (header, thread blocks, index, freq, ghost, segment table, feed). */
@@ -435,6 +459,10 @@ export function bucketWord(g: Geometry, b: number): number {
 /** Index, in an Int32Array over the whole buffer, of bucket `b`'s frequency counters (one u32). */
 export function freqWord(g: Geometry, b: number): number {
   return (g.freqOffset >>> 2) + b;
+}
+/** Index, in an Int32Array over the whole buffer, of bucket `b`'s way-0 version word (way w: + w). */
+export function versionWord(g: Geometry, b: number): number {
+  return (g.versionOffset >>> 2) + b * (VERSION_BYTES_PER_BUCKET >>> 2);
 }
 /** Index, in a Uint16Array over the whole buffer, of ghost line `l`'s insert cursor. */
 export function ghostLineHalfword(g: Geometry, l: number): number {

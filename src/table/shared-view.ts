@@ -1,6 +1,6 @@
 import { BadHandleError } from '../errors.ts';
 import {
-  computeGeometry, HEADER_BYTES, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, type Geometry, H_BUCKET_COUNT, KEYLEN_MASK, H_HASH_SEED_A, H_HASH_SEED_B, H_LAYOUT_VERSION, H_MAGIC,
+  computeGeometry, H_VERSION_EPOCH, H_VERSION_NEXT, HEADER_BYTES, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, type Geometry, H_BUCKET_COUNT, KEYLEN_MASK, H_HASH_SEED_A, H_HASH_SEED_B, H_LAYOUT_VERSION, H_MAGIC,
   H_MAX_KEY_BYTES, H_MAX_VALUE_BYTES, H_OFFSET_BITS, H_SEGMENT_BYTES, H_SEGMENT_COUNT, H_SEGMENTS_PAGE,
   LAYOUT_VERSION, MAGIC, SEGMENT_ALIGN_BYTES,
 } from './layout.ts';
@@ -81,6 +81,8 @@ export class SharedView {
     h[H_MAX_KEY_BYTES] = maxKeyBytes;
     h[H_MAX_VALUE_BYTES] = maxValueBytes;
     h[H_SEGMENTS_PAGE] = g.segmentsOffset / SEGMENT_ALIGN_BYTES;
+    h[H_VERSION_EPOCH] = ((Math.random() * (2 ** 32 - 1)) | 0) || 1;
+    h[H_VERSION_NEXT] = 1;
     // Magic last: a buffer with the magic is fully formatted. (Other threads only see the
     // buffer after it is posted to them, which orders these writes anyway.)
     Atomics.store(h, H_MAGIC, MAGIC);

@@ -18,7 +18,7 @@ import { KeyCodec } from './key-codec.ts';
 import {
   B_REFS, B_TAGS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
   E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, FLAGS_SHIFT, freqWord,
-  H_CLOCK_SECONDS, S_GENERATION, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
+  H_CLOCK_SECONDS, H_VERSION_EPOCH, H_VERSION_NEXT, VERSION_BLOCK, VERSION_BYTES_PER_BUCKET, versionWord, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_PARK, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
   KEYLEN_MASK, REGION_ALIGN_BYTES, SEGMENT_FIRST_OFFSET, H_WAL_SEQ_I64, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
@@ -77,6 +77,9 @@ const READ_RETRIES = 16;
 const RESTORE_BATCH_ENTRIES = 1 << 22;
 /** Largest TTL accepted, in seconds (about 68 years: expireAt must stay within u32). */
 export const MAX_TTL_SECONDS = 2 ** 31 - 1;
+
+/** Version words per bucket (layout.ts VERSION_BYTES_PER_BUCKET). */
+const VERSION_WORDS = VERSION_BYTES_PER_BUCKET >>> 2;
 
 /**
  * Whole seconds left until `expireAt` (unix seconds; 0 = never → -1), as Redis TTL reports
@@ -182,10 +185,18 @@ export class Table implements ThreadContext {
   lastValueType = 0;
   /** expireAt (unix seconds, 0 = never) of the last hit. */
   lastExpireAt = 0;
-  /** Generation of the segment of the last hit or write (half of its version). */
+  /**
+   * The cache's version epoch (layout.ts H_VERSION_EPOCH): the first half of the version
+   * of the last hit or write. (Named for what it held before layout 9, a segment generation.)
+   */
   lastGeneration = 0;
-  /** Ref of the last hit or write (the other half of its version). */
+  /** The way's version counter of the last hit or write: the second half of its version. */
   lastRef = 0;
+  /** Word index of bucket 0's version words (layout.ts versionWord). */
+  private readonly versionBase: number;
+  /** The next version counter this thread hands out, and the end of its block. */
+  private versionNext = 0;
+  private versionEnd = 0;
 
   constructor(v: SharedView, workerThreadId: number) {
     this.v = v;
@@ -201,6 +212,8 @@ export class Table implements ThreadContext {
     this.bucketCount = g.bucketCount;
     this.indexWord = bucketWord(g, 0);
     this.freqBase = freqWord(g, 0);
+    this.versionBase = versionWord(g, 0);
+    this.lastGeneration = this.i32[H_VERSION_EPOCH];
     this.segRowWord = segmentRowWord(g, 0);
     this.segBase = g.segmentsOffset;
     this.segBytes = g.segmentBytes;
@@ -566,6 +579,7 @@ export class Table implements ThreadContext {
       }
       i32[bw + B_TAGS + target] = hi;
       i32[bw + B_REFS + target] = ref;
+      i32[this.versionBase + b * VERSION_WORDS + target] = this.nextVersion();
       reset |= freqWayMask(target);
       if (watched) publishChange(this.v, CHANGE_SET, this.u8, e + ENTRY_HEADER_BYTES, i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK, this.v.hashEntryKey(e)[0], hi);
       k++;
@@ -716,15 +730,14 @@ export class Table implements ThreadContext {
       const keyLen = kf & KEYLEN_MASK;
       const valueLen = i32[ew + E_VALUE_LEN];
       if (keyLen !== this.codec.length || !this.keyEquals(e + ENTRY_HEADER_BYTES, this.codec.bytes, 0, keyLen)) continue;
-      const seg = ref >>> this.offBits;
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
       if (exp !== 0 && exp <= (i32[H_CLOCK_SECONDS] >>> 0)) return -1;
       const vs = e + ENTRY_HEADER_BYTES + keyLen;
       this.lastExpireAt = exp;
       this.lastValueLength = valueLen;
       this.lastValueType = (kf >>> FLAGS_SHIFT) & TYPE_MASK;
-      this.lastRef = ref;
-      this.lastGeneration = i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_GENERATION];
+      // Read before the seq check like every load of the probe (a torn read is retried).
+      this.lastRef = i32[this.versionWordOf(bw) + w];
       if (mode === MODE_BYTES) this.outBytes = this.copyOut(vs, valueLen);
       else if (mode === MODE_STRING) this.outString = this.buf.toString('utf8', vs, vs + valueLen);
       else if (mode === MODE_INTO) {
@@ -1045,9 +1058,9 @@ export class Table implements ThreadContext {
     }
     i32[bw + B_TAGS + target] = hi;
     i32[bw + B_REFS + target] = ref;
+    // A write: a new version, published with the ref by this lock's seq bump.
+    this.lastRef = i32[this.versionBase + b * VERSION_WORDS + target] = this.nextVersion();
     freqSetLocked(this.i32, this.freqBase + b, target, 0);
-    this.lastRef = ref;
-    this.lastGeneration = i32[row + S_GENERATION];
     // Inside the bucket lock: a key's changes enter the feed in the order they happened.
     if (feedWatched(this.v)) publishChange(this.v, CHANGE_SET, bytes, 0, length, lo, hi);
   }
@@ -1060,11 +1073,31 @@ export class Table implements ThreadContext {
     return exp !== 0 && exp <= this.clockSeconds() ? -1 : w;
   }
 
-  /** Whether way `w` (-1 = absent) of the locked bucket holds version (generation, ref). */
-  private versionIsLocked(bw: number, w: number, generation: number, ref: number): boolean {
-    if (w < 0) return false;
-    const cur = this.i32[bw + B_REFS + w];
-    return cur === ref && this.i32[this.segRowWord + (cur >>> this.offBits) * SEGMENT_ROW_WORDS + S_GENERATION] === generation;
+  /** Whether way `w` (-1 = absent) of the locked bucket holds version (epoch, counter). */
+  private versionIsLocked(bw: number, w: number, epoch: number, counter: number): boolean {
+    return w >= 0 && epoch === this.lastGeneration && this.i32[this.versionWordOf(bw) + w] === counter;
+  }
+
+  /** Word index of the version word of way 0 of the bucket whose first word is `bw`. */
+  private versionWordOf(bw: number): number {
+    // A bucket is BUCKET_WORDS (32) words and its versions VERSION_WORDS (16): half the distance.
+    return this.versionBase + ((bw - this.indexWord) >>> 1);
+  }
+
+  /**
+   * A version counter no entry of this cache has had since the counter last wrapped (2^32
+   * writes): taken from this thread's block, a new block from H_VERSION_NEXT when it is
+   * used up. Never 0 (which marks no version).
+   */
+  private nextVersion(): number {
+    if (this.versionNext === this.versionEnd) {
+      // Only uniqueness matters: the atomic add gives each thread a block of its own.
+      this.versionNext = Atomics.add(this.i32, H_VERSION_NEXT, VERSION_BLOCK);
+      this.versionEnd = (this.versionNext + VERSION_BLOCK) | 0;
+    }
+    const v = this.versionNext;
+    this.versionNext = (v + 1) | 0;
+    return v === 0 ? this.nextVersion() : v;
   }
 
   /** Computes expireAt (unix seconds, 0 = never) from a TTL in seconds. */

@@ -1,7 +1,12 @@
 /**
- * An entry's version (DESIGN §2): its segment's generation and its ref. Every write publishes
- * a new entry at a new place, and a segment's generation moves each time it is reused, so the
- * pair names one write. Text form: `<generation hex>.<ref hex>` (lowercase, no leading zeros;
+ * An entry's version: the cache's epoch (random per cache, layout.ts H_VERSION_EPOCH) and the
+ * counter a write gave the key's way (layout.ts versions region). It changes when, and only
+ * when, a write changes the key (set, a conditional set that stored, incr/decr, mset; not a
+ * TTL change); copy-forward, compaction and a server worker's restart keep it, because they
+ * move the entry, not the way. It does not survive a process restart: a snapshot or WAL
+ * load writes every key anew, and the new cache's epoch differs, so a version from before
+ * the restart matches nothing (a CAS with it fails, never succeeds falsely). Counters wrap
+ * after 2^32 writes. Text form: `<epoch hex>.<counter hex>` (lowercase, no leading zeros;
  * hex so that servers can write it with shifts); the HTTP ETag is that text in quotes.
  * Clients treat it as opaque.
  *

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -199,14 +199,16 @@ test('a corrupted, truncated or foreign snapshot is refused with its reason, and
       try {
         const r = loadSnapshot(b, dir, (l) => lines.push(l));
         assert.equal(r.path, good.path, name);
-        assert.equal(r.refused[0].path, bad.path);
+        // Set aside for manual recovery, never deleted.
+        assert.equal(r.refused[0].path, `${bad.path}.damaged`);
+        assert.ok(existsSync(`${bad.path}.damaged`) && !existsSync(bad.path), `${name}: renamed aside`);
         assert.match(r.refused[0].reason, reason, name);
-        assert.match(lines[0], /refusing snapshot .* trying the previous one/);
+        assert.match(lines[0], /refusing snapshot .* renamed it to .*\.damaged; trying the previous one/);
         assert.equal(b.get('k'), 'old', `${name}: nothing of the bad file is left`);
         assert.equal(b.stats().items, 1, name);
       } finally {
         b.close();
-        rmSync(bad.path);
+        rmSync(`${bad.path}.damaged`, { force: true });
       }
     }
   } finally {

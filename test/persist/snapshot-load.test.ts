@@ -120,9 +120,9 @@ test('a bad block met by a helper refuses the file; what it stored is flushed af
     const lines: string[] = [];
     const r = loadSnapshot(b, dir, (l) => lines.push(l), { threads: 3, parallelMinBytes: 0, callerLoads: false });
     assert.equal(r.path, good);
-    assert.equal(r.refused[0].path, bad);
+    assert.equal(r.refused[0].path, `${bad}.damaged`);
     assert.match(r.refused[0].reason, /block at byte \d+: checksum mismatch/);
-    assert.match(lines[0], /refusing snapshot .* checksum mismatch; trying the previous one/);
+    assert.match(lines[0], /refusing snapshot .* checksum mismatch; renamed it to .*\.damaged; trying the previous one/);
     assert.equal(b.get('k'), 'old');
     assert.equal(b.stats().items, 1, 'nothing of the refused file is left');
   });

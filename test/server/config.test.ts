@@ -1,3 +1,4 @@
+import type { SabcacheError } from '../../src/errors.ts';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
@@ -11,9 +12,22 @@ test('defaults need no flags and no environment', () => {
     config: {
       host: '0.0.0.0', port: 7070, adminHost: '127.0.0.1', adminPort: 7071, threads: availableParallelism(), memoryBytes: 256 * 1024 ** 2, maxKeyBytes: 1024, maxValueBytes: 1024 ** 2,
       wsMaxMessageBytes: 1024 ** 2 + 65536, wsMaxRequests: 1000, wsMaxBackpressureBytes: 16 * 1024 ** 2, wsIdleTimeoutSeconds: 120, allowedOrigins: [],
-      dataDir: '', snapshotIntervalSeconds: 300, snapshotKeep: 2, wal: false, fsync: 'everysec',
+      dataDir: '', snapshotIntervalSeconds: 300, snapshotKeep: 2, wal: false, fsync: 'everysec', maxResponseBytes: 1024 ** 2 + 4 * 1024 ** 2, recoverPastGaps: false,
     },
   });
+});
+
+test('unknown flags and SABCACHE_* variables are refused, naming the nearest valid one', () => {
+  assert.throws(() => parseConfig(['--memroy', '1gb'], {}), (e: SabcacheError) => e.code === 'SABCACHE_ERR_BAD_OPTION' && /--memroy/.test(e.message) && /did you mean --memory\?/.test(e.message));
+  assert.throws(() => parseConfig([], { SABCACHE_MEMROY: '1gb' }), (e: SabcacheError) => e.code === 'SABCACHE_ERR_BAD_OPTION' && /SABCACHE_MEMROY/.test(e.message) && /SABCACHE_MEMORY/.test(e.message));
+  // The CLI's variables may be set in the same shell: not refused.
+  assert.equal(parseConfig([], { SABCACHE_URL: 'http://127.0.0.1:7070', OTHER: 'x' }).help, false);
+});
+
+test('--max-response-bytes defaults to max-value-bytes + 4 MiB and must leave room for one value', () => {
+  const r = parseConfig(['--max-value-bytes', '64kb'], {});
+  assert.ok(!r.help && r.config.maxResponseBytes === 64 * 1024 + 4 * 1024 ** 2);
+  assert.throws(() => parseConfig(['--max-value-bytes', '64kb', '--max-response-bytes', '64kb'], {}), /at least --max-value-bytes \+ 1024/);
 });
 
 test('--wal is a flag (its variable takes on/off) and needs --data-dir', () => {

@@ -19,20 +19,22 @@ test('answers to an allowed Origin carry CORS headers, errors included', async (
   assert.equal(put.headers.get('access-control-allow-origin'), 'http://app.example');
   assert.equal(put.headers.get('vary'), 'Origin');
   assert.match(put.headers.get('access-control-expose-headers')!, /ETag/);
-  for (const [url, init] of [[`${srv.base}/v1/kv/c`, {}], [`${srv.base}/v1/kv/missing`, {}], [`${srv.base}/v1/keys`, {}], [`${srv.base}/nope`, {}], [`${srv.base}/v1/mget`, { method: 'POST', body: '{"keys":["c"]}' }]] as const) {
-    const r = await fetch(url, { ...init, headers: origin });
+  for (const [url, init] of [[`${srv.base}/v1/kv/c`, {}], [`${srv.base}/v1/kv/missing`, {}], [`${srv.base}/v1/keys`, {}], [`${srv.base}/nope`, {}], [`${srv.base}/v1/mget`, { method: 'POST', body: '{"keys":["c"]}', headers: { 'content-type': 'application/json' } }]] as const) {
+    const r = await fetch(url, { ...init, headers: { ...('headers' in init ? init.headers : {}), ...origin } });
     assert.equal(r.headers.get('access-control-allow-origin'), 'http://app.example', url);
     await r.body?.cancel();
   }
 });
 
-test('other origins and requests without Origin get no CORS headers', async () => {
-  for (const headers of [{ origin: 'http://evil.example' }, {}] as Record<string, string>[]) {
-    const r = await fetch(`${srv.base}/v1/kv/c`, { headers });
-    assert.equal(r.status, 200);
-    assert.equal(r.headers.get('access-control-allow-origin'), null);
-    await r.body?.cancel();
-  }
+test('other origins are refused 403 on every request; requests without Origin get no CORS headers', async () => {
+  const evil = await fetch(`${srv.base}/v1/kv/c`, { headers: { origin: 'http://evil.example' } });
+  assert.equal(evil.status, 403);
+  assert.equal((await evil.json()).error.code, 'SABCACHE_ERR_FORBIDDEN_ORIGIN');
+  assert.equal(evil.headers.get('access-control-allow-origin'), null);
+  const plain = await fetch(`${srv.base}/v1/kv/c`);
+  assert.equal(plain.status, 200);
+  assert.equal(plain.headers.get('access-control-allow-origin'), null);
+  await plain.body?.cancel();
 });
 
 test('preflights: 204 with methods and headers for an allowed Origin, 403 otherwise', async () => {

@@ -267,16 +267,16 @@ test('[http] binary mget/mset keep bytes exact; bad batches change nothing', asy
     assert.equal(r.status, 400);
     assert.equal((await errorOf(r)).code, 'SABCACHE_ERR_BAD_REQUEST');
   }
-  r = await fetch(`${srv.base}/v1/mset`, { method: 'POST', body: JSON.stringify({ entries: [{ key: 'ok-one', value: 'x' }, { key: 'k'.repeat(2000), value: 'y' }] }) });
+  r = await fetch(`${srv.base}/v1/mset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entries: [{ key: 'ok-one', value: 'x' }, { key: 'k'.repeat(2000), value: 'y' }] }) });
   assert.equal(r.status, 414);
   assert.equal((await fetch(url('ok-one'))).status, 404, 'a bad batch stores nothing');
-  r = await fetch(`${srv.base}/v1/mget`, { method: 'POST', body: JSON.stringify({ keys: Array.from({ length: 1001 }, (_, i) => `k${i}`) }) });
+  r = await fetch(`${srv.base}/v1/mget`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys: Array.from({ length: 1001 }, (_, i) => `k${i}`) }) });
   assert.equal(r.status, 400);
   assert.equal((await fetch(`${srv.base}/v1/mget`)).status, 405);
 });
 
 test('[http] /v1/keys pages through a prefix; admin flush removes everything', async () => {
-  await fetch(`${srv.base}/v1/mset`, { method: 'POST', body: JSON.stringify({ entries: Array.from({ length: 30 }, (_, i) => ({ key: `list/é ${i}`, value: 'v' })) }) });
+  await fetch(`${srv.base}/v1/mset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ entries: Array.from({ length: 30 }, (_, i) => ({ key: `list/é ${i}`, value: 'v' })) }) });
   const seen = new Set<string>();
   let cursor = '0';
   do {

@@ -20,7 +20,7 @@ after(async () => {
 /** An HTTP request on a fresh connection (the kernel may pick either worker thread). */
 function request(method: string, path: string, body?: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${srv.base}${path}`, { method, agent: false }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode!)); });
+    const req = http.request(`${srv.base}${path}`, { method, agent: false, headers: path.startsWith('/v1/m') ? { 'content-type': 'application/json' } : {} }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode!)); });
     req.on('error', reject);
     req.end(body);
   });
