@@ -181,3 +181,31 @@ test('a piscina pool whose tasks share one cache', async () => {
   assert.equal(cache.stats().threads.filter((t) => t.attached).length, 1);
   cache.close();
 });
+
+test('unknown option names are refused with SABCACHE_ERR_BAD_OPTION, naming the nearest valid one', () => {
+  const refused = (fn: () => unknown, name: string, nearest: string) => assert.throws(fn, (e: SabcacheError) =>
+    e.code === 'SABCACHE_ERR_BAD_OPTION' && e.message.includes(name) && e.message.includes(`did you mean ${nearest}?`));
+  refused(() => SharedCache.create({ memory: '24mb' } as never), 'memory', 'memoryBytes');
+  const cache = SharedCache.create({ memoryBytes: '4mb', maxValueBytes: '64kb' });
+  try {
+    refused(() => cache.set('k', 'v', { ttl: 60 } as never), 'ttl', 'ttlSeconds');
+    assert.equal(cache.has('k'), false, 'nothing stored');
+    refused(() => cache.scan({ limit: 5 } as never), 'limit', 'count');
+    refused(() => cache.setMany([{ key: 'a', value: 'b', ttl: 5 } as never]), 'ttl', 'ttlSeconds');
+    refused(() => SharedCache.attach({ ...cache.handle, memoryBytes: 1 } as never), 'memoryBytes', 'buffer');
+  } finally {
+    cache.close();
+  }
+});
+
+test('a key with a lone surrogate is refused (SABCACHE_ERR_BAD_KEY), never stored as U+FFFD', () => {
+  const cache = SharedCache.create({ memoryBytes: '4mb', maxValueBytes: '64kb' });
+  try {
+    assert.throws(() => cache.set('a\ud800', 'x'), (e: SabcacheError) => e.code === 'SABCACHE_ERR_BAD_KEY');
+    assert.equal(cache.has('a\ufffd'), false);
+    cache.set('é\ud83d\ude00', 'ok'); // a well-formed pair is fine
+    assert.equal(cache.get('é\ud83d\ude00'), 'ok');
+  } finally {
+    cache.close();
+  }
+});

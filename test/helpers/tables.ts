@@ -1,5 +1,5 @@
 import { threadId } from 'node:worker_threads';
-import { bucketOf, H_CLOCK_SECONDS } from '../../src/table/layout.ts';
+import { B_REFS, B_TAGS, bucketOf, bucketWord, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, H_CLOCK_SECONDS, KEYLEN_MASK, WAYS } from '../../src/table/layout.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { planGeometry } from '../../src/table/sizing.ts';
 import { Table } from '../../src/table/table.ts';
@@ -30,4 +30,23 @@ export function keysInOneBucket(t: Table, n: number, prefix = 'k'): string[] {
     byBucket.set(b, list);
     if (list.length === n) return list;
   }
+}
+
+/**
+ * The ref (segment and offset) of the entry `key` names now, or 0: found in its bucket by
+ * tag and key bytes. (A table's `lastRef` is the version counter, not the place.)
+ */
+export function refOf(t: Table, key: string): number {
+  t.codec.encode(key);
+  const bw = bucketWord(t.v.g, bucketOf(t.v.g, t.codec.hash[0]));
+  const want = Buffer.from(key);
+  for (let w = 0; w < WAYS; w++) {
+    if (t.v.i32[bw + B_TAGS + w] !== t.codec.hash[1]) continue;
+    const ref = t.v.i32[bw + B_REFS + w];
+    if (ref === 0) continue;
+    const e = t.entryByte(ref);
+    const keyLen = t.v.i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK;
+    if (Buffer.from(t.v.u8.subarray(e + ENTRY_HEADER_BYTES, e + ENTRY_HEADER_BYTES + keyLen)).equals(want)) return ref;
+  }
+  return 0;
 }

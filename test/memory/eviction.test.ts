@@ -7,7 +7,7 @@ import { B_REFS, bucketOf, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GH
 import { acquireSegment, countSegments, sealSegment } from '../../src/table/segments.ts';
 import { Table } from '../../src/table/table.ts';
 import { checkIndex } from '../helpers/index-check.ts';
-import { makeTable } from '../helpers/tables.ts';
+import { makeTable, refOf } from '../helpers/tables.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
 
 const value = 'v'.repeat(100);
@@ -15,7 +15,7 @@ const value = 'v'.repeat(100);
 /** Queue of the segment holding `key` now. */
 function queueOf(t: ReturnType<typeof makeTable>, key: string): number {
   assert.ok(t.has(key), `${key} is cached`);
-  return t.v.i32[segmentRowWord(t.v.g, t.lastRef >>> t.v.g.offsetBits) + S_QUEUE];
+  return t.v.i32[segmentRowWord(t.v.g, refOf(t, key) >>> t.v.g.offsetBits) + S_QUEUE];
 }
 
 test('a key read while in the small queue is copied into main when its segment is evicted; unread ones are dropped', () => {
@@ -209,10 +209,11 @@ test('a main entry copied forward starts counting reads again from 0 (it survive
   const t = makeTable(2 << 20, 1024);
   /** The frequency count of `key`'s way (read without a lookup, which would bump it). */
   const countOf = (key: string): number => {
+    const ref = refOf(t, key);
     t.codec.encode(key);
     const b = bucketOf(t.v.g, t.codec.hash[0]);
     const bw = bucketWord(t.v.g, b);
-    for (let w = 0; w < WAYS; w++) if (t.v.i32[bw + B_REFS + w] === t.lastRef) return t.freqOf(b, w);
+    for (let w = 0; w < WAYS; w++) if (t.v.i32[bw + B_REFS + w] === ref) return t.freqOf(b, w);
     throw new Error(`${key} not found`);
   };
   t.set('x', value);
@@ -223,17 +224,64 @@ test('a main entry copied forward starts counting reads again from 0 (it survive
   for (let r = 0; r < 3; r++) t.has('x');
   assert.equal(countOf('x'), 3);
   // x sits in this thread's active main segment: seal it (the thread takes a new one).
-  const ref = t.lastRef;
+  const ref = refOf(t, 'x');
   sealSegment(t.v, ref >>> t.v.g.offsetBits);
   t.v.i32[t.threadWord + T_ACTIVE_MAIN_SEGMENT] = 0;
   // Evict main segments only until x's has been walked: x, read, is copied forward.
   Atomics.store(t.v.i32, H_SMALL_TARGET, t.v.g.segmentCount);
   // (has() bumps the count, but it is already at FREQ_MAX: the looks change nothing.)
-  for (let i = 0; i < t.v.g.segmentCount && t.has('x') && t.lastRef === ref; i++) assert.ok(evictSegment(t));
+  for (let i = 0; i < t.v.g.segmentCount && t.has('x') && refOf(t, 'x') === ref; i++) assert.ok(evictSegment(t));
   assert.equal(queueOf(t, 'x'), QUEUE_MAIN, 'x, read, was kept');
-  assert.notEqual(t.lastRef, ref, 'x was copied forward');
+  assert.notEqual(refOf(t, 'x'), ref, 'x was copied forward');
   // The copy reset the count to 0; the loop's last has() and queueOf's raised it to 2. A
   // copy that kept the count minus one would have left 2, raised to FREQ_MAX (3).
   assert.equal(countOf('x'), 2);
+  t.close();
+});
+
+test('versions change only on writes: promotion, reinsertion and compaction keep them; a CAS with a fresh version never fails', () => {
+  const cache = SharedCache.create({ memoryBytes: '2mb', maxValueBytes: 1024 });
+  const canaries = Array.from({ length: 20 }, (_, i) => `canary:${i}`);
+  const versions = new Map(canaries.map((k) => [k, cache.set(k, value)!]));
+  const capacity = cache.stats().segments.total * cache.stats().segments.segmentBytes;
+  const floodKeys = Math.ceil((4 * capacity) / 136);
+  let casWins = 0;
+  cache.set('cas', '0');
+  for (let i = 0; i < floodKeys; i++) {
+    cache.set(`flood:${i}`, value);
+    if (i % 500 === 0) {
+      for (const k of canaries) assert.equal(cache.getEntry(k)?.version, versions.get(k), `${k} after ${i} flood writes`);
+      // CAS against the version just read: nobody else writes the key, so it must win.
+      const e = cache.getEntry('cas')!;
+      const next = cache.set('cas', String(Number(new TextDecoder().decode(e.value)) + 1), { ifVersion: e.version });
+      assert.notEqual(next, undefined, `CAS after ${i} flood writes`);
+      casWins++;
+    }
+  }
+  const s = cache.stats();
+  assert.ok(s.promotions + s.reinsertions > 0, `the canaries were copied forward: ${JSON.stringify(s)}`);
+  assert.equal(cache.get('cas'), String(casWins));
+  // A write changes the version; a TTL change does not (the value is the same).
+  const before = cache.getEntry('canary:0')!.version;
+  cache.expire('canary:0', 100);
+  assert.equal(cache.getEntry('canary:0')!.version, before);
+  assert.notEqual(cache.set('canary:0', value), before);
+  cache.close();
+});
+
+test('compaction keeps versions', () => {
+  const t = makeTable(4 << 20, 1024);
+  const n = 6000;
+  const versions = new Map<string, string>();
+  for (let i = 0; i < n; i++) {
+    t.set(`c${i}`, value);
+    versions.set(`c${i}`, `${t.lastGeneration}.${t.lastRef}`);
+  }
+  for (let i = 0; i < n; i++) if (i % 10 !== 0) t.delete(`c${i}`);
+  assert.ok(compactSegments(t, 1000, 1) > 0, 'something was compacted');
+  for (let i = 0; i < n; i += 10) {
+    assert.equal(t.getString(`c${i}`), value);
+    assert.equal(`${t.lastGeneration}.${t.lastRef}`, versions.get(`c${i}`), `c${i}`);
+  }
   t.close();
 });

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { replayWal } from '../../src/persist/wal-replay.ts';
+import type { WalGapError } from '../../src/errors.ts';
 import { type FsyncPolicy, listWalFiles, pruneWalFiles, WAL_PREALLOCATE_BYTES, WalWriter, type WalWriterOptions } from '../../src/persist/wal-writer.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { H_WAL_EPOCH } from '../../src/table/layout.ts';
@@ -358,6 +359,72 @@ test('8 threads racing on 3 keys: replaying their WAL files rebuilds exactly the
   } finally {
     a.close();
     b.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a gap in the WAL (a closed file missing) stops the replay with SABCACHE_ERR_WAL_GAP naming the range; accepted only when asked', () => {
+  const dir = tempDir();
+  const a = create();
+  try {
+    // Three closed files: incr 1-3, incr 4-6, incr 7-9.
+    for (let file = 0; file < 3; file++) {
+      const wal = new WalWriter(dir, a.table.owner, 'no', a.table.v, quiet);
+      a.table.walSink = wal;
+      for (let i = 0; i < 3; i++) a.incr('n');
+      wal.close();
+    }
+    const files = listWalFiles(dir).sort();
+    assert.equal(files.length, 3, files.join());
+    rmSync(files[1]);
+    const b = create();
+    assert.throws(() => replayWal(b.table, dir, 0, quiet), (e: WalGapError) => e.code === 'SABCACHE_ERR_WAL_GAP' && e.from === 4n && e.to === 6n && /missing records 4 to 6/.test(e.message));
+    b.close();
+    const c = create();
+    const lines: string[] = [];
+    const r = replayWal(c.table, dir, 0, (l) => lines.push(l), true);
+    assert.deepEqual(r.gaps, [[4, 6]]);
+    assert.match(lines.join('\n'), /WAL GAP: records 4 to 6 are missing/);
+    // The incr across the gap: the replay holds the last logged value, never a wrong sum.
+    assert.equal(c.get('n'), '9');
+    c.close();
+  } finally {
+    a.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a hole a crash explains (a file left open, cut short) is not a gap', () => {
+  const dir = tempDir();
+  const a = create();
+  try {
+    const first = new WalWriter(dir, a.table.owner, 'no', a.table.v, quiet);
+    a.table.walSink = first;
+    a.set('x', '1'); // seq 1, in the first writer's file
+    first.close();
+    // A second "thread" whose file is left open (its writer crashed): seq 2 is lost with its
+    // tail, and seq 3, by a third writer, was made durable.
+    const crashed = new WalWriter(dir, a.table.owner, 'no', a.table.v, quiet);
+    a.table.walSink = crashed;
+    a.set('y', 'lost');
+    crashed.close();
+    const crashedFile = listWalFiles(dir).find((f) => /-0{15}2-0{15}2\.log$/.test(f))!;
+    // Back under its open name, and its one record cut off: as a kill -9 leaves it.
+    const open = crashedFile.replace(/-0{15}2\.log$/, '.log');
+    writeFileSync(open, readFileSync(crashedFile).subarray(0, 40));
+    rmSync(crashedFile);
+    const third = new WalWriter(dir, a.table.owner, 'no', a.table.v, quiet);
+    a.table.walSink = third;
+    a.set('z', '3');
+    third.close();
+    const b = create();
+    const r = replayWal(b.table, dir, 0, quiet);
+    assert.deepEqual(r.gaps, []);
+    assert.deepEqual([b.get('x'), b.get('y'), b.get('z')], ['1', undefined, '3']);
+    assert.ok(r.fileStates.some((f) => f.open && f.damaged), JSON.stringify(r.fileStates));
+    b.close();
+  } finally {
+    a.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -111,7 +111,9 @@ test('[hardening 5] versions do not change without a write: a worker restart kee
     etags.set(`canary:${i}`, r.headers.get('etag')!);
   }
   assert.equal((await fetch(`${srv.admin}/v1/admin/workers/0/restart`, { method: 'POST' })).status, 202);
-  await new Promise((r) => setTimeout(r, 1500));
+  // Ready again once the new worker listens (/readyz), then every ETag must still match.
+  await new Promise((r) => setTimeout(r, 200));
+  for (let i = 0; i < 200 && (await fetch(`${srv.admin}/readyz`)).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
   for (const [key, etag] of etags) {
     const r = await fetch(`${srv.base}/v1/kv/${key}`, { headers: { 'if-none-match': etag } });
     assert.equal(r.status, 304, `${key} kept ${etag}`);
@@ -166,4 +168,50 @@ test('[hardening 8] this uWebSockets.js build answers only HTTP/1.1 with at most
   assert.match(await send(`GET /v1/kv/proto HTTP/1.1\r\nHost: x\r\n${headers(47)}\r\n`), /^HTTP\/1\.1 200/);
   assert.equal(await send(`GET /v1/kv/proto HTTP/1.1\r\nHost: x\r\n${headers(48)}\r\n`), '');
   assert.equal(await send('GET /v1/kv/proto HTTP/1.0\r\nHost: x\r\n\r\n'), '');
+});
+
+test('[hardening 6] /readyz is 200 only once every worker listens (a write right after succeeds); both are 503 while stopping', async () => {
+  const { spawn } = await import('node:child_process');
+  const { freePort } = await import('../helpers/server-process.ts');
+  const port = await freePort();
+  const adminPort = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', '2', '--memory', '16mb'], { stdio: 'ignore' });
+  const status = async (path: string): Promise<number> => {
+    try {
+      return (await fetch(`http://127.0.0.1:${adminPort}${path}`)).status;
+    } catch {
+      return 0; // not listening
+    }
+  };
+  try {
+    const seen = new Set<number>();
+    let ready = false;
+    for (let i = 0; i < 2000 && !ready; i++) {
+      const [health, readiness] = [await status('/healthz'), await status('/readyz')];
+      seen.add(readiness);
+      if (readiness === 200) {
+        ready = true;
+        assert.equal(health, 200);
+        // Ready means serving: the data port takes a write at once.
+        assert.equal((await fetch(`http://127.0.0.1:${port}/v1/kv/ready`, { method: 'PUT', body: 'x' })).status, 204);
+      } else {
+        assert.ok(readiness === 0 || readiness === 503, `readyz ${readiness}`);
+        assert.ok(health === 0 || health === 503, `healthz ${health} while not ready`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
+    assert.ok(ready, `became ready; saw ${[...seen]}`);
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGTERM');
+    let answered = 0;
+    for (let i = 0; i < 200 && proc.exitCode === null; i++) {
+      const [health, readiness] = [await status('/healthz'), await status('/readyz')];
+      if (health !== 0) answered++;
+      assert.ok(health !== 200 && readiness !== 200, `while stopping: healthz ${health}, readyz ${readiness}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await exited;
+  } finally {
+    proc.kill('SIGKILL');
+  }
 });
