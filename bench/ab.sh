@@ -12,8 +12,8 @@ run() { # dir label round
   local get put wsget wsset
   get=$(grep '^| sabcache | GET' "$1/bench/results/http.md" | awk -F'|' '{gsub(/[ ,]/,"",$4); print $4}')
   put=$(grep '^| sabcache | PUT' "$1/bench/results/http.md" | awk -F'|' '{gsub(/[ ,]/,"",$4); print $4}')
-  wsget=$(grep '^| GET | 16 ' "$1/bench/results/ws.md" | awk -F'|' '{gsub(/[ ,]/,"",$4); print $4}')
-  wsset=$(grep '^| SET | 16 ' "$1/bench/results/ws.md" | awk -F'|' '{gsub(/[ ,]/,"",$4); print $4}')
+  wsget=$(grep '^| GET | 16 ' "$1/bench/results/ws-get+set-16.md" | awk -F'|' '{gsub(/[ ,]/,"",$4); print $4}')
+  wsset=$(grep '^| SET | 16 ' "$1/bench/results/ws-get+set-16.md" | awk -F'|' '{gsub(/[ ,]/,"",$4); print $4}')
   echo "$2 round $3: http GET $get PUT $put; ws GET@16 $wsget SET@16 $wsset"
   res[$2,$3]="$get $put $wsget $wsset"
 }

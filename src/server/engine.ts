@@ -189,6 +189,9 @@ export class Server {
     // New records are numbered after every one the files held.
     Atomics.store(this.cache.table.v.i64, H_WAL_SEQ_I64, BigInt(seq));
     this.recoveredSeq = seq;
+    // Files a clean stop kept (the oldest kept snapshot's) hold nothing newer than the
+    // snapshot loaded: then there is nothing to write and nothing to set aside.
+    if (replayed.applied === 0 && replayed.gaps.length === 0 && !replayed.fileStates.some((f) => f.open || f.damaged)) return;
     const w = writeSnapshot(this.cache.table, dir, this.config.snapshotKeep, BigInt(seq));
     for (const f of replayed.fileStates) {
       if (f.damaged) {
