@@ -309,31 +309,31 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
 
   /** Handles one message: runs its requests and sends (or defers) one answer. */
   function onMessage(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
-      current = ws;
-      if (!isBinary) {
-        const text = executeJson(Buffer.from(message).toString('utf8'));
-        return state.afterDurable(() => {
-          if (sockets.has(ws)) send(ws, text, false);
-        });
-      }
-      writer.reset();
-      try {
-        decodeRequests(new Uint8Array(message), limits.maxRequestsPerMessage, execute);
-      } catch (e) {
-        if (e instanceof FrameError) writer.error(e.id, 'SABCACHE_ERR_BAD_REQUEST', e.message);
-        else {
-          console.error('sabcache: WebSocket message failed:', e);
-          writer.error(0, 'SABCACHE_ERR_INTERNAL', 'internal error');
-        }
-      }
-      if (!state.durableWaits) return send(ws, writer.frame(), true);
-      // --fsync always: the answer leaves once the WAL has synced this message's changes
-      // (the writer's buffer is reused meanwhile: keep a copy), unless the socket closed.
-      const kept = deferred.keep(writer.frame());
-      state.afterDurable(() => {
-        if (sockets.has(ws)) send(ws, kept.bytes, true);
-        deferred.release(kept);
+    current = ws;
+    if (!isBinary) {
+      const text = executeJson(Buffer.from(message).toString('utf8'));
+      return state.afterDurable(() => {
+        if (sockets.has(ws)) send(ws, text, false);
       });
+    }
+    writer.reset();
+    try {
+      decodeRequests(new Uint8Array(message), limits.maxRequestsPerMessage, execute);
+    } catch (e) {
+      if (e instanceof FrameError) writer.error(e.id, 'SABCACHE_ERR_BAD_REQUEST', e.message);
+      else {
+        console.error('sabcache: WebSocket message failed:', e);
+        writer.error(0, 'SABCACHE_ERR_INTERNAL', 'internal error');
+      }
+    }
+    if (!state.durableWaits) return send(ws, writer.frame(), true);
+    // --fsync always: the answer leaves once the WAL has synced this message's changes
+    // (the writer's buffer is reused meanwhile: keep a copy), unless the socket closed.
+    const kept = deferred.keep(writer.frame());
+    state.afterDurable(() => {
+      if (sockets.has(ws)) send(ws, kept.bytes, true);
+      deferred.release(kept);
+    });
   }
 
   return (code, reason) => {

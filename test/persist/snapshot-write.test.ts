@@ -33,9 +33,10 @@ test('a helper that joins the walk from the start copies segments, and the file 
   try {
     const job = newSnapshotWriteJob(cache.table.v.g, 1);
     const helper = startFixture('snapshot-helper-worker', { handle: cache.handle, job });
-    await new Promise((r) => setTimeout(r, 300)); // the helper waits for the first phase
-    const w = writeSnapshot(cache.table, dir, 1, 0n, job);
+    // Attached (a slow machine may take seconds to start a worker): it now waits for the first phase.
     await firstMessage(helper);
+    const w = writeSnapshot(cache.table, dir, 1, 0n, job);
+    await firstMessage(helper); // done (writeSnapshot is synchronous: the message waits in the queue)
     assert.equal(w.entries, cache.stats().items);
     assert.equal(w.tailEntries, 0, 'nothing changed during the walk');
     assert.ok(w.helperSegments > 0 && w.helperSegments < cache.table.v.g.segmentCount, `helper copied ${w.helperSegments} segments`);

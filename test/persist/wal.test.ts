@@ -185,9 +185,11 @@ test('fsync always, sync thread: a sync answers only the requests whose records 
   a.set('first-key', 'v');
   const first = new Promise<void>((resolve) => wal.whenDurable(resolve));
   wal.flush(); // written, and its sync asked for
-  // Block this thread long enough for that sync to finish, then change more before the
-  // event loop sees its answer.
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  // Block this thread until that sync has finished (its count is in shared memory; a slow
+  // machine may take seconds to start the sync thread), then change more before the event
+  // loop sees its answer.
+  const sleep = new Int32Array(new SharedArrayBuffer(4));
+  for (const t0 = Date.now(); wal.stats.syncs < 1 && Date.now() - t0 < 30_000;) Atomics.wait(sleep, 0, 0, 10);
   a.set('second-key', 'v');
   let syncsAtFirst = -1;
   let syncsAtSecond = -1;
