@@ -87,39 +87,39 @@ const attacks: [string, (port: number) => Promise<string>][] = [
   ['WebSocket binary, 1000 GETs', (port) => wsOnce(port, wsBinary)],
 ];
 
-const server = await start();
-const pid = server.proc.pid!;
-await fetch(`http://127.0.0.1:${server.port}/v1/kv/big`, { method: 'PUT', body: new Uint8Array(VALUE).fill(0x61) });
-const idle = status(pid);
-const rows: { attack: string; answers: string[]; rssAfter: number; hwm: number }[] = [];
+const rows: { attack: string; answers: string[]; idle: number; rssAfter: number; hwm: number; crashes: number; alive: boolean }[] = [];
+// A fresh server per attack, so that each peak is that attack's own.
 for (const [name, attack] of attacks) {
-  if (server.proc.exitCode !== null) break;
+  const server = await start();
+  const pid = server.proc.pid!;
+  await fetch(`http://127.0.0.1:${server.port}/v1/kv/big`, { method: 'PUT', body: new Uint8Array(VALUE).fill(0x61) });
+  const idle = status(pid).rss;
   const answers = new Set<string>();
   for (let i = 0; i < ATTACKS && server.proc.exitCode === null; i += CONNECTIONS) {
     for (const a of await Promise.all(Array.from({ length: Math.min(CONNECTIONS, ATTACKS - i) }, () => attack(server.port)))) answers.add(a);
   }
-  const s = server.proc.exitCode === null ? status(pid) : { rss: NaN, hwm: NaN };
-  rows.push({ attack: name, answers: [...answers], rssAfter: s.rss, hwm: s.hwm });
-  console.log(`${name}: ${[...answers].join(' | ')}; RSS ${MB(s.rss)} MiB, peak ${MB(s.hwm)} MiB`);
+  const alive = server.proc.exitCode === null;
+  const s = alive ? status(pid) : { rss: NaN, hwm: NaN };
+  const crashes = (server.out().match(/crashed|exited with code/g) ?? []).length;
+  rows.push({ attack: name, answers: [...answers], idle, rssAfter: s.rss, hwm: s.hwm, crashes, alive });
+  console.log(`${name}: ${[...answers].join(' | ')}; idle ${MB(idle)} MiB, RSS after ${MB(s.rss)} MiB, peak ${MB(s.hwm)} MiB; worker crashes ${crashes}`);
+  if (alive) server.proc.kill('SIGTERM');
+  await new Promise((r) => server.proc.exitCode === null ? server.proc.once('exit', r) : r(null));
 }
-const crashes = (server.out().match(/crashed|exited with code/g) ?? []).length;
-if (server.proc.exitCode === null) server.proc.kill('SIGTERM');
 const lines = [
   '# Peak RSS under response-amplification attacks',
   '',
   `Node ${process.version}; server from ${DIR === ROOT ? 'this checkout' : DIR}; --memory ${MB(MEMORY)} MiB, --threads 2, --max-value-bytes 1 MiB (so --max-response-bytes 5 MiB); ` +
     `one 1 MiB value; each attack ${ATTACKS} times from ${CONNECTIONS} connections at once; ${new Date().toISOString()}; command: \`${DIR === ROOT ? '' : `BENCH_SERVER_DIR=${DIR} `}npm run bench:amplification\``,
   '',
-  `Idle after storing the value: RSS ${MB(idle.rss)} MiB.`,
+  'A fresh server per attack. RSS from /proc/PID/status: idle after storing the value, after the attacks, and the peak (VmHWM).',
   '',
-  '| attack | answers | RSS after (MiB) | peak RSS so far (MiB) | peak − --memory (MiB) |',
-  '|---|---|---:|---:|---:|',
-  ...rows.map((r) => `| ${r.attack} | ${r.answers.join('; ')} | ${MB(r.rssAfter)} | ${MB(r.hwm)} | ${MB(r.hwm - MEMORY)} |`),
-  '',
-  `Worker crashes or restarts logged: ${crashes}; server ${server.proc.exitCode === null ? 'alive at the end' : `exited (${server.proc.exitCode})`}.`,
+  '| attack | answers | idle RSS (MiB) | RSS after (MiB) | peak RSS (MiB) | peak − idle (MiB) | worker crashes | server |',
+  '|---|---|---:|---:|---:|---:|---:|---|',
+  ...rows.map((r) => `| ${r.attack} | ${r.answers.join('; ')} | ${MB(r.idle)} | ${MB(r.rssAfter)} | ${MB(r.hwm)} | ${MB(r.hwm - r.idle)} | ${r.crashes} | ${r.alive ? 'alive' : 'died'} |`),
 ];
 const name = DIR === ROOT ? 'amplification' : 'amplification-other';
 writeFileSync(new URL(`./results/${name}.md`, import.meta.url), lines.join('\n') + '\n');
-writeFileSync(new URL(`./results/${name}.json`, import.meta.url), JSON.stringify({ node: process.version, dir: DIR, memory: MEMORY, attacks: ATTACKS, connections: CONNECTIONS, idle, rows, crashes }, null, 2) + '\n');
+writeFileSync(new URL(`./results/${name}.json`, import.meta.url), JSON.stringify({ node: process.version, dir: DIR, memory: MEMORY, attacks: ATTACKS, connections: CONNECTIONS, rows }, null, 2) + '\n');
 console.log(lines.join('\n'));
 process.exit(0);

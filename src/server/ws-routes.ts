@@ -25,6 +25,7 @@ import { nearestName } from '../util/known-options.ts';
 import type { SetOptions, SharedCache } from '../shared-cache.ts';
 import { C_REQUESTS, TYPE_INTEGER, TYPE_STRING } from '../table/layout.ts';
 import { remainingTtlSeconds } from '../table/table.ts';
+import { formatVersion } from '../table/version.ts';
 import type { Cors } from './cors.ts';
 import { DeferredFrames } from './deferred-frames.ts';
 import { httpError } from './http-errors.ts';
@@ -90,6 +91,9 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   const OVER_BUDGET = new ResponseTooLargeError(budget, "this request's answer, with the answers before it in the message,");
   /** Bytes of the JSON answers built so far for the current text message. */
   let jsonBytes = 0;
+  /** Where a JSON GET copies its value (grows up to max-value-bytes, then is reused). */
+  let jsonScratch = new Uint8Array(64 * 1024);
+  const decoder = new TextDecoder();
 
   function ttlLeft(): number {
     return remainingTtlSeconds(table.lastExpireAt, Date.now());
@@ -235,11 +239,15 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
       const key = r.key;
       switch (op) {
         case OP_GET: {
-          const e = cache.getEntry(key);
-          if (!e) return { id, status: 'not_found' };
-          // One value (≤ max-value-bytes) is copied; it is refused before it becomes text.
-          if (jsonBytes + e.value.length > budget) return jsonError(id, OVER_BUDGET);
-          return { id, status: 'value', value: new TextDecoder().decode(e.value), version: e.version, ttl: e.ttlSeconds, type: e.type };
+          // Copied only if it fits in what is left of the budget (nothing is copied otherwise).
+          table.codec.encode(key);
+          const room = Math.max(0, budget - jsonBytes);
+          if (jsonScratch.length < Math.min(room, table.v.maxValueBytes)) jsonScratch = new Uint8Array(Math.min(room, table.v.maxValueBytes));
+          const n = table.readEncodedInto(jsonScratch.subarray(0, room));
+          if (n < 0) return { id, status: 'not_found' };
+          if (n > room) return jsonError(id, OVER_BUDGET);
+          const type = table.lastValueType === TYPE_STRING ? 'string' : table.lastValueType === TYPE_INTEGER ? 'integer' : 'bytes';
+          return { id, status: 'value', value: decoder.decode(jsonScratch.subarray(0, n)), version: formatVersion(table.lastGeneration, table.lastRef), ttl: ttlLeft(), type };
         }
         case OP_SET: {
           if (typeof r.value !== 'string') return bad('"value" must be a string');
