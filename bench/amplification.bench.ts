@@ -14,7 +14,8 @@
  * process and its workers survived (no "crashed" or "exited" log line).
  *
  * `BENCH_SERVER_DIR` runs another checkout's server (the same attacks, to compare with the
- * code before the budget); it is given 60 s per attack at most and may die.
+ * code before the budget); it is given 60 s per attack at most and may die. Runs with other
+ * than the defaults write `amplification[-other]-<connections>x<attacks>.{md,json}`.
  *
  * Run: npm run bench:amplification   (results: bench/results/amplification.{md,json})
  */
@@ -30,6 +31,8 @@ const ATTACKS = Number(process.env.BENCH_ATTACKS ?? 20);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 8);
 const MEMORY = 64 * 1024 * 1024;
 const VALUE = 1024 * 1024;
+/** The variables this run was given, as a command prefix. */
+const ENV_TEXT = ['BENCH_SERVER_DIR', 'BENCH_CONNECTIONS', 'BENCH_ATTACKS'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]} `).join('');
 const MB = (n: number): string => (n / 1024 / 1024).toFixed(0);
 
 function status(pid: number): { rss: number; hwm: number } {
@@ -110,7 +113,7 @@ const lines = [
   '# Peak RSS under response-amplification attacks',
   '',
   `Node ${process.version}; server from ${DIR === ROOT ? 'this checkout' : DIR}; --memory ${MB(MEMORY)} MiB, --threads 2, --max-value-bytes 1 MiB (so --max-response-bytes 5 MiB); ` +
-    `one 1 MiB value; each attack ${ATTACKS} times from ${CONNECTIONS} connections at once; ${new Date().toISOString()}; command: \`${DIR === ROOT ? '' : `BENCH_SERVER_DIR=${DIR} `}npm run bench:amplification\``,
+    `one 1 MiB value; each attack ${ATTACKS} times from ${CONNECTIONS} connections at once; ${new Date().toISOString()}; command: \`${ENV_TEXT}npm run bench:amplification\``,
   '',
   'A fresh server per attack. RSS from /proc/PID/status: idle after storing the value, after the attacks, and the peak (VmHWM).',
   '',
@@ -118,7 +121,7 @@ const lines = [
   '|---|---|---:|---:|---:|---:|---:|---|',
   ...rows.map((r) => `| ${r.attack} | ${r.answers.join('; ')} | ${MB(r.idle)} | ${MB(r.rssAfter)} | ${MB(r.hwm)} | ${MB(r.hwm - r.idle)} | ${r.crashes} | ${r.alive ? 'alive' : 'died'} |`),
 ];
-const name = DIR === ROOT ? 'amplification' : 'amplification-other';
+const name = `amplification${DIR === ROOT ? '' : '-other'}${process.env.BENCH_ATTACKS || process.env.BENCH_CONNECTIONS ? `-${CONNECTIONS}x${ATTACKS}` : ''}`;
 writeFileSync(new URL(`./results/${name}.md`, import.meta.url), lines.join('\n') + '\n');
 writeFileSync(new URL(`./results/${name}.json`, import.meta.url), JSON.stringify({ node: process.version, dir: DIR, memory: MEMORY, attacks: ATTACKS, connections: CONNECTIONS, rows }, null, 2) + '\n');
 console.log(lines.join('\n'));
