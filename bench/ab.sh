@@ -3,8 +3,15 @@
 # A and B, each running `npm run bench:http` (1 round) and `npm run bench:ws` (depth 16,
 # 1 round); prints each round's sabcache figures and the medians' ratio B/A.
 # Usage: bench/ab.sh DIR_A DIR_B [ROUNDS]   (each DIR a checkout with node_modules)
+# Results: bench/results/ab.md (this checkout), with the command and both commits.
 set -euo pipefail
 A=$1; B=$2; ROUNDS=${3:-5}
+OUT="$(dirname "$0")/results/ab.md"
+exec > >(tee "$OUT.tmp")
+echo "# Paired A/B: $(git -C "$A" log -1 --format='%h %s' | cut -c1-60) (A) vs $(git -C "$B" log -1 --format='%h %s' | cut -c1-60) (B)"
+echo
+echo "$(date -u +%FT%TZ); Node $(node --version); command: \`BENCH_SECONDS=${BENCH_SECONDS:-3} bench/ab.sh A B $ROUNDS\`; bench:http (1 round) and bench:ws (depth 16, 1 round) per checkout per round, the order alternating"
+echo
 export BENCH_ROUNDS=1 BENCH_SECONDS=${BENCH_SECONDS:-3} BENCH_DEPTHS=16
 declare -A res
 run() { # dir label round
@@ -27,3 +34,4 @@ for i in 1 2 3 4; do
   pr=$(for r in $(seq 1 "$ROUNDS"); do echo "${res[A,$r]} ${res[B,$r]}" | awk -v i=$i '{printf "%.2f ", $(i+4)/$i}'; done)
   echo "$name: A median $a, B median $b, B/A $(awk -v a="$a" -v b="$b" 'BEGIN{printf "%.3f", b/a}'); per-round B/A: $pr"
 done
+mv "$OUT.tmp" "$OUT"

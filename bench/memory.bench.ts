@@ -7,7 +7,7 @@
  * filled with 3N unique keys so that it is full and evicting (a cache in service is full;
  * an emptier one only spreads its index over fewer items). Per item it holds:
  *  - metadata B/item = (every region but the segments + live entry bytes − items × 116) / items:
- *    entry headers and padding, index, frequency bytes, ghost table, segment table, and the
+ *    entry headers and padding, index, frequency bytes, versions, ghost table, segment table, and the
  *    fixed regions (header, thread blocks, change feed) spread over the items. The target is
  *    about this figure (memcached's and Redis's are per-item structures too);
  *  - buffer B/item = (the whole buffer − items × 116) / items: adds the free segments kept
@@ -26,7 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { SharedCache } from '../src/index.ts';
-import { BUCKET_BYTES, computeGeometry, entryBytes, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES, INDEX_BYTES_PER_BUCKET, WAYS } from '../src/table/layout.ts';
+import { BUCKET_BYTES, computeGeometry, entryBytes, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES, INDEX_BYTES_PER_BUCKET, VERSION_BYTES_PER_BUCKET, WAYS } from '../src/table/layout.ts';
 import { planGeometry } from '../src/table/sizing.ts';
 import { freePort } from '../test/helpers/server-process.ts';
 import { startProcess, stopProcess } from './helpers/processes.ts';
@@ -43,7 +43,7 @@ const keyOf = (i: number) => `k:${String(i).padStart(KEY_BYTES - 2, '0')}`;
 interface SabcacheRow {
   items: number; memoryBytes: number; bucketCount: number; wayLoad: number; segments: number; segmentBytes: number;
   metadataPerItem: number; bufferPerItem: number; liveShareOfSegments: number;
-  parts: { entryHeader: number; index: number; freq: number; ghost: number; other: number };
+  parts: { entryHeader: number; index: number; freq: number; versions: number; ghost: number; other: number };
 }
 
 /**
@@ -65,12 +65,13 @@ function sabcacheRow(n: number): SabcacheRow {
     const index = (g.bucketCount * BUCKET_BYTES) / items;
     const freq = (g.bucketCount * FREQ_BYTES_PER_BUCKET) / items;
     const ghost = (g.ghostLines * GHOST_LINE_BYTES) / items;
+    const versions = (g.bucketCount * VERSION_BYTES_PER_BUCKET) / items;
     const entryHeader = s.liveBytes / items - PAYLOAD;
     const metadataPerItem = (g.segmentsOffset + s.liveBytes) / items - PAYLOAD;
     return {
       items, memoryBytes, bucketCount: g.bucketCount, wayLoad: items / (g.bucketCount * WAYS), segments: g.segmentCount, segmentBytes: g.segmentBytes,
       metadataPerItem, bufferPerItem: s.bufferBytes / items - PAYLOAD, liveShareOfSegments: s.liveBytes / (g.segmentCount * g.segmentBytes),
-      parts: { entryHeader, index, freq, ghost, other: metadataPerItem - entryHeader - index - freq - ghost },
+      parts: { entryHeader, index, freq, versions, ghost, other: metadataPerItem - entryHeader - index - freq - versions - ghost },
     };
   } finally {
     cache.close();
@@ -207,11 +208,11 @@ const md = [
   '',
   `Items of ${KEY_BYTES}-byte keys and ${VALUE_BYTES}-byte values (${PAYLOAD} B of payload). sabcache: default options but \`memoryBytes\`, planned for about N items and filled with 3N unique keys, so it is full and evicting; "items" is what it then holds. "Metadata" = every region but the segments plus the live entries' bytes, minus the payload, per item held. "Buffer" = the whole SharedArrayBuffer minus the payload, per item held (adds the free segments kept for writers and evictors, unfilled segment tails, and unlinked entries not yet reclaimed). memcached: (\`bytes\` + \`hash_bytes\`) / items − payload (slab chunk rounding not counted). Redis: \`used_memory\` after − before, per item, − payload. memcached and Redis get exactly N items.`,
   '',
-  '| N | sabcache items held | sabcache metadata B/item | of which: entry header, index, freq, ghost, other | sabcache buffer B/item (live share of segments) | buckets (way load) | memcached B/item | Redis B/item |',
+  '| N | sabcache items held | sabcache metadata B/item | of which: entry header, index, freq, versions, ghost, other | sabcache buffer B/item (live share of segments) | buckets (way load) | memcached B/item | Redis B/item |',
   '|---:|---:|---:|---|---:|---|---:|---:|',
   ...rows.map((r) => {
     const p = r.sabcache.parts;
-    return `| ${r.items.toLocaleString('en-US')} | ${r.sabcache.items.toLocaleString('en-US')} | ${f1(r.sabcache.metadataPerItem)} | ${[p.entryHeader, p.index, p.freq, p.ghost, p.other].map(f1).join(', ')} | ${f1(r.sabcache.bufferPerItem)} (${(r.sabcache.liveShareOfSegments * 100).toFixed(0)}%) | ${r.sabcache.bucketCount.toLocaleString('en-US')} (${(r.sabcache.wayLoad * 100).toFixed(0)}%) | ${f1(r.memcached)} | ${f1(r.redis)} |`;
+    return `| ${r.items.toLocaleString('en-US')} | ${r.sabcache.items.toLocaleString('en-US')} | ${f1(r.sabcache.metadataPerItem)} | ${[p.entryHeader, p.index, p.freq, p.versions, p.ghost, p.other].map(f1).join(', ')} | ${f1(r.sabcache.bufferPerItem)} (${(r.sabcache.liveShareOfSegments * 100).toFixed(0)}%) | ${r.sabcache.bucketCount.toLocaleString('en-US')} (${(r.sabcache.wayLoad * 100).toFixed(0)}%) | ${f1(r.memcached)} | ${f1(r.redis)} |`;
   }),
   '',
   '## Server RSS against `--memory`',
