@@ -135,7 +135,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: 'host', env: 'SABCACHE_HOST', unit: 'address', default: () => '0.0.0.0', help: 'address of the data port', parse: host },
   { key: 'port', flag: 'port', env: 'SABCACHE_PORT', unit: 'port', default: () => '7070', help: 'data port: HTTP key API', parse: port },
   { key: 'adminHost', flag: 'admin-host', env: 'SABCACHE_ADMIN_HOST', unit: 'address', default: () => '127.0.0.1', help: 'address of the admin port (loopback unless you mean it)', parse: host },
-  { key: 'adminPort', flag: 'admin-port', env: 'SABCACHE_ADMIN_PORT', unit: 'port', default: () => '7071', help: 'admin port: /healthz, /v1/stats', parse: port },
+  { key: 'adminPort', flag: 'admin-port', env: 'SABCACHE_ADMIN_PORT', unit: 'port', default: () => '7071', help: 'admin port: /healthz, /readyz, /v1/stats', parse: port },
   { key: 'threads', flag: 'threads', env: 'SABCACHE_THREADS', unit: 'threads', default: () => String(availableParallelism()), help: 'server worker threads on the data port', parse: threads },
   { key: 'memoryBytes', flag: 'memory', env: 'SABCACHE_MEMORY', unit: 'bytes (kb/mb/gb)', default: () => '256mb', help: 'shared memory for the whole cache', parse: bytesIn(1024 * 1024, 4 * 1024 ** 3 - 4096) },
   { key: 'maxKeyBytes', flag: 'max-key-bytes', env: 'SABCACHE_MAX_KEY_BYTES', unit: 'bytes', default: () => '1024', help: 'largest key (UTF-8 bytes)', parse: bytesIn(1, KEY_BYTES_LIMIT) },
@@ -223,6 +223,6 @@ export function helpText(): string {
     '',
     'Data port:  /v1/kv/{key} (GET HEAD PUT PATCH DELETE; POST …/incr|decr|expire|persist),',
     '            POST /v1/mget, POST /v1/mset, GET /v1/keys, WebSocket /v1/ws (docs/)',
-    'Admin port: GET /healthz, GET /v1/stats, POST /v1/admin/flush, POST /v1/admin/snapshot',
+    'Admin port: GET /healthz, GET /readyz, GET /v1/stats, POST /v1/admin/flush, POST /v1/admin/snapshot',
   ].join('\n');
 }
