@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { takeVersionBlock } from './version.ts';
 import { LITTLE_ENDIAN } from '../util/endian.ts';
 import { BadTtlError, BadValueError, OutOfMemoryError, TooManyThreadsError, ValueTooLargeError } from '../errors.ts';
 import { lockBucket, unlockBucket, validateSeq } from './bucket-lock.ts';
@@ -18,7 +19,7 @@ import { KeyCodec } from './key-codec.ts';
 import {
   B_REFS, B_TAGS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
   E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, FLAGS_SHIFT, freqWord,
-  H_CLOCK_SECONDS, H_VERSION_EPOCH, H_VERSION_NEXT, VERSION_BLOCK, VERSION_BYTES_PER_BUCKET, versionWord, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
+  H_CLOCK_SECONDS, H_VERSION_EPOCH, VERSION_BLOCK, VERSION_BYTES_PER_BUCKET, versionWord, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_PARK, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
   KEYLEN_MASK, REGION_ALIGN_BYTES, SEGMENT_FIRST_OFFSET, H_WAL_SEQ_I64, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
@@ -1091,8 +1092,7 @@ export class Table implements ThreadContext {
    */
   private nextVersion(): number {
     if (this.versionNext === this.versionEnd) {
-      // Only uniqueness matters: the atomic add gives each thread a block of its own.
-      this.versionNext = Atomics.add(this.i32, H_VERSION_NEXT, VERSION_BLOCK);
+      this.versionNext = takeVersionBlock(this.i32);
       this.versionEnd = (this.versionNext + VERSION_BLOCK) | 0;
     }
     const v = this.versionNext;

@@ -12,6 +12,17 @@
  *
  * @module
  */
+import { H_VERSION_NEXT, VERSION_BLOCK } from './layout.ts';
+
+/**
+ * Takes the next block of {@link VERSION_BLOCK} version counters from the cache's header
+ * word H_VERSION_NEXT and returns the first (the block wraps with the i32).
+ */
+export function takeVersionBlock(i32: Int32Array): number {
+  // Ordering: one atomic add, so that two threads never take the same block and no two
+  // writes share a version (test/table/ops-concurrency.test.ts races it from 4 threads).
+  return Atomics.add(i32, H_VERSION_NEXT, VERSION_BLOCK);
+}
 
 /** Formats a version as text. */
 export function formatVersion(generation: number, ref: number): string {

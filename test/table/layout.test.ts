@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   BUCKET_BYTES, BUCKET_WORDS, ENTRY_UNLINKED, FLAGS_SHIFT, KEYLEN_MASK, TYPE_MASK, B_REFS, B_SPARE, B_TAGS, B_SPARE_LINE0, B_SEQ, seqLockedBy, seqOwner, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, INDEX_BYTES_PER_BUCKET, rangeOf,
-  FREQ_BYTES_PER_BUCKET, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
+  FREQ_BYTES_PER_BUCKET, VERSION_BYTES_PER_BUCKET, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
   refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
   GHOST_LINE_BYTES, GHOST_LINE_HALFWORDS, GHOST_SLOTS_PER_LINE, BUCKETS_PER_GHOST_LINE, FREQ_BITS, FREQ_MAX, GL_CURSOR, GL_FIRST_SLOT, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
 } from '../../src/table/layout.ts';
@@ -54,9 +54,10 @@ test('fixed records fit their slots', () => {
   assert.ok(T_COUNTERS_BYTE + COUNTER_COUNT * 8 <= THREAD_BLOCK_BYTES);
   assert.equal(T_COUNTERS_BYTE % 8, 0);
   assert.ok(H_SEGMENTS_PAGE * 4 < HEADER_BYTES);
-  // The i64 WAL sequence takes two i32 words past every i32 header word.
+  // The i64 WAL sequence takes two i32 words that no i32 header word shares; none repeats.
   const headerWords = Object.entries(layout).filter(([name, v]) => /^H_/.test(name) && name !== 'H_WAL_SEQ_I64' && typeof v === 'number').map(([, v]) => v as number);
-  assert.ok(headerWords.every((w) => w < H_WAL_SEQ_I64 * 2), `header words ${headerWords.join(',')} below the WAL sequence`);
+  assert.ok(headerWords.every((w) => w !== H_WAL_SEQ_I64 * 2 && w !== H_WAL_SEQ_I64 * 2 + 1), `header words ${headerWords.join(',')} clear of the WAL sequence`);
+  assert.equal(new Set(headerWords).size, headerWords.length, 'each header word has one meaning');
   assert.ok((H_WAL_SEQ_I64 + 1) * 8 <= HEADER_BYTES);
   assert.equal(entryBytes(16, 100) % 8, 0);
   assert.equal(entryBytes(1, 1), 16);
@@ -74,6 +75,7 @@ test('regions are aligned, ordered and do not overlap', () => {
       ['threads', THREAD_BLOCKS_OFFSET, THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES],
       ['index', g.indexOffset, g.bucketCount * BUCKET_BYTES],
       ['freq', g.freqOffset, g.bucketCount * FREQ_BYTES_PER_BUCKET],
+      ['versions', g.versionOffset, g.bucketCount * VERSION_BYTES_PER_BUCKET],
       ['ghost', g.ghostOffset, g.ghostLines * GHOST_LINE_BYTES],
       ['segment table', g.segmentTableOffset, g.segmentCount * SEGMENT_ROW_BYTES],
       ['change feed', g.feedOffset, FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES],
@@ -94,7 +96,7 @@ test('regions are aligned, ordered and do not overlap', () => {
 test('the ghost table has one line per 4 buckets, rounded up', () => {
   for (const g of geometries) {
     // The planner's per-bucket cost matches the regions the geometry lays out.
-    const indexRegions = g.bucketCount * (BUCKET_BYTES + FREQ_BYTES_PER_BUCKET) + g.ghostLines * GHOST_LINE_BYTES;
+    const indexRegions = g.bucketCount * (BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + VERSION_BYTES_PER_BUCKET) + g.ghostLines * GHOST_LINE_BYTES;
     assert.ok(Math.abs(indexRegions - g.bucketCount * INDEX_BYTES_PER_BUCKET) < GHOST_LINE_BYTES);
     assert.equal(BUCKETS_PER_GHOST_LINE, 4);
     assert.equal(g.ghostLines, Math.max(1, Math.ceil(g.bucketCount / 4)));

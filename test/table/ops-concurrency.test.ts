@@ -102,3 +102,17 @@ test('restoreEntries while 3 threads overwrite, delete and evict the same keys: 
     cache.close();
   }
 });
+
+test('4 threads taking version blocks at once never get the same one (the atomic add in takeVersionBlock)', async () => {
+  const cache = SharedCache.create({ memoryBytes: '2mb', maxValueBytes: 1024 });
+  const start = new SharedArrayBuffer(4);
+  const count = 200_000;
+  const workers = Array.from({ length: 4 }, () => startFixture('version-writer', { handle: cache.handle, count, start }));
+  await Promise.all(workers.map((w) => firstMessage(w))); // every thread attached
+  const done = workers.map((w) => firstMessage<{ firsts: number[] }>(w));
+  Atomics.store(new Int32Array(start), 0, 1);
+  Atomics.notify(new Int32Array(start), 0);
+  const firsts = (await Promise.all(done)).flatMap((r) => r.firsts);
+  assert.equal(new Set(firsts).size, firsts.length, 'every block was handed out once');
+  cache.close();
+});
