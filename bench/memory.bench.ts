@@ -26,7 +26,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { SharedCache } from '../src/index.ts';
-import { BUCKET_BYTES, computeGeometry, entryBytes, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES, INDEX_BYTES_PER_BUCKET, VERSION_BYTES_PER_BUCKET, WAYS } from '../src/table/layout.ts';
+import { BUCKET_BYTES, computeGeometry, entryBytes, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES, INDEX_BYTES_PER_BUCKET, BUCKET_VERSION_BYTES, WAYS } from '../src/table/layout.ts';
 import { planGeometry } from '../src/table/sizing.ts';
 import { freePort } from '../test/helpers/server-process.ts';
 import { startProcess, stopProcess } from './helpers/processes.ts';
@@ -62,10 +62,10 @@ function sabcacheRow(n: number): SabcacheRow {
     const s = cache.stats();
     if (g.bucketCount !== s.bucketCount) throw new Error('the bench planned another geometry than the cache');
     const items = s.items;
-    const index = (g.bucketCount * BUCKET_BYTES) / items;
+    const index = (g.bucketCount * (BUCKET_BYTES - BUCKET_VERSION_BYTES)) / items;
     const freq = (g.bucketCount * FREQ_BYTES_PER_BUCKET) / items;
     const ghost = (g.ghostLines * GHOST_LINE_BYTES) / items;
-    const versions = (g.bucketCount * VERSION_BYTES_PER_BUCKET) / items;
+    const versions = (g.bucketCount * BUCKET_VERSION_BYTES) / items; // the buckets' version lines
     const entryHeader = s.liveBytes / items - PAYLOAD;
     const metadataPerItem = (g.segmentsOffset + s.liveBytes) / items - PAYLOAD;
     return {

@@ -46,7 +46,7 @@ import { lockBucket, unlockBucket } from '../table/bucket-lock.ts';
 import { feedWatched, publishEntryChange } from '../table/change-feed.ts';
 import { ghostInsert } from '../table/ghost.ts';
 import {
-  B_REFS, C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_GHOST_INSERTS, C_GHOST_MAIN_INSERTS,
+  B_REFS, REF_STRIDE, C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_GHOST_INSERTS, C_GHOST_MAIN_INSERTS,
   C_PROMOTED, C_REINSERTED, C_UNLINKED, CHANGE_EVICT, CHANGE_EXPIRE, E_EXPIRE_AT, ENTRY_HEADER_BYTES, bucketOf,
   FREQ_MAX, H_CLOCK_SECONDS, H_FULL, H_SMALL_TARGET, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET,
   SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, makeRef,
@@ -199,7 +199,7 @@ export function compactSegments(t: Table, maxSegments: number, minFreeSegments: 
 
 /** The way of locked-or-not bucket word `bw` that holds `ref`, or -1. */
 function wayOf(i32: Int32Array, bw: number, ref: number): number {
-  for (let w = 0; w < WAYS; w++) if (i32[bw + B_REFS + w] === ref) return w;
+  for (let w = 0; w < WAYS; w++) if (i32[bw + B_REFS + w * REF_STRIDE] === ref) return w;
   return -1;
 }
 

@@ -6,13 +6,13 @@
  * @module
  */
 import { lockBucket, unlockBucket } from '../table/bucket-lock.ts';
-import { B_REFS, C_EXPIRED_ITEMS, CHANGE_EXPIRE, C_UNLINKED, E_EXPIRE_AT, H_CLOCK_SECONDS, WAYS, bucketWord, refByte, ENTRY_HEADER_BYTES } from '../table/layout.ts';
+import { B_REFS, REF_STRIDE, C_EXPIRED_ITEMS, CHANGE_EXPIRE, C_UNLINKED, E_EXPIRE_AT, H_CLOCK_SECONDS, WAYS, bucketWord, refByte, ENTRY_HEADER_BYTES } from '../table/layout.ts';
 import { feedWatched, publishEntryChange } from '../table/change-feed.ts';
 import { type ThreadContext, unlinkWayLocked } from '../table/segments.ts';
 
 /** The expireAt of way `w` of bucket word `bw`, read without the lock (a hint only). */
 function expireAtOf(ctx: ThreadContext, bw: number, w: number): number {
-  const ref = ctx.v.i32[bw + B_REFS + w];
+  const ref = ctx.v.i32[bw + B_REFS + w * REF_STRIDE];
   if (ref === 0) return 0;
   const e = refByte(ctx.v.g, ref);
   if (e + ENTRY_HEADER_BYTES > ctx.v.sab.byteLength) return 0;
@@ -43,7 +43,7 @@ export function sweepExpired(ctx: ThreadContext, from: number, count: number): n
       for (let w = 0; w < WAYS; w++) {
         const exp = expireAtOf(ctx, bw, w);
         if (exp === 0 || exp > clock) continue;
-        const ref = i32[bw + B_REFS + w];
+        const ref = i32[bw + B_REFS + w * REF_STRIDE];
         if (feedWatched(v)) publishEntryChange(v, CHANGE_EXPIRE, refByte(v.g, ref));
         unlinkWayLocked(v, bw, w, ref);
         v.f64[counters + C_UNLINKED]++;

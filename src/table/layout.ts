@@ -8,18 +8,19 @@
  * ```
  *  byte 0                                                                    buffer end
  *  ┌────────┬───────────────┬────────────────┬───────────┬────────────┬──────────────┬──────────────┬──────────────┐
- *  │ header │ thread blocks │ index          │ freq      │ versions   │ ghost      │ segment table│ change feed  │ segments     │
- *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 128 B│ buckets×4B│ buckets×64B│ buckets/4  │ segments×32 B│ 64 B + 2048 × │ segments × S │
- *  │        │               │                │           │            │ × 64 B     │              │ 128 B slots  │              │
+ *  │ header │ thread blocks │ index          │ freq      │ ghost      │ segment table│ change feed  │ segments     │
+ *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 192 B│ buckets×4B│ buckets/4  │ segments×32 B│ 64 B + 2048 × │ segments × S │
+ *  │        │               │                │           │ × 64 B     │              │ 128 B slots  │              │
  *  └────────┴───────────────┴────────────────┴───────────┴────────────┴──────────────┴──────────────┴──────────────┘
  *
- *  bucket (128 B = 32 × i32): line 0: [0] seq  [1] spare  [2..15] tags of ways 0..13
- *                             line 1: [16..29] refs of ways 0..13  [30, 31] spare
+ *  bucket (192 B = 48 × i32): line 0: [0] seq  [1] spare  [2..15] tags of ways 0..13
+ *                             lines 1-2: [16 + 2w] ref and [17 + 2w] version counter of way w
+ *                             (ways 0..7 in line 1, 8..13 in line 2), [44..47] spare
  *  seq word:                  unlocked: an even version; locked: bit 0 set, the owner
  *                             (thread block + 1) in bits 1-7, the version's bits 8-31 kept
- *  versions (64 B per bucket): [0..13] the version counter of ways 0..13, set when a write
- *                             links a way (0 = none), kept when the entry moves (copy-forward,
- *                             compaction): an entry's version is (H_VERSION_EPOCH, this word)
+ *  version counter (line 2):  set when a write links the way (0 = none), kept when the entry
+ *                             moves (copy-forward, compaction): an entry's version is
+ *                             (H_VERSION_EPOCH, this word)
  *  freq   (u32 per bucket):   an advisory 2-bit access counter (0..3) per way: way w at
  *                             bits 2w, 2w+1; bits 28..31 spare (frequency.ts)
  *  ghost line (64 B = 32 × u16): [0] insert cursor  [1..31] fingerprints of dropped entries:
@@ -194,18 +195,21 @@ export const COUNTER_COUNT = 18;
 
 // ── index ─────────────────────────────────────────────────────────────────────────────
 /**
- * One bucket, in bytes: two cache lines. Line 0 holds the seqlock (which is also the lock)
- * and the 14 tags, so a read of a key that is not cached touches one line; line 1 holds the refs,
- * read only for a way whose tag matched. 14 ways rather than 7 (one line) because a full
+ * One bucket, in bytes: three cache lines. Line 0 holds the seqlock (which is also the lock)
+ * and the 14 tags, so a read of a key that is not cached touches one line; lines 1 and 2 hold
+ * each way's ref with its version counter beside it, read only for a way whose tag matched,
+ * so a hit reads one more line, as with refs alone. (Versions in a line or a region of their
+ * own cost every hit another line: reads of 10k random keys in a 256 MiB cache took 1.1-1.3x
+ * as long in an in-process probe.) 14 ways rather than 7 (one line) because a full
  * bucket must evict one of its own entries whatever its worth, leaving its bytes dead in
  * a segment: at 70% of ways used, about 4.7% of items land past a 7-way bucket's capacity
  * against 1.7% past a 14-way one (Poisson). Measured: replaying bench:eviction's shifting
  * trace, segments 92% live with 7 ways and 98-100% with 15; bench:memory's unique-key
  * flood, 81% live with 7 ways and 90% with 14.
  */
-export const BUCKET_BYTES = 128;
+export const BUCKET_BYTES = 192;
 /** i32 words per bucket. */
-export const BUCKET_WORDS = 32;
+export const BUCKET_WORDS = 48;
 /** Ways (tag, ref pairs) per bucket. */
 export const WAYS = 14;
 /**
@@ -218,10 +222,20 @@ export const B_SEQ = 0;
 export const B_SPARE_LINE0 = 1;
 /** Word index (within a bucket) of way 0's tag; way w's tag is at B_TAGS + w (line 0). */
 export const B_TAGS = 2;
-/** Word index (within a bucket) of way 0's ref; way w's ref is at B_REFS + w (line 1). */
+/** Word index (within a bucket) of way 0's ref; way w's ref is at B_REFS + w × REF_STRIDE (lines 1-2). */
 export const B_REFS = 16;
-/** Word index (within a bucket) of the first of two spare words, after the refs. */
-export const B_SPARE = B_REFS + WAYS;
+/** Words from one way's ref to the next way's: each ref has its version counter beside it. */
+export const REF_STRIDE = 2;
+/**
+ * Word index (within a bucket) of way 0's version counter; way w's is at
+ * B_VERSIONS + w × REF_STRIDE, beside its ref. Set when a write links the way, kept when its
+ * entry moves (table/version.ts).
+ */
+export const B_VERSIONS = B_REFS + 1;
+/** Word index (within a bucket) of the first of four spare words, after the ways. */
+export const B_SPARE = B_REFS + WAYS * REF_STRIDE;
+/** Bytes the version counters add to a bucket (128 B before them), for accounting (bench:memory). */
+export const BUCKET_VERSION_BYTES = 64;
 /** Bit of a bucket's seq word set while the bucket is locked. */
 export const SEQ_LOCKED = 1;
 /** Bits of a locked seq word that hold the owner (thread block index + 1, 1..64). */
@@ -238,11 +252,6 @@ export function seqLockedBy(s: number, owner: number): number {
 export function seqOwner(seq: number): number {
   return seq & SEQ_LOCKED ? (seq & SEQ_OWNER_MASK) >>> SEQ_OWNER_SHIFT : 0;
 }
-/**
- * Version bytes per bucket: one u32 per way (14 used), a cache line, so that reading a hit's
- * version touches one line beside the bucket's two.
- */
-export const VERSION_BYTES_PER_BUCKET = 64;
 /** Frequency bytes per bucket: one u32 holding a 2-bit counter per way (28 bits used). */
 export const FREQ_BYTES_PER_BUCKET = 4;
 /** Bits per way's frequency counter in the bucket's u32. */
@@ -264,7 +273,7 @@ export const GL_FIRST_SLOT = 1;
 /** Buckets per ghost line: the ghost holds about 0.8 fingerprints per item the index is sized for. */
 export const BUCKETS_PER_GHOST_LINE = 4;
 /** Index bytes per bucket, counting its frequency bytes and its share of a ghost line. */
-export const INDEX_BYTES_PER_BUCKET = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + VERSION_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
+export const INDEX_BYTES_PER_BUCKET = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
 
 // ── segment table ─────────────────────────────────────────────────────────────────────
 /** One segment table row, in bytes. */
@@ -398,8 +407,6 @@ export interface Geometry {
   /** Byte offsets of each region. */
   indexOffset: number;
   freqOffset: number;
-  /** Byte offset of the versions region (VERSION_BYTES_PER_BUCKET per bucket). */
-  versionOffset: number;
   ghostOffset: number;
   /** Lines in the ghost table: bucketCount / BUCKETS_PER_GHOST_LINE, rounded up. */
   ghostLines: number;
@@ -415,14 +422,13 @@ export function computeGeometry(bucketCount: number, segmentBytes: number, segme
   const offsetBits = Math.log2(segmentBytes / ENTRY_ALIGN_BYTES);
   const indexOffset = THREAD_BLOCKS_OFFSET + THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES;
   const freqOffset = alignUp(indexOffset + bucketCount * BUCKET_BYTES, REGION_ALIGN_BYTES);
-  const versionOffset = alignUp(freqOffset + bucketCount * FREQ_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
-  const ghostOffset = alignUp(versionOffset + bucketCount * VERSION_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
+  const ghostOffset = alignUp(freqOffset + bucketCount * FREQ_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
   const ghostLines = Math.max(1, Math.ceil(bucketCount / BUCKETS_PER_GHOST_LINE));
   const segmentTableOffset = alignUp(ghostOffset + ghostLines * GHOST_LINE_BYTES, REGION_ALIGN_BYTES);
   const feedOffset = alignUp(segmentTableOffset + segmentCount * SEGMENT_ROW_BYTES, REGION_ALIGN_BYTES);
   const segmentsOffset = alignUp(feedOffset + FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES, SEGMENT_ALIGN_BYTES);
   const totalBytes = segmentsOffset + segmentCount * segmentBytes;
-  return { bucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, freqOffset, versionOffset, ghostOffset, ghostLines, segmentTableOffset, feedOffset, segmentsOffset, totalBytes };
+  return { bucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, freqOffset, ghostOffset, ghostLines, segmentTableOffset, feedOffset, segmentsOffset, totalBytes };
 }
 
 /** Bytes used by everything but the segments (header, thread blocks, index, freq, ghost, segment table, feed). */
@@ -459,10 +465,6 @@ export function bucketWord(g: Geometry, b: number): number {
 /** Index, in an Int32Array over the whole buffer, of bucket `b`'s frequency counters (one u32). */
 export function freqWord(g: Geometry, b: number): number {
   return (g.freqOffset >>> 2) + b;
-}
-/** Index, in an Int32Array over the whole buffer, of bucket `b`'s way-0 version word (way w: + w). */
-export function versionWord(g: Geometry, b: number): number {
-  return (g.versionOffset >>> 2) + b * (VERSION_BYTES_PER_BUCKET >>> 2);
 }
 /** Index, in a Uint16Array over the whole buffer, of ghost line `l`'s insert cursor. */
 export function ghostLineHalfword(g: Geometry, l: number): number {

@@ -6,7 +6,7 @@
  * @module
  */
 import {
-  B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, entryBytes, makeRef, S_STATE, S_WRITE_OFFSET,
+  B_SEQ, B_REFS, REF_STRIDE, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, entryBytes, makeRef, S_STATE, S_WRITE_OFFSET,
   SEGMENT_FIRST_OFFSET,
   SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT,
   T_HELD_BUCKET, T_STATE, T_WATCHING, F_WATCHERS, feedWord, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, WAYS,
@@ -65,7 +65,7 @@ function fixUnlinkedFlagsLocked(v: SharedView, b: number, bw: number, owner: num
   const i32 = v.i32;
   const g = v.g;
   for (let w = 0; w < WAYS; w++) {
-    const ref = i32[bw + B_REFS + w];
+    const ref = i32[bw + B_REFS + w * REF_STRIDE];
     if (ref !== 0) i32[(refByte(g, ref) >>> 2) + E_KEYLEN_FLAGS] &= ~ENTRY_UNLINKED;
   }
   for (let s = 0; s < g.segmentCount; s++) {
@@ -89,7 +89,7 @@ function fixUnlinkedFlagsLocked(v: SharedView, b: number, bw: number, owner: num
 
 /** Whether a way of the bucket at word `bw` holds `ref`. */
 function bucketHolds(i32: Int32Array, bw: number, ref: number): boolean {
-  for (let w = 0; w < WAYS; w++) if (i32[bw + B_REFS + w] === ref) return true;
+  for (let w = 0; w < WAYS; w++) if (i32[bw + B_REFS + w * REF_STRIDE] === ref) return true;
   return false;
 }
 
@@ -118,10 +118,10 @@ export function repairDeadThread(v: SharedView, t: number): RepairReport {
       // It may have died mid-change: keep only ways that point at an entry of their own key.
       for (let w = 0; w < WAYS; w++) {
         const tag = i32[bw + B_TAGS + w];
-        const ref = i32[bw + B_REFS + w];
+        const ref = i32[bw + B_REFS + w * REF_STRIDE];
         if (ref === 0 && tag === 0) continue;
         if (ref === 0 || !wayIsValid(v, b, tag, ref)) {
-          i32[bw + B_REFS + w] = 0;
+          i32[bw + B_REFS + w * REF_STRIDE] = 0;
           i32[bw + B_TAGS + w] = 0;
           report.clearedWays++;
         }

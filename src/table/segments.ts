@@ -15,7 +15,7 @@
  * @module
  */
 import {
-  B_REFS, B_TAGS, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_UNLINKED, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, H_SMALL_SEGMENTS, KEYLEN_MASK, QUEUE_MAIN,
+  B_REFS, REF_STRIDE, B_TAGS, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_UNLINKED, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, H_SMALL_SEGMENTS, KEYLEN_MASK, QUEUE_MAIN,
   QUEUE_SMALL, S_CREATED_AT, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_FREE,
   SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, entryBytes, refByte, refSegment, segmentRowWord,
 } from './layout.ts';
@@ -138,7 +138,7 @@ export function unlinkWayLocked(v: SharedView, bw: number, w: number, ref: numbe
   // holder writes the word of a published entry (an entry is linked in one bucket), so the
   // read-modify-write loses nothing.
   i32[e + E_KEYLEN_FLAGS] = kf | ENTRY_UNLINKED;
-  i32[bw + B_REFS + w] = 0;
+  i32[bw + B_REFS + w * REF_STRIDE] = 0;
   i32[bw + B_TAGS + w] = 0;
   const size = entryBytes(kf & KEYLEN_MASK, i32[e + E_VALUE_LEN]);
   // Several threads may unlink entries of one segment at once: the counter is atomic.

@@ -51,7 +51,7 @@
  */
 import { lockBucket, unlockBucket, VALIDATE_WITH_RMW, validateSeq } from './bucket-lock.ts';
 import {
-  B_REFS, bucketWord, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, FLAGS_SHIFT, type Geometry, KEYLEN_MASK,
+  B_REFS, REF_STRIDE, bucketWord, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, FLAGS_SHIFT, type Geometry, KEYLEN_MASK,
   S_GENERATION, S_WRITE_OFFSET, SEGMENT_FIRST_OFFSET, SEGMENT_ROW_WORDS, segmentRowWord, TYPE_MASK, WAYS, entryBytes,
 } from './layout.ts';
 import type { Table } from './table.ts';
@@ -321,7 +321,7 @@ function copyBucketEntries(table: Table, state: SnapshotWalkState, bw: number, n
   const row0 = segmentRowWord(g, 0);
   let n = 0;
   for (let w = 0; w < WAYS; w++) {
-    const r = i32[bw + B_REFS + w];
+    const r = i32[bw + B_REFS + w * REF_STRIDE];
     if (r === 0) continue;
     const seg = r >>> offBits;
     const off = (r & offMask) << 3;

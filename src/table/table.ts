@@ -17,9 +17,9 @@ import { evictOldestDropping, evictSegment, smallTargetSegments } from '../memor
 import { addInt64, checkDelta, INT64_MAX_DIGITS, parseInt64 } from './integer-value.ts';
 import { KeyCodec } from './key-codec.ts';
 import {
-  B_REFS, B_TAGS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
+  B_REFS, REF_STRIDE, B_TAGS, BUCKET_WORDS, C_DELETES, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_SETS, C_UNLINKED,
   E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, FLAGS_SHIFT, freqWord,
-  H_CLOCK_SECONDS, H_VERSION_EPOCH, VERSION_BLOCK, VERSION_BYTES_PER_BUCKET, versionWord, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
+  H_CLOCK_SECONDS, H_VERSION_EPOCH, B_VERSIONS, VERSION_BLOCK, S_LIVE_BYTES, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_SEALED,
   SEGMENT_ROW_WORDS, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, T_PARK, T_STATE, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, H_FULL, H_SMALL_SEGMENTS, QUEUE_MAIN, QUEUE_SMALL, S_QUEUE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, rangeOf,
   KEYLEN_MASK, REGION_ALIGN_BYTES, SEGMENT_FIRST_OFFSET, H_WAL_SEQ_I64, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_MASK, TYPE_STRING, WAYS, bucketWord, entryBytes, makeRef, segmentRowWord,
   threadBlockWord, threadCountersF64,
@@ -79,8 +79,6 @@ const RESTORE_BATCH_ENTRIES = 1 << 22;
 /** Largest TTL accepted, in seconds (about 68 years: expireAt must stay within u32). */
 export const MAX_TTL_SECONDS = 2 ** 31 - 1;
 
-/** Version words per bucket (layout.ts VERSION_BYTES_PER_BUCKET). */
-const VERSION_WORDS = VERSION_BYTES_PER_BUCKET >>> 2;
 
 /**
  * Whole seconds left until `expireAt` (unix seconds; 0 = never → -1), as Redis TTL reports
@@ -193,8 +191,6 @@ export class Table implements ThreadContext {
   lastGeneration = 0;
   /** The way's version counter of the last hit or write: the second half of its version. */
   lastRef = 0;
-  /** Word index of bucket 0's version words (layout.ts versionWord). */
-  private readonly versionBase: number;
   /** The next version counter this thread hands out, and the end of its block. */
   private versionNext = 0;
   private versionEnd = 0;
@@ -213,7 +209,6 @@ export class Table implements ThreadContext {
     this.bucketCount = g.bucketCount;
     this.indexWord = bucketWord(g, 0);
     this.freqBase = freqWord(g, 0);
-    this.versionBase = versionWord(g, 0);
     this.lastGeneration = this.i32[H_VERSION_EPOCH];
     this.segRowWord = segmentRowWord(g, 0);
     this.segBase = g.segmentsOffset;
@@ -318,7 +313,7 @@ export class Table implements ThreadContext {
     const u8 = this.u8;
     found.length = 0;
     for (let w = 0; w < WAYS; w++) {
-      const e = this.checkedEntry(i32[bw + B_REFS + w]);
+      const e = this.checkedEntry(i32[bw + B_REFS + w * REF_STRIDE]);
       if (e < 0) continue;
       const ew = e >>> 2;
       const keyLen = i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK;
@@ -567,9 +562,9 @@ export class Table implements ThreadContext {
       const hi = r[at + R_HI];
       const e = this.entryByte(ref);
       let target = this.findLocked(bw, hi, this.u8, e + ENTRY_HEADER_BYTES, -1);
-      if (target >= 0) unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target]);
+      if (target >= 0) unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target * REF_STRIDE]);
       else {
-        while (empty < WAYS && i32[bw + B_REFS + empty] !== 0) empty++;
+        while (empty < WAYS && i32[bw + B_REFS + empty * REF_STRIDE] !== 0) empty++;
         if (empty < WAYS) target = empty;
         else {
           if (reset !== 0) freqClearLocked(i32, freqAt, reset);
@@ -579,8 +574,8 @@ export class Table implements ThreadContext {
         linked++;
       }
       i32[bw + B_TAGS + target] = hi;
-      i32[bw + B_REFS + target] = ref;
-      i32[this.versionBase + b * VERSION_WORDS + target] = this.nextVersion();
+      i32[bw + B_REFS + target * REF_STRIDE] = ref;
+      i32[bw + B_VERSIONS + target * REF_STRIDE] = this.nextVersion();
       reset |= freqWayMask(target);
       if (watched) publishChange(this.v, CHANGE_SET, this.u8, e + ENTRY_HEADER_BYTES, i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK, this.v.hashEntryKey(e)[0], hi);
       k++;
@@ -637,12 +632,12 @@ export class Table implements ThreadContext {
     for (let b = 0; b < this.v.g.bucketCount; b++) {
       const bw = this.indexWord + b * BUCKET_WORDS;
       let any = false;
-      for (let w = 0; w < WAYS; w++) if (i32[bw + B_REFS + w] !== 0) any = true;
+      for (let w = 0; w < WAYS; w++) if (i32[bw + B_REFS + w * REF_STRIDE] !== 0) any = true;
       if (!any) continue;
       const s = lockBucket(i32, bw, b, this.owner, this.threadWord);
       try {
         for (let w = 0; w < WAYS; w++) {
-          const ref = i32[bw + B_REFS + w];
+          const ref = i32[bw + B_REFS + w * REF_STRIDE];
           if (ref === 0) continue;
           if (feedWatched(this.v)) publishEntryChange(this.v, CHANGE_DELETE, this.entryByte(ref));
           unlinkWayLocked(this.v, bw, w, ref);
@@ -723,7 +718,7 @@ export class Table implements ThreadContext {
     const i32 = this.i32;
     for (let w = 0; w < WAYS; w++) {
       if (i32[bw + B_TAGS + w] !== hi) continue;
-      const ref = i32[bw + B_REFS + w];
+      const ref = i32[bw + B_REFS + w * REF_STRIDE];
       const e = this.checkedEntry(ref);
       if (e < 0) continue;
       const ew = e >>> 2;
@@ -738,7 +733,7 @@ export class Table implements ThreadContext {
       this.lastValueLength = valueLen;
       this.lastValueType = (kf >>> FLAGS_SHIFT) & TYPE_MASK;
       // Read before the seq check like every load of the probe (a torn read is retried).
-      this.lastRef = i32[this.versionWordOf(bw) + w];
+      this.lastRef = i32[bw + B_VERSIONS + w * REF_STRIDE];
       if (mode === MODE_BYTES) this.outBytes = this.copyOut(vs, valueLen);
       else if (mode === MODE_STRING) this.outString = this.buf.toString('utf8', vs, vs + valueLen);
       else if (mode === MODE_INTO) {
@@ -936,7 +931,7 @@ export class Table implements ThreadContext {
       const w = this.findLiveLocked(bw);
       let current: number | bigint = 0;
       if (w >= 0) {
-        const old = this.entryByte(i32[bw + B_REFS + w]);
+        const old = this.entryByte(i32[bw + B_REFS + w * REF_STRIDE]);
         const ow = old >>> 2;
         expireAt = i32[ow + E_EXPIRE_AT];
         current = parseInt64(this.u8, old + ENTRY_HEADER_BYTES + keyLen, i32[ow + E_VALUE_LEN]);
@@ -975,7 +970,7 @@ export class Table implements ThreadContext {
       if (w < 0) return false;
       // The one field of a published entry that changes. It is a single word, so a racing
       // reader sees the old or the new TTL, and the seq bump of this lock makes it retry.
-      i32[(this.entryByte(i32[bw + B_REFS + w]) >>> 2) + E_EXPIRE_AT] = expireAt;
+      i32[(this.entryByte(i32[bw + B_REFS + w * REF_STRIDE]) >>> 2) + E_EXPIRE_AT] = expireAt;
       if (this.walSink !== null) this.walSeq = this.nextWalSeqLocked();
     } finally {
       unlockBucket(i32, bw, s, this.threadWord);
@@ -1051,16 +1046,16 @@ export class Table implements ThreadContext {
     const hi = this.codec.hash[1];
     let target = this.findLocked(bw, hi, bytes, 0, length);
     if (target >= 0) {
-      unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target]);
+      unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target * REF_STRIDE]);
     } else {
       target = this.emptyWayLocked(bw);
       if (target < 0) target = this.evictWayLocked(bw, b);
       this.f64[this.counters + C_LINKED]++;
     }
     i32[bw + B_TAGS + target] = hi;
-    i32[bw + B_REFS + target] = ref;
+    i32[bw + B_REFS + target * REF_STRIDE] = ref;
     // A write: a new version, published with the ref by this lock's seq bump.
-    this.lastRef = i32[this.versionBase + b * VERSION_WORDS + target] = this.nextVersion();
+    this.lastRef = i32[bw + B_VERSIONS + target * REF_STRIDE] = this.nextVersion();
     freqSetLocked(this.i32, this.freqBase + b, target, 0);
     // Inside the bucket lock: a key's changes enter the feed in the order they happened.
     if (feedWatched(this.v)) publishChange(this.v, CHANGE_SET, bytes, 0, length, lo, hi);
@@ -1070,19 +1065,13 @@ export class Table implements ThreadContext {
   private findLiveLocked(bw: number): number {
     const w = this.findLocked(bw, this.codec.hash[1], this.codec.bytes, 0, this.codec.length);
     if (w < 0) return -1;
-    const exp = this.i32[(this.entryByte(this.i32[bw + B_REFS + w]) >>> 2) + E_EXPIRE_AT] >>> 0;
+    const exp = this.i32[(this.entryByte(this.i32[bw + B_REFS + w * REF_STRIDE]) >>> 2) + E_EXPIRE_AT] >>> 0;
     return exp !== 0 && exp <= this.clockSeconds() ? -1 : w;
   }
 
   /** Whether way `w` (-1 = absent) of the locked bucket holds version (epoch, counter). */
   private versionIsLocked(bw: number, w: number, epoch: number, counter: number): boolean {
-    return w >= 0 && epoch === this.lastGeneration && this.i32[this.versionWordOf(bw) + w] === counter;
-  }
-
-  /** Word index of the version word of way 0 of the bucket whose first word is `bw`. */
-  private versionWordOf(bw: number): number {
-    // A bucket is BUCKET_WORDS (32) words and its versions VERSION_WORDS (16): half the distance.
-    return this.versionBase + ((bw - this.indexWord) >>> 1);
+    return w >= 0 && epoch === this.lastGeneration && this.i32[bw + B_VERSIONS + w * REF_STRIDE] === counter;
   }
 
   /**
@@ -1216,7 +1205,7 @@ export class Table implements ThreadContext {
     // freed only after this walk, and the seq bump on unlock makes them retry).
     unlinkWayLocked(this.v, bw, w, oldRef);
     i32[bw + B_TAGS + w] = tag;
-    i32[bw + B_REFS + w] = ref;
+    i32[bw + B_REFS + w * REF_STRIDE] = ref;
     freqSetLocked(this.i32, this.freqBase + b, w, freq);
     return ref;
   }
@@ -1231,7 +1220,7 @@ export class Table implements ThreadContext {
     const i32 = this.i32;
     for (let w = 0; w < WAYS; w++) {
       if (i32[bw + B_TAGS + w] !== hi) continue;
-      const ref = i32[bw + B_REFS + w];
+      const ref = i32[bw + B_REFS + w * REF_STRIDE];
       if (ref === 0) continue;
       const e = this.entryByte(ref);
       if (len < 0) len = i32[(start - ENTRY_HEADER_BYTES) >>> 2] & KEYLEN_MASK;
@@ -1242,7 +1231,7 @@ export class Table implements ThreadContext {
   }
 
   private emptyWayLocked(bw: number): number {
-    for (let w = 0; w < WAYS; w++) if (this.i32[bw + B_REFS + w] === 0) return w;
+    for (let w = 0; w < WAYS; w++) if (this.i32[bw + B_REFS + w * REF_STRIDE] === 0) return w;
     return -1;
   }
 
@@ -1258,7 +1247,7 @@ export class Table implements ThreadContext {
     let victim = 0;
     let best = Infinity;
     for (let w = 0; w < WAYS; w++) {
-      const ref = i32[bw + B_REFS + w];
+      const ref = i32[bw + B_REFS + w * REF_STRIDE];
       const seg = ref >>> this.offBits;
       const ew = this.entryByte(ref) >>> 2;
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
@@ -1276,7 +1265,7 @@ export class Table implements ThreadContext {
         victim = w;
       }
     }
-    const victimRef = i32[bw + B_REFS + victim];
+    const victimRef = i32[bw + B_REFS + victim * REF_STRIDE];
     const victimRow = this.segRowWord + (victimRef >>> this.offBits) * SEGMENT_ROW_WORDS;
     if (best !== -1 && i32[victimRow + S_QUEUE] === QUEUE_SMALL && this.freqOf(b, victim) === 0) {
       // Dropped from the small queue unread: remember it, as the segment-level policy does.
@@ -1304,7 +1293,7 @@ export class Table implements ThreadContext {
     try {
       const w = this.findLocked(bw, hi, this.codec.bytes, 0, this.codec.length);
       if (w >= 0) {
-        const ref = i32[bw + B_REFS + w];
+        const ref = i32[bw + B_REFS + w * REF_STRIDE];
         const ew = this.entryByte(ref) >>> 2;
         const exp = i32[ew + E_EXPIRE_AT] >>> 0;
         removed = exp === 0 || exp > this.clockSeconds();

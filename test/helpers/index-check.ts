@@ -1,4 +1,4 @@
-import { B_SEQ, B_REFS, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord, seqOwner } from '../../src/table/layout.ts';
+import { B_SEQ, B_REFS, REF_STRIDE, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord, seqOwner } from '../../src/table/layout.ts';
 import type { SharedView } from '../../src/table/shared-view.ts';
 
 /**
@@ -19,7 +19,7 @@ export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: 
     if (seqOwner(i32[bw + B_SEQ]) !== 0) lockedBuckets++;
     for (let w = 0; w < WAYS; w++) {
       const tag = i32[bw + B_TAGS + w];
-      const ref = i32[bw + B_REFS + w];
+      const ref = i32[bw + B_REFS + w * REF_STRIDE];
       if (ref === 0) continue;
       liveWays++;
       const seg = refSegment(g, ref);

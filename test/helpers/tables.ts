@@ -1,5 +1,5 @@
 import { threadId } from 'node:worker_threads';
-import { B_REFS, B_TAGS, bucketOf, bucketWord, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, H_CLOCK_SECONDS, KEYLEN_MASK, WAYS } from '../../src/table/layout.ts';
+import { B_REFS, REF_STRIDE, B_TAGS, bucketOf, bucketWord, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, H_CLOCK_SECONDS, KEYLEN_MASK, WAYS } from '../../src/table/layout.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { planGeometry } from '../../src/table/sizing.ts';
 import { Table } from '../../src/table/table.ts';
@@ -42,7 +42,7 @@ export function refOf(t: Table, key: string): number {
   const want = Buffer.from(key);
   for (let w = 0; w < WAYS; w++) {
     if (t.v.i32[bw + B_TAGS + w] !== t.codec.hash[1]) continue;
-    const ref = t.v.i32[bw + B_REFS + w];
+    const ref = t.v.i32[bw + B_REFS + w * REF_STRIDE];
     if (ref === 0) continue;
     const e = t.entryByte(ref);
     const keyLen = t.v.i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK;

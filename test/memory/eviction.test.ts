@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { compactSegments, evictOldestDropping, evictSegment } from '../../src/memory/eviction.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { GHOST_FROM_MAIN, GHOST_FROM_SMALL, GHOST_MISS, ghostInsert, ghostSize, ghostTake } from '../../src/table/ghost.ts';
-import { B_REFS, bucketOf, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_FREE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_MAIN_SEGMENT } from '../../src/table/layout.ts';
+import { B_REFS, REF_STRIDE, bucketOf, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_FREE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_MAIN_SEGMENT } from '../../src/table/layout.ts';
 import { acquireSegment, countSegments, sealSegment } from '../../src/table/segments.ts';
 import { Table } from '../../src/table/table.ts';
 import { checkIndex } from '../helpers/index-check.ts';
@@ -213,7 +213,7 @@ test('a main entry copied forward starts counting reads again from 0 (it survive
     t.codec.encode(key);
     const b = bucketOf(t.v.g, t.codec.hash[0]);
     const bw = bucketWord(t.v.g, b);
-    for (let w = 0; w < WAYS; w++) if (t.v.i32[bw + B_REFS + w] === ref) return t.freqOf(b, w);
+    for (let w = 0; w < WAYS; w++) if (t.v.i32[bw + B_REFS + w * REF_STRIDE] === ref) return t.freqOf(b, w);
     throw new Error(`${key} not found`);
   };
   t.set('x', value);

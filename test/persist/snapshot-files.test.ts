@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { closeSync, openSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { encodeHeader, ENTRY_RECORD_HEADER_BYTES, readSnapshot, scanSnapshot, SnapshotBlockReader, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
-import { B_REFS, bucketOf, bucketWord, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, entryBytes, FLAGS_SHIFT, KEYLEN_MASK, refByte, WAYS } from '../../src/table/layout.ts';
+import { B_REFS, REF_STRIDE, bucketOf, bucketWord, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, entryBytes, FLAGS_SHIFT, KEYLEN_MASK, refByte, WAYS } from '../../src/table/layout.ts';
 import { copyChangedBuckets, copySegment, recordSegments, recordVersions, recordWalkStart, type SnapshotSink, SnapshotWalkState } from '../../src/table/snapshot-walk.ts';
 import type { Table } from '../../src/table/table.ts';
 import { listSnapshots, loadSnapshot, newestSnapshotHashSeeds, writeSnapshot } from '../../src/persist/snapshot-files.ts';
@@ -431,7 +431,7 @@ test('a key overwritten during phase 1 whose old entry phase 2 still copies (its
     const i32 = t.v.i32;
     t.codec.encode('key:7');
     const bw = bucketWord(g, bucketOf(g, t.codec.hash[0]));
-    const refOf7 = () => [...Array(WAYS).keys()].map((w) => i32[bw + B_REFS + w]).find((r) => r !== 0 && refKey(t, r) === 'key:7')!;
+    const refOf7 = () => [...Array(WAYS).keys()].map((w) => i32[bw + B_REFS + w * REF_STRIDE]).find((r) => r !== 0 && refKey(t, r) === 'key:7')!;
     const oldRef = refOf7();
     const state = new SnapshotWalkState(g, new SharedArrayBuffer(SnapshotWalkState.bytesFor(g)));
     recordWalkStart(t, state);

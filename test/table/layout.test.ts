@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   BUCKET_BYTES, BUCKET_WORDS, ENTRY_UNLINKED, FLAGS_SHIFT, KEYLEN_MASK, TYPE_MASK, B_REFS, B_SPARE, B_TAGS, B_SPARE_LINE0, B_SEQ, seqLockedBy, seqOwner, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, INDEX_BYTES_PER_BUCKET, rangeOf,
-  FREQ_BYTES_PER_BUCKET, VERSION_BYTES_PER_BUCKET, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
+  FREQ_BYTES_PER_BUCKET, B_VERSIONS, REF_STRIDE, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
   refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
   GHOST_LINE_BYTES, GHOST_LINE_HALFWORDS, GHOST_SLOTS_PER_LINE, BUCKETS_PER_GHOST_LINE, FREQ_BITS, FREQ_MAX, GL_CURSOR, GL_FIRST_SLOT, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
 } from '../../src/table/layout.ts';
@@ -11,13 +11,19 @@ import { H_WAL_SEQ_I64 } from '../../src/table/layout.ts';
 
 const geometries = [computeGeometry(64, 4096, 4), computeGeometry(1 << 14, 1 << 20, 200), computeGeometry(1 << 20, 1 << 21, 1000), computeGeometry(204_083, 1 << 20, 130), computeGeometry(65, 4096, 5)];
 
-test('a bucket is two cache lines: seq (the lock too) and the 14 tags in line 0, the refs in line 1', () => {
-  assert.equal(BUCKET_BYTES, 128);
+test('a bucket is three cache lines: seq (the lock too) and the 14 tags in line 0, then each way\'s ref with its version counter, never split across lines', () => {
+  assert.equal(BUCKET_BYTES, 192, 'three cache lines: tags, refs, versions');
   assert.equal(BUCKET_WORDS * 4, BUCKET_BYTES);
   assert.deepEqual([B_SEQ, B_SPARE_LINE0, B_TAGS], [0, 1, 2]);
   assert.ok((B_TAGS + WAYS) * 4 <= 64, 'every tag is in line 0: a miss reads one line');
   assert.equal(B_REFS * 4, 64, 'the refs start line 1');
-  assert.equal(B_SPARE, B_REFS + WAYS);
+  assert.equal(B_VERSIONS, B_REFS + 1);
+  for (let w = 0; w < WAYS; w++) {
+    const ref = B_REFS + w * REF_STRIDE;
+    const version = B_VERSIONS + w * REF_STRIDE;
+    assert.equal(ref >> 4, version >> 4, `way ${w}: its ref and version share a line (one line per hit)`);
+  }
+  assert.equal(B_SPARE, B_REFS + WAYS * REF_STRIDE);
   assert.ok(B_SPARE <= BUCKET_WORDS);
   assert.ok(FREQ_BYTES_PER_BUCKET * 8 >= WAYS * FREQ_BITS, 'every way has its counter bits in the bucket\'s freq word');
   assert.equal(FREQ_BYTES_PER_BUCKET, 4, 'one u32 per bucket (frequency.ts CASes it as one Int32Array element)');
@@ -75,7 +81,6 @@ test('regions are aligned, ordered and do not overlap', () => {
       ['threads', THREAD_BLOCKS_OFFSET, THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES],
       ['index', g.indexOffset, g.bucketCount * BUCKET_BYTES],
       ['freq', g.freqOffset, g.bucketCount * FREQ_BYTES_PER_BUCKET],
-      ['versions', g.versionOffset, g.bucketCount * VERSION_BYTES_PER_BUCKET],
       ['ghost', g.ghostOffset, g.ghostLines * GHOST_LINE_BYTES],
       ['segment table', g.segmentTableOffset, g.segmentCount * SEGMENT_ROW_BYTES],
       ['change feed', g.feedOffset, FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES],
@@ -96,7 +101,7 @@ test('regions are aligned, ordered and do not overlap', () => {
 test('the ghost table has one line per 4 buckets, rounded up', () => {
   for (const g of geometries) {
     // The planner's per-bucket cost matches the regions the geometry lays out.
-    const indexRegions = g.bucketCount * (BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + VERSION_BYTES_PER_BUCKET) + g.ghostLines * GHOST_LINE_BYTES;
+    const indexRegions = g.bucketCount * (BUCKET_BYTES + FREQ_BYTES_PER_BUCKET) + g.ghostLines * GHOST_LINE_BYTES;
     assert.ok(Math.abs(indexRegions - g.bucketCount * INDEX_BYTES_PER_BUCKET) < GHOST_LINE_BYTES);
     assert.equal(BUCKETS_PER_GHOST_LINE, 4);
     assert.equal(g.ghostLines, Math.max(1, Math.ceil(g.bucketCount / 4)));

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SharedCache } from '../../src/index.ts';
 import { lockBucket } from '../../src/table/bucket-lock.ts';
-import { B_SEQ, B_REFS, B_TAGS, bucketOf, bucketWord, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, KEYLEN_MASK, refByte, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, seqOwner, T_ACTIVE_SEGMENT, T_HELD_BUCKET } from '../../src/table/layout.ts';
+import { B_SEQ, B_REFS, REF_STRIDE, B_TAGS, bucketOf, bucketWord, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, KEYLEN_MASK, refByte, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, seqOwner, T_ACTIVE_SEGMENT, T_HELD_BUCKET } from '../../src/table/layout.ts';
 import { repairDeadThread } from '../../src/table/repair.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { Table } from '../../src/table/table.ts';
@@ -24,7 +24,7 @@ test('a thread that died holding a bucket lock mid-change is repaired: seq even,
   const before = lockBucket(i32, bw, b, dead.owner, dead.threadWord);
   // It "dies" after writing a tag and a ref that points at another key's entry.
   i32[bw + B_TAGS + 3] = 0x1234;
-  i32[bw + B_REFS + 3] = i32[bw + B_REFS + 0];
+  i32[bw + B_REFS + 3 * REF_STRIDE] = i32[bw + B_REFS + 0 * REF_STRIDE];
   assert.equal(i32[bw + B_SEQ] & 1, 1);
   assert.equal(seqOwner(i32[bw + B_SEQ]), dead.owner, 'the locked seq word names its owner');
   const active = i32[dead.threadWord + T_ACTIVE_SEGMENT] - 1;
@@ -54,21 +54,21 @@ test('repair makes the unlinked flags of the bucket a dead thread held true agai
   const bw = bucketWord(live.v.g, b);
   const i32 = live.v.i32;
   const keyOfWay = (w: number) => {
-    const e = refByte(live.v.g, i32[bw + B_REFS + w]);
+    const e = refByte(live.v.g, i32[bw + B_REFS + w * REF_STRIDE]);
     return new TextDecoder().decode(live.v.u8.subarray(e + ENTRY_HEADER_BYTES, e + ENTRY_HEADER_BYTES + (i32[e >>> 2] & KEYLEN_MASK)));
   };
-  const way = (k: string) => [...Array(14).keys()].find((w) => i32[bw + B_REFS + w] !== 0 && keyOfWay(w) === k)!;
+  const way = (k: string) => [...Array(14).keys()].find((w) => i32[bw + B_REFS + w * REF_STRIDE] !== 0 && keyOfWay(w) === k)!;
   const entryWord = (ref: number) => (refByte(live.v.g, ref) >>> 2) + E_KEYLEN_FLAGS;
-  const ref1 = i32[bw + B_REFS + way(k1)];
-  const ref2 = i32[bw + B_REFS + way(k2)];
-  const ref3 = i32[bw + B_REFS + way(k3)];
+  const ref1 = i32[bw + B_REFS + way(k1) * REF_STRIDE];
+  const ref2 = i32[bw + B_REFS + way(k2) * REF_STRIDE];
+  const ref3 = i32[bw + B_REFS + way(k3) * REF_STRIDE];
   lockBucket(i32, bw, b, dead.owner, dead.threadWord);
   // It "dies" having flagged k1's entry but not cleared its way (unlinkWayLocked flags
   // first), and with k2's entry below its segment's write offset and no way pointing at it
   // (installLocked moves the offset before it links).
   i32[entryWord(ref1)] |= ENTRY_UNLINKED;
   const w2 = way(k2);
-  i32[bw + B_REFS + w2] = 0;
+  i32[bw + B_REFS + w2 * REF_STRIDE] = 0;
   i32[bw + B_TAGS + w2] = 0;
   repairDeadThread(live.v, dead.thread);
   assert.equal(i32[entryWord(ref1)] & ENTRY_UNLINKED, 0, 'the linked entry is not flagged');
