@@ -1,9 +1,10 @@
 /**
  * Paired A/B of two checkouts' servers on the hot paths: HTTP GET and PUT (wrk) and
- * WebSocket GET and SET at depth 16 (bench/fixtures/ws-load.ts, 50 connections). Both
- * servers run at once (one server thread each, both on the servers' CPU; an idle one costs
- * nothing) and every round runs each cell on A and on B back to back, the order alternating
- * by round, so that this VM's drift hits both alike. Two figures per cell:
+ * WebSocket GET and SET at depth 16 (bench/fixtures/ws-load.ts, 50 connections). Each round
+ * starts both servers afresh, in alternating order (one server thread each, both on the
+ * servers' CPU; an idle one costs nothing), and runs each cell as A B B A (B A A B in odd
+ * rounds), each side's figure the mean of its two runs, so that this VM's drift and any
+ * effect of start order or position hit both alike. Two figures per cell:
  *
  *  - throughput (requests or operations per second), the ratio of the medians B/A and each
  *    round's own ratio;
@@ -13,7 +14,8 @@
  *
  * Run: BENCH_A=/path/to/checkout-A [BENCH_B=.] npm run bench:ab   (each a checkout with
  * node_modules; B defaults to this one). Env: BENCH_ROUNDS (default 9), BENCH_SECONDS (per
- * cell, default 3). Results: bench/results/ab.{md,json}.
+ * cell, default 3), BENCH_KINDS (default http-get,http-put,ws-get,ws-set). Results:
+ * bench/results/ab.{md,json}.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -84,23 +86,34 @@ function cell(s: Server, kind: string): { rate: number; cpuMicros: number } {
 
 const hasWrk = (() => { try { execFileSync('wrk', ['--version'], { stdio: 'ignore' }); return true; } catch (e) { return (e as { status?: number }).status === 1; } })();
 if (!hasWrk) throw new Error('bench:ab needs wrk (apt-get install wrk)');
-const a = await startServer(A, 'A');
-const b = await startServer(B, 'B');
-const kinds = ['http-get', 'http-put', 'ws-get', 'ws-set'];
+const kinds = (process.env.BENCH_KINDS ?? 'http-get,http-put,ws-get,ws-set').split(',');
 const results = Object.fromEntries(kinds.map((k) => [k, { a: [] as { rate: number; cpuMicros: number }[], b: [] as { rate: number; cpuMicros: number }[] }]));
-try {
-  for (let round = 0; round < ROUNDS; round++) {
+for (let round = 0; round < ROUNDS; round++) {
+  // Fresh servers each round, started in alternating order: a self-comparison (A = B) showed
+  // the server started second about 10% slower on WebSocket GET whatever its code.
+  const first = round % 2 === 0 ? A : B;
+  const s1 = await startServer(first, first === A ? 'A' : 'B');
+  const s2 = await startServer(first === A ? B : A, first === A ? 'B' : 'A');
+  const [a, b] = first === A ? [s1, s2] : [s2, s1];
+  try {
     for (const kind of kinds) {
-      const order = round % 2 === 0 ? [a, b] : [b, a];
-      for (const s of order) results[kind][s === a ? 'a' : 'b'].push(cell(s, kind));
+      // A B B A (or B A A B): each side is measured once in each position of the pair, so a
+      // first-position effect (a self-comparison showed one of about 10%) and drift cancel.
+      const [p, q] = round % 2 === 0 ? [a, b] : [b, a];
+      const p1 = cell(p, kind);
+      const q1 = cell(q, kind);
+      const q2 = cell(q, kind);
+      const p2 = cell(p, kind);
+      const mean = (x: { rate: number; cpuMicros: number }, y: { rate: number; cpuMicros: number }) => ({ rate: (x.rate + y.rate) / 2, cpuMicros: (x.cpuMicros + y.cpuMicros) / 2 });
+      results[kind][p === a ? 'a' : 'b'].push(mean(p1, p2));
+      results[kind][q === a ? 'a' : 'b'].push(mean(q1, q2));
       const ra = results[kind].a.at(-1)!;
       const rb = results[kind].b.at(-1)!;
       console.log(`round ${round + 1} ${kind}: A ${Math.round(ra.rate)}/s ${ra.cpuMicros.toFixed(2)} µs, B ${Math.round(rb.rate)}/s ${rb.cpuMicros.toFixed(2)} µs`);
     }
+  } finally {
+    await Promise.all([a, b].map((s) => new Promise((resolve) => { s.proc.once('exit', resolve); s.proc.kill('SIGTERM'); })));
   }
-} finally {
-  a.proc.kill('SIGTERM');
-  b.proc.kill('SIGTERM');
 }
 
 const f2 = (x: number): string => x.toFixed(2);
@@ -118,7 +131,7 @@ const lines = [
   `# Paired A/B: A = ${commit(A)} vs B = ${commit(B)}`,
   '',
   `Node ${process.version}; one server thread each${PIN ? ` on CPU ${SERVER_CPUS}, load generators on CPU ${LOAD_CPU}` : ''}; HTTP: wrk -t1, ${CONNECTIONS_HTTP} connections, 100 B values; WebSocket: ${CONNECTIONS_WS} connections at depth ${DEPTH}; ${KEYS} keys; ` +
-    `${ROUNDS} rounds of ${SECONDS} s cells, A and B back to back, the order alternating; ${new Date().toISOString()}; command: \`BENCH_A=<checkout of ${commit(A)}> BENCH_ROUNDS=${ROUNDS} BENCH_SECONDS=${SECONDS} npm run bench:ab\``,
+    `${ROUNDS} rounds, servers started afresh each round in alternating order, each cell run A B B A (B A A B in odd rounds) for ${SECONDS} s each, a side's figure the mean of its two; ${new Date().toISOString()}; command: \`BENCH_A=<checkout of ${commit(A)}> BENCH_ROUNDS=${ROUNDS} BENCH_SECONDS=${SECONDS}${process.env.BENCH_KINDS ? ` BENCH_KINDS=${process.env.BENCH_KINDS}` : ''} npm run bench:ab\``,
   '',
   '| path | A req/s (median) | B req/s (median) | throughput B/A (medians) | median of per-round B/A | per-round B/A | A CPU µs/request | B CPU µs/request | CPU A/B (medians) | median of per-round A/B |',
   '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|',
