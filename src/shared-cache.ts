@@ -305,7 +305,7 @@ export class SharedCache {
     return {
       value,
       version: formatVersion(t.lastGeneration, t.lastRef),
-      ttlSeconds: remainingTtlSeconds(exp, this.table.now()),
+      ttlSeconds: remainingTtlSeconds(exp, this.table.now),
       type: t.lastValueType === TYPE_STRING ? 'string' : t.lastValueType === TYPE_INTEGER ? 'integer' : 'bytes',
     };
   }

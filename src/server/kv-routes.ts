@@ -167,7 +167,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     }
     res.writeStatus(STATUS_200).writeHeader(ETAG, etagBytes(generation, ref));
     if (table.lastValueType !== TYPE_BYTES) res.writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8);
-    if (table.lastExpireAt !== 0) res.writeHeader(SABCACHE_TTL, String(remainingTtlSeconds(table.lastExpireAt, Date.now())));
+    if (table.lastExpireAt !== 0) res.writeHeader(SABCACHE_TTL, String(remainingTtlSeconds(table.lastExpireAt, Date.now)));
     res.end(head ? undefined : scratch.subarray(0, n), close);
   }
 

@@ -96,7 +96,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   const decoder = new TextDecoder();
 
   function ttlLeft(): number {
-    return remainingTtlSeconds(table.lastExpireAt, Date.now());
+    return remainingTtlSeconds(table.lastExpireAt, Date.now);
   }
 
   /** Executes one request and writes its response. */
