@@ -128,7 +128,7 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
         n = table.readEncodedIntoAt(out, at + 4);
       }
       if (at + 4 + Math.max(n, 0) > maxResponseBytes) throw new ResponseTooLargeError(maxResponseBytes);
-      new DataView(out.buffer).setInt32(at, n, true);
+      setInt32LE(out, at, n);
       at += 4 + Math.max(n, 0);
     }
     return at;
@@ -237,6 +237,14 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
     f64[requestsSlot]++;
     sendError(res, NOT_FOUND_ROUTE, state.draining);
   });
+}
+
+/** Writes `n` as a little-endian i32 at `at` (no DataView per value). */
+function setInt32LE(buf: Uint8Array, at: number, n: number): void {
+  buf[at] = n;
+  buf[at + 1] = n >> 8;
+  buf[at + 2] = n >> 16;
+  buf[at + 3] = n >> 24;
 }
 
 /** A copy of `buf` with room for at least `need` bytes (doubling, up to `cap`), keeping its first `keep` bytes. */
