@@ -276,7 +276,7 @@ export class SharedCache {
     const t = this.check();
     if (options === undefined) {
       t.set(key, value);
-      return formatVersion(t.lastGeneration, t.lastRef);
+      return formatVersion(t.versionEpoch, t.lastVersion);
     }
     refuseUnknownOptions('set', options, SET_OPTION_NAMES);
     const { ttlSeconds = 0, ifVersion, ifAbsent, ifPresent } = options;
@@ -290,7 +290,7 @@ export class SharedCache {
       return undefined;
     }
     if (!t.set(key, value, ttlSeconds, cond, this.version[0], this.version[1])) return undefined;
-    return formatVersion(t.lastGeneration, t.lastRef);
+    return formatVersion(t.versionEpoch, t.lastVersion);
   }
 
   /**
@@ -304,7 +304,7 @@ export class SharedCache {
     const exp = t.lastExpireAt;
     return {
       value,
-      version: formatVersion(t.lastGeneration, t.lastRef),
+      version: formatVersion(t.versionEpoch, t.lastVersion),
       ttlSeconds: remainingTtlSeconds(exp, this.table.now),
       type: t.lastValueType === TYPE_STRING ? 'string' : t.lastValueType === TYPE_INTEGER ? 'integer' : 'bytes',
     };
@@ -369,7 +369,7 @@ export class SharedCache {
     return entries.map((e) => {
       refuseUnknownOptions('setMany entry', e, ENTRY_NAMES);
       t.set(e.key, e.value, e.ttlSeconds ?? 0);
-      return formatVersion(t.lastGeneration, t.lastRef);
+      return formatVersion(t.versionEpoch, t.lastVersion);
     });
   }
 

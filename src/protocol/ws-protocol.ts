@@ -239,13 +239,13 @@ export class ResponseWriter {
     for (let i = 0; i < v.length; i++) this.buf[this.at++] = v.charCodeAt(i);
   }
 
-  /** Writes a version (generation, ref) as `u8 length | hex.hex`, without strings. */
-  private versionRaw(generation: number, ref: number): void {
+  /** Writes a version (epoch, counter) as `u8 length | hex.hex`, without strings. */
+  private versionRaw(epoch: number, counter: number): void {
     this.room(1 + 8 + 1 + 8);
     const start = this.at + 1;
-    let at = hex(this.buf, start, generation);
+    let at = hex(this.buf, start, epoch);
     this.buf[at++] = 46; // '.'
-    at = hex(this.buf, at, ref);
+    at = hex(this.buf, at, counter);
     this.buf[this.at] = at - start;
     this.at = at;
   }
@@ -279,20 +279,20 @@ export class ResponseWriter {
   }
 
   /** Ends the VALUE begun at `valueAt` with its length and metadata. */
-  valueEnd(valueAt: number, valueLength: number, type: number, ttlSeconds: number, generation: number, ref: number): void {
+  valueEnd(valueAt: number, valueLength: number, type: number, ttlSeconds: number, epoch: number, counter: number): void {
     this.view.setUint32(valueAt - 4, valueLength, true);
     this.at = valueAt + valueLength;
     this.room(5);
     this.buf[this.at] = type;
     this.view.setInt32(this.at + 1, ttlSeconds, true);
     this.at += 5;
-    this.versionRaw(generation, ref);
+    this.versionRaw(epoch, counter);
   }
 
-  /** STORED with a version given as (generation, ref). */
-  storedRaw(id: number, generation: number, ref: number): void {
+  /** STORED with a version given as (epoch, counter). */
+  storedRaw(id: number, epoch: number, counter: number): void {
     this.head(id, ST_STORED, 0);
-    this.versionRaw(generation, ref);
+    this.versionRaw(epoch, counter);
   }
 
   /** A status with no body (NOT_FOUND, OK, PRECONDITION_FAILED). */

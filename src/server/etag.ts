@@ -1,6 +1,6 @@
 /**
- * The HTTP ETag of an entry: its version (table/version.ts) in quotes, `"<generation
- * hex>.<ref hex>"`, as a string ({@link formatEtag}) or written straight into bytes for uWS
+ * The HTTP ETag of an entry: its version (table/version.ts) in quotes, `"<epoch
+ * hex>.<counter hex>"`, as a string ({@link formatEtag}) or written straight into bytes for uWS
  * ({@link etagBytes}), which skips building two hex strings and a template, and uWS's UTF-8
  * conversion of the result, on every GET and PUT answer.
  *
@@ -8,9 +8,9 @@
  */
 import { formatVersion } from '../table/version.ts';
 
-/** Formats an entry's version (segment generation, ref) as a strong ETag: `"1a.2f0"`. */
-export function formatEtag(generation: number, ref: number): string {
-  return `"${formatVersion(generation, ref)}"`;
+/** Formats an entry's version (epoch, counter) as a strong ETag: `"5f3a9c01.2f0"`. */
+export function formatEtag(epoch: number, counter: number): string {
+  return `"${formatVersion(epoch, counter)}"`;
 }
 
 // One buffer per ETag length: 2 quotes, a dot and 1 to 8 hex digits on each side, so 5 to
@@ -34,21 +34,21 @@ function writeHex(out: Uint8Array, end: number, x: number, digits: number): void
 }
 
 /**
- * The ETag of version (`generation`, `ref`) as bytes, the same text as {@link formatEtag}.
+ * The ETag of version (`epoch`, `counter`) as bytes, the same text as {@link formatEtag}.
  * The ArrayBuffer is shared with every later call that gives an ETag of the same length:
  * hand it to uWS at once (uWS copies a header value into the socket's buffer during the
  * call) and do not keep it.
  */
-export function etagBytes(generation: number, ref: number): ArrayBuffer {
-  const g = generation >>> 0;
-  const r = ref >>> 0;
-  const gd = hexLength(g);
-  const rd = hexLength(r);
-  const out = BUFFERS[gd + rd + 3];
+export function etagBytes(epoch: number, counter: number): ArrayBuffer {
+  const g = epoch >>> 0;
+  const r = counter >>> 0;
+  const ed = hexLength(g);
+  const cd = hexLength(r);
+  const out = BUFFERS[ed + cd + 3];
   out[0] = QUOTE;
-  writeHex(out, 1 + gd, g, gd);
-  out[1 + gd] = DOT;
-  writeHex(out, 2 + gd + rd, r, rd);
-  out[2 + gd + rd] = QUOTE;
+  writeHex(out, 1 + ed, g, ed);
+  out[1 + ed] = DOT;
+  writeHex(out, 2 + ed + cd, r, cd);
+  out[2 + ed + cd] = QUOTE;
   return out.buffer as ArrayBuffer;
 }

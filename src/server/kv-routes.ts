@@ -155,17 +155,17 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       }
       return sendError(res, NOT_FOUND_KEY, close);
     }
-    const generation = table.lastGeneration;
-    const ref = table.lastRef;
+    const epoch = table.versionEpoch;
+    const counter = table.lastVersion;
     if (ifNoneMatch !== '') {
       // A conditional GET needs the ETag as a string to compare: the 304 sends that string.
-      const etag = formatEtag(generation, ref);
+      const etag = formatEtag(epoch, counter);
       if (ifNoneMatch === etag) {
         res.writeStatus(STATUS_304).writeHeader(ETAG, etag).end(undefined, close);
         return;
       }
     }
-    res.writeStatus(STATUS_200).writeHeader(ETAG, etagBytes(generation, ref));
+    res.writeStatus(STATUS_200).writeHeader(ETAG, etagBytes(epoch, counter));
     if (table.lastValueType !== TYPE_BYTES) res.writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8);
     if (table.lastExpireAt !== 0) res.writeHeader(SABCACHE_TTL, String(remainingTtlSeconds(table.lastExpireAt, Date.now)));
     res.end(head ? undefined : scratch.subarray(0, n), close);
@@ -217,9 +217,9 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
     readBody(res, answer, lengthText, maxValueBytes, (body) => {
       if (options === undefined) table.set(key, body, ttlSeconds);
       else if (cache.set(key, body, options) === undefined) return answer.error(PRECONDITION_FAILED);
-      const generation = table.lastGeneration;
-      const ref = table.lastRef;
-      state.afterDurable(() => answer.send((r, close) => r.writeStatus(STATUS_204).writeHeader(ETAG, etagBytes(generation, ref)).end(undefined, close)));
+      const epoch = table.versionEpoch;
+      const counter = table.lastVersion;
+      state.afterDurable(() => answer.send((r, close) => r.writeStatus(STATUS_204).writeHeader(ETAG, etagBytes(epoch, counter)).end(undefined, close)));
     });
   });
 
@@ -265,9 +265,9 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       if (action === 'incr' || action === 'decr') {
         const by = parseBy(req.getQuery('by'));
         const value = String(action === 'incr' ? cache.incr(key, by) : cache.decr(key, by));
-        const generation = table.lastGeneration;
-        const ref = table.lastRef;
-        answerDurable(res, state, (r, c) => r.writeStatus(STATUS_200).writeHeader(ETAG, etagBytes(generation, ref)).writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8).end(value, c), close);
+        const epoch = table.versionEpoch;
+        const counter = table.lastVersion;
+        answerDurable(res, state, (r, c) => r.writeStatus(STATUS_200).writeHeader(ETAG, etagBytes(epoch, counter)).writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8).end(value, c), close);
         return;
       }
       let found: boolean;

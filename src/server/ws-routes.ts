@@ -124,14 +124,14 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
             return writer.error(r.id, OVER_BUDGET.code, OVER_BUDGET.message);
           }
           const type = table.lastValueType === TYPE_STRING ? VT_STRING : table.lastValueType === TYPE_INTEGER ? VT_INTEGER : VT_BYTES;
-          return writer.valueEnd(at, n, type, ttlLeft(), table.lastGeneration, table.lastRef);
+          return writer.valueEnd(at, n, type, ttlLeft(), table.versionEpoch, table.lastVersion);
         }
         case OP_SET: {
           if (r.flags === 0) {
             // Unconditional SET, the hot path: no version text either way.
             table.codec.encodeSlice(r.frame, r.keyStart, r.keyLength);
             table.setEncoded(r.value, r.ttlSeconds); // the table refuses a TTL out of range
-            return writer.storedRaw(r.id, table.lastGeneration, table.lastRef);
+            return writer.storedRaw(r.id, table.versionEpoch, table.lastVersion);
           }
           options.ttlSeconds = r.ttlSeconds;
           options.ifAbsent = (r.flags & FLAG_IF_ABSENT) !== 0;
@@ -247,7 +247,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
           if (n < 0) return { id, status: 'not_found' };
           if (n > room) return jsonError(id, OVER_BUDGET);
           const type = table.lastValueType === TYPE_STRING ? 'string' : table.lastValueType === TYPE_INTEGER ? 'integer' : 'bytes';
-          return { id, status: 'value', value: decoder.decode(jsonScratch.subarray(0, n)), version: formatVersion(table.lastGeneration, table.lastRef), ttl: ttlLeft(), type };
+          return { id, status: 'value', value: decoder.decode(jsonScratch.subarray(0, n)), version: formatVersion(table.versionEpoch, table.lastVersion), ttl: ttlLeft(), type };
         }
         case OP_SET: {
           if (typeof r.value !== 'string') return bad('"value" must be a string');

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { takeVersionBlock } from './version.ts';
 import { LITTLE_ENDIAN } from '../util/endian.ts';
 import { BadTtlError, BadValueError, OutOfMemoryError, TooManyThreadsError, ValueTooLargeError } from '../errors.ts';
 import { lockBucket, unlockBucket, validateSeq } from './bucket-lock.ts';
@@ -27,6 +26,7 @@ import {
 import { acquireSegment, sealSegment, type ThreadContext, unlinkWayLocked } from './segments.ts';
 import { R_BUCKET, R_HI, R_REF, RECORD_WORDS, RestoreBatch } from './restore-batch.ts';
 import { SharedView } from './shared-view.ts';
+import { takeVersionBlock } from './version.ts';
 import { freqBump, freqClearLocked, freqOf, freqSetLocked, freqWayMask } from './frequency.ts';
 
 /**
@@ -78,7 +78,6 @@ const READ_RETRIES = 16;
 const RESTORE_BATCH_ENTRIES = 1 << 22;
 /** Largest TTL accepted, in seconds (about 68 years: expireAt must stay within u32). */
 export const MAX_TTL_SECONDS = 2 ** 31 - 1;
-
 
 /**
  * Whole seconds left until `expireAt` (unix seconds; 0 = never → -1), as Redis TTL reports
@@ -186,13 +185,10 @@ export class Table implements ThreadContext {
   lastValueType = 0;
   /** expireAt (unix seconds, 0 = never) of the last hit. */
   lastExpireAt = 0;
-  /**
-   * The cache's version epoch (layout.ts H_VERSION_EPOCH): the first half of the version
-   * of the last hit or write. (Named for what it held before layout 9, a segment generation.)
-   */
-  lastGeneration = 0;
+  /** The cache's version epoch (layout.ts H_VERSION_EPOCH): the first half of every version. */
+  readonly versionEpoch: number;
   /** The way's version counter of the last hit or write: the second half of its version. */
-  lastRef = 0;
+  lastVersion = 0;
   /** The next version counter this thread hands out, and the end of its block. */
   private versionNext = 0;
   private versionEnd = 0;
@@ -211,7 +207,7 @@ export class Table implements ThreadContext {
     this.bucketCount = g.bucketCount;
     this.indexWord = bucketWord(g, 0);
     this.freqBase = freqWord(g, 0);
-    this.lastGeneration = this.i32[H_VERSION_EPOCH];
+    this.versionEpoch = this.i32[H_VERSION_EPOCH];
     this.segRowWord = segmentRowWord(g, 0);
     this.segBase = g.segmentsOffset;
     this.segBytes = g.segmentBytes;
@@ -577,6 +573,7 @@ export class Table implements ThreadContext {
       }
       i32[bw + B_TAGS + target] = hi;
       i32[bw + B_REFS + target * REF_STRIDE] = ref;
+      // A new version for the restored key, published with the ref by this lock's seq bump.
       i32[bw + B_VERSIONS + target * REF_STRIDE] = this.nextVersion();
       reset |= freqWayMask(target);
       if (watched) publishChange(this.v, CHANGE_SET, this.u8, e + ENTRY_HEADER_BYTES, i32[(e >>> 2) + E_KEYLEN_FLAGS] & KEYLEN_MASK, this.v.hashEntryKey(e)[0], hi);
@@ -659,7 +656,7 @@ export class Table implements ThreadContext {
   /**
    * Copies the value of the key last passed to `codec.encode` into `dest`.
    * Returns its length (≥ 0) on a hit — if larger than `dest`, nothing was copied and the
-   * caller retries with a larger buffer — or -1 on a miss. Sets `lastGeneration`/`lastRef`.
+   * caller retries with a larger buffer — or -1 on a miss. Sets `lastVersion` (with `versionEpoch`, the version).
    */
   readEncodedInto(dest: Uint8Array): number {
     return this.readEncodedIntoAt(dest, 0);
@@ -735,7 +732,7 @@ export class Table implements ThreadContext {
       this.lastValueLength = valueLen;
       this.lastValueType = (kf >>> FLAGS_SHIFT) & TYPE_MASK;
       // Read before the seq check like every load of the probe (a torn read is retried).
-      this.lastRef = i32[bw + B_VERSIONS + w * REF_STRIDE];
+      this.lastVersion = i32[bw + B_VERSIONS + w * REF_STRIDE];
       if (mode === MODE_BYTES) this.outBytes = this.copyOut(vs, valueLen);
       else if (mode === MODE_STRING) this.outString = this.buf.toString('utf8', vs, vs + valueLen);
       else if (mode === MODE_INTO) {
@@ -840,17 +837,17 @@ export class Table implements ThreadContext {
   /**
    * Stores `value` under `key` if `cond` holds, decided inside the bucket lock:
    * COND_ALWAYS, COND_IF_ABSENT (NX), COND_IF_PRESENT (XX) or COND_IF_VERSION (CAS against
-   * `ifGeneration`/`ifRef`). Expired entries count as absent. Returns whether it stored;
-   * on success `lastGeneration`/`lastRef` are the new version.
+   * `ifEpoch`/`ifCounter`). Expired entries count as absent. Returns whether it stored;
+   * on success `lastVersion` (with `versionEpoch`) is the new version.
    * @throws see {@link SharedCache.set}.
    */
-  set(key: string | Uint8Array, value: string | Uint8Array, ttlSeconds = 0, cond = COND_ALWAYS, ifGeneration = 0, ifRef = 0): boolean {
+  set(key: string | Uint8Array, value: string | Uint8Array, ttlSeconds = 0, cond = COND_ALWAYS, ifEpoch = 0, ifCounter = 0): boolean {
     this.codec.encode(key);
-    return this.setEncoded(value, ttlSeconds, cond, ifGeneration, ifRef);
+    return this.setEncoded(value, ttlSeconds, cond, ifEpoch, ifCounter);
   }
 
   /** As {@link set}, for the key already in `codec` (encoded by the caller). */
-  setEncoded(value: string | Uint8Array, ttlSeconds = 0, cond = COND_ALWAYS, ifGeneration = 0, ifRef = 0): boolean {
+  setEncoded(value: string | Uint8Array, ttlSeconds = 0, cond = COND_ALWAYS, ifEpoch = 0, ifCounter = 0): boolean {
     let valueLen: number;
     let type: number;
     if (typeof value === 'string') {
@@ -869,7 +866,7 @@ export class Table implements ThreadContext {
     if (type === TYPE_STRING) this.buf.write(value as string, vs, valueLen, 'utf8');
     else this.u8.set(value as Uint8Array, vs);
 
-    if (!this.commitReserved(e, size, cond, ifGeneration, ifRef)) return false;
+    if (!this.commitReserved(e, size, cond, ifEpoch, ifCounter)) return false;
     if (this.walSink !== null) this.walSink.record(this.walSeq, WAL_OP_SET, this.codec.bytes, this.codec.length, value, type, expireAt);
     return true;
   }
@@ -878,7 +875,7 @@ export class Table implements ThreadContext {
    * Links the entry just reserved at byte `e` (`size` bytes, fully written) under the
    * encoded key if `cond` holds, decided inside the bucket lock. Returns whether it did.
    */
-  private commitReserved(e: number, size: number, cond: number, ifGeneration: number, ifRef: number): boolean {
+  private commitReserved(e: number, size: number, cond: number, ifEpoch: number, ifCounter: number): boolean {
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
     const bw = this.indexWord + b * BUCKET_WORDS;
     const s = lockBucket(this.i32, bw, b, this.owner, this.threadWord);
@@ -886,7 +883,7 @@ export class Table implements ThreadContext {
       if (cond !== COND_ALWAYS) {
         const w = this.findLiveLocked(bw);
         if (cond === COND_IF_ABSENT ? w >= 0 : w < 0) return false;
-        if (cond === COND_IF_VERSION && !this.versionIsLocked(bw, w, ifGeneration, ifRef)) return false;
+        if (cond === COND_IF_VERSION && !this.versionIsLocked(bw, w, ifEpoch, ifCounter)) return false;
       }
       this.installLocked(bw, b, e, size);
       if (this.walSink !== null) this.walSeq = this.nextWalSeqLocked();
@@ -1057,7 +1054,7 @@ export class Table implements ThreadContext {
     i32[bw + B_TAGS + target] = hi;
     i32[bw + B_REFS + target * REF_STRIDE] = ref;
     // A write: a new version, published with the ref by this lock's seq bump.
-    this.lastRef = i32[bw + B_VERSIONS + target * REF_STRIDE] = this.nextVersion();
+    this.lastVersion = i32[bw + B_VERSIONS + target * REF_STRIDE] = this.nextVersion();
     freqSetLocked(this.i32, this.freqBase + b, target, 0);
     // Inside the bucket lock: a key's changes enter the feed in the order they happened.
     if (feedWatched(this.v)) publishChange(this.v, CHANGE_SET, bytes, 0, length, lo, hi);
@@ -1073,7 +1070,7 @@ export class Table implements ThreadContext {
 
   /** Whether way `w` (-1 = absent) of the locked bucket holds version (epoch, counter). */
   private versionIsLocked(bw: number, w: number, epoch: number, counter: number): boolean {
-    return w >= 0 && epoch === this.lastGeneration && this.i32[bw + B_VERSIONS + w * REF_STRIDE] === counter;
+    return w >= 0 && epoch === this.versionEpoch && this.i32[bw + B_VERSIONS + w * REF_STRIDE] === counter;
   }
 
   /**

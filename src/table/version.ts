@@ -25,18 +25,18 @@ export function takeVersionBlock(i32: Int32Array): number {
 }
 
 /** Formats a version as text. */
-export function formatVersion(generation: number, ref: number): string {
-  return `${(generation >>> 0).toString(16)}.${(ref >>> 0).toString(16)}`;
+export function formatVersion(epoch: number, counter: number): string {
+  return `${(epoch >>> 0).toString(16)}.${(counter >>> 0).toString(16)}`;
 }
 
-/** Parses a version's text into `out` ([generation, ref] as i32); false if it is not one. */
+/** Parses a version's text into `out` ([epoch, counter] as i32); false if it is not one. */
 export function parseVersion(text: string, out: Int32Array): boolean {
   const m = /^([0-9a-f]{1,8})\.([0-9a-f]{1,8})$/.exec(text);
   if (!m) return false;
-  const generation = parseInt(m[1], 16);
-  const ref = parseInt(m[2], 16);
-  if (generation > 0xffffffff || ref > 0xffffffff || ref === 0) return false;
-  out[0] = generation | 0;
-  out[1] = ref | 0;
+  const epoch = parseInt(m[1], 16);
+  const counter = parseInt(m[2], 16);
+  if (epoch > 0xffffffff || counter > 0xffffffff || counter === 0) return false;
+  out[0] = epoch | 0;
+  out[1] = counter | 0;
   return true;
 }

@@ -34,7 +34,7 @@ export function keysInOneBucket(t: Table, n: number, prefix = 'k'): string[] {
 
 /**
  * The ref (segment and offset) of the entry `key` names now, or 0: found in its bucket by
- * tag and key bytes. (A table's `lastRef` is the version counter, not the place.)
+ * tag and key bytes. (A table's `lastVersion` is the version counter, not the place.)
  */
 export function refOf(t: Table, key: string): number {
   t.codec.encode(key);

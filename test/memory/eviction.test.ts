@@ -275,13 +275,13 @@ test('compaction keeps versions', () => {
   const versions = new Map<string, string>();
   for (let i = 0; i < n; i++) {
     t.set(`c${i}`, value);
-    versions.set(`c${i}`, `${t.lastGeneration}.${t.lastRef}`);
+    versions.set(`c${i}`, `${t.versionEpoch}.${t.lastVersion}`);
   }
   for (let i = 0; i < n; i++) if (i % 10 !== 0) t.delete(`c${i}`);
   assert.ok(compactSegments(t, 1000, 1) > 0, 'something was compacted');
   for (let i = 0; i < n; i += 10) {
     assert.equal(t.getString(`c${i}`), value);
-    assert.equal(`${t.lastGeneration}.${t.lastRef}`, versions.get(`c${i}`), `c${i}`);
+    assert.equal(`${t.versionEpoch}.${t.lastVersion}`, versions.get(`c${i}`), `c${i}`);
   }
   t.close();
 });

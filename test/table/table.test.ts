@@ -60,12 +60,12 @@ test('readEncodedIntoAt copies any value to any offset exactly (word copy, byte 
 test('replacing a key keeps one item and changes its version', () => {
   const t = makeTable();
   t.set('k', 'one');
-  const v1 = [t.lastGeneration, t.lastRef];
+  const v1 = [t.versionEpoch, t.lastVersion];
   t.set('k', 'two');
-  const v2 = [t.lastGeneration, t.lastRef];
+  const v2 = [t.versionEpoch, t.lastVersion];
   assert.notDeepEqual(v1, v2);
   assert.equal(t.getString('k'), 'two');
-  assert.deepEqual([t.lastGeneration, t.lastRef], v2);
+  assert.deepEqual([t.versionEpoch, t.lastVersion], v2);
   t.close();
 });
 
