@@ -206,9 +206,12 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     const answers: string[] = [];
     for (const q of list) {
       let text = JSON.stringify(jsonRequest(q));
-      const size = Buffer.byteLength(text);
-      if (jsonBytes + size > budget) text = JSON.stringify(jsonError(jsonId(q), OVER_BUDGET));
-      jsonBytes += Buffer.byteLength(text) + 1;
+      let size = Buffer.byteLength(text);
+      if (jsonBytes + size > budget) {
+        text = JSON.stringify(jsonError(jsonId(q), OVER_BUDGET));
+        size = Buffer.byteLength(text);
+      }
+      jsonBytes += size + 1;
       answers.push(text);
     }
     return Array.isArray(parsed) ? `[${answers.join(',')}]` : answers[0];
