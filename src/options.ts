@@ -6,6 +6,9 @@
  */
 import { BadOptionError } from './errors.ts';
 import { KEY_BYTES_LIMIT } from './table/layout.ts';
+
+/** Largest `maxKeyBytes` accepted (key lengths are u16 in an entry's header). */
+export const MAX_KEY_BYTES_LIMIT = KEY_BYTES_LIMIT;
 import { MAX_MEMORY_BYTES } from './table/sizing.ts';
 import { refuseUnknownOptions } from './util/known-options.ts';
 import { parseBytes } from './util/parse-bytes.ts';

@@ -1,24 +1,23 @@
 import { threadId } from 'node:worker_threads';
-import { BadHandleError, BadOptionError, BadTtlError, ClosedError, NotOwnerError } from './errors.ts';
+import { BadHandleError, ClosedError, NotOwnerError } from './errors.ts';
+import { CommandContext } from './commands/context.ts';
+import { type CacheEntry, get, getBytes, getEntry, getMany, has, ttl } from './commands/read.ts';
+import { scan, type ScanOptions, type ScanPage } from './commands/scan.ts';
+import { type CacheStats, cacheStats } from './commands/stats.ts';
+import { decr, del, expire, flush, incr, persist, set, type SetOptions, setMany, setWith } from './commands/write.ts';
+import { EntryResult, entryVersion } from './commands/entry.ts';
+import { s3fifo } from './memory/eviction.ts';
 import { advanceClock, Maintenance } from './memory/maintenance.ts';
-import { currentSmallTarget } from './memory/eviction.ts';
 import { type ResolvedOptions, resolveOptions, type SharedCacheOptions } from './options.ts';
-import {
-  C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_DELETES, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, C_PROMOTED, C_REINSERTED, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_REQUESTS, C_SETS,
-  C_UNLINKED, metadataBytes, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, T_STATE, T_WORKER_THREAD_ID,
-  THREAD_ATTACHED, THREAD_BLOCK_COUNT, TYPE_INTEGER, TYPE_STRING, segmentRowWord, threadBlockWord, threadCountersF64,
-} from './table/layout.ts';
 import { findThreadBlock, type RepairReport, repairDeadThread } from './table/repair.ts';
-import { countSegments, type SegmentCounts } from './table/segments.ts';
 import { SharedView } from './table/shared-view.ts';
 import { planGeometry } from './table/sizing.ts';
-import { COND_ALWAYS, COND_IF_ABSENT, COND_IF_PRESENT, COND_IF_VERSION, MAX_TTL_SECONDS, remainingTtlSeconds, Table } from './table/table.ts';
-import { formatVersion, parseVersion } from './table/version.ts';
+import { Table } from './table/table.ts';
 import { refuseUnknownOptions } from './util/known-options.ts';
 
-const SET_OPTION_NAMES: readonly (keyof SetOptions)[] = ['ttlSeconds', 'ifVersion', 'ifAbsent', 'ifPresent'];
-const SCAN_OPTION_NAMES: readonly (keyof ScanOptions)[] = ['prefix', 'cursor', 'count'];
-const ENTRY_NAMES = ['key', 'value', 'ttlSeconds'] as const;
+export type { CacheEntry, CacheStats, ScanOptions, ScanPage, SetOptions };
+export type { ThreadStats } from './commands/stats.ts';
+
 const HANDLE_NAMES: readonly (keyof SharedCacheHandle)[] = ['kind', 'buffer'];
 
 /**
@@ -28,121 +27,6 @@ const HANDLE_NAMES: readonly (keyof SharedCacheHandle)[] = ['kind', 'buffer'];
 export interface SharedCacheHandle {
   readonly kind: 'sabcache';
   readonly buffer: SharedArrayBuffer;
-}
-
-/** Options of {@link SharedCache.set}. At most one of the conditions may be given. */
-export interface SetOptions {
-  /** Time to live, in whole seconds; 0 or absent = no expiry. */
-  ttlSeconds?: number;
-  /** Store only if the key's current version is this one (compare-and-swap; HTTP `If-Match`). */
-  ifVersion?: string;
-  /** Store only if the key is absent or expired (Redis NX; HTTP `If-None-Match: *`). */
-  ifAbsent?: boolean;
-  /** Store only if the key is present (Redis XX). */
-  ifPresent?: boolean;
-}
-
-/** One entry, as {@link SharedCache.getEntry} returns it. */
-export interface CacheEntry {
-  /** The value's bytes (a copy this thread owns). */
-  value: Uint8Array;
-  /** The entry's version: pass it as `ifVersion` to compare-and-swap. */
-  version: string;
-  /** Whole seconds until it expires (as Redis TTL: N right after `ttlSeconds: N`), or -1 if it never does. */
-  ttlSeconds: number;
-  /** How it was stored: `bytes`, `string` or `integer` (by incr/decr). */
-  type: 'bytes' | 'string' | 'integer';
-}
-
-/** Options of {@link SharedCache.scan}. */
-export interface ScanOptions {
-  /** Only keys starting with this (UTF-8). @default "" */
-  prefix?: string;
-  /** Where to go on: the cursor a previous call returned; "0" starts. @default "0" */
-  cursor?: string;
-  /** About how many keys to return per call (a hint, as Redis COUNT). @default 100 */
-  count?: number;
-}
-
-/** One page of {@link SharedCache.scan}. */
-export interface ScanPage {
-  keys: string[];
-  /** Pass back to continue; "0" when the walk is complete. */
-  cursor: string;
-}
-
-/** Per-thread counters, one row per attached thread block. */
-export interface ThreadStats {
-  /** Thread block index (0..63). */
-  thread: number;
-  /** `worker_threads.threadId` of the thread attached there. */
-  workerThreadId: number;
-  attached: boolean;
-  requests: number;
-  hits: number;
-  misses: number;
-  sets: number;
-  deletes: number;
-}
-
-/** The stats that are sums of one per-thread counter (layout.ts C_…), by name. */
-const TOTALS = [
-  ['hits', C_HITS], ['misses', C_MISSES], ['sets', C_SETS], ['deletes', C_DELETES], ['evictions', C_EVICTED_ITEMS],
-  ['expired', C_EXPIRED_ITEMS], ['evictedSegments', C_EVICTED_SEGMENTS], ['promotions', C_PROMOTED],
-  ['reinsertions', C_REINSERTED], ['ghostHits', C_GHOST_HITS], ['ghostInserts', C_GHOST_INSERTS],
-  ['ghostMainHits', C_GHOST_MAIN_HITS], ['ghostMainInserts', C_GHOST_MAIN_INSERTS],
-  ['compactedSegments', C_COMPACTED_SEGMENTS], ['compactedItems', C_COMPACTED_ITEMS],
-] as const;
-type TotalName = (typeof TOTALS)[number][0];
-
-/** A snapshot of the cache's counters. Counters count since the cache was created. */
-export interface CacheStats {
-  /** Live entries in the index (expired ones not yet swept included). */
-  items: number;
-  /** Bytes in use: metadata plus the written part of every non-free segment. */
-  memoryUsedBytes: number;
-  /** The configured limit, in bytes; the buffer is never larger. */
-  memoryLimitBytes: number;
-  /** Size of the shared buffer, in bytes (≤ memoryLimitBytes). */
-  bufferBytes: number;
-  hits: number;
-  misses: number;
-  sets: number;
-  deletes: number;
-  /** Entries removed to make room (segment eviction and full-bucket eviction). */
-  evictions: number;
-  /** Expired entries removed. */
-  expired: number;
-  /** Whole segments evicted. */
-  evictedSegments: number;
-  /** Entries copied from the small queue into the main queue at eviction (read since written). */
-  promotions: number;
-  /** Entries of an evicted main-queue segment copied forward inside main (read again). */
-  reinsertions: number;
-  /** New keys found in the ghost table, written straight into the main queue. */
-  ghostHits: number;
-  /** Fingerprints added to the ghost table (entries dropped from either queue). */
-  ghostInserts: number;
-  /** The part of `ghostHits` on keys the main queue had dropped (the rest the small queue had). */
-  ghostMainHits: number;
-  /** The part of `ghostInserts` left by the main queue. */
-  ghostMainInserts: number;
-  /** Segments freed by compaction. */
-  compactedSegments: number;
-  /** Entries copied forward by compaction. */
-  compactedItems: number;
-  /** Bytes of entries the index points at (key, value, header and padding), in bytes. */
-  liveBytes: number;
-  /** Bytes written into segments now in use (live plus overwritten, deleted and expired), in bytes. */
-  writtenBytes: number;
-  /**
-   * Segment counts by state (`free`, `active`, `sealed`, `evicting`), segments in use by
-   * queue (`small`, `main`), the small queue's adaptive target (`smallTarget`, segments),
-   * the total and the segment size in bytes.
-   */
-  segments: SegmentCounts & { smallTarget: number; total: number; segmentBytes: number };
-  bucketCount: number;
-  threads: ThreadStats[];
 }
 
 /**
@@ -168,7 +52,12 @@ export interface CacheStats {
 export class SharedCache {
   /** Pass this to other threads; see {@link SharedCache.attach}. */
   readonly handle: SharedCacheHandle;
-  /** The thread's table (internal: the server uses it for zero-copy reads). */
+  /**
+   * This thread's command context: front ends (the server's routes) call the command layer
+   * (src/commands/) with it.
+   */
+  readonly commands: CommandContext;
+  /** This thread's table. @internal (persistence and tests; front ends use {@link commands}) */
   readonly table: Table;
   private readonly view: SharedView;
   private readonly maintenance: Maintenance | undefined;
@@ -176,13 +65,14 @@ export class SharedCache {
   private readonly limitBytes: number;
   private closed = false;
   private readonly onExit = (): void => this.close();
-  /** Scratch for parsed versions. */
-  private readonly version = new Int32Array(2);
+  /** The result of the last write, for the version text set returns. */
+  private readonly written = new EntryResult();
 
   private constructor(view: SharedView, options: ResolvedOptions | undefined, limitBytes: number) {
     this.view = view;
     this.handle = { kind: 'sabcache', buffer: view.sab };
-    this.table = new Table(view, threadId);
+    this.table = new Table(view, threadId, s3fifo);
+    this.commands = new CommandContext(this.table);
     if (options) this.table.now = options.now;
     this.limitBytes = limitBytes;
     if (options) {
@@ -228,9 +118,9 @@ export class SharedCache {
     return this.maintenance !== undefined;
   }
 
-  private check(): Table {
+  private check(): CommandContext {
     if (this.closed) throw new ClosedError();
-    return this.table;
+    return this.commands;
   }
 
   /**
@@ -240,7 +130,7 @@ export class SharedCache {
    *   ClosedError (`SABCACHE_ERR_CLOSED`).
    */
   get(key: string | Uint8Array): string | undefined {
-    return this.check().getString(key);
+    return get(this.check(), key);
   }
 
   /**
@@ -250,7 +140,7 @@ export class SharedCache {
    * @throws as {@link SharedCache.get}.
    */
   getBytes(key: string | Uint8Array): Uint8Array | undefined {
-    return this.check().getBytes(key);
+    return getBytes(this.check(), key);
   }
 
   /**
@@ -258,7 +148,7 @@ export class SharedCache {
    * @throws as {@link SharedCache.get}.
    */
   has(key: string | Uint8Array): boolean {
-    return this.check().has(key);
+    return has(this.check(), key);
   }
 
   /**
@@ -273,24 +163,10 @@ export class SharedCache {
    *   BadOptionError (`SABCACHE_ERR_BAD_OPTION`) for an option name it does not know or two conditions.
    */
   set(key: string | Uint8Array, value: string | Uint8Array, options?: SetOptions): string | undefined {
-    const t = this.check();
-    if (options === undefined) {
-      t.set(key, value);
-      return formatVersion(t.versionEpoch, t.lastVersion);
-    }
-    refuseUnknownOptions('set', options, SET_OPTION_NAMES);
-    const { ttlSeconds = 0, ifVersion, ifAbsent, ifPresent } = options;
-    let cond = COND_ALWAYS;
-    if (ifVersion !== undefined) cond = COND_IF_VERSION;
-    if (ifAbsent) cond = cond === COND_ALWAYS ? COND_IF_ABSENT : -1;
-    if (ifPresent) cond = cond === COND_ALWAYS ? COND_IF_PRESENT : -1;
-    if (cond < 0) throw new BadOptionError('ifVersion/ifAbsent/ifPresent', 'give at most one condition');
-    if (cond === COND_IF_VERSION && !parseVersion(String(ifVersion), this.version)) {
-      t.codec.encode(key); // a malformed version matches nothing, but the key is still checked
-      return undefined;
-    }
-    if (!t.set(key, value, ttlSeconds, cond, this.version[0], this.version[1])) return undefined;
-    return formatVersion(t.versionEpoch, t.lastVersion);
+    const cx = this.check();
+    if (options === undefined) set(cx, key, value, 0, this.written);
+    else if (!setWith(cx, key, value, options, this.written)) return undefined;
+    return entryVersion(cx, this.written);
   }
 
   /**
@@ -298,16 +174,7 @@ export class SharedCache {
    * @throws as {@link SharedCache.get}.
    */
   getEntry(key: string | Uint8Array): CacheEntry | undefined {
-    const t = this.check();
-    const value = t.getBytes(key);
-    if (value === undefined) return undefined;
-    const exp = t.lastExpireAt;
-    return {
-      value,
-      version: formatVersion(t.versionEpoch, t.lastVersion),
-      ttlSeconds: remainingTtlSeconds(exp, this.table.now),
-      type: t.lastValueType === TYPE_STRING ? 'string' : t.lastValueType === TYPE_INTEGER ? 'integer' : 'bytes',
-    };
+    return getEntry(this.check(), key);
   }
 
   /**
@@ -320,12 +187,12 @@ export class SharedCache {
    *   BadValueError (`SABCACHE_ERR_BAD_VALUE`) for a bad `by`; the key errors of {@link SharedCache.get}.
    */
   incr(key: string | Uint8Array, by: number | bigint = 1): number | bigint {
-    return this.check().incr(key, by);
+    return incr(this.check(), key, by);
   }
 
   /** Subtracts `by` (default 1); as {@link SharedCache.incr}. */
   decr(key: string | Uint8Array, by: number | bigint = 1): number | bigint {
-    return this.check().incr(key, -by as number | bigint);
+    return decr(this.check(), key, by);
   }
 
   /**
@@ -334,28 +201,22 @@ export class SharedCache {
    * @throws BadTtlError (`SABCACHE_ERR_BAD_TTL`), the key errors of {@link SharedCache.get}.
    */
   expire(key: string | Uint8Array, ttlSeconds: number): boolean {
-    const t = this.check();
-    if (ttlSeconds === 0) return t.delete(key);
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > MAX_TTL_SECONDS) {
-      throw new BadTtlError(`ttlSeconds must be a whole number from 0 to ${MAX_TTL_SECONDS}, got ${ttlSeconds}`);
-    }
-    return t.setTtl(key, ttlSeconds);
+    return expire(this.check(), key, ttlSeconds);
   }
 
   /** Removes a present key's TTL (it never expires). Returns whether the key was present. */
   persist(key: string | Uint8Array): boolean {
-    return this.check().setTtl(key, 0);
+    return persist(this.check(), key);
   }
 
   /** Whole seconds until `key` expires (N right after a TTL of N), -1 if it never does, -2 if absent (Redis TTL). */
   ttl(key: string | Uint8Array): number {
-    return this.check().ttl(key);
+    return ttl(this.check(), key);
   }
 
   /** The values of `keys` decoded as UTF-8, undefined where absent; each read on its own. */
   getMany(keys: readonly (string | Uint8Array)[]): (string | undefined)[] {
-    const t = this.check();
-    return keys.map((k) => t.getString(k));
+    return getMany(this.check(), keys);
   }
 
   /**
@@ -365,12 +226,7 @@ export class SharedCache {
    *   entry field other than `key`, `value` and `ttlSeconds`.
    */
   setMany(entries: readonly { key: string | Uint8Array; value: string | Uint8Array; ttlSeconds?: number }[]): string[] {
-    const t = this.check();
-    return entries.map((e) => {
-      refuseUnknownOptions('setMany entry', e, ENTRY_NAMES);
-      t.set(e.key, e.value, e.ttlSeconds ?? 0);
-      return formatVersion(t.versionEpoch, t.lastVersion);
-    });
+    return setMany(this.check(), entries);
   }
 
   /**
@@ -383,23 +239,12 @@ export class SharedCache {
    *   an option name it does not know.
    */
   scan(options: ScanOptions = {}): ScanPage {
-    const t = this.check();
-    refuseUnknownOptions('scan', options, SCAN_OPTION_NAMES);
-    const cursorText = options.cursor ?? '0';
-    const cursor = /^\d{1,10}$/.test(cursorText) ? Number(cursorText) : -1;
-    if (cursor < 0 || cursor >= t.v.g.bucketCount) throw new BadOptionError('cursor', `not a cursor from this cache: ${JSON.stringify(cursorText.slice(0, 20))}`);
-    const count = options.count ?? 100;
-    if (!Number.isInteger(count) || count < 1 || count > 100_000) throw new BadOptionError('count', `must be from 1 to 100000, got ${count}`);
-    const prefix = options.prefix ? new TextEncoder().encode(options.prefix) : null;
-    const found: Uint8Array[] = [];
-    const next = t.scan(cursor, count, prefix, found);
-    const dec = new TextDecoder();
-    return { keys: found.map((k) => dec.decode(k)), cursor: String(next) };
+    return scan(this.check(), options);
   }
 
   /** Removes every key. Returns how many were removed. */
   flush(): number {
-    return this.check().flush();
+    return flush(this.check());
   }
 
   /**
@@ -407,44 +252,12 @@ export class SharedCache {
    * @throws as {@link SharedCache.get}.
    */
   delete(key: string | Uint8Array): boolean {
-    return this.check().delete(key);
+    return del(this.check(), key);
   }
 
   /** Counters and memory figures, summed over every thread. Works after close too. */
   stats(): CacheStats {
-    const v = this.view;
-    const { i32, f64, g } = v;
-    let items = 0;
-    const totals = Object.fromEntries(TOTALS.map(([name]) => [name, 0])) as Record<TotalName, number>;
-    const threads: ThreadStats[] = [];
-    for (let t = 0; t < THREAD_BLOCK_COUNT; t++) {
-      const c = threadCountersF64(t);
-      const tw = threadBlockWord(t);
-      // Counters are plain f64 stores by their own thread; a read here may be a moment old.
-      items += f64[c + C_LINKED] - f64[c + C_UNLINKED];
-      for (const [name, counter] of TOTALS) totals[name] += f64[c + counter];
-      const attached = Atomics.load(i32, tw + T_STATE) === THREAD_ATTACHED;
-      if (attached || f64[c + C_HITS] + f64[c + C_MISSES] + f64[c + C_SETS] + f64[c + C_REQUESTS] > 0) {
-        threads.push({
-          thread: t, workerThreadId: i32[tw + T_WORKER_THREAD_ID], attached, requests: f64[c + C_REQUESTS],
-          hits: f64[c + C_HITS], misses: f64[c + C_MISSES], sets: f64[c + C_SETS], deletes: f64[c + C_DELETES],
-        });
-      }
-    }
-    let writtenBytes = 0;
-    let liveBytes = 0;
-    for (let s = 0; s < g.segmentCount; s++) {
-      const row = segmentRowWord(g, s);
-      if ((Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK) === SEG_FREE) continue;
-      writtenBytes += Atomics.load(i32, row + S_WRITE_OFFSET);
-      liveBytes += Atomics.load(i32, row + S_LIVE_BYTES);
-    }
-    return {
-      items, memoryUsedBytes: metadataBytes(g) + writtenBytes, memoryLimitBytes: this.limitBytes, bufferBytes: v.sab.byteLength, ...totals,
-      liveBytes, writtenBytes,
-      segments: { ...countSegments(v), smallTarget: currentSmallTarget(v), total: g.segmentCount, segmentBytes: g.segmentBytes },
-      bucketCount: g.bucketCount, threads,
-    };
+    return cacheStats(this.commands, this.limitBytes);
   }
 
   /**

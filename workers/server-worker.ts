@@ -17,13 +17,12 @@ import { registerKvRoutes, type ServingState } from '../src/server/kv-routes.ts'
 import { CLOSE_GOING_AWAY, registerWsRoute } from '../src/server/ws-routes.ts';
 import { createApp, uws, type us_listen_socket } from '../src/server/uws.ts';
 import { SharedCache, type SharedCacheHandle } from '../src/shared-cache.ts';
-import { WalWriter } from '../src/persist/wal-writer.ts';
+import { startWal } from '../src/persist/cache-persistence.ts';
 
 const { handle, config, index } = workerData as { handle: SharedCacheHandle; config: ServerConfig; index: number };
 const cache = SharedCache.attach(handle);
 // With --wal, this thread logs its changes to its own WAL file (persist/wal-writer.ts).
-const wal = config.wal ? new WalWriter(config.dataDir, cache.table.owner, config.fsync, cache.table.v, (line) => console.error(line)) : undefined;
-if (wal) cache.table.walSink = wal;
+const wal = config.wal ? startWal(cache, config.dataDir, config.fsync, (line) => console.error(line)) : undefined;
 const app = createApp();
 const state: ServingState = {
   inFlight: 0,

@@ -6,9 +6,9 @@
  * @module
  */
 import { lockBucket, unlockBucket } from '../table/bucket-lock.ts';
-import { B_REFS, REF_STRIDE, C_EXPIRED_ITEMS, CHANGE_EXPIRE, C_UNLINKED, E_EXPIRE_AT, H_CLOCK_SECONDS, WAYS, bucketWord, refByte, ENTRY_HEADER_BYTES } from '../table/layout.ts';
-import { feedWatched, publishEntryChange } from '../table/change-feed.ts';
-import { type ThreadContext, unlinkWayLocked } from '../table/segments.ts';
+import { B_REFS, REF_STRIDE, C_EXPIRED_ITEMS, CHANGE_EXPIRE, E_EXPIRE_AT, H_CLOCK_SECONDS, WAYS, bucketWord, refByte, ENTRY_HEADER_BYTES } from '../table/layout.ts';
+import { removeWayLocked } from '../table/removal.ts';
+import type { ThreadContext } from '../table/segments.ts';
 
 /** The expireAt of way `w` of bucket word `bw`, read without the lock (a hint only). */
 function expireAtOf(ctx: ThreadContext, bw: number, w: number): number {
@@ -24,7 +24,7 @@ function expireAtOf(ctx: ThreadContext, bw: number, w: number): number {
  * Returns the bucket to start from next time.
  */
 export function sweepExpired(ctx: ThreadContext, from: number, count: number): number {
-  const { v, owner, threadWord, counters } = ctx;
+  const { v, owner, threadWord } = ctx;
   const i32 = v.i32;
   const n = v.g.bucketCount;
   const clock = i32[H_CLOCK_SECONDS] >>> 0;
@@ -44,10 +44,7 @@ export function sweepExpired(ctx: ThreadContext, from: number, count: number): n
         const exp = expireAtOf(ctx, bw, w);
         if (exp === 0 || exp > clock) continue;
         const ref = i32[bw + B_REFS + w * REF_STRIDE];
-        if (feedWatched(v)) publishEntryChange(v, CHANGE_EXPIRE, refByte(v.g, ref));
-        unlinkWayLocked(v, bw, w, ref);
-        v.f64[counters + C_UNLINKED]++;
-        v.f64[counters + C_EXPIRED_ITEMS]++;
+        removeWayLocked(ctx, bw, w, ref, CHANGE_EXPIRE, C_EXPIRED_ITEMS);
       }
     } finally {
       unlockBucket(i32, bw, s, threadWord);

@@ -59,11 +59,53 @@ export function encodeWalHeader(thread: number, createdAtMs: number): Uint8Array
   return out;
 }
 
+/** WAL record: the key now holds this value, type and expiry (set, incr's result). */
+export const WAL_OP_SET = 1;
+/** WAL record: the key was deleted. */
+export const WAL_OP_DELETE = 2;
+/** WAL record: the key's expiry changed (to `expireAt`, 0 = never). */
+export const WAL_OP_EXPIRE = 3;
+/** WAL record: every key was removed. */
+export const WAL_OP_FLUSH = 4;
+
+/** Bytes of one record with a key of `keyLength` bytes and a value of `valueBytes`. */
+export function walRecordBytes(keyLength: number, valueBytes: number): number {
+  return RECORD_HEADER_BYTES + BODY_HEADER_BYTES + keyLength + valueBytes;
+}
+
+/**
+ * Encodes one record at byte `at` of `buf` (with `dv` and `text` views of the same memory),
+ * which has room for {@link walRecordBytes}: u32 body length, u32 CRC-32 of the body, then
+ * the body (seq f64, op u8, type u8, key bytes u16, expireAt u32, value bytes u32, key,
+ * value; `valueBytes` is the value's UTF-8 length when it is a string).
+ */
+export function encodeWalRecord(
+  buf: Uint8Array, dv: DataView, text: Buffer, at: number,
+  seq: number, op: number, key: Uint8Array, keyLength: number, value: string | Uint8Array | null, valueBytes: number, type: number, expireAt: number,
+): void {
+  const body = BODY_HEADER_BYTES + keyLength + valueBytes;
+  const b = at + RECORD_HEADER_BYTES;
+  dv.setUint32(at, body, true);
+  dv.setFloat64(b + BODY_SEQ, seq, true);
+  buf[b + BODY_OP] = op;
+  buf[b + BODY_TYPE] = type;
+  dv.setUint16(b + BODY_KEY_BYTES, keyLength, true);
+  dv.setUint32(b + BODY_EXPIRE_AT, expireAt, true);
+  dv.setUint32(b + BODY_VALUE_BYTES, valueBytes, true);
+  const ks = b + BODY_HEADER_BYTES;
+  for (let i = 0; i < keyLength; i++) buf[ks + i] = key[i];
+  if (value !== null) {
+    if (typeof value === 'string') text.write(value, ks + keyLength, valueBytes, 'utf8');
+    else buf.set(value, ks + keyLength);
+  }
+  dv.setUint32(at + 4, crc32(buf.subarray(b, b + body)), true);
+}
+
 /** One decoded record (key and value are views, valid during the callback). */
 export interface WalRecord {
   /** Sequence number (taken inside the bucket lock; a whole number below 2^53). */
   seq: number;
-  /** WAL_OP_SET, WAL_OP_DELETE, WAL_OP_EXPIRE or WAL_OP_FLUSH (table.ts). */
+  /** WAL_OP_SET, WAL_OP_DELETE, WAL_OP_EXPIRE or WAL_OP_FLUSH. */
   op: number;
   /** Value type (layout.ts TYPE_*), for WAL_OP_SET. */
   type: number;

@@ -18,8 +18,8 @@
 import { closeSync, openSync } from 'node:fs';
 import { SabcacheError, WalGapError } from '../errors.ts';
 import { basename } from 'node:path';
-import { type Table, WAL_OP_DELETE, WAL_OP_EXPIRE, WAL_OP_FLUSH, WAL_OP_SET } from '../table/table.ts';
-import { WalCorruptError, WalReader } from './wal-format.ts';
+import type { Table } from '../table/table.ts';
+import { WAL_OP_DELETE, WAL_OP_EXPIRE, WAL_OP_FLUSH, WAL_OP_SET, WalCorruptError, WalReader } from './wal-format.ts';
 import { listWalFiles } from './wal-writer.ts';
 
 /** What a replay did. */

@@ -44,7 +44,7 @@ import type { WalSink } from '../table/table.ts';
 import { readDirOrEmpty } from '../util/read-dir.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
 import { batchAfter, SYNC_CONTROL_BYTES, SYNC_COUNT, SYNC_DONE, SYNC_FAILURES, SYNC_FILE, SYNC_MICROS, SYNC_REQUESTED, SYNC_STOP } from './wal-sync-control.ts';
-import { BODY_EXPIRE_AT, BODY_HEADER_BYTES, BODY_KEY_BYTES, BODY_OP, BODY_SEQ, BODY_TYPE, BODY_VALUE_BYTES, encodeWalHeader, RECORD_HEADER_BYTES } from './wal-format.ts';
+import { encodeWalHeader, encodeWalRecord, WAL_OP_DELETE, WAL_OP_EXPIRE, WAL_OP_FLUSH, WAL_OP_SET, walRecordBytes } from './wal-format.ts';
 
 /** When WAL records reach the disk (see the module comment). */
 export type FsyncPolicy = 'always' | 'everysec' | 'no';
@@ -137,6 +137,8 @@ export interface WalWriterStats {
 }
 
 /** One thread's WAL (see the module comment). */
+const EMPTY_KEY = new Uint8Array(0);
+
 export class WalWriter implements WalSink {
   private buf = new Uint8Array(256 * 1024);
   private dv = new DataView(this.buf.buffer);
@@ -262,11 +264,31 @@ export class WalWriter implements WalSink {
     }
   }
 
-  record(seq: number, op: number, key: Uint8Array, keyLength: number, value: string | Uint8Array | null, type: number, expireAt: number): void {
+  /** WalSink: the key now holds `value`. */
+  logSet(seq: number, key: Uint8Array, keyLength: number, value: string | Uint8Array, type: number, expireAt: number): void {
+    this.record(seq, WAL_OP_SET, key, keyLength, value, type, expireAt);
+  }
+
+  /** WalSink: the key was deleted. */
+  logDelete(seq: number, key: Uint8Array, keyLength: number): void {
+    this.record(seq, WAL_OP_DELETE, key, keyLength, null, 0, 0);
+  }
+
+  /** WalSink: the key's expiry changed. */
+  logExpire(seq: number, key: Uint8Array, keyLength: number, expireAt: number): void {
+    this.record(seq, WAL_OP_EXPIRE, key, keyLength, null, 0, expireAt);
+  }
+
+  /** WalSink: every key was removed. */
+  logFlush(seq: number): void {
+    this.record(seq, WAL_OP_FLUSH, EMPTY_KEY, 0, null, 0, 0);
+  }
+
+  /** Appends one record (wal-format.ts encodeWalRecord) to the buffer and schedules a flush. */
+  private record(seq: number, op: number, key: Uint8Array, keyLength: number, value: string | Uint8Array | null, type: number, expireAt: number): void {
     if (this.closed) return;
     const valueBytes = value === null ? 0 : typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
-    const body = BODY_HEADER_BYTES + keyLength + valueBytes;
-    const n = RECORD_HEADER_BYTES + body;
+    const n = walRecordBytes(keyLength, valueBytes);
     if (this.used + n > this.buf.length) {
       const grown = new Uint8Array(Math.max(this.buf.length * 2, this.used + n));
       grown.set(this.buf.subarray(0, this.used));
@@ -274,23 +296,7 @@ export class WalWriter implements WalSink {
       this.dv = new DataView(grown.buffer);
       this.text = Buffer.from(grown.buffer);
     }
-    const at = this.used;
-    const b = at + RECORD_HEADER_BYTES;
-    const dv = this.dv;
-    dv.setUint32(at, body, true);
-    dv.setFloat64(b + BODY_SEQ, seq, true);
-    this.buf[b + BODY_OP] = op;
-    this.buf[b + BODY_TYPE] = type;
-    dv.setUint16(b + BODY_KEY_BYTES, keyLength, true);
-    dv.setUint32(b + BODY_EXPIRE_AT, expireAt, true);
-    dv.setUint32(b + BODY_VALUE_BYTES, valueBytes, true);
-    const ks = b + BODY_HEADER_BYTES;
-    for (let i = 0; i < keyLength; i++) this.buf[ks + i] = key[i];
-    if (value !== null) {
-      if (typeof value === 'string') this.text.write(value, ks + keyLength, valueBytes, 'utf8');
-      else this.buf.set(value, ks + keyLength);
-    }
-    dv.setUint32(at + 4, crc32(this.buf.subarray(b, b + body)), true);
+    encodeWalRecord(this.buf, this.dv, this.text, this.used, seq, op, key, keyLength, value, valueBytes, type, expireAt);
     this.used += n;
     if (this.firstSeq === 0) this.firstSeq = seq; // the first record of the next file
     this.lastSeq = seq;

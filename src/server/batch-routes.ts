@@ -22,7 +22,11 @@
 import fastJson from 'fast-json-stringify';
 import { KeyTooLargeError, ResponseTooLargeError, SabcacheError, UnsupportedMediaTypeError, ValueTooLargeError } from '../errors.ts';
 import type { SharedCache } from '../shared-cache.ts';
-import { C_REQUESTS } from '../table/layout.ts';
+import { EntryResult } from '../commands/entry.ts';
+import { getInto } from '../commands/read.ts';
+import { scan } from '../commands/scan.ts';
+import { RequestCounter } from '../commands/stats.ts';
+import { setMany } from '../commands/write.ts';
 import { AsyncAnswer, readBody, sendError } from './body.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_ROUTE } from './http-errors.ts';
 import type { ServingState } from './kv-routes.ts';
@@ -101,10 +105,11 @@ function parseJson(body: Uint8Array): unknown {
 
 /** Registers the batch and listing routes, and the catch-all 404, on `app`. */
 export function registerBatchRoutes(app: App, cache: SharedCache, state: ServingState, cors: Cors, maxResponseBytes: number): void {
-  const table = cache.table;
-  const f64 = table.v.f64;
-  const requestsSlot = table.counters + C_REQUESTS;
-  const maxKeyBytes = table.v.maxKeyBytes;
+  const cx = cache.commands;
+  const requests = new RequestCounter(cx);
+  const maxKeyBytes = cx.maxKeyBytes;
+  const maxValueBytes = cx.maxValueBytes;
+  const found = new EntryResult();
   const decoder = new TextDecoder();
   /** The binary mget answer being built; grows up to the budget, then is reused. */
   let out: Uint8Array = new Uint8Array(64 * 1024);
@@ -119,13 +124,12 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
     for (const key of keys) {
       if (at + 4 > maxResponseBytes) throw new ResponseTooLargeError(maxResponseBytes);
       if (at + 4 > out.length) out = grow(out, at, at + 4, maxResponseBytes);
-      table.codec.encode(key);
-      let n = table.readEncodedIntoAt(out, at + 4);
+      let n = getInto(cx, key, out, at + 4, found);
       // Nothing is copied when the value does not fit: the budget is checked before it grows.
       while (n > out.length - at - 4) {
         if (at + 4 + n > maxResponseBytes) throw new ResponseTooLargeError(maxResponseBytes);
         out = grow(out, at, at + 4 + n, maxResponseBytes);
-        n = table.readEncodedIntoAt(out, at + 4);
+        n = getInto(cx, key, out, at + 4, found);
       }
       if (at + 4 + Math.max(n, 0) > maxResponseBytes) throw new ResponseTooLargeError(maxResponseBytes);
       setInt32LE(out, at, n);
@@ -136,7 +140,7 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
 
   app.post('/v1/mget', (res, req) => {
     if (!cors.admit(res, req)) return;
-    f64[requestsSlot]++;
+    requests.count();
     const answer = new AsyncAnswer(res, state);
     let binary: boolean;
     try {
@@ -172,7 +176,7 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
 
   app.post('/v1/mset', (res, req) => {
     if (!cors.admit(res, req)) return;
-    f64[requestsSlot]++;
+    requests.count();
     const answer = new AsyncAnswer(res, state);
     let binary: boolean;
     try {
@@ -198,10 +202,10 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
         const keyBytes = typeof e.key === 'string' ? Buffer.byteLength(e.key, 'utf8') : e.key.length;
         if (keyBytes > maxKeyBytes) throw new KeyTooLargeError(maxKeyBytes);
         const valueBytes = typeof e.value === 'string' ? Buffer.byteLength(e.value, 'utf8') : e.value.length;
-        if (valueBytes > table.v.maxValueBytes) throw new ValueTooLargeError(table.v.maxValueBytes);
+        if (valueBytes > maxValueBytes) throw new ValueTooLargeError(maxValueBytes);
         parseTtl(String(e.ttlSeconds));
       }
-      const versions = cache.setMany(entries);
+      const versions = setMany(cx, entries);
       const text = stringifyVersions({ versions });
       state.afterDurable(() => answer.send((r, close) => r.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(text, close)));
     }, tooLarge);
@@ -209,12 +213,12 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
 
   app.get('/v1/keys', (res, req) => {
     if (!cors.admit(res, req)) return;
-    f64[requestsSlot]++;
+    requests.count();
     const close = state.draining;
     try {
       const countText = req.getQuery('count');
       const count = countText ? Number(countText) : 100;
-      const page = cache.scan({ prefix: req.getQuery('prefix') ?? '', cursor: req.getQuery('cursor') || '0', count: Number.isInteger(count) ? count : -1 });
+      const page = scan(cx, { prefix: req.getQuery('prefix') ?? '', cursor: req.getQuery('cursor') || '0', count: Number.isInteger(count) ? count : -1 });
       const text = stringifyKeys(page);
       if (Buffer.byteLength(text) > maxResponseBytes) throw new ResponseTooLargeError(maxResponseBytes, 'this page of keys (ask for a smaller count)');
       res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(text, close);
@@ -227,14 +231,14 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
     const e = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', `allowed methods: ${allow}`);
     app.any(path, (res, req) => {
     if (!cors.admit(res, req)) return;
-      f64[requestsSlot]++;
+      requests.count();
       res.writeStatus(e.status).writeHeader('Allow', allow).writeHeader('Content-Type', 'application/json').end(e.body, state.draining);
     });
   }
 
   app.any('/*', (res, req) => {
     if (!cors.admit(res, req)) return;
-    f64[requestsSlot]++;
+    requests.count();
     sendError(res, NOT_FOUND_ROUTE, state.draining);
   });
 }

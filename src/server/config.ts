@@ -8,7 +8,7 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BadOptionError } from '../errors.ts';
-import { KEY_BYTES_LIMIT } from '../table/layout.ts';
+import { MAX_KEY_BYTES_LIMIT } from '../options.ts';
 import { nearestName } from '../util/known-options.ts';
 import { parseBytes } from '../util/parse-bytes.ts';
 
@@ -138,7 +138,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'adminPort', flag: 'admin-port', env: 'SABCACHE_ADMIN_PORT', unit: 'port', default: () => '7071', help: 'admin port: /healthz, /readyz, /v1/stats', parse: port },
   { key: 'threads', flag: 'threads', env: 'SABCACHE_THREADS', unit: 'threads', default: () => String(availableParallelism()), help: 'server worker threads on the data port', parse: threads },
   { key: 'memoryBytes', flag: 'memory', env: 'SABCACHE_MEMORY', unit: 'bytes (kb/mb/gb)', default: () => '256mb', help: 'shared memory for the whole cache', parse: bytesIn(1024 * 1024, 4 * 1024 ** 3 - 4096) },
-  { key: 'maxKeyBytes', flag: 'max-key-bytes', env: 'SABCACHE_MAX_KEY_BYTES', unit: 'bytes', default: () => '1024', help: 'largest key (UTF-8 bytes)', parse: bytesIn(1, KEY_BYTES_LIMIT) },
+  { key: 'maxKeyBytes', flag: 'max-key-bytes', env: 'SABCACHE_MAX_KEY_BYTES', unit: 'bytes', default: () => '1024', help: 'largest key (UTF-8 bytes)', parse: bytesIn(1, MAX_KEY_BYTES_LIMIT) },
   { key: 'maxValueBytes', flag: 'max-value-bytes', env: 'SABCACHE_MAX_VALUE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => '1mb', help: 'largest value', parse: bytesIn(1, 256 * 1024 * 1024) },
   { key: 'maxResponseBytes', flag: 'max-response-bytes', env: 'SABCACHE_MAX_RESPONSE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => 'max-value-bytes + 4mb', help: 'byte budget of one answer (HTTP batch, WebSocket message); past it: 413 / a per-request error', parse: bytesIn(2048, 2 * 1024 ** 3) },
   { key: 'wsMaxMessageBytes', flag: 'ws-max-message-bytes', env: 'SABCACHE_WS_MAX_MESSAGE_BYTES', unit: 'bytes (kb/mb/gb)', default: () => 'max-value-bytes + 64kb', help: 'largest WebSocket message from a client (larger: close 1009)', parse: bytesIn(1024, 512 * 1024 * 1024) },

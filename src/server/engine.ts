@@ -13,8 +13,9 @@ import { renameSync, statSync } from 'node:fs';
 import { loadSnapshot, newestSnapshotHashSeeds, oldestKeptSnapshotSequence, writeSnapshot } from '../persist/snapshot-files.ts';
 import { Snapshotter } from '../persist/snapshotter.ts';
 import { replayWal } from '../persist/wal-replay.ts';
-import { closeLeftOpenWalFile, listWalFiles, pruneWalFiles, WalWriter } from '../persist/wal-writer.ts';
-import { H_WAL_SEQ_I64 } from '../table/layout.ts';
+import { closeLeftOpenWalFile, listWalFiles, pruneWalFiles, type WalWriter } from '../persist/wal-writer.ts';
+import { replayWalInto, startWal, writeCacheSnapshot } from '../persist/cache-persistence.ts';
+import { setWalSequence, walSequence as currentWalSequence } from '../commands/persistence.ts';
 import { SharedCache } from '../shared-cache.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
 import { registerAdminRoutes, type ServerStats } from './admin.ts';
@@ -74,7 +75,7 @@ function walStats(config: ServerConfig, cache: SharedCache, coveredSeq: number):
       // renamed or deleted meanwhile (rotation, pruning)
     }
   }
-  const walSequence = Number(Atomics.load(cache.table.v.i64, H_WAL_SEQ_I64));
+  const walSequence = currentWalSequence(cache.commands);
   return { wal: config.wal, fsync: config.fsync, walBytes, walSequence, walLagRecords: walSequence - coveredSeq };
 }
 
@@ -135,8 +136,7 @@ export class Server {
         server.snapshotter = new Snapshotter(server.cache, { dir: config.dataDir, intervalSeconds: config.snapshotIntervalSeconds, keep: config.snapshotKeep }, log);
         server.recover(config.dataDir);
         if (config.wal) {
-          server.mainWal = new WalWriter(config.dataDir, server.cache.table.owner, config.fsync, server.cache.table.v, log);
-          server.cache.table.walSink = server.mainWal;
+          server.mainWal = startWal(server.cache, config.dataDir, config.fsync, log);
         }
       }
       await new Promise<void>((resolve, reject) => {
@@ -177,22 +177,22 @@ export class Server {
       : `sabcache: no snapshot to load in ${dir}${loaded.refused.length ? ` (${loaded.refused.length} refused)` : ''}; starting empty`);
     let seq = Number(loaded.walSequence);
     if (listWalFiles(dir).length === 0) {
-      Atomics.store(this.cache.table.v.i64, H_WAL_SEQ_I64, BigInt(seq));
+      setWalSequence(this.cache.commands, seq);
       this.recoveredSeq = seq;
       return;
     }
     const t0 = performance.now();
-    const replayed = replayWal(this.cache.table, dir, seq, this.log, this.config.recoverPastGaps);
+    const replayed = replayWalInto(this.cache, dir, seq, this.log, this.config.recoverPastGaps);
     this.walGaps = replayed.gaps.length;
     seq = Math.max(seq, replayed.lastSeq);
     this.log(`sabcache: replayed ${replayed.applied} of ${replayed.records} WAL records from ${replayed.files} files in ${Math.round(performance.now() - t0)} ms`);
     // New records are numbered after every one the files held.
-    Atomics.store(this.cache.table.v.i64, H_WAL_SEQ_I64, BigInt(seq));
+    setWalSequence(this.cache.commands, seq);
     this.recoveredSeq = seq;
     // Files a clean stop kept (the oldest kept snapshot's) hold nothing newer than the
     // snapshot loaded: then there is nothing to write and nothing to set aside.
     if (replayed.applied === 0 && replayed.gaps.length === 0 && !replayed.fileStates.some((f) => f.open || f.damaged)) return;
-    const w = writeSnapshot(this.cache.table, dir, this.config.snapshotKeep, BigInt(seq));
+    const w = writeCacheSnapshot(this.cache, dir, this.config.snapshotKeep, BigInt(seq));
     for (const f of replayed.fileStates) {
       if (f.damaged) {
         renameSync(f.path, `${f.path}.damaged`);

@@ -1,12 +1,12 @@
 /**
- * The HTTP ETag of an entry: its version (table/version.ts) in quotes, `"<epoch
+ * The HTTP ETag of an entry: its version (commands/version-text.ts) in quotes, `"<epoch
  * hex>.<counter hex>"`, as a string ({@link formatEtag}) or written straight into bytes for uWS
  * ({@link etagBytes}), which skips building two hex strings and a template, and uWS's UTF-8
  * conversion of the result, on every GET and PUT answer.
  *
  * @module
  */
-import { formatVersion } from '../table/version.ts';
+import { formatVersion } from '../commands/version-text.ts';
 
 /** Formats an entry's version (epoch, counter) as a strong ETag: `"5f3a9c01.2f0"`. */
 export function formatEtag(epoch: number, counter: number): string {

@@ -27,9 +27,11 @@
  * @module
  */
 import { BadKeyError, BadTtlError, BadValueError, KeyTooLargeError, SabcacheError } from '../errors.ts';
-import type { SetOptions, SharedCache } from '../shared-cache.ts';
-import { C_REQUESTS, TYPE_BYTES } from '../table/layout.ts';
-import { MAX_TTL_SECONDS, remainingTtlSeconds } from '../table/table.ts';
+import { EntryResult, entryTtlSeconds, MAX_TTL_SECONDS, VALUE_BYTES, versionEpoch } from '../commands/entry.ts';
+import { getInto } from '../commands/read.ts';
+import { RequestCounter } from '../commands/stats.ts';
+import { decr, del, expire, incr, persist, set, type SetOptions, setWith } from '../commands/write.ts';
+import type { SharedCache } from '../shared-cache.ts';
 import { AsyncAnswer, readBody, sendError } from './body.ts';
 import { etagBytes, formatEtag } from './etag.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_KEY, NOT_FOUND_ROUTE, PRECONDITION_FAILED } from './http-errors.ts';
@@ -119,32 +121,35 @@ function hasUnreadBody(lengthText: string, transferEncoding: string): boolean {
 
 /** Registers the single-key API on `app`, serving from this thread's attachment to `cache`. */
 export function registerKvRoutes(app: App, cache: SharedCache, state: ServingState, cors: Cors): void {
-  const table = cache.table;
-  const f64 = table.v.f64;
-  const requestsSlot = table.counters + C_REQUESTS;
-  const maxKeyBytes = table.v.maxKeyBytes;
-  const maxValueBytes = table.v.maxValueBytes;
+  const cx = cache.commands;
+  const requests = new RequestCounter(cx);
+  const maxKeyBytes = cx.maxKeyBytes;
+  const maxValueBytes = cx.maxValueBytes;
+  const epoch = versionEpoch(cx);
+  // This thread's results: what a GET found, what a write made (reused, allocation-free).
+  const found = new EntryResult();
+  const written = new EntryResult();
   // One scratch buffer per thread for values on their way out: a GET copies the value from
   // shared memory here (under the seqlock) and uWS copies it to the socket. It grows to the
   // largest value served, up to maxValueBytes.
   let scratch = new Uint8Array(64 * 1024);
 
-  /** Reads the encoded key into scratch; returns its length or -1. */
-  function readValue(): number {
+  /** Reads `key`'s value into scratch (and `found`); returns its length or -1. */
+  function readValue(key: string): number {
     for (;;) {
-      const n = table.readEncodedInto(scratch);
+      const n = getInto(cx, key, scratch, 0, found);
       if (n <= scratch.length) return n;
       scratch = new Uint8Array(Math.min(2 ** Math.ceil(Math.log2(n)), Math.max(maxValueBytes, n)));
     }
   }
 
   function getOrHead(res: HttpResponse, raw: string, ifNoneMatch: string, head: boolean): void {
-    f64[requestsSlot]++;
+    requests.count();
     const close = state.draining;
     let n: number;
     try {
-      table.codec.encode(decodeKey(raw));
-      n = head ? table.readEncodedInto(EMPTY) : readValue();
+      const key = decodeKey(raw);
+      n = head ? getInto(cx, key, EMPTY, 0, found) : readValue(key);
     } catch (e) {
       return sendError(res, httpErrorFrom(e), close);
     }
@@ -155,8 +160,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       }
       return sendError(res, NOT_FOUND_KEY, close);
     }
-    const epoch = table.versionEpoch;
-    const counter = table.lastVersion;
+    const counter = found.version;
     if (ifNoneMatch !== '') {
       // A conditional GET needs the ETag as a string to compare: the 304 sends that string.
       const etag = formatEtag(epoch, counter);
@@ -166,8 +170,8 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       }
     }
     res.writeStatus(STATUS_200).writeHeader(ETAG, etagBytes(epoch, counter));
-    if (table.lastValueType !== TYPE_BYTES) res.writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8);
-    if (table.lastExpireAt !== 0) res.writeHeader(SABCACHE_TTL, String(remainingTtlSeconds(table.lastExpireAt, Date.now)));
+    if (found.type !== VALUE_BYTES) res.writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8);
+    if (found.expireAt !== 0) res.writeHeader(SABCACHE_TTL, String(entryTtlSeconds(cx, found)));
     res.end(head ? undefined : scratch.subarray(0, n), close);
   }
 
@@ -191,7 +195,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
 
   app.put('/v1/kv/:key', (res, req) => {
     if (!cors.admit(res, req)) return;
-    f64[requestsSlot]++;
+    requests.count();
     // Everything needed from `req` is read now: it is invalid once this handler returns.
     const raw = req.getParameter(0);
     const ttlText = req.getQuery('ttl');
@@ -215,24 +219,23 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       return answer.error(httpErrorFrom(e), true);
     }
     readBody(res, answer, lengthText, maxValueBytes, (body) => {
-      if (options === undefined) table.set(key, body, ttlSeconds);
-      else if (cache.set(key, body, options) === undefined) return answer.error(PRECONDITION_FAILED);
-      const epoch = table.versionEpoch;
-      const counter = table.lastVersion;
+      if (options === undefined) set(cx, key, body, ttlSeconds, written);
+      else if (!setWith(cx, key, body, options, written)) return answer.error(PRECONDITION_FAILED);
+      const counter = written.version;
       state.afterDurable(() => answer.send((r, close) => r.writeStatus(STATUS_204).writeHeader(ETAG, etagBytes(epoch, counter)).end(undefined, close)));
     });
   });
 
   app.patch('/v1/kv/:key', (res, req) => {
     if (!cors.admit(res, req)) return;
-    f64[requestsSlot]++;
+    requests.count();
     const close = state.draining || hasUnreadBody(req.getHeader(HEADER_CONTENT_LENGTH), req.getHeader(HEADER_TRANSFER_ENCODING));
     let found: boolean;
     try {
       const key = decodeKey(req.getParameter(0));
       const ttl = parseTtl(req.getQuery('ttl'), -1);
       if (ttl < 0) throw new BadTtlError('PATCH needs ?ttl=SECONDS (0 removes the TTL)');
-      found = ttl === 0 ? cache.persist(key) : cache.expire(key, ttl);
+      found = ttl === 0 ? persist(cx, key) : expire(cx, key, ttl);
     } catch (e) {
       return sendError(res, httpErrorFrom(e), close);
     }
@@ -242,11 +245,11 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
 
   app.del('/v1/kv/:key', (res, req) => {
     if (!cors.admit(res, req)) return;
-    f64[requestsSlot]++;
+    requests.count();
     const close = state.draining;
     let removed: boolean;
     try {
-      removed = cache.delete(decodeKey(req.getParameter(0)));
+      removed = del(cx, decodeKey(req.getParameter(0)));
     } catch (e) {
       return sendError(res, httpErrorFrom(e), close);
     }
@@ -256,7 +259,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
 
   app.post('/v1/kv/:key/:action', (res, req) => {
     if (!cors.admit(res, req)) return;
-    f64[requestsSlot]++;
+    requests.count();
     const action = req.getParameter(1);
     const close = state.draining || hasUnreadBody(req.getHeader(HEADER_CONTENT_LENGTH), req.getHeader(HEADER_TRANSFER_ENCODING));
     if (!ACTIONS.has(action)) return sendError(res, NOT_FOUND_ROUTE, close);
@@ -264,18 +267,17 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       const key = decodeKey(req.getParameter(0));
       if (action === 'incr' || action === 'decr') {
         const by = parseBy(req.getQuery('by'));
-        const value = String(action === 'incr' ? cache.incr(key, by) : cache.decr(key, by));
-        const epoch = table.versionEpoch;
-        const counter = table.lastVersion;
+        const value = String(action === 'incr' ? incr(cx, key, by, written) : decr(cx, key, by, written));
+        const counter = written.version;
         answerDurable(res, state, (r, c) => r.writeStatus(STATUS_200).writeHeader(ETAG, etagBytes(epoch, counter)).writeHeader(CONTENT_TYPE, TEXT_PLAIN_UTF8).end(value, c), close);
         return;
       }
       let found: boolean;
-      if (action === 'persist') found = cache.persist(key);
+      if (action === 'persist') found = persist(cx, key);
       else {
         const ttl = parseTtl(req.getQuery('ttl'), -1);
         if (ttl < 0) throw new BadTtlError('expire needs ?ttl=SECONDS (0 deletes the key)');
-        found = cache.expire(key, ttl);
+        found = expire(cx, key, ttl);
       }
       if (!found) return sendError(res, NOT_FOUND_KEY, close);
       answerDurable(res, state, NO_CONTENT, close);
@@ -287,14 +289,14 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
 
   app.any('/v1/kv/:key/:action', (res, req) => {
     if (!cors.admit(res, req)) return;
-    f64[requestsSlot]++;
+    requests.count();
     if (!ACTIONS.has(req.getParameter(1))) return sendError(res, NOT_FOUND_ROUTE, state.draining);
     res.writeStatus(METHOD_NOT_ALLOWED_POST.status).writeHeader('Allow', 'POST').writeHeader('Content-Type', 'application/json').end(METHOD_NOT_ALLOWED_POST.body, state.draining);
   });
 
   app.any('/v1/kv/:key', (res, req) => {
     if (!cors.admit(res, req)) return;
-    f64[requestsSlot]++;
+    requests.count();
     res.writeStatus(METHOD_NOT_ALLOWED.status).writeHeader('Allow', ALLOW_KEY).writeHeader('Content-Type', 'application/json').end(METHOD_NOT_ALLOWED.body, state.draining);
   });
 }

@@ -14,8 +14,8 @@
  * @module
  */
 import { CHANGE_KIND_NAMES, laggedMessage, ResponseWriter } from '../protocol/ws-protocol.ts';
-import { type ChangeRecord, ChangeFeedTail } from '../table/change-feed.ts';
-import type { Table } from '../table/table.ts';
+import type { CommandContext } from '../commands/context.ts';
+import { type ChangeRecord, type ChangeFeedTail, followChanges, keyHash } from '../commands/watch.ts';
 
 /** What the hub needs of a uWS WebSocket. */
 export interface WatchSocket {
@@ -54,13 +54,12 @@ export class WatchHub {
   /** Watchers with events waiting to be sent at the end of this turn. */
   private readonly dirty = new Set<Watcher>();
 
-  constructor(private readonly table: Table, private readonly maxBackpressureBytes: number) {
-    this.tail = new ChangeFeedTail(table.v, table.threadWord, (r) => this.onChange(r), () => this.onLagged(), () => this.flush());
+  constructor(private readonly cx: CommandContext, private readonly maxBackpressureBytes: number) {
+    this.tail = followChanges(cx, (r) => this.onChange(r), () => this.onLagged(), () => this.flush());
   }
 
   private hashOf(key: Uint8Array): [number, number] {
-    this.table.codec.encode(key);
-    return [this.table.codec.hash[0], this.table.codec.hash[1]];
+    return keyHash(this.cx, key);
   }
 
   private watchersOf(lo: number, hi: number): Set<Watcher> | undefined {

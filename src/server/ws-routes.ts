@@ -22,10 +22,12 @@
  */
 import { BadOptionError, ResponseTooLargeError, SabcacheError } from '../errors.ts';
 import { nearestName } from '../util/known-options.ts';
-import type { SetOptions, SharedCache } from '../shared-cache.ts';
-import { C_REQUESTS, TYPE_INTEGER, TYPE_STRING } from '../table/layout.ts';
-import { remainingTtlSeconds } from '../table/table.ts';
-import { formatVersion } from '../table/version.ts';
+import { EntryResult, entryTtlSeconds, entryTypeName, entryVersion, VALUE_INTEGER, VALUE_STRING, versionEpoch } from '../commands/entry.ts';
+import { getInto, getSliceInto, ttl } from '../commands/read.ts';
+import { scanKeys } from '../commands/scan.ts';
+import { RequestCounter } from '../commands/stats.ts';
+import { del, expire, incr, persist, type SetOptions, setSlice, setWith } from '../commands/write.ts';
+import type { SharedCache } from '../shared-cache.ts';
 import type { Cors } from './cors.ts';
 import { DeferredFrames } from './deferred-frames.ts';
 import { httpError } from './http-errors.ts';
@@ -76,15 +78,19 @@ interface Socket extends WatchSocket {
 
 /** Registers `/v1/ws` on `app`. Returns a function that closes every open WebSocket. */
 export function registerWsRoute(app: App, cache: SharedCache, state: ServingState, limits: WsLimits, cors: Cors): (code: number, reason: string) => void {
-  const table = cache.table;
-  const f64 = table.v.f64;
-  const requestsSlot = table.counters + C_REQUESTS;
+  const cx = cache.commands;
+  const requests = new RequestCounter(cx);
+  const epoch = versionEpoch(cx);
+  const maxValueBytes = cx.maxValueBytes;
+  // This thread's results: what a GET found, what a write made (reused, allocation-free).
+  const found = new EntryResult();
+  const written = new EntryResult();
   const sockets = new Set<Socket>();
   const writer = new ResponseWriter();
   /** Answer frames that wait for the WAL (--fsync always). */
   const deferred = new DeferredFrames();
   const options: SetOptions = {};
-  const hub = new WatchHub(table, limits.maxBackpressureBytes);
+  const hub = new WatchHub(cx, limits.maxBackpressureBytes);
   /** The connection whose message is being handled (for WATCH). */
   let current: Socket | undefined;
   const budget = limits.maxResponseBytes;
@@ -95,25 +101,21 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   let jsonScratch = new Uint8Array(64 * 1024);
   const decoder = new TextDecoder();
 
-  function ttlLeft(): number {
-    return remainingTtlSeconds(table.lastExpireAt, Date.now);
-  }
 
   /** Executes one request and writes its response. */
   function execute(r: WsRequest): void {
-    f64[requestsSlot]++;
+    requests.count();
     try {
       switch (r.op) {
         case OP_GET: {
           // The hot path: key hashed from the frame, value copied straight into the answer.
-          table.codec.encodeSlice(r.frame, r.keyStart, r.keyLength);
           const mark = writer.length;
           const at = writer.valueStart(r.id);
-          let n = table.readEncodedIntoAt(writer.bytes, at);
+          let n = getSliceInto(cx, r.frame, r.keyStart, r.keyLength, writer.bytes, at, found);
           // A value that does not fit was not copied: the budget is checked before growing.
           while (n > writer.bytes.length - at && at + n <= budget) {
             writer.ensure(at, n + 32);
-            n = table.readEncodedIntoAt(writer.bytes, at);
+            n = getSliceInto(cx, r.frame, r.keyStart, r.keyLength, writer.bytes, at, found);
           }
           if (n < 0) {
             writer.truncate(mark);
@@ -123,48 +125,44 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
             writer.truncate(mark);
             return writer.error(r.id, OVER_BUDGET.code, OVER_BUDGET.message);
           }
-          const type = table.lastValueType === TYPE_STRING ? VT_STRING : table.lastValueType === TYPE_INTEGER ? VT_INTEGER : VT_BYTES;
-          return writer.valueEnd(at, n, type, ttlLeft(), table.versionEpoch, table.lastVersion);
+          const type = found.type === VALUE_STRING ? VT_STRING : found.type === VALUE_INTEGER ? VT_INTEGER : VT_BYTES;
+          return writer.valueEnd(at, n, type, entryTtlSeconds(cx, found), epoch, found.version);
         }
         case OP_SET: {
           if (r.flags === 0) {
             // Unconditional SET, the hot path: no version text either way.
-            table.codec.encodeSlice(r.frame, r.keyStart, r.keyLength);
-            table.setEncoded(r.value, r.ttlSeconds); // the table refuses a TTL out of range
-            return writer.storedRaw(r.id, table.versionEpoch, table.lastVersion);
+            setSlice(cx, r.frame, r.keyStart, r.keyLength, r.value, r.ttlSeconds, written); // a TTL out of range is refused
+            return writer.storedRaw(r.id, epoch, written.version);
           }
           options.ttlSeconds = r.ttlSeconds;
           options.ifAbsent = (r.flags & FLAG_IF_ABSENT) !== 0;
           options.ifPresent = (r.flags & FLAG_IF_PRESENT) !== 0;
           options.ifVersion = (r.flags & FLAG_IF_VERSION) !== 0 ? r.version : undefined;
-          const version = cache.set(requestKey(r), r.value, options);
-          return version === undefined ? writer.status(r.id, ST_PRECONDITION_FAILED) : writer.stored(r.id, version);
+          if (!setWith(cx, requestKey(r), r.value, options, written)) return writer.status(r.id, ST_PRECONDITION_FAILED);
+          return writer.stored(r.id, entryVersion(cx, written));
         }
         case OP_DEL:
-          return writer.status(r.id, cache.delete(requestKey(r)) ? ST_OK : ST_NOT_FOUND);
+          return writer.status(r.id, del(cx, requestKey(r)) ? ST_OK : ST_NOT_FOUND);
         case OP_INCR:
-          return writer.integer(r.id, cache.incr(requestKey(r), r.by));
+          return writer.integer(r.id, incr(cx, requestKey(r), r.by));
         case OP_EXPIRE:
-          return writer.status(r.id, cache.expire(requestKey(r), r.ttlSeconds) ? ST_OK : ST_NOT_FOUND);
+          return writer.status(r.id, expire(cx, requestKey(r), r.ttlSeconds) ? ST_OK : ST_NOT_FOUND);
         case OP_PERSIST:
-          return writer.status(r.id, cache.persist(requestKey(r)) ? ST_OK : ST_NOT_FOUND);
+          return writer.status(r.id, persist(cx, requestKey(r)) ? ST_OK : ST_NOT_FOUND);
         case OP_TTL:
-          return writer.ttl(r.id, cache.ttl(requestKey(r)));
+          return writer.ttl(r.id, ttl(cx, requestKey(r)));
         case OP_WATCH:
           hub.watch(current!, requestKey(r).slice(), (r.flags & FLAG_PREFIX) !== 0, false);
           return writer.status(r.id, ST_OK);
         case OP_UNWATCH:
           return writer.status(r.id, hub.unwatch(current!, requestKey(r), (r.flags & FLAG_PREFIX) !== 0) ? ST_OK : ST_NOT_FOUND);
         case OP_SCAN: {
-          const found: Uint8Array[] = [];
-          const cursor = /^\d{1,10}$/.test(r.cursor) ? Number(r.cursor) : -1;
-          if (cursor < 0 || cursor >= table.v.g.bucketCount) throw new BadOptionError('cursor', `not a cursor from this cache: ${JSON.stringify(r.cursor)}`);
-          if (r.count < 1 || r.count > 100_000) throw new BadOptionError('count', `must be from 1 to 100000, got ${r.count}`);
-          const next = table.scan(cursor, r.count, r.keyLength ? requestKey(r) : null, found);
+          const keys: Uint8Array[] = [];
+          const next = scanKeys(cx, r.cursor, r.count, r.keyLength ? requestKey(r) : null, keys);
           let size = writer.length;
-          for (const k of found) size += 2 + k.length;
+          for (const k of keys) size += 2 + k.length;
           if (size > budget) return writer.error(r.id, OVER_BUDGET.code, OVER_BUDGET.message);
-          return writer.keys(r.id, String(next), found);
+          return writer.keys(r.id, next, keys);
         }
       }
     } catch (e) {
@@ -237,45 +235,43 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     const op = typeof r.op === 'string' ? OPS.get(r.op) : undefined;
     if (op === undefined) return bad(`unknown op; one of ${[...OPS.keys()].join(', ')}`);
     if (typeof r.key !== 'string') return bad('"key" must be a string');
-    f64[requestsSlot]++;
+    requests.count();
     try {
       const key = r.key;
       switch (op) {
         case OP_GET: {
           // Copied only if it fits in what is left of the budget (nothing is copied otherwise).
-          table.codec.encode(key);
           const room = Math.max(0, budget - jsonBytes);
-          if (jsonScratch.length < Math.min(room, table.v.maxValueBytes)) jsonScratch = new Uint8Array(Math.min(room, table.v.maxValueBytes));
-          const n = table.readEncodedInto(jsonScratch.subarray(0, room));
+          if (jsonScratch.length < Math.min(room, maxValueBytes)) jsonScratch = new Uint8Array(Math.min(room, maxValueBytes));
+          const n = getInto(cx, key, jsonScratch.subarray(0, room), 0, found);
           if (n < 0) return { id, status: 'not_found' };
           if (n > room) return jsonError(id, OVER_BUDGET);
-          const type = table.lastValueType === TYPE_STRING ? 'string' : table.lastValueType === TYPE_INTEGER ? 'integer' : 'bytes';
-          return { id, status: 'value', value: decoder.decode(jsonScratch.subarray(0, n)), version: formatVersion(table.versionEpoch, table.lastVersion), ttl: ttlLeft(), type };
+          return { id, status: 'value', value: decoder.decode(jsonScratch.subarray(0, n)), version: entryVersion(cx, found), ttl: entryTtlSeconds(cx, found), type: entryTypeName(found) };
         }
         case OP_SET: {
           if (typeof r.value !== 'string') return bad('"value" must be a string');
           if (r.ttl !== undefined && typeof r.ttl !== 'number') return bad('"ttl" must be a number of seconds');
-          const version = cache.set(key, r.value, {
+          const stored = setWith(cx, key, r.value, {
             ttlSeconds: (r.ttl as number | undefined) ?? 0,
             ifVersion: typeof r.ifVersion === 'string' ? r.ifVersion : undefined,
             ifAbsent: r.ifAbsent === true, ifPresent: r.ifPresent === true,
-          });
-          return version === undefined ? { id, status: 'precondition_failed' } : { id, status: 'stored', version };
+          }, written);
+          return stored ? { id, status: 'stored', version: entryVersion(cx, written) } : { id, status: 'precondition_failed' };
         }
-        case OP_DEL: return { id, status: cache.delete(key) ? 'ok' : 'not_found' };
+        case OP_DEL: return { id, status: del(cx, key) ? 'ok' : 'not_found' };
         case OP_INCR: {
           const by = r.by === undefined ? 1 : typeof r.by === 'number' ? r.by : typeof r.by === 'string' && /^-?\d{1,19}$/.test(r.by) ? BigInt(r.by) : NaN;
-          return { id, status: 'integer', value: String(cache.incr(key, by)) };
+          return { id, status: 'integer', value: String(incr(cx, key, by)) };
         }
         case OP_EXPIRE:
           if (typeof r.ttl !== 'number') return bad('"ttl" must be a number of seconds');
-          return { id, status: cache.expire(key, r.ttl) ? 'ok' : 'not_found' };
-        case OP_PERSIST: return { id, status: cache.persist(key) ? 'ok' : 'not_found' };
+          return { id, status: expire(cx, key, r.ttl) ? 'ok' : 'not_found' };
+        case OP_PERSIST: return { id, status: persist(cx, key) ? 'ok' : 'not_found' };
         case OP_WATCH:
           hub.watch(current!, enc.encode(key), r.prefix === true, true);
           return { id, status: 'ok' };
         case OP_UNWATCH: return { id, status: hub.unwatch(current!, enc.encode(key), r.prefix === true) ? 'ok' : 'not_found' };
-        default: return { id, status: 'ttl', ttl: cache.ttl(key) };
+        default: return { id, status: 'ttl', ttl: ttl(cx, key) };
       }
     } catch (e) {
       if (!(e instanceof SabcacheError)) console.error('sabcache: WebSocket request failed:', e);

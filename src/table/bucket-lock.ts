@@ -94,3 +94,27 @@ export function unlockDeadBucket(i32: Int32Array, bucketWord: number, seq: numbe
   // Ordering: a seq_cst store after the caller's way repairs, as in unlockBucket.
   Atomics.store(i32, bucketWord + B_SEQ, ((seq & ~SEQ_LOCK_BITS) + SEQ_LOCK_BITS + 1) | 0);
 }
+
+/**
+ * A body that runs under one bucket's lock: `ctx` the thread, `bw` the bucket's word, `b`
+ * its index, `a` and `c` the caller's arguments. Returns a number (the caller's result).
+ */
+export type LockedBody<T> = (ctx: T, bw: number, b: number, a: number, c: number) => number;
+
+/**
+ * The lock/try/finally pattern, written once: takes bucket `b`'s lock for `ctx`, runs
+ * `body(ctx, bw, b, a, c)`, releases the lock whether it returned or threw, and returns
+ * what it returned. Bodies are module-level functions (no closure per call); this wrapper
+ * is small enough for V8 to inline at each call site, where the body is then a constant.
+ */
+export function withBucketLock<T extends { readonly v: { readonly i32: Int32Array }; readonly owner: number; readonly threadWord: number }>(
+  ctx: T, bw: number, b: number, body: LockedBody<T>, a: number, c: number,
+): number {
+  const i32 = ctx.v.i32;
+  const s = lockBucket(i32, bw, b, ctx.owner, ctx.threadWord);
+  try {
+    return body(ctx, bw, b, a, c);
+  } finally {
+    unlockBucket(i32, bw, s, ctx.threadWord);
+  }
+}

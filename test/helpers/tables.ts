@@ -4,13 +4,14 @@ import { SharedView } from '../../src/table/shared-view.ts';
 import { planGeometry } from '../../src/table/sizing.ts';
 import { Table } from '../../src/table/table.ts';
 import { advanceClock } from '../../src/memory/maintenance.ts';
+import { s3fifo } from '../../src/memory/eviction.ts';
 
 /** A fresh table in this thread, for unit tests. */
 export function makeTable(memoryBytes = 4 << 20, maxValueBytes = 4096, expectedItemBytes = 128): Table {
   const g = planGeometry({ memoryBytes, maxKeyBytes: 250, maxValueBytes, expectedItemBytes });
   const v = SharedView.format(g, 250, maxValueBytes);
   advanceClock(v.i32);
-  return new Table(v, threadId);
+  return new Table(v, threadId, s3fifo);
 }
 
 /** Moves the shared clock by `seconds`. */

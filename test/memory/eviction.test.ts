@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compactSegments, evictOldestDropping, evictSegment } from '../../src/memory/eviction.ts';
+import { compactSegments, evictSegment, s3fifo } from '../../src/memory/eviction.ts';
+import { evictOldestDropping } from '../../src/table/segment-eviction.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { GHOST_FROM_MAIN, GHOST_FROM_SMALL, GHOST_MISS, ghostInsert, ghostSize, ghostTake } from '../../src/table/ghost.ts';
 import { B_REFS, REF_STRIDE, bucketOf, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_FREE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_MAIN_SEGMENT } from '../../src/table/layout.ts';
@@ -9,6 +10,8 @@ import { Table } from '../../src/table/table.ts';
 import { checkIndex } from '../helpers/index-check.ts';
 import { makeTable, refOf } from '../helpers/tables.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
+import { EntryResult } from '../../src/table/entry-result.ts';
+import { COND_ALWAYS } from '../../src/table/table.ts';
 
 const value = 'v'.repeat(100);
 
@@ -172,7 +175,7 @@ test('evicting a segment unlinks exactly the entries the index still points at',
   for (let i = 0; i < 50; i++) t.set(`k${i}`, `v${i}`);
   for (let i = 0; i < 10; i++) t.set(`k${i}`, `new${i}`); // replaced: same segment, newer entries
   t.close(); // seals the active segment
-  const u = new Table(t.v, 3);
+  const u = new Table(t.v, 3, s3fifo);
   assert.equal(evictOldestDropping(u), true);
   for (let i = 0; i < 50; i++) assert.equal(u.getString(`k${i}`), undefined);
   assert.equal(countSegments(u.v).free, u.v.g.segmentCount);
@@ -273,15 +276,16 @@ test('compaction keeps versions', () => {
   const t = makeTable(4 << 20, 1024);
   const n = 6000;
   const versions = new Map<string, string>();
+  const r = new EntryResult();
   for (let i = 0; i < n; i++) {
-    t.set(`c${i}`, value);
-    versions.set(`c${i}`, `${t.versionEpoch}.${t.lastVersion}`);
+    t.set(`c${i}`, value, 0, COND_ALWAYS, 0, 0, r);
+    versions.set(`c${i}`, `${t.versionEpoch}.${r.version}`);
   }
   for (let i = 0; i < n; i++) if (i % 10 !== 0) t.delete(`c${i}`);
   assert.ok(compactSegments(t, 1000, 1) > 0, 'something was compacted');
   for (let i = 0; i < n; i += 10) {
-    assert.equal(t.getString(`c${i}`), value);
-    assert.equal(`${t.versionEpoch}.${t.lastVersion}`, versions.get(`c${i}`), `c${i}`);
+    assert.equal(t.getString(`c${i}`, r), value);
+    assert.equal(`${t.versionEpoch}.${r.version}`, versions.get(`c${i}`), `c${i}`);
   }
   t.close();
 });

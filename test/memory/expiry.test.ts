@@ -5,6 +5,8 @@ import { C_EXPIRED_ITEMS, C_LINKED, C_UNLINKED, entryBytes } from '../../src/tab
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { advanceSeconds, makeTable } from '../helpers/tables.ts';
+import { EntryResult } from '../../src/commands/entry.ts';
+import { get } from '../../src/commands/read.ts';
 
 test('the sweep unlinks expired entries and only those', () => {
   const t = makeTable();
@@ -34,8 +36,9 @@ test('a key is gone within 1 s of its expiry, and the sweep and compaction give 
   for (let i = 0; i < 1000; i++) cache.set(`keep:b:${i}`, value);
   let expireAtSeconds = 0;
   for (let i = 0; i < 2000; i++) {
-    assert.equal(cache.get(`ttl:${i}`), value, 'present before its expiry');
-    expireAtSeconds = Math.max(expireAtSeconds, cache.table.lastExpireAt);
+    const r = new EntryResult();
+    assert.equal(get(cache.commands, `ttl:${i}`, r), value, 'present before its expiry');
+    expireAtSeconds = Math.max(expireAtSeconds, r.expireAt);
   }
   const withTtlKeys = cache.stats();
   let ttlBytes = 0;

@@ -10,12 +10,13 @@ import { checkIndex } from '../helpers/index-check.ts';
 import { checkValue, makeValue } from '../helpers/self-check.ts';
 import { keysInOneBucket, makeTable } from '../helpers/tables.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
+import { s3fifo } from '../../src/memory/eviction.ts';
 
 test('a thread that died holding a bucket lock mid-change is repaired: seq even, bad ways cleared, good ways kept', () => {
   const live = makeTable();
   const [k1, k2] = keysInOneBucket(live, 2);
   live.set(k1, 'kept');
-  const dead = new Table(live.v, 12345); // a second thread block, standing in for the dead thread
+  const dead = new Table(live.v, 12345, s3fifo); // a second thread block, standing in for the dead thread
   dead.set('other', 'x'); // gives it an active segment
   live.codec.encode(k1);
   const b = bucketOf(live.v.g, live.codec.hash[0]);
@@ -45,7 +46,7 @@ test('a thread that died holding a bucket lock mid-change is repaired: seq even,
 test('repair makes the unlinked flags of the bucket a dead thread held true again, for the snapshot walk', () => {
   const live = makeTable();
   const [k1, k2, k3] = keysInOneBucket(live, 3);
-  const dead = new Table(live.v, 12345); // a second thread block, standing in for the dead thread
+  const dead = new Table(live.v, 12345, s3fifo); // a second thread block, standing in for the dead thread
   dead.set(k1, 'one');
   dead.set(k2, 'two');
   live.set(k3, 'three');
@@ -80,8 +81,8 @@ test('repair makes the unlinked flags of the bucket a dead thread held true agai
 
 test('repair leaves a bucket alone when its lock belongs to a live thread', () => {
   const live = makeTable();
-  const other = new Table(live.v, 1);
-  const dead = new Table(live.v, 2);
+  const other = new Table(live.v, 1, s3fifo);
+  const dead = new Table(live.v, 2, s3fifo);
   const bw = bucketWord(live.v.g, 5);
   const i32 = live.v.i32;
   i32[dead.threadWord + T_HELD_BUCKET] = 5 + 1; // dead thread had announced bucket 5 ...

@@ -4,10 +4,11 @@ import { QUEUE_SMALL, S_STATE, SEG_ACTIVE, SEG_OWNER_SHIFT, segmentRowWord } fro
 import { acquireSegment, countSegments } from '../../src/table/segments.ts';
 import { Table } from '../../src/table/table.ts';
 import { makeTable } from '../helpers/tables.ts';
+import { s3fifo } from '../../src/memory/eviction.ts';
 
 test('a free segment is claimed by exactly one thread, active under its owner', () => {
   const t = makeTable(1 << 20, 1024);
-  const other = new Table(t.v, 2);
+  const other = new Table(t.v, 2, s3fifo);
   const n = t.v.g.segmentCount;
   const mine = new Set<number>();
   for (let i = 0; i < n; i++) {

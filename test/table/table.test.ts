@@ -5,6 +5,8 @@ import { bucketOf } from '../../src/table/layout.ts';
 import { C_EVICTED_ITEMS, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, segmentByte, segmentRowWord, WAYS } from '../../src/table/layout.ts';
 import { checkIndex } from '../helpers/index-check.ts';
 import { advanceSeconds, keysInOneBucket, makeTable } from '../helpers/tables.ts';
+import { EntryResult } from '../../src/table/entry-result.ts';
+import { COND_ALWAYS } from '../../src/table/table.ts';
 
 test('set, get, getBytes, has, delete round-trip strings and bytes', () => {
   const t = makeTable();
@@ -37,7 +39,7 @@ test('a returned Uint8Array is a private copy', () => {
   t.close();
 });
 
-test('readEncodedIntoAt copies any value to any offset exactly (word copy, byte ends, memcpy above the cutoff)', () => {
+test('readEncodedInto copies any value to any offset exactly (word copy, byte ends, memcpy above the cutoff)', () => {
   const t = makeTable();
   const dest = new Uint8Array(1024);
   for (let keyLength = 1; keyLength <= 5; keyLength++) {
@@ -48,7 +50,7 @@ test('readEncodedIntoAt copies any value to any offset exactly (word copy, byte 
       for (let at = 0; at < 4; at++) {
         dest.fill(0xee);
         t.codec.encode(key);
-        assert.equal(t.readEncodedIntoAt(dest, at), valueLength);
+        assert.equal(t.readEncodedInto(dest, at, new EntryResult()), valueLength);
         assert.deepEqual(dest.subarray(at, at + valueLength), value, `key ${keyLength} B, value ${valueLength} B at ${at}`);
         assert.ok(dest.subarray(0, at).every((b) => b === 0xee) && dest.subarray(at + valueLength).every((b) => b === 0xee), 'nothing written outside the value');
       }
@@ -59,13 +61,15 @@ test('readEncodedIntoAt copies any value to any offset exactly (word copy, byte 
 
 test('replacing a key keeps one item and changes its version', () => {
   const t = makeTable();
-  t.set('k', 'one');
-  const v1 = [t.versionEpoch, t.lastVersion];
-  t.set('k', 'two');
-  const v2 = [t.versionEpoch, t.lastVersion];
+  const r = new EntryResult();
+  t.set('k', 'one', 0, COND_ALWAYS, 0, 0, r);
+  const v1 = [t.versionEpoch, r.version];
+  t.set('k', 'two', 0, COND_ALWAYS, 0, 0, r);
+  const v2 = [t.versionEpoch, r.version];
   assert.notDeepEqual(v1, v2);
-  assert.equal(t.getString('k'), 'two');
-  assert.deepEqual([t.versionEpoch, t.lastVersion], v2);
+  const read = new EntryResult();
+  assert.equal(t.getString('k', read), 'two');
+  assert.deepEqual([t.versionEpoch, read.version], v2);
   t.close();
 });
 
@@ -197,9 +201,10 @@ test('restoreEntries stores padded and unpadded records verbatim, skips expired 
     const r = t.restoreEntries(src, starts, starts.length, padded);
     assert.deepEqual(r, { stored: 301, skipped: 3 }, `padded ${padded}`);
     for (let i = 0; i < 300; i++) {
-      assert.deepEqual(t.getBytes(`r${i}`), value(i), `r${i}, padded ${padded}`);
-      assert.equal(t.lastValueType, i % 2);
-      assert.equal(t.lastExpireAt >>> 0, i % 5 === 0 ? now + 3600 : 0);
+      const r = new EntryResult();
+      assert.deepEqual(t.getBytes(`r${i}`, r), value(i), `r${i}, padded ${padded}`);
+      assert.equal(r.type, i % 2);
+      assert.equal(r.expireAt >>> 0, i % 5 === 0 ? now + 3600 : 0);
     }
     assert.equal(t.getString('last'), new TextDecoder().decode(value(4)));
     for (const k of ['gone', 'huge', 'odd']) assert.equal(t.has(k), false, k);
