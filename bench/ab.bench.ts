@@ -12,10 +12,14 @@
  *    cell, divided by the requests it served), which time stolen from the VM does not
  *    inflate: the steadier figure here. Its ratio is A/B (above 1: B spends less per request).
  *
+ * Kinds `inproc-get` and `inproc-set` run each checkout's SharedCache in a process of its own
+ * (bench/fixtures/inproc-load.ts: `npm run bench`'s 100k keys, getBytes / set), on the
+ * servers' CPU, in the same A B B A order; they have no CPU figure.
+ *
  * Run: BENCH_A=/path/to/checkout-A [BENCH_B=.] npm run bench:ab   (each a checkout with
  * node_modules; B defaults to this one). Env: BENCH_ROUNDS (default 9), BENCH_SECONDS (per
- * cell, default 3), BENCH_KINDS (default http-get,http-put,ws-get,ws-set). Results:
- * bench/results/ab.{md,json}.
+ * cell, default 3), BENCH_KINDS (default http-get,http-put,ws-get,ws-set; also inproc-get,
+ * inproc-set), BENCH_OUT (results name, default ab). Results: bench/results/$BENCH_OUT.{md,json}.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +32,7 @@ const B = process.env.BENCH_B ?? ROOT;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const KEYS = 10_000;
+const OUT = process.env.BENCH_OUT ?? 'ab';
 const CONNECTIONS_HTTP = 64;
 const CONNECTIONS_WS = 50;
 const DEPTH = 16;
@@ -64,6 +69,11 @@ function cpuSeconds(pid: number): number {
 
 /** Runs one cell against `s`: requests per second and server CPU microseconds per request. */
 function cell(s: Server, kind: string): { rate: number; cpuMicros: number } {
+  if (kind === 'inproc-get' || kind === 'inproc-set') {
+    const [cmd, ...pin] = onServerCpus([process.execPath]);
+    const out = execFileSync(cmd, [...pin, '--import', 'tsx', 'bench/fixtures/inproc-load.ts', s.dir, kind === 'inproc-get' ? 'get' : 'set', String(SECONDS)], { cwd: ROOT, encoding: 'utf8' });
+    return { rate: (JSON.parse(out.trim().split('\n').at(-1)!) as { opsPerSecond: number }).opsPerSecond, cpuMicros: NaN };
+  }
   const cpu0 = cpuSeconds(s.proc.pid!);
   let rate: number;
   let requests: number;
@@ -116,7 +126,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-const f2 = (x: number): string => x.toFixed(2);
+const f2 = (x: number): string => (Number.isNaN(x) ? '—' : x.toFixed(2));
 const rows = kinds.map((kind) => {
   const { a: ra, b: rb } = results[kind];
   return {
@@ -131,7 +141,7 @@ const lines = [
   `# Paired A/B: A = ${commit(A)} vs B = ${commit(B)}`,
   '',
   `Node ${process.version}; one server thread each${PIN ? ` on CPU ${SERVER_CPUS}, load generators on CPU ${LOAD_CPU}` : ''}; HTTP: wrk -t1, ${CONNECTIONS_HTTP} connections, 100 B values; WebSocket: ${CONNECTIONS_WS} connections at depth ${DEPTH}; ${KEYS} keys; ` +
-    `${ROUNDS} rounds, servers started afresh each round in alternating order, each cell run A B B A (B A A B in odd rounds) for ${SECONDS} s each, a side's figure the mean of its two; ${new Date().toISOString()}; command: \`BENCH_A=<checkout of ${commit(A)}> BENCH_ROUNDS=${ROUNDS} BENCH_SECONDS=${SECONDS}${process.env.BENCH_KINDS ? ` BENCH_KINDS=${process.env.BENCH_KINDS}` : ''} npm run bench:ab\``,
+    `${ROUNDS} rounds, servers started afresh each round in alternating order, each cell run A B B A (B A A B in odd rounds) for ${SECONDS} s each, a side's figure the mean of its two; ${new Date().toISOString()}; command: \`BENCH_A=<checkout of ${commit(A)}> BENCH_ROUNDS=${ROUNDS} BENCH_SECONDS=${SECONDS}${process.env.BENCH_KINDS ? ` BENCH_KINDS=${process.env.BENCH_KINDS}` : ''}${process.env.BENCH_OUT ? ` BENCH_OUT=${OUT}` : ''} npm run bench:ab\``,
   '',
   '| path | A req/s (median) | B req/s (median) | throughput B/A (medians) | median of per-round B/A | per-round B/A | A CPU µs/request | B CPU µs/request | CPU A/B (medians) | median of per-round A/B |',
   '|---|---:|---:|---:|---:|---|---:|---:|---:|---:|',
@@ -139,7 +149,7 @@ const lines = [
   '',
   'CPU µs/request: the server process\'s CPU time over the cell (all its threads: the main thread\'s maintenance too) divided by the requests served; above 1× in the CPU columns, B spends less per request.',
 ];
-writeFileSync(new URL('./results/ab.md', import.meta.url), lines.join('\n') + '\n');
-writeFileSync(new URL('./results/ab.json', import.meta.url), JSON.stringify({ node: process.version, a: commit(A), b: commit(B), rounds: ROUNDS, seconds: SECONDS, results, rows }, null, 2) + '\n');
+writeFileSync(new URL(`./results/${OUT}.md`, import.meta.url), lines.join('\n') + '\n');
+writeFileSync(new URL(`./results/${OUT}.json`, import.meta.url), JSON.stringify({ node: process.version, a: commit(A), b: commit(B), rounds: ROUNDS, seconds: SECONDS, results, rows }, null, 2) + '\n');
 console.log(lines.join('\n'));
 process.exit(0);

@@ -16,25 +16,78 @@
  * | `SABCACHE_ERR_CLOSED` | {@link ClosedError} | the cache was used after `close()` |
  * | `SABCACHE_ERR_NOT_OWNER` | {@link NotOwnerError} | an owner-only method was called on an attached cache |
  * | `SABCACHE_ERR_NATIVE_MISSING` | {@link NativeMissingError} | uWebSockets.js has no native binding for this platform |
- * | `SABCACHE_ERR_NOT_INTEGER` | `NotIntegerError` (table/integer-value.ts) | incr/decr on a value that is not a decimal int64 |
- * | `SABCACHE_ERR_OVERFLOW` | `OverflowError` (table/integer-value.ts) | incr/decr would leave the int64 range |
+ * | `SABCACHE_ERR_NOT_INTEGER` | {@link NotIntegerError} | incr/decr on a value that is not a decimal int64 |
+ * | `SABCACHE_ERR_OVERFLOW` | {@link OverflowError} | incr/decr would leave the int64 range |
  * | `SABCACHE_ERR_RESPONSE_TOO_LARGE` | {@link ResponseTooLargeError} | an answer would pass `--max-response-bytes` |
  * | `SABCACHE_ERR_FORBIDDEN_ORIGIN` | {@link ForbiddenOriginError} | a browser `Origin` not in `--allowed-origins` |
  * | `SABCACHE_ERR_UNSUPPORTED_MEDIA_TYPE` | {@link UnsupportedMediaTypeError} | a batch body that is neither JSON nor octet-stream |
  * | `SABCACHE_ERR_WAL_GAP` | {@link WalGapError} | recovery found WAL records missing after the snapshot |
+ * | `SABCACHE_ERR_WAL_CORRUPT` | {@link WalCorruptError} | a WAL file's header failed its checks |
+ * | `SABCACHE_ERR_SNAPSHOT_CORRUPT` | {@link SnapshotCorruptError} | a snapshot file failed a check |
+ * | `SABCACHE_ERR_SNAPSHOT_ABANDONED` | {@link SnapshotAbandonedError} | a snapshot helper stopped because its lead ended the job |
+ * | `SABCACHE_ERR_SNAPSHOT_FAILED` | {@link SnapshotFailedError} | writing a snapshot failed (disk full, permissions) |
+ * | `SABCACHE_ERR_NO_DATA_DIR` | {@link NoDataDirError} | a snapshot was asked of a server without `--data-dir` |
+ * | `SABCACHE_ERR_LISTEN` | {@link ListenError} | a port cannot be bound |
+ * | `SABCACHE_ERR_BAD_REQUEST` | {@link BadRequestError} | an HTTP request is malformed |
+ * | `SABCACHE_ERR_NOT_FOUND` | {@link NotFoundError} | no such key, or no such route |
+ * | `SABCACHE_ERR_METHOD_NOT_ALLOWED` | {@link MethodNotAllowedError} | the route does not take this method |
+ * | `SABCACHE_ERR_PRECONDITION_FAILED` | {@link PreconditionFailedError} | a conditional write's condition did not hold |
+ * | `SABCACHE_ERR_SHUTTING_DOWN` | {@link ShuttingDownError} | the worker is stopping |
+ * | `SABCACHE_ERR_INTERNAL` | {@link InternalError} | a bug: the request failed unexpectedly (logged) |
+ * | `SABCACHE_ERR_USAGE` | {@link UsageError} | `sabcache-cli` was given bad arguments |
+ * | `SABCACHE_ERR_CONNECTION` | {@link ConnectionError} | a client lost or could not open its connection |
+ * | `SABCACHE_ERR_TIMEOUT` | {@link TimeoutError} | a client got no answer in time |
+ * | `SABCACHE_ERR_HTTP` | {@link HttpStatusError} | a client got an HTTP error without a sabcache code |
  *
- * HTTP adds `SABCACHE_ERR_BAD_REQUEST`, `SABCACHE_ERR_NOT_FOUND`,
- * `SABCACHE_ERR_METHOD_NOT_ALLOWED`, `SABCACHE_ERR_PRECONDITION_FAILED` and
- * `SABCACHE_ERR_INTERNAL` (see src/server/http-errors.ts and docs/http-api.md).
+ * Every code is in the {@link ErrorCode} union; no code is made up elsewhere. An error that
+ * crosses a thread or the network as (code, message) is made again with its class by
+ * {@link errorFromCode}. HTTP statuses per code: src/server/http-errors.ts.
  *
  * @module
  */
 
+/** Every error code sabcache uses (the table above says when). */
+export type ErrorCode =
+  | 'SABCACHE_ERR_BAD_OPTION'
+  | 'SABCACHE_ERR_BAD_KEY'
+  | 'SABCACHE_ERR_KEY_TOO_LARGE'
+  | 'SABCACHE_ERR_VALUE_TOO_LARGE'
+  | 'SABCACHE_ERR_BAD_VALUE'
+  | 'SABCACHE_ERR_BAD_TTL'
+  | 'SABCACHE_ERR_OUT_OF_MEMORY'
+  | 'SABCACHE_ERR_TOO_MANY_THREADS'
+  | 'SABCACHE_ERR_BAD_HANDLE'
+  | 'SABCACHE_ERR_CLOSED'
+  | 'SABCACHE_ERR_NOT_OWNER'
+  | 'SABCACHE_ERR_NATIVE_MISSING'
+  | 'SABCACHE_ERR_NOT_INTEGER'
+  | 'SABCACHE_ERR_OVERFLOW'
+  | 'SABCACHE_ERR_RESPONSE_TOO_LARGE'
+  | 'SABCACHE_ERR_FORBIDDEN_ORIGIN'
+  | 'SABCACHE_ERR_UNSUPPORTED_MEDIA_TYPE'
+  | 'SABCACHE_ERR_WAL_GAP'
+  | 'SABCACHE_ERR_WAL_CORRUPT'
+  | 'SABCACHE_ERR_SNAPSHOT_CORRUPT'
+  | 'SABCACHE_ERR_SNAPSHOT_ABANDONED'
+  | 'SABCACHE_ERR_SNAPSHOT_FAILED'
+  | 'SABCACHE_ERR_NO_DATA_DIR'
+  | 'SABCACHE_ERR_LISTEN'
+  | 'SABCACHE_ERR_BAD_REQUEST'
+  | 'SABCACHE_ERR_NOT_FOUND'
+  | 'SABCACHE_ERR_METHOD_NOT_ALLOWED'
+  | 'SABCACHE_ERR_PRECONDITION_FAILED'
+  | 'SABCACHE_ERR_SHUTTING_DOWN'
+  | 'SABCACHE_ERR_INTERNAL'
+  | 'SABCACHE_ERR_USAGE'
+  | 'SABCACHE_ERR_CONNECTION'
+  | 'SABCACHE_ERR_TIMEOUT'
+  | 'SABCACHE_ERR_HTTP';
+
 /** Base class of every error sabcache throws on purpose. */
 export class SabcacheError extends Error {
   /** Stable machine-readable code, `SABCACHE_ERR_…`. */
-  readonly code: string;
-  constructor(code: string, message: string) {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string) {
     super(message);
     this.name = new.target.name;
     this.code = code;
@@ -106,8 +159,8 @@ export class BadHandleError extends SabcacheError {
 
 /** The cache was used after `close()`. Code `SABCACHE_ERR_CLOSED`. */
 export class ClosedError extends SabcacheError {
-  constructor() {
-    super('SABCACHE_ERR_CLOSED', 'the cache is closed');
+  constructor(message = 'the cache is closed') {
+    super('SABCACHE_ERR_CLOSED', message);
   }
 }
 
@@ -162,4 +215,190 @@ export class WalGapError extends SabcacheError {
   constructor(readonly from: bigint, readonly to: bigint, where: string) {
     super('SABCACHE_ERR_WAL_GAP', `the WAL is missing records ${from} to ${to} (${where}): acknowledged writes are missing. Restore the missing WAL files, or start with --recover-past-gaps to accept the loss`);
   }
+}
+
+/** incr/decr's value or delta is outside the int64 range. Code `SABCACHE_ERR_OVERFLOW`. */
+export class OverflowError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_OVERFLOW', message);
+  }
+}
+
+/** A value that `incr` cannot treat as an integer. Code `SABCACHE_ERR_NOT_INTEGER`. */
+export class NotIntegerError extends SabcacheError {
+  constructor(message = 'the value is not an integer (decimal, 64-bit signed)') {
+    super('SABCACHE_ERR_NOT_INTEGER', message);
+  }
+}
+
+/** A WAL file header failed its checks. Code `SABCACHE_ERR_WAL_CORRUPT`. */
+export class WalCorruptError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_WAL_CORRUPT', message);
+  }
+}
+
+/**
+ * A snapshot file failed a check (magic, version, a checksum, a length, a truncated end).
+ * Code `SABCACHE_ERR_SNAPSHOT_CORRUPT`; the message says which check and at what offset.
+ */
+export class SnapshotCorruptError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_SNAPSHOT_CORRUPT', message);
+  }
+}
+
+/**
+ * Why a snapshot helper stops when the lead ended the job while the helper waited for a
+ * slot (the lead has thrown its own error by then). Code `SABCACHE_ERR_SNAPSHOT_ABANDONED`.
+ */
+export class SnapshotAbandonedError extends SabcacheError {
+  constructor(message = 'snapshot abandoned by its lead') {
+    super('SABCACHE_ERR_SNAPSHOT_ABANDONED', message);
+  }
+}
+
+/** Writing a snapshot failed (disk full, permissions). Code `SABCACHE_ERR_SNAPSHOT_FAILED`. */
+export class SnapshotFailedError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_SNAPSHOT_FAILED', message);
+  }
+}
+
+/** A snapshot was asked of a server started without `--data-dir`. Code `SABCACHE_ERR_NO_DATA_DIR`. */
+export class NoDataDirError extends SabcacheError {
+  constructor(message = 'this server has no --data-dir: nothing to snapshot to') {
+    super('SABCACHE_ERR_NO_DATA_DIR', message);
+  }
+}
+
+/** A port cannot be bound (taken, or a wrong address). Code `SABCACHE_ERR_LISTEN`. */
+export class ListenError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_LISTEN', message);
+  }
+}
+
+/** An HTTP request is malformed (a header, a body). Code `SABCACHE_ERR_BAD_REQUEST`. */
+export class BadRequestError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_BAD_REQUEST', message);
+  }
+}
+
+/** No such key, or no such route. Code `SABCACHE_ERR_NOT_FOUND`. */
+export class NotFoundError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_NOT_FOUND', message);
+  }
+}
+
+/** The route does not take this method. Code `SABCACHE_ERR_METHOD_NOT_ALLOWED`. */
+export class MethodNotAllowedError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_METHOD_NOT_ALLOWED', message);
+  }
+}
+
+/** A conditional write's condition did not hold. Code `SABCACHE_ERR_PRECONDITION_FAILED`. */
+export class PreconditionFailedError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_PRECONDITION_FAILED', message);
+  }
+}
+
+/** The worker is stopping: connect again. Code `SABCACHE_ERR_SHUTTING_DOWN`. */
+export class ShuttingDownError extends SabcacheError {
+  constructor(message = 'this worker is stopping: connect again') {
+    super('SABCACHE_ERR_SHUTTING_DOWN', message);
+  }
+}
+
+/** A request failed unexpectedly (a bug; the server logs it). Code `SABCACHE_ERR_INTERNAL`. */
+export class InternalError extends SabcacheError {
+  constructor(message = 'internal error') {
+    super('SABCACHE_ERR_INTERNAL', message);
+  }
+}
+
+/** `sabcache-cli` was given bad arguments. Code `SABCACHE_ERR_USAGE`. */
+export class UsageError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_USAGE', message);
+  }
+}
+
+/** A client lost, or could not open, its connection. Code `SABCACHE_ERR_CONNECTION`. */
+export class ConnectionError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_CONNECTION', message);
+  }
+}
+
+/** A client got no answer in time. Code `SABCACHE_ERR_TIMEOUT`. */
+export class TimeoutError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_TIMEOUT', message);
+  }
+}
+
+/** A client got an HTTP error answer without a sabcache code. Code `SABCACHE_ERR_HTTP`. */
+export class HttpStatusError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_HTTP', message);
+  }
+}
+
+/** The class of each code whose errors {@link errorFromCode} makes again. */
+const CLASS_BY_CODE: Record<ErrorCode, abstract new (...args: never[]) => SabcacheError> = {
+  SABCACHE_ERR_BAD_OPTION: BadOptionError,
+  SABCACHE_ERR_BAD_KEY: BadKeyError,
+  SABCACHE_ERR_KEY_TOO_LARGE: KeyTooLargeError,
+  SABCACHE_ERR_VALUE_TOO_LARGE: ValueTooLargeError,
+  SABCACHE_ERR_BAD_VALUE: BadValueError,
+  SABCACHE_ERR_BAD_TTL: BadTtlError,
+  SABCACHE_ERR_OUT_OF_MEMORY: OutOfMemoryError,
+  SABCACHE_ERR_TOO_MANY_THREADS: TooManyThreadsError,
+  SABCACHE_ERR_BAD_HANDLE: BadHandleError,
+  SABCACHE_ERR_CLOSED: ClosedError,
+  SABCACHE_ERR_NOT_OWNER: NotOwnerError,
+  SABCACHE_ERR_NATIVE_MISSING: NativeMissingError,
+  SABCACHE_ERR_NOT_INTEGER: NotIntegerError,
+  SABCACHE_ERR_OVERFLOW: OverflowError,
+  SABCACHE_ERR_RESPONSE_TOO_LARGE: ResponseTooLargeError,
+  SABCACHE_ERR_FORBIDDEN_ORIGIN: ForbiddenOriginError,
+  SABCACHE_ERR_UNSUPPORTED_MEDIA_TYPE: UnsupportedMediaTypeError,
+  SABCACHE_ERR_WAL_GAP: WalGapError,
+  SABCACHE_ERR_WAL_CORRUPT: WalCorruptError,
+  SABCACHE_ERR_SNAPSHOT_CORRUPT: SnapshotCorruptError,
+  SABCACHE_ERR_SNAPSHOT_ABANDONED: SnapshotAbandonedError,
+  SABCACHE_ERR_SNAPSHOT_FAILED: SnapshotFailedError,
+  SABCACHE_ERR_NO_DATA_DIR: NoDataDirError,
+  SABCACHE_ERR_LISTEN: ListenError,
+  SABCACHE_ERR_BAD_REQUEST: BadRequestError,
+  SABCACHE_ERR_NOT_FOUND: NotFoundError,
+  SABCACHE_ERR_METHOD_NOT_ALLOWED: MethodNotAllowedError,
+  SABCACHE_ERR_PRECONDITION_FAILED: PreconditionFailedError,
+  SABCACHE_ERR_SHUTTING_DOWN: ShuttingDownError,
+  SABCACHE_ERR_INTERNAL: InternalError,
+  SABCACHE_ERR_USAGE: UsageError,
+  SABCACHE_ERR_CONNECTION: ConnectionError,
+  SABCACHE_ERR_TIMEOUT: TimeoutError,
+  SABCACHE_ERR_HTTP: HttpStatusError,
+};
+
+/** Whether `code` is one of sabcache's error codes. */
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(CLASS_BY_CODE, code);
+}
+
+/**
+ * The error of `code` with `message`, as an instance of its class (so `instanceof` and
+ * `name` hold), for an error that crossed a thread or the network as (code, message). A
+ * code that is not sabcache's gives an {@link InternalError} whose message names it.
+ */
+export function errorFromCode(code: unknown, message: string): SabcacheError {
+  if (!isErrorCode(code)) return new InternalError(code === undefined || code === '' ? message : `${String(code)}: ${message}`);
+  // The class's prototype and name, with the message as it was (not the constructor's text).
+  return Reflect.construct(SabcacheError, [code, message], CLASS_BY_CODE[code]) as SabcacheError;
 }

@@ -5,7 +5,6 @@
  */
 export { SharedCache } from './shared-cache.ts';
 export type { CacheEntry, CacheStats, ScanOptions, ScanPage, SetOptions, SharedCacheHandle, ThreadStats } from './shared-cache.ts';
-export { NotIntegerError, OverflowError } from './table/integer-value.ts';
 export type { SharedCacheOptions } from './options.ts';
 export type { RepairReport } from './table/repair.ts';
 export * from './errors.ts';

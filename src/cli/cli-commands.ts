@@ -15,7 +15,7 @@
  */
 import { parseArgs } from 'node:util';
 import { HttpClient } from '../client/http-client.ts';
-import { SabcacheError } from '../errors.ts';
+import { ConnectionError, SabcacheError, UsageError } from '../errors.ts';
 
 /** The help text. */
 export const HELP = `sabcache-cli: talk to a sabcache server
@@ -64,7 +64,7 @@ export function usage(message: string): Outcome {
 
 function wholeNumber(name: string, text: string | undefined, fallback?: number): number {
   if (text === undefined && fallback !== undefined) return fallback;
-  if (text === undefined || !/^-?\d+$/.test(text)) throw new SabcacheError('SABCACHE_ERR_USAGE', `${name} must be a whole number, got ${JSON.stringify(text ?? '')}`);
+  if (text === undefined || !/^-?\d+$/.test(text)) throw new UsageError(`${name} must be a whole number, got ${JSON.stringify(text ?? '')}`);
   return Number(text);
 }
 
@@ -79,7 +79,7 @@ export async function runCommand(words: string[], defaults: { url: string; admin
   const { values: v, positionals: [command, ...args] } = parsed;
   const client = new HttpClient(v.url ?? defaults.url);
   const need = (n: number) => {
-    if (args.length < n) throw new SabcacheError('SABCACHE_ERR_USAGE', `${command} needs ${n} argument${n > 1 ? 's' : ''}`);
+    if (args.length < n) throw new UsageError(`${command} needs ${n} argument${n > 1 ? 's' : ''}`);
   };
   try {
     switch (command) {
@@ -139,7 +139,7 @@ export async function runCommand(words: string[], defaults: { url: string; admin
       }
       case 'stats': {
         const r = await fetch(`${(v['admin-url'] ?? defaults.adminUrl).replace(/\/+$/, '')}/v1/stats`).catch((e: Error) => {
-          throw new SabcacheError('SABCACHE_ERR_CONNECTION', `admin port: ${e.message}`);
+          throw new ConnectionError(`admin port: ${e.message}`);
         });
         const stats = await r.json();
         return { code: 0, text: JSON.stringify(stats, null, 2), json: stats };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { SabcacheError } from '../errors.ts';
+import { ConnectionError, errorFromCode, SabcacheError, TimeoutError } from '../errors.ts';
 import { EntryClient } from './entry-client.ts';
 
 /** Options of {@link HttpClient}. */
@@ -64,20 +64,21 @@ export class HttpClient extends EntryClient {
       return await this.fetchFn(url, this.timeoutMs > 0 ? { ...init, signal: AbortSignal.timeout(this.timeoutMs) } : init);
     } catch (e) {
       const timeout = (e as Error).name === 'TimeoutError';
-      throw new SabcacheError(timeout ? 'SABCACHE_ERR_TIMEOUT' : 'SABCACHE_ERR_CONNECTION', `${init.method ?? 'GET'} ${url}: ${(e as Error).message}`);
+      const message = `${init.method ?? 'GET'} ${url}: ${(e as Error).message}`;
+      throw timeout ? new TimeoutError(message) : new ConnectionError(message);
     }
   }
 
   /** Throws the server's error for a failed answer. */
   private async fail(r: Response): Promise<never> {
-    let code = 'SABCACHE_ERR_HTTP';
+    let code: string = 'SABCACHE_ERR_HTTP';
     let message = `HTTP ${r.status}`;
     try {
       const body = (await r.json()) as { error?: { code?: string; message?: string } };
       code = body.error?.code ?? code;
       message = body.error?.message ?? message;
     } catch { /* not JSON */ }
-    throw new SabcacheError(code, message);
+    throw errorFromCode(code, message);
   }
 
   /** The value with its version and TTL, or undefined. */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { SabcacheError } from '../errors.ts';
+import { BadOptionError, BadTtlError, BadValueError, ClosedError, ConnectionError, errorFromCode, SabcacheError, TimeoutError } from '../errors.ts';
 import { EntryClient } from './entry-client.ts';
 import {
   CHANGE_KIND_NAMES, decodeResponses, FLAG_IF_ABSENT, FLAG_IF_PRESENT, FLAG_IF_VERSION, FLAG_PREFIX, OP_UNWATCH, OP_WATCH, ST_EVENT, ST_LAGGED, OP_DEL, OP_EXPIRE, OP_GET, OP_INCR, OP_PERSIST,
@@ -73,7 +73,7 @@ const OPEN = 1;
 const enc = new TextEncoder();
 
 function errorOf(r: WsResponse): SabcacheError {
-  return new SabcacheError(r.code ?? 'SABCACHE_ERR_INTERNAL', r.message ?? 'error');
+  return errorFromCode(r.code ?? 'SABCACHE_ERR_INTERNAL', r.message ?? 'error');
 }
 
 /**
@@ -102,7 +102,7 @@ export class WsClient extends EntryClient {
   private constructor(options: WsClientOptions) {
     super();
     const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    if (!Ctor) throw new SabcacheError('SABCACHE_ERR_BAD_OPTION', 'option WebSocket: this platform has no global WebSocket; pass one (in Node 20: the `ws` package)');
+    if (!Ctor) throw new BadOptionError('WebSocket', 'this platform has no global WebSocket; pass one (in Node 20: the `ws` package)');
     this.Ctor = Ctor;
     this.o = {
       url: options.url, reconnect: options.reconnect ?? true, backoffInitialMs: options.backoffInitialMs ?? 100, backoffMaxMs: options.backoffMaxMs ?? 10_000,
@@ -143,7 +143,7 @@ export class WsClient extends EntryClient {
     ws.onclose = (ev) => {
       if (this.ws === ws) this.ws = undefined;
       // Requests sent on this connection get no answer now.
-      const lost = new SabcacheError('SABCACHE_ERR_CONNECTION', `connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''}); the request may or may not have run`);
+      const lost = new ConnectionError(`connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''}); the request may or may not have run`);
       const waiting = new Set([...this.queued, ...this.outbox.flatMap((m) => m.ids)]);
       for (const [id, p] of this.pending) {
         if (waiting.has(id)) continue;
@@ -171,7 +171,7 @@ export class WsClient extends EntryClient {
     for (const [id, p] of this.pending) {
       if (p.deadline > now) continue;
       this.pending.delete(id);
-      p.reject(new SabcacheError('SABCACHE_ERR_TIMEOUT', `no answer in ${this.o.requestTimeoutMs} ms`));
+      p.reject(new TimeoutError(`no answer in ${this.o.requestTimeoutMs} ms`));
     }
   }
 
@@ -213,7 +213,7 @@ export class WsClient extends EntryClient {
   }
 
   private request(op: number, key: string | Uint8Array, opts?: Parameters<RequestWriter['add']>[3]): Promise<WsResponse> {
-    if (this.closedByUser) return Promise.reject(new SabcacheError('SABCACHE_ERR_CLOSED', 'the client is closed'));
+    if (this.closedByUser) return Promise.reject(new ClosedError('the client is closed'));
     const id = this.nextId;
     this.nextId = this.nextId >= 0xfffffffe ? 1 : this.nextId + 1;
     if (this.queued.length >= this.o.maxRequestsPerMessage) this.seal();
@@ -263,7 +263,7 @@ export class WsClient extends EntryClient {
 
   /** Adds `by` (default 1) to the int64 under the key; the result (bigint beyond 2^53). */
   async incr(key: string, by: number | bigint = 1): Promise<number | bigint> {
-    if (typeof by === 'number' && !Number.isSafeInteger(by)) throw new SabcacheError('SABCACHE_ERR_BAD_VALUE', `the increment must be a whole number, got ${by}`);
+    if (typeof by === 'number' && !Number.isSafeInteger(by)) throw new BadValueError(`the increment must be a whole number, got ${by}`);
     const r = await this.request(OP_INCR, key, { by: BigInt(by) });
     if (r.status !== ST_INTEGER) throw errorOf(r);
     const n = Number(r.integer!);
@@ -277,7 +277,7 @@ export class WsClient extends EntryClient {
 
   /** New TTL in seconds (0 deletes, as Redis EXPIRE); whether the key was present. */
   async expire(key: string, ttlSeconds: number): Promise<boolean> {
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > 2 ** 31 - 1) throw new SabcacheError('SABCACHE_ERR_BAD_TTL', `ttlSeconds must be a whole number from 0 to ${2 ** 31 - 1}`);
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > 2 ** 31 - 1) throw new BadTtlError(`ttlSeconds must be a whole number from 0 to ${2 ** 31 - 1}`);
     return (await this.request(OP_EXPIRE, key, { ttlSeconds })).status === ST_OK;
   }
 
@@ -365,7 +365,7 @@ export class WsClient extends EntryClient {
     if (this.closedByUser) return;
     this.closedByUser = true;
     if (this.sweep) clearInterval(this.sweep);
-    this.rejectAll(new SabcacheError('SABCACHE_ERR_CLOSED', 'the client was closed'));
+    this.rejectAll(new ClosedError('the client was closed'));
     this.ws?.close(1000, 'client closed');
   }
 }

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { errorFromCode, isErrorCode } from '../errors.ts';
 
 /**
  * Records `e` as the job's failure of `kind` (non-zero) when none is recorded yet: a
@@ -31,4 +32,14 @@ export function readJobFailure(ctl: Int32Array, lengthWord: number, area: Uint8A
   const text = new TextDecoder().decode(area.subarray(0, Atomics.load(ctl, lengthWord)));
   const cut = text.indexOf('\n');
   return { code: text.slice(0, Math.max(0, cut)) || undefined, message: text.slice(cut + 1) };
+}
+
+/**
+ * The error to raise for a failure read back: a sabcache code is made again with its class
+ * (errors.ts errorFromCode); a system error keeps its code (`ENOSPC`, …) on an Error, as
+ * Node raises it; no code gives a plain Error.
+ */
+export function failureError(code: string | undefined, message: string): Error {
+  if (isErrorCode(code)) return errorFromCode(code, message);
+  return code === undefined ? new Error(message) : Object.assign(new Error(message), { code });
 }

@@ -22,7 +22,9 @@
 import { LITTLE_ENDIAN } from '../util/endian.ts';
 import { fstatSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { SabcacheError } from '../errors.ts';
+import { SabcacheError, SnapshotCorruptError } from '../errors.ts';
+
+export { SnapshotCorruptError };
 import { ENTRY_HEADER_BYTES, KEYLEN_MASK, TYPE_MASK } from '../table/layout.ts';
 import type { SnapshotSink } from '../table/snapshot-walk.ts';
 
@@ -75,16 +77,6 @@ const PAYLOAD_AT = 16;
 const HEADER_WORD_MASK = KEYLEN_MASK | (TYPE_MASK << 16);
 /** A block is closed once its payload reaches this many bytes (between buckets), in bytes. */
 export const BLOCK_TARGET_BYTES = 1 << 20;
-
-/**
- * A snapshot file failed a check (magic, version, a checksum, a length, a truncated end).
- * Code `SABCACHE_ERR_SNAPSHOT_CORRUPT`; the message says which check and at what offset.
- */
-export class SnapshotCorruptError extends SabcacheError {
-  constructor(message: string) {
-    super('SABCACHE_ERR_SNAPSHOT_CORRUPT', message);
-  }
-}
 
 /** What a snapshot header records. */
 export interface SnapshotHeader {

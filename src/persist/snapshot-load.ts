@@ -28,7 +28,7 @@ import type { Worker } from 'node:worker_threads';
 import type { SharedCache } from '../shared-cache.ts';
 import type { Table } from '../table/table.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
-import { readJobFailure, recordJobFailure } from './job-failure.ts';
+import { failureError, readJobFailure, recordJobFailure } from './job-failure.ts';
 import { type SnapshotBlock, SnapshotBlockReader, SnapshotCorruptError } from './snapshot-format.ts';
 
 /**
@@ -177,7 +177,7 @@ export function finishLoadJob(job: LoadJob, onWait?: () => void): LoadJobResult 
   if (failed !== 0) {
     const { code, message } = readJobFailure(ctl, J_MESSAGE_BYTES, new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, MESSAGE_MAX_BYTES));
     if (failed === FAIL_CORRUPT) throw new SnapshotCorruptError(message);
-    throw Object.assign(new Error(message), { code });
+    throw failureError(code, message);
   }
   return { stored: Atomics.load(ctl, J_STORED), skipped: Atomics.load(ctl, J_SKIPPED), helperBlocks: Atomics.load(ctl, J_HELPER_BLOCKS) };
 }

@@ -19,11 +19,11 @@
  * @module
  */
 import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
-import { SabcacheError } from '../errors.ts';
+import { SabcacheError, SnapshotAbandonedError } from '../errors.ts';
 import type { Geometry } from '../table/layout.ts';
 import { copyChangedBuckets, copySegment, recordSegments, recordVersions, recordWalkStart, SnapshotWalkState } from '../table/snapshot-walk.ts';
 import type { Table } from '../table/table.ts';
-import { readJobFailure, recordJobFailure } from './job-failure.ts';
+import { failureError, readJobFailure, recordJobFailure } from './job-failure.ts';
 import { BLOCK_TARGET_BYTES, type BlockSink, encodeHeader, encodeTrailer, SNAPSHOT_HEADER_BYTES, type SnapshotHeader, SnapshotEncoder } from './snapshot-format.ts';
 
 /** Buckets per unit of phase 1 or 3 a thread claims at a time. */
@@ -204,17 +204,6 @@ class ReservingFileSink implements BlockSink {
   close(): void {
     if (this.fd >= 0 && this.ownsFd) closeSync(this.fd);
     this.fd = -1;
-  }
-}
-
-/**
- * Why a helper stops when the lead ended the job while the helper waited for a slot (the
- * lead has thrown its own error by then, so this one is never raised to a caller). Code
- * `SABCACHE_ERR_SNAPSHOT_ABANDONED`.
- */
-class SnapshotAbandonedError extends SabcacheError {
-  constructor() {
-    super('SABCACHE_ERR_SNAPSHOT_ABANDONED', 'snapshot abandoned by its lead');
   }
 }
 
@@ -424,7 +413,7 @@ function setPhase(ctl: Int32Array, phase: number): void {
 function raiseFailure(job: SnapshotWriteJob, ctl: Int32Array): void {
   if (Atomics.load(ctl, W_FAILED) === 0) return;
   const { code, message } = readJobFailure(ctl, W_MESSAGE_BYTES, new Uint8Array(job.control, MESSAGE_OFFSET_BYTES, MESSAGE_MAX_BYTES));
-  throw Object.assign(new Error(message), { code });
+  throw failureError(code, message);
 }
 
 /** What the lead wrote. */

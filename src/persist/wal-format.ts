@@ -18,7 +18,9 @@
  */
 import { readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { SabcacheError } from '../errors.ts';
+import { WalCorruptError } from '../errors.ts';
+
+export { WalCorruptError };
 
 /** File magic: the first 8 bytes. */
 export const WAL_MAGIC = 'SABCWAL1';
@@ -39,13 +41,6 @@ export const BODY_EXPIRE_AT = 12;
 export const BODY_VALUE_BYTES = 16;
 /** Largest body a reader accepts, in bytes (a longer length field marks a corrupt record). */
 export const MAX_BODY_BYTES = 1 << 30;
-
-/** A WAL file header failed its checks. Code `SABCACHE_ERR_WAL_CORRUPT`. */
-export class WalCorruptError extends SabcacheError {
-  constructor(message: string) {
-    super('SABCACHE_ERR_WAL_CORRUPT', message);
-  }
-}
 
 /** The 32-byte file header of a WAL file written by thread `thread`. */
 export function encodeWalHeader(thread: number, createdAtMs: number): Uint8Array {

@@ -34,6 +34,7 @@
  *
  * @module
  */
+import type { ErrorCode } from '../errors.ts';
 
 /** Request operations. */
 export const OP_GET = 1;
@@ -339,7 +340,7 @@ export class ResponseWriter {
     }
   }
 
-  error(id: number, code: string, message: string): void {
+  error(id: number, code: ErrorCode, message: string): void {
     const c = this.enc.encode(code);
     const m = this.enc.encode(message.slice(0, 1000));
     this.head(id, ST_ERROR, 4 + c.length + m.length);

@@ -20,7 +20,7 @@
  * @module
  */
 import fastJson from 'fast-json-stringify';
-import { KeyTooLargeError, ResponseTooLargeError, SabcacheError, UnsupportedMediaTypeError, ValueTooLargeError } from '../errors.ts';
+import { BadRequestError, KeyTooLargeError, ResponseTooLargeError, SabcacheError, UnsupportedMediaTypeError, ValueTooLargeError } from '../errors.ts';
 import type { SharedCache } from '../shared-cache.ts';
 import { EntryResult } from '../commands/entry.ts';
 import { getInto } from '../commands/read.ts';
@@ -43,7 +43,7 @@ const stringifyValues = fastJson({ type: 'object', properties: { values: { type:
 const stringifyVersions = fastJson({ type: 'object', properties: { versions: { type: 'array', items: { type: 'string' } } } });
 const stringifyKeys = fastJson({ type: 'object', properties: { keys: { type: 'array', items: { type: 'string' } }, cursor: { type: 'string' } } });
 
-const badBatch = (message: string): SabcacheError => new SabcacheError('SABCACHE_ERR_BAD_REQUEST', message);
+const badBatch = (message: string): SabcacheError => new BadRequestError(message);
 const tooLarge = (): SabcacheError => new ValueTooLargeError(MAX_BATCH_BYTES);
 
 /** Parses mget's binary body: `[u16 length][bytes]…`. */

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { SabcacheError, ValueTooLargeError } from '../errors.ts';
+import { BadRequestError, SabcacheError, ValueTooLargeError } from '../errors.ts';
 import { type HttpError, httpErrorFrom } from './http-errors.ts';
 import type { ServingState } from './kv-routes.ts';
 import type { HttpResponse } from './uws.ts';
@@ -89,7 +89,7 @@ export function readBody(res: HttpResponse, answer: AsyncAnswer, lengthText: str
   let declared = -1;
   if (lengthText !== '') {
     declared = parseContentLength(lengthText);
-    if (declared < 0) return answer.error(httpErrorFrom(new SabcacheError('SABCACHE_ERR_BAD_REQUEST', 'Content-Length is not a number')), true);
+    if (declared < 0) return answer.error(httpErrorFrom(new BadRequestError('Content-Length is not a number')), true);
     if (declared > limitBytes) return answer.error(httpErrorFrom(tooLarge()), true);
   }
   // Sized from Content-Length when given (bounded above); otherwise grown as it streams.

@@ -8,7 +8,9 @@
  */
 import net from 'node:net';
 import type { Worker } from 'node:worker_threads';
-import { SabcacheError } from '../errors.ts';
+import { ListenError, SabcacheError } from '../errors.ts';
+
+export { ListenError };
 import { renameSync, statSync } from 'node:fs';
 import { loadSnapshot, newestSnapshotHashSeeds, oldestKeptSnapshotSequence, writeSnapshot } from '../persist/snapshot-files.ts';
 import { Snapshotter } from '../persist/snapshotter.ts';
@@ -30,13 +32,6 @@ const RESTART_LINGER_MS = 1000;
 
 /** A worker is restarted at most this often after crashes in a row, in milliseconds. */
 const RESTART_BACKOFF_MAX_MS = 5000;
-
-/** Thrown by {@link Server.start} when a port cannot be bound. Code `SABCACHE_ERR_LISTEN`. */
-export class ListenError extends SabcacheError {
-  constructor(message: string) {
-    super('SABCACHE_ERR_LISTEN', message);
-  }
-}
 
 interface Slot {
   worker: Worker;

@@ -26,7 +26,7 @@
  * @module
  */
 import fastJson from 'fast-json-stringify';
-import { SabcacheError } from '../errors.ts';
+import { type ErrorCode, SabcacheError } from '../errors.ts';
 
 /** Serializes an error body. */
 export const stringifyError = fastJson({
@@ -37,7 +37,7 @@ export const stringifyError = fastJson({
   required: ['error'],
 });
 
-const STATUS_BY_CODE: Record<string, string> = {
+const STATUS_BY_CODE: Partial<Record<ErrorCode, string>> = {
   SABCACHE_ERR_BAD_KEY: '400 Bad Request',
   SABCACHE_ERR_BAD_TTL: '400 Bad Request',
   SABCACHE_ERR_BAD_VALUE: '400 Bad Request',
@@ -67,7 +67,7 @@ export interface HttpError {
 }
 
 /** The status line and JSON body for `code`. */
-export function httpError(code: string, message: string): HttpError {
+export function httpError(code: ErrorCode, message: string): HttpError {
   return { status: STATUS_BY_CODE[code] ?? '500 Internal Server Error', body: stringifyError({ error: { code, message } }) };
 }
 

@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { BadKeyError, BadTtlError, BadValueError, KeyTooLargeError, SabcacheError } from '../errors.ts';
+import { BadKeyError, BadRequestError, BadTtlError, BadValueError, KeyTooLargeError, SabcacheError } from '../errors.ts';
 import { EntryResult, entryTtlSeconds, MAX_TTL_SECONDS, VALUE_BYTES, versionEpoch } from '../commands/entry.ts';
 import { getInto } from '../commands/read.ts';
 import { RequestCounter } from '../commands/stats.ts';
@@ -70,7 +70,7 @@ export function answerDurable(res: HttpResponse, state: ServingState, write: (re
 
 const ALLOW_KEY = 'GET, HEAD, PUT, PATCH, DELETE';
 const ACTIONS = new Set(['incr', 'decr', 'expire', 'persist']);
-const BAD_REQUEST = (message: string): SabcacheError => new SabcacheError('SABCACHE_ERR_BAD_REQUEST', message);
+const BAD_REQUEST = (message: string): SabcacheError => new BadRequestError(message);
 
 /** Decodes the raw `{key}` path segment; throws BadKeyError for bad percent-encoding or UTF-8. */
 export function decodeKey(raw: string): string {

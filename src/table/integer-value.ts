@@ -8,26 +8,12 @@
  *
  * @module
  */
-import { BadValueError, SabcacheError } from '../errors.ts';
+import { BadValueError, NotIntegerError, OverflowError } from '../errors.ts';
 
 /** The largest decimal form of an int64, in bytes ("-9223372036854775808"). */
 export const INT64_MAX_DIGITS = 20;
 const INT64_MAX = 2n ** 63n - 1n;
 const INT64_MIN = -(2n ** 63n);
-
-/** A counter value or delta outside the int64 range. Code `SABCACHE_ERR_OVERFLOW`. */
-export class OverflowError extends SabcacheError {
-  constructor(message: string) {
-    super('SABCACHE_ERR_OVERFLOW', message);
-  }
-}
-
-/** A value that `incr` cannot treat as an integer. Code `SABCACHE_ERR_NOT_INTEGER`. */
-export class NotIntegerError extends SabcacheError {
-  constructor() {
-    super('SABCACHE_ERR_NOT_INTEGER', 'the value is not an integer (decimal, 64-bit signed)');
-  }
-}
 
 /** Parses `len` bytes at `at` as an int64; returns a number when safe, else a bigint. */
 export function parseInt64(u8: Uint8Array, at: number, len: number): number | bigint {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { readJobFailure, recordJobFailure } from '../../src/persist/job-failure.ts';
-import { SabcacheError } from '../../src/errors.ts';
+import { failureError, readJobFailure, recordJobFailure } from '../../src/persist/job-failure.ts';
+import { SabcacheError, SnapshotCorruptError } from '../../src/errors.ts';
 
 const area = () => new Uint8Array(new SharedArrayBuffer(64));
 
@@ -28,4 +28,18 @@ test('a failure without a code, a SabcacheError, a thrown non-Error and a messag
     recordJobFailure(ctl, 0, 1, 1, text, e);
     assert.deepEqual(readJobFailure(ctl, 1, text), expected);
   }
+});
+
+test('a failure read back is raised with its class (sabcache codes) or its system code', () => {
+  const ctl = new Int32Array(new SharedArrayBuffer(8));
+  const text = new Uint8Array(new SharedArrayBuffer(256));
+  recordJobFailure(ctl, 0, 1, 1, text, new SnapshotCorruptError('bad block at 4096'));
+  const { code, message } = readJobFailure(ctl, 1, text);
+  const e = failureError(code, message);
+  assert.ok(e instanceof SnapshotCorruptError, 'the class crossed the thread boundary');
+  assert.equal((e as SnapshotCorruptError).code, 'SABCACHE_ERR_SNAPSHOT_CORRUPT');
+  assert.equal(e.message, 'bad block at 4096');
+  const sys = failureError('ENOSPC', 'no space left');
+  assert.equal((sys as NodeJS.ErrnoException).code, 'ENOSPC');
+  assert.equal(failureError(undefined, 'plain').constructor, Error);
 });

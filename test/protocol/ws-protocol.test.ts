@@ -61,7 +61,7 @@ test('responses round-trip', () => {
   w.stored(3, 'a.b');
   w.integer(4, 2n ** 62n);
   w.ttl(5, -2);
-  w.error(6, 'SABCACHE_ERR_X', 'bad ✓');
+  w.error(6, 'SABCACHE_ERR_INTERNAL', 'bad ✓');
   w.keys(7, '99', [new TextEncoder().encode('é'), new Uint8Array(0)]);
   const r = decodeResponses(w.frame());
   assert.deepEqual(r.map((x) => x.status), [ST_VALUE, ST_NOT_FOUND, ST_STORED, ST_INTEGER, ST_TTL, ST_ERROR, ST_KEYS]);
@@ -69,6 +69,6 @@ test('responses round-trip', () => {
   assert.deepEqual([r[0].version, r[0].ttlSeconds, r[0].type], ['3.2f', 42, 1]);
   assert.equal(r[3].integer, 2n ** 62n);
   assert.equal(r[4].ttlSeconds, -2);
-  assert.deepEqual([r[5].code, r[5].message], ['SABCACHE_ERR_X', 'bad ✓']);
+  assert.deepEqual([r[5].code, r[5].message], ['SABCACHE_ERR_INTERNAL', 'bad ✓']);
   assert.deepEqual([r[6].cursor, r[6].keys], ['99', ['é', '']]);
 });
