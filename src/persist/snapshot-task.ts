@@ -13,7 +13,7 @@ import { lowerThisThreadPriority, makeThisThreadIdleClass } from '../util/thread
 import { H_WAL_EPOCH, H_WAL_SEQ_I64 } from '../table/layout.ts';
 import { oldestKeptSnapshotSequence, type SnapshotWritten, writeSnapshot } from './snapshot-files.ts';
 import { helpSnapshotWrite, type SnapshotWriteJob } from './snapshot-write.ts';
-import { pruneWalFiles } from './wal-writer.ts';
+import { pruneWalFiles } from './wal-file.ts';
 
 /** A snapshot job: the lead's part (writes the file) or a helper's (joins the lead's walk). */
 export interface SnapshotJob {

@@ -20,7 +20,7 @@ import { SabcacheError, WalGapError } from '../errors.ts';
 import { basename } from 'node:path';
 import type { Table } from '../table/table.ts';
 import { WAL_OP_DELETE, WAL_OP_EXPIRE, WAL_OP_FLUSH, WAL_OP_SET, WalCorruptError, WalReader } from './wal-format.ts';
-import { listWalFiles } from './wal-writer.ts';
+import { listWalFiles } from './wal-file.ts';
 
 /** What a replay did. */
 export interface WalReplayed {

@@ -1,5 +1,6 @@
 /**
- * One thread's write-ahead log (DESIGN §6): the table hands it each mutation with the
+ * One thread's write-ahead log (docs/design.md §6): the buffer and the sync strategy; the
+ * file itself (names, creation, preallocation, closing, pruning) is wal-file.ts. Here: the table hands it each mutation with the
  * sequence number taken inside the bucket lock (table.ts WalSink); it encodes them into a
  * buffer and, at the end of the event-loop turn, hands the buffer to an asynchronous write
  * at the end of this thread's file (one write in flight at a time; records that come
@@ -34,36 +35,18 @@
  *
  * @module
  */
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readdirSync, renameSync, rmSync, write, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fdatasync, fdatasyncSync, renameSync, write } from 'node:fs';
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
-import { crc32 } from 'node:zlib';
 import { H_WAL_EPOCH } from '../table/layout.ts';
 import type { SharedView } from '../table/shared-view.ts';
 import type { WalSink } from '../table/table.ts';
-import { readDirOrEmpty } from '../util/read-dir.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
 import { batchAfter, SYNC_CONTROL_BYTES, SYNC_COUNT, SYNC_DONE, SYNC_FAILURES, SYNC_FILE, SYNC_MICROS, SYNC_REQUESTED, SYNC_STOP } from './wal-sync-control.ts';
-import { encodeWalHeader, encodeWalRecord, WAL_OP_DELETE, WAL_OP_EXPIRE, WAL_OP_FLUSH, WAL_OP_SET, walRecordBytes } from './wal-format.ts';
+import { closedWalPath, closeWalFile, createWalFile, preallocateWalFile, walFilePath, writeAllSync } from './wal-file.ts';
+import { encodeWalRecord, WAL_HEADER_BYTES, WAL_OP_DELETE, WAL_OP_EXPIRE, WAL_OP_FLUSH, WAL_OP_SET, walRecordBytes } from './wal-format.ts';
 
 /** When WAL records reach the disk (see the module comment). */
 export type FsyncPolicy = 'always' | 'everysec' | 'no';
-
-const OPEN_NAME = /^wal-(\d{2})-(\d{16})\.log$/;
-const CLOSED_NAME = /^wal-(\d{2})-(\d{16})-(\d{16})\.log$/;
-const seqText = (n: number) => String(n).padStart(16, '0');
-
-/**
- * `always`: a file is written ahead with zeros in steps of this many bytes, and records
- * overwrite the zeros. An fdatasync after an append must also make the file's new size
- * durable (an inode write; on a journalled ext4, a journal commit); after an overwrite of
- * blocks already on disk it only flushes the data
- * (measured here: 7 µs of CPU and 28 µs in all per fdatasync, against 12–14 µs and 38–48 µs).
- * One fdatasync per step carries the zeros and the new size. The zeros end the file's
- * records for a reader (docs/wal-format.md); closing a file cuts them off.
- */
-export const WAL_PREALLOCATE_BYTES = 256 * 1024;
-const ZEROS = new Uint8Array(WAL_PREALLOCATE_BYTES);
 
 /**
  * `always`: while fdatasync takes at most this long (microseconds, an average of the last
@@ -95,37 +78,6 @@ export interface WalWriterOptions {
   batchWindowMs?: number;
 }
 
-/** WAL files in `dir` (full paths), written or closed, in no particular order. */
-export function listWalFiles(dir: string): string[] {
-  return readDirOrEmpty(dir).filter((n) => OPEN_NAME.test(n) || CLOSED_NAME.test(n)).map((n) => join(dir, n));
-}
-
-/**
- * Gives a WAL file a crashed run left under its open name (`wal-TT-FIRST.log`) its closed
- * name (`wal-TT-FIRST-LAST.log`), so that pruning can tell when a snapshot covers it; one
- * with no record (`lastSeq` 0) holds nothing and is deleted.
- */
-export function closeLeftOpenWalFile(path: string, lastSeq: number): void {
-  if (lastSeq === 0) return rmSync(path, { force: true });
-  renameSync(path, path.replace(/\.log$/, `-${seqText(lastSeq)}.log`));
-}
-
-/**
- * Deletes the closed WAL files in `dir` whose records all have sequence ≤ `coveredSeq`
- * (a durable snapshot taken at that sequence holds their effects). Returns how many.
- */
-export function pruneWalFiles(dir: string, coveredSeq: number): number {
-  let removed = 0;
-  for (const n of readdirSync(dir)) {
-    const m = CLOSED_NAME.exec(n);
-    if (m && Number(m[3]) <= coveredSeq) {
-      rmSync(join(dir, n), { force: true });
-      removed++;
-    }
-  }
-  return removed;
-}
-
 /** Records, bytes and syncs of one writer, for stats. */
 export interface WalWriterStats {
   /** Records logged. */
@@ -136,9 +88,9 @@ export interface WalWriterStats {
   syncs: number;
 }
 
-/** One thread's WAL (see the module comment). */
 const EMPTY_KEY = new Uint8Array(0);
 
+/** One thread's WAL (see the module comment). */
 export class WalWriter implements WalSink {
   private buf = new Uint8Array(256 * 1024);
   private dv = new DataView(this.buf.buffer);
@@ -528,12 +480,10 @@ export class WalWriter implements WalSink {
   }
 
   private open(): void {
-    this.path = join(this.dir, `wal-${String(this.thread).padStart(2, '0')}-${seqText(this.firstSeq)}.log`);
-    this.fd = openSync(this.path, 'w');
-    const head = encodeWalHeader(this.thread, Date.now());
-    writeSync(this.fd, head, 0, head.length, 0);
-    this.pos = head.length;
-    this.allocEnd = head.length;
+    this.path = walFilePath(this.dir, this.thread, this.firstSeq);
+    this.fd = createWalFile(this.path, this.thread);
+    this.pos = WAL_HEADER_BYTES;
+    this.allocEnd = WAL_HEADER_BYTES;
     if (this.syncThread !== null && this.pathPort !== null) {
       // Ordering: the path is on the port, then the epoch moves, then (in flush) the first
       // batch of this file is requested: the sync thread reads the epoch after the request.
@@ -565,41 +515,30 @@ export class WalWriter implements WalSink {
     if (this.used === 0) return;
     if (this.fd < 0) this.open();
     if (this.fsync === 'always' && this.pos + this.used > this.allocEnd) this.preallocate(this.pos + this.used);
-    let done = 0;
-    while (done < this.used) done += writeSync(this.fd, this.buf, done, this.used - done, this.pos + done);
+    writeAllSync(this.fd, this.buf, this.used, this.pos);
     this.pos += this.used;
     this.stats.bytes += this.used;
     this.used = 0;
     this.written = this.appended;
   }
 
-  /**
-   * Writes zeros from the file's end to past `end`, in whole WAL_PREALLOCATE_BYTES steps
-   * (`always`). Only this thread writes to the file, and synchronously, so the zeros can
-   * never land on records.
-   */
+  /** Writes zeros ahead of the records to past `end` (`always`; wal-file.ts preallocateWalFile). */
   private preallocate(end: number): void {
-    const to = Math.ceil(end / WAL_PREALLOCATE_BYTES) * WAL_PREALLOCATE_BYTES;
-    while (this.allocEnd < to) this.allocEnd += writeSync(this.fd, ZEROS, 0, Math.min(ZEROS.length, to - this.allocEnd), this.allocEnd);
+    this.allocEnd = preallocateWalFile(this.fd, this.allocEnd, end);
   }
 
   /** The open file's name once closed: its last sequence added. */
   private closedPath(): string {
-    return this.path.replace(/\.log$/, `-${seqText(this.lastSeq)}.log`);
+    return closedWalPath(this.path, this.lastSeq);
   }
 
   /** Syncs, closes and renames the open file with its last sequence. */
   private closeFile(): void {
     if (this.fd < 0) return;
-    // The zeros written ahead go: a closed file ends with its last record.
-    if (this.allocEnd > this.pos) ftruncateSync(this.fd, this.pos);
+    closeWalFile(this.fd, this.pos, this.path, this.closedPath());
     this.allocEnd = this.pos;
-    // Durable before it is named closed: pruning trusts a closed file's name.
-    fdatasyncSync(this.fd);
     this.ownSyncs++;
-    closeSync(this.fd);
     this.fd = -1;
-    renameSync(this.path, this.closedPath());
     this.firstSeq = 0;
     this.settle(this.written);
   }
@@ -624,8 +563,7 @@ export class WalWriter implements WalSink {
     }
     if (this.writing !== null) {
       const { data, at } = this.writing;
-      let done = 0;
-      while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, at + done);
+      writeAllSync(this.fd, data, data.length, at);
       this.writeBufferedSync();
       fdatasyncSync(this.fd);
       renameSync(this.path, this.closedPath());
