@@ -1,5 +1,5 @@
 /**
- * Durability costs (issue 5), the snapshot part:
+ * Durability costs, the snapshot part:
  *
  * 1. Snapshot write speed: a full cache (16 B keys, 100 B values) snapshotted as the
  *    server snapshots (its Snapshotter: the walk in segment order on the two pool threads,

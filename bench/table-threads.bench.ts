@@ -1,7 +1,7 @@
 /**
  * Aggregate in-process `getBytes` throughput with 1, 2 and 4 threads reading one shared
  * cache of 100k keys (16 B keys, 100 B values). Readers write no shared memory on a hit
- * (DESIGN §3), so reads should scale with cores; this machine's core count is printed.
+ * (docs/design.md §3), so reads should scale with cores; this machine's core count is printed.
  *
  * Rounds alternate 1, 2, 4 threads; each row is the median over the rounds, so drift on a
  * shared machine hits every row alike.

@@ -3,7 +3,13 @@
  *
  * @module
  */
-import type { ClientEntry } from './http-client.ts';
+/** An entry with its version and TTL. */
+export interface ClientEntry {
+  value: Uint8Array;
+  version: string;
+  /** Seconds left, or -1 if it never expires. */
+  ttlSeconds: number;
+}
 
 const dec = new TextDecoder();
 

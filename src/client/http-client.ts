@@ -5,7 +5,7 @@
  * @module
  */
 import { ConnectionError, errorFromCode, SabcacheError, TimeoutError } from '../errors.ts';
-import { EntryClient } from './entry-client.ts';
+import { type ClientEntry, EntryClient } from './entry-client.ts';
 
 /** Options of {@link HttpClient}. */
 export interface HttpClientOptions {
@@ -29,13 +29,7 @@ export interface ClientSetOptions {
   ifPresent?: boolean;
 }
 
-/** An entry with its version and TTL. */
-export interface ClientEntry {
-  value: Uint8Array;
-  version: string;
-  /** Seconds left, or -1 if it never expires. */
-  ttlSeconds: number;
-}
+export type { ClientEntry };
 
 
 /**

@@ -25,10 +25,8 @@
  *   first, so that each step frees space (Segcache bounds what a merge retains likewise).
  *   The dropped ones leave a fingerprint marked as the main queue's. The paper copies with
  *   the count minus one (a key read 3 times survives 3 passes unread); resetting to 0
- *   measured better in `npm run bench:eviction` in 13 of 16 cells (shifting hot set at 10%:
- *   26.26% misses against 26.44%; Zipf 1.0 at 1%: 34.82% against 35.24%), worse in 3
- *   (by at most 0.4 points: mixed TTL at 1%), because keys that were hot and went cold leave
- *   main after one unread pass instead of three.
+ *   misses less in most cells of `npm run bench:eviction`, because keys that were hot and
+ *   went cold leave main after one unread pass instead of three.
  * - Expired entries are always dropped.
  *
  * Copying forward never evicts (the evictor is already making room): with no free segment

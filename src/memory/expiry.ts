@@ -1,5 +1,5 @@
 /**
- * Incremental expiry sweep (DESIGN §5): the owner walks a slice of buckets per tick and
+ * Incremental expiry sweep (docs/design.md §5): the owner walks a slice of buckets per tick and
  * unlinks ways whose entry has expired, so expired data stops counting as items without
  * waiting for its segment to be evicted.
  *

@@ -1,5 +1,5 @@
 /**
- * The owner thread's maintenance tick (DESIGN §5): advances the shared coarse clock,
+ * The owner thread's maintenance tick (docs/design.md §5): advances the shared coarse clock,
  * keeps free segments at or above a low watermark by evicting whole segments under the
  * S3-FIFO policy (eviction.ts), moves the small queue's target (queue-sizing.ts), compacts
  * sparse segments, and sweeps a slice of buckets for expired entries.

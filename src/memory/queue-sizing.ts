@@ -25,10 +25,8 @@
  * Differences from ARC: the adjustment is batched per tick rather than made per request,
  * and each ghost hit moves the target by ADAPT_STEP_ENTRIES entries rather than one (our
  * ghost is a fixed table that forgets, so it reports only part of the returns ARC's exact
- * lists would). That step was chosen by measuring `npm run bench:eviction`: 1 followed the
- * moving hot set too slowly (shifting-hot-set at 10%: 27.6% misses), 10 followed it best
- * (26.4%) but cost misses on the steady Zipf traces at the 1% size (Zipf 0.6: 90.7% against
- * 89.4% with 3).
+ * lists would). That step was chosen with `npm run bench:eviction`: 1 followed the moving
+ * hot set too slowly, 10 followed it best but cost misses on the steady Zipf traces.
  *
  * @module
  */

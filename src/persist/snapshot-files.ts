@@ -1,5 +1,5 @@
 /**
- * Snapshot files in a data directory (DESIGN §6): writing one (walk, encode, temp file,
+ * Snapshot files in a data directory (docs/design.md §6): writing one (walk, encode, temp file,
  * fsync, rename, directory fsync), keeping the last K, and loading the newest valid one on
  * start (on several threads: snapshot-load.ts), falling back to older ones when a file
  * fails its checks.

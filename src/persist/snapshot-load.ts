@@ -1,5 +1,5 @@
 /**
- * Loading a snapshot's blocks on several threads at once (DESIGN §6, issue 5's load target).
+ * Loading a snapshot's blocks on several threads at once (docs/design.md §6).
  *
  * Storing entries (hash, bucket lock, copy into a segment) costs about ten times what
  * reading and checking the file does, so a load is CPU-bound on one thread. The blocks of
@@ -28,7 +28,7 @@ import type { Worker } from 'node:worker_threads';
 import type { SharedCache } from '../shared-cache.ts';
 import type { Table } from '../table/table.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
-import { failureError, readJobFailure, recordJobFailure } from './job-failure.ts';
+import { failureError, JOB_MESSAGE_MAX_BYTES, readJobFailure, recordJobFailure, waitWhile } from './job-protocol.ts';
 import { type SnapshotBlock, SnapshotBlockReader, SnapshotCorruptError } from './snapshot-format.ts';
 
 /**
@@ -56,7 +56,7 @@ const J_MESSAGE_BYTES = 6;
 const JOB_WORDS = 8;
 /** The failure's message (UTF-8) follows the control words. */
 const MESSAGE_OFFSET_BYTES = JOB_WORDS * 4;
-const MESSAGE_MAX_BYTES = 2048;
+const MESSAGE_MAX_BYTES = JOB_MESSAGE_MAX_BYTES;
 const FAIL_CORRUPT = 1;
 const FAIL_OTHER = 2;
 
@@ -237,7 +237,7 @@ export class LoadHelpers {
       // attaches or is waited for here.
       if (Atomics.compareExchange(h.life, 0, LIFE_BOOTING, LIFE_CANCELLED) === LIFE_BOOTING) continue;
       h.worker.postMessage({ type: 'close' });
-      while (Atomics.load(h.life, 0) === LIFE_ATTACHED) Atomics.wait(h.life, 0, LIFE_ATTACHED, 50);
+      waitWhile(h.life, 0, LIFE_ATTACHED);
     }
     for (const h of this.helpers) h.worker.unref();
   }

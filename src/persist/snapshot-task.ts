@@ -1,5 +1,5 @@
 /**
- * The piscina task that writes a snapshot (DESIGN §6): runs in a pool thread, attaches the
+ * The piscina task that writes a snapshot (docs/design.md §6): runs in a pool thread, attaches the
  * shared cache for the job (and detaches after, so an idle pool thread holds no thread
  * block), and walks and encodes it there at the lowest CPU priority, so the main thread
  * stays free and the server threads keep serving. Started by {@link Snapshotter}

@@ -1,5 +1,5 @@
 /**
- * Writing one snapshot file on one or two threads at once (DESIGN §6, issue 5's write
+ * Writing one snapshot file on one or two threads at once (docs/design.md §6
  * target). The walk's phases (table/snapshot-walk.ts) are split into units that threads
  * claim: phases 1 (versions) and 3 (tail) by ranges of {@link WALK_BUCKETS_PER_UNIT} buckets,
  * phase 2 (copy) by segment; the trailer, the header and the fsync are the lead's alone.
@@ -23,7 +23,7 @@ import { SabcacheError, SnapshotAbandonedError } from '../errors.ts';
 import type { Geometry } from '../table/layout.ts';
 import { copyChangedBuckets, copySegment, recordSegments, recordVersions, recordWalkStart, SnapshotWalkState } from '../table/snapshot-walk.ts';
 import type { Table } from '../table/table.ts';
-import { failureError, readJobFailure, recordJobFailure } from './job-failure.ts';
+import { failureError, JOB_MESSAGE_MAX_BYTES, readJobFailure, recordJobFailure, waitWhile } from './job-protocol.ts';
 import { BLOCK_TARGET_BYTES, type BlockSink, encodeHeader, encodeTrailer, SNAPSHOT_HEADER_BYTES, type SnapshotHeader, SnapshotEncoder } from './snapshot-format.ts';
 
 /** Buckets per unit of phase 1 or 3 a thread claims at a time. */
@@ -33,14 +33,10 @@ export const WALK_BUCKETS_PER_UNIT = 4096;
  * Largest write(2) a snapshot makes, in bytes. The snapshot threads run in the SCHED_IDLE
  * class, but a thread inside a system call is not preempted on a kernel built without
  * forced preemption (this machine's: PREEMPT_NONE): a server thread that wakes while it
- * copies a 1 MiB block into the page cache waits for the whole copy. Measured here with a
- * SCHED_IDLE writer beside a GET load on one core: GET p99 289–2,780 µs with 1 MiB writes,
- * 164–246 µs with 64 KiB writes, 215–258 µs with no writer. 256 KiB: the lead makes a
- * quarter of the system calls of 64 KiB writes; in 6 interleaved rounds of a 453 MB
- * snapshot (huge pages) the write speed went from 0.46× to 0.57× the plain write's (1 MiB:
- * 0.62×), and in bench:persist's GET p99 part, run with each size alternately, the p99
- * during snapshots was 1.18× to 1.65× the p99 without (4 runs, median 1.38×; 64 KiB: 1.38×
- * to 1.58×, 5 runs, median 1.49×): no worse within this machine's noise.
+ * copies a 1 MiB block into the page cache waits for the whole copy, which shows in the GET
+ * p99 (bench:persist). 256 KiB makes a quarter of the system calls of 64 KiB writes and
+ * writes faster, with a GET p99 during snapshots no worse than 64 KiB's within this
+ * machine's noise (bench:persist, run with each size alternately).
  */
 export const SNAPSHOT_WRITE_BYTES = 256 * 1024;
 
@@ -96,7 +92,7 @@ const JOB_WORDS = W_SLOTS + 2 * HANDOFF_SLOTS + 1; // even: the i64 view covers 
 const PATH_OFFSET_BYTES = JOB_WORDS * 4;
 const PATH_MAX_BYTES = 4096;
 const MESSAGE_OFFSET_BYTES = PATH_OFFSET_BYTES + PATH_MAX_BYTES;
-const MESSAGE_MAX_BYTES = 2048;
+const MESSAGE_MAX_BYTES = JOB_MESSAGE_MAX_BYTES;
 
 /** A claim counter past any unit count: claims from then on get nothing. */
 const CLAIMS_CLOSED = 0x3fffffff;
@@ -502,14 +498,14 @@ export function helpSnapshotWrite(table: Table, job: SnapshotWriteJob): void {
   const ctl = new Int32Array(job.control, 0, JOB_WORDS);
   const i64 = new BigInt64Array(job.control, 0, JOB_WORDS / 2);
   // Bounded waits throughout: the lead sets PHASE_DONE however it ends.
-  while (Atomics.load(ctl, W_PHASE) === PHASE_SETUP) Atomics.wait(ctl, W_PHASE, PHASE_SETUP, 50);
+  waitWhile(ctl, W_PHASE, PHASE_SETUP);
   if (Atomics.load(ctl, W_PHASE) === PHASE_DONE) return;
   const walker = new Walker(table, job, ctl, i64, 1, -1);
   try {
     for (let phase = Atomics.load(ctl, W_PHASE); phase !== PHASE_DONE; phase = Atomics.load(ctl, W_PHASE)) {
       walker.run(phase);
       // Until the lead moves the phase on (or ends the job).
-      while (Atomics.load(ctl, W_PHASE) === phase) Atomics.wait(ctl, W_PHASE, phase, 50);
+      waitWhile(ctl, W_PHASE, phase);
     }
   } finally {
     walker.close();

@@ -1,5 +1,5 @@
 /**
- * Takes snapshots for the server's main thread (DESIGN §6): every `intervalSeconds`, on
+ * Takes snapshots for the server's main thread (docs/design.md §6): every `intervalSeconds`, on
  * request (`POST /v1/admin/snapshot`) and at shutdown, one at a time, each in a piscina
  * pool thread (snapshot-task.ts) so that the main thread keeps running maintenance and
  * the server threads keep serving. Keeps the figures `/v1/stats` shows.

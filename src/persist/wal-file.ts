@@ -21,9 +21,8 @@ const seqText = (n: number) => String(n).padStart(16, '0');
  * `always`: a file is written ahead with zeros in steps of this many bytes, and records
  * overwrite the zeros. An fdatasync after an append must also make the file's new size
  * durable (an inode write; on a journalled ext4, a journal commit); after an overwrite of
- * blocks already on disk it only flushes the data
- * (measured here: 7 µs of CPU and 28 µs in all per fdatasync, against 12–14 µs and 38–48 µs).
- * One fdatasync per step carries the zeros and the new size. The zeros end the file's
+ * blocks already on disk it only flushes the data, which costs less CPU and time per
+ * fdatasync (bench:persist). One fdatasync per step carries the zeros and the new size. The zeros end the file's
  * records for a reader (docs/wal-format.md); closing a file cuts them off.
  */
 export const WAL_PREALLOCATE_BYTES = 256 * 1024;

@@ -1,5 +1,5 @@
 /**
- * Recovery's second half (DESIGN §6): after the newest valid snapshot is loaded, the WAL
+ * Recovery's second half (docs/design.md §6): after the newest valid snapshot is loaded, the WAL
  * records numbered after the snapshot's sequence are applied in sequence order, merged
  * across the threads' files. A file's torn or corrupt tail ends that file's part of the
  * replay, with a log line; a file whose header is bad is skipped, with a log line.

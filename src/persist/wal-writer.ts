@@ -19,10 +19,9 @@
  *     with fixed settings).
  *   - a slow disk: this writer's sync thread (wal-sync-worker.ts), while the event loop goes
  *     on serving; the turns that come while one fdatasync runs share the next.
- *   On this machine's disk (28 µs per fdatasync) the first answered 1.06× the SETs/s of the
- *   second (HTTP PUT, 32 connections, one core; 1.32× with 4 connections, 1.11× with 1):
- *   each fdatasync on the sync thread cost two context switches and, with the disk's
- *   interrupt on another core, an inter-processor interrupt into the serving thread's core.
+ *   On a fast disk the first answers more SETs/s (bench:persist; the commit that chose it
+ *   gives the figures): each fdatasync on the sync thread costs two context switches and an
+ *   inter-processor interrupt into the serving thread's core.
  * - `everysec`: an fdatasync every second; answers do not wait (a crash loses at most
  *   about the last second, as Redis `appendfsync everysec`).
  * - `no`: the kernel writes the file back when it likes.
@@ -362,8 +361,8 @@ export class WalWriter implements WalSink {
    * fdatasync's time, the sync waits for the next turn (setImmediate: the event loop polls
    * for requests without blocking and serves them meanwhile). The clients whose writes made
    * the last batch then share the next fdatasync instead of splitting into two or three
-   * (32 connections: 31 records per fdatasync instead of 15; 1.08× the SETs/s of syncing
-   * at every turn, measured A/B). A lone client's batches are of one record, so it never
+   * (about twice the records per fdatasync with 32 connections, and more SETs/s:
+   * bench:persist). A lone client's batches are of one record, so it never
    * waits. Returns whether it rescheduled the flush. (The option maxWaitMicros, when
    * given, bounds the wait instead of the average fdatasync time.)
    */

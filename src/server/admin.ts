@@ -22,7 +22,7 @@ import type { SnapshotWritten } from '../persist/snapshot-files.ts';
 import type { CacheStats, SharedCache } from '../shared-cache.ts';
 import { ForbiddenOriginError } from '../errors.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_ROUTE } from './http-errors.ts';
-import type { App, HttpRequest, HttpResponse } from './uws.ts';
+import type { App, HttpRequest, HttpResponse } from './uws-types.ts';
 
 const num = { type: 'number' } as const;
 const stringifyStats = fastJson({

@@ -29,10 +29,10 @@ import { RequestCounter } from '../commands/stats.ts';
 import { setMany } from '../commands/write.ts';
 import { AsyncAnswer, readBody, sendError } from './body.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_ROUTE } from './http-errors.ts';
-import type { ServingState } from './kv-routes.ts';
+import type { ServingState } from './serving-state.ts';
 import { parseTtl } from './kv-routes.ts';
 import type { Cors } from './cors.ts';
-import type { App } from './uws.ts';
+import type { App } from './uws-types.ts';
 
 /** Most keys in one mget or mset. */
 export const MAX_BATCH_KEYS = 1000;

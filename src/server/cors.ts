@@ -13,7 +13,7 @@
  */
 import { ForbiddenOriginError } from '../errors.ts';
 import { httpErrorFrom } from './http-errors.ts';
-import type { App, HttpRequest, HttpResponse } from './uws.ts';
+import type { App, HttpRequest, HttpResponse } from './uws-types.ts';
 import { HEADER_ORIGIN } from './wire-strings.ts';
 
 const FORBIDDEN = httpErrorFrom(new ForbiddenOriginError());

@@ -1,5 +1,5 @@
 /**
- * The server's main thread (DESIGN §1, §7): creates the shared cache (and so runs its
+ * The server's main thread (docs/design.md §1): creates the shared cache (and so runs its
  * maintenance), starts one server worker per `--threads` on the data port, serves the admin
  * port, restarts a worker that dies (after repairing what it held), and shuts down
  * gracefully.
@@ -154,7 +154,7 @@ export class Server {
   }
 
   /**
-   * Recovery (DESIGN §6): the newest valid snapshot, then the WAL records numbered after
+   * Recovery (docs/design.md §6): the newest valid snapshot, then the WAL records numbered after
    * it, in sequence order. A gap in the WAL that no crash explains stops the start with
    * `SABCACHE_ERR_WAL_GAP` unless `--recover-past-gaps` (wal-replay.ts). When there were WAL
    * files, a snapshot of the result is written at once; then damaged WAL files are renamed

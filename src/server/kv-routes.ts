@@ -36,26 +36,9 @@ import { AsyncAnswer, readBody, sendError } from './body.ts';
 import { etagBytes, formatEtag } from './etag.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_KEY, NOT_FOUND_ROUTE, PRECONDITION_FAILED } from './http-errors.ts';
 import type { Cors } from './cors.ts';
-import type { App, HttpResponse } from './uws.ts';
+import type { ServingState } from './serving-state.ts';
+import type { App, HttpResponse } from './uws-types.ts';
 import { CONTENT_TYPE, ETAG, HEADER_CONTENT_LENGTH, HEADER_IF_MATCH, HEADER_IF_NONE_MATCH, HEADER_TRANSFER_ENCODING, SABCACHE_TTL, STATUS_200, STATUS_204, STATUS_304, STATUS_404, TEXT_PLAIN_UTF8 } from './wire-strings.ts';
-
-/** Lifecycle state a worker shares with its routes. */
-export interface ServingState {
-  /** Requests whose response has not been sent yet (bodies still streaming). */
-  inFlight: number;
-  /**
-   * Set when the worker is stopping: requests on open connections are still served, each
-   * answer closing its connection, so clients reconnect to another worker.
-   */
-  draining: boolean;
-  /**
-   * Runs `fn` once the changes made so far are as durable as `--fsync` promises: after the
-   * WAL's fdatasync with `--fsync always`, at once otherwise (persist/wal-writer.ts).
-   */
-  afterDurable(fn: () => void): void;
-  /** Whether {@link afterDurable} may wait (`--wal --fsync always`). */
-  durableWaits: boolean;
-}
 
 /**
  * Answers a request that changed the cache with `write`: in the handler (uWS corks it)

@@ -8,7 +8,7 @@
  */
 import { sendError } from './body.ts';
 import { httpErrorFrom } from './http-errors.ts';
-import type { App, HttpRequest, HttpResponse } from './uws.ts';
+import type { App, HttpRequest, HttpResponse } from './uws-types.ts';
 
 const ROUTE_METHODS = ['get', 'post', 'put', 'del', 'patch', 'head', 'options', 'any'] as const;
 

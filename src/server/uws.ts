@@ -15,10 +15,9 @@ import type * as UWS from 'uWebSockets.js';
 import { NativeMissingError } from '../errors.ts';
 import { guardRoutes } from './route-guard.ts';
 
-export type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import type { App } from './uws-types.ts';
 
-/** A uWS App that also has `close()` (closes listen sockets and every connection). */
-export type App = UWS.TemplatedApp & { close(): void };
+export type { App, HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from './uws-types.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -31,7 +31,7 @@ import type { SharedCache } from '../shared-cache.ts';
 import type { Cors } from './cors.ts';
 import { DeferredFrames } from './deferred-frames.ts';
 import { httpError } from './http-errors.ts';
-import type { ServingState } from './kv-routes.ts';
+import type { ServingState } from './serving-state.ts';
 import { type App, uws } from './uws.ts';
 import { WatchHub, type WatchSocket } from './watch-hub.ts';
 import {

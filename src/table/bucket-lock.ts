@@ -1,5 +1,5 @@
 /**
- * The bucket seqlock, which is also the bucket's write lock (DESIGN §3–4).
+ * The bucket seqlock, which is also the bucket's write lock (docs/design.md §3).
  *
  * Each bucket has one `seq` word (layout.ts). Even: unlocked, and the value is the
  * bucket's version, which readers validate against. Odd: locked; bits 1-7 name the owner
@@ -24,7 +24,7 @@ import { B_SEQ, SEQ_LOCK_BITS, SEQ_LOCKED, seqLockedBy, T_HELD_BUCKET, T_PARK } 
  * On arm64, `Atomics.load` compiles to LDAR, which does not stop *earlier* plain loads
  * from being satisfied after it; a read-modify-write (`compareExchange(seq, s1, s1)`) is a
  * full barrier there. On x86-64 (TSO) loads are not reordered with other loads, so a plain
- * `Atomics.load` validates. Chosen once at start (DESIGN §3).
+ * `Atomics.load` validates. Chosen once at start (docs/design.md §3).
  */
 export const VALIDATE_WITH_RMW = process.arch !== 'x64' && process.arch !== 'ia32';
 

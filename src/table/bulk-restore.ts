@@ -18,7 +18,9 @@ import {
 import { R_BUCKET, R_HI, R_REF, RECORD_WORDS, RestoreBatch } from './restore-batch.ts';
 import { WRITER_RESERVE_SEGMENTS } from './segment-writer.ts';
 import { sealSegment, unlinkWayLocked } from './segments.ts';
-import type { Table } from './table.ts';
+import type { KeyCodec } from './key-codec.ts';
+import type { SegmentWriter } from './segment-writer.ts';
+import type { ThreadContext } from './segments.ts';
 
 /**
  * Entries restoreEntries links in one batch at most, in bucket order (restore-batch.ts);
@@ -26,6 +28,28 @@ import type { Table } from './table.ts';
  * caches (bench:persist's 512 MiB cache: about 2.4 entries per bucket a batch).
  */
 const RESTORE_BATCH_ENTRIES = 1 << 22;
+
+/** What a bulk restore needs of its thread's table (Table has it; an interface, so that the table and this module do not import each other). */
+export interface RestoringTable extends ThreadContext {
+  readonly codec: KeyCodec;
+  readonly writer: SegmentWriter;
+  readonly bucketCount: number;
+  readonly indexWord: number;
+  readonly freqBase: number;
+  readonly segRowWord: number;
+  clockSeconds(): number;
+  entryByte(ref: number): number;
+  /** Runs one eviction step by the table's policy; false when nothing can be evicted. */
+  evictOne(): boolean;
+  /** The way of the locked bucket holding the key of the entry whose key starts at byte `start` of `key` (len -1), or -1. */
+  findLocked(bw: number, hi: number, key: Uint8Array, start: number, len: number): number;
+  /** Frees one way of the full, locked bucket `b` and returns it. */
+  evictWayLocked(bw: number, b: number): number;
+  /** A version counter no entry has had. */
+  nextVersion(): number;
+  /** The queue a key not seen recently goes to. */
+  queueForNewKey(): number;
+}
 
 /** One thread's bulk restore state. Not thread-safe itself (one per Table). */
 export class BulkRestore {
@@ -43,11 +67,11 @@ export class BulkRestore {
   /** The first record of the run linkRunLocked links next. */
   runAt = 0;
   /** The restoring thread's view, owner and block word (for withBucketLock). */
-  readonly v: Table['v'];
+  readonly v: RestoringTable['v'];
   readonly owner: number;
   readonly threadWord: number;
 
-  constructor(readonly t: Table) {
+  constructor(readonly t: RestoringTable) {
     this.v = t.v;
     this.owner = t.owner;
     this.threadWord = t.threadWord;

@@ -208,7 +208,7 @@ export class ChangeFeedTail {
       if (((Atomics.load(i32, feedWord(g, F_HEAD)) - this.next) | 0) > 0 && this.stalledSince === 0) return;
       const r = Atomics.waitAsync(i32, notify, seen, PARK_MS);
       if (r.async) {
-        // A pending waitAsync does not keep the event loop alive (DESIGN §7); this timer does.
+        // A pending waitAsync does not keep the event loop alive (docs/design.md §7); this timer does.
         const keepAlive = setTimeout(() => {}, PARK_MS + 10);
         await r.value;
         clearTimeout(keepAlive);

@@ -1,5 +1,5 @@
 /**
- * The advisory access counters of the eviction policy (DESIGN §5): a 2-bit counter (0..3)
+ * The advisory access counters of the eviction policy (docs/design.md §5): a 2-bit counter (0..3)
  * per way, the fourteen of a bucket packed in one u32 of the freq region (layout.ts). Readers
  * bump a counter when a read hits; the bucket's writer (holding its lock) resets it for a
  * new entry and sets it when an entry is copied forward; eviction reads it. 2 bits is what

@@ -2,7 +2,7 @@
  * The ghost table of the S3-FIFO policy (Yang et al., "FIFO queues are all you need for
  * cache eviction", SOSP 2023): fingerprints of keys that were dropped from the small queue
  * without being read. A key written again while its fingerprint is still here skips the
- * small queue and goes straight to the main queue (DESIGN §5). Keys dropped by the main
+ * small queue and goes straight to the main queue (docs/design.md §5). Keys dropped by the main
  * queue leave a fingerprint too, marked as such: a return of either kind says which queue
  * was too small, and the owner sizes the small queue from those counts (queue-sizing.ts,
  * after ARC's two ghost lists).

@@ -199,13 +199,11 @@ export const COUNTER_COUNT = 18;
  * and the 14 tags, so a read of a key that is not cached touches one line; lines 1 and 2 hold
  * each way's ref with its version counter beside it, read only for a way whose tag matched,
  * so a hit reads one more line, as with refs alone. (Versions in a line or a region of their
- * own cost every hit another line: reads of 10k random keys in a 256 MiB cache took 1.1-1.3x
- * as long in an in-process probe.) 14 ways rather than 7 (one line) because a full
+ * own would cost every hit another line.) 14 ways rather than 7 (one line) because a full
  * bucket must evict one of its own entries whatever its worth, leaving its bytes dead in
  * a segment: at 70% of ways used, about 4.7% of items land past a 7-way bucket's capacity
- * against 1.7% past a 14-way one (Poisson). Measured: replaying bench:eviction's shifting
- * trace, segments 92% live with 7 ways and 98-100% with 15; bench:memory's unique-key
- * flood, 81% live with 7 ways and 90% with 14.
+ * against 1.7% past a 14-way one (Poisson); bench:eviction and bench:memory show segments
+ * fuller with 14 ways.
  */
 export const BUCKET_BYTES = 192;
 /** i32 words per bucket. */

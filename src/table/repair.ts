@@ -1,5 +1,5 @@
 /**
- * Repairs what a dead thread left behind (DESIGN §4): a bucket it held locked, its active
+ * Repairs what a dead thread left behind (docs/design.md §4): a bucket it held locked, its active
  * segment, a segment it was evicting, and its thread block. Run by the owner thread only
  * after the dead thread's `exit` event (a live thread must never be "repaired").
  *

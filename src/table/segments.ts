@@ -1,14 +1,14 @@
 /**
- * Log-structured segments (DESIGN §2, §5): each attached thread appends entries to its own
+ * Log-structured segments (docs/design.md §4): each attached thread appends entries to its own
  * active segment; a full segment is sealed (read-only) and takes a global seal sequence
  * number, which orders sealed segments first-in first-out in their queue. Eviction
- * (memory/eviction.ts) walks a sealed segment, copies forward or unlinks each entry the
+ * (segment-eviction.ts) walks a sealed segment, copies forward or unlinks each entry the
  * index still points at, then frees it whole with {@link freeSegmentClaimed}.
  *
  * A free segment is claimed with one CAS on its state word (FREE → ACTIVE|owner), scanning
  * the segment table from a rotating hint. This is lock-free and has no ABA hazard (the
  * state word alone decides ownership), and a thread that dies mid-claim leaves nothing to
- * untangle. DESIGN §5 suggests a free-list stack; the scan costs O(segments) once per
+ * untangle. A free-list stack would also do; the scan costs O(segments) once per
  * segment filled (one scan of 256 rows per MiB written at the default size), which is
  * noise next to writing that MiB.
  *

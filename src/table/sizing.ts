@@ -11,7 +11,7 @@ import { computeGeometry, entryBytes, type Geometry, INDEX_BYTES_PER_BUCKET, max
 export const MIN_SEGMENT_BYTES = 4096;
 /** Largest segment size, in bytes. */
 export const MAX_SEGMENT_BYTES = 2 ** 30;
-/** Default segment size when memory allows (DESIGN §2), in bytes. */
+/** Default segment size when memory allows (docs/design.md §2), in bytes. */
 export const DEFAULT_SEGMENT_BYTES = 1024 * 1024;
 /** Fewest segments a table may have: a few active writers plus something to evict. */
 export const MIN_SEGMENTS = 4;

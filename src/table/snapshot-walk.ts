@@ -1,5 +1,5 @@
 /**
- * The snapshot walk (DESIGN §6): how a snapshot copies the live entries out of the buffer
+ * The snapshot walk (docs/design.md §6): how a snapshot copies the live entries out of the buffer
  * while readers and writers carry on, in three phases, so that the bulk of the bytes is
  * copied in memory order (segment by segment) instead of at random (index order visits
  * entries all over the buffer: about 70 ns per entry in cache and TLB misses alone,

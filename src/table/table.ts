@@ -481,7 +481,7 @@ export class Table extends TableReader implements EvictingThread {
   /**
    * Frees one way of the full, locked bucket `b` for a new key and returns it: an expired
    * entry first, else the lowest frequency, ties going to the entry in the oldest segment
-   * (DESIGN §4 step 3). (Preferring small-queue entries at equal counts lowered the miss
+   * (docs/design.md §5). (Preferring small-queue entries at equal counts lowered the miss
    * ratio slightly in bench:eviction but evicted just-written keys before old unread ones.)
    */
   /** @internal */

@@ -1,4 +1,4 @@
-// Regression tests for the defects a hostile-input campaign found (issue 25), each against
+// Regression tests for the defects a hostile-input campaign found, each against
 // the real server: every one of them failed on the code before the fix.
 import assert from 'node:assert/strict';
 import net from 'node:net';

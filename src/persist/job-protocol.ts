@@ -1,9 +1,15 @@
 /**
- * The first failure of a job that several threads share (a snapshot write,
- * snapshot-write.ts; a snapshot load, snapshot-load.ts), kept in the job's shared memory
- * so that the thread that runs the job raises it once every thread has left. The message
- * area holds `code` (empty without one), a newline, then the message: UTF-8, cut to the
- * area's size.
+ * What the shared-memory job control blocks have in common (docs/design.md §6): the snapshot
+ * write (snapshot-write.ts), the snapshot load (snapshot-load.ts) and the WAL sync thread
+ * (wal-sync-control.ts) each share an Int32Array with their helper threads, and each uses:
+ *
+ * - the **failure slot**: the first failure of the job, kept in the job's shared memory so
+ *   that the thread that runs the job raises it once every thread has left. The message area
+ *   holds `code` (empty without one), a newline, then the message: UTF-8, cut to the area's
+ *   size ({@link JOB_MESSAGE_MAX_BYTES});
+ * - the **bounded wait**: a thread waits for a word to leave a value in slices
+ *   ({@link waitWhile}), so that a job that ends however it ends (a lead that throws, a
+ *   helper that dies) never leaves a thread waiting for a notify that does not come.
  *
  * @module
  */
@@ -42,4 +48,22 @@ export function readJobFailure(ctl: Int32Array, lengthWord: number, area: Uint8A
 export function failureError(code: string | undefined, message: string): Error {
   if (isErrorCode(code)) return errorFromCode(code, message);
   return code === undefined ? new Error(message) : Object.assign(new Error(message), { code });
+}
+
+/** Bytes of a job's failure message area. */
+export const JOB_MESSAGE_MAX_BYTES = 2048;
+
+/** Slice of a bounded wait, in milliseconds. */
+export const JOB_WAIT_SLICE_MS = 50;
+
+/**
+ * Waits while `ctl[index]` holds `value`, in slices of `sliceMs` (so a missed notify costs
+ * at most one slice). Returns the value that ended the wait.
+ */
+export function waitWhile(ctl: Int32Array, index: number, value: number, sliceMs = JOB_WAIT_SLICE_MS): number {
+  // Ordering: Atomics.wait compares and sleeps atomically; the loop reloads after each slice.
+  for (let v = Atomics.load(ctl, index); ; v = Atomics.load(ctl, index)) {
+    if (v !== value) return v;
+    Atomics.wait(ctl, index, value, sliceMs);
+  }
 }

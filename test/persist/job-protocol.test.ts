@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { failureError, readJobFailure, recordJobFailure } from '../../src/persist/job-failure.ts';
+import { failureError, readJobFailure, recordJobFailure, waitWhile } from '../../src/persist/job-protocol.ts';
 import { SabcacheError, SnapshotCorruptError } from '../../src/errors.ts';
 
 const area = () => new Uint8Array(new SharedArrayBuffer(64));
@@ -42,4 +42,16 @@ test('a failure read back is raised with its class (sabcache codes) or its syste
   const sys = failureError('ENOSPC', 'no space left');
   assert.equal((sys as NodeJS.ErrnoException).code, 'ENOSPC');
   assert.equal(failureError(undefined, 'plain').constructor, Error);
+});
+
+test('waitWhile returns at once for another value, and wakes when another thread moves the word', async () => {
+  const ctl = new Int32Array(new SharedArrayBuffer(8));
+  ctl[0] = 3;
+  assert.equal(waitWhile(ctl, 0, 1), 3);
+  // A worker moves the word after 30 ms without notifying: the bounded slice still ends the wait.
+  const { Worker } = await import('node:worker_threads');
+  const w = new Worker('const { workerData } = require("node:worker_threads"); const a = new Int32Array(workerData); setTimeout(() => { Atomics.store(a, 0, 7); }, 30);', { eval: true, workerData: ctl.buffer });
+  ctl[0] = 1;
+  assert.equal(waitWhile(ctl, 0, 1, 20), 7);
+  await w.terminate();
 });

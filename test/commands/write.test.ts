@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CommandContext } from '../../src/commands/context.ts';
+import { EntryResult, entryVersion } from '../../src/commands/entry.ts';
+import { get, ttl } from '../../src/commands/read.ts';
+import { decr, del, expire, flush, incr, persist, set, setMany, setSlice, setWith } from '../../src/commands/write.ts';
+import { makeTable } from '../helpers/tables.ts';
+
+test('setWith decides NX, XX and CAS, and fills the new version only when it stored', () => {
+  const t = makeTable();
+  const cx = new CommandContext(t);
+  const r = new EntryResult();
+  assert.equal(setWith(cx, 'k', 'a', { ifPresent: true }, r), false, 'XX on an absent key');
+  assert.equal(setWith(cx, 'k', 'a', { ifAbsent: true }, r), true);
+  const v1 = entryVersion(cx, r);
+  assert.equal(setWith(cx, 'k', 'b', { ifAbsent: true }, r), false, 'NX on a present key');
+  assert.equal(entryVersion(cx, r), v1, 'a failed condition leaves the result alone');
+  assert.equal(setWith(cx, 'k', 'b', { ifVersion: v1 }, r), true);
+  assert.notEqual(entryVersion(cx, r), v1);
+  assert.equal(setWith(cx, 'k', 'c', { ifVersion: v1 }, r), false, 'CAS against an old version');
+  assert.equal(setWith(cx, 'k', 'c', { ifVersion: 'not-a-version' }), false, 'a malformed version matches nothing');
+  assert.equal(get(cx, 'k'), 'b');
+  assert.throws(() => setWith(cx, 'k', 'c', { ifAbsent: true, ifPresent: true }), { code: 'SABCACHE_ERR_BAD_OPTION' });
+  assert.throws(() => setWith(cx, 'k', 'c', { ttl: 5 } as never), { code: 'SABCACHE_ERR_BAD_OPTION' });
+  t.close();
+});
+
+test('set, setSlice, setMany, incr/decr, expire/persist, del and flush', () => {
+  const t = makeTable();
+  const cx = new CommandContext(t);
+  const r = new EntryResult();
+  set(cx, 'a', '1', 0, r);
+  assert.ok(r.version !== 0);
+  const frame = new TextEncoder().encode('..slice..');
+  setSlice(cx, frame, 2, 5, 'from a frame', 0, r);
+  assert.equal(get(cx, 'slice'), 'from a frame');
+  const versions = setMany(cx, [{ key: 'm1', value: 'x' }, { key: 'm2', value: 'y', ttlSeconds: 5 }]);
+  assert.equal(versions.length, 2);
+  assert.notEqual(versions[0], versions[1]);
+  assert.throws(() => setMany(cx, [{ key: 'm3', value: 'z', extra: 1 } as never]), { code: 'SABCACHE_ERR_BAD_OPTION' });
+  assert.equal(incr(cx, 'a', 41, r), 42);
+  assert.equal(decr(cx, 'a', 2), 40);
+  assert.equal(expire(cx, 'a', 30), true);
+  assert.equal(ttl(cx, 'a'), 30);
+  assert.equal(persist(cx, 'a'), true);
+  assert.equal(ttl(cx, 'a'), -1);
+  assert.throws(() => expire(cx, 'a', -1), { code: 'SABCACHE_ERR_BAD_TTL' });
+  assert.equal(expire(cx, 'm1', 0), true, 'a TTL of 0 deletes');
+  assert.equal(get(cx, 'm1'), undefined);
+  assert.equal(del(cx, 'a'), true);
+  assert.equal(del(cx, 'a'), false);
+  assert.equal(flush(cx), 2, 'slice and m2');
+  assert.equal(get(cx, 'm2'), undefined);
+  t.close();
+});

@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { lockBucket, unlockBucket } from '../../src/table/bucket-lock.ts';
+import { B_REFS, bucketOf, bucketWord, C_EVICTED_ITEMS, C_UNLINKED, CHANGE_EVICT, E_KEYLEN_FLAGS, ENTRY_UNLINKED, REF_STRIDE, WAYS } from '../../src/table/layout.ts';
+import { NO_COUNTER, removeWayLocked } from '../../src/table/removal.ts';
+import { makeTable, refOf } from '../helpers/tables.ts';
+
+test('removeWayLocked flags the entry unlinked, clears the way and counts it once per counter', () => {
+  const t = makeTable();
+  t.set('gone', 'v');
+  t.set('kept', 'v');
+  const ref = refOf(t, 'gone');
+  t.codec.encode('gone');
+  const b = bucketOf(t.v.g, t.codec.hash[0]);
+  const bw = bucketWord(t.v.g, b);
+  let w = 0;
+  while (w < WAYS && t.v.i32[bw + B_REFS + w * REF_STRIDE] !== ref) w++;
+  const f64 = t.v.f64;
+  const unlinked = f64[t.counters + C_UNLINKED];
+  const evicted = f64[t.counters + C_EVICTED_ITEMS];
+  const s = lockBucket(t.v.i32, bw, b, t.owner, t.threadWord);
+  removeWayLocked(t, bw, w, ref, CHANGE_EVICT, C_EVICTED_ITEMS);
+  unlockBucket(t.v.i32, bw, s, t.threadWord);
+  assert.equal(t.v.i32[bw + B_REFS + w * REF_STRIDE], 0);
+  assert.ok((t.v.i32[(t.entryByte(ref) >>> 2) + E_KEYLEN_FLAGS] & ENTRY_UNLINKED) !== 0);
+  assert.equal(f64[t.counters + C_UNLINKED], unlinked + 1);
+  assert.equal(f64[t.counters + C_EVICTED_ITEMS], evicted + 1);
+  assert.equal(t.has('gone'), false);
+  assert.equal(t.getString('kept'), 'v');
+  // NO_COUNTER: only the unlink is counted.
+  const ref2 = refOf(t, 'kept');
+  t.codec.encode('kept');
+  const b2 = bucketOf(t.v.g, t.codec.hash[0]);
+  const bw2 = bucketWord(t.v.g, b2);
+  let w2 = 0;
+  while (t.v.i32[bw2 + B_REFS + w2 * REF_STRIDE] !== ref2) w2++;
+  const s2 = lockBucket(t.v.i32, bw2, b2, t.owner, t.threadWord);
+  removeWayLocked(t, bw2, w2, ref2, CHANGE_EVICT, NO_COUNTER);
+  unlockBucket(t.v.i32, bw2, s2, t.threadWord);
+  assert.equal(f64[t.counters + C_EVICTED_ITEMS], evicted + 1);
+  assert.equal(f64[t.counters + C_UNLINKED], unlinked + 2);
+  t.close();
+});
