@@ -96,24 +96,30 @@ export function unlockDeadBucket(i32: Int32Array, bucketWord: number, seq: numbe
 }
 
 /**
- * A body that runs under one bucket's lock: `ctx` the thread, `bw` the bucket's word, `b`
- * its index, `a` and `c` the caller's arguments. Returns a number (the caller's result).
+ * A body that runs under one bucket's lock: `self` the caller's state, `bw` the bucket's
+ * word, `b` its index, `a` and `c` the caller's arguments. Returns a number (the caller's
+ * result).
  */
-export type LockedBody<T> = (ctx: T, bw: number, b: number, a: number, c: number) => number;
+export type LockedBody<S> = (self: S, bw: number, b: number, a: number, c: number) => number;
+
+/** The thread that takes a lock: its view, its owner number and its block's word. */
+export interface LockingThread {
+  readonly v: { readonly i32: Int32Array };
+  readonly owner: number;
+  readonly threadWord: number;
+}
 
 /**
- * The lock/try/finally pattern, written once: takes bucket `b`'s lock for `ctx`, runs
- * `body(ctx, bw, b, a, c)`, releases the lock whether it returned or threw, and returns
- * what it returned. Bodies are module-level functions (no closure per call); this wrapper
- * is small enough for V8 to inline at each call site, where the body is then a constant.
+ * The lock/try/finally pattern, written once: takes bucket `b`'s lock for thread `ctx`,
+ * runs `body(self, bw, b, a, c)`, releases the lock whether it returned or threw, and
+ * returns what it returned. Bodies are module-level functions (no closure per call). `ctx`
+ * is always a Table, so the loads here stay monomorphic where V8 does not inline this.
  */
-export function withBucketLock<T extends { readonly v: { readonly i32: Int32Array }; readonly owner: number; readonly threadWord: number }>(
-  ctx: T, bw: number, b: number, body: LockedBody<T>, a: number, c: number,
-): number {
+export function withBucketLock<S>(ctx: LockingThread, bw: number, b: number, body: LockedBody<S>, self: S, a: number, c: number): number {
   const i32 = ctx.v.i32;
   const s = lockBucket(i32, bw, b, ctx.owner, ctx.threadWord);
   try {
-    return body(ctx, bw, b, a, c);
+    return body(self, bw, b, a, c);
   } finally {
     unlockBucket(i32, bw, s, ctx.threadWord);
   }

@@ -66,16 +66,8 @@ export class BulkRestore {
   private live: Int32Array | null = null;
   /** The first record of the run linkRunLocked links next. */
   runAt = 0;
-  /** The restoring thread's view, owner and block word (for withBucketLock). */
-  readonly v: RestoringTable['v'];
-  readonly owner: number;
-  readonly threadWord: number;
 
-  constructor(readonly t: RestoringTable) {
-    this.v = t.v;
-    this.owner = t.owner;
-    this.threadWord = t.threadWord;
-  }
+  constructor(readonly t: RestoringTable) {}
 
   /**
    * Bulk restore, as loading a snapshot does: stores the `count` entries of `src` that start
@@ -241,7 +233,7 @@ export class BulkRestore {
       const b = r[k * RECORD_WORDS + R_BUCKET];
       const bw = this.t.indexWord + b * BUCKET_WORDS;
       this.runAt = k;
-      k = withBucketLock(this, bw, b, linkRunLocked, n, 0);
+      k = withBucketLock(this.t, bw, b, linkRunLocked, this, n, 0);
     }
     this.t.v.f64[this.t.counters + C_SETS] += batch.count;
     batch.count = 0;

@@ -122,10 +122,6 @@ export function evictOldestDropping(t: EvictingThread): boolean {
 /** One walk's state, shared by its locked bodies (no closure per entry). */
 interface Walk {
   t: EvictingThread;
-  /** The thread's view, owner and block word (for withBucketLock). */
-  v: EvictingThread['v'];
-  owner: number;
-  threadWord: number;
   kind: number;
   clock: number;
   lo: number;
@@ -147,7 +143,7 @@ export function walkSegment(t: EvictingThread, s: number, kind: number, minFreq:
   const { i32, g } = t.v;
   const queue = i32[segmentRowWord(g, s) + S_QUEUE];
   const destQueue = kind === WALK_COMPACT ? queue : QUEUE_MAIN;
-  const walk: Walk = { t, v: t.v, owner: t.owner, threadWord: t.threadWord, kind, clock: i32[H_CLOCK_SECONDS] >>> 0, lo: 0, hi: 0, expired: false, copy: -1, from: 0, size: 0 };
+  const walk: Walk = { t, kind, clock: i32[H_CLOCK_SECONDS] >>> 0, lo: 0, hi: 0, expired: false, copy: -1, from: 0, size: 0 };
   forEachLinked(t, s, (e, ref, size, b, w0, lo, hi) => {
     const exp = i32[(e >>> 2) + E_EXPIRE_AT] >>> 0;
     walk.expired = exp !== 0 && exp <= walk.clock;
@@ -158,7 +154,7 @@ export function walkSegment(t: EvictingThread, s: number, kind: number, minFreq:
     walk.hi = hi;
     walk.from = e;
     walk.size = size;
-    withBucketLock(walk, bucketWord(g, b), b, settleEntryLocked, ref, 0);
+    withBucketLock(t, bucketWord(g, b), b, settleEntryLocked, walk, ref, 0);
   });
   freeSegmentClaimed(t.v, s);
 }

@@ -234,7 +234,7 @@ export class TableReader {
       // Ordering: validate after every plain load of the visit (see bucket-lock.ts).
       if (validateSeq(i32, bw, s1) === s1) return w;
     }
-    return withBucketLock(this, bw, b, visitLocked, hi, mode);
+    return withBucketLock(this, bw, b, visitLocked, this, hi, mode);
   }
 
   /**

@@ -141,7 +141,7 @@ export class Table extends TableReader implements EvictingThread {
     this.condCounter = ifCounter;
     this.reserved = r;
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, commitLocked, size, cond) === 0) return false;
+    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, commitLocked, this, size, cond) === 0) return false;
     this.f64[this.counters + C_SETS]++;
     if (this.walSink !== null) this.walSink.logSet(this.walSeq, this.codec.bytes, this.codec.length, value, type, expireAt);
     return true;
@@ -209,7 +209,7 @@ export class Table extends TableReader implements EvictingThread {
     this.result = result;
     this.incrValue = delta;
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    const expireAt = withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, incrLocked, 0, 0);
+    const expireAt = withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, incrLocked, this, 0, 0);
     this.f64[this.counters + C_SETS]++;
     // Logged as the value it left (a replay sets it, whatever it held before).
     if (this.walSink !== null) this.walSink.logSet(this.walSeq, this.codec.bytes, keyLen, this.incrText, TYPE_INTEGER, expireAt >>> 0);
@@ -260,7 +260,7 @@ export class Table extends TableReader implements EvictingThread {
     this.codec.encode(key);
     const expireAt = this.expireAtFor(ttlSeconds);
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, setTtlLocked, expireAt, 0) === 0) return false;
+    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, setTtlLocked, this, expireAt, 0) === 0) return false;
     if (this.walSink !== null) this.walSink.logExpire(this.walSeq, this.codec.bytes, this.codec.length, expireAt >>> 0);
     return true;
   }
@@ -280,7 +280,7 @@ export class Table extends TableReader implements EvictingThread {
   delete(key: string | Uint8Array): boolean {
     this.codec.encode(key);
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, deleteLocked, 0, 0) === 0) return false;
+    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, deleteLocked, this, 0, 0) === 0) return false;
     this.f64[this.counters + C_DELETES]++;
     if (this.walSink !== null) this.walSink.logDelete(this.walSeq, this.codec.bytes, this.codec.length);
     return true;
@@ -315,7 +315,7 @@ export class Table extends TableReader implements EvictingThread {
       const bw = this.indexWord + b * BUCKET_WORDS;
       let any = false;
       for (let w = 0; w < WAYS; w++) if (i32[bw + B_REFS + w * REF_STRIDE] !== 0) any = true;
-      if (any) removed += withBucketLock(this, bw, b, flushLocked, 0, 0);
+      if (any) removed += withBucketLock(this, bw, b, flushLocked, this, 0, 0);
     }
     while (evictOldestDropping(this));
     // Empty again: the queues refill as on a fresh cache.
@@ -338,7 +338,7 @@ export class Table extends TableReader implements EvictingThread {
     this.reserved = this.writer.reserve(size, value.length, type, expireAt >>> 0, this.queueForWrite(), this.codec.bytes, this.codec.length);
     this.u8.set(value, this.reserved + ENTRY_HEADER_BYTES + this.codec.length);
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, commitLocked, size, COND_ALWAYS);
+    withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, commitLocked, this, size, COND_ALWAYS);
     this.f64[this.counters + C_SETS]++;
     return true;
   }

@@ -42,10 +42,10 @@ test('withBucketLock runs its body under the lock and releases it whether the bo
     seen.push(Atomics.load(ctx.v.i32, w) & 1, bucket, a, c);
     return a + c;
   };
-  assert.equal(withBucketLock(t, bw, b, body, 40, 2), 42);
+  assert.equal(withBucketLock(t, bw, b, body, t, 40, 2), 42);
   assert.deepEqual(seen, [1, 3, 40, 2], 'odd (locked) inside');
   assert.equal(Atomics.load(t.v.i32, bw), seq0 + 2, 'released: the next even version');
-  assert.throws(() => withBucketLock(t, bw, b, () => { throw new Error('boom'); }, 0, 0), /boom/);
+  assert.throws(() => withBucketLock(t, bw, b, () => { throw new Error("boom"); }, t, 0, 0), /boom/);
   assert.equal(Atomics.load(t.v.i32, bw), seq0 + 4, 'released after a throw too');
   t.close();
 });
