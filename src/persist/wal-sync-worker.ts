@@ -16,10 +16,12 @@
  */
 import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { type MessagePort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { batchAfter, SYNC_COUNT, SYNC_DONE, SYNC_FAILURES, SYNC_FILE, SYNC_MICROS, SYNC_REQUESTED, SYNC_STOP } from './wal-sync-control.ts';
+import { recordJobFailure } from './job-protocol.ts';
+import { batchAfter, SYNC_COUNT, SYNC_DONE, SYNC_FAILED, SYNC_FAILURES, SYNC_FILE, SYNC_MESSAGE_BYTES, SYNC_MESSAGE_OFFSET_BYTES, SYNC_MICROS, SYNC_REQUESTED, SYNC_STOP } from './wal-sync-control.ts';
 
 const { control, port } = workerData as { control: SharedArrayBuffer; port: MessagePort };
-const ctl = new Int32Array(control);
+const ctl = new Int32Array(control, 0, SYNC_MESSAGE_OFFSET_BYTES / 4);
+const messageArea = new Uint8Array(control, SYNC_MESSAGE_OFFSET_BYTES);
 let fd = -1;
 let epoch = 0;
 /** The newest path the writer posted. */
@@ -60,9 +62,11 @@ for (;;) {
     // batches up to this one as soon as it reads it.
     Atomics.store(ctl, SYNC_DONE, requested);
     Atomics.notify(ctl, SYNC_DONE);
-  } catch {
+  } catch (e) {
     // The records may not be on disk: nothing is published; the writer logs, and the next
-    // round (after a pause) tries again.
+    // round (after a pause) tries again. Ordering: the failure is recorded (when the slot is
+    // free) before the count moves, and the writer reads the slot only when the count moved.
+    recordJobFailure(ctl, SYNC_FAILED, 1, SYNC_MESSAGE_BYTES, messageArea, e);
     Atomics.add(ctl, SYNC_FAILURES, 1);
     Atomics.wait(ctl, SYNC_STOP, 0, 100);
   }

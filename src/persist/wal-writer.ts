@@ -40,7 +40,10 @@ import { H_WAL_EPOCH } from '../table/layout.ts';
 import type { SharedView } from '../table/shared-view.ts';
 import type { WalSink } from '../table/table.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
-import { batchAfter, SYNC_CONTROL_BYTES, SYNC_COUNT, SYNC_DONE, SYNC_FAILURES, SYNC_FILE, SYNC_MICROS, SYNC_REQUESTED, SYNC_STOP } from './wal-sync-control.ts';
+import { readJobFailure } from './job-protocol.ts';
+import {
+  batchAfter, SYNC_CONTROL_BYTES, SYNC_COUNT, SYNC_DONE, SYNC_FAILED, SYNC_FAILURES, SYNC_FILE, SYNC_MESSAGE_BYTES, SYNC_MESSAGE_OFFSET_BYTES, SYNC_MICROS, SYNC_REQUESTED, SYNC_STOP,
+} from './wal-sync-control.ts';
 import { closedWalPath, closeWalFile, createWalFile, preallocateWalFile, walFilePath, writeAllSync } from './wal-file.ts';
 import { encodeWalRecord, WAL_HEADER_BYTES, WAL_OP_DELETE, WAL_OP_EXPIRE, WAL_OP_FLUSH, WAL_OP_SET, walRecordBytes } from './wal-format.ts';
 
@@ -88,6 +91,22 @@ export interface WalWriterStats {
 }
 
 const EMPTY_KEY = new Uint8Array(0);
+
+/**
+ * The failure the sync thread recorded in control block `ctl` (wal-sync-control.ts), as
+ * `code: message`, and frees the slot for the next one. Call it only after SYNC_FAILURES
+ * moved: the sync thread records the failure before it moves the count.
+ */
+export function syncFailure(ctl: Int32Array): string {
+  if (Atomics.load(ctl, SYNC_FAILED) === 0) return 'again';
+  const area = new Uint8Array(ctl.buffer, SYNC_MESSAGE_OFFSET_BYTES);
+  const { code, message } = readJobFailure(ctl, SYNC_MESSAGE_BYTES, area);
+  // Ordering: read, then free the slot: the sync thread writes a message only after it won
+  // the slot with a CAS from 0.
+  Atomics.store(ctl, SYNC_MESSAGE_BYTES, 0);
+  Atomics.store(ctl, SYNC_FAILED, 0);
+  return code === undefined ? message : `${code}: ${message}`;
+}
 
 /** One thread's WAL (see the module comment). */
 export class WalWriter implements WalSink {
@@ -418,7 +437,7 @@ export class WalWriter implements WalSink {
     const failures = Atomics.load(this.ctl, SYNC_FAILURES);
     if (failures !== this.failuresSeen) {
       this.failuresSeen = failures;
-      this.log('sabcache: WAL fdatasync failed; answers wait for the next one');
+      this.log(`sabcache: WAL fdatasync failed (${syncFailure(this.ctl)}); answers wait for the next one`);
     }
     let covered = -1;
     let n = 0;
