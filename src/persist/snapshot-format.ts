@@ -22,7 +22,7 @@
 import { LITTLE_ENDIAN } from '../util/endian.ts';
 import { fstatSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
-import { SabcacheError, SnapshotCorruptError } from '../errors.ts';
+import { SnapshotCorruptError } from '../errors.ts';
 
 export { SnapshotCorruptError };
 import { ENTRY_HEADER_BYTES, KEYLEN_MASK, TYPE_MASK } from '../table/layout.ts';

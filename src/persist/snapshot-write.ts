@@ -19,7 +19,7 @@
  * @module
  */
 import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
-import { SabcacheError, SnapshotAbandonedError } from '../errors.ts';
+import { SnapshotAbandonedError } from '../errors.ts';
 import type { Geometry } from '../table/layout.ts';
 import { copyChangedBuckets, copySegment, recordSegments, recordVersions, recordWalkStart, SnapshotWalkState } from '../table/snapshot-walk.ts';
 import type { Table } from '../table/table.ts';

@@ -8,13 +8,12 @@
  */
 import net from 'node:net';
 import type { Worker } from 'node:worker_threads';
-import { ListenError, SabcacheError } from '../errors.ts';
+import { ListenError } from '../errors.ts';
 
 export { ListenError };
 import { renameSync, statSync } from 'node:fs';
-import { loadSnapshot, newestSnapshotHashSeeds, oldestKeptSnapshotSequence, writeSnapshot } from '../persist/snapshot-files.ts';
+import { loadSnapshot, newestSnapshotHashSeeds, oldestKeptSnapshotSequence } from '../persist/snapshot-files.ts';
 import { Snapshotter } from '../persist/snapshotter.ts';
-import { replayWal } from '../persist/wal-replay.ts';
 import { closeLeftOpenWalFile, listWalFiles, pruneWalFiles } from '../persist/wal-file.ts';
 import type { WalWriter } from '../persist/wal-writer.ts';
 import { replayWalInto, startWal, writeCacheSnapshot } from '../persist/cache-persistence.ts';

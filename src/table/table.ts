@@ -190,6 +190,8 @@ export class Table extends TableReader implements EvictingThread {
 
   /** Sets the WAL sequence number (recovery, before any thread writes). */
   setWalSequence(seq: number): void {
+    // Ordering: a seq_cst store before the server's workers start (their start is the
+    // happens-before edge); atomic so that the 64-bit word is never seen half written.
     Atomics.store(this.v.i64, H_WAL_SEQ_I64, BigInt(seq));
   }
 

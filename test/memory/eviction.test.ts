@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compactSegments, evictSegment, s3fifo } from '../../src/memory/eviction.ts';
-import { evictOldestDropping } from '../../src/table/segment-eviction.ts';
+import { compactSegments, evictSegment } from '../../src/memory/eviction.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { GHOST_FROM_MAIN, GHOST_FROM_SMALL, GHOST_MISS, ghostInsert, ghostSize, ghostTake } from '../../src/table/ghost.ts';
-import { B_REFS, REF_STRIDE, bucketOf, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_FREE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_MAIN_SEGMENT } from '../../src/table/layout.ts';
-import { acquireSegment, countSegments, sealSegment } from '../../src/table/segments.ts';
-import { Table } from '../../src/table/table.ts';
+import { B_REFS, REF_STRIDE, bucketOf, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_MAIN_SEGMENT } from '../../src/table/layout.ts';
+import { countSegments, sealSegment } from '../../src/table/segments.ts';
 import { checkIndex } from '../helpers/index-check.ts';
 import { makeTable, refOf } from '../helpers/tables.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
@@ -151,34 +149,6 @@ test('compaction copies the live entries of a sparse segment forward and frees i
   for (const s of sparse) assert.notEqual(t.v.i32[segmentRowWord(t.v.g, s) + S_STATE] & SEG_STATE_MASK, SEG_SEALED);
   assert.equal(queueOf(t, 'c0'), QUEUE_SMALL, 'compaction keeps an entry in its queue');
   t.close();
-});
-
-test('eviction takes sealed segments in seal order, bumps the generation and frees them', () => {
-  const t = makeTable(1 << 20, 1024);
-  const a = acquireSegment(t, QUEUE_SMALL);
-  const b = acquireSegment(t, QUEUE_SMALL);
-  const row = (s: number) => segmentRowWord(t.v.g, s);
-  sealSegment(t.v, b); // b sealed first: it is older
-  sealSegment(t.v, a);
-  assert.ok(t.v.i32[row(b) + S_SEAL_SEQ] < t.v.i32[row(a) + S_SEAL_SEQ]);
-  const genB = t.v.i32[row(b) + S_GENERATION];
-  assert.equal(evictOldestDropping(t), true);
-  assert.equal(t.v.i32[row(b) + S_STATE], SEG_FREE);
-  assert.equal(t.v.i32[row(b) + S_GENERATION], genB + 1);
-  assert.equal(t.v.i32[row(a) + S_STATE], SEG_SEALED);
-  assert.equal(evictOldestDropping(t), true);
-  assert.equal(evictOldestDropping(t), false, 'nothing sealed left');
-});
-
-test('evicting a segment unlinks exactly the entries the index still points at', () => {
-  const t = makeTable(1 << 20, 1024);
-  for (let i = 0; i < 50; i++) t.set(`k${i}`, `v${i}`);
-  for (let i = 0; i < 10; i++) t.set(`k${i}`, `new${i}`); // replaced: same segment, newer entries
-  t.close(); // seals the active segment
-  const u = new Table(t.v, 3, s3fifo);
-  assert.equal(evictOldestDropping(u), true);
-  for (let i = 0; i < 50; i++) assert.equal(u.getString(`k${i}`), undefined);
-  assert.equal(countSegments(u.v).free, u.v.g.segmentCount);
 });
 
 test('a unique-key flood from several threads stays within memory, never fails a write, and leaks no bytes', async () => {
