@@ -22,7 +22,7 @@
  * inproc-set), BENCH_OUT (results name, default ab). Results: bench/results/$BENCH_OUT.{md,json}.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { freePort } from '../test/helpers/server-process.ts';
 import { LOAD_CPU, onLoadCpu, onServerCpus, PIN, ROOT, SERVER_CPUS } from './helpers/processes.ts';
 
@@ -40,12 +40,15 @@ const TICK_SECONDS = 0.01; // USER_HZ on Linux
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const commit = (dir: string): string => execFileSync('git', ['-C', dir, 'log', '-1', '--format=%h'], { encoding: 'utf8' }).trim();
 
+/** `--resp-port 0` for a checkout that has the flag (an older one refuses it). */
+const noRespPort = (dir: string): string[] => (existsSync(`${dir}/src/server/resp-server.ts`) ? ['--resp-port', '0'] : []);
+
 interface Server { dir: string; label: string; proc: ChildProcess; port: number }
 
 async function startServer(dir: string, label: string): Promise<Server> {
   const port = await freePort();
   const adminPort = await freePort();
-  const [cmd, ...args] = onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', '1', '--memory', '256mb']);
+  const [cmd, ...args] = onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), ...noRespPort(dir), '--threads', '1', '--memory', '256mb']);
   const proc = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {

@@ -20,7 +20,7 @@
  * Run: npm run bench:amplification   (results: bench/results/amplification.{md,json})
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { freePort } from '../test/helpers/server-process.ts';
 import { ROOT } from './helpers/processes.ts';
 import WebSocket from 'ws';
@@ -44,7 +44,7 @@ function status(pid: number): { rss: number; hwm: number } {
 async function start(): Promise<{ proc: ChildProcess; port: number; out: () => string }> {
   const port = await freePort();
   const adminPort = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--memory', String(MEMORY), '--threads', '2'], { cwd: DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), ...(existsSync(`${DIR}/src/server/resp-server.ts`) ? ['--resp-port', '0'] : []), '--memory', String(MEMORY), '--threads', '2'], { cwd: DIR, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });

@@ -19,6 +19,7 @@ import { CLOSE_GOING_AWAY, registerWsRoute } from '../src/server/ws-routes.ts';
 import { createApp, uws, type us_listen_socket } from '../src/server/uws.ts';
 import { SharedCache, type SharedCacheHandle } from '../src/shared-cache.ts';
 import { startWal } from '../src/persist/cache-persistence.ts';
+import { listenResp, type RespListener } from '../src/server/resp-server.ts';
 
 const { handle, config, index } = workerData as { handle: SharedCacheHandle; config: ServerConfig; index: number };
 const cache = SharedCache.attach(handle);
@@ -48,11 +49,15 @@ registerBatchRoutes(app, cache, state, cors, config.maxResponseBytes);
  * cannot end without aborting the process, so this always runs app.close() first. */
 function exit(code: number): never {
   app.close();
+  resp?.closeAll();
   // What is buffered reaches the file and the disk; the file is closed under its last sequence.
   wal?.close();
   cache.close();
   process.exit(code);
 }
+
+/** This thread's RESP listener (--resp-port), once listening. */
+let resp: RespListener | undefined;
 
 app.listen(config.host, config.port, (socket) => {
   if (!socket) {
@@ -60,7 +65,16 @@ app.listen(config.host, config.port, (socket) => {
     return exit(1);
   }
   listenSocket = socket;
-  parentPort!.postMessage({ type: 'listening', index });
+  if (!config.respPort) return parentPort!.postMessage({ type: 'listening', index });
+  // Listening means every data port: /readyz counts a worker only once both listen.
+  listenResp(cache, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index).then((listener) => {
+    resp = listener;
+    if (state.draining) listener.stopListening();
+    parentPort!.postMessage({ type: 'listening', index });
+  }, (e: Error) => {
+    parentPort!.postMessage({ type: 'listen-failed', index, why: `RESP port ${config.respPort}: ${e.message}` });
+    exit(1);
+  });
 });
 
 parentPort!.on('message', (m: { type: string; lingerMs: number }) => {
@@ -72,6 +86,7 @@ parentPort!.on('message', (m: { type: string; lingerMs: number }) => {
   if (m.type !== 'shutdown' || state.draining) return;
   state.draining = true;
   if (listenSocket) uws.us_listen_socket_close(listenSocket);
+  resp?.stopListening();
   // WebSocket clients are told to reconnect (to another worker, or later).
   closeWebSockets(CLOSE_GOING_AWAY, 'server stopping');
   // Finish in-flight requests (bounded: a client that stalls mid-body loses its request).

@@ -146,3 +146,15 @@ export function cacheStats(cx: CommandContext, limitBytes: number): CacheStats {
   };
 }
 
+
+/** Live entries in the index (expired ones not yet swept included), summed over every thread's counters. */
+export function itemCount(cx: CommandContext): number {
+  const f64 = cx.table.v.f64;
+  let items = 0;
+  for (let t = 0; t < THREAD_BLOCK_COUNT; t++) {
+    const c = threadCountersF64(t);
+    // Counters are plain f64 stores by their own thread; a read here may be a moment old.
+    items += f64[c + C_LINKED] - f64[c + C_UNLINKED];
+  }
+  return items;
+}

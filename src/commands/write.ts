@@ -134,3 +134,14 @@ export function del(cx: CommandContext, key: string | Uint8Array): boolean {
 export function flush(cx: CommandContext): number {
   return cx.table.flush();
 }
+
+/**
+ * Gives a present key the absolute expiry `unixSeconds` (Redis EXPIREAT); a time now or
+ * past deletes it. Returns whether the key was present.
+ * @throws BadTtlError (`SABCACHE_ERR_BAD_TTL`) for a time more than MAX_TTL_SECONDS ahead.
+ */
+export function expireAt(cx: CommandContext, key: string | Uint8Array, unixSeconds: number): boolean {
+  const left = Math.ceil(unixSeconds - cx.table.now() / 1000);
+  if (left <= 0) return cx.table.delete(key);
+  return expire(cx, key, left);
+}

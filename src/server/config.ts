@@ -18,6 +18,11 @@ export interface ServerConfig {
   host: string;
   /** Data port (HTTP key API). @default 7070 */
   port: number;
+  /**
+   * Redis protocol (RESP) port, served by every worker thread (SO_REUSEPORT) on `host`; 0
+   * turns it off. @default 7379
+   */
+  respPort: number;
   /** Admin port address (health, stats); keep it on loopback unless you mean it. @default "127.0.0.1" */
   adminHost: string;
   /** Admin port. @default 7071 */
@@ -77,6 +82,10 @@ interface OptionSpec {
   boolean?: true;
 }
 
+function portOrOff(name: string, text: string): number {
+  return text === '0' ? 0 : port(name, text);
+}
+
 function port(name: string, text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 65535) throw new BadOptionError(name, `expected a port from 1 to 65535, got ${JSON.stringify(text)}`);
@@ -134,6 +143,7 @@ function threads(name: string, text: string): number {
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: 'host', env: 'SABCACHE_HOST', unit: 'address', default: () => '0.0.0.0', help: 'address of the data port', parse: host },
   { key: 'port', flag: 'port', env: 'SABCACHE_PORT', unit: 'port', default: () => '7070', help: 'data port: HTTP key API', parse: port },
+  { key: 'respPort', flag: 'resp-port', env: 'SABCACHE_RESP_PORT', unit: 'port', default: () => '7379', help: 'Redis protocol (RESP) port; 0 turns it off', parse: portOrOff },
   { key: 'adminHost', flag: 'admin-host', env: 'SABCACHE_ADMIN_HOST', unit: 'address', default: () => '127.0.0.1', help: 'address of the admin port (loopback unless you mean it)', parse: host },
   { key: 'adminPort', flag: 'admin-port', env: 'SABCACHE_ADMIN_PORT', unit: 'port', default: () => '7071', help: 'admin port: /healthz, /readyz, /v1/stats', parse: port },
   { key: 'threads', flag: 'threads', env: 'SABCACHE_THREADS', unit: 'threads', default: () => String(availableParallelism()), help: 'server worker threads on the data port', parse: threads },

@@ -124,6 +124,7 @@ export class Server {
   static async start(config: ServerConfig, log: (line: string) => void = console.log): Promise<Server> {
     await assertPortFree(config.adminHost, config.adminPort, 'admin port');
     await assertPortFree(config.host, config.port, 'data port');
+    if (config.respPort) await assertPortFree(config.host, config.respPort, 'RESP port');
     const server = new Server(config, log);
     try {
       if (config.dataDir) {
@@ -148,7 +149,7 @@ export class Server {
       throw e;
     }
     log(`sabcache: serving http://${config.host}:${config.port}/v1/kv/{key} with ${config.threads} threads, ` +
-      `${config.memoryBytes} bytes of memory; admin on http://${config.adminHost}:${config.adminPort}`);
+      `${config.memoryBytes} bytes of memory; ${config.respPort ? `Redis protocol on ${config.host}:${config.respPort}; ` : ''}admin on http://${config.adminHost}:${config.adminPort}`);
     return server;
   }
 
@@ -220,7 +221,7 @@ export class Server {
           slot.listening = true;
           resolve();
         } else if (m.type === 'listen-failed') {
-          reject(new ListenError(`cannot listen on data port ${this.config.host}:${this.config.port}`));
+          reject(new ListenError(`cannot listen on data port ${this.config.host}:${this.config.port}${(m as { why?: string }).why ? ` (${(m as { why?: string }).why})` : ''}`));
         }
       });
       worker.on('error', (e) => this.log(`sabcache: worker ${index} error: ${e.stack ?? e}`));

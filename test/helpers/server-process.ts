@@ -18,6 +18,8 @@ export interface RunningServer {
   adminPort: number;
   base: string;
   admin: string;
+  /** The RESP port (a free one unless the arguments gave --resp-port). */
+  respPort: number;
   proc: ChildProcess;
   output: () => string;
   /** Sends `signal` (unless one was sent already) and resolves with the exit code. */
@@ -28,7 +30,10 @@ export interface RunningServer {
 export async function startServer(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningServer> {
   const port = await freePort();
   const adminPort = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), ...extraArgs], {
+  const given = extraArgs.indexOf('--resp-port');
+  const respPort = given >= 0 ? Number(extraArgs[given + 1]) : await freePort();
+  const respArgs = given >= 0 ? [] : ['--resp-port', String(respPort)];
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), ...respArgs, ...extraArgs], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -46,7 +51,7 @@ export async function startServer(extraArgs: string[] = [], env: NodeJS.ProcessE
     proc.once('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${out}`)); });
   });
   return {
-    port, adminPort, proc, base: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${adminPort}`,
+    port, adminPort, respPort, proc, base: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${adminPort}`,
     output: () => out,
     async stop(signal = 'SIGTERM') {
       // A second signal would stop the server at once (by design), so send only one.

@@ -175,7 +175,7 @@ test('[hardening 6] /readyz is 200 only once every worker listens (a write right
   const { freePort } = await import('../helpers/server-process.ts');
   const port = await freePort();
   const adminPort = await freePort();
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--threads', '2', '--memory', '16mb'], { stdio: 'ignore' });
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', '2', '--memory', '16mb'], { stdio: 'ignore' });
   const status = async (path: string): Promise<number> => {
     try {
       return (await fetch(`http://127.0.0.1:${adminPort}${path}`)).status;

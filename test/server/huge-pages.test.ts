@@ -46,7 +46,7 @@ describe('huge pages', () => {
     const env = { ...process.env };
     delete env.GLIBC_TUNABLES;
     // Run as an executable, through its #! line, as the installed command runs.
-    const proc = spawn(join(root, 'bin/sabcache.js'), ['--host', '127.0.0.1', '--port', String(await freePort()), '--admin-port', String(await freePort()), '--threads', '1', '--memory', '16mb'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const proc = spawn(join(root, 'bin/sabcache.js'), ['--host', '127.0.0.1', '--port', String(await freePort()), '--admin-port', String(await freePort()), '--resp-port', '0', '--threads', '1', '--memory', '16mb'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       // Its first line comes from Node itself (env has exec'd it by then, under the same pid).
       await new Promise<void>((resolve, reject) => {

@@ -33,7 +33,7 @@ test('SIGINT on an idle server with keep-alive connections exits 0', async () =>
 test('a port already in use is a clear startup error, exit 1', async () => {
   const first = await startServer(['--threads', '1', '--memory', '8mb', '--max-value-bytes', '64kb']);
   const { spawnSync } = await import('node:child_process');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(first.port), '--admin-port', String(first.adminPort), '--threads', '1', '--memory', '8mb', '--max-value-bytes', '64kb'], { cwd: new URL('../..', import.meta.url), encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(first.port), '--admin-port', String(first.adminPort), '--resp-port', '0', '--threads', '1', '--memory', '8mb', '--max-value-bytes', '64kb'], { cwd: new URL('../..', import.meta.url), encoding: 'utf8', timeout: 20_000 });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /cannot listen on admin port .*the port is in use \(SABCACHE_ERR_LISTEN\)/);
   const r2 = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(first.port), '--threads', '1', '--memory', '8mb', '--max-value-bytes', '64kb'], { cwd: new URL('../..', import.meta.url), encoding: 'utf8', timeout: 20_000 });

@@ -1,0 +1,409 @@
+/**
+ * The Redis commands sabcache answers on its RESP port, each on the command layer
+ * (src/commands/), with Redis's semantics and error replies. The table is the README's
+ * "Redis protocol" section; a command not in it answers `-ERR unknown command`, as Redis.
+ *
+ * Errors of the command layer map to Redis's replies: a bad TTL to `ERR invalid expire
+ * time in '<cmd>' command`, a value that is not an integer to `ERR value is not an integer
+ * or out of range`, an overflow to `ERR increment or decrement would overflow`, no memory
+ * to `OOM command not allowed when used memory > 'maxmemory'.`, the others to `ERR
+ * <message>`.
+ *
+ * @module
+ */
+import { type CommandContext } from '../commands/context.ts';
+import { EntryResult, MAX_TTL_SECONDS } from '../commands/entry.ts';
+import { getInto, has, ttl } from '../commands/read.ts';
+import { scanKeys } from '../commands/scan.ts';
+import { cacheStats, itemCount } from '../commands/stats.ts';
+import { decr, del, expire, expireAt, flush, incr, persist, set, setWith } from '../commands/write.ts';
+import { SabcacheError } from '../errors.ts';
+import type { RespWriter } from '../protocol/resp-writer.ts';
+
+/** One connection's state, as its commands see it. */
+export interface RespSession {
+  /** Client id (CLIENT ID), unique per server thread and connection. */
+  readonly id: number;
+  /** CLIENT SETNAME's name. */
+  name: string;
+  /** Set by QUIT: close once the replies are written. */
+  quit: boolean;
+  /** The connection's peer, for CLIENT LIST / INFO. */
+  readonly addr: string;
+}
+
+/** What a command handler gets. */
+export interface RespContext {
+  readonly cx: CommandContext;
+  readonly w: RespWriter;
+  readonly session: RespSession;
+  /** Server facts for INFO and CLIENT LIST. */
+  readonly server: RespServerInfo;
+}
+
+/** Facts about the server the INFO and CLIENT commands report. */
+export interface RespServerInfo {
+  readonly startedAtMs: number;
+  readonly port: number;
+  readonly memoryLimitBytes: number;
+  /** Connections open on this thread. */
+  connectedClients(): number;
+  /** Commands answered on this thread. */
+  commandsProcessed(): number;
+}
+
+type Handler = (c: RespContext, argv: Buffer[]) => void;
+
+/** A command: its handler and arity (Redis's: > 0 exact, < 0 at least -arity, the name included). */
+interface Command {
+  run: Handler;
+  arity: number;
+}
+
+const found = new EntryResult();
+const written = new EntryResult();
+const keysOut: Uint8Array[] = [];
+
+const lower = (b: Buffer): string => b.toString('latin1').toLowerCase();
+const upper = (b: Buffer): string => b.toString('latin1').toUpperCase();
+
+/** Parses a Redis integer argument (int64 range); null if it is not one. */
+function intArg(b: Buffer): number | bigint | null {
+  const s = b.toString('latin1');
+  if (!/^-?\d{1,19}$/.test(s)) return null;
+  const n = Number(s);
+  if (Number.isSafeInteger(n)) return n;
+  const big = BigInt(s);
+  return big >= -(2n ** 63n) && big < 2n ** 63n ? big : null;
+}
+
+const NOT_INTEGER = 'ERR value is not an integer or out of range';
+const SYNTAX = 'ERR syntax error';
+
+/** Copies the value of `key` into a bulk reply straight from shared memory; a null on a miss. */
+function bulkOfKey(c: RespContext, key: Buffer): void {
+  let room = 4096;
+  for (;;) {
+    const { bytes, at } = c.w.bulkStart(room);
+    const n = getInto(c.cx, key, bytes, at, found);
+    if (n < 0) return c.w.nil();
+    if (n <= room) return c.w.bulkEnd(at, n);
+    room = n;
+  }
+}
+
+/** A TTL in seconds from SET's or SETEX's option (`unit` 1 for seconds, 1000 for ms), or an error reply. */
+function ttlSeconds(c: RespContext, arg: Buffer, unit: number, absolute: boolean, cmd: string): number | null {
+  const n = intArg(arg);
+  if (typeof n !== 'number' || n <= 0) {
+    c.w.error(`ERR invalid expire time in '${cmd}' command`);
+    return null;
+  }
+  // Sub-second TTLs round up to the next whole second: the table keeps expiry in seconds.
+  const seconds = absolute ? Math.ceil(n / unit - c.cx.now() / 1000) : Math.ceil(n / unit);
+  if (seconds > MAX_TTL_SECONDS) {
+    c.w.error(`ERR invalid expire time in '${cmd}' command`);
+    return null;
+  }
+  return Math.max(seconds, 0);
+}
+
+const SET: Handler = (c, argv) => {
+  let ttl = 0;
+  let nx = false;
+  let xx = false;
+  let expired = false;
+  for (let i = 3; i < argv.length; i++) {
+    const o = upper(argv[i]);
+    if (o === 'NX' && !xx) nx = true;
+    else if (o === 'XX' && !nx) xx = true;
+    else if ((o === 'EX' || o === 'PX' || o === 'EXAT' || o === 'PXAT') && i + 1 < argv.length && ttl === 0) {
+      const t = ttlSeconds(c, argv[++i], o[0] === 'P' ? 1000 : 1, o.endsWith('AT'), 'set');
+      if (t === null) return;
+      if (t === 0) expired = true; // an absolute time already past: Redis stores nothing lasting
+      ttl = t;
+    } else return c.w.error(SYNTAX);
+  }
+  if (expired) {
+    if ((nx && has(c.cx, argv[1])) || (xx && !has(c.cx, argv[1]))) return c.w.nil();
+    del(c.cx, argv[1]);
+    return c.w.simple('OK');
+  }
+  if (!nx && !xx) set(c.cx, argv[1], argv[2], ttl, written);
+  else if (!setWith(c.cx, argv[1], argv[2], { ttlSeconds: ttl, ifAbsent: nx, ifPresent: xx }, written)) return c.w.nil();
+  c.w.simple('OK');
+};
+
+const INCR_BY = (sign: 1 | -1, byArg: boolean): Handler => (c, argv) => {
+  let by: number | bigint = 1;
+  if (byArg) {
+    const n = intArg(argv[2]);
+    if (n === null) return c.w.error(NOT_INTEGER);
+    by = n;
+  }
+  c.w.integer(sign === 1 ? incr(c.cx, argv[1], by, written) : decr(c.cx, argv[1], by, written));
+};
+
+const EXPIRE_IN = (unit: number, absolute: boolean, name: string): Handler => (c, argv) => {
+  const n = intArg(argv[2]);
+  if (typeof n !== 'number') return c.w.error(NOT_INTEGER);
+  if (argv.length > 3) return c.w.error(`ERR Unsupported option ${argv[3].toString()}`);
+  if (!absolute) {
+    // A relative time: whole seconds, a part second rounded up (the table keeps seconds); 0
+    // or less deletes, as Redis does.
+    const seconds = Math.ceil(n / unit);
+    if (seconds > MAX_TTL_SECONDS) return c.w.error(`ERR invalid expire time in '${name}' command`);
+    return c.w.integer((seconds <= 0 ? del(c.cx, argv[1]) : expire(c.cx, argv[1], seconds)) ? 1 : 0);
+  }
+  const atSeconds = Math.ceil(n / unit);
+  if (atSeconds - c.cx.now() / 1000 > MAX_TTL_SECONDS) return c.w.error(`ERR invalid expire time in '${name}' command`);
+  c.w.integer(expireAt(c.cx, argv[1], atSeconds) ? 1 : 0);
+};
+
+const TTL_IN = (unit: number): Handler => (c, argv) => {
+  if (!has(c.cx, argv[1], found)) return c.w.integer(-2);
+  if (found.expireAt === 0) return c.w.integer(-1);
+  if (unit === 1) return c.w.integer(ttl(c.cx, argv[1]));
+  c.w.integer(Math.max(0, (found.expireAt >>> 0) * 1000 - Math.floor(c.cx.now())));
+};
+
+/** A glob (Redis MATCH / KEYS) as a RegExp over latin1 text of the key bytes. */
+function globRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i];
+    if (ch === '*') re += '[\\s\\S]*';
+    else if (ch === '?') re += '[\\s\\S]';
+    else if (ch === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end < 0) { re += '\\['; continue; }
+      let cls = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
+      if (cls.startsWith('^')) cls = `^${cls.slice(1)}`;
+      re += `[${cls}]`;
+      i = end;
+    } else if (ch === '\\' && i + 1 < glob.length) re += `\\x${glob.charCodeAt(++i).toString(16).padStart(2, '0')}`;
+    else re += `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** The literal prefix of a glob (up to its first special character): scanned by the table. */
+function globPrefix(glob: string): string {
+  const m = /^[^*?[\\]*/.exec(glob);
+  return m ? m[0] : '';
+}
+
+const SCAN: Handler = (c, argv) => {
+  let count = 10;
+  let match: string | undefined;
+  for (let i = 2; i < argv.length; i += 2) {
+    const o = upper(argv[i]);
+    if (i + 1 >= argv.length) return c.w.error(SYNTAX);
+    if (o === 'COUNT') {
+      const n = intArg(argv[i + 1]);
+      if (typeof n !== 'number' || n < 1) return c.w.error(n === null ? NOT_INTEGER : SYNTAX);
+      count = Math.min(n, 100_000);
+    } else if (o === 'MATCH') match = argv[i + 1].toString('latin1');
+    else if (o === 'TYPE') {
+      if (lower(argv[i + 1]) !== 'string') {
+        // Every key is a string here: another type matches nothing, walk or not.
+        c.w.array(2);
+        c.w.bulk('0');
+        c.w.array(0);
+        return;
+      }
+    } else return c.w.error(SYNTAX);
+  }
+  keysOut.length = 0;
+  const prefix = match ? Buffer.from(globPrefix(match), 'latin1') : null;
+  const next = scanKeys(c.cx, argv[1].toString('latin1'), count, prefix && prefix.length ? prefix : null, keysOut);
+  const re = match ? globRegExp(match) : null;
+  const keys = re ? keysOut.filter((k) => re.test(Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1'))) : keysOut;
+  c.w.array(2);
+  c.w.bulk(next);
+  c.w.array(keys.length);
+  for (const k of keys) c.w.bulk(k);
+};
+
+const KEYS: Handler = (c, argv) => {
+  const glob = argv[1].toString('latin1');
+  const re = globRegExp(glob);
+  const prefix = Buffer.from(globPrefix(glob), 'latin1');
+  const all: Uint8Array[] = [];
+  let cursor = '0';
+  do {
+    keysOut.length = 0;
+    cursor = scanKeys(c.cx, cursor, 10_000, prefix.length ? prefix : null, keysOut);
+    for (const k of keysOut) if (re.test(Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1'))) all.push(k);
+  } while (cursor !== '0');
+  c.w.array(all.length);
+  for (const k of all) c.w.bulk(k);
+};
+
+function infoText(c: RespContext, section: string): string {
+  const s = cacheStats(c.cx, c.server.memoryLimitBytes);
+  const up = Math.floor((Date.now() - c.server.startedAtMs) / 1000);
+  const parts: Record<string, string[]> = {
+    server: ['redis_version:7.0.0', 'sabcache_version:0.1.0', 'redis_mode:standalone', `process_id:${process.pid}`, `tcp_port:${c.server.port}`, `uptime_in_seconds:${up}`, `uptime_in_days:${Math.floor(up / 86400)}`],
+    clients: [`connected_clients:${c.server.connectedClients()}`],
+    memory: [`used_memory:${s.memoryUsedBytes}`, `maxmemory:${s.memoryLimitBytes}`, 'maxmemory_policy:s3fifo'],
+    stats: [`total_commands_processed:${c.server.commandsProcessed()}`, `keyspace_hits:${s.hits}`, `keyspace_misses:${s.misses}`, `evicted_keys:${s.evictions}`, `expired_keys:${s.expired}`],
+    persistence: ['loading:0'],
+    keyspace: s.items > 0 ? [`db0:keys=${s.items},expires=0,avg_ttl=0`] : [],
+  };
+  const names = section === '' || section === 'all' || section === 'everything' || section === 'default' ? Object.keys(parts) : [section];
+  return names.filter((n) => parts[n]).map((n) => `# ${n[0].toUpperCase()}${n.slice(1)}\r\n${parts[n].join('\r\n')}\r\n`).join('\r\n');
+}
+
+function clientLine(c: RespContext): string {
+  return `id=${c.session.id} addr=${c.session.addr} name=${c.session.name} db=0 resp=${c.w.protocol}`;
+}
+
+const HELLO: Handler = (c, argv) => {
+  if (argv.length > 1) {
+    const v = intArg(argv[1]);
+    if (v !== 2 && v !== 3) return c.w.error('NOPROTO sorry, this protocol version is not supported.');
+    for (let i = 2; i < argv.length; i++) {
+      const o = upper(argv[i]);
+      if (o === 'SETNAME' && i + 1 < argv.length) c.session.name = argv[++i].toString();
+      else if (o === 'AUTH') return c.w.error('ERR AUTH is not supported yet: sabcache has no users (see the README)');
+      else return c.w.error(SYNTAX);
+    }
+    c.w.protocol = v;
+  }
+  c.w.map(7);
+  c.w.bulk('server'); c.w.bulk('redis');
+  c.w.bulk('version'); c.w.bulk('7.0.0');
+  c.w.bulk('proto'); c.w.integer(c.w.protocol);
+  c.w.bulk('id'); c.w.integer(c.session.id);
+  c.w.bulk('mode'); c.w.bulk('standalone');
+  c.w.bulk('role'); c.w.bulk('master');
+  c.w.bulk('modules'); c.w.array(0);
+};
+
+const CLIENT: Handler = (c, argv) => {
+  const sub = upper(argv[1]);
+  if (sub === 'SETNAME' && argv.length === 3) {
+    if (/[\s]/.test(argv[2].toString())) return c.w.error('ERR Client names cannot contain spaces, newlines or special characters.');
+    c.session.name = argv[2].toString();
+    return c.w.simple('OK');
+  }
+  if (sub === 'GETNAME') return c.w.bulk(c.session.name === '' ? null : c.session.name);
+  if (sub === 'ID') return c.w.integer(c.session.id);
+  if (sub === 'INFO') return c.w.verbatim(`${clientLine(c)}\n`);
+  if (sub === 'LIST') return c.w.verbatim(`${clientLine(c)}\n`);
+  if (sub === 'SETINFO') return c.w.simple('OK'); // node-redis and redis-cli send it at start
+  c.w.error(`ERR unknown subcommand '${argv[1].toString()}'. Try CLIENT HELP.`);
+};
+
+const COMMAND: Handler = (c, argv) => {
+  const sub = argv.length > 1 ? upper(argv[1]) : '';
+  if (sub === 'COUNT') return c.w.integer(COMMANDS.size);
+  if (sub === 'DOCS') return c.w.map(0); // no docs: clients and redis-cli work without them
+  if (sub === 'INFO' || sub === '') {
+    const names = sub === '' ? [...COMMANDS.keys()] : argv.slice(2).map(lower);
+    c.w.array(names.length);
+    for (const n of names) {
+      const cmd = COMMANDS.get(n);
+      if (!cmd) { c.w.nilArray(); continue; }
+      // name, arity, flags, first key, last key, step (Redis 7's first six fields)
+      c.w.array(6);
+      c.w.bulk(n);
+      c.w.integer(cmd.arity);
+      c.w.set(0);
+      const keyed = !NO_KEYS.has(n);
+      c.w.integer(keyed ? 1 : 0);
+      c.w.integer(keyed ? (n === 'mget' || n === 'del' || n === 'exists' || n === 'unlink' ? -1 : n === 'mset' ? -1 : 1) : 0);
+      c.w.integer(keyed ? (n === 'mset' ? 2 : 1) : 0);
+    }
+    return;
+  }
+  c.w.error(`ERR unknown subcommand '${argv[1].toString()}'. Try COMMAND HELP.`);
+};
+
+const NO_KEYS = new Set(['ping', 'echo', 'hello', 'select', 'quit', 'reset', 'client', 'command', 'dbsize', 'flushdb', 'flushall', 'info', 'time', 'scan', 'keys', 'config']);
+
+/** The commands, by lowercase name. */
+export const COMMANDS = new Map<string, Command>([
+  ['ping', { arity: -1, run: (c, a) => (a.length > 2 ? c.w.error("ERR wrong number of arguments for 'ping' command") : a.length === 2 ? c.w.bulk(a[1]) : c.w.simple('PONG')) }],
+  ['echo', { arity: 2, run: (c, a) => c.w.bulk(a[1]) }],
+  ['hello', { arity: -1, run: HELLO }],
+  ['select', { arity: 2, run: (c, a) => (a[1].toString() === '0' ? c.w.simple('OK') : c.w.error('ERR DB index is out of range')) }],
+  ['quit', { arity: -1, run: (c) => { c.session.quit = true; c.w.simple('OK'); } }],
+  ['reset', { arity: 1, run: (c) => { c.w.protocol = 2; c.session.name = ''; c.w.simple('RESET'); } }],
+  ['client', { arity: -2, run: CLIENT }],
+  ['command', { arity: -1, run: COMMAND }],
+  ['get', { arity: 2, run: (c, a) => bulkOfKey(c, a[1]) }],
+  ['set', { arity: -3, run: SET }],
+  ['setnx', { arity: 3, run: (c, a) => c.w.integer(setWith(c.cx, a[1], a[2], { ifAbsent: true }, written) ? 1 : 0) }],
+  ['setex', { arity: 4, run: (c, a) => { const t = ttlSeconds(c, a[2], 1, false, 'setex'); if (t !== null) { set(c.cx, a[1], a[3], t, written); c.w.simple('OK'); } } }],
+  ['psetex', { arity: 4, run: (c, a) => { const t = ttlSeconds(c, a[2], 1000, false, 'psetex'); if (t !== null) { set(c.cx, a[1], a[3], t, written); c.w.simple('OK'); } } }],
+  ['mget', { arity: -2, run: (c, a) => { c.w.array(a.length - 1); for (let i = 1; i < a.length; i++) bulkOfKey(c, a[i]); } }],
+  ['mset', { arity: -3, run: (c, a) => { if (a.length % 2 === 0) return c.w.error("ERR wrong number of arguments for 'mset' command"); for (let i = 1; i < a.length; i += 2) set(c.cx, a[i], a[i + 1], 0, written); c.w.simple('OK'); } }],
+  ['strlen', { arity: 2, run: (c, a) => c.w.integer(has(c.cx, a[1], found) ? found.length : 0) }],
+  ['incr', { arity: 2, run: INCR_BY(1, false) }],
+  ['decr', { arity: 2, run: INCR_BY(-1, false) }],
+  ['incrby', { arity: 3, run: INCR_BY(1, true) }],
+  ['decrby', { arity: 3, run: INCR_BY(-1, true) }],
+  ['del', { arity: -2, run: (c, a) => { let n = 0; for (let i = 1; i < a.length; i++) if (del(c.cx, a[i])) n++; c.w.integer(n); } }],
+  ['unlink', { arity: -2, run: (c, a) => { let n = 0; for (let i = 1; i < a.length; i++) if (del(c.cx, a[i])) n++; c.w.integer(n); } }],
+  ['exists', { arity: -2, run: (c, a) => { let n = 0; for (let i = 1; i < a.length; i++) if (has(c.cx, a[i])) n++; c.w.integer(n); } }],
+  ['type', { arity: 2, run: (c, a) => c.w.simple(has(c.cx, a[1]) ? 'string' : 'none') }],
+  ['expire', { arity: -3, run: EXPIRE_IN(1, false, 'expire') }],
+  ['pexpire', { arity: -3, run: EXPIRE_IN(1000, false, 'pexpire') }],
+  ['expireat', { arity: -3, run: EXPIRE_IN(1, true, 'expireat') }],
+  ['pexpireat', { arity: -3, run: EXPIRE_IN(1000, true, 'pexpireat') }],
+  ['ttl', { arity: 2, run: TTL_IN(1) }],
+  ['pttl', { arity: 2, run: TTL_IN(1000) }],
+  ['persist', { arity: 2, run: (c, a) => { const present = has(c.cx, a[1], found); c.w.integer(present && found.expireAt !== 0 && persist(c.cx, a[1]) ? 1 : 0); } }],
+  ['scan', { arity: -2, run: SCAN }],
+  ['keys', { arity: 2, run: KEYS }],
+  ['dbsize', { arity: 1, run: (c) => c.w.integer(itemCount(c.cx)) }],
+  ['flushdb', { arity: -1, run: (c) => { flush(c.cx); c.w.simple('OK'); } }],
+  ['flushall', { arity: -1, run: (c) => { flush(c.cx); c.w.simple('OK'); } }],
+  ['info', { arity: -1, run: (c, a) => c.w.verbatim(infoText(c, a.length > 1 ? lower(a[1]) : '')) }],
+  ['time', { arity: 1, run: (c) => { const us = Math.floor(performance.timeOrigin * 1000 + performance.now() * 1000); c.w.array(2); c.w.bulk(String(Math.floor(us / 1e6))); c.w.bulk(String(us % 1e6)); } }],
+  ['config', { arity: -2, run: (c, a) => {
+    if (upper(a[1]) !== 'GET') return c.w.error('ERR CONFIG is read-only here: only CONFIG GET');
+    const all: Record<string, string> = { maxmemory: String(c.server.memoryLimitBytes), 'maxmemory-policy': 's3fifo', databases: '1', port: String(c.server.port), appendonly: 'no', save: '' };
+    const re = a.length > 2 ? globRegExp(a[2].toString('latin1')) : /$^/;
+    const hits = Object.entries(all).filter(([k]) => re.test(k));
+    c.w.map(hits.length);
+    for (const [k, v] of hits) { c.w.bulk(k); c.w.bulk(v); }
+  } }],
+]);
+
+/**
+ * Runs one command (`argv[0]` its name) and writes its reply. Never throws: a command
+ * layer error becomes Redis's error reply.
+ */
+export function runCommand(c: RespContext, argv: Buffer[]): void {
+  const name = lower(argv[0]);
+  const cmd = COMMANDS.get(name);
+  if (!cmd) {
+    const args = argv.slice(1, 4).map((b) => `'${b.toString().slice(0, 40)}'`).join(' ');
+    return c.w.error(`ERR unknown command '${argv[0].toString().slice(0, 40)}', with args beginning with: ${args}`);
+  }
+  if (cmd.arity > 0 ? argv.length !== cmd.arity : argv.length < -cmd.arity) return c.w.error(`ERR wrong number of arguments for '${name}' command`);
+  try {
+    cmd.run(c, argv);
+  } catch (e) {
+    c.w.error(redisError(e, name));
+  }
+}
+
+/** Redis's error reply text for an error of the command layer. */
+export function redisError(e: unknown, cmd: string): string {
+  if (!(e instanceof SabcacheError)) {
+    console.error('sabcache: RESP command failed:', e);
+    return 'ERR internal error';
+  }
+  switch (e.code) {
+    case 'SABCACHE_ERR_BAD_TTL': return `ERR invalid expire time in '${cmd}' command`;
+    case 'SABCACHE_ERR_NOT_INTEGER': return NOT_INTEGER;
+    case 'SABCACHE_ERR_OVERFLOW': return 'ERR increment or decrement would overflow';
+    case 'SABCACHE_ERR_OUT_OF_MEMORY': return "OOM command not allowed when used memory > 'maxmemory'.";
+    case 'SABCACHE_ERR_BAD_OPTION': return `ERR ${e.message}`;
+    default: return `ERR ${e.message} (${e.code})`;
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * The RESP port of one server worker (docs/design.md §7): a `net.Server` on a listening
+ * socket of its own with SO_REUSEPORT on the shared port, so that the kernel spreads the
+ * connections over the workers with no accepting thread (Node 20's `net` has no
+ * `reusePort`; `node-unix-socket`'s `createReuseportFd` makes the socket, and each worker
+ * listens on its own fd: one fd shared by threads would be closed for all by one of them).
+ *
+ * Per connection: a RESP parser with the limits of resp-parser.ts, the commands of every
+ * read run in order, and their replies written with one `write` (pipelining). A protocol
+ * error is answered `-ERR Protocol error: …` and the connection closed, as Redis does; no
+ * input touches stored data or ends the thread.
+ *
+ * @module
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { createRequire } from 'node:module';
+import { RespParser, RespProtocolError, type RespLimits } from '../protocol/resp-parser.ts';
+import { RespWriter } from '../protocol/resp-writer.ts';
+import type { SharedCache } from '../shared-cache.ts';
+import { type RespServerInfo, type RespSession, runCommand } from './resp-commands.ts';
+
+const require = createRequire(import.meta.url);
+
+/** Redis's defaults: 1 Mi arguments per command, 64 KiB inline lines. */
+export const RESP_MAX_ARGS = 1024 * 1024;
+export const RESP_MAX_INLINE_BYTES = 64 * 1024;
+/** Reply bytes buffered for a client that does not read before it is disconnected (Redis's output-buffer limit). */
+export const RESP_MAX_OUTPUT_BYTES = 64 << 20;
+
+/** A worker's RESP listener. */
+export interface RespListener {
+  /** Stops accepting; open connections stay until they close or {@link closeAll}. */
+  stopListening(): void;
+  /** Closes every open connection. */
+  closeAll(): void;
+  /** Open connections. */
+  readonly connections: number;
+}
+
+/**
+ * Listens on `host`:`port` with SO_REUSEPORT and serves RESP from this thread's attachment
+ * to `cache`. Resolves once listening.
+ * @throws the socket's error (EADDRINUSE, …) when it cannot listen.
+ */
+export async function listenResp(cache: SharedCache, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number): Promise<RespListener> {
+  const { createReuseportFd, closeFd } = require('node-unix-socket') as { createReuseportFd(port: number, host: string): number; closeFd(fd: number): void };
+  const limits: RespLimits = { maxBulkBytes: maxValueBytes, maxArgs: RESP_MAX_ARGS, maxInlineBytes: RESP_MAX_INLINE_BYTES };
+  const sockets = new Set<Socket>();
+  let processed = 0;
+  let nextId = 1;
+  const info: RespServerInfo = {
+    startedAtMs: Date.now(),
+    port,
+    memoryLimitBytes,
+    connectedClients: () => sockets.size,
+    commandsProcessed: () => processed,
+  };
+  const cx = cache.commands;
+
+  const server: Server = createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    const session: RespSession = { id: threadIndex * 2 ** 32 + nextId++, name: '', quit: false, addr: `${socket.remoteAddress}:${socket.remotePort}` };
+    const parser = new RespParser(limits);
+    const w = new RespWriter();
+    const ctx = { cx, w, session, server: info };
+    socket.on('data', (chunk: Buffer) => {
+      parser.push(chunk);
+      let fatal: string | undefined;
+      try {
+        for (let argv = parser.next(); argv !== undefined; argv = parser.next()) {
+          processed++;
+          runCommand(ctx, argv);
+          if (session.quit) break;
+        }
+      } catch (e) {
+        if (!(e instanceof RespProtocolError)) throw e;
+        fatal = e.message;
+      }
+      if (fatal !== undefined) w.error(`ERR ${fatal}`);
+      if (w.length > 0) socket.write(w.take());
+      if (fatal !== undefined || session.quit) socket.end();
+      else if (socket.writableLength > RESP_MAX_OUTPUT_BYTES) socket.destroy(); // a client that does not read its replies
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  const fd = createReuseportFd(port, host);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ fd }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    closeFd(fd);
+    throw e;
+  }
+  server.on('error', (e) => console.error('sabcache: RESP listener error:', e));
+  return {
+    stopListening: () => server.close(),
+    closeAll: () => {
+      for (const s of sockets) s.destroy();
+    },
+    get connections() {
+      return sockets.size;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RespWriter } from '../../src/protocol/resp-writer.ts';
+
+test('RESP2 replies, and RESP3 types after HELLO 3', () => {
+  const w = new RespWriter();
+  w.simple('OK');
+  w.error('ERR bad\r\nthing');
+  w.integer(-3);
+  w.integer(2n ** 62n);
+  w.bulk('héllo');
+  w.bulk(Buffer.from([0, 13, 10]));
+  w.bulk(null);
+  w.nilArray();
+  w.map(1);
+  w.bulk('k');
+  w.bulk('v');
+  assert.equal(w.take().toString('latin1'), `+OK\r\n-ERR bad thing\r\n:-3\r\n:${2n ** 62n}\r\n$6\r\nhÃ©llo\r\n$3\r\n\x00\r\n\r\n$-1\r\n*-1\r\n*2\r\n$1\r\nk\r\n$1\r\nv\r\n`);
+  w.protocol = 3;
+  w.nil();
+  w.map(1);
+  w.set(2);
+  w.verbatim('a');
+  assert.equal(w.take().toString(), '_\r\n%1\r\n~2\r\n=5\r\ntxt:a\r\n');
+});
+
+test('a bulk copied in place gets its header right before it, for any length', () => {
+  const w = new RespWriter();
+  for (const n of [0, 1, 9, 10, 99, 100, 5000, 70_000]) {
+    w.simple('x');
+    const { bytes, at } = w.bulkStart(n);
+    bytes.fill(0x61, at, at + n);
+    w.bulkEnd(at, n);
+    assert.equal(w.take().toString(), `+x\r\n$${n}\r\n${'a'.repeat(n)}\r\n`, `length ${n}`);
+  }
+});

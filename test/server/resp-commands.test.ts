@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { createClient } from 'redis';
+import { type RunningServer, startServer } from '../helpers/server-process.ts';
+
+let srv: RunningServer;
+let r: Redis;
+before(async () => {
+  srv = await startServer(['--threads', '2', '--memory', '32mb', '--max-value-bytes', '64kb']);
+  r = new Redis({ port: srv.respPort, host: '127.0.0.1', lazyConnect: true });
+  await r.connect();
+});
+after(async () => {
+  r.disconnect();
+  await srv.stop();
+});
+
+test('connection commands: PING, ECHO, SELECT, HELLO, CLIENT, COMMAND, unknown commands', async () => {
+  assert.equal(await r.ping(), 'PONG');
+  assert.equal(await r.echo('hi'), 'hi');
+  assert.equal(await r.select(0), 'OK');
+  await assert.rejects(r.select(1), /ERR DB index is out of range/);
+  assert.equal(await r.client('SETNAME', 'tester'), 'OK');
+  assert.equal(await r.client('GETNAME'), 'tester');
+  assert.equal(typeof (await r.client('ID')), 'number');
+  assert.ok(((await r.call('COMMAND', 'COUNT')) as number) > 30);
+  await assert.rejects(r.call('NOSUCH', 'a'), /ERR unknown command 'NOSUCH', with args beginning with: 'a'/);
+  await assert.rejects(r.call('GET'), /ERR wrong number of arguments for 'get' command/);
+  const hello = (await r.call('HELLO', '2')) as unknown[];
+  assert.deepEqual(hello.slice(0, 4), ['server', 'redis', 'version', '7.0.0']);
+  await assert.rejects(r.call('HELLO', '4'), /NOPROTO/);
+});
+
+test('strings: GET, SET with EX/PX/EXAT/NX/XX, SETNX, SETEX, PSETEX, MGET, MSET, STRLEN, INCR/DECR/INCRBY/DECRBY', async () => {
+  assert.equal(await r.set('s', 'v'), 'OK');
+  assert.equal(await r.get('s'), 'v');
+  assert.equal(await r.get('none'), null);
+  assert.equal(await r.set('s', 'w', 'NX'), null);
+  assert.equal(await r.set('new', 'w', 'XX'), null);
+  assert.equal(await r.set('s', 'w', 'XX'), 'OK');
+  assert.equal(await r.set('ex', 'v', 'EX', 100), 'OK');
+  assert.equal(await r.ttl('ex'), 100);
+  assert.equal(await r.set('px', 'v', 'PX', 1500), 'OK');
+  assert.ok([1, 2].includes(await r.ttl('px')), 'sub-second TTLs round up to whole seconds');
+  assert.equal(await r.set('at', 'v', 'EXAT', Math.floor(Date.now() / 1000) + 50), 'OK');
+  assert.ok(Math.abs((await r.ttl('at')) - 50) <= 1);
+  assert.equal(await r.set('past', 'v', 'EXAT', 1), 'OK');
+  assert.equal(await r.exists('past'), 0, 'an absolute time already past stores nothing lasting');
+  await assert.rejects(r.set('bad', 'v', 'EX', 0), /ERR invalid expire time in 'set' command/);
+  await assert.rejects(r.call('SET', 'bad', 'v', 'EX'), /ERR syntax error/);
+  await assert.rejects(r.call('SET', 'bad', 'v', 'NX', 'XX'), /ERR syntax error/);
+  assert.equal(await r.setnx('nx', '1'), 1);
+  assert.equal(await r.setnx('nx', '2'), 0);
+  assert.equal(await r.setex('sx', 30, 'v'), 'OK');
+  assert.equal(await r.ttl('sx'), 30);
+  assert.equal(await r.psetex('psx', 2500, 'v'), 'OK');
+  assert.equal(await r.mset('m1', 'a', 'm2', 'b'), 'OK');
+  assert.deepEqual(await r.mget('m1', 'nope', 'm2'), ['a', null, 'b']);
+  assert.equal(await r.strlen('m1'), 1);
+  assert.equal(await r.strlen('nope'), 0);
+  assert.equal(await r.incr('n'), 1);
+  assert.equal(await r.incrby('n', 41), 42);
+  assert.equal(await r.decr('n'), 41);
+  assert.equal(await r.decrby('n', 40), 1);
+  await assert.rejects(r.incr('s'), /ERR value is not an integer or out of range/);
+  await r.set('big', '9223372036854775807');
+  await assert.rejects(r.incr('big'), /ERR increment or decrement would overflow/);
+  await assert.rejects(r.incrby('n', 'x' as never), /ERR value is not an integer or out of range/);
+});
+
+test('keys: DEL, UNLINK, EXISTS, TYPE, EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT, TTL, PTTL, PERSIST, SCAN, KEYS, DBSIZE, FLUSHDB', async () => {
+  await r.flushdb();
+  await r.mset('k1', 'a', 'k2', 'b', 'other', 'c');
+  assert.equal(await r.exists('k1', 'k2', 'zz'), 2);
+  assert.equal(await r.type('k1'), 'string');
+  assert.equal(await r.type('zz'), 'none');
+  assert.equal(await r.dbsize(), 3);
+  assert.equal(await r.expire('k1', 100), 1);
+  assert.equal(await r.expire('zz', 100), 0);
+  assert.equal(await r.ttl('k1'), 100);
+  assert.ok((await r.pttl('k1')) > 99_000);
+  assert.equal(await r.ttl('k2'), -1);
+  assert.equal(await r.ttl('zz'), -2);
+  assert.equal(await r.pttl('zz'), -2);
+  assert.equal(await r.persist('k1'), 1);
+  assert.equal(await r.persist('k1'), 0, 'no TTL to remove');
+  assert.equal(await r.pexpire('k2', 5000), 1);
+  assert.ok([5, 6].includes(await r.ttl('k2')));
+  assert.equal(await r.expireat('k2', Math.floor(Date.now() / 1000) + 200), 1);
+  assert.ok(Math.abs((await r.ttl('k2')) - 200) <= 1);
+  assert.equal(await r.pexpireat('k2', Date.now() - 1000), 1, 'a time past deletes');
+  assert.equal(await r.exists('k2'), 0);
+  assert.deepEqual((await r.keys('k*')).sort(), ['k1']);
+  assert.deepEqual((await r.keys('*')).sort(), ['k1', 'other']);
+  const seen: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', '?1', 'COUNT', 100);
+    seen.push(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  assert.deepEqual(seen, ['k1']);
+  assert.deepEqual(await r.scan('0', 'TYPE', 'hash'), ['0', []]);
+  assert.equal(await r.del('k1', 'other', 'zz'), 2);
+  assert.equal(await r.unlink('k1'), 0);
+  await r.set('x', '1');
+  assert.equal(await r.flushdb(), 'OK');
+  assert.equal(await r.dbsize(), 0);
+});
+
+test('server: INFO with Redis\'s field names, TIME, CONFIG GET', async () => {
+  await r.set('i', 'v');
+  await r.get('i');
+  await r.get('missing');
+  const info = await r.info();
+  for (const field of ['redis_version:', 'uptime_in_seconds:', 'connected_clients:', 'used_memory:', 'maxmemory:33554432', 'keyspace_hits:', 'keyspace_misses:', 'evicted_keys:', 'expired_keys:', 'db0:keys=']) assert.ok(info.includes(field), field);
+  assert.match(await r.info('keyspace'), /^# Keyspace\r\ndb0:keys=\d+/);
+  const [seconds, micros] = (await r.time()) as unknown as [string, string];
+  assert.ok(Math.abs(Number(seconds) - Date.now() / 1000) < 5 && Number(micros) < 1e6);
+  assert.deepEqual(await r.config('GET', 'maxmemory'), ['maxmemory', '33554432']);
+  await assert.rejects(r.config('SET', 'maxmemory', '1'), /ERR CONFIG is read-only/);
+});
+
+test('one store: a key written over RESP reads the same over HTTP with its TTL, and the other way round', async () => {
+  await r.set('shared', 'from resp', 'EX', 60);
+  const res = await fetch(`${srv.base}/v1/kv/shared`);
+  assert.equal(await res.text(), 'from resp');
+  assert.equal(res.headers.get('sabcache-ttl'), '60');
+  assert.match(res.headers.get('etag')!, /^"[0-9a-f]+\.[0-9a-f]+"$/);
+  await fetch(`${srv.base}/v1/kv/from-http?ttl=30`, { method: 'PUT', body: 'over http' });
+  assert.equal(await r.get('from-http'), 'over http');
+  assert.equal(await r.ttl('from-http'), 30);
+  await fetch(`${srv.base}/v1/kv/counter/incr?by=5`, { method: 'POST' });
+  assert.equal(await r.incr('counter'), 6);
+});
+
+test('node-redis drives the same commands', async () => {
+  const c = createClient({ socket: { port: srv.respPort, host: '127.0.0.1' } });
+  await c.connect();
+  try {
+    assert.equal(await c.set('nr', 'x', { EX: 10 }), 'OK');
+    assert.equal(await c.get('nr'), 'x');
+    assert.equal(await c.ttl('nr'), 10);
+    assert.equal(await c.incrBy('nr-n', 3), 3);
+    assert.deepEqual(await c.mGet(['nr', 'nope']), ['x', null]);
+    assert.equal(await c.del(['nr', 'nr-n']), 2);
+    assert.equal(await c.exists('nr'), 0);
+  } finally {
+    await c.quit();
+  }
+});
