@@ -17,7 +17,9 @@
  * | `SABCACHE_ERR_NOT_OWNER` | {@link NotOwnerError} | an owner-only method was called on an attached cache |
  * | `SABCACHE_ERR_NATIVE_MISSING` | {@link NativeMissingError} | uWebSockets.js has no native binding for this platform |
  * | `SABCACHE_ERR_NOT_INTEGER` | {@link NotIntegerError} | incr/decr on a value that is not a decimal int64 |
+ * | `SABCACHE_ERR_NOT_FLOAT` | {@link NotFloatError} | incrByFloat on a value (or with an increment) that is not a finite decimal number |
  * | `SABCACHE_ERR_OVERFLOW` | {@link OverflowError} | incr/decr would leave the int64 range |
+ * | `SABCACHE_ERR_WRONG_TYPE` | {@link WrongTypeError} | a string operation on a list or hash, or a list operation on another type (Redis WRONGTYPE) |
  * | `SABCACHE_ERR_RESPONSE_TOO_LARGE` | {@link ResponseTooLargeError} | an answer would pass `--max-response-bytes` |
  * | `SABCACHE_ERR_FORBIDDEN_ORIGIN` | {@link ForbiddenOriginError} | a browser `Origin` not in `--allowed-origins` |
  * | `SABCACHE_ERR_UNSUPPORTED_MEDIA_TYPE` | {@link UnsupportedMediaTypeError} | a batch body that is neither JSON nor octet-stream |
@@ -61,7 +63,9 @@ export type ErrorCode =
   | 'SABCACHE_ERR_NOT_OWNER'
   | 'SABCACHE_ERR_NATIVE_MISSING'
   | 'SABCACHE_ERR_NOT_INTEGER'
+  | 'SABCACHE_ERR_NOT_FLOAT'
   | 'SABCACHE_ERR_OVERFLOW'
+  | 'SABCACHE_ERR_WRONG_TYPE'
   | 'SABCACHE_ERR_RESPONSE_TOO_LARGE'
   | 'SABCACHE_ERR_FORBIDDEN_ORIGIN'
   | 'SABCACHE_ERR_UNSUPPORTED_MEDIA_TYPE'
@@ -231,6 +235,24 @@ export class NotIntegerError extends SabcacheError {
   }
 }
 
+/**
+ * An operation for one value type on a key that holds another: a string operation (get,
+ * incr, append) on a list or hash, a list operation on a string or hash, a hash operation on
+ * a string or list (Redis's WRONGTYPE). The key keeps its value. Code `SABCACHE_ERR_WRONG_TYPE`.
+ */
+export class WrongTypeError extends SabcacheError {
+  constructor(readonly holds: string) {
+    super('SABCACHE_ERR_WRONG_TYPE', `Operation against a key holding the wrong kind of value (it holds a ${holds})`);
+  }
+}
+
+/** A value or increment that incrByFloat cannot treat as a finite number, or a result that is not finite. Code `SABCACHE_ERR_NOT_FLOAT`. */
+export class NotFloatError extends SabcacheError {
+  constructor(message = 'the value is not a valid float') {
+    super('SABCACHE_ERR_NOT_FLOAT', message);
+  }
+}
+
 /** A WAL file header failed its checks. Code `SABCACHE_ERR_WAL_CORRUPT`. */
 export class WalCorruptError extends SabcacheError {
   constructor(message: string) {
@@ -364,6 +386,8 @@ const CLASS_BY_CODE: Record<ErrorCode, abstract new (...args: never[]) => Sabcac
   SABCACHE_ERR_NOT_OWNER: NotOwnerError,
   SABCACHE_ERR_NATIVE_MISSING: NativeMissingError,
   SABCACHE_ERR_NOT_INTEGER: NotIntegerError,
+  SABCACHE_ERR_WRONG_TYPE: WrongTypeError,
+  SABCACHE_ERR_NOT_FLOAT: NotFloatError,
   SABCACHE_ERR_OVERFLOW: OverflowError,
   SABCACHE_ERR_RESPONSE_TOO_LARGE: ResponseTooLargeError,
   SABCACHE_ERR_FORBIDDEN_ORIGIN: ForbiddenOriginError,

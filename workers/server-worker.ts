@@ -67,7 +67,7 @@ app.listen(config.host, config.port, (socket) => {
   listenSocket = socket;
   if (!config.respPort) return parentPort!.postMessage({ type: 'listening', index });
   // Listening means every data port: /readyz counts a worker only once both listen.
-  listenResp(cache, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index).then((listener) => {
+  listenResp(cache, state, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index).then((listener) => {
     resp = listener;
     if (state.draining) listener.stopListening();
     parentPort!.postMessage({ type: 'listening', index });

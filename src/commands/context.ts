@@ -6,12 +6,15 @@
  *
  * @module
  */
+import { EntryResult } from '../table/entry-result.ts';
 import type { Table } from '../table/table.ts';
 
 /** One thread's command context. Not thread-safe itself (one per thread). */
 export class CommandContext {
   /** Scratch for parsed versions ([epoch, counter]). */
   readonly versionScratch = new Int32Array(2);
+  /** The entry result of commands whose caller passes none. */
+  readonly found = new EntryResult();
 
   /** @param table this thread's table (internal to the command layer). */
   constructor(readonly table: Table) {}

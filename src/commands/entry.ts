@@ -6,7 +6,8 @@
  * @module
  */
 import { EntryResult } from '../table/entry-result.ts';
-import { TYPE_BYTES, TYPE_INTEGER, TYPE_STRING } from '../table/layout.ts';
+import { WrongTypeError } from '../errors.ts';
+import { TYPE_BYTES, TYPE_HASH, TYPE_INTEGER, TYPE_LIST, TYPE_STRING } from '../table/layout.ts';
 import { remainingTtlSeconds } from '../table/ttl.ts';
 import type { CommandContext } from './context.ts';
 import { formatVersion } from './version-text.ts';
@@ -21,12 +22,27 @@ export const VALUE_STRING = TYPE_STRING;
 /** Value type: an integer written by incr/decr (decimal text). */
 export const VALUE_INTEGER = TYPE_INTEGER;
 
+/** Value type: a list (LPUSH, RPUSH; collection-value.ts). */
+export const VALUE_LIST = TYPE_LIST;
+/** Value type: a hash (HSET; collection-value.ts). */
+export const VALUE_HASH = TYPE_HASH;
+
 /** A value type's name, as the APIs give it. */
-export type ValueTypeName = 'bytes' | 'string' | 'integer';
+export type ValueTypeName = 'bytes' | 'string' | 'integer' | 'list' | 'hash';
+
+const TYPE_NAMES: readonly ValueTypeName[] = ['bytes', 'string', 'integer', 'list', 'hash'];
 
 /** The name of `result`'s value type. */
 export function entryTypeName(result: EntryResult): ValueTypeName {
-  return result.type === TYPE_STRING ? 'string' : result.type === TYPE_INTEGER ? 'integer' : 'bytes';
+  return TYPE_NAMES[result.type] ?? 'bytes';
+}
+
+/**
+ * Refuses a string operation on an entry that holds a collection (Redis WRONGTYPE).
+ * @throws WrongTypeError (`SABCACHE_ERR_WRONG_TYPE`) when `result` (a hit) is a list or hash.
+ */
+export function expectString(result: EntryResult): void {
+  if (result.type >= TYPE_LIST) throw new WrongTypeError(entryTypeName(result));
 }
 
 /** The cache's version epoch: with `result.version` (the counter), an entry's version. */

@@ -3,6 +3,9 @@
  * entry's version, TTL and type), has, ttl, getMany. Each is one function with explicit
  * arguments; the entry's details go into an {@link EntryResult} the caller owns.
  *
+ * The value reads refuse a key that holds a list or hash: WrongTypeError
+ * (`SABCACHE_ERR_WRONG_TYPE`), as Redis's GET answers WRONGTYPE.
+ *
  * Key errors, for every command that takes a key: BadKeyError (`SABCACHE_ERR_BAD_KEY`) for
  * an empty key or a string that is not well-formed UTF-16, KeyTooLargeError
  * (`SABCACHE_ERR_KEY_TOO_LARGE`) past `maxKeyBytes`.
@@ -10,7 +13,7 @@
  * @module
  */
 import type { CommandContext } from './context.ts';
-import { EntryResult, entryTtlSeconds, entryTypeName, entryVersion, type ValueTypeName } from './entry.ts';
+import { EntryResult, entryTtlSeconds, entryTypeName, entryVersion, expectString, type ValueTypeName } from './entry.ts';
 
 /** One entry, as {@link getEntry} returns it. */
 export interface CacheEntry {
@@ -20,21 +23,25 @@ export interface CacheEntry {
   version: string;
   /** Whole seconds until it expires (as Redis TTL: N right after `ttlSeconds: N`), or -1 if it never does. */
   ttlSeconds: number;
-  /** How it was stored: `bytes`, `string` or `integer` (by incr/decr). */
+  /** How it was stored: `bytes`, `string` or `integer` (by incr/decr); never a collection (refused). */
   type: ValueTypeName;
 }
 
 /** The value of `key` decoded as UTF-8, or undefined when absent or expired; fills `result` on a hit. */
-export function get(cx: CommandContext, key: string | Uint8Array, result?: EntryResult): string | undefined {
-  return cx.table.getString(key, result);
+export function get(cx: CommandContext, key: string | Uint8Array, result: EntryResult = cx.found): string | undefined {
+  const value = cx.table.getString(key, result);
+  if (value !== undefined) expectString(result);
+  return value;
 }
 
 /**
  * The value of `key` as a Uint8Array this thread owns (a copy; small values are views into
  * a per-thread slab), or undefined; fills `result` on a hit.
  */
-export function getBytes(cx: CommandContext, key: string | Uint8Array, result?: EntryResult): Uint8Array | undefined {
-  return cx.table.getBytes(key, result);
+export function getBytes(cx: CommandContext, key: string | Uint8Array, result: EntryResult = cx.found): Uint8Array | undefined {
+  const value = cx.table.getBytes(key, result);
+  if (value !== undefined) expectString(result);
+  return value;
 }
 
 /** Whether `key` is present and not expired; fills `result` when it is. */
@@ -54,6 +61,7 @@ export function getEntry(cx: CommandContext, key: string | Uint8Array): CacheEnt
   const r = entryScratch;
   const value = cx.table.getBytes(key, r);
   if (value === undefined) return undefined;
+  expectString(r);
   return { value, version: entryVersion(cx, r), ttlSeconds: entryTtlSeconds(cx, r), type: entryTypeName(r) };
 }
 
@@ -64,7 +72,9 @@ export function getEntry(cx: CommandContext, key: string | Uint8Array): CacheEnt
  */
 export function getInto(cx: CommandContext, key: string | Uint8Array, dest: Uint8Array, at: number, result: EntryResult): number {
   cx.table.codec.encode(key);
-  return cx.table.readEncodedInto(dest, at, result);
+  const n = cx.table.readEncodedInto(dest, at, result);
+  if (n >= 0) expectString(result);
+  return n;
 }
 
 /**
@@ -73,11 +83,17 @@ export function getInto(cx: CommandContext, key: string | Uint8Array, dest: Uint
  */
 export function getSliceInto(cx: CommandContext, src: Uint8Array, start: number, len: number, dest: Uint8Array, at: number, result: EntryResult): number {
   cx.table.codec.encodeSlice(src, start, len);
-  return cx.table.readEncodedInto(dest, at, result);
+  const n = cx.table.readEncodedInto(dest, at, result);
+  if (n >= 0) expectString(result);
+  return n;
 }
 
 /** The values of `keys` decoded as UTF-8, undefined where absent; each read on its own. */
 export function getMany(cx: CommandContext, keys: readonly (string | Uint8Array)[]): (string | undefined)[] {
-  const t = cx.table;
-  return keys.map((k) => t.getString(k));
+  return keys.map((k) => get(cx, k));
+}
+
+/** The type of `key`'s value (Redis TYPE): its {@link ValueTypeName}, or undefined when absent. */
+export function typeOf(cx: CommandContext, key: string | Uint8Array): ValueTypeName | undefined {
+  return cx.table.has(key, cx.found) ? entryTypeName(cx.found) : undefined;
 }

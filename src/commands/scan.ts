@@ -60,3 +60,27 @@ export function scan(cx: CommandContext, options: ScanOptions = {}): ScanPage {
   const dec = new TextDecoder();
   return { keys: found.map((k) => dec.decode(k)), cursor };
 }
+
+/**
+ * A key picked at random (Redis RANDOMKEY), or undefined when the cache is empty: the first
+ * live key from a random bucket on (wrapping round once at most), so keys in sparse regions
+ * are picked more often than in dense ones, a bias Redis's sampling has as well.
+ */
+export function randomKey(cx: CommandContext): Uint8Array | undefined {
+  const t = cx.table;
+  const start = Math.floor(Math.random() * t.bucketCount);
+  const out: Uint8Array[] = [];
+  let cursor = start;
+  let wrapped = false;
+  for (;;) {
+    out.length = 0;
+    const next = t.scan(cursor, 16, null, out);
+    if (out.length > 0) return out[Math.floor(Math.random() * out.length)];
+    if (next === 0) {
+      if (wrapped || start === 0) return undefined;
+      wrapped = true;
+    }
+    cursor = next;
+    if (wrapped && cursor >= start) return undefined;
+  }
+}

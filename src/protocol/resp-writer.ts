@@ -28,6 +28,11 @@ export class RespWriter {
     return out;
   }
 
+  /** Drops what was written after {@link length} was `mark` (a reply abandoned half way). */
+  truncate(mark: number): void {
+    if (mark >= 0 && mark <= this.at) this.at = mark;
+  }
+
   private room(n: number): void {
     if (this.at + n <= this.buf.length) return;
     const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));

@@ -14,6 +14,8 @@
  * | 405 | `SABCACHE_ERR_METHOD_NOT_ALLOWED` | method not supported on the route (see `Allow`) |
  * | 409 | `SABCACHE_ERR_NOT_INTEGER` | incr/decr on a value that is not a decimal int64 |
  * | 409 | `SABCACHE_ERR_OVERFLOW` | incr/decr would leave the int64 range |
+ * | 409 | `SABCACHE_ERR_NOT_FLOAT` | (not served over HTTP yet; the code maps here for completeness) |
+ * | 409 | `SABCACHE_ERR_WRONG_TYPE` | a string operation (GET, incr/decr) on a key holding a list or hash |
  * | 409 | `SABCACHE_ERR_NO_DATA_DIR` | `POST /v1/admin/snapshot` on a server started without `--data-dir` |
  * | 412 | `SABCACHE_ERR_PRECONDITION_FAILED` | `If-Match` / `If-None-Match: *` did not hold |
  * | 413 | `SABCACHE_ERR_VALUE_TOO_LARGE` | body over `--max-value-bytes` (batches: over the batch limit) |
@@ -45,6 +47,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, string>> = {
   SABCACHE_ERR_BAD_OPTION: '400 Bad Request',
   SABCACHE_ERR_NOT_INTEGER: '409 Conflict',
   SABCACHE_ERR_OVERFLOW: '409 Conflict',
+  SABCACHE_ERR_WRONG_TYPE: '409 Conflict',
+  SABCACHE_ERR_NOT_FLOAT: '409 Conflict',
   SABCACHE_ERR_NO_DATA_DIR: '409 Conflict',
   SABCACHE_ERR_SNAPSHOT_FAILED: '500 Internal Server Error',
   SABCACHE_ERR_PRECONDITION_FAILED: '412 Precondition Failed',

@@ -12,10 +12,13 @@
  * @module
  */
 import { type CommandContext } from '../commands/context.ts';
-import { EntryResult, MAX_TTL_SECONDS } from '../commands/entry.ts';
-import { getInto, has, ttl } from '../commands/read.ts';
-import { scanKeys } from '../commands/scan.ts';
+import { EntryResult, expectString, MAX_TTL_SECONDS } from '../commands/entry.ts';
+import { hashDelete, hashGet, hashIncrBy, hashItems, hashSet } from '../commands/hash.ts';
+import { listIndex, listLength, pop, push, range } from '../commands/list.ts';
+import { getInto, has, ttl, typeOf } from '../commands/read.ts';
+import { randomKey, scanKeys } from '../commands/scan.ts';
 import { cacheStats, itemCount } from '../commands/stats.ts';
+import { append, getDel, getEx, incrByFloat, setGet, setManyIfAbsent } from '../commands/string-rewrite.ts';
 import { decr, del, expire, expireAt, flush, incr, persist, set, setWith } from '../commands/write.ts';
 import { SabcacheError } from '../errors.ts';
 import type { RespWriter } from '../protocol/resp-writer.ts';
@@ -113,16 +116,29 @@ const SET: Handler = (c, argv) => {
   let nx = false;
   let xx = false;
   let expired = false;
+  let keepTtl = false;
+  let get = false;
+  let timed = false;
   for (let i = 3; i < argv.length; i++) {
     const o = upper(argv[i]);
     if (o === 'NX' && !xx) nx = true;
     else if (o === 'XX' && !nx) xx = true;
-    else if ((o === 'EX' || o === 'PX' || o === 'EXAT' || o === 'PXAT') && i + 1 < argv.length && ttl === 0) {
+    else if (o === 'GET') get = true;
+    else if (o === 'KEEPTTL' && !timed) keepTtl = true;
+    else if ((o === 'EX' || o === 'PX' || o === 'EXAT' || o === 'PXAT') && i + 1 < argv.length && !timed && !keepTtl) {
       const t = ttlSeconds(c, argv[++i], o[0] === 'P' ? 1000 : 1, o.endsWith('AT'), 'set');
       if (t === null) return;
       if (t === 0) expired = true; // an absolute time already past: Redis stores nothing lasting
       ttl = t;
+      timed = true;
     } else return c.w.error(SYNTAX);
+  }
+  if (get || keepTtl) {
+    // Read-modify-write (SET … GET answers the old value; KEEPTTL keeps its expiry).
+    const at = expired ? 1 : ttl === 0 ? 0 : Math.ceil(c.cx.now() / 1000 + ttl);
+    const r = setGet(c.cx, argv[1], argv[2], { expireAt: at, keepTtl, ifAbsent: nx, ifPresent: xx }, written);
+    if (get) return c.w.bulk(r.old ?? null);
+    return r.stored ? c.w.simple('OK') : c.w.nil();
   }
   if (expired) {
     if ((nx && has(c.cx, argv[1])) || (xx && !has(c.cx, argv[1]))) return c.w.nil();
@@ -133,6 +149,79 @@ const SET: Handler = (c, argv) => {
   else if (!setWith(c.cx, argv[1], argv[2], { ttlSeconds: ttl, ifAbsent: nx, ifPresent: xx }, written)) return c.w.nil();
   c.w.simple('OK');
 };
+
+const GETEX: Handler = (c, argv) => {
+  let change: number | 'persist' | undefined;
+  for (let i = 2; i < argv.length; i++) {
+    const o = upper(argv[i]);
+    if (o === 'PERSIST' && change === undefined) change = 'persist';
+    else if ((o === 'EX' || o === 'PX' || o === 'EXAT' || o === 'PXAT') && i + 1 < argv.length && change === undefined) {
+      const t = ttlSeconds(c, argv[++i], o[0] === 'P' ? 1000 : 1, o.endsWith('AT'), 'getex');
+      if (t === null) return;
+      change = t; // 0: an absolute time already past, which deletes
+    } else return c.w.error(SYNTAX);
+  }
+  c.w.bulk(getEx(c.cx, argv[1], change) ?? null);
+};
+
+/** Redis's TYPE name of a stored value type. */
+function redisType(c: RespContext, key: Buffer): string {
+  const t = typeOf(c.cx, key);
+  return t === undefined ? 'none' : t === 'list' || t === 'hash' ? t : 'string';
+}
+
+/** A list of bulk strings. */
+function bulks(c: RespContext, items: readonly Uint8Array[]): void {
+  c.w.array(items.length);
+  for (const it of items) c.w.bulk(it);
+}
+
+/** LPOP/RPOP: one element (bulk) without a count, an array with one. */
+const POP = (left: boolean): Handler => (c, argv) => {
+  if (argv.length > 3) return c.w.error(`ERR wrong number of arguments for '${left ? 'lpop' : 'rpop'}' command`);
+  let count = 1;
+  if (argv.length === 3) {
+    const n = intArg(argv[2]);
+    if (typeof n !== 'number' || n < 0) return c.w.error('ERR value is out of range, must be positive');
+    count = n;
+  }
+  const out = pop(c.cx, argv[1], left, count);
+  if (argv.length === 3) return out === undefined ? c.w.nilArray() : bulks(c, out);
+  c.w.bulk(out?.[0] ?? null);
+};
+
+const PUSH = (left: boolean, onlyIfPresent: boolean): Handler => (c, argv) => c.w.integer(push(c.cx, argv[1], argv.slice(2), left, onlyIfPresent));
+
+const HASH_SET = (reply: 'count' | 'ok'): Handler => (c, argv) => {
+  if (argv.length % 2 !== 0) return c.w.error(`ERR wrong number of arguments for '${reply === 'ok' ? 'hmset' : 'hset'}' command`);
+  const added = hashSet(c.cx, argv[1], argv.slice(2));
+  if (reply === 'ok') c.w.simple('OK');
+  else c.w.integer(added);
+};
+
+/** HGETALL / HKEYS / HVALS: `every` 1 for all items, 2 from `from` for fields (0) or values (1). */
+const HASH_LIST = (from: number, every: number): Handler => (c, argv) => {
+  const items = hashItems(c.cx, argv[1]) ?? [];
+  const out = every === 1 ? items : items.filter((_, i) => i % 2 === from);
+  if (every === 1 && c.w.protocol === 3) {
+    c.w.map(items.length / 2);
+    for (const it of items) c.w.bulk(it);
+    return;
+  }
+  bulks(c, out);
+};
+
+/** MGET's answer for one key: its value, or nil when absent or not a string (as Redis). */
+function bulkOfKeyOrNil(c: RespContext, key: Buffer): void {
+  const mark = c.w.length;
+  try {
+    bulkOfKey(c, key);
+  } catch (e) {
+    if (!(e instanceof SabcacheError && e.code === 'SABCACHE_ERR_WRONG_TYPE')) throw e;
+    c.w.truncate(mark);
+    c.w.nil();
+  }
+}
 
 const INCR_BY = (sign: 1 | -1, byArg: boolean): Handler => (c, argv) => {
   let by: number | bigint = 1;
@@ -196,6 +285,7 @@ function globPrefix(glob: string): string {
 const SCAN: Handler = (c, argv) => {
   let count = 10;
   let match: string | undefined;
+  let type: string | undefined;
   for (let i = 2; i < argv.length; i += 2) {
     const o = upper(argv[i]);
     if (i + 1 >= argv.length) return c.w.error(SYNTAX);
@@ -204,21 +294,15 @@ const SCAN: Handler = (c, argv) => {
       if (typeof n !== 'number' || n < 1) return c.w.error(n === null ? NOT_INTEGER : SYNTAX);
       count = Math.min(n, 100_000);
     } else if (o === 'MATCH') match = argv[i + 1].toString('latin1');
-    else if (o === 'TYPE') {
-      if (lower(argv[i + 1]) !== 'string') {
-        // Every key is a string here: another type matches nothing, walk or not.
-        c.w.array(2);
-        c.w.bulk('0');
-        c.w.array(0);
-        return;
-      }
-    } else return c.w.error(SYNTAX);
+    else if (o === 'TYPE') type = lower(argv[i + 1]);
+    else return c.w.error(SYNTAX);
   }
   keysOut.length = 0;
   const prefix = match ? Buffer.from(globPrefix(match), 'latin1') : null;
   const next = scanKeys(c.cx, argv[1].toString('latin1'), count, prefix && prefix.length ? prefix : null, keysOut);
   const re = match ? globRegExp(match) : null;
-  const keys = re ? keysOut.filter((k) => re.test(Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1'))) : keysOut;
+  let keys = re ? keysOut.filter((k) => re.test(Buffer.from(k.buffer, k.byteOffset, k.length).toString('latin1'))) : keysOut;
+  if (type !== undefined) keys = keys.filter((k) => redisType(c, Buffer.from(k.buffer, k.byteOffset, k.length)) === type);
   c.w.array(2);
   c.w.bulk(next);
   c.w.array(keys.length);
@@ -338,9 +422,58 @@ export const COMMANDS = new Map<string, Command>([
   ['setnx', { arity: 3, run: (c, a) => c.w.integer(setWith(c.cx, a[1], a[2], { ifAbsent: true }, written) ? 1 : 0) }],
   ['setex', { arity: 4, run: (c, a) => { const t = ttlSeconds(c, a[2], 1, false, 'setex'); if (t !== null) { set(c.cx, a[1], a[3], t, written); c.w.simple('OK'); } } }],
   ['psetex', { arity: 4, run: (c, a) => { const t = ttlSeconds(c, a[2], 1000, false, 'psetex'); if (t !== null) { set(c.cx, a[1], a[3], t, written); c.w.simple('OK'); } } }],
-  ['mget', { arity: -2, run: (c, a) => { c.w.array(a.length - 1); for (let i = 1; i < a.length; i++) bulkOfKey(c, a[i]); } }],
+  ['mget', { arity: -2, run: (c, a) => { c.w.array(a.length - 1); for (let i = 1; i < a.length; i++) bulkOfKeyOrNil(c, a[i]); } }],
+  ['getset', { arity: 3, run: (c, a) => c.w.bulk(setGet(c.cx, a[1], a[2], {}, written).old ?? null) }],
+  ['getdel', { arity: 2, run: (c, a) => c.w.bulk(getDel(c.cx, a[1]) ?? null) }],
+  ['getex', { arity: -2, run: GETEX }],
+  ['msetnx', { arity: -3, run: (c, a) => {
+    if (a.length % 2 === 0) return c.w.error("ERR wrong number of arguments for 'msetnx' command");
+    const entries = [];
+    for (let i = 1; i < a.length; i += 2) entries.push({ key: a[i], value: a[i + 1] });
+    c.w.integer(setManyIfAbsent(c.cx, entries) ? 1 : 0);
+  } }],
+  ['append', { arity: 3, run: (c, a) => c.w.integer(append(c.cx, a[1], a[2], written)) }],
+  ['incrbyfloat', { arity: 3, run: (c, a) => {
+    const by = Number(a[2].toString('latin1'));
+    if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(a[2].toString('latin1')) || !Number.isFinite(by)) return c.w.error('ERR value is not a valid float');
+    c.w.bulk(incrByFloat(c.cx, a[1], by, written));
+  } }],
+  ['lpush', { arity: -3, run: PUSH(true, false) }],
+  ['rpush', { arity: -3, run: PUSH(false, false) }],
+  ['lpushx', { arity: -3, run: PUSH(true, true) }],
+  ['rpushx', { arity: -3, run: PUSH(false, true) }],
+  ['lpop', { arity: -2, run: POP(true) }],
+  ['rpop', { arity: -2, run: POP(false) }],
+  ['lrange', { arity: 4, run: (c, a) => {
+    const start = intArg(a[2]);
+    const stop = intArg(a[3]);
+    if (typeof start !== 'number' || typeof stop !== 'number') return c.w.error(NOT_INTEGER);
+    bulks(c, range(c.cx, a[1], start, stop));
+  } }],
+  ['llen', { arity: 2, run: (c, a) => c.w.integer(listLength(c.cx, a[1])) }],
+  ['lindex', { arity: 3, run: (c, a) => { const i = intArg(a[2]); if (typeof i !== 'number') return c.w.error(NOT_INTEGER); c.w.bulk(listIndex(c.cx, a[1], i) ?? null); } }],
+  ['hset', { arity: -4, run: HASH_SET('count') }],
+  ['hmset', { arity: -4, run: HASH_SET('ok') }],
+  ['hget', { arity: 3, run: (c, a) => c.w.bulk(hashGet(c.cx, a[1], a[2]) ?? null) }],
+  ['hmget', { arity: -3, run: (c, a) => {
+    const items = hashItems(c.cx, a[1]) ?? [];
+    c.w.array(a.length - 2);
+    for (let i = 2; i < a.length; i++) {
+      let v: Buffer | null = null;
+      for (let j = 0; j < items.length; j += 2) if (items[j].equals(a[i])) { v = items[j + 1]; break; }
+      c.w.bulk(v);
+    }
+  } }],
+  ['hdel', { arity: -3, run: (c, a) => c.w.integer(hashDelete(c.cx, a[1], a.slice(2))) }],
+  ['hgetall', { arity: 2, run: HASH_LIST(0, 1) }],
+  ['hkeys', { arity: 2, run: HASH_LIST(0, 2) }],
+  ['hvals', { arity: 2, run: HASH_LIST(1, 2) }],
+  ['hlen', { arity: 2, run: (c, a) => c.w.integer((hashItems(c.cx, a[1])?.length ?? 0) / 2) }],
+  ['hexists', { arity: 3, run: (c, a) => c.w.integer(hashGet(c.cx, a[1], a[2]) === undefined ? 0 : 1) }],
+  ['hincrby', { arity: 4, run: (c, a) => { const by = intArg(a[3]); if (by === null) return c.w.error(NOT_INTEGER); c.w.integer(hashIncrBy(c.cx, a[1], a[2], BigInt(by))); } }],
+  ['randomkey', { arity: 1, run: (c) => c.w.bulk(randomKey(c.cx) ?? null) }],
   ['mset', { arity: -3, run: (c, a) => { if (a.length % 2 === 0) return c.w.error("ERR wrong number of arguments for 'mset' command"); for (let i = 1; i < a.length; i += 2) set(c.cx, a[i], a[i + 1], 0, written); c.w.simple('OK'); } }],
-  ['strlen', { arity: 2, run: (c, a) => c.w.integer(has(c.cx, a[1], found) ? found.length : 0) }],
+  ['strlen', { arity: 2, run: (c, a) => c.w.integer(has(c.cx, a[1], found) ? (expectString(found), found.length) : 0) }],
   ['incr', { arity: 2, run: INCR_BY(1, false) }],
   ['decr', { arity: 2, run: INCR_BY(-1, false) }],
   ['incrby', { arity: 3, run: INCR_BY(1, true) }],
@@ -348,7 +481,7 @@ export const COMMANDS = new Map<string, Command>([
   ['del', { arity: -2, run: (c, a) => { let n = 0; for (let i = 1; i < a.length; i++) if (del(c.cx, a[i])) n++; c.w.integer(n); } }],
   ['unlink', { arity: -2, run: (c, a) => { let n = 0; for (let i = 1; i < a.length; i++) if (del(c.cx, a[i])) n++; c.w.integer(n); } }],
   ['exists', { arity: -2, run: (c, a) => { let n = 0; for (let i = 1; i < a.length; i++) if (has(c.cx, a[i])) n++; c.w.integer(n); } }],
-  ['type', { arity: 2, run: (c, a) => c.w.simple(has(c.cx, a[1]) ? 'string' : 'none') }],
+  ['type', { arity: 2, run: (c, a) => c.w.simple(redisType(c, a[1])) }],
   ['expire', { arity: -3, run: EXPIRE_IN(1, false, 'expire') }],
   ['pexpire', { arity: -3, run: EXPIRE_IN(1000, false, 'pexpire') }],
   ['expireat', { arity: -3, run: EXPIRE_IN(1, true, 'expireat') }],
@@ -385,9 +518,13 @@ export function runCommand(c: RespContext, argv: Buffer[]): void {
     return c.w.error(`ERR unknown command '${argv[0].toString().slice(0, 40)}', with args beginning with: ${args}`);
   }
   if (cmd.arity > 0 ? argv.length !== cmd.arity : argv.length < -cmd.arity) return c.w.error(`ERR wrong number of arguments for '${name}' command`);
+  const mark = c.w.length;
   try {
     cmd.run(c, argv);
   } catch (e) {
+    // A command that failed half way through its reply (an array header written) answers
+    // only the error: the stream stays in step with the client.
+    c.w.truncate(mark);
     c.w.error(redisError(e, name));
   }
 }
@@ -402,6 +539,9 @@ export function redisError(e: unknown, cmd: string): string {
     case 'SABCACHE_ERR_BAD_TTL': return `ERR invalid expire time in '${cmd}' command`;
     case 'SABCACHE_ERR_NOT_INTEGER': return NOT_INTEGER;
     case 'SABCACHE_ERR_OVERFLOW': return 'ERR increment or decrement would overflow';
+    case 'SABCACHE_ERR_WRONG_TYPE': return 'WRONGTYPE Operation against a key holding the wrong kind of value';
+    case 'SABCACHE_ERR_NOT_FLOAT': return e.message === 'increment would produce NaN or Infinity' ? 'ERR increment would produce NaN or Infinity' : 'ERR value is not a valid float';
+    case 'SABCACHE_ERR_VALUE_TOO_LARGE': return `ERR ${e.message} (${e.code}: a string, list or hash is one entry of at most --max-value-bytes)`;
     case 'SABCACHE_ERR_OUT_OF_MEMORY': return "OOM command not allowed when used memory > 'maxmemory'.";
     case 'SABCACHE_ERR_BAD_OPTION': return `ERR ${e.message}`;
     default: return `ERR ${e.message} (${e.code})`;

@@ -8,7 +8,9 @@
  * Per connection: a RESP parser with the limits of resp-parser.ts, the commands of every
  * read run in order, and their replies written with one `write` (pipelining). A protocol
  * error is answered `-ERR Protocol error: …` and the connection closed, as Redis does; no
- * input touches stored data or ends the thread.
+ * input touches stored data or ends the thread. With `--wal --fsync always`, the replies to
+ * a read that changed anything go out only once the WAL has synced it (as HTTP's do), and
+ * a connection's later replies wait behind them, so they stay in order.
  *
  * @module
  */
@@ -16,8 +18,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { RespParser, RespProtocolError, type RespLimits } from '../protocol/resp-parser.ts';
 import { RespWriter } from '../protocol/resp-writer.ts';
+import { walSequence } from '../commands/persistence.ts';
 import type { SharedCache } from '../shared-cache.ts';
 import { type RespServerInfo, type RespSession, runCommand } from './resp-commands.ts';
+import type { ServingState } from './serving-state.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -42,7 +46,7 @@ export interface RespListener {
  * to `cache`. Resolves once listening.
  * @throws the socket's error (EADDRINUSE, …) when it cannot listen.
  */
-export async function listenResp(cache: SharedCache, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number): Promise<RespListener> {
+export async function listenResp(cache: SharedCache, state: ServingState, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number): Promise<RespListener> {
   const { createReuseportFd, closeFd } = require('node-unix-socket') as { createReuseportFd(port: number, host: string): number; closeFd(fd: number): void };
   const limits: RespLimits = { maxBulkBytes: maxValueBytes, maxArgs: RESP_MAX_ARGS, maxInlineBytes: RESP_MAX_INLINE_BYTES };
   const sockets = new Set<Socket>();
@@ -63,8 +67,10 @@ export async function listenResp(cache: SharedCache, host: string, port: number,
     const parser = new RespParser(limits);
     const w = new RespWriter();
     const ctx = { cx, w, session, server: info };
+    let waiting = 0; // replies of this connection waiting for the WAL's sync
     socket.on('data', (chunk: Buffer) => {
       parser.push(chunk);
+      const seqBefore = state.durableWaits ? walSequence(cx) : 0;
       let fatal: string | undefined;
       try {
         for (let argv = parser.next(); argv !== undefined; argv = parser.next()) {
@@ -77,8 +83,21 @@ export async function listenResp(cache: SharedCache, host: string, port: number,
         fatal = e.message;
       }
       if (fatal !== undefined) w.error(`ERR ${fatal}`);
-      if (w.length > 0) socket.write(w.take());
-      if (fatal !== undefined || session.quit) socket.end();
+      const out = w.length > 0 ? w.take() : null;
+      const end = fatal !== undefined || session.quit;
+      if (state.durableWaits && (waiting > 0 || walSequence(cx) !== seqBefore)) {
+        // Acknowledged only once durable; a later read-only reply waits too, to keep the order.
+        waiting++;
+        state.afterDurable(() => {
+          waiting--;
+          if (socket.destroyed) return;
+          if (out !== null) socket.write(out);
+          if (end) socket.end();
+        });
+        return;
+      }
+      if (out !== null) socket.write(out);
+      if (end) socket.end();
       else if (socket.writableLength > RESP_MAX_OUTPUT_BYTES) socket.destroy(); // a client that does not read its replies
     });
     socket.on('error', () => socket.destroy());

@@ -13,7 +13,7 @@ import { freqClearLocked, freqWayMask } from './frequency.ts';
 import {
   B_REFS, B_TAGS, B_VERSIONS, BUCKET_WORDS, C_LINKED, C_SETS, CHANGE_SET, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT,
   KEYLEN_MASK, REF_STRIDE, S_LIVE_BYTES, S_WRITE_OFFSET, SEGMENT_FIRST_OFFSET, SEGMENT_ROW_WORDS, T_PARK, T_STATE, THREAD_ATTACHED,
-  THREAD_BLOCK_COUNT, TYPE_BYTES, TYPE_INTEGER, TYPE_STRING, WAYS, entryBytes, makeRef, rangeOf, threadBlockWord,
+  THREAD_BLOCK_COUNT, TYPE_HASH, WAYS, entryBytes, makeRef, rangeOf, threadBlockWord,
 } from './layout.ts';
 import { R_BUCKET, R_HI, R_REF, RECORD_WORDS, RestoreBatch } from './restore-batch.ts';
 import { WRITER_RESERVE_SEGMENTS } from './segment-writer.ts';
@@ -113,7 +113,7 @@ export class BulkRestore {
       const type = kf >>> FLAGS_SHIFT;
       const exp = dv.getUint32(at + 8, true);
       const valueLen = dv.getUint32(at + 4, true);
-      if (keyLen === 0 || keyLen > maxKey || valueLen > maxValue || (type !== TYPE_BYTES && type !== TYPE_STRING && type !== TYPE_INTEGER)) {
+      if (keyLen === 0 || keyLen > maxKey || valueLen > maxValue || type > TYPE_HASH) {
         skipped++;
         continue;
       }

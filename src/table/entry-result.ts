@@ -9,7 +9,7 @@
 export class EntryResult {
   /** Value length in bytes (reads). */
   length = 0;
-  /** Value type (layout.ts TYPE_BYTES / TYPE_STRING / TYPE_INTEGER) (reads). */
+  /** Value type (layout.ts TYPE_BYTES / TYPE_STRING / TYPE_INTEGER / TYPE_LIST / TYPE_HASH) (reads). */
   type = 0;
   /** Expiry, unix seconds; 0 = never (reads). */
   expireAt = 0;

@@ -368,6 +368,10 @@ export const TYPE_BYTES = 0;
 export const TYPE_STRING = 1;
 /** Value type: a 64-bit signed integer in decimal ASCII (written by incr/decr). */
 export const TYPE_INTEGER = 2;
+/** Value type: a list, as commands/collection-value.ts encodes it. */
+export const TYPE_LIST = 3;
+/** Value type: a hash (field → value), as commands/collection-value.ts encodes it. */
+export const TYPE_HASH = 4;
 /** Mask of the value type in flags. */
 export const TYPE_MASK = 0xf;
 /**

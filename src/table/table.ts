@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { BadTtlError, BadValueError, ValueTooLargeError } from '../errors.ts';
+import { BadTtlError, BadValueError, ValueTooLargeError, WrongTypeError } from '../errors.ts';
 import { type LockedBody, withBucketLock } from './bucket-lock.ts';
 import { BulkRestore } from './bulk-restore.ts';
 import { feedWatched, publishChange } from './change-feed.ts';
@@ -23,7 +23,7 @@ import {
   B_REFS, B_TAGS, B_VERSIONS, BUCKET_WORDS, C_DELETES, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, C_LINKED,
   C_SETS, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, H_FULL,
   H_SMALL_SEGMENTS, H_WAL_SEQ_I64, KEYLEN_MASK, QUEUE_MAIN, QUEUE_SMALL, REF_STRIDE, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_SEALED, SEGMENT_ROW_WORDS,
-  T_STATE, THREAD_FREE, TYPE_BYTES, TYPE_INTEGER, TYPE_STRING, VERSION_BLOCK, WAYS, entryBytes, rangeOf,
+  FLAGS_SHIFT, T_STATE, THREAD_FREE, TYPE_BYTES, TYPE_HASH, TYPE_INTEGER, TYPE_LIST, TYPE_MASK, TYPE_STRING, VERSION_BLOCK, WAYS, entryBytes, rangeOf,
 } from './layout.ts';
 import { NO_COUNTER, removeWayLocked } from './removal.ts';
 import { evictOldestDropping, type EvictingThread, type EvictionPolicy } from './segment-eviction.ts';
@@ -61,6 +61,8 @@ export const COND_IF_ABSENT = 1;
 export const COND_IF_PRESENT = 2;
 /** Store only if the key's current version is the given one (CAS, `If-Match`). */
 export const COND_IF_VERSION = 3;
+/** Flag OR'ed into a condition: keep the replaced entry's expiry (Redis KEEPTTL). */
+export const COND_KEEP_TTL = 8;
 
 /**
  * A thread's view of the shared table. Not thread-safe itself (one per thread); the
@@ -127,23 +129,41 @@ export class Table extends TableReader implements EvictingThread {
       valueLen = value.length;
       type = TYPE_BYTES;
     } else throw new BadValueError('a value must be a string or a Uint8Array');
-    if (valueLen > this.v.maxValueBytes) throw new ValueTooLargeError(this.v.maxValueBytes);
-    const expireAt = this.expireAtFor(ttlSeconds);
+    return this.storeEncoded(value, valueLen, type, this.expireAtFor(ttlSeconds), cond, ifEpoch, ifCounter, result);
+  }
 
+  /**
+   * Stores the bytes `value` as value type `type` (layout.ts TYPE_*) under the key already
+   * in `codec`, expiring at `expireAt` (unix seconds, 0 = never), if `cond` holds (as
+   * {@link set}). `cond | COND_KEEP_TTL` keeps the expiry of the entry it replaces instead
+   * (none when there is none), read inside the lock. The collections' rewrites and Redis's
+   * KEEPTTL use it.
+   * @throws BadValueError (`SABCACHE_ERR_BAD_VALUE`) for an unknown type, ValueTooLargeError
+   *   (`SABCACHE_ERR_VALUE_TOO_LARGE`), OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`).
+   */
+  writeEncoded(value: Uint8Array, type: number, expireAt: number, cond: number, ifEpoch: number, ifCounter: number, result: EntryResult = this.result): boolean {
+    if (!(type >= TYPE_BYTES && type <= TYPE_HASH)) throw new BadValueError(`unknown value type ${type}`);
+    return this.storeEncoded(value, value.length, type, expireAt >>> 0, cond, ifEpoch, ifCounter, result);
+  }
+
+  /** setEncoded's and writeEncoded's shared part: reserve, copy, link under the lock, log. */
+  private storeEncoded(value: string | Uint8Array, valueLen: number, type: number, expireAt: number, cond: number, ifEpoch: number, ifCounter: number, result: EntryResult): boolean {
+    if (valueLen > this.v.maxValueBytes) throw new ValueTooLargeError(this.v.maxValueBytes);
     const size = entryBytes(this.codec.length, valueLen);
     const r = this.writer.reserve(size, valueLen, type, expireAt, this.queueForWrite(), this.codec.bytes, this.codec.length);
     const vs = r + ENTRY_HEADER_BYTES + this.codec.length;
-    if (type === TYPE_STRING) this.buf.write(value as string, vs, valueLen, 'utf8');
-    else this.u8.set(value as Uint8Array, vs);
+    if (typeof value === 'string') this.buf.write(value, vs, valueLen, 'utf8');
+    else this.u8.set(value, vs);
 
     this.result = result;
     this.condEpoch = ifEpoch;
     this.condCounter = ifCounter;
     this.reserved = r;
+    this.keptExpireAt = expireAt;
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
     if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, commitLocked, this, size, cond) === 0) return false;
     this.f64[this.counters + C_SETS]++;
-    if (this.walSink !== null) this.walSink.logSet(this.walSeq, this.codec.bytes, this.codec.length, value, type, expireAt);
+    if (this.walSink !== null) this.walSink.logSet(this.walSeq, this.codec.bytes, this.codec.length, value, type, this.keptExpireAt);
     return true;
   }
 
@@ -151,6 +171,8 @@ export class Table extends TableReader implements EvictingThread {
   private condEpoch = 0;
   private condCounter = 0;
   private reserved = 0 as Reservation;
+  /** The expiry the last committed write stored (COND_KEEP_TTL reads it in the lock). */
+  private keptExpireAt = 0;
 
   /**
    * Links the reservation (`size` bytes, fully written) under the encoded key, replacing the
@@ -161,8 +183,15 @@ export class Table extends TableReader implements EvictingThread {
   commitLocked(bw: number, b: number, size: number, cond: number): number {
     if (cond !== COND_ALWAYS) {
       const w = this.findLiveLocked(bw);
-      if (cond === COND_IF_ABSENT ? w >= 0 : w < 0) return 0;
-      if (cond === COND_IF_VERSION && !this.versionIsLocked(bw, w, this.condEpoch, this.condCounter)) return 0;
+      const c = cond & ~COND_KEEP_TTL;
+      if (c === COND_IF_ABSENT ? w >= 0 : c !== COND_ALWAYS && w < 0) return 0;
+      if (c === COND_IF_VERSION && !this.versionIsLocked(bw, w, this.condEpoch, this.condCounter)) return 0;
+      if (cond & COND_KEEP_TTL) {
+        // The reservation is not linked yet: no reader sees it until linkLocked below.
+        const exp = w >= 0 ? this.i32[(this.entryByte(this.i32[bw + B_REFS + w * REF_STRIDE]) >>> 2) + E_EXPIRE_AT] : 0;
+        this.i32[(this.reserved >>> 2) + E_EXPIRE_AT] = exp;
+        this.keptExpireAt = exp >>> 0;
+      }
     }
     const ref = this.writer.commit(this.reserved, size);
     this.linkLocked(bw, b, ref);
@@ -232,6 +261,8 @@ export class Table extends TableReader implements EvictingThread {
     let expireAt = 0;
     if (w >= 0) {
       const old = this.entryByte(i32[bw + B_REFS + w * REF_STRIDE]);
+      const type = (i32[(old >>> 2) + E_KEYLEN_FLAGS] >>> FLAGS_SHIFT) & TYPE_MASK;
+      if (type === TYPE_LIST || type === TYPE_HASH) throw new WrongTypeError(type === TYPE_LIST ? 'list' : 'hash');
       expireAt = i32[(old >>> 2) + E_EXPIRE_AT];
       current = parseInt64(this.u8, old + ENTRY_HEADER_BYTES + keyLen, i32[(old >>> 2) + E_VALUE_LEN]);
     }
@@ -254,23 +285,24 @@ export class Table extends TableReader implements EvictingThread {
 
   /**
    * Sets the TTL of a live `key` in place, under the bucket lock (the value and its version
-   * stay): `ttlSeconds` > 0 expires it then, 0 makes it persistent. Returns whether the key
-   * was there.
+   * stay): `ttlSeconds` > 0 expires it then, 0 makes it persistent. With `ifCounter` (not
+   * 0), only while the key's version counter is that one. Returns whether it did.
    * @throws BadTtlError (`SABCACHE_ERR_BAD_TTL`), the key errors of KeyCodec.encode.
    */
-  setTtl(key: string | Uint8Array, ttlSeconds: number): boolean {
+  setTtl(key: string | Uint8Array, ttlSeconds: number, ifCounter = 0): boolean {
     this.codec.encode(key);
     const expireAt = this.expireAtFor(ttlSeconds);
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, setTtlLocked, this, expireAt, 0) === 0) return false;
+    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, setTtlLocked, this, expireAt, ifCounter) === 0) return false;
     if (this.walSink !== null) this.walSink.logExpire(this.walSeq, this.codec.bytes, this.codec.length, expireAt >>> 0);
     return true;
   }
 
-  /** setTtl's body, lock held: returns 1 if the key was live and now expires at `expireAt`. @internal */
-  setTtlLocked(bw: number, expireAt: number): number {
+  /** setTtl's body, lock held: returns 1 if the key was live (at version `ifCounter`, unless 0) and now expires at `expireAt`. @internal */
+  setTtlLocked(bw: number, expireAt: number, ifCounter: number): number {
     const w = this.findLiveLocked(bw);
     if (w < 0) return 0;
+    if (ifCounter !== 0 && this.i32[bw + B_VERSIONS + w * REF_STRIDE] !== ifCounter) return 0;
     // The one field of a published entry that changes. It is a single word, so a racing
     // reader sees the old or the new TTL, and the seq bump of this lock makes it retry.
     this.i32[(this.entryByte(this.i32[bw + B_REFS + w * REF_STRIDE]) >>> 2) + E_EXPIRE_AT] = expireAt;
@@ -281,18 +313,32 @@ export class Table extends TableReader implements EvictingThread {
   /** Removes `key`. Returns whether a live entry was removed. */
   delete(key: string | Uint8Array): boolean {
     this.codec.encode(key);
+    return this.deleteEncoded(false, 0, 0);
+  }
+
+  /**
+   * Removes the key already in `codec`; with `ifVersion`, only while its version is still
+   * (`ifEpoch`, `ifCounter`), decided in the lock. Returns whether a live entry was removed.
+   */
+  deleteEncoded(ifVersion: boolean, ifEpoch: number, ifCounter: number): boolean {
+    if (ifVersion && ifEpoch !== this.versionEpoch) return false;
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, deleteLocked, this, 0, 0) === 0) return false;
+    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, deleteLocked, this, ifVersion ? 1 : 0, ifCounter) === 0) return false;
     this.f64[this.counters + C_DELETES]++;
     if (this.walSink !== null) this.walSink.logDelete(this.walSeq, this.codec.bytes, this.codec.length);
     return true;
   }
 
-  /** delete's body, lock held: 1 if a live entry was removed (an expired one is removed too, as expired). @internal */
-  deleteLocked(bw: number): number {
+  /**
+   * delete's body, lock held: 1 if a live entry was removed (an expired one is removed too,
+   * as expired). With `ifVersion` 1, only an entry whose version counter is `counter`.
+   * @internal
+   */
+  deleteLocked(bw: number, ifVersion: number, counter: number): number {
     const i32 = this.i32;
     const w = this.findLocked(bw, this.codec.hash[1], this.codec.bytes, 0, this.codec.length);
     if (w < 0) return 0;
+    if (ifVersion === 1 && i32[bw + B_VERSIONS + w * REF_STRIDE] !== counter) return 0;
     const ref = i32[bw + B_REFS + w * REF_STRIDE];
     const exp = i32[(this.entryByte(ref) >>> 2) + E_EXPIRE_AT] >>> 0;
     const live = exp === 0 || exp > this.clockSeconds();
@@ -333,7 +379,7 @@ export class Table extends TableReader implements EvictingThread {
    */
   restore(key: Uint8Array, value: Uint8Array, type: number, expireAt: number): boolean {
     if (expireAt !== 0 && expireAt <= this.clockSeconds()) return false;
-    if (type !== TYPE_STRING && type !== TYPE_BYTES && type !== TYPE_INTEGER) throw new BadValueError(`unknown value type ${type}`);
+    if (!(type >= TYPE_BYTES && type <= TYPE_HASH)) throw new BadValueError(`unknown value type ${type}`);
     this.codec.encode(key);
     if (value.length > this.v.maxValueBytes) throw new ValueTooLargeError(this.v.maxValueBytes);
     const size = entryBytes(this.codec.length, value.length);
@@ -544,8 +590,8 @@ export class Table extends TableReader implements EvictingThread {
 // The bodies withBucketLock runs under a bucket's lock (module-level: no closure per call).
 const commitLocked: LockedBody<Table> = (t, bw, b, size, cond) => t.commitLocked(bw, b, size, cond);
 const incrLocked: LockedBody<Table> = (t, bw, b) => t.incrLocked(bw, b);
-const setTtlLocked: LockedBody<Table> = (t, bw, _b, expireAt) => t.setTtlLocked(bw, expireAt);
-const deleteLocked: LockedBody<Table> = (t, bw) => t.deleteLocked(bw);
+const setTtlLocked: LockedBody<Table> = (t, bw, _b, expireAt, ifCounter) => t.setTtlLocked(bw, expireAt, ifCounter);
+const deleteLocked: LockedBody<Table> = (t, bw, _b, ifVersion, counter) => t.deleteLocked(bw, ifVersion, counter);
 /** Removes every entry of the bucket; returns how many. */
 const flushLocked: LockedBody<Table> = (t, bw) => {
   const i32 = t.v.i32;

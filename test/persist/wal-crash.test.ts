@@ -8,6 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { Redis } from 'ioredis';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
 
 const base = ['--threads', '2', '--memory', '32mb', '--max-value-bytes', '64kb', '--snapshot-interval', '0'];
@@ -120,6 +121,59 @@ test('with a WAL, a graceful stop then restart loses nothing and leaves no WAL f
       assert.equal((await fetch(`${second.base}/v1/kv/${acked[0].key}`)).status, 404, 'the delete held');
       assert.equal(await (await fetch(`${second.base}/v1/kv/counter`)).text(), '5');
     } finally {
+      await second.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--fsync always over RESP: after kill -9 every acknowledged SET and RPUSH is there (lists included)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sabcache-crash-'));
+  try {
+    const first = await startServer([...base, '--data-dir', dir, '--wal', '--fsync', 'always']);
+    let running = true;
+    const acked: Acked[] = [];
+    const pushed: number[] = [0, 0, 0, 0];
+    const loops = [0, 1, 2, 3].map(async (c) => {
+      const r = new Redis({ port: first.respPort, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, lazyConnect: true });
+      r.on('error', () => {});
+      await r.connect();
+      for (let i = 0; running; i++) {
+        const key = `r${c}-${i}`;
+        const value = `v-${c}-${i}`;
+        try {
+          if ((await r.set(key, value)) === 'OK') acked.push({ key, value, atMs: Date.now() });
+          await r.rpush(`list-${c}`, String(i));
+          pushed[c] = i + 1;
+        } catch {
+          break; // the server is gone
+        }
+      }
+      r.disconnect();
+    });
+    await new Promise((r) => setTimeout(r, 1500));
+    first.proc.kill('SIGKILL');
+    running = false;
+    await Promise.all(loops);
+    await first.stop();
+    assert.ok(acked.length > 100, `writes acknowledged before the kill: ${acked.length}`);
+
+    const second = await startServer([...base, '--data-dir', dir, '--wal', '--fsync', 'always']);
+    const r = new Redis({ port: second.respPort, host: '127.0.0.1', lazyConnect: true });
+    await r.connect();
+    try {
+      const values = await r.mget(...acked.map((a) => a.key));
+      const lost = acked.filter((a, i) => values[i] !== a.value);
+      assert.deepEqual(lost.slice(0, 5), [], `${lost.length} of ${acked.length} acknowledged SETs lost`);
+      for (let c = 0; c < 4; c++) {
+        const list = await r.lrange(`list-${c}`, 0, -1);
+        // Every acknowledged push is there, in order; one more may be (written, not yet acknowledged).
+        assert.ok(list.length >= pushed[c] && list.length <= pushed[c] + 1, `list-${c}: ${list.length} elements, ${pushed[c]} acknowledged`);
+        assert.deepEqual(list.slice(0, pushed[c]), Array.from({ length: pushed[c] }, (_, i) => String(i)));
+      }
+    } finally {
+      r.disconnect();
       await second.stop();
     }
   } finally {

@@ -69,6 +69,86 @@ test('strings: GET, SET with EX/PX/EXAT/NX/XX, SETNX, SETEX, PSETEX, MGET, MSET,
   await assert.rejects(r.incrby('n', 'x' as never), /ERR value is not an integer or out of range/);
 });
 
+test('strings: SET GET/KEEPTTL, GETSET, GETDEL, GETEX, MSETNX, APPEND, INCRBYFLOAT, RANDOMKEY', async () => {
+  await r.set('g', 'one', 'EX', 100);
+  assert.equal(await r.call('SET', 'g', 'two', 'KEEPTTL', 'GET'), 'one');
+  assert.equal(await r.ttl('g'), 100, 'KEEPTTL keeps the TTL');
+  assert.equal(await r.call('SET', 'g', 'three', 'GET'), 'two');
+  assert.equal(await r.ttl('g'), -1);
+  assert.equal(await r.call('SET', 'g-none', 'x', 'NX', 'GET'), null);
+  assert.equal(await r.call('SET', 'g', 'four', 'NX', 'GET'), 'three', 'NX GET on a present key answers the old value and stores nothing');
+  assert.equal(await r.get('g'), 'three');
+  await assert.rejects(r.call('SET', 'g', 'x', 'KEEPTTL', 'EX', '5'), /ERR syntax error/);
+  assert.equal(await r.getset('g', 'five'), 'three');
+  assert.equal(await r.getdel('g'), 'five');
+  assert.equal(await r.getdel('g'), null);
+  await r.set('gx', 'v');
+  assert.equal(await r.getex('gx', 'EX', 40), 'v');
+  assert.equal(await r.ttl('gx'), 40);
+  assert.equal(await r.getex('gx', 'PERSIST'), 'v');
+  assert.equal(await r.ttl('gx'), -1);
+  await assert.rejects(r.call('GETEX', 'gx', 'EX', '1', 'PX', '1'), /ERR syntax error/);
+  assert.equal(await r.msetnx('mn1', 'a', 'mn2', 'b'), 1);
+  assert.equal(await r.msetnx('mn2', 'x', 'mn3', 'y'), 0);
+  assert.deepEqual(await r.mget('mn1', 'mn2', 'mn3'), ['a', 'b', null]);
+  assert.equal(await r.append('ap', 'hello'), 5);
+  assert.equal(await r.append('ap', ' world'), 11);
+  assert.equal(await r.get('ap'), 'hello world');
+  assert.equal(await r.incrbyfloat('fl', '10.5'), '10.5');
+  assert.equal(await r.incrbyfloat('fl', '0.1'), '10.6');
+  await assert.rejects(r.incrbyfloat('ap', '1'), /ERR value is not a valid float/);
+  await assert.rejects(r.incrbyfloat('fl', 'abc'), /ERR value is not a valid float/);
+  assert.equal(typeof (await r.randomkey()), 'string');
+});
+
+test('lists and hashes: LPUSH/RPUSH/LPOP/RPOP/LRANGE/LLEN/LINDEX, HSET/HGET/HMGET/HDEL/HGETALL/HLEN/HEXISTS/HINCRBY/HKEYS/HVALS, WRONGTYPE', async () => {
+  await r.del('L', 'H', 'S');
+  assert.equal(await r.lpush('L', 'a', 'b', 'c'), 3);
+  assert.equal(await r.rpush('L', 'd'), 4);
+  assert.deepEqual(await r.lrange('L', 0, -1), ['c', 'b', 'a', 'd']);
+  assert.equal(await r.llen('L'), 4);
+  assert.equal(await r.lindex('L', -1), 'd');
+  assert.equal(await r.lpop('L'), 'c');
+  assert.deepEqual(await r.rpop('L', 2), ['d', 'a']);
+  assert.equal(await r.type('L'), 'list');
+  assert.equal(await r.lpushx('nolist', 'x'), 0);
+  assert.equal(await r.hset('H', 'f1', 'v1', 'f2', 'v2'), 2);
+  assert.equal(await r.hset('H', 'f1', 'V1'), 0);
+  assert.equal(await r.hget('H', 'f1'), 'V1');
+  assert.deepEqual(await r.hmget('H', 'f1', 'nope', 'f2'), ['V1', null, 'v2']);
+  assert.deepEqual(await r.hgetall('H'), { f1: 'V1', f2: 'v2' });
+  assert.equal(await r.hlen('H'), 2);
+  assert.equal(await r.hexists('H', 'f2'), 1);
+  assert.equal(await r.hincrby('H', 'n', 7), 7);
+  assert.deepEqual(await r.hkeys('H'), ['f1', 'f2', 'n']);
+  assert.deepEqual(await r.hvals('H'), ['V1', 'v2', '7']);
+  assert.equal(await r.hdel('H', 'f1', 'nope'), 1);
+  assert.equal(await r.type('H'), 'hash');
+  assert.deepEqual(await r.call('SCAN', '0', 'TYPE', 'hash', 'COUNT', '100000'), ['0', ['H']]);
+  await r.set('S', 'str');
+  const wrongType = { message: 'WRONGTYPE Operation against a key holding the wrong kind of value' };
+  await assert.rejects(r.get('L'), wrongType);
+  await assert.rejects(r.incr('H'), wrongType);
+  await assert.rejects(r.lpush('S', 'x'), wrongType);
+  await assert.rejects(r.hget('L', 'f'), wrongType);
+  await assert.rejects(r.append('L', 'x'), wrongType);
+  await assert.rejects(r.strlen('H'), wrongType);
+  assert.deepEqual(await r.mget('S', 'L'), ['str', null], 'MGET answers nil for a key of another type');
+  // A pipeline with a failing command in the middle stays in step.
+  const replies = await r.pipeline().get('S').lrange('S', 0, 1).get('S').exec();
+  assert.deepEqual(replies!.map(([e, v]) => (e ? 'error' : v)), ['str', 'error', 'str']);
+  // Over HTTP, the collections report their type and refuse string reads the same way.
+  const res = await fetch(`${srv.base}/v1/kv/L`);
+  assert.equal(res.status, 409);
+  assert.deepEqual(await res.json(), { error: { code: 'SABCACHE_ERR_WRONG_TYPE', message: 'Operation against a key holding the wrong kind of value (it holds a list)' } });
+  const inc = await fetch(`${srv.base}/v1/kv/H/incr`, { method: 'POST' });
+  assert.equal(inc.status, 409);
+  assert.equal(((await inc.json()) as { error: { code: string } }).error.code, 'SABCACHE_ERR_WRONG_TYPE');
+  // SET replaces a collection, as in Redis.
+  assert.equal(await r.set('L', 'now a string'), 'OK');
+  assert.equal(await r.get('L'), 'now a string');
+});
+
 test('keys: DEL, UNLINK, EXISTS, TYPE, EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT, TTL, PTTL, PERSIST, SCAN, KEYS, DBSIZE, FLUSHDB', async () => {
   await r.flushdb();
   await r.mset('k1', 'a', 'k2', 'b', 'other', 'c');
@@ -101,7 +181,7 @@ test('keys: DEL, UNLINK, EXISTS, TYPE, EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT, TTL, P
     cursor = next;
   } while (cursor !== '0');
   assert.deepEqual(seen, ['k1']);
-  assert.deepEqual(await r.scan('0', 'TYPE', 'hash'), ['0', []]);
+  assert.deepEqual(await r.call('SCAN', '0', 'TYPE', 'hash', 'COUNT', '100000'), ['0', []]);
   assert.equal(await r.del('k1', 'other', 'zz'), 2);
   assert.equal(await r.unlink('k1'), 0);
   await r.set('x', '1');
@@ -146,6 +226,12 @@ test('node-redis drives the same commands', async () => {
     assert.deepEqual(await c.mGet(['nr', 'nope']), ['x', null]);
     assert.equal(await c.del(['nr', 'nr-n']), 2);
     assert.equal(await c.exists('nr'), 0);
+    assert.equal(await c.rPush('nr-l', ['a', 'b']), 2);
+    assert.deepEqual(await c.lRange('nr-l', 0, -1), ['a', 'b']);
+    assert.equal(await c.hSet('nr-h', { f: 'v', g: 'w' }), 2);
+    assert.deepEqual({ ...(await c.hGetAll('nr-h')) }, { f: 'v', g: 'w' });
+    assert.equal(await c.getDel('nr-l').catch((e: Error) => e.message), 'WRONGTYPE Operation against a key holding the wrong kind of value');
+    assert.equal(await c.append('nr-s', 'ab'), 2);
   } finally {
     await c.quit();
   }

@@ -1,0 +1,124 @@
+/**
+ * The same `redis-benchmark` binary with the same flags against sabcache's RESP port and
+ * Redis 7, in the same run: `-t get,set,incr,lpush,mset`, `-P 1` and `-P 16`, `-c 50 -d 100
+ * -r 10000`. Pinned: one server thread of each on the servers' core (taskset), the load on
+ * the other. Both servers run at once; each round runs every cell against both, in
+ * alternating order, and each cell reports the median over the rounds and the median of the
+ * rounds' own ratios. A last pair of rows: sabcache with 2 threads against Redis with
+ * `io-threads 2`, both unpinned, GET and SET at -P 16.
+ *
+ * A test sabcache does not serve yet (LPUSH: no lists) is reported as such, not measured.
+ *
+ * Run: npm run bench:resp   (results: bench/results/resp.{json,md})
+ * Env: BENCH_ROUNDS (default 3), BENCH_REQUESTS (per cell, default 200000).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { freePort } from '../test/helpers/server-process.ts';
+import { LOAD_CPU, onLoadCpu, onServerCpus, PIN, SERVER_CPUS, startProcess, stopProcess } from './helpers/processes.ts';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200_000);
+const TESTS = ['get', 'set', 'incr', 'lpush', 'mset'];
+const PIPELINES = [1, 16];
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+const missing = ['redis-server', 'redis-benchmark'].filter((c) => spawnSync(c, ['--version']).error !== undefined);
+if (missing.length) throw new Error(`bench:resp needs ${missing.join(' and ')} (apt-get install redis-server redis-tools)`);
+
+interface Target { name: string; port: number; stop: () => Promise<void> }
+
+async function startSabcache(threads: number, pinned: boolean): Promise<Target> {
+  const respPort = await freePort();
+  const cmd = [process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(await freePort()), '--admin-port', String(await freePort()), '--resp-port', String(respPort), '--threads', String(threads), '--memory', '256mb'];
+  const proc = await startProcess(pinned ? onServerCpus(cmd) : cmd, /sabcache: serving/);
+  return { name: `sabcache ${threads} thread${threads > 1 ? 's' : ''}`, port: respPort, stop: () => stopProcess(proc) };
+}
+
+async function startRedis(ioThreads: number, pinned: boolean): Promise<Target> {
+  const port = await freePort();
+  const cmd = ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...(ioThreads > 1 ? ['--io-threads', String(ioThreads), '--io-threads-do-reads', 'yes'] : [])];
+  const proc = await startProcess(pinned ? onServerCpus(cmd) : cmd, /Ready to accept connections/);
+  const version = execFileSync('redis-server', ['--version'], { encoding: 'utf8' }).match(/v=(\S+)/)?.[1] ?? '?';
+  return { name: `Redis ${version}${ioThreads > 1 ? ` io-threads ${ioThreads}` : ''}`, port, stop: () => stopProcess(proc) };
+}
+
+/** requests per second of one redis-benchmark cell, or undefined when the server refused the command. */
+function cell(t: Target, test: string, pipeline: number, pinned: boolean): number | undefined {
+  const cmd = ['redis-benchmark', '-h', '127.0.0.1', '-p', String(t.port), '-t', test, '-P', String(pipeline), '-c', '50', '-d', '100', '-r', '10000', '-n', String(REQUESTS), '--csv'];
+  const [c, ...args] = pinned ? onLoadCpu(cmd) : cmd;
+  const r = spawnSync(c, args, { encoding: 'utf8', timeout: 120_000 });
+  const out = `${r.stdout}${r.stderr}`;
+  if (/ERR unknown command/i.test(out)) return undefined;
+  const row = out.split('\n').find((l) => /^"[A-Z]/.test(l) && !l.startsWith('"test"'));
+  if (!row) throw new Error(`${t.name} ${test} -P ${pipeline}: no result in ${out.slice(0, 400)}`);
+  return Number(JSON.parse(`[${row}]`)[1]);
+}
+
+type Results = Record<string, { a: (number | undefined)[]; b: (number | undefined)[] }>;
+
+async function compare(a: Target, b: Target, tests: string[], pipelines: number[], pinned: boolean, results: Results): Promise<void> {
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const test of tests) {
+      for (const p of pipelines) {
+        const key = `${test} -P ${p}`;
+        results[key] ??= { a: [], b: [] };
+        // Alternating order: drift and a first-run effect hit both alike.
+        const [x, y] = round % 2 === 0 ? [a, b] : [b, a];
+        const rx = cell(x, test, p, pinned);
+        const ry = cell(y, test, p, pinned);
+        results[key].a.push(x === a ? rx : ry);
+        results[key].b.push(x === a ? ry : rx);
+        console.log(`round ${round + 1} ${key}: ${a.name} ${results[key].a.at(-1) ?? '—'}, ${b.name} ${results[key].b.at(-1) ?? '—'}`);
+      }
+    }
+  }
+}
+
+function rows(a: Target, b: Target, results: Results): string[] {
+  return Object.entries(results).map(([key, { a: ra, b: rb }]) => {
+    if (ra.some((x) => x === undefined)) return `| ${key} | ${a.name}: not served (\`-ERR unknown command\`) | ${Math.round(median(rb as number[])).toLocaleString('en-US')} | — | — | — |`;
+    const ratios = ra.map((x, i) => (x as number) / (rb[i] as number));
+    return `| ${key} | ${Math.round(median(ra as number[])).toLocaleString('en-US')} | ${Math.round(median(rb as number[])).toLocaleString('en-US')} | ${(median(ra as number[]) / median(rb as number[])).toFixed(2)}× | ${median(ratios).toFixed(2)}× | ${ratios.map((r) => r.toFixed(2)).join(', ')} |`;
+  });
+}
+
+const pinnedResults: Results = {};
+const sab1 = await startSabcache(1, true);
+const redis1 = await startRedis(1, true);
+try {
+  await compare(sab1, redis1, TESTS, PIPELINES, true, pinnedResults);
+} finally {
+  await sab1.stop();
+  await redis1.stop();
+}
+const threadResults: Results = {};
+const sab2 = await startSabcache(2, false);
+const redis2 = await startRedis(2, false);
+try {
+  await compare(sab2, redis2, ['get', 'set'], [16], false, threadResults);
+} finally {
+  await sab2.stop();
+  await redis2.stop();
+}
+
+const header = '| test | sabcache req/s (median) | Redis req/s (median) | sabcache / Redis (medians) | median of per-round ratios | per-round |\n|---|---:|---:|---:|---:|---|';
+const lines = [
+  '# RESP: redis-benchmark against sabcache and Redis',
+  '',
+  `Node ${process.version}; \`redis-benchmark -t <test> -P <p> -c 50 -d 100 -r 10000 -n ${REQUESTS} --csv\`; ${ROUNDS} rounds, every cell against both servers in alternating order; ${new Date().toISOString()}; command: \`${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${ROUNDS} ` : ''}${process.env.BENCH_REQUESTS ? `BENCH_REQUESTS=${REQUESTS} ` : ''}npm run bench:resp\``,
+  '',
+  `## One server thread each${PIN ? ` on CPU ${SERVER_CPUS}, redis-benchmark on CPU ${LOAD_CPU}` : ' (no taskset: unpinned)'}: ${sab1.name} against ${redis1.name}`,
+  '',
+  header,
+  ...rows(sab1, redis1, pinnedResults),
+  '',
+  `## Unpinned: ${sab2.name} against ${redis2.name}`,
+  '',
+  header,
+  ...rows(sab2, redis2, threadResults),
+];
+writeFileSync(new URL('./results/resp.md', import.meta.url), lines.join('\n') + '\n');
+writeFileSync(new URL('./results/resp.json', import.meta.url), JSON.stringify({ node: process.version, rounds: ROUNDS, requests: REQUESTS, pinned: pinnedResults, threads: threadResults }, null, 2) + '\n');
+console.log(lines.join('\n'));
+process.exit(0);

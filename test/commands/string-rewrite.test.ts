@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CommandContext } from '../../src/commands/context.ts';
+import { push } from '../../src/commands/list.ts';
+import { get, ttl } from '../../src/commands/read.ts';
+import { append, getDel, getEx, incrByFloat, setGet, setManyIfAbsent } from '../../src/commands/string-rewrite.ts';
+import { incr, set } from '../../src/commands/write.ts';
+import { makeTable } from '../helpers/tables.ts';
+
+const text = (v: Uint8Array | undefined) => (v === undefined ? undefined : Buffer.from(v).toString());
+
+test('setGet returns the old value, honours NX/XX, KEEPTTL and a past time', () => {
+  const t = makeTable();
+  const cx = new CommandContext(t);
+  const now = Math.floor(Date.now() / 1000);
+  let r = setGet(cx, 'k', 'one', {});
+  assert.deepEqual([text(r.old), r.stored], [undefined, true]);
+  set(cx, 'k', 'two', 100);
+  r = setGet(cx, 'k', 'three', { keepTtl: true });
+  assert.deepEqual([text(r.old), r.stored], ['two', true]);
+  assert.equal(ttl(cx, 'k'), 100, 'KEEPTTL');
+  r = setGet(cx, 'k', 'four', {});
+  assert.equal(ttl(cx, 'k'), -1, 'no KEEPTTL: the TTL goes');
+  r = setGet(cx, 'k', 'five', { ifAbsent: true });
+  assert.deepEqual([text(r.old), r.stored], ['four', false]);
+  assert.equal(get(cx, 'k'), 'four');
+  r = setGet(cx, 'absent', 'x', { ifPresent: true });
+  assert.deepEqual([text(r.old), r.stored], [undefined, false]);
+  r = setGet(cx, 'k', 'six', { expireAt: now + 50 });
+  assert.ok(ttl(cx, 'k') >= 49 && ttl(cx, 'k') <= 51);
+  r = setGet(cx, 'k', 'gone', { expireAt: now - 5 });
+  assert.equal(text(r.old), 'six');
+  assert.equal(get(cx, 'k'), undefined, 'a past time deletes');
+  push(cx, 'L', [Buffer.from('a')], true);
+  assert.throws(() => setGet(cx, 'L', 'x', {}), { code: 'SABCACHE_ERR_WRONG_TYPE' });
+  t.close();
+});
+
+test('getDel, append, incrByFloat, getEx', () => {
+  const t = makeTable();
+  const cx = new CommandContext(t);
+  set(cx, 'k', 'v');
+  assert.equal(text(getDel(cx, 'k')), 'v');
+  assert.equal(get(cx, 'k'), undefined);
+  assert.equal(getDel(cx, 'k'), undefined);
+  assert.equal(append(cx, 'a', 'hello'), 5);
+  assert.equal(append(cx, 'a', Buffer.from(' world')), 11);
+  assert.equal(get(cx, 'a'), 'hello world');
+  incr(cx, 'n', 5);
+  assert.equal(append(cx, 'n', '0'), 2);
+  assert.equal(get(cx, 'n'), '50');
+  assert.equal(incrByFloat(cx, 'f', 10.5), '10.5');
+  assert.equal(incrByFloat(cx, 'f', 0.1), '10.6');
+  assert.equal(incrByFloat(cx, 'f', -10.6), '0');
+  assert.equal(incrByFloat(cx, 'f', 5e3), '5000');
+  assert.throws(() => incrByFloat(cx, 'a', 1), { code: 'SABCACHE_ERR_NOT_FLOAT' });
+  assert.throws(() => incrByFloat(cx, 'f', Number.POSITIVE_INFINITY), { code: 'SABCACHE_ERR_NOT_FLOAT' });
+  set(cx, 'big', '1e308');
+  assert.throws(() => incrByFloat(cx, 'big', 1e308), { code: 'SABCACHE_ERR_NOT_FLOAT' });
+  assert.equal(get(cx, 'big'), '1e308');
+  assert.equal(text(getEx(cx, 'a', 30)), 'hello world');
+  assert.equal(ttl(cx, 'a'), 30);
+  assert.equal(text(getEx(cx, 'a', 'persist')), 'hello world');
+  assert.equal(ttl(cx, 'a'), -1, 'PERSIST');
+  assert.equal(text(getEx(cx, 'a', undefined)), 'hello world');
+  assert.equal(text(getEx(cx, 'a', 0)), 'hello world');
+  assert.equal(get(cx, 'a'), undefined, '0 (a time past) deletes');
+  assert.equal(getEx(cx, 'a', 'persist'), undefined);
+  t.close();
+});
+
+test('setManyIfAbsent stores all or none', () => {
+  const t = makeTable();
+  const cx = new CommandContext(t);
+  assert.equal(setManyIfAbsent(cx, [{ key: 'm1', value: '1' }, { key: 'm2', value: '2' }]), true);
+  assert.equal(setManyIfAbsent(cx, [{ key: 'm3', value: '3' }, { key: 'm2', value: 'x' }]), false);
+  assert.equal(get(cx, 'm3'), undefined);
+  assert.equal(get(cx, 'm2'), '2');
+  t.close();
+});
