@@ -10,7 +10,8 @@
  * A test sabcache does not serve yet (LPUSH: no lists) is reported as such, not measured.
  *
  * Run: npm run bench:resp   (results: bench/results/resp.{json,md})
- * Env: BENCH_ROUNDS (default 3), BENCH_REQUESTS (per cell, default 200000).
+ * Env: BENCH_ROUNDS (default 3), BENCH_REQUESTS (per cell, default 200000; LPUSH cells 8000,
+ * from an empty list: a sabcache list is one entry of at most --max-value-bytes).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -19,6 +20,8 @@ import { LOAD_CPU, onLoadCpu, onServerCpus, PIN, SERVER_CPUS, startProcess, stop
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200_000);
+/** LPUSH requests per cell (the list must stay within 1 MiB; see cell()). */
+const LPUSH_REQUESTS = 8_000;
 const TESTS = ['get', 'set', 'incr', 'lpush', 'mset'];
 const PIPELINES = [1, 16];
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -45,7 +48,13 @@ async function startRedis(ioThreads: number, pinned: boolean): Promise<Target> {
 
 /** requests per second of one redis-benchmark cell, or undefined when the server refused the command. */
 function cell(t: Target, test: string, pipeline: number, pinned: boolean): number | undefined {
-  const cmd = ['redis-benchmark', '-h', '127.0.0.1', '-p', String(t.port), '-t', test, '-P', String(pipeline), '-c', '50', '-d', '100', '-r', '10000', '-n', String(REQUESTS), '--csv'];
+  // LPUSH grows one list (redis-benchmark's key 'mylist'): sabcache keeps a list in one entry
+  // of at most --max-value-bytes (1 MiB: about 10,000 elements of 100 bytes), and
+  // redis-benchmark stops at the first error reply. So each LPUSH cell starts from an empty
+  // list and pushes LPUSH_REQUESTS elements, on both servers alike.
+  if (test === 'lpush') spawnSync('redis-cli', ['-p', String(t.port), 'del', 'mylist']);
+  const n = test === 'lpush' ? Math.min(REQUESTS, LPUSH_REQUESTS) : REQUESTS;
+  const cmd = ['redis-benchmark', '-h', '127.0.0.1', '-p', String(t.port), '-t', test, '-P', String(pipeline), '-c', '50', '-d', '100', '-r', '10000', '-n', String(n), '--csv'];
   const [c, ...args] = pinned ? onLoadCpu(cmd) : cmd;
   const r = spawnSync(c, args, { encoding: 'utf8', timeout: 120_000 });
   const out = `${r.stdout}${r.stderr}`;
@@ -106,7 +115,7 @@ const header = '| test | sabcache req/s (median) | Redis req/s (median) | sabcac
 const lines = [
   '# RESP: redis-benchmark against sabcache and Redis',
   '',
-  `Node ${process.version}; \`redis-benchmark -t <test> -P <p> -c 50 -d 100 -r 10000 -n ${REQUESTS} --csv\`; ${ROUNDS} rounds, every cell against both servers in alternating order; ${new Date().toISOString()}; command: \`${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${ROUNDS} ` : ''}${process.env.BENCH_REQUESTS ? `BENCH_REQUESTS=${REQUESTS} ` : ''}npm run bench:resp\``,
+  `Node ${process.version}; \`redis-benchmark -t <test> -P <p> -c 50 -d 100 -r 10000 -n ${REQUESTS} --csv\` (LPUSH: -n ${Math.min(REQUESTS, LPUSH_REQUESTS)} from an empty list, see the bench's header); ${ROUNDS} rounds, every cell against both servers in alternating order; ${new Date().toISOString()}; command: \`${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${ROUNDS} ` : ''}${process.env.BENCH_REQUESTS ? `BENCH_REQUESTS=${REQUESTS} ` : ''}npm run bench:resp\``,
   '',
   `## One server thread each${PIN ? ` on CPU ${SERVER_CPUS}, redis-benchmark on CPU ${LOAD_CPU}` : ' (no taskset: unpinned)'}: ${sab1.name} against ${redis1.name}`,
   '',
