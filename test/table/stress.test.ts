@@ -9,26 +9,33 @@ import { firstMessage, startFixture } from '../helpers/workers.ts';
 interface Report { reads: number; hits: number; writes: number; deletes: number; bad: number; samples: string[] }
 
 test('4 threads for 2.5 s on a small key set while the owner evicts, copies forward and compacts: no torn or foreign value, no deadlock', async (t) => {
-  // 1 MiB with 16 KiB segments: the key set's churn forces constant segment eviction.
-  const cache = SharedCache.create({ memoryBytes: '1mb', maxKeyBytes: 64, maxValueBytes: 1024, maintenanceIntervalMs: 5 });
-  const workers = [1, 2, 3, 4].map((thread) => startFixture('stress-worker', { handle: cache.handle, durationMs: 2500, keyCount: 256, thread }));
-  const reports = await Promise.all(workers.map((w) => firstMessage<Report>(w, 30_000)));
-  const stats = cache.stats();
-  for (const r of reports) {
-    assert.equal(r.bad, 0, `bad values: ${r.samples.join('; ')}`);
-    assert.ok(r.hits > 1000 && r.writes > 1000, `each thread really read and wrote (${JSON.stringify(r)})`);
+  // Every attempt checks every value; attempts repeat (3 at most) only until the races this
+  // test exists for have run: readers against entries being copied forward (S3-FIFO
+  // promotion, main reinsertion). How often that happens in 2.5 s depends on the adaptive
+  // small-queue size (ghost hits can grow it to nearly every segment, and then nothing is
+  // promoted), so one attempt in many sees none.
+  let copiedForward = 0;
+  for (let attempt = 1; attempt <= 3 && copiedForward === 0; attempt++) {
+    // 1 MiB with 16 KiB segments: the key set's churn forces constant segment eviction.
+    const cache = SharedCache.create({ memoryBytes: '1mb', maxKeyBytes: 64, maxValueBytes: 1024, maintenanceIntervalMs: 5 });
+    const workers = [1, 2, 3, 4].map((thread) => startFixture('stress-worker', { handle: cache.handle, durationMs: 2500, keyCount: 256, thread }));
+    const reports = await Promise.all(workers.map((w) => firstMessage<Report>(w, 30_000)));
+    const stats = cache.stats();
+    for (const r of reports) {
+      assert.equal(r.bad, 0, `bad values: ${r.samples.join('; ')}`);
+      assert.ok(r.hits > 1000 && r.writes > 1000, `each thread really read and wrote (${JSON.stringify(r)})`);
+    }
+    assert.ok(stats.evictedSegments > 10, `eviction ran during the test (${stats.evictedSegments} segments)`);
+    assert.ok(stats.compactedSegments > 0, `compaction ran (${stats.compactedSegments} segments)`);
+    const idx = checkIndex(new SharedView(cache.handle.buffer));
+    assert.deepEqual({ odd: idx.oddBuckets, locked: idx.lockedBuckets, foreign: idx.foreignWays }, { odd: 0, locked: 0, foreign: 0 });
+    for (let i = 0; i < 256; i++) {
+      const v = cache.get(`key:${i}`);
+      if (v !== undefined) assert.equal(checkValue(`key:${i}`, v), '');
+    }
+    copiedForward = stats.promotions + stats.reinsertions;
+    t.diagnostic(`attempt ${attempt}: ops: ${reports.map((r) => r.reads + r.writes + r.deletes).join(', ')}; segments evicted: ${stats.evictedSegments}, compacted: ${stats.compactedSegments}; promotions: ${stats.promotions}, reinsertions: ${stats.reinsertions}, small target ${stats.segments.smallTarget} of ${stats.segments.total}`);
+    cache.close();
   }
-  assert.ok(stats.evictedSegments > 10, `eviction ran during the test (${stats.evictedSegments} segments)`);
-  // The races this test exists for: readers against entries being copied forward (S3-FIFO
-  // promotion, main reinsertion) and against compaction, not only against plain drops.
-  assert.ok(stats.promotions + stats.reinsertions > 0, `entries were copied forward (${JSON.stringify(stats)})`);
-  assert.ok(stats.compactedSegments > 0, `compaction ran (${stats.compactedSegments} segments)`);
-  const idx = checkIndex(new SharedView(cache.handle.buffer));
-  assert.deepEqual({ odd: idx.oddBuckets, locked: idx.lockedBuckets, foreign: idx.foreignWays }, { odd: 0, locked: 0, foreign: 0 });
-  for (let i = 0; i < 256; i++) {
-    const v = cache.get(`key:${i}`);
-    if (v !== undefined) assert.equal(checkValue(`key:${i}`, v), '');
-  }
-  t.diagnostic(`ops: ${reports.map((r) => r.reads + r.writes + r.deletes).join(', ')}; segments evicted: ${stats.evictedSegments}, compacted: ${stats.compactedSegments}; promotions: ${stats.promotions}, reinsertions: ${stats.reinsertions}`);
-  cache.close();
+  assert.ok(copiedForward > 0, 'entries were copied forward in one of 3 attempts');
 });
