@@ -248,7 +248,7 @@ export class WrongTypeError extends SabcacheError {
 
 /** A value or increment that incrByFloat cannot treat as a finite number, or a result that is not finite. Code `SABCACHE_ERR_NOT_FLOAT`. */
 export class NotFloatError extends SabcacheError {
-  constructor(message = 'the value is not a valid float') {
+  constructor(message = 'value is not a valid float') {
     super('SABCACHE_ERR_NOT_FLOAT', message);
   }
 }

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { NotIntegerError, OverflowError, WrongTypeError } from '../errors.ts';
+import { WrongTypeError } from '../errors.ts';
+import { addInt64, checkDelta, parseInt64 } from '../table/integer-value.ts';
 import { decodeItems, encodeItems } from './collection-value.ts';
 import type { CommandContext } from './context.ts';
 import { EntryResult, entryTypeName, VALUE_HASH } from './entry.ts';
@@ -88,28 +89,32 @@ export function hashDelete(cx: CommandContext, key: string | Uint8Array, fields:
 }
 
 /**
- * Adds `by` to the integer in `field` (absent: 0) and returns the result (HINCRBY).
+ * Adds `by` to the integer in `field` (absent: 0) and returns the result (HINCRBY): a
+ * number when it is a safe integer, else a bigint, as incr's.
  * @throws WrongTypeError; NotIntegerError (`SABCACHE_ERR_NOT_INTEGER`) when the field is not
- *   a decimal int64; OverflowError (`SABCACHE_ERR_OVERFLOW`) past the int64 range.
+ *   a decimal int64; OverflowError (`SABCACHE_ERR_OVERFLOW`) past the int64 range;
+ *   BadValueError (`SABCACHE_ERR_BAD_VALUE`) for a bad `by`.
  */
-export function hashIncrBy(cx: CommandContext, key: string | Uint8Array, field: Uint8Array, by: bigint): bigint {
-  let result = 0n;
+export function hashIncrBy(cx: CommandContext, key: string | Uint8Array, field: Uint8Array, by: number | bigint): number | bigint {
+  const delta = checkDelta(by);
+  let result: number | bigint = 0;
   rewrite(cx, key, (old, entry) => {
     const items: Uint8Array[] = itemsOf(old, entry);
     const i = fieldAt(items as Buffer[], field);
-    let current = 0n;
-    if (i >= 0) {
-      const text = Buffer.from(items[i + 1]).toString('latin1');
-      if (!/^-?\d{1,19}$/.test(text)) throw new NotIntegerError('hash value is not an integer');
-      current = BigInt(text);
-      if (current < -(2n ** 63n) || current >= 2n ** 63n) throw new NotIntegerError('hash value is not an integer');
-    }
-    result = current + by;
-    if (result < -(2n ** 63n) || result >= 2n ** 63n) throw new OverflowError('increment or decrement would overflow');
+    result = addInt64(i >= 0 ? parseInt64(items[i + 1], 0, items[i + 1].length) : 0, delta);
     const text = Buffer.from(String(result), 'latin1');
     if (i >= 0) items[i + 1] = text;
     else items.push(field, text);
     return { value: encodeItems(items), type: VALUE_HASH };
   });
   return result;
+}
+
+/** The values of `fields` (undefined where absent), as HMGET. @throws WrongTypeError. */
+export function hashGetMany(cx: CommandContext, key: string | Uint8Array, fields: readonly Uint8Array[]): (Buffer | undefined)[] {
+  const items = hashItems(cx, key) ?? [];
+  return fields.map((f) => {
+    const i = fieldAt(items, f);
+    return i < 0 ? undefined : items[i + 1];
+  });
 }

@@ -96,9 +96,9 @@ export function append(cx: CommandContext, key: string | Uint8Array, suffix: str
   return length;
 }
 
-/** A decimal number in text form as Redis's INCRBYFLOAT reads it, or NaN. */
-function parseFloatText(text: string): number {
-  if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(text) || /\s/.test(text)) return Number.NaN;
+/** A decimal number in text form as Redis's INCRBYFLOAT reads it (no spaces, no hex, no inf), or NaN. */
+export function parseFloatText(text: string): number {
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(text)) return Number.NaN;
   return Number(text);
 }
 

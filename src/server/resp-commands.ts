@@ -13,12 +13,12 @@
  */
 import { type CommandContext } from '../commands/context.ts';
 import { EntryResult, expectString, MAX_TTL_SECONDS } from '../commands/entry.ts';
-import { hashDelete, hashGet, hashIncrBy, hashItems, hashSet } from '../commands/hash.ts';
+import { hashDelete, hashGet, hashGetMany, hashIncrBy, hashItems, hashSet } from '../commands/hash.ts';
 import { listIndex, listLength, pop, push, range } from '../commands/list.ts';
 import { getInto, has, ttl, typeOf } from '../commands/read.ts';
 import { randomKey, scanKeys } from '../commands/scan.ts';
 import { cacheStats, itemCount } from '../commands/stats.ts';
-import { append, getDel, getEx, incrByFloat, setGet, setManyIfAbsent } from '../commands/string-rewrite.ts';
+import { append, getDel, getEx, incrByFloat, parseFloatText, setGet, setManyIfAbsent } from '../commands/string-rewrite.ts';
 import { decr, del, expire, expireAt, flush, incr, persist, set, setWith } from '../commands/write.ts';
 import { SabcacheError } from '../errors.ts';
 import type { RespWriter } from '../protocol/resp-writer.ts';
@@ -434,8 +434,8 @@ export const COMMANDS = new Map<string, Command>([
   } }],
   ['append', { arity: 3, run: (c, a) => c.w.integer(append(c.cx, a[1], a[2], written)) }],
   ['incrbyfloat', { arity: 3, run: (c, a) => {
-    const by = Number(a[2].toString('latin1'));
-    if (!/^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(a[2].toString('latin1')) || !Number.isFinite(by)) return c.w.error('ERR value is not a valid float');
+    const by = parseFloatText(a[2].toString('latin1'));
+    if (!Number.isFinite(by)) return c.w.error('ERR value is not a valid float');
     c.w.bulk(incrByFloat(c.cx, a[1], by, written));
   } }],
   ['lpush', { arity: -3, run: PUSH(true, false) }],
@@ -455,22 +455,14 @@ export const COMMANDS = new Map<string, Command>([
   ['hset', { arity: -4, run: HASH_SET('count') }],
   ['hmset', { arity: -4, run: HASH_SET('ok') }],
   ['hget', { arity: 3, run: (c, a) => c.w.bulk(hashGet(c.cx, a[1], a[2]) ?? null) }],
-  ['hmget', { arity: -3, run: (c, a) => {
-    const items = hashItems(c.cx, a[1]) ?? [];
-    c.w.array(a.length - 2);
-    for (let i = 2; i < a.length; i++) {
-      let v: Buffer | null = null;
-      for (let j = 0; j < items.length; j += 2) if (items[j].equals(a[i])) { v = items[j + 1]; break; }
-      c.w.bulk(v);
-    }
-  } }],
+  ['hmget', { arity: -3, run: (c, a) => { const vs = hashGetMany(c.cx, a[1], a.slice(2)); c.w.array(vs.length); for (const v of vs) c.w.bulk(v ?? null); } }],
   ['hdel', { arity: -3, run: (c, a) => c.w.integer(hashDelete(c.cx, a[1], a.slice(2))) }],
   ['hgetall', { arity: 2, run: HASH_LIST(0, 1) }],
   ['hkeys', { arity: 2, run: HASH_LIST(0, 2) }],
   ['hvals', { arity: 2, run: HASH_LIST(1, 2) }],
   ['hlen', { arity: 2, run: (c, a) => c.w.integer((hashItems(c.cx, a[1])?.length ?? 0) / 2) }],
   ['hexists', { arity: 3, run: (c, a) => c.w.integer(hashGet(c.cx, a[1], a[2]) === undefined ? 0 : 1) }],
-  ['hincrby', { arity: 4, run: (c, a) => { const by = intArg(a[3]); if (by === null) return c.w.error(NOT_INTEGER); c.w.integer(hashIncrBy(c.cx, a[1], a[2], BigInt(by))); } }],
+  ['hincrby', { arity: 4, run: (c, a) => { const by = intArg(a[3]); if (by === null) return c.w.error(NOT_INTEGER); c.w.integer(hashIncrBy(c.cx, a[1], a[2], by)); } }],
   ['randomkey', { arity: 1, run: (c) => c.w.bulk(randomKey(c.cx) ?? null) }],
   ['mset', { arity: -3, run: (c, a) => { if (a.length % 2 === 0) return c.w.error("ERR wrong number of arguments for 'mset' command"); for (let i = 1; i < a.length; i += 2) set(c.cx, a[i], a[i + 1], 0, written); c.w.simple('OK'); } }],
   ['strlen', { arity: 2, run: (c, a) => c.w.integer(has(c.cx, a[1], found) ? (expectString(found), found.length) : 0) }],
@@ -540,7 +532,7 @@ export function redisError(e: unknown, cmd: string): string {
     case 'SABCACHE_ERR_NOT_INTEGER': return NOT_INTEGER;
     case 'SABCACHE_ERR_OVERFLOW': return 'ERR increment or decrement would overflow';
     case 'SABCACHE_ERR_WRONG_TYPE': return 'WRONGTYPE Operation against a key holding the wrong kind of value';
-    case 'SABCACHE_ERR_NOT_FLOAT': return e.message === 'increment would produce NaN or Infinity' ? 'ERR increment would produce NaN or Infinity' : 'ERR value is not a valid float';
+    case 'SABCACHE_ERR_NOT_FLOAT': return `ERR ${e.message}`; // NotFloatError's messages are Redis's wording
     case 'SABCACHE_ERR_VALUE_TOO_LARGE': return `ERR ${e.message} (${e.code}: a string, list or hash is one entry of at most --max-value-bytes)`;
     case 'SABCACHE_ERR_OUT_OF_MEMORY': return "OOM command not allowed when used memory > 'maxmemory'.";
     case 'SABCACHE_ERR_BAD_OPTION': return `ERR ${e.message}`;

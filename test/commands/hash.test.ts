@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CommandContext } from '../../src/commands/context.ts';
-import { hashDelete, hashGet, hashIncrBy, hashItems, hashSet } from '../../src/commands/hash.ts';
+import { hashDelete, hashGet, hashGetMany, hashIncrBy, hashItems, hashSet } from '../../src/commands/hash.ts';
 import { get, typeOf } from '../../src/commands/read.ts';
 import { set } from '../../src/commands/write.ts';
 import { makeTable } from '../helpers/tables.ts';
@@ -17,8 +17,9 @@ test('hashSet, hashGet, hashDelete, hashIncrBy as Redis HSET/HGET/HDEL/HINCRBY',
   assert.equal(hashGet(cx, 'H', b('nope')), undefined);
   assert.deepEqual(hashItems(cx, 'H')!.map(String), ['f1', 'V1', 'f2', 'v2', 'f3', 'v3'], 'insertion order');
   assert.equal(typeOf(cx, 'H'), 'hash');
-  assert.equal(hashIncrBy(cx, 'H', b('n'), 5n), 5n);
-  assert.equal(hashIncrBy(cx, 'H', b('n'), -7n), -2n);
+  assert.equal(hashIncrBy(cx, 'H', b('n'), 5), 5);
+  assert.equal(hashIncrBy(cx, 'H', b('n'), -7n), -2);
+  assert.deepEqual(hashGetMany(cx, 'H', [b('f1'), b('nope'), b('n')]).map((v) => v?.toString()), ['V1', undefined, '-2']);
   assert.throws(() => hashIncrBy(cx, 'H', b('f1'), 1n), { code: 'SABCACHE_ERR_NOT_INTEGER' });
   hashSet(cx, 'H', [b('big'), b(String(2n ** 63n - 1n))]);
   assert.throws(() => hashIncrBy(cx, 'H', b('big'), 1n), { code: 'SABCACHE_ERR_OVERFLOW' });
