@@ -102,6 +102,15 @@ export function incr(cx: CommandContext, key: string | Uint8Array, by: number | 
   return cx.table.incr(key, by, result);
 }
 
+/**
+ * As {@link incr}, for the key that is `len` bytes of `src` from `start` (a key inside a
+ * received frame, not copied out).
+ */
+export function incrSlice(cx: CommandContext, src: Uint8Array, start: number, len: number, by: number | bigint, result: EntryResult): number | bigint {
+  cx.table.codec.encodeSlice(src, start, len);
+  return cx.table.incrEncoded(by, result);
+}
+
 /** Subtracts `by` (default 1); as {@link incr}. */
 export function decr(cx: CommandContext, key: string | Uint8Array, by: number | bigint = 1, result?: EntryResult): number | bigint {
   return cx.table.incr(key, -by as number | bigint, result);

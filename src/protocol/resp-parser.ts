@@ -39,14 +39,22 @@ const CR = 13;
 const LF = 10;
 
 /**
- * One connection's parser. {@link push} the bytes as they arrive; {@link next} gives each
- * whole command in order (its arguments as Buffers that stay valid until the next push),
- * undefined when more bytes are needed.
- * @throws RespProtocolError from {@link next} when the stream is not RESP or passes a limit.
+ * One connection's parser. {@link push} the bytes as they arrive; {@link nextCommand} parses
+ * each whole command in order and leaves its arguments where they were received: argument
+ * `i` is {@link argLength}(i) bytes of {@link bytes} from {@link argStart}(i), valid until the
+ * next push (the hot commands read keys and values there, with no Buffer per argument);
+ * {@link args} gives them as Buffers for the others. {@link next} does both.
+ * @throws RespProtocolError from {@link nextCommand} / {@link next} when the stream is not
+ *   RESP or passes a limit.
  */
 export class RespParser {
   private buf: Buffer = Buffer.alloc(0);
   private at = 0;
+  /** The buffer the current command's arguments are in (the received bytes, or an inline command's own). */
+  private cmd: Buffer = this.buf;
+  private starts = new Int32Array(16);
+  private lens = new Int32Array(16);
+  private count = 0;
 
   constructor(private readonly limits: RespLimits) {}
 
@@ -66,37 +74,101 @@ export class RespParser {
     return this.buf.length - this.at;
   }
 
-  /** The next whole command, or undefined when more bytes are needed. */
+  /** The current command's arguments, the name included (after {@link nextCommand} > 0). */
+  get argCount(): number {
+    return this.count;
+  }
+
+  /** The bytes argument `i` of the current command is in (see {@link argStart}). */
+  get bytes(): Buffer {
+    return this.cmd;
+  }
+
+  /** Where argument `i` starts in {@link bytes}. */
+  argStart(i: number): number {
+    return this.starts[i];
+  }
+
+  /** Argument `i`'s length in bytes. */
+  argLength(i: number): number {
+    return this.lens[i];
+  }
+
+  /** Argument `i` as a Buffer (a view of the received bytes, valid until the next push). */
+  arg(i: number): Buffer {
+    const s = this.starts[i];
+    return this.cmd.subarray(s, s + this.lens[i]);
+  }
+
+  /** The current command's arguments as Buffers (views, valid until the next push). */
+  args(): Buffer[] {
+    const out: Buffer[] = new Array(this.count);
+    for (let i = 0; i < this.count; i++) out[i] = this.arg(i);
+    return out;
+  }
+
+  /** The next whole command as Buffers, or undefined when more bytes are needed. */
   next(): Buffer[] | undefined {
+    return this.nextCommand() > 0 ? this.args() : undefined;
+  }
+
+  /** Parses the next whole command: its argument count, or 0 when more bytes are needed. */
+  nextCommand(): number {
+    for (;;) {
+      const n = this.parseOne();
+      // `*0` (and `*-1`) are skipped by Redis: an empty command, answered with nothing.
+      if (n !== 0) return n < 0 ? 0 : n;
+    }
+  }
+
+  /** One command: its argument count, 0 for an empty one (skipped), -1 when more bytes are needed. */
+  private parseOne(): number {
     const buf = this.buf;
     let at = this.at;
     // Empty lines between commands are skipped, as Redis does.
     while (at < buf.length && (buf[at] === CR || buf[at] === LF)) at++;
     this.at = at;
-    if (at >= buf.length) return undefined;
+    if (at >= buf.length) return -1;
     if (buf[at] !== 0x2a) return this.inline(at); // not '*': an inline command
     const head = this.line(at + 1, 'too big mbulk count string');
-    if (head === undefined) return undefined;
+    if (head === undefined) return -1;
     const count = parseLength(buf, at + 1, head);
     if (count === null || count > this.limits.maxArgs) throw new RespProtocolError('invalid multibulk length');
     at = head + 2;
-    const args: Buffer[] = [];
+    if (count > this.starts.length) {
+      // Grown to what the arguments received so far can fill (a huge count is claimed by
+      // its header long before its arguments arrive; at least 6 bytes each).
+      const room = Math.min(count, Math.max(16, (buf.length - at) / 6 + 1) | 0);
+      if (room > this.starts.length) this.grow(room);
+    }
     for (let i = 0; i < count; i++) {
-      if (at >= buf.length) return undefined;
+      if (at >= buf.length) return -1;
       if (buf[at] !== 0x24) throw new RespProtocolError(`expected '$', got '${String.fromCharCode(buf[at])}'`);
       const end = this.line(at + 1, 'too big bulk count string');
-      if (end === undefined) return undefined;
+      if (end === undefined) return -1;
       const len = parseLength(buf, at + 1, end);
       if (len === null || len > this.limits.maxBulkBytes) throw new RespProtocolError('invalid bulk length');
       const start = end + 2;
-      if (start + len + 2 > buf.length) return undefined;
+      if (start + len + 2 > buf.length) return -1;
       if (buf[start + len] !== CR || buf[start + len + 1] !== LF) throw new RespProtocolError('bulk string not followed by CRLF');
-      args.push(buf.subarray(start, start + len));
+      if (i >= this.starts.length) this.grow(Math.min(count, this.starts.length * 2));
+      this.starts[i] = start;
+      this.lens[i] = len;
       at = start + len + 2;
     }
     this.at = at;
-    // `*0` (and `*-1`) are skipped by Redis: an empty command, answered with nothing.
-    return args.length === 0 ? this.next() : args;
+    this.cmd = buf;
+    this.count = count;
+    return count;
+  }
+
+  private grow(n: number): void {
+    const starts = new Int32Array(n);
+    const lens = new Int32Array(n);
+    starts.set(this.starts.subarray(0, Math.min(n, this.starts.length)));
+    lens.set(this.lens.subarray(0, Math.min(n, this.lens.length)));
+    this.starts = starts;
+    this.lens = lens;
   }
 
   /**
@@ -115,21 +187,33 @@ export class RespParser {
     return cr;
   }
 
-  /** An inline command: words split on spaces, with Redis's quoting ("…" with escapes, '…'). */
-  private inline(from: number): Buffer[] | undefined {
+  /**
+   * An inline command: words split on spaces, with Redis's quoting ("…" with escapes,
+   * '…'), gathered into a buffer of their own. Returns as {@link parseOne}.
+   */
+  private inline(from: number): number {
     const buf = this.buf;
     const lf = buf.indexOf(LF, from);
     if (lf < 0) {
       if (buf.length - from > this.limits.maxInlineBytes) throw new RespProtocolError('too big inline request');
-      return undefined;
+      return -1;
     }
     if (lf - from > this.limits.maxInlineBytes) throw new RespProtocolError('too big inline request');
     const end = lf > from && buf[lf - 1] === CR ? lf - 1 : lf;
     this.at = lf + 1;
-    const args = splitInline(buf.subarray(from, end));
-    if (args === null) throw new RespProtocolError('unbalanced quotes in request');
-    if (args.length > this.limits.maxArgs) throw new RespProtocolError('invalid multibulk length');
-    return args.length === 0 ? this.next() : args;
+    const words = splitInline(buf.subarray(from, end));
+    if (words === null) throw new RespProtocolError('unbalanced quotes in request');
+    if (words.length > this.limits.maxArgs) throw new RespProtocolError('invalid multibulk length');
+    if (words.length > this.starts.length) this.grow(words.length);
+    let at = 0;
+    for (let i = 0; i < words.length; i++) {
+      this.starts[i] = at;
+      this.lens[i] = words[i].length;
+      at += words[i].length;
+    }
+    this.cmd = Buffer.concat(words);
+    this.count = words.length;
+    return words.length;
   }
 }
 

@@ -40,14 +40,53 @@ export class RespWriter {
     this.buf = grown;
   }
 
+  /** Writes `s` (latin1, short) byte by byte: cheaper than Buffer#write's call into C++ for a few bytes. */
   private ascii(s: string): void {
-    this.room(s.length);
-    this.at += this.buf.write(s, this.at, 'latin1');
+    const n = s.length;
+    this.room(n);
+    const buf = this.buf;
+    let at = this.at;
+    for (let i = 0; i < n; i++) buf[at++] = s.charCodeAt(i);
+    this.at = at;
+  }
+
+  /** `<type char><n>\r\n` for a safe integer `n` (array, bulk, map… headers; integer replies). */
+  private header(type: number, n: number): void {
+    this.room(24);
+    const buf = this.buf;
+    let at = this.at;
+    buf[at++] = type;
+    at = writeDecimal(buf, at, n);
+    buf[at++] = 13;
+    buf[at++] = 10;
+    this.at = at;
   }
 
   /** `+text` (text without CR or LF). */
   simple(text: string): void {
-    this.ascii(`+${text}${CRLF}`);
+    this.room(text.length + 3);
+    this.buf[this.at++] = 0x2b;
+    this.ascii(text);
+    this.crlf();
+  }
+
+  /** `+OK`, the most common reply. */
+  ok(): void {
+    this.room(5);
+    const buf = this.buf;
+    const at = this.at;
+    buf[at] = 0x2b;
+    buf[at + 1] = 0x4f;
+    buf[at + 2] = 0x4b;
+    buf[at + 3] = 13;
+    buf[at + 4] = 10;
+    this.at = at + 5;
+  }
+
+  private crlf(): void {
+    this.room(2);
+    this.buf[this.at++] = 13;
+    this.buf[this.at++] = 10;
   }
 
   /** `-message` (message starts with Redis's prefix: ERR, WRONGTYPE, NOPROTO…). */
@@ -56,12 +95,13 @@ export class RespWriter {
     this.room(Buffer.byteLength(clean) + 3);
     this.buf[this.at++] = 0x2d;
     this.at += this.buf.write(clean, this.at);
-    this.ascii(CRLF);
+    this.crlf();
   }
 
   /** `:n` (a safe integer or an int64 bigint). */
   integer(n: number | bigint): void {
-    this.ascii(`:${n}${CRLF}`);
+    if (typeof n === 'number' && Number.isSafeInteger(n)) this.header(0x3a, n);
+    else this.ascii(`:${n}${CRLF}`);
   }
 
   /** `$len\r\nbytes\r\n`; null: the null bulk (RESP3: `_`). */
@@ -69,37 +109,57 @@ export class RespWriter {
     if (value === null) return this.nil();
     if (typeof value === 'string') {
       const n = Buffer.byteLength(value);
-      this.ascii(`$${n}${CRLF}`);
+      this.header(0x24, n);
       this.room(n + 2);
       this.at += this.buf.write(value, this.at);
     } else {
-      this.ascii(`$${value.length}${CRLF}`);
+      this.header(0x24, value.length);
       this.room(value.length + 2);
       this.buf.set(value, this.at);
       this.at += value.length;
     }
-    this.ascii(CRLF);
+    this.crlf();
+  }
+
+  /** A bulk of the `len` bytes of `src` from `start`. */
+  bulkSlice(src: Uint8Array, start: number, len: number): void {
+    this.header(0x24, len);
+    this.room(len + 2);
+    this.buf.set(src.subarray(start, start + len), this.at);
+    this.at += len;
+    this.crlf();
   }
 
   /**
-   * Reserves room for a bulk of up to `max` bytes and returns where its bytes go; finish it
-   * with {@link bulkEnd}(start, length). For values copied straight from shared memory.
+   * The buffer {@link bulkStart}'s offset is in; valid until the next write to this writer.
    */
-  bulkStart(max: number): { bytes: Buffer; at: number } {
-    // `$` + up to 10 digits + CRLF, the value, CRLF.
-    this.room(max + 16);
-    return { bytes: this.buf, at: this.at + 13 };
+  get bytes(): Buffer {
+    return this.buf;
+  }
+
+  /**
+   * Reserves room for a bulk of up to `max` bytes and returns the offset in {@link bytes}
+   * where its bytes go; finish it with {@link bulkEnd}(offset, length). For values copied
+   * straight from shared memory.
+   */
+  bulkStart(max: number): number {
+    // `$` + up to 10 digits + CRLF, the value, CRLF; and {@link header}'s own margin of 24
+    // bytes, so that bulkEnd never grows (and so moves) the buffer under the value.
+    this.room(max + 13 + 24);
+    return this.at + 13;
   }
 
   /** Ends a bulk of `length` bytes written at `valueAt` (from {@link bulkStart}). */
   bulkEnd(valueAt: number, length: number): void {
-    const head = `$${length}${CRLF}`;
+    const buf = this.buf;
+    const digits = length < 10 ? 1 : length < 100 ? 2 : length < 1000 ? 3 : length < 10000 ? 4 : String(length).length;
+    const headLen = digits + 3;
     // The header goes where the bulk starts; the value moves down to close the gap (a
-    // memmove: Buffer#copy handles the overlap).
-    this.buf.copy(this.buf, this.at + head.length, valueAt, valueAt + length);
-    this.buf.write(head, this.at, 'latin1');
-    this.at += head.length + length;
-    this.ascii(CRLF);
+    // memmove: copyWithin handles the overlap).
+    buf.copyWithin(this.at + headLen, valueAt, valueAt + length);
+    this.header(0x24, length);
+    this.at += length;
+    this.crlf();
   }
 
   /** The null reply: RESP2 `$-1`, RESP3 `_`. */
@@ -114,22 +174,22 @@ export class RespWriter {
 
   /** An array header of `n` elements (the caller writes them). */
   array(n: number): void {
-    this.ascii(`*${n}${CRLF}`);
+    this.header(0x2a, n);
   }
 
   /** A map header of `n` pairs: RESP3 `%n`, RESP2 an array of 2n elements. */
   map(n: number): void {
-    this.ascii(this.protocol === 3 ? `%${n}${CRLF}` : `*${2 * n}${CRLF}`);
+    this.header(this.protocol === 3 ? 0x25 : 0x2a, this.protocol === 3 ? n : 2 * n);
   }
 
   /** A set header of `n` elements: RESP3 `~n`, RESP2 an array. */
   set(n: number): void {
-    this.ascii(this.protocol === 3 ? `~${n}${CRLF}` : `*${n}${CRLF}`);
+    this.header(this.protocol === 3 ? 0x7e : 0x2a, n);
   }
 
   /** A push header of `n` elements (RESP3 `>n`, RESP2 an array): pub/sub messages. */
   push(n: number): void {
-    this.ascii(this.protocol === 3 ? `>${n}${CRLF}` : `*${n}${CRLF}`);
+    this.header(this.protocol === 3 ? 0x3e : 0x2a, n);
   }
 
   /** A verbatim text (RESP3 `=len\r\ntxt:…`; RESP2 a bulk), as INFO and CLIENT INFO answer. */
@@ -141,4 +201,24 @@ export class RespWriter {
     this.at += this.buf.write(text, this.at);
     this.ascii(CRLF);
   }
+}
+
+/** Writes the decimal digits of the safe integer `n` at `at`; returns the offset after them. */
+function writeDecimal(buf: Uint8Array, at: number, n: number): number {
+  if (n < 0) {
+    buf[at++] = 0x2d;
+    n = -n;
+  }
+  if (n < 10) {
+    buf[at] = 0x30 + n;
+    return at + 1;
+  }
+  let digits = 1;
+  for (let p = 10; p <= n; p *= 10) digits++;
+  const end = at + digits;
+  for (let i = end - 1; i >= at; i--) {
+    buf[i] = 0x30 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  return end;
 }

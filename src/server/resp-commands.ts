@@ -15,12 +15,13 @@ import { type CommandContext } from '../commands/context.ts';
 import { EntryResult, expectString, MAX_TTL_SECONDS } from '../commands/entry.ts';
 import { hashDelete, hashGet, hashGetMany, hashIncrBy, hashItems, hashSet } from '../commands/hash.ts';
 import { listIndex, listLength, pop, push, range } from '../commands/list.ts';
-import { getInto, has, ttl, typeOf } from '../commands/read.ts';
+import { getInto, getSliceInto, has, ttl, typeOf } from '../commands/read.ts';
 import { randomKey, scanKeys } from '../commands/scan.ts';
 import { cacheStats, itemCount } from '../commands/stats.ts';
 import { append, getDel, getEx, incrByFloat, parseFloatText, setGet, setManyIfAbsent } from '../commands/string-rewrite.ts';
-import { decr, del, expire, expireAt, flush, incr, persist, set, setWith } from '../commands/write.ts';
+import { decr, del, expire, expireAt, flush, incr, incrSlice, persist, set, setSlice, setWith } from '../commands/write.ts';
 import { SabcacheError } from '../errors.ts';
+import type { RespParser } from '../protocol/resp-parser.ts';
 import type { RespWriter } from '../protocol/resp-writer.ts';
 
 /** One connection's state, as its commands see it. */
@@ -57,10 +58,18 @@ export interface RespServerInfo {
 
 type Handler = (c: RespContext, argv: Buffer[]) => void;
 
+/**
+ * A handler that reads its arguments where the parser left them (no Buffer per argument):
+ * for the hot commands. Returns false to hand the command to the general handler instead
+ * (a form it does not take, such as SET with options).
+ */
+type FastHandler = (c: RespContext, p: RespParser) => boolean;
+
 /** A command: its handler and arity (Redis's: > 0 exact, < 0 at least -arity, the name included). */
 interface Command {
   run: Handler;
   arity: number;
+  fast?: FastHandler;
 }
 
 const found = new EntryResult();
@@ -87,13 +96,54 @@ const SYNTAX = 'ERR syntax error';
 function bulkOfKey(c: RespContext, key: Buffer): void {
   let room = 4096;
   for (;;) {
-    const { bytes, at } = c.w.bulkStart(room);
-    const n = getInto(c.cx, key, bytes, at, found);
+    const at = c.w.bulkStart(room);
+    const n = getInto(c.cx, key, c.w.bytes, at, found);
     if (n < 0) return c.w.nil();
     if (n <= room) return c.w.bulkEnd(at, n);
     room = n;
   }
 }
+
+/** GET with the key read where it was received, the value copied straight into the reply. */
+const GET_FAST: FastHandler = (c, p) => {
+  const src = p.bytes;
+  const start = p.argStart(1);
+  const len = p.argLength(1);
+  let room = 4096;
+  for (;;) {
+    const at = c.w.bulkStart(room);
+    const n = getSliceInto(c.cx, src, start, len, c.w.bytes, at, found);
+    if (n < 0) c.w.nil();
+    else if (n > room) {
+      room = n;
+      continue;
+    } else c.w.bulkEnd(at, n);
+    return true;
+  }
+};
+
+/** SET key value (no options). */
+const SET_FAST: FastHandler = (c, p) => {
+  if (p.argCount !== 3) return false;
+  setSlice(c.cx, p.bytes, p.argStart(1), p.argLength(1), p.arg(2), 0, written);
+  c.w.ok();
+  return true;
+};
+
+/** MSET key value [key value …]. */
+const MSET_FAST: FastHandler = (c, p) => {
+  const n = p.argCount;
+  if (n % 2 === 0) return false;
+  for (let i = 1; i < n; i += 2) setSlice(c.cx, p.bytes, p.argStart(i), p.argLength(i), p.arg(i + 1), 0, written);
+  c.w.ok();
+  return true;
+};
+
+/** INCR / DECR key. */
+const INCR_FAST = (by: 1 | -1): FastHandler => (c, p) => {
+  c.w.integer(incrSlice(c.cx, p.bytes, p.argStart(1), p.argLength(1), by, written));
+  return true;
+};
 
 /** A TTL in seconds from SET's or SETEX's option (`unit` 1 for seconds, 1000 for ms), or an error reply. */
 function ttlSeconds(c: RespContext, arg: Buffer, unit: number, absolute: boolean, cmd: string): number | null {
@@ -138,16 +188,16 @@ const SET: Handler = (c, argv) => {
     const at = expired ? 1 : ttl === 0 ? 0 : Math.ceil(c.cx.now() / 1000 + ttl);
     const r = setGet(c.cx, argv[1], argv[2], { expireAt: at, keepTtl, ifAbsent: nx, ifPresent: xx }, written);
     if (get) return c.w.bulk(r.old ?? null);
-    return r.stored ? c.w.simple('OK') : c.w.nil();
+    return r.stored ? c.w.ok() : c.w.nil();
   }
   if (expired) {
     if ((nx && has(c.cx, argv[1])) || (xx && !has(c.cx, argv[1]))) return c.w.nil();
     del(c.cx, argv[1]);
-    return c.w.simple('OK');
+    return c.w.ok();
   }
   if (!nx && !xx) set(c.cx, argv[1], argv[2], ttl, written);
   else if (!setWith(c.cx, argv[1], argv[2], { ttlSeconds: ttl, ifAbsent: nx, ifPresent: xx }, written)) return c.w.nil();
-  c.w.simple('OK');
+  c.w.ok();
 };
 
 const GETEX: Handler = (c, argv) => {
@@ -195,7 +245,7 @@ const PUSH = (left: boolean, onlyIfPresent: boolean): Handler => (c, argv) => c.
 const HASH_SET = (reply: 'count' | 'ok'): Handler => (c, argv) => {
   if (argv.length % 2 !== 0) return c.w.error(`ERR wrong number of arguments for '${reply === 'ok' ? 'hmset' : 'hset'}' command`);
   const added = hashSet(c.cx, argv[1], argv.slice(2));
-  if (reply === 'ok') c.w.simple('OK');
+  if (reply === 'ok') c.w.ok();
   else c.w.integer(added);
 };
 
@@ -370,13 +420,13 @@ const CLIENT: Handler = (c, argv) => {
   if (sub === 'SETNAME' && argv.length === 3) {
     if (/[\s]/.test(argv[2].toString())) return c.w.error('ERR Client names cannot contain spaces, newlines or special characters.');
     c.session.name = argv[2].toString();
-    return c.w.simple('OK');
+    return c.w.ok();
   }
   if (sub === 'GETNAME') return c.w.bulk(c.session.name === '' ? null : c.session.name);
   if (sub === 'ID') return c.w.integer(c.session.id);
   if (sub === 'INFO') return c.w.verbatim(`${clientLine(c)}\n`);
   if (sub === 'LIST') return c.w.verbatim(`${clientLine(c)}\n`);
-  if (sub === 'SETINFO') return c.w.simple('OK'); // node-redis and redis-cli send it at start
+  if (sub === 'SETINFO') return c.w.ok(); // node-redis and redis-cli send it at start
   c.w.error(`ERR unknown subcommand '${argv[1].toString()}'. Try CLIENT HELP.`);
 };
 
@@ -412,16 +462,16 @@ export const COMMANDS = new Map<string, Command>([
   ['ping', { arity: -1, run: (c, a) => (a.length > 2 ? c.w.error("ERR wrong number of arguments for 'ping' command") : a.length === 2 ? c.w.bulk(a[1]) : c.w.simple('PONG')) }],
   ['echo', { arity: 2, run: (c, a) => c.w.bulk(a[1]) }],
   ['hello', { arity: -1, run: HELLO }],
-  ['select', { arity: 2, run: (c, a) => (a[1].toString() === '0' ? c.w.simple('OK') : c.w.error('ERR DB index is out of range')) }],
-  ['quit', { arity: -1, run: (c) => { c.session.quit = true; c.w.simple('OK'); } }],
+  ['select', { arity: 2, run: (c, a) => (a[1].toString() === '0' ? c.w.ok() : c.w.error('ERR DB index is out of range')) }],
+  ['quit', { arity: -1, run: (c) => { c.session.quit = true; c.w.ok(); } }],
   ['reset', { arity: 1, run: (c) => { c.w.protocol = 2; c.session.name = ''; c.w.simple('RESET'); } }],
   ['client', { arity: -2, run: CLIENT }],
   ['command', { arity: -1, run: COMMAND }],
-  ['get', { arity: 2, run: (c, a) => bulkOfKey(c, a[1]) }],
-  ['set', { arity: -3, run: SET }],
+  ['get', { arity: 2, run: (c, a) => bulkOfKey(c, a[1]), fast: GET_FAST }],
+  ['set', { arity: -3, run: SET, fast: SET_FAST }],
   ['setnx', { arity: 3, run: (c, a) => c.w.integer(setWith(c.cx, a[1], a[2], { ifAbsent: true }, written) ? 1 : 0) }],
-  ['setex', { arity: 4, run: (c, a) => { const t = ttlSeconds(c, a[2], 1, false, 'setex'); if (t !== null) { set(c.cx, a[1], a[3], t, written); c.w.simple('OK'); } } }],
-  ['psetex', { arity: 4, run: (c, a) => { const t = ttlSeconds(c, a[2], 1000, false, 'psetex'); if (t !== null) { set(c.cx, a[1], a[3], t, written); c.w.simple('OK'); } } }],
+  ['setex', { arity: 4, run: (c, a) => { const t = ttlSeconds(c, a[2], 1, false, 'setex'); if (t !== null) { set(c.cx, a[1], a[3], t, written); c.w.ok(); } } }],
+  ['psetex', { arity: 4, run: (c, a) => { const t = ttlSeconds(c, a[2], 1000, false, 'psetex'); if (t !== null) { set(c.cx, a[1], a[3], t, written); c.w.ok(); } } }],
   ['mget', { arity: -2, run: (c, a) => { c.w.array(a.length - 1); for (let i = 1; i < a.length; i++) bulkOfKeyOrNil(c, a[i]); } }],
   ['getset', { arity: 3, run: (c, a) => c.w.bulk(setGet(c.cx, a[1], a[2], {}, written).old ?? null) }],
   ['getdel', { arity: 2, run: (c, a) => c.w.bulk(getDel(c.cx, a[1]) ?? null) }],
@@ -464,10 +514,10 @@ export const COMMANDS = new Map<string, Command>([
   ['hexists', { arity: 3, run: (c, a) => c.w.integer(hashGet(c.cx, a[1], a[2]) === undefined ? 0 : 1) }],
   ['hincrby', { arity: 4, run: (c, a) => { const by = intArg(a[3]); if (by === null) return c.w.error(NOT_INTEGER); c.w.integer(hashIncrBy(c.cx, a[1], a[2], by)); } }],
   ['randomkey', { arity: 1, run: (c) => c.w.bulk(randomKey(c.cx) ?? null) }],
-  ['mset', { arity: -3, run: (c, a) => { if (a.length % 2 === 0) return c.w.error("ERR wrong number of arguments for 'mset' command"); for (let i = 1; i < a.length; i += 2) set(c.cx, a[i], a[i + 1], 0, written); c.w.simple('OK'); } }],
+  ['mset', { arity: -3, fast: MSET_FAST, run: (c, a) => { if (a.length % 2 === 0) return c.w.error("ERR wrong number of arguments for 'mset' command"); for (let i = 1; i < a.length; i += 2) set(c.cx, a[i], a[i + 1], 0, written); c.w.ok(); } }],
   ['strlen', { arity: 2, run: (c, a) => c.w.integer(has(c.cx, a[1], found) ? (expectString(found), found.length) : 0) }],
-  ['incr', { arity: 2, run: INCR_BY(1, false) }],
-  ['decr', { arity: 2, run: INCR_BY(-1, false) }],
+  ['incr', { arity: 2, run: INCR_BY(1, false), fast: INCR_FAST(1) }],
+  ['decr', { arity: 2, run: INCR_BY(-1, false), fast: INCR_FAST(-1) }],
   ['incrby', { arity: 3, run: INCR_BY(1, true) }],
   ['decrby', { arity: 3, run: INCR_BY(-1, true) }],
   ['del', { arity: -2, run: (c, a) => { let n = 0; for (let i = 1; i < a.length; i++) if (del(c.cx, a[i])) n++; c.w.integer(n); } }],
@@ -484,8 +534,8 @@ export const COMMANDS = new Map<string, Command>([
   ['scan', { arity: -2, run: SCAN }],
   ['keys', { arity: 2, run: KEYS }],
   ['dbsize', { arity: 1, run: (c) => c.w.integer(itemCount(c.cx)) }],
-  ['flushdb', { arity: -1, run: (c) => { flush(c.cx); c.w.simple('OK'); } }],
-  ['flushall', { arity: -1, run: (c) => { flush(c.cx); c.w.simple('OK'); } }],
+  ['flushdb', { arity: -1, run: (c) => { flush(c.cx); c.w.ok(); } }],
+  ['flushall', { arity: -1, run: (c) => { flush(c.cx); c.w.ok(); } }],
   ['info', { arity: -1, run: (c, a) => c.w.verbatim(infoText(c, a.length > 1 ? lower(a[1]) : '')) }],
   ['time', { arity: 1, run: (c) => { const us = Math.floor(performance.timeOrigin * 1000 + performance.now() * 1000); c.w.array(2); c.w.bulk(String(Math.floor(us / 1e6))); c.w.bulk(String(us % 1e6)); } }],
   ['config', { arity: -2, run: (c, a) => {
@@ -497,6 +547,68 @@ export const COMMANDS = new Map<string, Command>([
     for (const [k, v] of hits) { c.w.bulk(k); c.w.bulk(v); }
   } }],
 ]);
+
+/**
+ * The commands by a hash of their lowercase name, so that a received name is looked up
+ * without making a string of it (see {@link findCommand}).
+ */
+const BY_NAME_HASH = new Map<number, { name: Uint8Array; cmd: Command; text: string }[]>();
+for (const [name, cmd] of COMMANDS) {
+  const bytes = Buffer.from(name, 'latin1');
+  const h = nameHash(bytes, 0, bytes.length);
+  const list = BY_NAME_HASH.get(h) ?? [];
+  list.push({ name: bytes, cmd, text: name });
+  BY_NAME_HASH.set(h, list);
+}
+
+/** A hash of `len` bytes of `src` from `start`, ASCII letters folded to lowercase. */
+function nameHash(src: Uint8Array, start: number, len: number): number {
+  let h = len;
+  for (let i = 0; i < len; i++) h = (Math.imul(h, 31) + (src[start + i] | 0x20)) | 0;
+  return h;
+}
+
+/**
+ * The command named by `len` bytes of `src` from `start`, case-insensitively, or undefined.
+ * `b | 0x20` equals a lowercase letter only for that letter in either case, and command
+ * names are letters only, so the comparison is exact.
+ */
+function findCommand(src: Uint8Array, start: number, len: number): { name: Uint8Array; cmd: Command; text: string } | undefined {
+  if (len > 24) return undefined;
+  const list = BY_NAME_HASH.get(nameHash(src, start, len));
+  if (list === undefined) return undefined;
+  next: for (const e of list) {
+    if (e.name.length !== len) continue;
+    for (let i = 0; i < len; i++) if ((src[start + i] | 0x20) !== e.name[i]) continue next;
+    return e;
+  }
+  return undefined;
+}
+
+/**
+ * Runs the command the parser holds (after {@link RespParser.nextCommand}) and writes its
+ * reply: the hot commands straight from the received bytes, the others through
+ * {@link runCommand}. Never throws: a command layer error becomes Redis's error reply.
+ */
+export function runParsed(c: RespContext, p: RespParser): void {
+  const e = findCommand(p.bytes, p.argStart(0), p.argLength(0));
+  const fast = e?.cmd.fast;
+  if (fast !== undefined && e !== undefined) {
+    const n = p.argCount;
+    const arity = e.cmd.arity;
+    if (arity > 0 ? n === arity : n >= -arity) {
+      const mark = c.w.length;
+      try {
+        if (fast(c, p)) return;
+      } catch (err) {
+        c.w.truncate(mark);
+        c.w.error(redisError(err, e.text));
+        return;
+      }
+    }
+  }
+  runCommand(c, p.args());
+}
 
 /**
  * Runs one command (`argv[0]` its name) and writes its reply. Never throws: a command

@@ -20,7 +20,7 @@ import { RespParser, RespProtocolError, type RespLimits } from '../protocol/resp
 import { RespWriter } from '../protocol/resp-writer.ts';
 import { walSequence } from '../commands/persistence.ts';
 import type { SharedCache } from '../shared-cache.ts';
-import { type RespServerInfo, type RespSession, runCommand } from './resp-commands.ts';
+import { type RespServerInfo, type RespSession, runParsed } from './resp-commands.ts';
 import type { ServingState } from './serving-state.ts';
 
 const require = createRequire(import.meta.url);
@@ -73,9 +73,9 @@ export async function listenResp(cache: SharedCache, state: ServingState, host: 
       const seqBefore = state.durableWaits ? walSequence(cx) : 0;
       let fatal: string | undefined;
       try {
-        for (let argv = parser.next(); argv !== undefined; argv = parser.next()) {
+        while (parser.nextCommand() > 0) {
           processed++;
-          runCommand(ctx, argv);
+          runParsed(ctx, parser);
           if (session.quit) break;
         }
       } catch (e) {

@@ -232,6 +232,11 @@ export class Table extends TableReader implements EvictingThread {
    */
   incr(key: string | Uint8Array, by: number | bigint, result: EntryResult = this.result): number | bigint {
     this.codec.encode(key);
+    return this.incrEncoded(by, result);
+  }
+
+  /** As {@link incr}, for the key already in `codec` (encoded by the caller). */
+  incrEncoded(by: number | bigint, result: EntryResult = this.result): number | bigint {
     const delta = checkDelta(by);
     const keyLen = this.codec.length;
     // Space is reserved before the lock: making room may evict, which takes other bucket

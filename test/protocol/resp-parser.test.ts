@@ -71,3 +71,26 @@ test('random bytes never throw anything but a protocol error', () => {
     }
   }
 });
+
+test('arguments are read in place: argStart/argLength name the bytes, args() copies nothing', () => {
+  const p = new RespParser(limits);
+  const frame = Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\nget "a b"\r\n');
+  p.push(frame);
+  assert.equal(p.nextCommand(), 3);
+  assert.equal(p.bytes, frame);
+  assert.equal(p.bytes.toString('latin1', p.argStart(2), p.argStart(2) + p.argLength(2)), 'hello');
+  assert.equal(p.args()[1].buffer, frame.buffer);
+  assert.equal(p.nextCommand(), 2); // an inline command: its words gathered in a buffer of their own
+  assert.deepEqual([0, 1].map((i) => p.arg(i).toString()), ['get', 'a b']);
+  assert.equal(p.nextCommand(), 0);
+});
+
+test('a huge argument count is not allocated up front; its arguments still arrive one by one', () => {
+  const p = new RespParser({ ...limits, maxArgs: 1024 * 1024 });
+  const n = 1000;
+  p.push(Buffer.from(`*${n}\r\n`));
+  assert.equal(p.nextCommand(), 0);
+  for (let i = 0; i < n; i++) p.push(Buffer.from(`$${String(i).length}\r\n${i}\r\n`));
+  assert.equal(p.nextCommand(), n);
+  assert.equal(p.arg(n - 1).toString(), String(n - 1));
+});

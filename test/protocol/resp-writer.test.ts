@@ -28,9 +28,21 @@ test('a bulk copied in place gets its header right before it, for any length', (
   const w = new RespWriter();
   for (const n of [0, 1, 9, 10, 99, 100, 5000, 70_000]) {
     w.simple('x');
-    const { bytes, at } = w.bulkStart(n);
+    const at = w.bulkStart(n);
+    const bytes = w.bytes;
     bytes.fill(0x61, at, at + n);
     w.bulkEnd(at, n);
     assert.equal(w.take().toString(), `+x\r\n$${n}\r\n${'a'.repeat(n)}\r\n`, `length ${n}`);
   }
+});
+
+test('integers and headers are written digit by digit, as String() would', () => {
+  const w = new RespWriter();
+  const ns = [0, 7, -7, 10, 99, 100, -1000, 123456789, 2 ** 53 - 1, -(2 ** 53 - 1)];
+  for (const n of ns) w.integer(n);
+  w.integer(2n ** 63n - 1n);
+  w.integer(-(2n ** 63n));
+  w.array(12);
+  w.ok();
+  assert.equal(w.take().toString(), `${ns.map((n) => `:${n}\r\n`).join('')}:${2n ** 63n - 1n}\r\n:${-(2n ** 63n)}\r\n*12\r\n+OK\r\n`);
 });

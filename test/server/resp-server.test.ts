@@ -50,6 +50,20 @@ test('a pipeline 1,000 deep is answered in order, and binary-safe keys and value
   }
 });
 
+test('the hot commands (GET, SET, MSET, INCR, DECR) read their arguments in place: any case, large values, their errors, and the general forms they hand on', async () => {
+  const big = 'v'.repeat(40_000); // more than the first guess of room for a GET's value
+  const cmd = (...a: string[]): string => `*${a.length}\r\n${a.map((x) => `$${Buffer.byteLength(x)}\r\n${x}\r\n`).join('')}`;
+  const { reply } = await exchange(
+    cmd('sEt', 'hot:a', '1') + cmd('GET', 'hot:a') + cmd('incr', 'hot:a') + cmd('DeCr', 'hot:a') + cmd('set', 'hot:big', big) + cmd('get', 'hot:big') +
+      cmd('mset', 'hot:m1', 'x', 'hot:m2', 'y') + cmd('get', 'hot:m2') + cmd('set', 'hot:a', 'z', 'NX') + cmd('set', 'hot:a', 'z', 'BOGUS') +
+      cmd('rpush', 'hot:l', 'e') + cmd('get', 'hot:l') + cmd('incr', 'hot:l') + cmd('incr', 'hot:m1') + cmd('get', 'hot:nope') + cmd('mset', 'hot:odd') + cmd('gett', 'x'),
+  );
+  const wrongType = '-WRONGTYPE Operation against a key holding the wrong kind of value\r\n';
+  assert.equal(reply, ['+OK\r\n', '$1\r\n1\r\n', ':2\r\n', ':1\r\n', '+OK\r\n', `$${big.length}\r\n${big}\r\n`, '+OK\r\n', '$1\r\ny\r\n', '$-1\r\n', '-ERR syntax error\r\n',
+    ':1\r\n', wrongType, wrongType, '-ERR value is not an integer or out of range\r\n', '$-1\r\n', "-ERR wrong number of arguments for 'mset' command\r\n",
+    "-ERR unknown command 'gett', with args beginning with: 'x'\r\n"].join(''));
+});
+
 test('every worker thread accepts on the RESP port (SO_REUSEPORT)', async () => {
   const clients = Array.from({ length: 24 }, () => new Redis({ port: srv.respPort, host: '127.0.0.1' }));
   try {
