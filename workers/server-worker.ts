@@ -20,8 +20,9 @@ import { createApp, uws, type us_listen_socket } from '../src/server/uws.ts';
 import { SharedCache, type SharedCacheHandle } from '../src/shared-cache.ts';
 import { startWal } from '../src/persist/cache-persistence.ts';
 import { listenResp, type RespListener } from '../src/server/resp-server.ts';
+import type { SaveReply, SaveRequest, SaveRequester } from '../src/server/save-messages.ts';
 
-const { handle, config, index } = workerData as { handle: SharedCacheHandle; config: ServerConfig; index: number };
+const { handle, config, index, lastSaveSeconds } = workerData as { handle: SharedCacheHandle; config: ServerConfig; index: number; lastSaveSeconds: number };
 const cache = SharedCache.attach(handle);
 // With --wal, this thread logs its changes to its own WAL file (persist/wal-writer.ts).
 const wal = config.wal ? startWal(cache, config.dataDir, config.fsync, (line) => console.error(line)) : undefined;
@@ -56,6 +57,19 @@ function exit(code: number): never {
   process.exit(code);
 }
 
+/** SAVE / BGSAVE / LASTSAVE over RESP: asked of the main thread, which writes snapshots (save-messages.ts). */
+const savesWaiting = new Map<number, (reply: SaveReply) => void>();
+let nextSaveId = 1;
+let lastSave = lastSaveSeconds;
+const saves: SaveRequester = {
+  save: (mode) => new Promise((resolve) => {
+    const request: SaveRequest = { type: 'save', id: nextSaveId++, mode };
+    savesWaiting.set(request.id, resolve);
+    parentPort!.postMessage(request);
+  }),
+  lastSaveSeconds: () => lastSave,
+};
+
 /** This thread's RESP listener (--resp-port), once listening. */
 let resp: RespListener | undefined;
 
@@ -67,7 +81,7 @@ app.listen(config.host, config.port, (socket) => {
   listenSocket = socket;
   if (!config.respPort) return parentPort!.postMessage({ type: 'listening', index });
   // Listening means every data port: /readyz counts a worker only once both listen.
-  listenResp(cache, state, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index).then((listener) => {
+  listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index).then((listener) => {
     resp = listener;
     if (state.draining) listener.stopListening();
     parentPort!.postMessage({ type: 'listening', index });
@@ -78,6 +92,16 @@ app.listen(config.host, config.port, (socket) => {
 });
 
 parentPort!.on('message', (m: { type: string; lingerMs: number }) => {
+  if (m.type === 'save-done') {
+    const reply = m as unknown as SaveReply;
+    savesWaiting.get(reply.id)?.(reply);
+    savesWaiting.delete(reply.id);
+    return;
+  }
+  if (m.type === 'lastsave') {
+    lastSave = (m as unknown as { unixSeconds: number }).unixSeconds;
+    return;
+  }
   if (m.type === 'fault' && process.env.SABCACHE_FAULT_INJECTION === '1') {
     // Test-only: an uncaught error outside any handler, to exercise the crash path below.
     setImmediate(() => { throw new Error('injected fault (SABCACHE_FAULT_INJECTION=1)'); });

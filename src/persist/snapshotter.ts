@@ -63,7 +63,11 @@ export class Snapshotter {
     lastSnapshotWalSequence: 0,
   };
 
-  constructor(private readonly cache: SharedCache, private readonly options: SnapshotterOptions, private readonly log: (line: string) => void) {
+  /**
+   * @param onWritten called after each snapshot is written (on the timer, on request, at
+   *   shutdown), with the figures then: the server tells its threads the time for LASTSAVE.
+   */
+  constructor(private readonly cache: SharedCache, private readonly options: SnapshotterOptions, private readonly log: (line: string) => void, private readonly onWritten: (figures: SnapshotStats) => void = () => {}) {
     mkdirSync(options.dir, { recursive: true });
     const task = piscinaTask(siblingModule('./snapshot-task', import.meta.url));
     // A snapshot's lead and its helper, if any (snapshots never overlap: start() runs one
@@ -93,6 +97,16 @@ export class Snapshotter {
     return this.start();
   }
 
+  /**
+   * Starts a snapshot unless one is being written (Redis BGSAVE): whether it started. Its
+   * outcome is logged and counted, as the timer's are.
+   */
+  startInBackground(): boolean {
+    if (this.running) return false;
+    this.start().catch(() => {});
+    return true;
+  }
+
   /** Starts a snapshot, or joins the one being written (the timer's way). */
   private start(): Promise<SnapshotWritten> {
     this.running ??= (async () => {
@@ -118,6 +132,7 @@ export class Snapshotter {
           lastSnapshotAtMs: Date.now(), lastSnapshotDurationMs: Math.round(w.durationMs), lastSnapshotBytes: w.bytes, lastSnapshotEntries: w.entries, lastSnapshotWalSequence: w.walSequence,
           snapshotsWritten: this.figures.snapshotsWritten + 1,
         });
+        this.onWritten({ ...this.figures });
         return w;
       } catch (e) {
         this.figures.snapshotFailures++;

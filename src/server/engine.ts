@@ -14,6 +14,7 @@ export { ListenError };
 import { renameSync, statSync } from 'node:fs';
 import { loadSnapshot, newestSnapshotHashSeeds, oldestKeptSnapshotSequence } from '../persist/snapshot-files.ts';
 import { Snapshotter } from '../persist/snapshotter.ts';
+import { isSaveRequest, type LastSaveNotice, type SaveReply, type SaveRequest } from './save-messages.ts';
 import { closeLeftOpenWalFile, listWalFiles, pruneWalFiles } from '../persist/wal-file.ts';
 import type { WalWriter } from '../persist/wal-writer.ts';
 import { replayWalInto, startWal, writeCacheSnapshot } from '../persist/cache-persistence.ts';
@@ -85,6 +86,8 @@ export class Server {
   private started = false;
   private readonly startedAt = Date.now();
   private snapshotter: Snapshotter | undefined;
+  /** The last snapshot's time (the start's before any), unix seconds: LASTSAVE. */
+  private lastSaveSeconds = Math.floor(Date.now() / 1000);
   /** The WAL sequence recovery ended at (covered by the snapshot it wrote, or the one it loaded). */
   private recoveredSeq = 0;
   /** WAL gaps recovery accepted (`--recover-past-gaps`); 0 otherwise. */
@@ -129,7 +132,7 @@ export class Server {
     try {
       if (config.dataDir) {
         // Before any worker serves: the cache holds the data when the port opens.
-        server.snapshotter = new Snapshotter(server.cache, { dir: config.dataDir, intervalSeconds: config.snapshotIntervalSeconds, keep: config.snapshotKeep }, log);
+        server.snapshotter = new Snapshotter(server.cache, { dir: config.dataDir, intervalSeconds: config.snapshotIntervalSeconds, keep: config.snapshotKeep }, log, (figures) => server.noticeLastSave(figures.lastSnapshotAtMs));
         server.recover(config.dataDir);
         if (config.wal) {
           server.mainWal = startWal(server.cache, config.dataDir, config.fsync, log);
@@ -207,16 +210,47 @@ export class Server {
     return { dataDir: this.config.dataDir, walGaps: this.walGaps, ...snap, ...walStats(this.config, this.cache, Math.max(snap.lastSnapshotWalSequence, this.recoveredSeq)) };
   }
 
+  /** Tells every worker the time of the snapshot just written (LASTSAVE). */
+  private noticeLastSave(atMs: number): void {
+    this.lastSaveSeconds = Math.floor(atMs / 1000);
+    const notice: LastSaveNotice = { type: 'lastsave', unixSeconds: this.lastSaveSeconds };
+    for (const slot of this.slots) slot?.worker.postMessage(notice);
+  }
+
+  /** Answers a worker's SAVE / BGSAVE (save-messages.ts). */
+  private async save(worker: Worker, request: SaveRequest): Promise<void> {
+    const reply = (status: SaveReply['status'], message?: string): void => {
+      const m: SaveReply = { type: 'save-done', id: request.id, status, message };
+      worker.postMessage(m);
+    };
+    const snapshotter = this.snapshotter;
+    if (!snapshotter) return reply('no-data-dir');
+    if (request.mode !== 'wait') {
+      if (snapshotter.startInBackground()) return reply('started');
+      if (request.mode === 'background') return reply('in-progress');
+      snapshotter.snapshot().catch(() => {}); // logged and counted by the snapshotter
+      return reply('scheduled');
+    }
+    try {
+      await snapshotter.snapshot();
+      reply('written');
+    } catch (e) {
+      reply('failed', (e as Error).message);
+    }
+  }
+
   /** Starts worker `index` and resolves when it listens. */
   private startWorker(index: number): Promise<void> {
     const entry = siblingModule('../../workers/server-worker', import.meta.url);
-    const worker = spawnWorker(entry, { workerData: { handle: this.cache.handle, config: this.config, index } });
+    const worker = spawnWorker(entry, { workerData: { handle: this.cache.handle, config: this.config, index, lastSaveSeconds: this.lastSaveSeconds } });
     const slot: Slot = { worker, threadId: worker.threadId, crashes: this.slots[index]?.crashes ?? 0, listening: false };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {
       let listening = false;
       worker.on('message', (m: { type: string }) => {
-        if (m.type === 'listening') {
+        if (isSaveRequest(m)) {
+          this.save(worker, m).catch((e) => this.log(`sabcache: SAVE request failed: ${e.message}`));
+        } else if (m.type === 'listening') {
           listening = true;
           slot.listening = true;
           resolve();

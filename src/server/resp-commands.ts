@@ -23,6 +23,7 @@ import { decr, del, expire, expireAt, flush, incr, incrSlice, persist, set, setS
 import { SabcacheError } from '../errors.ts';
 import type { RespParser } from '../protocol/resp-parser.ts';
 import type { RespWriter } from '../protocol/resp-writer.ts';
+import type { SaveReply, SaveRequester } from './save-messages.ts';
 
 /** One connection's state, as its commands see it. */
 export interface RespSession {
@@ -32,6 +33,11 @@ export interface RespSession {
   name: string;
   /** Set by QUIT: close once the replies are written. */
   quit: boolean;
+  /**
+   * Set by a command that answers later (SAVE): settles once its reply is written; the
+   * connection runs nothing more until then. The command copies any argument it keeps.
+   */
+  wait: Promise<void> | undefined;
   /** The connection's peer, for CLIENT LIST / INFO. */
   readonly addr: string;
 }
@@ -54,6 +60,8 @@ export interface RespServerInfo {
   connectedClients(): number;
   /** Commands answered on this thread. */
   commandsProcessed(): number;
+  /** SAVE, BGSAVE and LASTSAVE: the main thread's snapshots. */
+  readonly saves: SaveRequester;
 }
 
 type Handler = (c: RespContext, argv: Buffer[]) => void;
@@ -382,7 +390,7 @@ function infoText(c: RespContext, section: string): string {
     clients: [`connected_clients:${c.server.connectedClients()}`],
     memory: [`used_memory:${s.memoryUsedBytes}`, `maxmemory:${s.memoryLimitBytes}`, 'maxmemory_policy:s3fifo'],
     stats: [`total_commands_processed:${c.server.commandsProcessed()}`, `keyspace_hits:${s.hits}`, `keyspace_misses:${s.misses}`, `evicted_keys:${s.evictions}`, `expired_keys:${s.expired}`],
-    persistence: ['loading:0'],
+    persistence: ['loading:0', `rdb_last_save_time:${c.server.saves.lastSaveSeconds()}`],
     keyspace: s.items > 0 ? [`db0:keys=${s.items},expires=0,avg_ttl=0`] : [],
   };
   const names = section === '' || section === 'all' || section === 'everything' || section === 'default' ? Object.keys(parts) : [section];
@@ -455,7 +463,30 @@ const COMMAND: Handler = (c, argv) => {
   c.w.error(`ERR unknown subcommand '${argv[1].toString()}'. Try COMMAND HELP.`);
 };
 
-const NO_KEYS = new Set(['ping', 'echo', 'hello', 'select', 'quit', 'reset', 'client', 'command', 'dbsize', 'flushdb', 'flushall', 'info', 'time', 'scan', 'keys', 'config']);
+/** Redis's reply to SAVE / BGSAVE for an outcome from the main thread. */
+function saveReply(c: RespContext, r: SaveReply): void {
+  switch (r.status) {
+    case 'written': return c.w.ok();
+    case 'started': return c.w.simple('Background saving started');
+    case 'scheduled': return c.w.simple('Background saving scheduled');
+    case 'in-progress': return c.w.error('ERR Background save already in progress');
+    case 'no-data-dir': return c.w.error('ERR this server has no --data-dir: nothing to save to (SABCACHE_ERR_NO_DATA_DIR)');
+    default: return c.w.error(`ERR snapshot failed: ${r.message ?? 'unknown error'} (SABCACHE_ERR_SNAPSHOT_FAILED)`);
+  }
+}
+
+/** SAVE: a snapshot written before the reply (the connection waits; other clients do not). */
+const SAVE: Handler = (c) => {
+  c.session.wait = c.server.saves.save('wait').then((r) => saveReply(c, r));
+};
+
+/** BGSAVE [SCHEDULE]: starts a snapshot and answers at once. */
+const BGSAVE: Handler = (c, argv) => {
+  if (argv.length > 2 || (argv.length === 2 && upper(argv[1]) !== 'SCHEDULE')) return c.w.error(SYNTAX);
+  c.session.wait = c.server.saves.save(argv.length === 2 ? 'schedule' : 'background').then((r) => saveReply(c, r));
+};
+
+const NO_KEYS = new Set(['save', 'bgsave', 'lastsave', 'ping', 'echo', 'hello', 'select', 'quit', 'reset', 'client', 'command', 'dbsize', 'flushdb', 'flushall', 'info', 'time', 'scan', 'keys', 'config']);
 
 /** The commands, by lowercase name. */
 export const COMMANDS = new Map<string, Command>([
@@ -537,6 +568,9 @@ export const COMMANDS = new Map<string, Command>([
   ['flushdb', { arity: -1, run: (c) => { flush(c.cx); c.w.ok(); } }],
   ['flushall', { arity: -1, run: (c) => { flush(c.cx); c.w.ok(); } }],
   ['info', { arity: -1, run: (c, a) => c.w.verbatim(infoText(c, a.length > 1 ? lower(a[1]) : '')) }],
+  ['save', { arity: 1, run: SAVE }],
+  ['bgsave', { arity: -1, run: BGSAVE }],
+  ['lastsave', { arity: 1, run: (c) => c.w.integer(c.server.saves.lastSaveSeconds()) }],
   ['time', { arity: 1, run: (c) => { const us = Math.floor(performance.timeOrigin * 1000 + performance.now() * 1000); c.w.array(2); c.w.bulk(String(Math.floor(us / 1e6))); c.w.bulk(String(us % 1e6)); } }],
   ['config', { arity: -2, run: (c, a) => {
     if (upper(a[1]) !== 'GET') return c.w.error('ERR CONFIG is read-only here: only CONFIG GET');

@@ -21,6 +21,7 @@ import { RespWriter } from '../protocol/resp-writer.ts';
 import { walSequence } from '../commands/persistence.ts';
 import type { SharedCache } from '../shared-cache.ts';
 import { type RespServerInfo, type RespSession, runParsed } from './resp-commands.ts';
+import type { SaveRequester } from './save-messages.ts';
 import type { ServingState } from './serving-state.ts';
 
 const require = createRequire(import.meta.url);
@@ -46,7 +47,7 @@ export interface RespListener {
  * to `cache`. Resolves once listening.
  * @throws the socket's error (EADDRINUSE, …) when it cannot listen.
  */
-export async function listenResp(cache: SharedCache, state: ServingState, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number): Promise<RespListener> {
+export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number): Promise<RespListener> {
   const { createReuseportFd, closeFd } = require('node-unix-socket') as { createReuseportFd(port: number, host: string): number; closeFd(fd: number): void };
   const limits: RespLimits = { maxBulkBytes: maxValueBytes, maxArgs: RESP_MAX_ARGS, maxInlineBytes: RESP_MAX_INLINE_BYTES };
   const sockets = new Set<Socket>();
@@ -58,25 +59,26 @@ export async function listenResp(cache: SharedCache, state: ServingState, host: 
     memoryLimitBytes,
     connectedClients: () => sockets.size,
     commandsProcessed: () => processed,
+    saves,
   };
   const cx = cache.commands;
 
   const server: Server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
-    const session: RespSession = { id: threadIndex * 2 ** 32 + nextId++, name: '', quit: false, addr: `${socket.remoteAddress}:${socket.remotePort}` };
+    const session: RespSession = { id: threadIndex * 2 ** 32 + nextId++, name: '', quit: false, wait: undefined, addr: `${socket.remoteAddress}:${socket.remotePort}` };
     const parser = new RespParser(limits);
     const w = new RespWriter();
     const ctx = { cx, w, session, server: info };
     let waiting = 0; // replies of this connection waiting for the WAL's sync
-    socket.on('data', (chunk: Buffer) => {
-      parser.push(chunk);
+    /** Runs the commands received so far, up to one that waits (SAVE), and sends their replies. */
+    const serve = (): void => {
       const seqBefore = state.durableWaits ? walSequence(cx) : 0;
       let fatal: string | undefined;
       try {
         while (parser.nextCommand() > 0) {
           processed++;
           runParsed(ctx, parser);
-          if (session.quit) break;
+          if (session.quit || session.wait) break;
         }
       } catch (e) {
         if (!(e instanceof RespProtocolError)) throw e;
@@ -85,6 +87,18 @@ export async function listenResp(cache: SharedCache, state: ServingState, host: 
       if (fatal !== undefined) w.error(`ERR ${fatal}`);
       const out = w.length > 0 ? w.take() : null;
       const end = fatal !== undefined || session.quit;
+      if (session.wait && !end) {
+        // A command that answers later (SAVE): nothing more is read or run on this
+        // connection until its reply is written, then the rest of what arrived runs.
+        const wait = session.wait;
+        socket.pause();
+        wait.then(() => {
+          session.wait = undefined;
+          if (socket.destroyed) return;
+          serve();
+          if (!session.wait) socket.resume();
+        });
+      }
       if (state.durableWaits && (waiting > 0 || walSequence(cx) !== seqBefore)) {
         // Acknowledged only once durable; a later read-only reply waits too, to keep the order.
         waiting++;
@@ -99,6 +113,10 @@ export async function listenResp(cache: SharedCache, state: ServingState, host: 
       if (out !== null) socket.write(out);
       if (end) socket.end();
       else if (socket.writableLength > RESP_MAX_OUTPUT_BYTES) socket.destroy(); // a client that does not read its replies
+    };
+    socket.on('data', (chunk: Buffer) => {
+      parser.push(chunk);
+      if (!session.wait) serve();
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => sockets.delete(socket));
