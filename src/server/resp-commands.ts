@@ -23,6 +23,8 @@ import { decr, del, expire, expireAt, flush, incr, incrSlice, persist, set, setS
 import { SabcacheError } from '../errors.ts';
 import type { RespParser } from '../protocol/resp-parser.ts';
 import type { RespWriter } from '../protocol/resp-writer.ts';
+import { globPrefix, globRegExp } from './redis-glob.ts';
+import type { PubSubConnection, RespPubSub } from './resp-pubsub.ts';
 import type { SaveReply, SaveRequester } from './save-messages.ts';
 
 /** One connection's state, as its commands see it. */
@@ -38,6 +40,10 @@ export interface RespSession {
    * connection runs nothing more until then. The command copies any argument it keeps.
    */
   wait: Promise<void> | undefined;
+  /** This connection as keyspace notifications reach it. */
+  readonly subscriber: PubSubConnection;
+  /** Whether it has a subscription (RESP2 then takes only the pub/sub commands, as Redis). */
+  subscribed: boolean;
   /** The connection's peer, for CLIENT LIST / INFO. */
   readonly addr: string;
 }
@@ -62,6 +68,8 @@ export interface RespServerInfo {
   commandsProcessed(): number;
   /** SAVE, BGSAVE and LASTSAVE: the main thread's snapshots. */
   readonly saves: SaveRequester;
+  /** SUBSCRIBE and PSUBSCRIBE: keyspace notifications. */
+  readonly pubsub: RespPubSub;
 }
 
 type Handler = (c: RespContext, argv: Buffer[]) => void;
@@ -314,32 +322,6 @@ const TTL_IN = (unit: number): Handler => (c, argv) => {
   c.w.integer(Math.max(0, (found.expireAt >>> 0) * 1000 - Math.floor(c.cx.now())));
 };
 
-/** A glob (Redis MATCH / KEYS) as a RegExp over latin1 text of the key bytes. */
-function globRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const ch = glob[i];
-    if (ch === '*') re += '[\\s\\S]*';
-    else if (ch === '?') re += '[\\s\\S]';
-    else if (ch === '[') {
-      const end = glob.indexOf(']', i + 1);
-      if (end < 0) { re += '\\['; continue; }
-      let cls = glob.slice(i + 1, end).replace(/\\/g, '\\\\');
-      if (cls.startsWith('^')) cls = `^${cls.slice(1)}`;
-      re += `[${cls}]`;
-      i = end;
-    } else if (ch === '\\' && i + 1 < glob.length) re += `\\x${glob.charCodeAt(++i).toString(16).padStart(2, '0')}`;
-    else re += `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
-  }
-  return new RegExp(`^${re}$`);
-}
-
-/** The literal prefix of a glob (up to its first special character): scanned by the table. */
-function globPrefix(glob: string): string {
-  const m = /^[^*?[\\]*/.exec(glob);
-  return m ? m[0] : '';
-}
-
 const SCAN: Handler = (c, argv) => {
   let count = 10;
   let match: string | undefined;
@@ -486,16 +468,66 @@ const BGSAVE: Handler = (c, argv) => {
   c.session.wait = c.server.saves.save(argv.length === 2 ? 'schedule' : 'background').then((r) => saveReply(c, r));
 };
 
-const NO_KEYS = new Set(['save', 'bgsave', 'lastsave', 'ping', 'echo', 'hello', 'select', 'quit', 'reset', 'client', 'command', 'dbsize', 'flushdb', 'flushall', 'info', 'time', 'scan', 'keys', 'config']);
+/** SUBSCRIBE / PSUBSCRIBE: one confirmation per channel, as Redis sends them. */
+const SUBSCRIBE = (pattern: boolean): Handler => (c, argv) => {
+  for (let i = 1; i < argv.length; i++) {
+    const n = pattern ? c.server.pubsub.psubscribe(c.session.subscriber, argv[i]) : c.server.pubsub.subscribe(c.session.subscriber, argv[i]);
+    c.w.push(3);
+    c.w.bulk(pattern ? 'psubscribe' : 'subscribe');
+    c.w.bulk(argv[i]);
+    c.w.integer(n);
+  }
+  c.session.subscribed = c.server.pubsub.count(c.session.subscriber) > 0;
+};
+
+/** UNSUBSCRIBE / PUNSUBSCRIBE [names]: one confirmation per name left (all when none is named). */
+const UNSUBSCRIBE = (pattern: boolean): Handler => (c, argv) => {
+  const each = (name: string | null, n: number): void => {
+    c.w.push(3);
+    c.w.bulk(pattern ? 'punsubscribe' : 'unsubscribe');
+    c.w.bulk(name === null ? null : Buffer.from(name, 'latin1'));
+    c.w.integer(n);
+  };
+  if (pattern) c.server.pubsub.punsubscribe(c.session.subscriber, argv.slice(1), each);
+  else c.server.pubsub.unsubscribe(c.session.subscriber, argv.slice(1), each);
+  c.session.subscribed = c.server.pubsub.count(c.session.subscriber) > 0;
+};
+
+/** What a RESP2 connection with subscriptions may run (Redis's "in this context"). */
+const SUBSCRIBED_CONTEXT = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
+
+const PING: Handler = (c, a) => {
+  if (a.length > 2) return c.w.error("ERR wrong number of arguments for 'ping' command");
+  if (c.session.subscribed && c.w.protocol === 2) {
+    // Subscribed (RESP2): a ping is answered in the form messages take.
+    c.w.array(2);
+    c.w.bulk('pong');
+    return c.w.bulk(a.length === 2 ? a[1] : '');
+  }
+  if (a.length === 2) return c.w.bulk(a[1]);
+  c.w.simple('PONG');
+};
+
+const NO_KEYS = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'save', 'bgsave', 'lastsave', 'ping', 'echo', 'hello', 'select', 'quit', 'reset', 'client', 'command', 'dbsize', 'flushdb', 'flushall', 'info', 'time', 'scan', 'keys', 'config']);
 
 /** The commands, by lowercase name. */
 export const COMMANDS = new Map<string, Command>([
-  ['ping', { arity: -1, run: (c, a) => (a.length > 2 ? c.w.error("ERR wrong number of arguments for 'ping' command") : a.length === 2 ? c.w.bulk(a[1]) : c.w.simple('PONG')) }],
+  ['ping', { arity: -1, run: PING }],
+  ['subscribe', { arity: -2, run: SUBSCRIBE(false) }],
+  ['psubscribe', { arity: -2, run: SUBSCRIBE(true) }],
+  ['unsubscribe', { arity: -1, run: UNSUBSCRIBE(false) }],
+  ['punsubscribe', { arity: -1, run: UNSUBSCRIBE(true) }],
   ['echo', { arity: 2, run: (c, a) => c.w.bulk(a[1]) }],
   ['hello', { arity: -1, run: HELLO }],
   ['select', { arity: 2, run: (c, a) => (a[1].toString() === '0' ? c.w.ok() : c.w.error('ERR DB index is out of range')) }],
   ['quit', { arity: -1, run: (c) => { c.session.quit = true; c.w.ok(); } }],
-  ['reset', { arity: 1, run: (c) => { c.w.protocol = 2; c.session.name = ''; c.w.simple('RESET'); } }],
+  ['reset', { arity: 1, run: (c) => {
+    c.w.protocol = 2;
+    c.session.name = '';
+    c.server.pubsub.forget(c.session.subscriber);
+    c.session.subscribed = false;
+    c.w.simple('RESET');
+  } }],
   ['client', { arity: -2, run: CLIENT }],
   ['command', { arity: -1, run: COMMAND }],
   ['get', { arity: 2, run: (c, a) => bulkOfKey(c, a[1]), fast: GET_FAST }],
@@ -574,7 +606,7 @@ export const COMMANDS = new Map<string, Command>([
   ['time', { arity: 1, run: (c) => { const us = Math.floor(performance.timeOrigin * 1000 + performance.now() * 1000); c.w.array(2); c.w.bulk(String(Math.floor(us / 1e6))); c.w.bulk(String(us % 1e6)); } }],
   ['config', { arity: -2, run: (c, a) => {
     if (upper(a[1]) !== 'GET') return c.w.error('ERR CONFIG is read-only here: only CONFIG GET');
-    const all: Record<string, string> = { maxmemory: String(c.server.memoryLimitBytes), 'maxmemory-policy': 's3fifo', databases: '1', port: String(c.server.port), appendonly: 'no', save: '' };
+    const all: Record<string, string> = { maxmemory: String(c.server.memoryLimitBytes), 'maxmemory-policy': 's3fifo', databases: '1', port: String(c.server.port), appendonly: 'no', save: '', 'notify-keyspace-events': 'KEg$xe' };
     const re = a.length > 2 ? globRegExp(a[2].toString('latin1')) : /$^/;
     const hits = Object.entries(all).filter(([k]) => re.test(k));
     c.w.map(hits.length);
@@ -627,7 +659,7 @@ function findCommand(src: Uint8Array, start: number, len: number): { name: Uint8
 export function runParsed(c: RespContext, p: RespParser): void {
   const e = findCommand(p.bytes, p.argStart(0), p.argLength(0));
   const fast = e?.cmd.fast;
-  if (fast !== undefined && e !== undefined) {
+  if (fast !== undefined && e !== undefined && !c.session.subscribed) {
     const n = p.argCount;
     const arity = e.cmd.arity;
     if (arity > 0 ? n === arity : n >= -arity) {
@@ -656,6 +688,9 @@ export function runCommand(c: RespContext, argv: Buffer[]): void {
     return c.w.error(`ERR unknown command '${argv[0].toString().slice(0, 40)}', with args beginning with: ${args}`);
   }
   if (cmd.arity > 0 ? argv.length !== cmd.arity : argv.length < -cmd.arity) return c.w.error(`ERR wrong number of arguments for '${name}' command`);
+  if (c.session.subscribed && c.w.protocol === 2 && !SUBSCRIBED_CONTEXT.has(name)) {
+    return c.w.error(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
+  }
   const mark = c.w.length;
   try {
     cmd.run(c, argv);

@@ -21,6 +21,7 @@ import { RespWriter } from '../protocol/resp-writer.ts';
 import { walSequence } from '../commands/persistence.ts';
 import type { SharedCache } from '../shared-cache.ts';
 import { type RespServerInfo, type RespSession, runParsed } from './resp-commands.ts';
+import { type PubSubConnection, RespPubSub } from './resp-pubsub.ts';
 import type { SaveRequester } from './save-messages.ts';
 import type { ServingState } from './serving-state.ts';
 
@@ -31,6 +32,8 @@ export const RESP_MAX_ARGS = 1024 * 1024;
 export const RESP_MAX_INLINE_BYTES = 64 * 1024;
 /** Reply bytes buffered for a client that does not read before it is disconnected (Redis's output-buffer limit). */
 export const RESP_MAX_OUTPUT_BYTES = 64 << 20;
+/** The same for a subscriber's messages (Redis's `client-output-buffer-limit pubsub` hard limit). */
+export const RESP_MAX_PUBSUB_OUTPUT_BYTES = 32 << 20;
 
 /** A worker's RESP listener. */
 export interface RespListener {
@@ -53,6 +56,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
   const sockets = new Set<Socket>();
   let processed = 0;
   let nextId = 1;
+  const pubsub = new RespPubSub(cache.commands, RESP_MAX_PUBSUB_OUTPUT_BYTES);
   const info: RespServerInfo = {
     startedAtMs: Date.now(),
     port,
@@ -60,14 +64,21 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
     connectedClients: () => sockets.size,
     commandsProcessed: () => processed,
     saves,
+    pubsub,
   };
   const cx = cache.commands;
 
   const server: Server = createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
-    const session: RespSession = { id: threadIndex * 2 ** 32 + nextId++, name: '', quit: false, wait: undefined, addr: `${socket.remoteAddress}:${socket.remotePort}` };
     const parser = new RespParser(limits);
     const w = new RespWriter();
+    const subscriber: PubSubConnection = {
+      protocol: () => w.protocol,
+      send: (bytes) => socket.write(bytes),
+      bufferedBytes: () => socket.writableLength,
+      drop: () => socket.destroy(),
+    };
+    const session: RespSession = { id: threadIndex * 2 ** 32 + nextId++, name: '', quit: false, wait: undefined, subscriber, subscribed: false, addr: `${socket.remoteAddress}:${socket.remotePort}` };
     const ctx = { cx, w, session, server: info };
     let waiting = 0; // replies of this connection waiting for the WAL's sync
     /** Runs the commands received so far, up to one that waits (SAVE), and sends their replies. */
@@ -119,7 +130,10 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       if (!session.wait) serve();
     });
     socket.on('error', () => socket.destroy());
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      pubsub.forget(subscriber);
+    });
   });
 
   const fd = createReuseportFd(port, host);
@@ -139,6 +153,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
   return {
     stopListening: () => server.close(),
     closeAll: () => {
+      void pubsub.stop();
       for (const s of sockets) s.destroy();
     },
     get connections() {
