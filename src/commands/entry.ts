@@ -13,7 +13,7 @@ import type { CommandContext } from './context.ts';
 import { formatVersion } from './version-text.ts';
 
 export { EntryResult };
-export { MAX_TTL_SECONDS, remainingTtlSeconds } from '../table/ttl.ts';
+export { MAX_TTL_SECONDS, remainingTtlMs, remainingTtlSeconds } from '../table/ttl.ts';
 
 /** Value type: stored as bytes (a Uint8Array, an HTTP body). */
 export const VALUE_BYTES = TYPE_BYTES;
@@ -57,5 +57,5 @@ export function entryVersion(cx: CommandContext, result: EntryResult): string {
 
 /** Whole seconds until `result`'s entry expires (Redis TTL), -1 if it never does; reads the clock only then. */
 export function entryTtlSeconds(cx: CommandContext, result: EntryResult): number {
-  return remainingTtlSeconds(result.expireAt, cx.table.now);
+  return remainingTtlSeconds(result.expireAt, result.expireCode, cx.table.now);
 }

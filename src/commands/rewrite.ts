@@ -16,12 +16,12 @@ import { COND_IF_ABSENT, COND_IF_VERSION, COND_KEEP_TTL } from '../table/table.t
 import type { CommandContext } from './context.ts';
 import { EntryResult } from './entry.ts';
 
-/** What a rewrite stores: bytes of a value type, expiring at `expireAt` (unix seconds, 0 = never) or, when absent, when the old entry did. */
+/** What a rewrite stores: bytes of a value type, expiring at `expireAtMs` (unix ms, 0 = never) or, when absent, when the old entry did. */
 export interface Replacement {
   value: Uint8Array;
   /** layout.ts TYPE_* (entry.ts VALUE_*). */
   type: number;
-  expireAt?: number;
+  expireAtMs?: number;
 }
 
 /** A rewrite's decision: store a {@link Replacement}, delete the key, or change nothing. */
@@ -58,7 +58,7 @@ export function rewrite(cx: CommandContext, key: string | Uint8Array, build: (ol
       if (t.deleteEncoded(true, t.versionEpoch, version)) return true;
       continue;
     }
-    const cond = (old === undefined ? COND_IF_ABSENT : COND_IF_VERSION) | (step.expireAt === undefined ? COND_KEEP_TTL : 0);
-    if (t.writeEncoded(step.value, step.type, step.expireAt ?? 0, cond, t.versionEpoch, version, result)) return true;
+    const cond = (old === undefined ? COND_IF_ABSENT : COND_IF_VERSION) | (step.expireAtMs === undefined ? COND_KEEP_TTL : 0);
+    if (t.writeEncoded(step.value, step.type, step.expireAtMs ?? 0, cond, t.versionEpoch, version, result)) return true;
   }
 }

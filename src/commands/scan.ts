@@ -9,7 +9,9 @@
  */
 import { BadOptionError } from '../errors.ts';
 import { refuseUnknownOptions } from '../util/known-options.ts';
+import { expiryMs } from '../table/ttl.ts';
 import type { CommandContext } from './context.ts';
+import { EntryResult } from './entry.ts';
 
 /** Options of {@link scan}. */
 export interface ScanOptions {
@@ -83,4 +85,40 @@ export function randomKey(cx: CommandContext): Uint8Array | undefined {
     cursor = next;
     if (wrapped && cursor >= start) return undefined;
   }
+}
+
+/** What {@link sampleExpiry} found. */
+export interface ExpirySample {
+  /** Live keys looked at. */
+  sampled: number;
+  /** Of them, keys with a TTL. */
+  expiring: number;
+  /** Their mean time left, in milliseconds (0 when none). */
+  meanTtlMs: number;
+}
+
+/**
+ * Looks at up to `count` live keys from a random bucket on, and reports how many have a TTL
+ * and their mean time left: an estimate of the share of expiring keys (Redis INFO keyspace's
+ * `expires` and `avg_ttl`, which Redis counts exactly; the table keeps no such count).
+ */
+export function sampleExpiry(cx: CommandContext, count: number): ExpirySample {
+  const t = cx.table;
+  const keys: Uint8Array[] = [];
+  let cursor = Math.floor(Math.random() * t.bucketCount);
+  // At most 8 scan steps (each visits a bounded number of buckets): a sparse cache gives a
+  // smaller sample, never a long walk.
+  for (let step = 0; keys.length < count && step < 8; step++) cursor = t.scan(cursor, count - keys.length, null, keys);
+  const r = new EntryResult();
+  let sampled = 0;
+  let expiring = 0;
+  let totalMs = 0;
+  for (const k of keys) {
+    if (!t.has(k, r)) continue;
+    sampled++;
+    if (r.expireAt === 0) continue;
+    expiring++;
+    totalMs += Math.max(0, expiryMs(r.expireAt, r.expireCode) - t.now());
+  }
+  return { sampled, expiring, meanTtlMs: expiring ? Math.round(totalMs / expiring) : 0 };
 }

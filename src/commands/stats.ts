@@ -158,3 +158,18 @@ export function itemCount(cx: CommandContext): number {
   }
   return items;
 }
+
+/**
+ * Operations so far (reads that hit or missed, sets, deletes), summed over every thread's
+ * counters: what a rate of operations per second is measured from (Redis INFO's
+ * `instantaneous_ops_per_sec`). Reads no segment, so it is cheap enough to sample often.
+ */
+export function operationCount(cx: CommandContext): number {
+  const f64 = cx.table.v.f64;
+  let n = 0;
+  for (let t = 0; t < THREAD_BLOCK_COUNT; t++) {
+    const c = threadCountersF64(t);
+    n += f64[c + C_HITS] + f64[c + C_MISSES] + f64[c + C_SETS] + f64[c + C_DELETES];
+  }
+  return n;
+}

@@ -14,8 +14,8 @@ import { DELETE, type Replacement, rewrite, UNCHANGED } from './rewrite.ts';
 
 /** When a {@link setGet} stores, and how its entry expires. */
 export interface SetGetOptions {
-  /** Expiry, unix seconds (0 = never); absent with `keepTtl` false = never. */
-  expireAt?: number;
+  /** Expiry, unix milliseconds (0 = never); absent with `keepTtl` false = never. */
+  expireAtMs?: number;
   /** Keep the replaced entry's expiry (Redis KEEPTTL). */
   keepTtl?: boolean;
   /** Store only if absent (NX). */
@@ -39,7 +39,7 @@ function bytesOf(value: string | Uint8Array): Uint8Array {
 
 /**
  * Stores `value` under `key` as SET does (with its NX/XX conditions and expiry) and returns
- * the value it replaced (Redis SET … GET, GETSET), atomically. `expireAt` is an absolute
+ * the value it replaced (Redis SET … GET, GETSET), atomically. `expireAtMs` is an absolute
  * time: a time already past deletes the key instead (and `stored` is true).
  * @throws WrongTypeError (`SABCACHE_ERR_WRONG_TYPE`) when the key holds a collection; the
  *   errors of write.ts set.
@@ -47,8 +47,8 @@ function bytesOf(value: string | Uint8Array): Uint8Array {
 export function setGet(cx: CommandContext, key: string | Uint8Array, value: string | Uint8Array, options: SetGetOptions, result?: EntryResult): SetGetResult {
   const bytes = bytesOf(value);
   const type = typeof value === 'string' ? VALUE_STRING : VALUE_BYTES;
-  const { expireAt = 0, keepTtl = false, ifAbsent = false, ifPresent = false } = options;
-  const past = expireAt !== 0 && expireAt * 1000 <= cx.now();
+  const { expireAtMs = 0, keepTtl = false, ifAbsent = false, ifPresent = false } = options;
+  const past = expireAtMs !== 0 && expireAtMs <= cx.now();
   let old: Uint8Array | undefined;
   let stored = false;
   rewrite(cx, key, (current, entry) => {
@@ -58,7 +58,7 @@ export function setGet(cx: CommandContext, key: string | Uint8Array, value: stri
     if (!stored) return UNCHANGED;
     if (past) return DELETE;
     const r: Replacement = { value: bytes, type };
-    if (!keepTtl) r.expireAt = expireAt;
+    if (!keepTtl) r.expireAtMs = expireAtMs;
     return r;
   }, result);
   return { old, stored };
@@ -164,7 +164,8 @@ export function setManyIfAbsent(cx: CommandContext, entries: readonly { key: str
 
 /**
  * The value of `key` (a copy, or undefined when absent), giving it a new expiry at the same
- * time (Redis GETEX): `ttlSeconds` > 0 expires it that many seconds from now, ≤ 0 deletes
+ * time (Redis GETEX): `ttlSeconds` > 0 expires it that many seconds from now (to the
+ * millisecond), ≤ 0 deletes
  * it, `'persist'` removes its TTL, undefined leaves it. The value and its version stay (the
  * expiry changes in place, and only on the version read, so never on a newer value).
  * @throws WrongTypeError; BadTtlError (`SABCACHE_ERR_BAD_TTL`) past MAX_TTL_SECONDS.

@@ -36,7 +36,7 @@ const ENTRY_NAMES = ['key', 'value', 'ttlSeconds'] as const;
 
 /**
  * Stores `value` under `key` (a string as its UTF-8 bytes), replacing any previous value,
- * expiring after `ttlSeconds` (0: never). Fills `result.version`. When memory is full, the
+ * expiring after `ttlSeconds` (0: never; a fraction is kept to the millisecond). Fills `result.version`. When memory is full, the
  * oldest data is evicted to make room.
  */
 export function set(cx: CommandContext, key: string | Uint8Array, value: string | Uint8Array, ttlSeconds = 0, result?: EntryResult): void {
@@ -117,14 +117,15 @@ export function decr(cx: CommandContext, key: string | Uint8Array, by: number | 
 }
 
 /**
- * Gives a present key a new TTL, in seconds; 0 deletes it (as Redis EXPIRE). The value and
- * its version stay. Returns whether the key was present.
+ * Gives a present key a new TTL, in seconds (a fraction is kept to the millisecond); 0
+ * deletes it (as Redis EXPIRE). The value and its version stay. Returns whether the key was
+ * present.
  * @throws BadTtlError (`SABCACHE_ERR_BAD_TTL`).
  */
 export function expire(cx: CommandContext, key: string | Uint8Array, ttlSeconds: number): boolean {
   if (ttlSeconds === 0) return cx.table.delete(key);
-  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > MAX_TTL_SECONDS) {
-    throw new BadTtlError(`ttlSeconds must be a whole number from 0 to ${MAX_TTL_SECONDS}, got ${ttlSeconds}`);
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > MAX_TTL_SECONDS) {
+    throw new BadTtlError(`ttlSeconds must be a number from 0 to ${MAX_TTL_SECONDS}, got ${ttlSeconds}`);
   }
   return cx.table.setTtl(key, ttlSeconds);
 }
@@ -145,12 +146,15 @@ export function flush(cx: CommandContext): number {
 }
 
 /**
- * Gives a present key the absolute expiry `unixSeconds` (Redis EXPIREAT); a time now or
+ * Gives a present key the absolute expiry `unixSeconds` (to the millisecond: Redis EXPIREAT, PEXPIREAT); a time now or
  * past deletes it. Returns whether the key was present.
  * @throws BadTtlError (`SABCACHE_ERR_BAD_TTL`) for a time more than MAX_TTL_SECONDS ahead.
  */
 export function expireAt(cx: CommandContext, key: string | Uint8Array, unixSeconds: number): boolean {
-  const left = Math.ceil(unixSeconds - cx.table.now() / 1000);
-  if (left <= 0) return cx.table.delete(key);
-  return expire(cx, key, left);
+  const atMs = Math.ceil(unixSeconds * 1000);
+  if (!Number.isFinite(atMs) || (atMs - cx.table.now()) / 1000 > MAX_TTL_SECONDS) {
+    throw new BadTtlError(`unixSeconds must be at most ${MAX_TTL_SECONDS} seconds from now, got ${unixSeconds}`);
+  }
+  if (atMs <= cx.table.now()) return cx.table.delete(key);
+  return cx.table.setExpiry(key, atMs);
 }

@@ -12,11 +12,11 @@
  * @module
  */
 import { type CommandContext } from '../commands/context.ts';
-import { EntryResult, expectString, MAX_TTL_SECONDS } from '../commands/entry.ts';
+import { EntryResult, expectString, MAX_TTL_SECONDS, remainingTtlMs, remainingTtlSeconds } from '../commands/entry.ts';
 import { hashDelete, hashGet, hashGetMany, hashIncrBy, hashItems, hashSet } from '../commands/hash.ts';
 import { listIndex, listLength, pop, push, range } from '../commands/list.ts';
-import { getInto, getSliceInto, has, ttl, typeOf } from '../commands/read.ts';
-import { randomKey, scanKeys } from '../commands/scan.ts';
+import { getInto, getSliceInto, has, typeOf } from '../commands/read.ts';
+import { randomKey, sampleExpiry, scanKeys } from '../commands/scan.ts';
 import { cacheStats, itemCount } from '../commands/stats.ts';
 import { append, getDel, getEx, incrByFloat, parseFloatText, setGet, setManyIfAbsent } from '../commands/string-rewrite.ts';
 import { decr, del, expire, expireAt, flush, incr, incrSlice, persist, set, setSlice, setWith } from '../commands/write.ts';
@@ -66,6 +66,8 @@ export interface RespServerInfo {
   connectedClients(): number;
   /** Commands answered on this thread. */
   commandsProcessed(): number;
+  /** Operations per second of the whole cache, lately (INFO instantaneous_ops_per_sec). */
+  opsPerSecond(): number;
   /** SAVE, BGSAVE and LASTSAVE: the main thread's snapshots. */
   readonly saves: SaveRequester;
   /** SUBSCRIBE and PSUBSCRIBE: keyspace notifications. */
@@ -161,20 +163,24 @@ const INCR_FAST = (by: 1 | -1): FastHandler => (c, p) => {
   return true;
 };
 
-/** A TTL in seconds from SET's or SETEX's option (`unit` 1 for seconds, 1000 for ms), or an error reply. */
+/**
+ * A TTL in seconds from now, to the millisecond, from SET's, SETEX's or GETEX's option
+ * (`unit` 1 for seconds, 1000 for milliseconds; `absolute` for EXAT/PXAT), or null after
+ * writing the error reply. 0: an absolute time already past.
+ */
 function ttlSeconds(c: RespContext, arg: Buffer, unit: number, absolute: boolean, cmd: string): number | null {
   const n = intArg(arg);
   if (typeof n !== 'number' || n <= 0) {
     c.w.error(`ERR invalid expire time in '${cmd}' command`);
     return null;
   }
-  // Sub-second TTLs round up to the next whole second: the table keeps expiry in seconds.
-  const seconds = absolute ? Math.ceil(n / unit - c.cx.now() / 1000) : Math.ceil(n / unit);
-  if (seconds > MAX_TTL_SECONDS) {
+  const ms = (n * 1000) / unit;
+  const left = absolute ? ms - c.cx.now() : ms;
+  if (left / 1000 > MAX_TTL_SECONDS) {
     c.w.error(`ERR invalid expire time in '${cmd}' command`);
     return null;
   }
-  return Math.max(seconds, 0);
+  return Math.max(left, 0) / 1000;
 }
 
 const SET: Handler = (c, argv) => {
@@ -201,8 +207,8 @@ const SET: Handler = (c, argv) => {
   }
   if (get || keepTtl) {
     // Read-modify-write (SET … GET answers the old value; KEEPTTL keeps its expiry).
-    const at = expired ? 1 : ttl === 0 ? 0 : Math.ceil(c.cx.now() / 1000 + ttl);
-    const r = setGet(c.cx, argv[1], argv[2], { expireAt: at, keepTtl, ifAbsent: nx, ifPresent: xx }, written);
+    const at = expired ? 1 : ttl === 0 ? 0 : Math.ceil(c.cx.now() + ttl * 1000);
+    const r = setGet(c.cx, argv[1], argv[2], { expireAtMs: at, keepTtl, ifAbsent: nx, ifPresent: xx }, written);
     if (get) return c.w.bulk(r.old ?? null);
     return r.stored ? c.w.ok() : c.w.nil();
   }
@@ -303,23 +309,17 @@ const EXPIRE_IN = (unit: number, absolute: boolean, name: string): Handler => (c
   const n = intArg(argv[2]);
   if (typeof n !== 'number') return c.w.error(NOT_INTEGER);
   if (argv.length > 3) return c.w.error(`ERR Unsupported option ${argv[3].toString()}`);
-  if (!absolute) {
-    // A relative time: whole seconds, a part second rounded up (the table keeps seconds); 0
-    // or less deletes, as Redis does.
-    const seconds = Math.ceil(n / unit);
-    if (seconds > MAX_TTL_SECONDS) return c.w.error(`ERR invalid expire time in '${name}' command`);
-    return c.w.integer((seconds <= 0 ? del(c.cx, argv[1]) : expire(c.cx, argv[1], seconds)) ? 1 : 0);
-  }
-  const atSeconds = Math.ceil(n / unit);
-  if (atSeconds - c.cx.now() / 1000 > MAX_TTL_SECONDS) return c.w.error(`ERR invalid expire time in '${name}' command`);
-  c.w.integer(expireAt(c.cx, argv[1], atSeconds) ? 1 : 0);
+  // To the millisecond; a time now or past (0 or less, relative) deletes, as Redis does.
+  const seconds = n / unit;
+  if ((absolute ? seconds - c.cx.now() / 1000 : seconds) > MAX_TTL_SECONDS) return c.w.error(`ERR invalid expire time in '${name}' command`);
+  if (absolute) return c.w.integer(expireAt(c.cx, argv[1], seconds) ? 1 : 0);
+  c.w.integer((seconds <= 0 ? del(c.cx, argv[1]) : expire(c.cx, argv[1], seconds)) ? 1 : 0);
 };
 
 const TTL_IN = (unit: number): Handler => (c, argv) => {
   if (!has(c.cx, argv[1], found)) return c.w.integer(-2);
   if (found.expireAt === 0) return c.w.integer(-1);
-  if (unit === 1) return c.w.integer(ttl(c.cx, argv[1]));
-  c.w.integer(Math.max(0, (found.expireAt >>> 0) * 1000 - Math.floor(c.cx.now())));
+  c.w.integer(unit === 1 ? remainingTtlSeconds(found.expireAt, found.expireCode, c.cx.now) : remainingTtlMs(found.expireAt, found.expireCode, c.cx.now));
 };
 
 const SCAN: Handler = (c, argv) => {
@@ -337,6 +337,7 @@ const SCAN: Handler = (c, argv) => {
     else if (o === 'TYPE') type = lower(argv[i + 1]);
     else return c.w.error(SYNTAX);
   }
+  if (!/^\d{1,19}$/.test(argv[1].toString('latin1'))) return c.w.error('ERR invalid cursor');
   keysOut.length = 0;
   const prefix = match ? Buffer.from(globPrefix(match), 'latin1') : null;
   const next = scanKeys(c.cx, argv[1].toString('latin1'), count, prefix && prefix.length ? prefix : null, keysOut);
@@ -364,6 +365,16 @@ const KEYS: Handler = (c, argv) => {
   for (const k of all) c.w.bulk(k);
 };
 
+/**
+ * INFO keyspace's `db0:` line. `expires` and `avg_ttl` (ms) are estimated from a sample of
+ * up to 256 keys (commands/scan.ts sampleExpiry): the table counts no expiring keys.
+ */
+function keyspaceLine(c: RespContext, items: number): string {
+  const e = sampleExpiry(c.cx, 256);
+  const expires = e.sampled ? Math.round((items * e.expiring) / e.sampled) : 0;
+  return `db0:keys=${items},expires=${expires},avg_ttl=${e.meanTtlMs}`;
+}
+
 function infoText(c: RespContext, section: string): string {
   const s = cacheStats(c.cx, c.server.memoryLimitBytes);
   const up = Math.floor((Date.now() - c.server.startedAtMs) / 1000);
@@ -371,9 +382,9 @@ function infoText(c: RespContext, section: string): string {
     server: ['redis_version:7.0.0', 'sabcache_version:0.1.0', 'redis_mode:standalone', `process_id:${process.pid}`, `tcp_port:${c.server.port}`, `uptime_in_seconds:${up}`, `uptime_in_days:${Math.floor(up / 86400)}`],
     clients: [`connected_clients:${c.server.connectedClients()}`],
     memory: [`used_memory:${s.memoryUsedBytes}`, `maxmemory:${s.memoryLimitBytes}`, 'maxmemory_policy:s3fifo'],
-    stats: [`total_commands_processed:${c.server.commandsProcessed()}`, `keyspace_hits:${s.hits}`, `keyspace_misses:${s.misses}`, `evicted_keys:${s.evictions}`, `expired_keys:${s.expired}`],
+    stats: [`total_commands_processed:${c.server.commandsProcessed()}`, `instantaneous_ops_per_sec:${c.server.opsPerSecond()}`, `keyspace_hits:${s.hits}`, `keyspace_misses:${s.misses}`, `evicted_keys:${s.evictions}`, `expired_keys:${s.expired}`],
     persistence: ['loading:0', `rdb_last_save_time:${c.server.saves.lastSaveSeconds()}`],
-    keyspace: s.items > 0 ? [`db0:keys=${s.items},expires=0,avg_ttl=0`] : [],
+    keyspace: s.items > 0 ? [keyspaceLine(c, s.items)] : [],
   };
   const names = section === '' || section === 'all' || section === 'everything' || section === 'default' ? Object.keys(parts) : [section];
   return names.filter((n) => parts[n]).map((n) => `# ${n[0].toUpperCase()}${n.slice(1)}\r\n${parts[n].join('\r\n')}\r\n`).join('\r\n');

@@ -19,6 +19,8 @@ import { createRequire } from 'node:module';
 import { RespParser, RespProtocolError, type RespLimits } from '../protocol/resp-parser.ts';
 import { RespWriter } from '../protocol/resp-writer.ts';
 import { walSequence } from '../commands/persistence.ts';
+import { operationCount } from '../commands/stats.ts';
+import { OpsMeter } from './ops-meter.ts';
 import type { SharedCache } from '../shared-cache.ts';
 import { type RespServerInfo, type RespSession, runParsed } from './resp-commands.ts';
 import { type PubSubConnection, RespPubSub } from './resp-pubsub.ts';
@@ -57,12 +59,14 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
   let processed = 0;
   let nextId = 1;
   const pubsub = new RespPubSub(cache.commands, RESP_MAX_PUBSUB_OUTPUT_BYTES);
+  const ops = new OpsMeter(() => operationCount(cache.commands));
   const info: RespServerInfo = {
     startedAtMs: Date.now(),
     port,
     memoryLimitBytes,
     connectedClients: () => sockets.size,
     commandsProcessed: () => processed,
+    opsPerSecond: () => ops.perSecond(),
     saves,
     pubsub,
   };
@@ -154,6 +158,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
     stopListening: () => server.close(),
     closeAll: () => {
       void pubsub.stop();
+      ops.stop();
       for (const s of sockets) s.destroy();
     },
     get connections() {

@@ -11,8 +11,10 @@ export class EntryResult {
   length = 0;
   /** Value type (layout.ts TYPE_BYTES / TYPE_STRING / TYPE_INTEGER / TYPE_LIST / TYPE_HASH) (reads). */
   type = 0;
-  /** Expiry, unix seconds; 0 = never (reads). */
+  /** Expiry, unix seconds (the whole second at or after it); 0 = never (reads). */
   expireAt = 0;
+  /** The expiry's millisecond code (ttl.ts expiryMs(expireAt, expireCode) is the instant) (reads). */
+  expireCode = 0;
   /** The entry's version counter (reads and writes); with Table.versionEpoch, its version. */
   version = 0;
 }

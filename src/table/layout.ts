@@ -382,6 +382,16 @@ export const TYPE_MASK = 0xf;
  * learn which entries are linked.
  */
 export const ENTRY_UNLINKED = 1 << 20;
+/**
+ * The millisecond part of an entry's expiry, in E_KEYLEN_FLAGS bits 21-30 (ttl.ts
+ * `expiryCode`): 0 = the entry expires at E_EXPIRE_AT's whole second, judged by the shared
+ * clock (entries restored from a snapshot or the WAL, which keep whole seconds); 1..1000 =
+ * it expires `code - 1` ms before that second, judged by the real clock in its last second.
+ * Written with the entry, and changed in place only under the bucket lock (setTtl).
+ */
+export const EXPIRE_CODE_SHIFT = 21;
+/** Mask of the expiry code after {@link EXPIRE_CODE_SHIFT}. */
+export const EXPIRE_CODE_MASK = 0x3ff;
 
 /** Bytes an entry with these key and value sizes occupies, padding included. */
 export function entryBytes(keyBytes: number, valueBytes: number): number {

@@ -12,7 +12,7 @@
  */
 import { OutOfMemoryError } from '../errors.ts';
 import {
-  E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, FLAGS_SHIFT, QUEUE_MAIN, S_LIVE_BYTES, S_QUEUE, S_WRITE_OFFSET, SEGMENT_ROW_WORDS,
+  E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, EXPIRE_CODE_MASK, EXPIRE_CODE_SHIFT, FLAGS_SHIFT, QUEUE_MAIN, S_LIVE_BYTES, S_QUEUE, S_WRITE_OFFSET, SEGMENT_ROW_WORDS,
   T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, makeRef, segmentRowWord,
 } from './layout.ts';
 import { acquireSegment, sealSegment, type ThreadContext } from './segments.ts';
@@ -60,13 +60,13 @@ export class SegmentWriter {
 
   /**
    * Makes room for `size` bytes in the active segment of `queue` and writes there an entry
-   * header (key length and value type, value length, expireAt) and the key's first `keyLen`
+   * header (key length, value type and expiry code, value length, expireAt) and the key's first `keyLen`
    * bytes of `key`; the value is the caller's to write. Nothing is visible until
    * {@link commit}. Seals a full segment and claims a free one; when none is free, runs one
    * eviction step itself (docs/design.md §5).
    * @throws OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`) when nothing can be evicted.
    */
-  reserve(size: number, valueLen: number, type: number, expireAt: number, queue: number, key: Uint8Array, keyLen: number): Reservation {
+  reserve(size: number, valueLen: number, type: number, expireAt: number, expireCode: number, queue: number, key: Uint8Array, keyLen: number): Reservation {
     let seg = -1;
     for (let attempt = 0; attempt < 64 && seg < 0; attempt++) {
       seg = this.activeWithRoom(size, queue, WRITER_RESERVE_SEGMENTS);
@@ -76,7 +76,7 @@ export class SegmentWriter {
     const i32 = this.i32;
     const e = this.segBase + seg * this.segBytes + i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_WRITE_OFFSET];
     const ew = e >>> 2;
-    i32[ew + E_KEYLEN_FLAGS] = keyLen | (type << FLAGS_SHIFT);
+    i32[ew + E_KEYLEN_FLAGS] = keyLen | (type << FLAGS_SHIFT) | (expireCode << EXPIRE_CODE_SHIFT);
     i32[ew + E_VALUE_LEN] = valueLen;
     i32[ew + E_EXPIRE_AT] = expireAt;
     const u8 = this.ctx.v.u8;
@@ -128,13 +128,14 @@ export class SegmentWriter {
    */
   commitCopy(r: Reservation, from: number, size: number): number {
     const i32 = this.i32;
-    // The one mutable field: setTtl may have changed it since the copy was taken, and the
-    // caller's bucket lock excludes setTtl now.
+    // The mutable fields, the expiry's second and code: setTtl may have changed them since
+    // the copy was taken, and the caller's bucket lock excludes setTtl now.
     i32[(r >>> 2) + E_EXPIRE_AT] = i32[(from >>> 2) + E_EXPIRE_AT];
     // The copy is of a linked entry (the caller found it in its way under this lock), so it
     // must not carry the unlinked flag; cleared in case the entry was flagged while linked
     // when the copy was taken (a thread that died mid-unlink, before repair.ts).
-    i32[(r >>> 2) + E_KEYLEN_FLAGS] &= ~ENTRY_UNLINKED;
+    const codeBits = EXPIRE_CODE_MASK << EXPIRE_CODE_SHIFT;
+    i32[(r >>> 2) + E_KEYLEN_FLAGS] = (i32[(r >>> 2) + E_KEYLEN_FLAGS] & ~ENTRY_UNLINKED & ~codeBits) | (i32[(from >>> 2) + E_KEYLEN_FLAGS] & codeBits);
     const ref = this.commit(r, size);
     this.addLive(ref, size);
     return ref;

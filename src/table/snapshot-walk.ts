@@ -51,10 +51,11 @@
  */
 import { lockBucket, unlockBucket, VALIDATE_WITH_RMW, validateSeq } from './bucket-lock.ts';
 import {
-  B_REFS, REF_STRIDE, bucketWord, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, FLAGS_SHIFT, type Geometry, KEYLEN_MASK,
+  B_REFS, REF_STRIDE, bucketWord, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, EXPIRE_CODE_MASK, EXPIRE_CODE_SHIFT, FLAGS_SHIFT, type Geometry, KEYLEN_MASK,
   S_GENERATION, S_WRITE_OFFSET, SEGMENT_FIRST_OFFSET, SEGMENT_ROW_WORDS, segmentRowWord, TYPE_MASK, WAYS, entryBytes,
 } from './layout.ts';
 import type { Table } from './table.ts';
+import { hasExpired } from './ttl.ts';
 
 /** Optimistic seqlock attempts on a bucket before the walk takes its lock (as readers do). */
 const READ_RETRIES = 16;
@@ -235,7 +236,8 @@ export function copySegment(table: Table, state: SnapshotWalkState, s: number, n
     off += size;
     if ((kf & ENTRY_UNLINKED) !== 0) continue;
     const exp = i32[ew + E_EXPIRE_AT] >>> 0;
-    if (exp !== 0 && exp <= nowSeconds) continue;
+    // Expired to the millisecond, as readers judge it (ttl.ts): a key no reader sees is not kept.
+    if (exp !== 0 && hasExpired(exp, (kf >>> EXPIRE_CODE_SHIFT) & EXPIRE_CODE_MASK, nowSeconds, table.now)) continue;
     entries++;
     if (e === runEnd) {
       runEnd += size;
@@ -337,7 +339,7 @@ function copyBucketEntries(table: Table, state: SnapshotWalkState, bw: number, n
     const valueLen = i32[ew + E_VALUE_LEN];
     if (keyLen === 0 || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > segBytes) continue;
     const exp = i32[ew + E_EXPIRE_AT] >>> 0;
-    if (exp !== 0 && exp <= nowSeconds) continue;
+    if (exp !== 0 && hasExpired(exp, (kf >>> EXPIRE_CODE_SHIFT) & EXPIRE_CODE_MASK, nowSeconds, table.now)) continue;
     sink.entry(v.u8, i32, e + ENTRY_HEADER_BYTES, keyLen, valueLen, (kf >>> FLAGS_SHIFT) & TYPE_MASK, exp);
     n++;
   }

@@ -11,12 +11,12 @@ import { EntryResult } from './entry-result.ts';
 import { freqBump, freqOf } from './frequency.ts';
 import { KeyCodec } from './key-codec.ts';
 import {
-  B_REFS, B_TAGS, B_VERSIONS, BUCKET_WORDS, C_HITS, C_MISSES, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT, H_CLOCK_SECONDS,
+  B_REFS, B_TAGS, B_VERSIONS, BUCKET_WORDS, C_HITS, C_MISSES, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, EXPIRE_CODE_MASK, EXPIRE_CODE_SHIFT, FLAGS_SHIFT, H_CLOCK_SECONDS,
   H_VERSION_EPOCH, KEYLEN_MASK, REF_STRIDE, T_STATE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, TYPE_MASK, WAYS,
   bucketWord, freqWord, rangeOf, segmentRowWord, threadBlockWord, threadCountersF64,
 } from './layout.ts';
 import type { SharedView } from './shared-view.ts';
-import { remainingTtlSeconds } from './ttl.ts';
+import { hasExpired, remainingTtlSeconds } from './ttl.ts';
 import { ValueCopier } from './value-copy.ts';
 
 /** Optimistic seqlock attempts before a reader takes the bucket lock (docs/design.md §3). */
@@ -163,7 +163,7 @@ export class TableReader {
   ttl(key: string | Uint8Array): number {
     const r = this.result;
     if (!this.has(key, r)) return -2;
-    return remainingTtlSeconds(r.expireAt, this.now);
+    return remainingTtlSeconds(r.expireAt, r.expireCode, this.now);
   }
 
   /**
@@ -258,10 +258,12 @@ export class TableReader {
       const valueLen = i32[ew + E_VALUE_LEN];
       if (keyLen !== this.codec.length || !this.keyEquals(e + ENTRY_HEADER_BYTES, this.codec.bytes, 0, keyLen)) continue;
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
-      if (exp !== 0 && exp <= (i32[H_CLOCK_SECONDS] >>> 0)) return -1;
+      const code = (kf >>> EXPIRE_CODE_SHIFT) & EXPIRE_CODE_MASK;
+      if (exp !== 0 && hasExpired(exp, code, i32[H_CLOCK_SECONDS] >>> 0, this.now)) return -1;
       const vs = e + ENTRY_HEADER_BYTES + keyLen;
       const r = this.result;
       r.expireAt = exp;
+      r.expireCode = code;
       r.length = valueLen;
       r.type = (kf >>> FLAGS_SHIFT) & TYPE_MASK;
       // Read before the seq check like every load of the visit (a torn read is retried).
@@ -292,9 +294,10 @@ export class TableReader {
       const e = this.checkedEntry(i32[bw + B_REFS + w * REF_STRIDE]);
       if (e < 0) continue;
       const ew = e >>> 2;
-      const keyLen = i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK;
+      const kf = i32[ew + E_KEYLEN_FLAGS];
+      const keyLen = kf & KEYLEN_MASK;
       const exp = i32[ew + E_EXPIRE_AT] >>> 0;
-      if (exp !== 0 && exp <= clock) continue;
+      if (exp !== 0 && hasExpired(exp, (kf >>> EXPIRE_CODE_SHIFT) & EXPIRE_CODE_MASK, clock, this.now)) continue;
       const ks = e + ENTRY_HEADER_BYTES;
       if (prefix) {
         if (keyLen < prefix.length) continue;

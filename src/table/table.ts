@@ -21,7 +21,7 @@ import { GHOST_FROM_MAIN, GHOST_MISS, ghostInsert, ghostTake } from './ghost.ts'
 import { addInt64, checkDelta, INT64_MAX_DIGITS, parseInt64 } from './integer-value.ts';
 import {
   B_REFS, B_TAGS, B_VERSIONS, BUCKET_WORDS, C_DELETES, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, C_LINKED,
-  C_SETS, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, H_FULL,
+  C_SETS, CHANGE_DELETE, CHANGE_EVICT, CHANGE_EXPIRE, CHANGE_SET, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, EXPIRE_CODE_MASK, EXPIRE_CODE_SHIFT, H_FULL,
   H_SMALL_SEGMENTS, H_WAL_SEQ_I64, KEYLEN_MASK, QUEUE_MAIN, QUEUE_SMALL, REF_STRIDE, S_QUEUE, S_SEAL_SEQ, S_STATE, SEG_SEALED, SEGMENT_ROW_WORDS,
   FLAGS_SHIFT, T_STATE, THREAD_FREE, TYPE_BYTES, TYPE_HASH, TYPE_INTEGER, TYPE_LIST, TYPE_MASK, TYPE_STRING, VERSION_BLOCK, WAYS, entryBytes, rangeOf,
 } from './layout.ts';
@@ -31,7 +31,7 @@ import { type Reservation, SegmentWriter } from './segment-writer.ts';
 import { unlinkWayLocked } from './segments.ts';
 import type { SharedView } from './shared-view.ts';
 import { TableReader } from './table-reads.ts';
-import { MAX_TTL_SECONDS } from './ttl.ts';
+import { expireAtSecondsOf, expiryCodeOf, hasExpired, MAX_TTL_SECONDS } from './ttl.ts';
 import { takeVersionBlock } from './version.ts';
 
 export { EntryResult };
@@ -129,28 +129,33 @@ export class Table extends TableReader implements EvictingThread {
       valueLen = value.length;
       type = TYPE_BYTES;
     } else throw new BadValueError('a value must be a string or a Uint8Array');
-    return this.storeEncoded(value, valueLen, type, this.expireAtFor(ttlSeconds), cond, ifEpoch, ifCounter, result);
+    return this.storeEncoded(value, valueLen, type, this.expiryMsFor(ttlSeconds), cond, ifEpoch, ifCounter, result);
   }
 
   /**
    * Stores the bytes `value` as value type `type` (layout.ts TYPE_*) under the key already
-   * in `codec`, expiring at `expireAt` (unix seconds, 0 = never), if `cond` holds (as
+   * in `codec`, expiring at `expireAtMs` (unix ms, 0 = never), if `cond` holds (as
    * {@link set}). `cond | COND_KEEP_TTL` keeps the expiry of the entry it replaces instead
    * (none when there is none), read inside the lock. The collections' rewrites and Redis's
    * KEEPTTL use it.
    * @throws BadValueError (`SABCACHE_ERR_BAD_VALUE`) for an unknown type, ValueTooLargeError
    *   (`SABCACHE_ERR_VALUE_TOO_LARGE`), OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`).
    */
-  writeEncoded(value: Uint8Array, type: number, expireAt: number, cond: number, ifEpoch: number, ifCounter: number, result: EntryResult = this.result): boolean {
+  writeEncoded(value: Uint8Array, type: number, expireAtMs: number, cond: number, ifEpoch: number, ifCounter: number, result: EntryResult = this.result): boolean {
     if (!(type >= TYPE_BYTES && type <= TYPE_HASH)) throw new BadValueError(`unknown value type ${type}`);
-    return this.storeEncoded(value, value.length, type, expireAt >>> 0, cond, ifEpoch, ifCounter, result);
+    return this.storeEncoded(value, value.length, type, expireAtMs, cond, ifEpoch, ifCounter, result);
   }
 
-  /** setEncoded's and writeEncoded's shared part: reserve, copy, link under the lock, log. */
-  private storeEncoded(value: string | Uint8Array, valueLen: number, type: number, expireAt: number, cond: number, ifEpoch: number, ifCounter: number, result: EntryResult): boolean {
+  /**
+   * setEncoded's and writeEncoded's shared part: reserve, copy, link under the lock, log.
+   * `expireAtMs`: unix ms, 0 = never; the entry keeps its second and millisecond code (ttl.ts).
+   */
+  private storeEncoded(value: string | Uint8Array, valueLen: number, type: number, expireAtMs: number, cond: number, ifEpoch: number, ifCounter: number, result: EntryResult): boolean {
     if (valueLen > this.v.maxValueBytes) throw new ValueTooLargeError(this.v.maxValueBytes);
     const size = entryBytes(this.codec.length, valueLen);
-    const r = this.writer.reserve(size, valueLen, type, expireAt, this.queueForWrite(), this.codec.bytes, this.codec.length);
+    const expireAt = expireAtMs === 0 ? 0 : expireAtSecondsOf(expireAtMs) | 0;
+    const code = expireAtMs === 0 ? 0 : expiryCodeOf(expireAtMs);
+    const r = this.writer.reserve(size, valueLen, type, expireAt, code, this.queueForWrite(), this.codec.bytes, this.codec.length);
     const vs = r + ENTRY_HEADER_BYTES + this.codec.length;
     if (typeof value === 'string') this.buf.write(value, vs, valueLen, 'utf8');
     else this.u8.set(value, vs);
@@ -173,6 +178,8 @@ export class Table extends TableReader implements EvictingThread {
   private reserved = 0 as Reservation;
   /** The expiry the last committed write stored (COND_KEEP_TTL reads it in the lock). */
   private keptExpireAt = 0;
+  /** The expiry code setTtl's locked body writes (ttl.ts expiryCodeOf). */
+  private ttlCode = 0;
 
   /**
    * Links the reservation (`size` bytes, fully written) under the encoded key, replacing the
@@ -188,8 +195,10 @@ export class Table extends TableReader implements EvictingThread {
       if (c === COND_IF_VERSION && !this.versionIsLocked(bw, w, this.condEpoch, this.condCounter)) return 0;
       if (cond & COND_KEEP_TTL) {
         // The reservation is not linked yet: no reader sees it until linkLocked below.
-        const exp = w >= 0 ? this.i32[(this.entryByte(this.i32[bw + B_REFS + w * REF_STRIDE]) >>> 2) + E_EXPIRE_AT] : 0;
+        const old = w >= 0 ? this.entryByte(this.i32[bw + B_REFS + w * REF_STRIDE]) >>> 2 : -1;
+        const exp = old >= 0 ? this.i32[old + E_EXPIRE_AT] : 0;
         this.i32[(this.reserved >>> 2) + E_EXPIRE_AT] = exp;
+        copyExpiryCode(this.i32, old, this.reserved >>> 2);
         this.keptExpireAt = exp >>> 0;
       }
     }
@@ -241,7 +250,7 @@ export class Table extends TableReader implements EvictingThread {
     const keyLen = this.codec.length;
     // Space is reserved before the lock: making room may evict, which takes other bucket
     // locks, and a thread never waits for a lock while holding one.
-    this.reserved = this.writer.reserve(entryBytes(keyLen, INT64_MAX_DIGITS), 0, TYPE_INTEGER, 0, this.queueForWrite(), this.codec.bytes, keyLen);
+    this.reserved = this.writer.reserve(entryBytes(keyLen, INT64_MAX_DIGITS), 0, TYPE_INTEGER, 0, 0, this.queueForWrite(), this.codec.bytes, keyLen);
     this.result = result;
     this.incrValue = delta;
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
@@ -266,6 +275,7 @@ export class Table extends TableReader implements EvictingThread {
     let expireAt = 0;
     if (w >= 0) {
       const old = this.entryByte(i32[bw + B_REFS + w * REF_STRIDE]);
+      copyExpiryCode(i32, old >>> 2, this.reserved >>> 2);
       const type = (i32[(old >>> 2) + E_KEYLEN_FLAGS] >>> FLAGS_SHIFT) & TYPE_MASK;
       if (type === TYPE_LIST || type === TYPE_HASH) throw new WrongTypeError(type === TYPE_LIST ? 'list' : 'hash');
       expireAt = i32[(old >>> 2) + E_EXPIRE_AT];
@@ -295,8 +305,19 @@ export class Table extends TableReader implements EvictingThread {
    * @throws BadTtlError (`SABCACHE_ERR_BAD_TTL`), the key errors of KeyCodec.encode.
    */
   setTtl(key: string | Uint8Array, ttlSeconds: number, ifCounter = 0): boolean {
+    const ms = this.expiryMsFor(ttlSeconds);
+    return this.setExpiry(key, ms, ifCounter);
+  }
+
+  /**
+   * As {@link setTtl}, with the absolute expiry `expireAtMs` (unix ms, a whole number; 0
+   * makes the key persistent): Redis PEXPIREAT. The caller checks its range (ttl.ts).
+   */
+  setExpiry(key: string | Uint8Array, expireAtMs: number, ifCounter = 0): boolean {
     this.codec.encode(key);
-    const expireAt = this.expireAtFor(ttlSeconds);
+    const ms = expireAtMs;
+    const expireAt = ms === 0 ? 0 : expireAtSecondsOf(ms) | 0;
+    this.ttlCode = ms === 0 ? 0 : expiryCodeOf(ms);
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
     if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, setTtlLocked, this, expireAt, ifCounter) === 0) return false;
     if (this.walSink !== null) this.walSink.logExpire(this.walSeq, this.codec.bytes, this.codec.length, expireAt >>> 0);
@@ -308,9 +329,12 @@ export class Table extends TableReader implements EvictingThread {
     const w = this.findLiveLocked(bw);
     if (w < 0) return 0;
     if (ifCounter !== 0 && this.i32[bw + B_VERSIONS + w * REF_STRIDE] !== ifCounter) return 0;
-    // The one field of a published entry that changes. It is a single word, so a racing
-    // reader sees the old or the new TTL, and the seq bump of this lock makes it retry.
-    this.i32[(this.entryByte(this.i32[bw + B_REFS + w * REF_STRIDE]) >>> 2) + E_EXPIRE_AT] = expireAt;
+    // The fields of a published entry that change: the expiry's second and its code (in
+    // the flags word). A racing reader may see one without the other: this lock's seq bump
+    // makes it retry. Other threads change the flags word only under this lock too.
+    const ew = this.entryByte(this.i32[bw + B_REFS + w * REF_STRIDE]) >>> 2;
+    this.i32[ew + E_EXPIRE_AT] = expireAt;
+    this.i32[ew + E_KEYLEN_FLAGS] = (this.i32[ew + E_KEYLEN_FLAGS] & ~(EXPIRE_CODE_MASK << EXPIRE_CODE_SHIFT)) | (this.ttlCode << EXPIRE_CODE_SHIFT);
     if (this.walSink !== null) this.walSeq = this.nextWalSeqLocked();
     return 1;
   }
@@ -345,8 +369,8 @@ export class Table extends TableReader implements EvictingThread {
     if (w < 0) return 0;
     if (ifVersion === 1 && i32[bw + B_VERSIONS + w * REF_STRIDE] !== counter) return 0;
     const ref = i32[bw + B_REFS + w * REF_STRIDE];
-    const exp = i32[(this.entryByte(ref) >>> 2) + E_EXPIRE_AT] >>> 0;
-    const live = exp === 0 || exp > this.clockSeconds();
+    const ew = this.entryByte(ref) >>> 2;
+    const live = !hasExpired(i32[ew + E_EXPIRE_AT], (i32[ew + E_KEYLEN_FLAGS] >>> EXPIRE_CODE_SHIFT) & EXPIRE_CODE_MASK, this.clockSeconds(), this.now);
     removeWayLocked(this, bw, w, ref, live ? CHANGE_DELETE : CHANGE_EXPIRE, live ? NO_COUNTER : C_EXPIRED_ITEMS);
     if (live && this.walSink !== null) this.walSeq = this.nextWalSeqLocked();
     return live ? 1 : 0;
@@ -388,7 +412,7 @@ export class Table extends TableReader implements EvictingThread {
     this.codec.encode(key);
     if (value.length > this.v.maxValueBytes) throw new ValueTooLargeError(this.v.maxValueBytes);
     const size = entryBytes(this.codec.length, value.length);
-    this.reserved = this.writer.reserve(size, value.length, type, expireAt >>> 0, this.queueForWrite(), this.codec.bytes, this.codec.length);
+    this.reserved = this.writer.reserve(size, value.length, type, expireAt >>> 0, 0, this.queueForWrite(), this.codec.bytes, this.codec.length);
     this.u8.set(value, this.reserved + ENTRY_HEADER_BYTES + this.codec.length);
     const b = rangeOf(this.codec.hash[0], this.bucketCount);
     withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, commitLocked, this, size, COND_ALWAYS);
@@ -445,8 +469,8 @@ export class Table extends TableReader implements EvictingThread {
   private findLiveLocked(bw: number): number {
     const w = this.findLocked(bw, this.codec.hash[1], this.codec.bytes, 0, this.codec.length);
     if (w < 0) return -1;
-    const exp = this.i32[(this.entryByte(this.i32[bw + B_REFS + w * REF_STRIDE]) >>> 2) + E_EXPIRE_AT] >>> 0;
-    return exp !== 0 && exp <= this.clockSeconds() ? -1 : w;
+    const ew = this.entryByte(this.i32[bw + B_REFS + w * REF_STRIDE]) >>> 2;
+    return hasExpired(this.i32[ew + E_EXPIRE_AT], (this.i32[ew + E_KEYLEN_FLAGS] >>> EXPIRE_CODE_SHIFT) & EXPIRE_CODE_MASK, this.clockSeconds(), this.now) ? -1 : w;
   }
 
   /** Whether way `w` (-1 = absent) of the locked bucket holds version (epoch, counter). */
@@ -470,15 +494,17 @@ export class Table extends TableReader implements EvictingThread {
     return v === 0 ? this.nextVersion() : v;
   }
 
-  /** Computes expireAt (unix seconds, 0 = never) from a TTL in seconds. */
-  private expireAtFor(ttlSeconds: number): number {
+  /**
+   * The expiry instant (unix ms, 0 = never) of a TTL of `ttlSeconds` from now: a whole
+   * number of milliseconds, a part millisecond rounded up (so a key lives at least its TTL).
+   * @throws BadTtlError (`SABCACHE_ERR_BAD_TTL`) unless 0 ≤ ttlSeconds ≤ MAX_TTL_SECONDS.
+   */
+  private expiryMsFor(ttlSeconds: number): number {
     if (ttlSeconds === 0) return 0;
-    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > MAX_TTL_SECONDS) {
-      throw new BadTtlError(`ttlSeconds must be a whole number from 0 to ${MAX_TTL_SECONDS}, got ${ttlSeconds}`);
+    if (!Number.isFinite(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > MAX_TTL_SECONDS) {
+      throw new BadTtlError(`ttlSeconds must be a number from 0 to ${MAX_TTL_SECONDS}, got ${ttlSeconds}`);
     }
-    // Expire at the first whole second at or after now + ttl: a key lives at least
-    // ttlSeconds and less than one second more (the clock has whole-second resolution).
-    return Math.min(Math.ceil(this.now() / 1000 + ttlSeconds), 0xffffffff) | 0;
+    return Math.min(Math.ceil(this.now() + ttlSeconds * 1000), 0xffffffff * 1000);
   }
 
   /**
@@ -613,4 +639,13 @@ const flushLocked: LockedBody<Table> = (t, bw) => {
 function isAscii(s: string): boolean {
   for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) return false;
   return true;
+}
+
+/**
+ * Copies the expiry code (layout.ts EXPIRE_CODE_SHIFT) of the entry at word `from` (-1: none,
+ * so 0) into the flags word of the entry at word `to`, an unlinked reservation.
+ */
+function copyExpiryCode(i32: Int32Array, from: number, to: number): void {
+  const mask = EXPIRE_CODE_MASK << EXPIRE_CODE_SHIFT;
+  i32[to + E_KEYLEN_FLAGS] = (i32[to + E_KEYLEN_FLAGS] & ~mask) | (from >= 0 ? i32[from + E_KEYLEN_FLAGS] & mask : 0);
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CommandContext } from '../../src/commands/context.ts';
-import { scan, scanKeys } from '../../src/commands/scan.ts';
+import { sampleExpiry, scan, scanKeys } from '../../src/commands/scan.ts';
 import { set } from '../../src/commands/write.ts';
 import { makeTable } from '../helpers/tables.ts';
 
@@ -25,4 +25,17 @@ test('a full walk returns every key once, by prefix; bad cursors and counts are 
   assert.throws(() => scanKeys(cx, '0', 0, null, out), { code: 'SABCACHE_ERR_BAD_OPTION' });
   assert.throws(() => scan(cx, { limit: 1 } as never), { code: 'SABCACHE_ERR_BAD_OPTION' });
   t.close();
+});
+
+test('sampleExpiry estimates the share of keys with a TTL and their mean time left', () => {
+  const t = makeTable();
+  const cx = new CommandContext(t);
+  for (let i = 0; i < 400; i++) set(cx, `k:${i}`, 'v', i % 4 === 0 ? 100 : 0);
+  const s = sampleExpiry(cx, 256);
+  assert.ok(s.sampled >= 200 && s.sampled <= 256, `sampled ${s.sampled}`);
+  const share = s.expiring / s.sampled;
+  assert.ok(share > 0.1 && share < 0.4, `a quarter have a TTL; the sample says ${share}`);
+  assert.ok(s.meanTtlMs > 98_000 && s.meanTtlMs <= 100_000, String(s.meanTtlMs));
+  const empty = sampleExpiry(new CommandContext(makeTable()), 256);
+  assert.deepEqual(empty, { sampled: 0, expiring: 0, meanTtlMs: 0 });
 });

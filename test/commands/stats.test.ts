@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CommandContext } from '../../src/commands/context.ts';
 import { get } from '../../src/commands/read.ts';
-import { cacheStats, RequestCounter } from '../../src/commands/stats.ts';
+import { cacheStats, operationCount, RequestCounter } from '../../src/commands/stats.ts';
 import { del, set } from '../../src/commands/write.ts';
 import { makeTable } from '../helpers/tables.ts';
 
@@ -22,4 +22,15 @@ test('cacheStats sums this thread\'s counters; RequestCounter counts into them',
   assert.equal(mine.requests, 3);
   assert.ok(s.liveBytes > 0 && s.liveBytes <= s.writtenBytes);
   t.close();
+});
+
+test('operationCount counts hits, misses, sets and deletes of every thread', () => {
+  const t = makeTable();
+  const cx = new CommandContext(t);
+  const before = operationCount(cx);
+  set(cx, 'a', 'x');
+  get(cx, 'a');
+  get(cx, 'nope');
+  del(cx, 'a');
+  assert.equal(operationCount(cx) - before, 4);
 });

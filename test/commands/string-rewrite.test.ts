@@ -26,9 +26,9 @@ test('setGet returns the old value, honours NX/XX, KEEPTTL and a past time', () 
   assert.equal(get(cx, 'k'), 'four');
   r = setGet(cx, 'absent', 'x', { ifPresent: true });
   assert.deepEqual([text(r.old), r.stored], [undefined, false]);
-  r = setGet(cx, 'k', 'six', { expireAt: now + 50 });
+  r = setGet(cx, 'k', 'six', { expireAtMs: (now + 50) * 1000 });
   assert.ok(ttl(cx, 'k') >= 49 && ttl(cx, 'k') <= 51);
-  r = setGet(cx, 'k', 'gone', { expireAt: now - 5 });
+  r = setGet(cx, 'k', 'gone', { expireAtMs: (now - 5) * 1000 });
   assert.equal(text(r.old), 'six');
   assert.equal(get(cx, 'k'), undefined, 'a past time deletes');
   push(cx, 'L', [Buffer.from('a')], true);

@@ -3,6 +3,8 @@ import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
+import { cacheContract } from '../contract/cache-contract.ts';
+import { adaptResp } from '../contract/resp-adapter.ts';
 
 let srv: RunningServer;
 let r: Redis;
@@ -11,10 +13,14 @@ before(async () => {
   r = new Redis({ port: srv.respPort, host: '127.0.0.1', lazyConnect: true });
   await r.connect();
 });
+let contractClient: Redis | undefined;
 after(async () => {
   r.disconnect();
+  contractClient?.disconnect();
   await srv.stop();
 });
+
+cacheContract('RESP', () => adaptResp(() => (contractClient ??= new Redis({ port: srv.respPort, host: '127.0.0.1', stringNumbers: true }))));
 
 test('connection commands: PING, ECHO, SELECT, HELLO, CLIENT, COMMAND, unknown commands', async () => {
   assert.equal(await r.ping(), 'PONG');
@@ -42,7 +48,9 @@ test('strings: GET, SET with EX/PX/EXAT/NX/XX, SETNX, SETEX, PSETEX, MGET, MSET,
   assert.equal(await r.set('ex', 'v', 'EX', 100), 'OK');
   assert.equal(await r.ttl('ex'), 100);
   assert.equal(await r.set('px', 'v', 'PX', 1500), 'OK');
-  assert.ok([1, 2].includes(await r.ttl('px')), 'sub-second TTLs round up to whole seconds');
+  assert.ok([1, 2].includes(await r.ttl('px')), 'TTL rounds the milliseconds left, as Redis');
+  const pttl = await r.pttl('px');
+  assert.ok(pttl > 1000 && pttl <= 1500, `PTTL ${pttl}: to the millisecond`);
   assert.equal(await r.set('at', 'v', 'EXAT', Math.floor(Date.now() / 1000) + 50), 'OK');
   assert.ok(Math.abs((await r.ttl('at')) - 50) <= 1);
   assert.equal(await r.set('past', 'v', 'EXAT', 1), 'OK');
@@ -99,6 +107,28 @@ test('strings: SET GET/KEEPTTL, GETSET, GETDEL, GETEX, MSETNX, APPEND, INCRBYFLO
   await assert.rejects(r.incrbyfloat('ap', '1'), /ERR value is not a valid float/);
   await assert.rejects(r.incrbyfloat('fl', 'abc'), /ERR value is not a valid float/);
   assert.equal(typeof (await r.randomkey()), 'string');
+});
+
+test('sub-second TTLs expire at their millisecond (PX, PSETEX, PEXPIRE, PEXPIREAT, GETEX PX, SET … GET PX), not at a whole second', async () => {
+  const t0 = Date.now();
+  await r.set('ms:px', 'v', 'PX', 150);
+  await r.psetex('ms:psetex', 150, 'v');
+  await r.set('ms:pe', 'v');
+  assert.equal(await r.pexpire('ms:pe', 150), 1);
+  await r.set('ms:pat', 'v');
+  assert.equal(await r.pexpireat('ms:pat', t0 + 150), 1);
+  await r.set('ms:gx', 'v');
+  assert.equal(await r.call('GETEX', 'ms:gx', 'PX', '150'), 'v');
+  assert.equal(await r.call('SET', 'ms:sg', 'v2', 'PX', '150', 'GET'), null);
+  const keys = ['ms:px', 'ms:psetex', 'ms:pe', 'ms:pat', 'ms:gx', 'ms:sg'];
+  for (const k of keys) {
+    const left = await r.pttl(k);
+    assert.ok(left > 0 && left <= 150, `${k}: PTTL ${left}`);
+  }
+  // Whole-second rounding would keep them for up to a second more.
+  await new Promise((res) => setTimeout(res, Math.max(0, t0 + 400 - Date.now())));
+  assert.equal(await r.exists(...keys), 0, 'all gone 400 ms after a 150 ms TTL');
+  assert.equal(await r.pttl('ms:px'), -2);
 });
 
 test('lists and hashes: LPUSH/RPUSH/LPOP/RPOP/LRANGE/LLEN/LINDEX, HSET/HGET/HMGET/HDEL/HGETALL/HLEN/HEXISTS/HINCRBY/HKEYS/HVALS, WRONGTYPE', async () => {
@@ -166,7 +196,9 @@ test('keys: DEL, UNLINK, EXISTS, TYPE, EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT, TTL, P
   assert.equal(await r.persist('k1'), 1);
   assert.equal(await r.persist('k1'), 0, 'no TTL to remove');
   assert.equal(await r.pexpire('k2', 5000), 1);
-  assert.ok([5, 6].includes(await r.ttl('k2')));
+  assert.ok([4, 5].includes(await r.ttl('k2')));
+  const p2 = await r.pttl('k2');
+  assert.ok(p2 > 4000 && p2 <= 5000, `PTTL ${p2}`);
   assert.equal(await r.expireat('k2', Math.floor(Date.now() / 1000) + 200), 1);
   assert.ok(Math.abs((await r.ttl('k2')) - 200) <= 1);
   assert.equal(await r.pexpireat('k2', Date.now() - 1000), 1, 'a time past deletes');
@@ -195,7 +227,11 @@ test('server: INFO with Redis\'s field names, TIME, CONFIG GET', async () => {
   await r.get('missing');
   const info = await r.info();
   for (const field of ['redis_version:', 'uptime_in_seconds:', 'connected_clients:', 'used_memory:', 'maxmemory:33554432', 'keyspace_hits:', 'keyspace_misses:', 'evicted_keys:', 'expired_keys:', 'db0:keys=']) assert.ok(info.includes(field), field);
-  assert.match(await r.info('keyspace'), /^# Keyspace\r\ndb0:keys=\d+/);
+  assert.match(await r.info('keyspace'), /^# Keyspace\r\ndb0:keys=\d+,expires=\d+,avg_ttl=\d+/);
+  // Under load, the rate of operations shows (sampled every 100 ms over 1.6 s, as Redis).
+  const busy = Date.now() + 400;
+  while (Date.now() < busy) await r.pipeline(Array.from({ length: 100 }, () => ['get', 'i'])).exec();
+  assert.ok(Number(/instantaneous_ops_per_sec:(\d+)/.exec(await r.info('stats'))![1]) > 0);
   const [seconds, micros] = (await r.time()) as unknown as [string, string];
   assert.ok(Math.abs(Number(seconds) - Date.now() / 1000) < 5 && Number(micros) < 1e6);
   assert.deepEqual(await r.config('GET', 'maxmemory'), ['maxmemory', '33554432']);

@@ -1,13 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SharedCache } from '../../src/index.ts';
+import { EntryResult } from '../../src/table/entry-result.ts';
+import { expireAt } from '../../src/commands/write.ts';
 import { checkIndex } from '../helpers/index-check.ts';
 import { checkValue, makeValue } from '../helpers/self-check.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
 
-async function runAll(cache: SharedCache, op: 'incr' | 'cas', threads: number, iterations: number) {
+async function runAll(cache: SharedCache, op: 'incr' | 'cas' | 'ttl', threads: number, iterations: number, at?: number[]) {
   const start = new SharedArrayBuffer(4);
-  const workers = Array.from({ length: threads }, () => startFixture('ops-worker', { handle: cache.handle, op, iterations, start }));
+  const workers = Array.from({ length: threads }, () => startFixture('ops-worker', { handle: cache.handle, op, iterations, start, at }));
   await new Promise((r) => setTimeout(r, 300)); // let every thread reach the start line
   Atomics.store(new Int32Array(start), 0, 1);
   Atomics.notify(new Int32Array(start), 0);
@@ -30,6 +32,36 @@ test('4 threads compare-and-swap one key: exactly one winner per version', async
   assert.equal(cache.get('cas'), String(wins.length), 'every win counted once, none lost');
   const attempts = results.reduce((s, r) => s + r.attempts, 0);
   assert.ok(attempts > wins.length, `threads really raced (${attempts} attempts for ${wins.length} wins)`);
+  cache.close();
+});
+
+test('2 threads change a key\'s expiry while this one reads it: a read sees one write\'s second with that write\'s millisecond code, never a mix', async () => {
+  // setTtl changes two words of a published entry (E_EXPIRE_AT and the code in the flags
+  // word) under the bucket lock; a reader between the two stores must fail its seq check.
+  const cache = SharedCache.create({ memoryBytes: '2mb', maxValueBytes: 1024 });
+  cache.set('ttl', 'v');
+  const base = Math.floor(Date.now() / 1000) * 1000 + 100_000;
+  const at = [base + 123, base + 50_877]; // different seconds and different codes
+  const pairs = new Set(at.map((ms) => `${Math.ceil(ms / 1000)}/${Math.ceil(ms / 1000) * 1000 - ms + 1}`));
+  expireAt(cache.commands, 'ttl', at[0] / 1000);
+  const done = runAll(cache, 'ttl', 2, 200_000, at);
+  const r = new EntryResult();
+  let reads = 0;
+  const seen = new Set<string>();
+  let finished = false;
+  void done.then(() => (finished = true));
+  while (!finished) {
+    for (let i = 0; i < 1000; i++) {
+      assert.ok(cache.table.has('ttl', r));
+      const pair = `${r.expireAt}/${r.expireCode}`;
+      if (!pairs.has(pair)) assert.fail(`a torn expiry: ${pair}`);
+      seen.add(pair);
+      reads++;
+    }
+    await new Promise((res) => setImmediate(res));
+  }
+  await done;
+  assert.ok(reads > 1000 && seen.size === 2, `${reads} reads saw ${[...seen]}`);
   cache.close();
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countSegments } from '../../src/table/segments.ts';
-import { WAYS } from '../../src/table/layout.ts';
+import { H_CLOCK_SECONDS, WAYS } from '../../src/table/layout.ts';
 import { advanceSeconds, keysInOneBucket, makeTable } from '../helpers/tables.ts';
 import { EntryResult } from '../../src/table/entry-result.ts';
 import { COND_ALWAYS } from '../../src/table/table.ts';
@@ -98,12 +98,36 @@ test('entries expire on the shared clock', () => {
 test('bad TTLs and values are refused and change nothing', () => {
   const t = makeTable();
   t.set('k', 'keep');
-  for (const ttl of [-1, 1.5, Number.NaN, 2 ** 31]) assert.throws(() => t.set('k', 'x', ttl), { code: 'SABCACHE_ERR_BAD_TTL' });
+  for (const ttl of [-1, Number.POSITIVE_INFINITY, Number.NaN, 2 ** 31]) assert.throws(() => t.set('k', 'x', ttl), { code: 'SABCACHE_ERR_BAD_TTL' });
   assert.throws(() => t.set('k', 42 as unknown as string), { code: 'SABCACHE_ERR_BAD_VALUE' });
   assert.throws(() => t.set('k', 'x'.repeat(4097)), { code: 'SABCACHE_ERR_VALUE_TOO_LARGE' });
   assert.throws(() => t.set('k', 'é'.repeat(2049)), { code: 'SABCACHE_ERR_VALUE_TOO_LARGE' });
   assert.throws(() => t.set('k'.repeat(251), 'x'), { code: 'SABCACHE_ERR_KEY_TOO_LARGE' });
   assert.equal(t.getString('k'), 'keep');
+  t.close();
+});
+
+test('a TTL with a fraction of a second expires at its millisecond, judged by the real clock near its end; setTtl and incr keep the millisecond', () => {
+  const t = makeTable();
+  let now = 1_700_000_000_100; // 100 ms into a second
+  t.now = () => now;
+  Atomics.store(t.v.i32, H_CLOCK_SECONDS, Math.floor(now / 1000));
+  t.set('k', 'v', 0.25);
+  now += 249;
+  assert.equal(t.getString('k'), 'v', '1 ms before its time');
+  assert.equal(t.ttl('k'), 0, 'TTL rounds the 1 ms left');
+  now += 1;
+  assert.equal(t.getString('k'), undefined, 'at its time');
+  assert.equal(t.has('k'), false);
+  assert.equal(t.incr('k', 5), 5, 'an expired integer counts as absent');
+  t.set('n', '10', 1.5);
+  assert.equal(t.setTtl('n', 0.3), true);
+  assert.equal(t.incr('n', 1), 11, 'incr keeps the TTL it found');
+  now += 299;
+  assert.equal(t.getString('n'), '11');
+  now += 1;
+  assert.equal(t.getString('n'), undefined, 'setTtl set it to the millisecond, and incr kept it');
+  assert.equal(t.delete('n'), false, 'deleting an expired key removes nothing live');
   t.close();
 });
 
