@@ -4,8 +4,11 @@
  * -r 10000`. Pinned: one server thread of each on the servers' core (taskset), the load on
  * the other. Both servers run at once; each round runs every cell against both, in
  * alternating order, and each cell reports the median over the rounds and the median of the
- * rounds' own ratios. A last pair of rows: sabcache with 2 threads against Redis with
- * `io-threads 2`, both unpinned, GET and SET at -P 16.
+ * rounds' own ratios. A third server runs with them, pinned the same way: bare Node `net`
+ * answering every command with a fixed reply (bench/fixtures/bare-resp-server.ts), the
+ * floor of a RESP server on one Node thread, whose ratio to Redis bounds sabcache's. A last
+ * pair of rows: sabcache with 2 threads against Redis with `io-threads 2`, both unpinned,
+ * GET and SET at -P 16.
  *
  * A test sabcache does not serve yet (LPUSH: no lists) is reported as such, not measured.
  *
@@ -38,6 +41,12 @@ async function startSabcache(threads: number, pinned: boolean): Promise<Target> 
   return { name: `sabcache ${threads} thread${threads > 1 ? 's' : ''}`, port: respPort, stop: () => stopProcess(proc) };
 }
 
+async function startFloor(): Promise<Target> {
+  const port = await freePort();
+  const proc = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'bench/fixtures/bare-resp-server.ts', String(port)]), /bare RESP: serving/);
+  return { name: 'bare Node net', port, stop: () => stopProcess(proc) };
+}
+
 async function startRedis(ioThreads: number, pinned: boolean): Promise<Target> {
   const port = await freePort();
   const cmd = ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...(ioThreads > 1 ? ['--io-threads', String(ioThreads), '--io-threads-do-reads', 'yes'] : [])];
@@ -64,68 +73,86 @@ function cell(t: Target, test: string, pipeline: number, pinned: boolean): numbe
   return Number(JSON.parse(`[${row}]`)[1]);
 }
 
-type Results = Record<string, { a: (number | undefined)[]; b: (number | undefined)[] }>;
+/** Per cell, per target: requests per second of each round (undefined: not served). */
+type Results = Record<string, (number | undefined)[][]>;
 
-async function compare(a: Target, b: Target, tests: string[], pipelines: number[], pinned: boolean, results: Results): Promise<void> {
+async function compare(targets: Target[], tests: string[], pipelines: number[], pinned: boolean, results: Results): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
     for (const test of tests) {
       for (const p of pipelines) {
         const key = `${test} -P ${p}`;
-        results[key] ??= { a: [], b: [] };
-        // Alternating order: drift and a first-run effect hit both alike.
-        const [x, y] = round % 2 === 0 ? [a, b] : [b, a];
-        const rx = cell(x, test, p, pinned);
-        const ry = cell(y, test, p, pinned);
-        results[key].a.push(x === a ? rx : ry);
-        results[key].b.push(x === a ? ry : rx);
-        console.log(`round ${round + 1} ${key}: ${a.name} ${results[key].a.at(-1) ?? '—'}, ${b.name} ${results[key].b.at(-1) ?? '—'}`);
+        results[key] ??= targets.map(() => []);
+        // The order rotates each round: drift and a first-run effect hit every target alike.
+        for (let j = 0; j < targets.length; j++) {
+          const i = (j + round) % targets.length;
+          results[key][i].push(cell(targets[i], test, p, pinned));
+        }
+        console.log(`round ${round + 1} ${key}: ${targets.map((t, i) => `${t.name} ${results[key][i].at(-1) ?? '—'}`).join(', ')}`);
       }
     }
   }
 }
 
-function rows(a: Target, b: Target, results: Results): string[] {
-  return Object.entries(results).map(([key, { a: ra, b: rb }]) => {
-    if (ra.some((x) => x === undefined)) return `| ${key} | ${a.name}: not served (\`-ERR unknown command\`) | ${Math.round(median(rb as number[])).toLocaleString('en-US')} | — | — | — |`;
-    const ratios = ra.map((x, i) => (x as number) / (rb[i] as number));
-    return `| ${key} | ${Math.round(median(ra as number[])).toLocaleString('en-US')} | ${Math.round(median(rb as number[])).toLocaleString('en-US')} | ${(median(ra as number[]) / median(rb as number[])).toFixed(2)}× | ${median(ratios).toFixed(2)}× | ${ratios.map((r) => r.toFixed(2)).join(', ')} |`;
+const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
+
+/** Rows: each target's median req/s, then a/b as the ratio of medians, the median of per-round ratios, and the rounds' ratios, for each pair asked. */
+function rows(targets: Target[], results: Results, pairs: [number, number][]): string[] {
+  return Object.entries(results).map(([key, per]) => {
+    const cells = per.map((rs) => (rs.some((x) => x === undefined) ? 'not served' : fmt(median(rs as number[]))));
+    const ratios = pairs.map(([a, b]) => {
+      if (per[a].some((x) => x === undefined) || per[b].some((x) => x === undefined)) return '— | — | —';
+      const rounds = per[a].map((x, i) => (x as number) / (per[b][i] as number));
+      return `${(median(per[a] as number[]) / median(per[b] as number[])).toFixed(2)}× | ${median(rounds).toFixed(2)}× | ${rounds.map((r) => r.toFixed(2)).join(', ')}`;
+    });
+    return `| ${key} | ${cells.join(' | ')} | ${ratios.join(' | ')} |`;
   });
+}
+
+function header(targets: Target[], pairs: [number, number][]): string {
+  const names = targets.map((t) => `${t.name} req/s (median)`);
+  const ratio = pairs.flatMap(([a, b]) => [`${targets[a].name} / ${targets[b].name} (medians)`, 'median of per-round ratios', 'per-round']);
+  const cols = ['test', ...names, ...ratio];
+  return `| ${cols.join(' | ')} |\n|${cols.map((_, i) => (i === 0 || i > names.length && (i - names.length) % 3 === 0 ? '---' : '---:')).join('|')}|`;
 }
 
 const pinnedResults: Results = {};
 const sab1 = await startSabcache(1, true);
 const redis1 = await startRedis(1, true);
+const floor1 = await startFloor();
+const pinnedTargets = [sab1, redis1, floor1];
 try {
-  await compare(sab1, redis1, TESTS, PIPELINES, true, pinnedResults);
+  await compare(pinnedTargets, TESTS, PIPELINES, true, pinnedResults);
 } finally {
   await sab1.stop();
   await redis1.stop();
+  await floor1.stop();
 }
 const threadResults: Results = {};
 const sab2 = await startSabcache(2, false);
 const redis2 = await startRedis(2, false);
 try {
-  await compare(sab2, redis2, ['get', 'set'], [16], false, threadResults);
+  await compare([sab2, redis2], ['get', 'set'], [16], false, threadResults);
 } finally {
   await sab2.stop();
   await redis2.stop();
 }
 
-const header = '| test | sabcache req/s (median) | Redis req/s (median) | sabcache / Redis (medians) | median of per-round ratios | per-round |\n|---|---:|---:|---:|---:|---|';
 const lines = [
   '# RESP: redis-benchmark against sabcache and Redis',
   '',
-  `Node ${process.version}; \`redis-benchmark -t <test> -P <p> -c 50 -d 100 -r 10000 -n ${REQUESTS} --csv\` (LPUSH: -n ${Math.min(REQUESTS, LPUSH_REQUESTS)} from an empty list, see the bench's header); ${ROUNDS} rounds, every cell against both servers in alternating order; ${new Date().toISOString()}; command: \`${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${ROUNDS} ` : ''}${process.env.BENCH_REQUESTS ? `BENCH_REQUESTS=${REQUESTS} ` : ''}npm run bench:resp\``,
+  `Node ${process.version}; \`redis-benchmark -t <test> -P <p> -c 50 -d 100 -r 10000 -n ${REQUESTS} --csv\` (LPUSH: -n ${Math.min(REQUESTS, LPUSH_REQUESTS)} from an empty list, see the bench's header); ${ROUNDS} rounds, every cell against every server in rotating order; ${new Date().toISOString()}; command: \`${process.env.BENCH_ROUNDS ? `BENCH_ROUNDS=${ROUNDS} ` : ''}${process.env.BENCH_REQUESTS ? `BENCH_REQUESTS=${REQUESTS} ` : ''}npm run bench:resp\``,
   '',
-  `## One server thread each${PIN ? ` on CPU ${SERVER_CPUS}, redis-benchmark on CPU ${LOAD_CPU}` : ' (no taskset: unpinned)'}: ${sab1.name} against ${redis1.name}`,
+  `## One server thread each${PIN ? ` on CPU ${SERVER_CPUS}, redis-benchmark on CPU ${LOAD_CPU}` : ' (no taskset: unpinned)'}: ${sab1.name}, ${redis1.name}, and ${floor1.name}`,
   '',
-  header,
-  ...rows(sab1, redis1, pinnedResults),
+  `${floor1.name}: Node's \`net\` answering each command with a fixed reply and nothing else (bench/fixtures/bare-resp-server.ts), the floor of any RESP server on one Node thread. Its ratio to Redis bounds what sabcache can reach with this stack.`,
+  '',
+  header(pinnedTargets, [[0, 1], [2, 1], [0, 2]]),
+  ...rows(pinnedTargets, pinnedResults, [[0, 1], [2, 1], [0, 2]]),
   '',
   `## Unpinned: ${sab2.name} against ${redis2.name}`,
   '',
-  header,
-  ...rows(sab2, redis2, threadResults),
+  header([sab2, redis2], [[0, 1]]),
+  ...rows([sab2, redis2], threadResults, [[0, 1]]),
 ];
 writeFileSync(new URL('./results/resp.md', import.meta.url), lines.join('\n') + '\n');
 writeFileSync(new URL('./results/resp.json', import.meta.url), JSON.stringify({ node: process.version, rounds: ROUNDS, requests: REQUESTS, pinned: pinnedResults, threads: threadResults }, null, 2) + '\n');
