@@ -13,7 +13,7 @@
  * A test sabcache does not serve yet (LPUSH: no lists) is reported as such, not measured.
  *
  * Run: npm run bench:resp   (results: bench/results/resp.{json,md})
- * Env: BENCH_ROUNDS (default 3), BENCH_REQUESTS (per cell, default 200000; LPUSH cells 8000,
+ * Env: BENCH_ROUNDS (default 3), BENCH_REQUESTS (per cell, default 500000: a cell at -P 16 then runs for about a second, long enough that connection set-up and JIT warm-up do not weigh; LPUSH cells 8000,
  * from an empty list: a sabcache list is one entry of at most --max-value-bytes).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -22,7 +22,7 @@ import { freePort } from '../test/helpers/server-process.ts';
 import { LOAD_CPU, onLoadCpu, onServerCpus, PIN, SERVER_CPUS, startProcess, stopProcess } from './helpers/processes.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 200_000);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 500_000);
 /** LPUSH requests per cell (the list must stay within 1 MiB; see cell()). */
 const LPUSH_REQUESTS = 8_000;
 const TESTS = ['get', 'set', 'incr', 'lpush', 'mset'];
@@ -76,8 +76,9 @@ function cell(t: Target, test: string, pipeline: number, pinned: boolean): numbe
 /** Per cell, per target: requests per second of each round (undefined: not served). */
 type Results = Record<string, (number | undefined)[][]>;
 
-async function compare(targets: Target[], tests: string[], pipelines: number[], pinned: boolean, results: Results): Promise<void> {
+async function compare(targets: Target[], tests: string[], pipelines: number[], pinned: boolean, results: Results, eachRound = (): void => {}): Promise<void> {
   for (let round = 0; round < ROUNDS; round++) {
+    eachRound();
     for (const test of tests) {
       for (const p of pipelines) {
         const key = `${test} -P ${p}`;
@@ -115,13 +116,21 @@ function header(targets: Target[], pairs: [number, number][]): string {
   return `| ${cols.join(' | ')} |\n|${cols.map((_, i) => (i === 0 || i > names.length && (i - names.length) % 3 === 0 ? '---' : '---:')).join('|')}|`;
 }
 
+/** The table alone on the servers' core, with the same keyspace (bench/fixtures/resp-table-rate.ts), once per round. */
+function tableRate(): { get: number; set: number } {
+  const cmd = onServerCpus([process.execPath, '--import', 'tsx', 'bench/fixtures/resp-table-rate.ts', '1']);
+  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 60_000 });
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { get: number; set: number };
+}
+
 const pinnedResults: Results = {};
+const tableRates: { get: number; set: number }[] = [];
 const sab1 = await startSabcache(1, true);
 const redis1 = await startRedis(1, true);
 const floor1 = await startFloor();
 const pinnedTargets = [sab1, redis1, floor1];
 try {
-  await compare(pinnedTargets, TESTS, PIPELINES, true, pinnedResults);
+  await compare(pinnedTargets, TESTS, PIPELINES, true, pinnedResults, () => tableRates.push(tableRate()));
 } finally {
   await sab1.stop();
   await redis1.stop();
@@ -149,12 +158,26 @@ const lines = [
   header(pinnedTargets, [[0, 1], [2, 1], [0, 2]]),
   ...rows(pinnedTargets, pinnedResults, [[0, 1], [2, 1], [0, 2]]),
   '',
+  '### A bound from measured parts',
+  '',
+  'One thread serving RESP spends at least what the bare server spends per command (the floor) plus what the table spends per command (`bench/fixtures/resp-table-rate.ts`: the same 10,000 keys, 100 B values and 256 MiB cache, keys read in place, on the servers\' core, at the start of each round, the servers idle). So sabcache at one thread can reach at most 1 / (1/floor + 1/table) commands per second, however cheap its parser and replies become:',
+  '',
+  '| test | table alone, ops/s (median of rounds) | floor req/s | bound req/s | bound / Redis | sabcache / bound |',
+  '|---|---:|---:|---:|---:|---:|',
+  ...(['get', 'set'] as const).flatMap((op) => PIPELINES.map((p) => {
+    const key = `${op} -P ${p}`;
+    const table = median(tableRates.map((t) => t[op]));
+    const floor = median(pinnedResults[key][2] as number[]);
+    const bound = 1 / (1 / floor + 1 / table);
+    return `| ${key} | ${fmt(table)} | ${fmt(floor)} | ${fmt(bound)} | ${(bound / median(pinnedResults[key][1] as number[])).toFixed(2)}× | ${(median(pinnedResults[key][0] as number[]) / bound).toFixed(2)}× |`;
+  })),
+  '',
   `## Unpinned: ${sab2.name} against ${redis2.name}`,
   '',
   header([sab2, redis2], [[0, 1]]),
   ...rows([sab2, redis2], threadResults, [[0, 1]]),
 ];
 writeFileSync(new URL('./results/resp.md', import.meta.url), lines.join('\n') + '\n');
-writeFileSync(new URL('./results/resp.json', import.meta.url), JSON.stringify({ node: process.version, rounds: ROUNDS, requests: REQUESTS, pinned: pinnedResults, threads: threadResults }, null, 2) + '\n');
+writeFileSync(new URL('./results/resp.json', import.meta.url), JSON.stringify({ node: process.version, rounds: ROUNDS, requests: REQUESTS, pinned: pinnedResults, tableRates, threads: threadResults }, null, 2) + '\n');
 console.log(lines.join('\n'));
 process.exit(0);

@@ -28,6 +28,25 @@ export class RespWriter {
     return out;
   }
 
+  /**
+   * The replies so far as a view of this writer's own buffer (no copy), and an empty writer
+   * after: the next replies overwrite those bytes. So the caller must be done with the view
+   * before it writes again, or call {@link detach} (a socket that queued the view instead of
+   * writing it at once still reads it later).
+   */
+  takeView(): Buffer {
+    const out = this.buf.subarray(0, this.at);
+    this.at = 0;
+    if (this.buf.length > 1 << 20) this.detach(); // a large reply's buffer is not kept
+    return out;
+  }
+
+  /** Writes go to a new buffer from now on: the last {@link takeView}'s bytes stay as they are. */
+  detach(): void {
+    this.buf = Buffer.allocUnsafe(16 * 1024);
+    this.at = 0;
+  }
+
   /** Drops what was written after {@link length} was `mark` (a reply abandoned half way). */
   truncate(mark: number): void {
     if (mark >= 0 && mark <= this.at) this.at = mark;
@@ -144,19 +163,25 @@ export class RespWriter {
    */
   bulkStart(max: number): number {
     // `$` + up to 10 digits + CRLF, the value, CRLF; and {@link header}'s own margin of 24
-    // bytes, so that bulkEnd never grows (and so moves) the buffer under the value.
+    // bytes, so that bulkEnd never grows (and so moves) the buffer under the value. The
+    // value goes right after a header as long as the last bulk's: values of one size
+    // (the common case) then need no move in bulkEnd.
     this.room(max + 13 + 24);
-    return this.at + 13;
+    return this.at + this.lastBulkHeader;
   }
+
+  /** The header length of the last bulk ended (see {@link bulkStart}). */
+  private lastBulkHeader = 13;
 
   /** Ends a bulk of `length` bytes written at `valueAt` (from {@link bulkStart}). */
   bulkEnd(valueAt: number, length: number): void {
     const buf = this.buf;
     const digits = length < 10 ? 1 : length < 100 ? 2 : length < 1000 ? 3 : length < 10000 ? 4 : String(length).length;
     const headLen = digits + 3;
-    // The header goes where the bulk starts; the value moves down to close the gap (a
-    // memmove: copyWithin handles the overlap).
-    buf.copyWithin(this.at + headLen, valueAt, valueAt + length);
+    // The header goes where the bulk starts; unless the guess was right, the value moves to
+    // close (or open) the gap (a memmove: copyWithin handles the overlap).
+    if (valueAt !== this.at + headLen) buf.copyWithin(this.at + headLen, valueAt, valueAt + length);
+    this.lastBulkHeader = headLen;
     this.header(0x24, length);
     this.at += length;
     this.crlf();

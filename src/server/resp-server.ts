@@ -100,8 +100,19 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
         fatal = e.message;
       }
       if (fatal !== undefined) w.error(`ERR ${fatal}`);
-      const out = w.length > 0 ? w.take() : null;
       const end = fatal !== undefined || session.quit;
+      const deferred = state.durableWaits && (waiting > 0 || walSequence(cx) !== seqBefore);
+      if (!deferred && !session.wait && w.length > 0) {
+        // The common case: the replies go out now, from the writer's own buffer (no copy,
+        // no allocation per read). A socket that could not send them all at once keeps the
+        // buffer queued, so the writer moves to a new one (bench:resp).
+        socket.write(w.takeView());
+        if (socket.writableLength > 0) w.detach();
+        if (end) socket.end();
+        else if (socket.writableLength > RESP_MAX_OUTPUT_BYTES) socket.destroy(); // a client that does not read its replies
+        return;
+      }
+      const out = w.length > 0 ? w.take() : null;
       if (session.wait && !end) {
         // A command that answers later (SAVE): nothing more is read or run on this
         // connection until its reply is written, then the rest of what arrived runs.
@@ -114,7 +125,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
           if (!session.wait) socket.resume();
         });
       }
-      if (state.durableWaits && (waiting > 0 || walSequence(cx) !== seqBefore)) {
+      if (deferred) {
         // Acknowledged only once durable; a later read-only reply waits too, to keep the order.
         waiting++;
         state.afterDurable(() => {

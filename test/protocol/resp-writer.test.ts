@@ -26,7 +26,9 @@ test('RESP2 replies, and RESP3 types after HELLO 3', () => {
 
 test('a bulk copied in place gets its header right before it, for any length', () => {
   const w = new RespWriter();
-  for (const n of [0, 1, 9, 10, 99, 100, 5000, 70_000]) {
+  // Growing, shrinking and repeated lengths: the value is placed after a header as long as
+  // the last one's, and moved when that guess is wrong either way.
+  for (const n of [0, 1, 9, 10, 99, 100, 100, 5000, 70_000, 3, 70_000, 100, 9, 9, 0]) {
     w.simple('x');
     const at = w.bulkStart(n);
     const bytes = w.bytes;

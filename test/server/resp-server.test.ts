@@ -64,6 +64,37 @@ test('the hot commands (GET, SET, MSET, INCR, DECR) read their arguments in plac
     "-ERR unknown command 'gett', with args beginning with: 'x'\r\n"].join(''));
 });
 
+test('replies queued behind a client that does not read stay intact while later reads are answered (the writer moves to a new buffer)', async () => {
+  // 200 values of 32 KiB, each different: 6.4 MB of replies, more than the socket buffers
+  // hold while the client is paused, so the server's socket queues replies it has not sent.
+  const r = new Redis({ port: srv.respPort });
+  const value = (i: number): Buffer => Buffer.alloc(32 * 1024, i % 251).fill(`v${i}:`, 0, 8);
+  try {
+    for (let i = 0; i < 200; i += 20) await r.pipeline(Array.from({ length: 20 }, (_, j) => ['set', `q:${i + j}`, value(i + j)])).exec();
+  } finally {
+    r.disconnect();
+  }
+  const s = connect(srv.respPort, '127.0.0.1');
+  await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+  const chunks: Buffer[] = [];
+  s.on('data', (d: Buffer) => chunks.push(d));
+  s.pause();
+  // In 20 writes, so that the server answers in many reads, each while earlier replies wait.
+  for (let i = 0; i < 200; i += 10) {
+    s.write(Array.from({ length: 10 }, (_, j) => `*2\r\n$3\r\nGET\r\n$${String(i + j).length + 2}\r\nq:${i + j}\r\n`).join(''));
+    await new Promise((res) => setTimeout(res, 10));
+  }
+  await new Promise((res) => setTimeout(res, 300));
+  s.resume();
+  const expected = Buffer.concat(Array.from({ length: 200 }, (_, i) => Buffer.concat([Buffer.from(`$${32 * 1024}\r\n`), value(i), Buffer.from('\r\n')])));
+  const deadline = Date.now() + 10_000;
+  while (chunks.reduce((n, c) => n + c.length, 0) < expected.length && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+  s.destroy();
+  const got = Buffer.concat(chunks);
+  assert.equal(got.length, expected.length);
+  assert.ok(got.equals(expected), 'every reply is the value of its own key');
+});
+
 test('every worker thread accepts on the RESP port (SO_REUSEPORT)', async () => {
   const clients = Array.from({ length: 24 }, () => new Redis({ port: srv.respPort, host: '127.0.0.1' }));
   try {
