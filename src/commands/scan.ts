@@ -109,6 +109,7 @@ export function sampleExpiry(cx: CommandContext, count: number): ExpirySample {
   // At most 8 scan steps (each visits a bounded number of buckets): a sparse cache gives a
   // smaller sample, never a long walk.
   for (let step = 0; keys.length < count && step < 8; step++) cursor = t.scan(cursor, count - keys.length, null, keys);
+  if (keys.length > count) keys.length = count; // a scan step ends with its bucket's keys
   const r = new EntryResult();
   let sampled = 0;
   let expiring = 0;
