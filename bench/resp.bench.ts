@@ -19,7 +19,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { freePort } from '../test/helpers/server-process.ts';
-import { LOAD_CPU, onLoadCpu, onServerCpus, PIN, SERVER_CPUS, startProcess, stopProcess } from './helpers/processes.ts';
+import { HUGE_PAGES_ENV, LOAD_CPU, onLoadCpu, onServerCpus, PIN, SERVER_CPUS, startProcess, stopProcess } from './helpers/processes.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 500_000);
@@ -37,7 +37,8 @@ interface Target { name: string; port: number; stop: () => Promise<void> }
 async function startSabcache(threads: number, pinned: boolean): Promise<Target> {
   const respPort = await freePort();
   const cmd = [process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(await freePort()), '--admin-port', String(await freePort()), '--resp-port', String(respPort), '--threads', String(threads), '--memory', '256mb'];
-  const proc = await startProcess(pinned ? onServerCpus(cmd) : cmd, /sabcache: serving/);
+  // With huge pages for the shared buffer, as `sabcache` and `npm start` run it (README: Huge pages).
+  const proc = await startProcess(pinned ? onServerCpus(cmd) : cmd, /sabcache: serving/, HUGE_PAGES_ENV);
   return { name: `sabcache ${threads} thread${threads > 1 ? 's' : ''}`, port: respPort, stop: () => stopProcess(proc) };
 }
 
@@ -119,7 +120,7 @@ function header(targets: Target[], pairs: [number, number][]): string {
 /** The table alone on the servers' core, with the same keyspace (bench/fixtures/resp-table-rate.ts), once per round. */
 function tableRate(): { get: number; set: number } {
   const cmd = onServerCpus([process.execPath, '--import', 'tsx', 'bench/fixtures/resp-table-rate.ts', '1']);
-  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8', timeout: 60_000, env: HUGE_PAGES_ENV });
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { get: number; set: number };
 }
 
