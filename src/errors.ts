@@ -29,6 +29,7 @@
  * | `SABCACHE_ERR_SNAPSHOT_ABANDONED` | {@link SnapshotAbandonedError} | a snapshot helper stopped because its lead ended the job |
  * | `SABCACHE_ERR_SNAPSHOT_FAILED` | {@link SnapshotFailedError} | writing a snapshot failed (disk full, permissions) |
  * | `SABCACHE_ERR_NO_DATA_DIR` | {@link NoDataDirError} | a snapshot was asked of a server without `--data-dir` |
+ * | `SABCACHE_ERR_PROTECTED_MODE` | {@link ProtectedModeError} | a client from outside loopback, refused by protected mode (no credentials configured) |
  * | `SABCACHE_ERR_LISTEN` | {@link ListenError} | a port cannot be bound |
  * | `SABCACHE_ERR_BAD_REQUEST` | {@link BadRequestError} | an HTTP request is malformed |
  * | `SABCACHE_ERR_NOT_FOUND` | {@link NotFoundError} | no such key, or no such route |
@@ -75,6 +76,7 @@ export type ErrorCode =
   | 'SABCACHE_ERR_SNAPSHOT_ABANDONED'
   | 'SABCACHE_ERR_SNAPSHOT_FAILED'
   | 'SABCACHE_ERR_NO_DATA_DIR'
+  | 'SABCACHE_ERR_PROTECTED_MODE'
   | 'SABCACHE_ERR_LISTEN'
   | 'SABCACHE_ERR_BAD_REQUEST'
   | 'SABCACHE_ERR_NOT_FOUND'
@@ -294,6 +296,23 @@ export class NoDataDirError extends SabcacheError {
   }
 }
 
+/**
+ * A client from an address outside loopback reached a server in protected mode (the
+ * default while no credentials are configured, as Redis's protected mode). Code
+ * `SABCACHE_ERR_PROTECTED_MODE`; HTTP 403, RESP `-DENIED`.
+ */
+export class ProtectedModeError extends SabcacheError {
+  constructor(message = PROTECTED_MODE_MESSAGE) {
+    super('SABCACHE_ERR_PROTECTED_MODE', message);
+  }
+}
+
+/** What a client refused by protected mode is told: why, and how to get in. */
+export const PROTECTED_MODE_MESSAGE =
+  'sabcache is running in protected mode: no credentials are configured, so only clients on the loopback interface are served. ' +
+  'To serve other hosts, start it with --protected-mode no (SABCACHE_PROTECTED_MODE=no), only on a network you trust, ' +
+  'or from this host put a proxy that authenticates in front of it (this version has no users or tokens yet: SECURITY.md)';
+
 /** A port cannot be bound (taken, or a wrong address). Code `SABCACHE_ERR_LISTEN`. */
 export class ListenError extends SabcacheError {
   constructor(message: string) {
@@ -398,6 +417,7 @@ const CLASS_BY_CODE: Record<ErrorCode, abstract new (...args: never[]) => Sabcac
   SABCACHE_ERR_SNAPSHOT_ABANDONED: SnapshotAbandonedError,
   SABCACHE_ERR_SNAPSHOT_FAILED: SnapshotFailedError,
   SABCACHE_ERR_NO_DATA_DIR: NoDataDirError,
+  SABCACHE_ERR_PROTECTED_MODE: ProtectedModeError,
   SABCACHE_ERR_LISTEN: ListenError,
   SABCACHE_ERR_BAD_REQUEST: BadRequestError,
   SABCACHE_ERR_NOT_FOUND: NotFoundError,

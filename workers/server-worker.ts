@@ -26,10 +26,11 @@ const { handle, config, index, lastSaveSeconds } = workerData as { handle: Share
 const cache = SharedCache.attach(handle);
 // With --wal, this thread logs its changes to its own WAL file (persist/wal-writer.ts).
 const wal = config.wal ? startWal(cache, config.dataDir, config.fsync, (line) => console.error(line)) : undefined;
-const app = createApp();
+const app = createApp({ protectedMode: config.protectedMode });
 const state: ServingState = {
   inFlight: 0,
   draining: false,
+  protectedMode: config.protectedMode,
   durableWaits: wal?.fsync === 'always',
   afterDurable: wal ? (fn) => wal.whenDurable(fn) : (fn) => fn(),
 };

@@ -56,6 +56,13 @@ export interface ServerConfig {
   wsMaxBackpressureBytes: number;
   /** Seconds without traffic before a WebSocket is closed; 0 = never. @default 120 */
   wsIdleTimeoutSeconds: number;
+  /**
+   * Protected mode (as Redis's): while no credentials are configured, only clients on the
+   * loopback interface are served, on every port; the others get 403
+   * `SABCACHE_ERR_PROTECTED_MODE` (RESP `-DENIED`). `--protected-mode no` serves everyone.
+   * @default true
+   */
+  protectedMode: boolean;
   /** Browser Origins allowed to use the data port: CORS for HTTP, and WebSocket upgrades (comma-separated; `*` = any). Requests without Origin are always allowed. @default none */
   allowedOrigins: string[];
   /** Directory for snapshots; empty = in memory only (nothing is read or written). @default "" */
@@ -129,6 +136,12 @@ function onOff(name: string, text: string): boolean {
   if (/^(0|false|off|no|)$/i.test(text)) return false;
   throw new BadOptionError(name, `expected on or off, got ${JSON.stringify(text)}`);
 }
+/** yes or no, as Redis's `protected-mode` takes it; nothing else (an empty value does not turn protection off). */
+function yesNo(name: string, text: string): boolean {
+  if (/^yes$/i.test(text)) return true;
+  if (/^no$/i.test(text)) return false;
+  throw new BadOptionError(name, `expected yes or no, got ${JSON.stringify(text)}`);
+}
 function fsyncPolicy(name: string, text: string): string {
   if (text !== 'always' && text !== 'everysec' && text !== 'no') throw new BadOptionError(name, `expected always, everysec or no, got ${JSON.stringify(text)}`);
   return text;
@@ -161,6 +174,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'wal', flag: 'wal', env: 'SABCACHE_WAL', unit: 'on/off', default: () => 'off', help: 'log every change to a write-ahead log in --data-dir, replayed after a crash', parse: onOff, boolean: true },
   { key: 'recoverPastGaps', flag: 'recover-past-gaps', env: 'SABCACHE_RECOVER_PAST_GAPS', unit: 'on/off', default: () => 'off', help: 'start even if WAL records are missing after the snapshot (logged, counted); off: such a start fails', parse: onOff, boolean: true },
   { key: 'fsync', flag: 'fsync', env: 'SABCACHE_FSYNC', unit: 'policy', default: () => 'everysec', help: 'when WAL records reach the disk: always (answers wait), everysec, no', parse: fsyncPolicy },
+  { key: 'protectedMode', flag: 'protected-mode', env: 'SABCACHE_PROTECTED_MODE', unit: 'yes/no', default: () => 'yes', help: 'serve only loopback clients while no credentials are configured (no: serve everyone; only on a network you trust)', parse: yesNo },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'SABCACHE_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to use the data port (CORS, WebSocket), comma-separated, or * (none by default)', parse: origins },
 ];
 

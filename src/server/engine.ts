@@ -101,7 +101,7 @@ export class Server {
       // The seeds of the snapshot recover() will load: it then fills the index in order.
       hashSeeds: config.dataDir ? newestSnapshotHashSeeds(config.dataDir) : undefined,
     });
-    this.admin = createApp();
+    this.admin = createApp({ protectedMode: config.protectedMode });
     registerAdminRoutes(this.admin, this.cache, {
       extraStats: () => ({
         serverThreads: this.slots.filter(Boolean).length,

@@ -10,6 +10,7 @@
  * | 400 | `SABCACHE_ERR_BAD_VALUE` | a bad `by` for incr/decr |
  * | 400 | `SABCACHE_ERR_BAD_OPTION` | a bad scan cursor or count |
  * | 403 | `SABCACHE_ERR_FORBIDDEN_ORIGIN` | a browser Origin not in `--allowed-origins` (preflight, WebSocket upgrade) |
+ * | 403 | `SABCACHE_ERR_PROTECTED_MODE` | a client outside loopback while protected mode is on (every request, WebSocket upgrades, the admin port) |
  * | 404 | `SABCACHE_ERR_NOT_FOUND` | no such key (or expired), or no such route |
  * | 405 | `SABCACHE_ERR_METHOD_NOT_ALLOWED` | method not supported on the route (see `Allow`) |
  * | 409 | `SABCACHE_ERR_NOT_INTEGER` | incr/decr on a value that is not a decimal int64 |
@@ -53,6 +54,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, string>> = {
   SABCACHE_ERR_SNAPSHOT_FAILED: '500 Internal Server Error',
   SABCACHE_ERR_PRECONDITION_FAILED: '412 Precondition Failed',
   SABCACHE_ERR_FORBIDDEN_ORIGIN: '403 Forbidden',
+  SABCACHE_ERR_PROTECTED_MODE: '403 Forbidden',
   SABCACHE_ERR_NOT_FOUND: '404 Not Found',
   SABCACHE_ERR_METHOD_NOT_ALLOWED: '405 Method Not Allowed',
   SABCACHE_ERR_VALUE_TOO_LARGE: '413 Content Too Large',

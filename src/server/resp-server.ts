@@ -23,6 +23,8 @@ import { operationCount } from '../commands/stats.ts';
 import { OpsMeter } from './ops-meter.ts';
 import type { SharedCache } from '../shared-cache.ts';
 import { type RespServerInfo, type RespSession, runParsed } from './resp-commands.ts';
+import { PROTECTED_MODE_MESSAGE } from '../errors.ts';
+import { isLoopbackText } from './protected-mode.ts';
 import { type PubSubConnection, RespPubSub } from './resp-pubsub.ts';
 import type { SaveRequester } from './save-messages.ts';
 import type { ServingState } from './serving-state.ts';
@@ -34,6 +36,8 @@ export const RESP_MAX_ARGS = 1024 * 1024;
 export const RESP_MAX_INLINE_BYTES = 64 * 1024;
 /** Reply bytes buffered for a client that does not read before it is disconnected (Redis's output-buffer limit). */
 export const RESP_MAX_OUTPUT_BYTES = 64 << 20;
+/** The answer to a client outside loopback in protected mode (protected-mode.ts). */
+const DENIED = `-DENIED ${PROTECTED_MODE_MESSAGE}\r\n`;
 /** The same for a subscriber's messages (Redis's `client-output-buffer-limit pubsub` hard limit). */
 export const RESP_MAX_PUBSUB_OUTPUT_BYTES = 32 << 20;
 
@@ -73,6 +77,12 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
   const cx = cache.commands;
 
   const server: Server = createServer({ noDelay: true }, (socket) => {
+    if (state.protectedMode && !isLoopbackText(socket.remoteAddress)) {
+      // As Redis: the reason and the way in, then the connection is closed; nothing is read.
+      socket.on('error', () => socket.destroy());
+      socket.end(DENIED);
+      return;
+    }
     sockets.add(socket);
     const parser = new RespParser(limits);
     const w = new RespWriter();

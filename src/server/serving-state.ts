@@ -20,4 +20,6 @@ export interface ServingState {
   afterDurable(fn: () => void): void;
   /** Whether {@link afterDurable} may wait (`--wal --fsync always`). */
   durableWaits: boolean;
+  /** Protected mode (`--protected-mode`, protected-mode.ts): only loopback clients are served. */
+  protectedMode: boolean;
 }

@@ -11,10 +11,22 @@ test('defaults need no flags and no environment', () => {
     help: false,
     config: {
       host: '0.0.0.0', port: 7070, respPort: 7379, adminHost: '127.0.0.1', adminPort: 7071, threads: availableParallelism(), memoryBytes: 256 * 1024 ** 2, maxKeyBytes: 1024, maxValueBytes: 1024 ** 2,
-      wsMaxMessageBytes: 1024 ** 2 + 65536, wsMaxRequests: 1000, wsMaxBackpressureBytes: 16 * 1024 ** 2, wsIdleTimeoutSeconds: 120, allowedOrigins: [],
+      wsMaxMessageBytes: 1024 ** 2 + 65536, wsMaxRequests: 1000, wsMaxBackpressureBytes: 16 * 1024 ** 2, wsIdleTimeoutSeconds: 120, allowedOrigins: [], protectedMode: true,
       dataDir: '', snapshotIntervalSeconds: 300, snapshotKeep: 2, wal: false, fsync: 'everysec', maxResponseBytes: 1024 ** 2 + 4 * 1024 ** 2, recoverPastGaps: false,
     },
   });
+});
+
+test('--protected-mode takes yes/no (SABCACHE_PROTECTED_MODE), and refuses anything else', () => {
+  const pm = (argv: string[], env: NodeJS.ProcessEnv = {}): boolean => (parseConfig(argv, env) as { config: { protectedMode: boolean } }).config.protectedMode;
+  assert.equal(pm(['--protected-mode', 'no']), false);
+  assert.equal(pm(['--protected-mode', 'yes']), true);
+  assert.equal(pm([], { SABCACHE_PROTECTED_MODE: 'no' }), false);
+  assert.equal(pm(['--protected-mode', 'yes'], { SABCACHE_PROTECTED_MODE: 'no' }), true, 'the flag wins');
+  for (const bad of ['maybe', '', 'off', '0']) {
+    assert.throws(() => parseConfig(['--protected-mode', bad], {}), (e: SabcacheError) => e.code === 'SABCACHE_ERR_BAD_OPTION' && /protected-mode/.test(e.message), JSON.stringify(bad));
+  }
+  assert.throws(() => parseConfig([], { SABCACHE_PROTECTED_MODE: '' }), (e: SabcacheError) => e.code === 'SABCACHE_ERR_BAD_OPTION', 'an empty variable does not turn protection off');
 });
 
 test('unknown flags and SABCACHE_* variables are refused, naming the nearest valid one', () => {
