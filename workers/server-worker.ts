@@ -16,7 +16,8 @@ import { Cors } from '../src/server/cors.ts';
 import { registerKvRoutes } from '../src/server/kv-routes.ts';
 import type { ServingState } from '../src/server/serving-state.ts';
 import { CLOSE_GOING_AWAY, registerWsRoute } from '../src/server/ws-routes.ts';
-import { createApp, uws, type us_listen_socket } from '../src/server/uws.ts';
+import { createApp, uws } from '../src/server/uws.ts';
+import { listenPlanned } from '../src/server/protected-mode.ts';
 import { SharedCache, type SharedCacheHandle } from '../src/shared-cache.ts';
 import { startWal } from '../src/persist/cache-persistence.ts';
 import { listenResp, type RespListener } from '../src/server/resp-server.ts';
@@ -26,7 +27,7 @@ const { handle, config, index, lastSaveSeconds } = workerData as { handle: Share
 const cache = SharedCache.attach(handle);
 // With --wal, this thread logs its changes to its own WAL file (persist/wal-writer.ts).
 const wal = config.wal ? startWal(cache, config.dataDir, config.fsync, (line) => console.error(line)) : undefined;
-const app = createApp({ protectedMode: config.protectedMode });
+const app = createApp();
 const state: ServingState = {
   inFlight: 0,
   draining: false,
@@ -34,7 +35,6 @@ const state: ServingState = {
   durableWaits: wal?.fsync === 'always',
   afterDurable: wal ? (fn) => wal.whenDurable(fn) : (fn) => fn(),
 };
-let listenSocket: us_listen_socket | undefined;
 const cors = new Cors(config.allowedOrigins);
 cors.registerPreflight(app, ['/v1/kv/:key', '/v1/kv/:key/:action', '/v1/mget', '/v1/mset', '/v1/keys', '/*']);
 registerKvRoutes(app, cache, state, cors);
@@ -51,6 +51,7 @@ registerBatchRoutes(app, cache, state, cors, config.maxResponseBytes);
  * cannot end without aborting the process, so this always runs app.close() first. */
 function exit(code: number): never {
   app.close();
+  listeners?.refuser?.close();
   resp?.closeAll();
   // What is buffered reaches the file and the disk; the file is closed under its last sequence.
   wal?.close();
@@ -74,13 +75,15 @@ const saves: SaveRequester = {
 /** This thread's RESP listener (--resp-port), once listening. */
 let resp: RespListener | undefined;
 
-app.listen(config.host, config.port, (socket) => {
-  if (!socket) {
-    parentPort!.postMessage({ type: 'listen-failed', index });
-    return exit(1);
-  }
-  listenSocket = socket;
-  if (!config.respPort) return parentPort!.postMessage({ type: 'listening', index });
+// In protected mode on a non-loopback address, a refusing App takes the other clients
+// (protected-mode.ts: the kernel splits them from loopback, no check per request).
+const listeners = listenPlanned(app, config.host, config.port, config.protectedMode);
+if (!listeners) {
+  parentPort!.postMessage({ type: 'listen-failed', index });
+  exit(1);
+}
+if (!config.respPort) parentPort!.postMessage({ type: 'listening', index });
+else {
   // Listening means every data port: /readyz counts a worker only once both listen.
   listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index).then((listener) => {
     resp = listener;
@@ -90,7 +93,7 @@ app.listen(config.host, config.port, (socket) => {
     parentPort!.postMessage({ type: 'listen-failed', index, why: `RESP port ${config.respPort}: ${e.message}` });
     exit(1);
   });
-});
+}
 
 parentPort!.on('message', (m: { type: string; lingerMs: number }) => {
   if (m.type === 'save-done') {
@@ -110,7 +113,7 @@ parentPort!.on('message', (m: { type: string; lingerMs: number }) => {
   }
   if (m.type !== 'shutdown' || state.draining) return;
   state.draining = true;
-  if (listenSocket) uws.us_listen_socket_close(listenSocket);
+  for (const socket of listeners?.sockets ?? []) uws.us_listen_socket_close(socket);
   resp?.stopListening();
   // WebSocket clients are told to reconnect (to another worker, or later).
   closeWebSockets(CLOSE_GOING_AWAY, 'server stopping');

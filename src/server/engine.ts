@@ -14,6 +14,7 @@ export { ListenError };
 import { renameSync, statSync } from 'node:fs';
 import { loadSnapshot, newestSnapshotHashSeeds, oldestKeptSnapshotSequence } from '../persist/snapshot-files.ts';
 import { Snapshotter } from '../persist/snapshotter.ts';
+import { listenPlanned, type PlannedListeners } from './protected-mode.ts';
 import { isSaveRequest, type LastSaveNotice, type SaveReply, type SaveRequest } from './save-messages.ts';
 import { closeLeftOpenWalFile, listWalFiles, pruneWalFiles } from '../persist/wal-file.ts';
 import type { WalWriter } from '../persist/wal-writer.ts';
@@ -80,7 +81,7 @@ export class Server {
   readonly cache: SharedCache;
   private readonly slots: (Slot | undefined)[] = [];
   private readonly admin: App;
-  private adminSocket: us_listen_socket | undefined;
+  private adminListeners: PlannedListeners | null = null;
   private stopping: Promise<void> | undefined;
   /** Set once recovery is done and every worker listened for the first time. */
   private started = false;
@@ -101,7 +102,7 @@ export class Server {
       // The seeds of the snapshot recover() will load: it then fills the index in order.
       hashSeeds: config.dataDir ? newestSnapshotHashSeeds(config.dataDir) : undefined,
     });
-    this.admin = createApp({ protectedMode: config.protectedMode });
+    this.admin = createApp();
     registerAdminRoutes(this.admin, this.cache, {
       extraStats: () => ({
         serverThreads: this.slots.filter(Boolean).length,
@@ -138,13 +139,9 @@ export class Server {
           server.mainWal = startWal(server.cache, config.dataDir, config.fsync, log);
         }
       }
-      await new Promise<void>((resolve, reject) => {
-        server.admin.listen(config.adminHost, config.adminPort, (socket) => {
-          if (!socket) return reject(new ListenError(`cannot listen on admin port ${config.adminHost}:${config.adminPort}`));
-          server.adminSocket = socket;
-          resolve();
-        });
-      });
+      // As the data port: in protected mode off loopback, a refusing App takes the others.
+      server.adminListeners = listenPlanned(server.admin, config.adminHost, config.adminPort, config.protectedMode);
+      if (!server.adminListeners) throw new ListenError(`cannot listen on admin port ${config.adminHost}:${config.adminPort}`);
       await Promise.all(Array.from({ length: config.threads }, (_, i) => server.startWorker(i)));
       server.started = true;
     } catch (e) {
@@ -306,7 +303,8 @@ export class Server {
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      if (this.adminSocket) uws.us_listen_socket_close(this.adminSocket);
+      for (const socket of this.adminListeners?.sockets ?? []) uws.us_listen_socket_close(socket);
+      this.adminListeners?.refuser?.close();
       await Promise.all(this.slots.map((slot) => slot && new Promise<void>((resolve) => {
         slot.worker.once('exit', () => resolve());
         slot.worker.postMessage({ type: 'shutdown', lingerMs: 0 });

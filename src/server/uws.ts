@@ -45,11 +45,11 @@ export const uws: typeof UWS = load();
  * Creates a plain (non-TLS) App whose routes answer 500 JSON when a handler throws
  * (route-guard.ts).
  */
-export function createApp(options: { protectedMode?: boolean } = {}): App {
+export function createApp(): App {
   const app = uws.App() as App;
   if (typeof app.close !== 'function') {
     throw new NativeMissingError('this uWebSockets.js build has no App.close(); sabcache needs a build that has it (v20.30 unofficial, or v20.34+)');
   }
-  guardRoutes(app, options.protectedMode ?? false);
+  guardRoutes(app);
   return app;
 }

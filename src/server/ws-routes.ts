@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { BadOptionError, ProtectedModeError, ResponseTooLargeError, SabcacheError } from '../errors.ts';
+import { BadOptionError, ResponseTooLargeError, SabcacheError } from '../errors.ts';
 import { nearestName } from '../util/known-options.ts';
 import { EntryResult, entryTtlSeconds, entryTypeName, entryVersion, VALUE_INTEGER, VALUE_STRING, versionEpoch } from '../commands/entry.ts';
 import { getInto, getSliceInto, ttl } from '../commands/read.ts';
@@ -30,8 +30,7 @@ import { del, expire, incr, persist, type SetOptions, setSlice, setWith } from '
 import type { SharedCache } from '../shared-cache.ts';
 import type { Cors } from './cors.ts';
 import { DeferredFrames } from './deferred-frames.ts';
-import { httpError, httpErrorFrom } from './http-errors.ts';
-import { isLoopbackBytes } from './protected-mode.ts';
+import { httpError } from './http-errors.ts';
 import type { ServingState } from './serving-state.ts';
 import { type App, uws } from './uws.ts';
 import { WatchHub, type WatchSocket } from './watch-hub.ts';
@@ -72,8 +71,6 @@ const OPS = new Map<string, number>([['get', OP_GET], ['set', OP_SET], ['del', O
 const JSON_FIELDS = ['id', 'op', 'key', 'value', 'ttl', 'by', 'ifVersion', 'ifAbsent', 'ifPresent', 'prefix'];
 const enc = new TextEncoder();
 const SHUTTING_DOWN = httpError('SABCACHE_ERR_SHUTTING_DOWN', 'this worker is stopping: connect again');
-/** A WebSocket upgrade from outside loopback in protected mode (protected-mode.ts). */
-const PROTECTED = httpErrorFrom(new ProtectedModeError());
 
 interface Socket extends WatchSocket {
   end(code?: number, reason?: string): void;
@@ -289,10 +286,6 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     idleTimeout: limits.idleTimeoutSeconds,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
-      if (state.protectedMode && !isLoopbackBytes(res.getRemoteAddress())) {
-        res.writeStatus(PROTECTED.status).writeHeader('Content-Type', 'application/json').end(PROTECTED.body, true);
-        return;
-      }
       if (!cors.admits(req.getHeader('origin'))) return cors.forbid(res);
       if (state.draining) {
         res.writeStatus(SHUTTING_DOWN.status).writeHeader('Content-Type', 'application/json').end(SHUTTING_DOWN.body, true);

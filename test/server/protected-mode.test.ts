@@ -2,23 +2,18 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isLoopbackBytes, isLoopbackText } from '../../src/server/protected-mode.ts';
+import { isLoopbackText, listenPlan } from '../../src/server/protected-mode.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
-test('loopback is 127.0.0.0/8, ::1 and IPv4-mapped 127.x, in uWS bytes and in net text', () => {
-  const v6 = (...tail: number[]): ArrayBuffer => new Uint8Array([...new Array(16 - tail.length).fill(0), ...tail]).buffer;
-  assert.ok(isLoopbackBytes(new Uint8Array([127, 0, 0, 1]).buffer));
-  assert.ok(isLoopbackBytes(new Uint8Array([127, 9, 8, 7]).buffer));
-  assert.ok(!isLoopbackBytes(new Uint8Array([192, 0, 2, 2]).buffer));
-  assert.ok(isLoopbackBytes(v6(1)), '::1');
-  assert.ok(isLoopbackBytes(v6(0xff, 0xff, 127, 0, 0, 1)), '::ffff:127.0.0.1');
-  assert.ok(!isLoopbackBytes(v6(0xff, 0xff, 192, 0, 2, 2)), '::ffff:192.0.2.2');
-  assert.ok(!isLoopbackBytes(v6(2)), '::2');
-  assert.ok(!isLoopbackBytes(new Uint8Array([0xfe, 0x80, ...new Array(13).fill(0), 1]).buffer), 'fe80::1');
-  assert.ok(!isLoopbackBytes(new ArrayBuffer(0)));
+test('loopback is 127.0.0.0/8, ::1 and IPv4-mapped 127.x; the listen plan serves loopback and refuses the rest', () => {
   for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) assert.ok(isLoopbackText(a), a);
-  for (const a of ['192.0.2.2', '::ffff:192.0.2.2', '::2', '1127.0.0.1', undefined]) assert.ok(!isLoopbackText(a), String(a));
+  for (const a of ['192.0.2.2', '::ffff:192.0.2.2', '::2', '1127.0.0.1', '0.0.0.0', undefined]) assert.ok(!isLoopbackText(a), String(a));
+  assert.deepEqual(listenPlan('0.0.0.0', true), { serve: ['127.0.0.1'], refuse: '0.0.0.0' });
+  assert.deepEqual(listenPlan('::', true), { serve: ['127.0.0.1', '::1'], refuse: '::' });
+  assert.deepEqual(listenPlan('192.0.2.1', true), { serve: ['127.0.0.1'], refuse: '192.0.2.1' });
+  assert.deepEqual(listenPlan('127.0.0.1', true), { serve: ['127.0.0.1'], refuse: null });
+  assert.deepEqual(listenPlan('0.0.0.0', false), { serve: ['0.0.0.0'], refuse: null });
 });
 
 // From outside loopback: two network namespaces joined by a veth pair (192.0.2.0/24), the
