@@ -10,7 +10,7 @@
  * or `{ type: 'listen-failed' }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { ServerConfig } from '../src/server/config.ts';
+import { type ServerConfig, tlsFilesOf } from '../src/server/config.ts';
 import { registerBatchRoutes } from '../src/server/batch-routes.ts';
 import { Cors } from '../src/server/cors.ts';
 import { registerKvRoutes } from '../src/server/kv-routes.ts';
@@ -27,7 +27,8 @@ const { handle, config, index, lastSaveSeconds } = workerData as { handle: Share
 const cache = SharedCache.attach(handle);
 // With --wal, this thread logs its changes to its own WAL file (persist/wal-writer.ts).
 const wal = config.wal ? startWal(cache, config.dataDir, config.fsync, (line) => console.error(line)) : undefined;
-const app = createApp();
+const tls = tlsFilesOf(config);
+const app = createApp(tls);
 const state: ServingState = {
   inFlight: 0,
   draining: false,
@@ -77,7 +78,7 @@ let resp: RespListener | undefined;
 
 // In protected mode on a non-loopback address, a refusing App takes the other clients
 // (protected-mode.ts: the kernel splits them from loopback, no check per request).
-const listeners = listenPlanned(app, config.host, config.port, config.protectedMode);
+const listeners = listenPlanned(app, config.host, config.port, config.protectedMode, tls);
 if (!listeners) {
   parentPort!.postMessage({ type: 'listen-failed', index });
   exit(1);
@@ -85,7 +86,7 @@ if (!listeners) {
 if (!config.respPort) parentPort!.postMessage({ type: 'listening', index });
 else {
   // Listening means every data port: /readyz counts a worker only once both listen.
-  listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index).then((listener) => {
+  listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index, tls).then((listener) => {
     resp = listener;
     if (state.draining) listener.stopListening();
     parentPort!.postMessage({ type: 'listening', index });

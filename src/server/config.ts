@@ -5,12 +5,14 @@
  *
  * @module
  */
+import { accessSync, constants } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { BadOptionError } from '../errors.ts';
 import { MAX_KEY_BYTES_LIMIT } from '../options.ts';
 import { nearestName } from '../util/known-options.ts';
 import { parseBytes } from '../util/parse-bytes.ts';
+import type { TlsFiles } from './uws.ts';
 
 /** A validated server configuration. */
 export interface ServerConfig {
@@ -63,6 +65,13 @@ export interface ServerConfig {
    * @default true
    */
   protectedMode: boolean;
+  /**
+   * TLS on every port (data, WebSocket, RESP, admin): the certificate chain and its key,
+   * PEM files (Redis's `tls-cert-file`, `tls-key-file`). Both or neither; none: plaintext.
+   * @default none
+   */
+  tlsCertFile: string;
+  tlsKeyFile: string;
   /** Browser Origins allowed to use the data port: CORS for HTTP, and WebSocket upgrades (comma-separated; `*` = any). Requests without Origin are always allowed. @default none */
   allowedOrigins: string[];
   /** Directory for snapshots; empty = in memory only (nothing is read or written). @default "" */
@@ -127,6 +136,15 @@ function origins(name: string, text: string): string {
   }
   return text;
 }
+function readableFile(name: string, text: string): string {
+  if (text === '') return text;
+  try {
+    accessSync(text, constants.R_OK);
+  } catch (e) {
+    throw new BadOptionError(name, `cannot read ${JSON.stringify(text)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return text;
+}
 function directory(name: string, text: string): string {
   if (text.includes('\0')) throw new BadOptionError(name, 'a path must not contain NUL');
   return text;
@@ -152,6 +170,11 @@ function threads(name: string, text: string): number {
   return n;
 }
 
+/** The TLS files of `config`, or undefined for plaintext. */
+export function tlsFilesOf(config: ServerConfig): TlsFiles | undefined {
+  return config.tlsCertFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : undefined;
+}
+
 /** Every option, in the order `--help` and the README list them. */
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'host', flag: 'host', env: 'SABCACHE_HOST', unit: 'address', default: () => '0.0.0.0', help: 'address of the data port', parse: host },
@@ -175,6 +198,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'recoverPastGaps', flag: 'recover-past-gaps', env: 'SABCACHE_RECOVER_PAST_GAPS', unit: 'on/off', default: () => 'off', help: 'start even if WAL records are missing after the snapshot (logged, counted); off: such a start fails', parse: onOff, boolean: true },
   { key: 'fsync', flag: 'fsync', env: 'SABCACHE_FSYNC', unit: 'policy', default: () => 'everysec', help: 'when WAL records reach the disk: always (answers wait), everysec, no', parse: fsyncPolicy },
   { key: 'protectedMode', flag: 'protected-mode', env: 'SABCACHE_PROTECTED_MODE', unit: 'yes/no', default: () => 'yes', help: 'serve only loopback clients while no credentials are configured (no: serve everyone; only on a network you trust)', parse: yesNo },
+  { key: 'tlsCertFile', flag: 'tls-cert-file', env: 'SABCACHE_TLS_CERT_FILE', unit: 'path', default: () => '', help: 'certificate chain (PEM) for TLS on every port, with --tls-key-file (none: plaintext)', parse: readableFile },
+  { key: 'tlsKeyFile', flag: 'tls-key-file', env: 'SABCACHE_TLS_KEY_FILE', unit: 'path', default: () => '', help: 'private key (PEM) of --tls-cert-file', parse: readableFile },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'SABCACHE_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to use the data port (CORS, WebSocket), comma-separated, or * (none by default)', parse: origins },
 ];
 
@@ -230,6 +255,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   }
   (config as Record<string, unknown>).allowedOrigins = String(config.allowedOrigins).split(',').map((x) => x.trim()).filter(Boolean);
   if (config.wal && !config.dataDir) throw new BadOptionError('--wal', 'needs --data-dir (where the log is written)');
+  if (!config.tlsCertFile !== !config.tlsKeyFile) throw new BadOptionError(config.tlsCertFile ? '--tls-key-file' : '--tls-cert-file', 'TLS needs both --tls-cert-file and --tls-key-file');
   return { help: false, config: config as unknown as ServerConfig };
 }
 

@@ -23,7 +23,7 @@ import { setWalSequence, walSequence as currentWalSequence } from '../commands/p
 import { SharedCache } from '../shared-cache.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
 import { registerAdminRoutes, type ServerStats } from './admin.ts';
-import type { ServerConfig } from './config.ts';
+import { type ServerConfig, tlsFilesOf } from './config.ts';
 import { type App, createApp, uws, type us_listen_socket } from './uws.ts';
 
 /**
@@ -102,7 +102,7 @@ export class Server {
       // The seeds of the snapshot recover() will load: it then fills the index in order.
       hashSeeds: config.dataDir ? newestSnapshotHashSeeds(config.dataDir) : undefined,
     });
-    this.admin = createApp();
+    this.admin = createApp(tlsFilesOf(config));
     registerAdminRoutes(this.admin, this.cache, {
       extraStats: () => ({
         serverThreads: this.slots.filter(Boolean).length,
@@ -140,7 +140,7 @@ export class Server {
         }
       }
       // As the data port: in protected mode off loopback, a refusing App takes the others.
-      server.adminListeners = listenPlanned(server.admin, config.adminHost, config.adminPort, config.protectedMode);
+      server.adminListeners = listenPlanned(server.admin, config.adminHost, config.adminPort, config.protectedMode, tlsFilesOf(config));
       if (!server.adminListeners) throw new ListenError(`cannot listen on admin port ${config.adminHost}:${config.adminPort}`);
       await Promise.all(Array.from({ length: config.threads }, (_, i) => server.startWorker(i)));
       server.started = true;

@@ -18,7 +18,7 @@
  */
 import { ProtectedModeError } from '../errors.ts';
 import { httpErrorFrom } from './http-errors.ts';
-import { type App, createApp, uws, type us_listen_socket } from './uws.ts';
+import { type App, createApp, type TlsFiles, uws, type us_listen_socket } from './uws.ts';
 
 /** Where a port's Apps listen: the serving App on `serve`, a refusing App on `refuse` (none: null). */
 export interface ListenPlan {
@@ -40,9 +40,9 @@ export function listenPlan(host: string, protectedMode: boolean): ListenPlan {
 }
 
 /** An App that answers every request and WebSocket upgrade 403 `SABCACHE_ERR_PROTECTED_MODE`, closing the connection. */
-export function createRefusingApp(): App {
+export function createRefusingApp(tls?: TlsFiles): App {
   const refused = httpErrorFrom(new ProtectedModeError());
-  const app = createApp();
+  const app = createApp(tls);
   app.any('/*', (res) => {
     res.cork(() => res.writeStatus(refused.status).writeHeader('Content-Type', 'application/json').end(refused.body, true));
   });
@@ -65,13 +65,14 @@ export interface PlannedListeners {
 }
 
 /**
- * Listens `app` on `port` as {@link listenPlan} says for `host`. Returns the listen
+ * Listens `app` on `port` as {@link listenPlan} says for `host` (the refusing App with the
+ * same `tls` as `app`, so a client outside loopback gets its answer over TLS). Returns the listen
  * sockets, or null (and closes what it opened) when one address could not be bound.
  */
-export function listenPlanned(app: App, host: string, port: number, protectedMode: boolean): PlannedListeners | null {
+export function listenPlanned(app: App, host: string, port: number, protectedMode: boolean, tls?: TlsFiles): PlannedListeners | null {
   const plan = listenPlan(host, protectedMode);
   const sockets: us_listen_socket[] = [];
-  const refuser = plan.refuse === null ? null : createRefusingApp();
+  const refuser = plan.refuse === null ? null : createRefusingApp(tls);
   const listen = (a: App, h: string): boolean => {
     let opened: us_listen_socket | false = false;
     // uWS calls back before listen() returns.

@@ -14,7 +14,9 @@
  *
  * @module
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { createRequire } from 'node:module';
 import { RespParser, RespProtocolError, type RespLimits } from '../protocol/resp-parser.ts';
 import { RespWriter } from '../protocol/resp-writer.ts';
@@ -28,6 +30,7 @@ import { isLoopbackText } from './protected-mode.ts';
 import { type PubSubConnection, RespPubSub } from './resp-pubsub.ts';
 import type { SaveRequester } from './save-messages.ts';
 import type { ServingState } from './serving-state.ts';
+import type { TlsFiles } from './uws.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -56,7 +59,7 @@ export interface RespListener {
  * to `cache`. Resolves once listening.
  * @throws the socket's error (EADDRINUSE, …) when it cannot listen.
  */
-export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number): Promise<RespListener> {
+export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number, tls?: TlsFiles): Promise<RespListener> {
   const { createReuseportFd, closeFd } = require('node-unix-socket') as { createReuseportFd(port: number, host: string): number; closeFd(fd: number): void };
   const limits: RespLimits = { maxBulkBytes: maxValueBytes, maxArgs: RESP_MAX_ARGS, maxInlineBytes: RESP_MAX_INLINE_BYTES };
   const sockets = new Set<Socket>();
@@ -76,7 +79,9 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
   };
   const cx = cache.commands;
 
-  const server: Server = createServer({ noDelay: true }, (socket) => {
+  // With TLS (rediss://), node:tls on the same kind of listening fd; a connection is served
+  // once its handshake is done.
+  const onConnection = (socket: Socket): void => {
     if (state.protectedMode && !isLoopbackText(socket.remoteAddress)) {
       // As Redis: the reason and the way in, then the connection is closed; nothing is read.
       socket.on('error', () => socket.destroy());
@@ -159,7 +164,12 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       sockets.delete(socket);
       pubsub.forget(subscriber);
     });
-  });
+  };
+  const server: Server = tls?.certFile
+    ? createTlsServer({ noDelay: true, cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) }, onConnection)
+    : createServer({ noDelay: true }, onConnection);
+  // A failed handshake is the client's problem: its socket is destroyed, the server goes on.
+  server.on('tlsClientError', (_e: Error, socket: Socket) => socket.destroy());
 
   const fd = createReuseportFd(port, host);
   try {

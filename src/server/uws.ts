@@ -42,11 +42,21 @@ function load(): typeof UWS {
 export const uws: typeof UWS = load();
 
 /**
- * Creates a plain (non-TLS) App whose routes answer 500 JSON when a handler throws
- * (route-guard.ts).
+ * TLS files of an App (config.ts `--tls-*`): PEM paths; an empty `certFile` means plaintext.
+ * No CA for client certificates: this uWS build's verify callback accepts any client (or
+ * none), so it cannot require one (SECURITY.md).
  */
-export function createApp(): App {
-  const app = uws.App() as App;
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
+/**
+ * Creates an App whose routes answer 500 JSON when a handler throws (route-guard.ts):
+ * plaintext, or TLS (uWS `SSLApp`) when `tls` names a certificate.
+ */
+export function createApp(tls?: TlsFiles): App {
+  const app = (tls?.certFile ? uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile }) : uws.App()) as App;
   if (typeof app.close !== 'function') {
     throw new NativeMissingError('this uWebSockets.js build has no App.close(); sabcache needs a build that has it (v20.30 unofficial, or v20.34+)');
   }
