@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { runCampaign } from '../fuzz/campaign.ts';
-import { type RunningServer, startServer } from './helpers/server-process.ts';
+import { runCampaign } from '../../fuzz/campaign.ts';
+import { type RunningServer, startServer } from '../helpers/server-process.ts';
 
 // A small, seeded part of the fuzzing campaign (`npm run fuzz` sends 100,000 inputs per
 // protocol): the same inputs every run, so a failure here is reproducible.
