@@ -29,6 +29,8 @@
  * | `SABCACHE_ERR_SNAPSHOT_ABANDONED` | {@link SnapshotAbandonedError} | a snapshot helper stopped because its lead ended the job |
  * | `SABCACHE_ERR_SNAPSHOT_FAILED` | {@link SnapshotFailedError} | writing a snapshot failed (disk full, permissions) |
  * | `SABCACHE_ERR_NO_DATA_DIR` | {@link NoDataDirError} | a snapshot was asked of a server without `--data-dir` |
+ * | `SABCACHE_ERR_UNAUTHORIZED` | {@link UnauthorizedError} | credentials are configured and the request has none, or bad ones |
+ * | `SABCACHE_ERR_FORBIDDEN` | {@link ForbiddenError} | the credential's role or key patterns do not allow the operation |
  * | `SABCACHE_ERR_PROTECTED_MODE` | {@link ProtectedModeError} | a client from outside loopback, refused by protected mode (no credentials configured) |
  * | `SABCACHE_ERR_LISTEN` | {@link ListenError} | a port cannot be bound |
  * | `SABCACHE_ERR_BAD_REQUEST` | {@link BadRequestError} | an HTTP request is malformed |
@@ -77,6 +79,8 @@ export type ErrorCode =
   | 'SABCACHE_ERR_SNAPSHOT_FAILED'
   | 'SABCACHE_ERR_NO_DATA_DIR'
   | 'SABCACHE_ERR_PROTECTED_MODE'
+  | 'SABCACHE_ERR_UNAUTHORIZED'
+  | 'SABCACHE_ERR_FORBIDDEN'
   | 'SABCACHE_ERR_LISTEN'
   | 'SABCACHE_ERR_BAD_REQUEST'
   | 'SABCACHE_ERR_NOT_FOUND'
@@ -307,11 +311,25 @@ export class ProtectedModeError extends SabcacheError {
   }
 }
 
+/** Credentials are configured and a request has none, or bad ones. Code `SABCACHE_ERR_UNAUTHORIZED` (HTTP 401). */
+export class UnauthorizedError extends SabcacheError {
+  constructor(message = 'credentials required: Authorization: Bearer <token> or Basic (a user of --users-file)') {
+    super('SABCACHE_ERR_UNAUTHORIZED', message);
+  }
+}
+
+/** A credential whose role or key patterns do not allow the operation. Code `SABCACHE_ERR_FORBIDDEN` (HTTP 403). */
+export class ForbiddenError extends SabcacheError {
+  constructor(message: string) {
+    super('SABCACHE_ERR_FORBIDDEN', message);
+  }
+}
+
 /** What a client refused by protected mode is told: why, and how to get in. */
 export const PROTECTED_MODE_MESSAGE =
   'sabcache is running in protected mode: no credentials are configured, so only clients on the loopback interface are served. ' +
-  'To serve other hosts, start it with --protected-mode no (SABCACHE_PROTECTED_MODE=no), only on a network you trust, ' +
-  'or from this host put a proxy that authenticates in front of it (this version has no users or tokens yet: SECURITY.md)';
+  'To serve other hosts, configure credentials (--users-file, or SABCACHE_TOKEN_SECRET: SECURITY.md), ' +
+  'or start it with --protected-mode no (SABCACHE_PROTECTED_MODE=no), only on a network you trust';
 
 /** A port cannot be bound (taken, or a wrong address). Code `SABCACHE_ERR_LISTEN`. */
 export class ListenError extends SabcacheError {
@@ -418,6 +436,8 @@ const CLASS_BY_CODE: Record<ErrorCode, abstract new (...args: never[]) => Sabcac
   SABCACHE_ERR_SNAPSHOT_FAILED: SnapshotFailedError,
   SABCACHE_ERR_NO_DATA_DIR: NoDataDirError,
   SABCACHE_ERR_PROTECTED_MODE: ProtectedModeError,
+  SABCACHE_ERR_UNAUTHORIZED: UnauthorizedError,
+  SABCACHE_ERR_FORBIDDEN: ForbiddenError,
   SABCACHE_ERR_LISTEN: ListenError,
   SABCACHE_ERR_BAD_REQUEST: BadRequestError,
   SABCACHE_ERR_NOT_FOUND: NotFoundError,

@@ -10,7 +10,7 @@
  * or `{ type: 'listen-failed' }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { type ServerConfig, tlsFilesOf } from '../src/server/config.ts';
+import { credentialsOf, type ServerConfig, tlsFilesOf } from '../src/server/config.ts';
 import { registerBatchRoutes } from '../src/server/batch-routes.ts';
 import { Cors } from '../src/server/cors.ts';
 import { registerKvRoutes } from '../src/server/kv-routes.ts';
@@ -28,11 +28,15 @@ const cache = SharedCache.attach(handle);
 // With --wal, this thread logs its changes to its own WAL file (persist/wal-writer.ts).
 const wal = config.wal ? startWal(cache, config.dataDir, config.fsync, (line) => console.error(line)) : undefined;
 const tls = tlsFilesOf(config);
-const app = createApp(tls);
+// With users or a token secret, every client authenticates (every port: http-auth.ts,
+// resp-acl.ts) and protected mode is off.
+const credentials = credentialsOf(config);
+const protectedMode = config.protectedMode && !credentials.configured;
+const app = createApp(tls, credentials.configured ? { credentials, admin: false } : undefined);
 const state: ServingState = {
   inFlight: 0,
   draining: false,
-  protectedMode: config.protectedMode,
+  protectedMode,
   durableWaits: wal?.fsync === 'always',
   afterDurable: wal ? (fn) => wal.whenDurable(fn) : (fn) => fn(),
 };
@@ -45,7 +49,7 @@ const closeWebSockets = registerWsRoute(app, cache, state, {
   maxBackpressureBytes: config.wsMaxBackpressureBytes,
   idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
   maxResponseBytes: config.maxResponseBytes,
-}, cors);
+}, cors, credentials.configured ? credentials : null);
 registerBatchRoutes(app, cache, state, cors, config.maxResponseBytes);
 
 /** Closes every socket of this thread, then ends it. With open uWS sockets a worker thread
@@ -78,7 +82,7 @@ let resp: RespListener | undefined;
 
 // In protected mode on a non-loopback address, a refusing App takes the other clients
 // (protected-mode.ts: the kernel splits them from loopback, no check per request).
-const listeners = listenPlanned(app, config.host, config.port, config.protectedMode, tls);
+const listeners = listenPlanned(app, config.host, config.port, protectedMode, tls);
 if (!listeners) {
   parentPort!.postMessage({ type: 'listen-failed', index });
   exit(1);
@@ -86,7 +90,7 @@ if (!listeners) {
 if (!config.respPort) parentPort!.postMessage({ type: 'listening', index });
 else {
   // Listening means every data port: /readyz counts a worker only once both listen.
-  listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index, tls).then((listener) => {
+  listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index, tls, credentials).then((listener) => {
     resp = listener;
     if (state.draining) listener.stopListening();
     parentPort!.postMessage({ type: 'listening', index });

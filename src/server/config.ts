@@ -13,6 +13,7 @@ import { MAX_KEY_BYTES_LIMIT } from '../options.ts';
 import { nearestName } from '../util/known-options.ts';
 import { parseBytes } from '../util/parse-bytes.ts';
 import type { TlsFiles } from './uws.ts';
+import { Credentials, loadUsersFile, MIN_TOKEN_SECRET_BYTES } from './credentials.ts';
 
 /** A validated server configuration. */
 export interface ServerConfig {
@@ -72,6 +73,14 @@ export interface ServerConfig {
    */
   tlsCertFile: string;
   tlsKeyFile: string;
+  /**
+   * Users (credentials.ts): a JSON file of names, password hashes, roles and key patterns.
+   * With it (or a token secret) every client must authenticate and protected mode is off.
+   * @default none
+   */
+  usersFile: string;
+  /** The HS256 secret of signed tokens (JWTs with sub, exp, role, keys), at least 32 bytes; prefer the environment variable. @default none */
+  tokenSecret: string;
   /** Browser Origins allowed to use the data port: CORS for HTTP, and WebSocket upgrades (comma-separated; `*` = any). Requests without Origin are always allowed. @default none */
   allowedOrigins: string[];
   /** Directory for snapshots; empty = in memory only (nothing is read or written). @default "" */
@@ -136,6 +145,10 @@ function origins(name: string, text: string): string {
   }
   return text;
 }
+function tokenSecret(name: string, text: string): string {
+  if (text !== '' && Buffer.byteLength(text) < MIN_TOKEN_SECRET_BYTES) throw new BadOptionError(name, `must be at least ${MIN_TOKEN_SECRET_BYTES} bytes (HS256), got ${Buffer.byteLength(text)}`);
+  return text;
+}
 function readableFile(name: string, text: string): string {
   if (text === '') return text;
   try {
@@ -170,6 +183,11 @@ function threads(name: string, text: string): number {
   return n;
 }
 
+/** The credentials of `config` (users file, token secret); `configured` is false without either. */
+export function credentialsOf(config: ServerConfig): Credentials {
+  return new Credentials(config.usersFile ? loadUsersFile(config.usersFile) : null, config.tokenSecret || null);
+}
+
 /** The TLS files of `config`, or undefined for plaintext. */
 export function tlsFilesOf(config: ServerConfig): TlsFiles | undefined {
   return config.tlsCertFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : undefined;
@@ -200,6 +218,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'protectedMode', flag: 'protected-mode', env: 'SABCACHE_PROTECTED_MODE', unit: 'yes/no', default: () => 'yes', help: 'serve only loopback clients while no credentials are configured (no: serve everyone; only on a network you trust)', parse: yesNo },
   { key: 'tlsCertFile', flag: 'tls-cert-file', env: 'SABCACHE_TLS_CERT_FILE', unit: 'path', default: () => '', help: 'certificate chain (PEM) for TLS on every port, with --tls-key-file (none: plaintext)', parse: readableFile },
   { key: 'tlsKeyFile', flag: 'tls-key-file', env: 'SABCACHE_TLS_KEY_FILE', unit: 'path', default: () => '', help: 'private key (PEM) of --tls-cert-file', parse: readableFile },
+  { key: 'usersFile', flag: 'users-file', env: 'SABCACHE_USERS_FILE', unit: 'path', default: () => '', help: 'users (JSON: name, password hash, role, keys); every client must then authenticate', parse: readableFile },
+  { key: 'tokenSecret', flag: 'token-secret', env: 'SABCACHE_TOKEN_SECRET', unit: 'secret', default: () => '', help: 'HS256 secret of signed tokens (at least 32 bytes; prefer the environment variable: flags show in ps)', parse: tokenSecret },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'SABCACHE_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to use the data port (CORS, WebSocket), comma-separated, or * (none by default)', parse: origins },
 ];
 
@@ -255,6 +275,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   }
   (config as Record<string, unknown>).allowedOrigins = String(config.allowedOrigins).split(',').map((x) => x.trim()).filter(Boolean);
   if (config.wal && !config.dataDir) throw new BadOptionError('--wal', 'needs --data-dir (where the log is written)');
+  // The users file is read now, so that a malformed one stops the start with its reason.
+  if (config.usersFile) loadUsersFile(String(config.usersFile));
   if (!config.tlsCertFile !== !config.tlsKeyFile) throw new BadOptionError(config.tlsCertFile ? '--tls-key-file' : '--tls-cert-file', 'TLS needs both --tls-cert-file and --tls-key-file');
   return { help: false, config: config as unknown as ServerConfig };
 }

@@ -117,6 +117,7 @@ export function loadUsersFile(path: string): Map<string, User> {
 /** Users and tokens, as a server checks them. */
 export class Credentials {
   private readonly passwords = new Map<string, Principal>();
+  private readonly basics = new Map<string, Principal>();
   private readonly tokens = new Map<string, { principal: Principal; expMs: number }>();
 
   /**
@@ -150,6 +151,23 @@ export class Credentials {
     if (this.passwords.size >= MAX_REMEMBERED) this.passwords.clear();
     this.passwords.set(id, user.principal);
     return user.principal;
+  }
+
+  /**
+   * HTTP Basic: the principal of `encoded` (base64 of `user:password`), or null. A success
+   * is remembered by the encoded text itself, so a client that sends the same header on
+   * every request costs one map lookup, not a decode and a hash.
+   */
+  checkBasic(encoded: string): Principal | null {
+    const known = this.basics.get(encoded);
+    if (known) return known;
+    const text = Buffer.from(encoded, 'base64').toString('utf8');
+    const colon = text.indexOf(':');
+    const p = colon > 0 ? this.checkPassword(text.slice(0, colon), text.slice(colon + 1)) : null;
+    if (p === null) return null;
+    if (this.basics.size >= MAX_REMEMBERED) this.basics.clear();
+    this.basics.set(encoded, p);
+    return p;
   }
 
   /** The token's principal if it is a valid HS256 JWT of this server's secret, unexpired, with `sub`, `exp` and a role; else null. */

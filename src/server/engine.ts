@@ -23,7 +23,7 @@ import { setWalSequence, walSequence as currentWalSequence } from '../commands/p
 import { SharedCache } from '../shared-cache.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
 import { registerAdminRoutes, type ServerStats } from './admin.ts';
-import { type ServerConfig, tlsFilesOf } from './config.ts';
+import { credentialsOf, type ServerConfig, tlsFilesOf } from './config.ts';
 import { type App, createApp, uws, type us_listen_socket } from './uws.ts';
 
 /**
@@ -82,6 +82,8 @@ export class Server {
   private readonly slots: (Slot | undefined)[] = [];
   private readonly admin: App;
   private adminListeners: PlannedListeners | null = null;
+  /** Protected mode on the admin port: on unless turned off or credentials are configured. */
+  private readonly adminProtected: boolean;
   private stopping: Promise<void> | undefined;
   /** Set once recovery is done and every worker listened for the first time. */
   private started = false;
@@ -102,7 +104,10 @@ export class Server {
       // The seeds of the snapshot recover() will load: it then fills the index in order.
       hashSeeds: config.dataDir ? newestSnapshotHashSeeds(config.dataDir) : undefined,
     });
-    this.admin = createApp(tlsFilesOf(config));
+    // The admin port needs the admin role when credentials are configured (http-auth.ts).
+    const credentials = credentialsOf(config);
+    this.adminProtected = config.protectedMode && !credentials.configured;
+    this.admin = createApp(tlsFilesOf(config), credentials.configured ? { credentials, admin: true } : undefined);
     registerAdminRoutes(this.admin, this.cache, {
       extraStats: () => ({
         serverThreads: this.slots.filter(Boolean).length,
@@ -140,7 +145,7 @@ export class Server {
         }
       }
       // As the data port: in protected mode off loopback, a refusing App takes the others.
-      server.adminListeners = listenPlanned(server.admin, config.adminHost, config.adminPort, config.protectedMode, tlsFilesOf(config));
+      server.adminListeners = listenPlanned(server.admin, config.adminHost, config.adminPort, server.adminProtected, tlsFilesOf(config));
       if (!server.adminListeners) throw new ListenError(`cannot listen on admin port ${config.adminHost}:${config.adminPort}`);
       await Promise.all(Array.from({ length: config.threads }, (_, i) => server.startWorker(i)));
       server.started = true;

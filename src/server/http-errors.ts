@@ -10,6 +10,8 @@
  * | 400 | `SABCACHE_ERR_BAD_VALUE` | a bad `by` for incr/decr |
  * | 400 | `SABCACHE_ERR_BAD_OPTION` | a bad scan cursor or count |
  * | 403 | `SABCACHE_ERR_FORBIDDEN_ORIGIN` | a browser Origin not in `--allowed-origins` (preflight, WebSocket upgrade) |
+ * | 401 | `SABCACHE_ERR_UNAUTHORIZED` | credentials configured, and none or bad ones given (with `WWW-Authenticate`) |
+ * | 403 | `SABCACHE_ERR_FORBIDDEN` | the credential's role or key patterns do not allow the request |
  * | 403 | `SABCACHE_ERR_PROTECTED_MODE` | a client outside loopback while protected mode is on (every request, WebSocket upgrades, the admin port) |
  * | 404 | `SABCACHE_ERR_NOT_FOUND` | no such key (or expired), or no such route |
  * | 405 | `SABCACHE_ERR_METHOD_NOT_ALLOWED` | method not supported on the route (see `Allow`) |
@@ -55,6 +57,8 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, string>> = {
   SABCACHE_ERR_PRECONDITION_FAILED: '412 Precondition Failed',
   SABCACHE_ERR_FORBIDDEN_ORIGIN: '403 Forbidden',
   SABCACHE_ERR_PROTECTED_MODE: '403 Forbidden',
+  SABCACHE_ERR_UNAUTHORIZED: '401 Unauthorized',
+  SABCACHE_ERR_FORBIDDEN: '403 Forbidden',
   SABCACHE_ERR_NOT_FOUND: '404 Not Found',
   SABCACHE_ERR_METHOD_NOT_ALLOWED: '405 Method Not Allowed',
   SABCACHE_ERR_VALUE_TOO_LARGE: '413 Content Too Large',

@@ -25,6 +25,8 @@ import type { RespParser } from '../protocol/resp-parser.ts';
 import type { RespWriter } from '../protocol/resp-writer.ts';
 import { globPrefix, globRegExp } from './redis-glob.ts';
 import type { PubSubConnection, RespPubSub } from './resp-pubsub.ts';
+import type { Credentials, Principal } from './credentials.ts';
+import { refusal } from './resp-acl.ts';
 import type { SaveReply, SaveRequester } from './save-messages.ts';
 
 /** One connection's state, as its commands see it. */
@@ -44,6 +46,8 @@ export interface RespSession {
   readonly subscriber: PubSubConnection;
   /** Whether it has a subscription (RESP2 then takes only the pub/sub commands, as Redis). */
   subscribed: boolean;
+  /** Who it authenticated as (AUTH, HELLO … AUTH); null before (resp-acl.ts). */
+  principal: Principal | null;
   /** The connection's peer, for CLIENT LIST / INFO. */
   readonly addr: string;
 }
@@ -72,6 +76,17 @@ export interface RespServerInfo {
   readonly saves: SaveRequester;
   /** SUBSCRIBE and PSUBSCRIBE: keyspace notifications. */
   readonly pubsub: RespPubSub;
+  /** Users and tokens when configured (every command then needs a credential), else null. */
+  readonly credentials: Credentials | null;
+  /**
+   * Called after a failed AUTH from `addr`: resolves when the answer may go out (failures
+   * are slowed per address), and logs and counts it.
+   */
+  authFailed(addr: string): Promise<void>;
+  /** Called after a successful AUTH from `addr` (its failures are forgotten). */
+  authSucceeded(addr: string): void;
+  /** Failed AUTHs on this thread. */
+  authFailures(): number;
 }
 
 type Handler = (c: RespContext, argv: Buffer[]) => void;
@@ -382,7 +397,7 @@ function infoText(c: RespContext, section: string): string {
     server: ['redis_version:7.0.0', 'sabcache_version:0.1.0', 'redis_mode:standalone', `process_id:${process.pid}`, `tcp_port:${c.server.port}`, `uptime_in_seconds:${up}`, `uptime_in_days:${Math.floor(up / 86400)}`],
     clients: [`connected_clients:${c.server.connectedClients()}`],
     memory: [`used_memory:${s.memoryUsedBytes}`, `maxmemory:${s.memoryLimitBytes}`, 'maxmemory_policy:s3fifo'],
-    stats: [`total_commands_processed:${c.server.commandsProcessed()}`, `instantaneous_ops_per_sec:${c.server.opsPerSecond()}`, `keyspace_hits:${s.hits}`, `keyspace_misses:${s.misses}`, `evicted_keys:${s.evictions}`, `expired_keys:${s.expired}`],
+    stats: [`total_commands_processed:${c.server.commandsProcessed()}`, `rejected_auth:${c.server.authFailures()}`, `instantaneous_ops_per_sec:${c.server.opsPerSecond()}`, `keyspace_hits:${s.hits}`, `keyspace_misses:${s.misses}`, `evicted_keys:${s.evictions}`, `expired_keys:${s.expired}`],
     persistence: ['loading:0', `rdb_last_save_time:${c.server.saves.lastSaveSeconds()}`],
     keyspace: s.items > 0 ? [keyspaceLine(c, s.items)] : [],
   };
@@ -394,18 +409,76 @@ function clientLine(c: RespContext): string {
   return `id=${c.session.id} addr=${c.session.addr} name=${c.session.name} db=0 resp=${c.w.protocol}`;
 }
 
+const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
+
+/**
+ * Checks a username and password (or a token: a password of three dot-separated parts when
+ * tokens are configured, with the username `default`, `token` or the token's `sub`).
+ */
+function authenticate(c: RespContext, user: string, password: string): Principal | null {
+  const creds = c.server.credentials!;
+  if (/^[\w-]+\.[\w-]+\.[\w-]*$/.test(password)) {
+    const p = creds.checkToken(password);
+    if (p && (user === 'default' || user === 'token' || user === p.name)) return p;
+  }
+  return creds.checkPassword(user, password);
+}
+
+/**
+ * AUTH's outcome: on success the session's principal and `onOk`; on failure WRONGPASS, sent
+ * only after the delay for the client's address (the connection waits, others do not).
+ */
+function authReply(c: RespContext, p: Principal | null, onOk: () => void): void {
+  if (p) {
+    c.session.principal = p;
+    c.server.authSucceeded(c.session.addr);
+    return onOk();
+  }
+  c.session.wait = c.server.authFailed(c.session.addr).then(() => c.w.error(WRONGPASS));
+}
+
+const AUTH: Handler = (c, argv) => {
+  if (argv.length > 3) return c.w.error(SYNTAX);
+  if (!c.server.credentials) return c.w.error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
+  const [user, password] = argv.length === 3 ? [argv[1].toString(), argv[2].toString()] : ['default', argv[1].toString()];
+  authReply(c, authenticate(c, user, password), () => c.w.ok());
+};
+
+const ACL: Handler = (c, argv) => {
+  if (upper(argv[1]) === 'WHOAMI' && argv.length === 2) return c.w.bulk(c.session.principal?.name ?? 'default');
+  c.w.error(`ERR unknown subcommand '${argv[1].toString().slice(0, 40)}'. sabcache answers ACL WHOAMI only (users: --users-file)`);
+};
+
 const HELLO: Handler = (c, argv) => {
   if (argv.length > 1) {
     const v = intArg(argv[1]);
     if (v !== 2 && v !== 3) return c.w.error('NOPROTO sorry, this protocol version is not supported.');
+    let auth: [string, string] | null = null;
+    let name: string | null = null;
     for (let i = 2; i < argv.length; i++) {
       const o = upper(argv[i]);
-      if (o === 'SETNAME' && i + 1 < argv.length) c.session.name = argv[++i].toString();
-      else if (o === 'AUTH') return c.w.error('ERR AUTH is not supported yet: sabcache has no users (see the README)');
+      if (o === 'SETNAME' && i + 1 < argv.length) name = argv[++i].toString();
+      else if (o === 'AUTH' && i + 2 < argv.length) auth = [argv[++i].toString(), argv[++i].toString()];
       else return c.w.error(SYNTAX);
     }
+    if (auth !== null) {
+      if (!c.server.credentials) return c.w.error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
+      // The protocol switches, and the name is set, only once the credential is good.
+      return authReply(c, authenticate(c, auth[0], auth[1]), () => {
+        if (name !== null) c.session.name = name;
+        c.w.protocol = v;
+        helloMap(c);
+      });
+    }
+    if (c.server.credentials && !c.session.principal) return c.w.error('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
+    if (name !== null) c.session.name = name;
     c.w.protocol = v;
   }
+  helloMap(c);
+};
+
+/** HELLO's answer. */
+function helloMap(c: RespContext): void {
   c.w.map(7);
   c.w.bulk('server'); c.w.bulk('redis');
   c.w.bulk('version'); c.w.bulk('7.0.0');
@@ -414,7 +487,7 @@ const HELLO: Handler = (c, argv) => {
   c.w.bulk('mode'); c.w.bulk('standalone');
   c.w.bulk('role'); c.w.bulk('master');
   c.w.bulk('modules'); c.w.array(0);
-};
+}
 
 const CLIENT: Handler = (c, argv) => {
   const sub = upper(argv[1]);
@@ -519,11 +592,13 @@ const PING: Handler = (c, a) => {
   c.w.simple('PONG');
 };
 
-const NO_KEYS = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'save', 'bgsave', 'lastsave', 'ping', 'echo', 'hello', 'select', 'quit', 'reset', 'client', 'command', 'dbsize', 'flushdb', 'flushall', 'info', 'time', 'scan', 'keys', 'config']);
+const NO_KEYS = new Set(['auth', 'acl', 'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'save', 'bgsave', 'lastsave', 'ping', 'echo', 'hello', 'select', 'quit', 'reset', 'client', 'command', 'dbsize', 'flushdb', 'flushall', 'info', 'time', 'scan', 'keys', 'config']);
 
 /** The commands, by lowercase name. */
 export const COMMANDS = new Map<string, Command>([
   ['ping', { arity: -1, run: PING }],
+  ['auth', { arity: -2, run: AUTH }],
+  ['acl', { arity: -2, run: ACL }],
   ['subscribe', { arity: -2, run: SUBSCRIBE(false) }],
   ['psubscribe', { arity: -2, run: SUBSCRIBE(true) }],
   ['unsubscribe', { arity: -1, run: UNSUBSCRIBE(false) }],
@@ -669,6 +744,12 @@ function findCommand(src: Uint8Array, start: number, len: number): { name: Uint8
  */
 export function runParsed(c: RespContext, p: RespParser): void {
   const e = findCommand(p.bytes, p.argStart(0), p.argLength(0));
+  const checked = c.server.credentials !== null && e !== undefined;
+  if (checked) {
+    // With credentials configured, every command is checked (resp-acl.ts) before it runs.
+    const refused = refusal(c.session.principal, e.text, p.argCount, (i) => p.arg(i));
+    if (refused !== null) return c.w.error(refused);
+  }
   const fast = e?.cmd.fast;
   if (fast !== undefined && e !== undefined && !c.session.subscribed) {
     const n = p.argCount;
@@ -684,14 +765,14 @@ export function runParsed(c: RespContext, p: RespParser): void {
       }
     }
   }
-  runCommand(c, p.args());
+  runCommand(c, p.args(), checked);
 }
 
 /**
- * Runs one command (`argv[0]` its name) and writes its reply. Never throws: a command
- * layer error becomes Redis's error reply.
+ * Runs one command (`argv[0]` its name) and writes its reply (`checked`: its credential was
+ * checked already). Never throws: a command layer error becomes Redis's error reply.
  */
-export function runCommand(c: RespContext, argv: Buffer[]): void {
+export function runCommand(c: RespContext, argv: Buffer[], checked = false): void {
   const name = lower(argv[0]);
   const cmd = COMMANDS.get(name);
   if (!cmd) {
@@ -699,6 +780,10 @@ export function runCommand(c: RespContext, argv: Buffer[]): void {
     return c.w.error(`ERR unknown command '${argv[0].toString().slice(0, 40)}', with args beginning with: ${args}`);
   }
   if (cmd.arity > 0 ? argv.length !== cmd.arity : argv.length < -cmd.arity) return c.w.error(`ERR wrong number of arguments for '${name}' command`);
+  if (c.server.credentials !== null && !checked) {
+    const refused = refusal(c.session.principal, name, argv.length, (i) => argv[i]);
+    if (refused !== null) return c.w.error(refused);
+  }
   if (c.session.subscribed && c.w.protocol === 2 && !SUBSCRIBED_CONTEXT.has(name)) {
     return c.w.error(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
   }

@@ -31,6 +31,7 @@ import { type PubSubConnection, RespPubSub } from './resp-pubsub.ts';
 import type { SaveRequester } from './save-messages.ts';
 import type { ServingState } from './serving-state.ts';
 import type { TlsFiles } from './uws.ts';
+import type { Credentials } from './credentials.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -59,12 +60,14 @@ export interface RespListener {
  * to `cache`. Resolves once listening.
  * @throws the socket's error (EADDRINUSE, …) when it cannot listen.
  */
-export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number, tls?: TlsFiles): Promise<RespListener> {
+export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number, tls?: TlsFiles, credentials: Credentials | null = null): Promise<RespListener> {
   const { createReuseportFd, closeFd } = require('node-unix-socket') as { createReuseportFd(port: number, host: string): number; closeFd(fd: number): void };
   const limits: RespLimits = { maxBulkBytes: maxValueBytes, maxArgs: RESP_MAX_ARGS, maxInlineBytes: RESP_MAX_INLINE_BYTES };
   const sockets = new Set<Socket>();
   let processed = 0;
   let nextId = 1;
+  const failedAuth = new Map<string, number>();
+  let authFailures = 0;
   const pubsub = new RespPubSub(cache.commands, RESP_MAX_PUBSUB_OUTPUT_BYTES);
   const ops = new OpsMeter(() => operationCount(cache.commands));
   const info: RespServerInfo = {
@@ -76,6 +79,20 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
     opsPerSecond: () => ops.perSecond(),
     saves,
     pubsub,
+    credentials: credentials?.configured ? credentials : null,
+    authFailed: (addr) => {
+      // Slowed per address (25 ms doubling to 2 s after 7 in a row), logged at the 1st, 2nd,
+      // 4th … failure so that a guessing client cannot flood the log.
+      const from = addr.slice(0, addr.lastIndexOf(':'));
+      const n = (failedAuth.get(from) ?? 0) + 1;
+      if (failedAuth.size >= 10_000) failedAuth.clear();
+      failedAuth.set(from, n);
+      authFailures++;
+      if ((n & (n - 1)) === 0) console.error(`sabcache: failed RESP AUTH from ${from} (${n} in a row)`);
+      return new Promise((resolve) => setTimeout(resolve, Math.min(2000, 25 * 2 ** Math.min(n - 1, 7))));
+    },
+    authSucceeded: (addr) => void failedAuth.delete(addr.slice(0, addr.lastIndexOf(':'))),
+    authFailures: () => authFailures,
   };
   const cx = cache.commands;
 
@@ -97,7 +114,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       bufferedBytes: () => socket.writableLength,
       drop: () => socket.destroy(),
     };
-    const session: RespSession = { id: threadIndex * 2 ** 32 + nextId++, name: '', quit: false, wait: undefined, subscriber, subscribed: false, addr: `${socket.remoteAddress}:${socket.remotePort}` };
+    const session: RespSession = { id: threadIndex * 2 ** 32 + nextId++, name: '', quit: false, wait: undefined, subscriber, subscribed: false, principal: null, addr: `${socket.remoteAddress}:${socket.remotePort}` };
     const ctx = { cx, w, session, server: info };
     let waiting = 0; // replies of this connection waiting for the WAL's sync
     /** Runs the commands received so far, up to one that waits (SAVE), and sends their replies. */

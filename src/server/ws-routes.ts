@@ -31,6 +31,8 @@ import type { SharedCache } from '../shared-cache.ts';
 import type { Cors } from './cors.ts';
 import { DeferredFrames } from './deferred-frames.ts';
 import { httpError } from './http-errors.ts';
+import type { Credentials, Principal } from './credentials.ts';
+import { BEARER_PROTOCOL, principalOfHeader, tokenOfProtocols, UNAUTHORIZED, wsRefusal, WWW_AUTHENTICATE } from './http-auth.ts';
 import type { ServingState } from './serving-state.ts';
 import { type App, uws } from './uws.ts';
 import { WatchHub, type WatchSocket } from './watch-hub.ts';
@@ -74,10 +76,12 @@ const SHUTTING_DOWN = httpError('SABCACHE_ERR_SHUTTING_DOWN', 'this worker is st
 
 interface Socket extends WatchSocket {
   end(code?: number, reason?: string): void;
+  /** What the upgrade gave it: its credential (null without credentials configured). */
+  getUserData(): { principal: Principal | null };
 }
 
 /** Registers `/v1/ws` on `app`. Returns a function that closes every open WebSocket. */
-export function registerWsRoute(app: App, cache: SharedCache, state: ServingState, limits: WsLimits, cors: Cors): (code: number, reason: string) => void {
+export function registerWsRoute(app: App, cache: SharedCache, state: ServingState, limits: WsLimits, cors: Cors, credentials: Credentials | null = null): (code: number, reason: string) => void {
   const cx = cache.commands;
   const requests = new RequestCounter(cx);
   const epoch = versionEpoch(cx);
@@ -102,9 +106,19 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   const decoder = new TextDecoder();
 
 
+  /** The credential of the connection being served (null without credentials configured). */
+  function principalOfCurrent(): Principal | null {
+    return credentials === null ? null : current!.getUserData().principal;
+  }
+
   /** Executes one request and writes its response. */
   function execute(r: WsRequest): void {
     requests.count();
+    const principal = principalOfCurrent();
+    if (principal !== null) {
+      const refused = wsRefusal(principal, r.op, requestKey(r), (r.flags & FLAG_PREFIX) !== 0);
+      if (refused !== null) return writer.error(r.id, refused.code, refused.message);
+    }
     try {
       switch (r.op) {
         case OP_GET: {
@@ -236,6 +250,11 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     if (op === undefined) return bad(`unknown op; one of ${[...OPS.keys()].join(', ')}`);
     if (typeof r.key !== 'string') return bad('"key" must be a string');
     requests.count();
+    const principal = principalOfCurrent();
+    if (principal !== null) {
+      const refused = wsRefusal(principal, op, r.key, r.prefix === true);
+      if (refused !== null) return jsonError(id, refused);
+    }
     try {
       const key = r.key;
       switch (op) {
@@ -279,7 +298,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     }
   }
 
-  app.ws<object>('/v1/ws', {
+  app.ws<{ principal: Principal | null }>('/v1/ws', {
     compression: uws.DISABLED,
     maxPayloadLength: limits.maxMessageBytes,
     maxBackpressure: limits.maxBackpressureBytes,
@@ -291,7 +310,21 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
         res.writeStatus(SHUTTING_DOWN.status).writeHeader('Content-Type', 'application/json').end(SHUTTING_DOWN.body, true);
         return;
       }
-      res.upgrade({}, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+      let protocol = req.getHeader('sec-websocket-protocol');
+      let principal: Principal | null = null;
+      if (credentials !== null) {
+        // The Authorization header, or (browsers) a token offered as a subprotocol, which the
+        // answer then names as the one chosen (http-auth.ts).
+        const authorization = req.getHeader('authorization');
+        const token = authorization === '' ? tokenOfProtocols(protocol) : '';
+        principal = authorization !== '' ? principalOfHeader(credentials, authorization) : token !== '' ? credentials.checkToken(token) : null;
+        if (principal === null) {
+          res.writeStatus(UNAUTHORIZED.status).writeHeader('Content-Type', 'application/json').writeHeader('WWW-Authenticate', WWW_AUTHENTICATE).end(UNAUTHORIZED.body, true);
+          return;
+        }
+        if (token !== '') protocol = `${BEARER_PROTOCOL}${token}`;
+      }
+      res.upgrade({ principal }, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => { sockets.add(ws); },
     close: (ws) => {

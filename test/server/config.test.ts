@@ -11,7 +11,7 @@ test('defaults need no flags and no environment', () => {
     help: false,
     config: {
       host: '0.0.0.0', port: 7070, respPort: 7379, adminHost: '127.0.0.1', adminPort: 7071, threads: availableParallelism(), memoryBytes: 256 * 1024 ** 2, maxKeyBytes: 1024, maxValueBytes: 1024 ** 2,
-      wsMaxMessageBytes: 1024 ** 2 + 65536, wsMaxRequests: 1000, wsMaxBackpressureBytes: 16 * 1024 ** 2, wsIdleTimeoutSeconds: 120, allowedOrigins: [], protectedMode: true, tlsCertFile: '', tlsKeyFile: '',
+      wsMaxMessageBytes: 1024 ** 2 + 65536, wsMaxRequests: 1000, wsMaxBackpressureBytes: 16 * 1024 ** 2, wsIdleTimeoutSeconds: 120, allowedOrigins: [], protectedMode: true, tlsCertFile: '', tlsKeyFile: '', usersFile: '', tokenSecret: '',
       dataDir: '', snapshotIntervalSeconds: 300, snapshotKeep: 2, wal: false, fsync: 'everysec', maxResponseBytes: 1024 ** 2 + 4 * 1024 ** 2, recoverPastGaps: false,
     },
   });

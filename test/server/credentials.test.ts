@@ -72,3 +72,13 @@ test('a users file is checked field by field; unknown fields and repeated names 
   bad({ users: [{ name: 'a', password: h, role: 'read' }, { name: 'a', password: h, role: 'write' }] }, /given twice/);
   assert.equal(parseUsers(JSON.stringify({ users: [] }), 'users.json').size, 0);
 });
+
+test('HTTP Basic: the encoded user:password, remembered by its text once it was right', () => {
+  const c = new Credentials(parseUsers(users(), 'test'), null);
+  const enc = (s: string): string => Buffer.from(s).toString('base64');
+  assert.equal(c.checkBasic(enc('app:a-pass'))?.name, 'app');
+  assert.equal(c.checkBasic(enc('app:a-pass'))?.name, 'app');
+  assert.equal(c.checkBasic(enc('app:wrong')), null);
+  assert.equal(c.checkBasic(enc('no-colon')), null);
+  assert.equal(c.checkBasic('!!!'), null);
+});
