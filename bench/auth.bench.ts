@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import jwt from 'jsonwebtoken';
 import { hashPassword } from '../src/server/password-hash.ts';
 import { freePort } from '../test/helpers/server-process.ts';
+import { pairedTable, runPaired } from './helpers/paired-table.ts';
 import { HUGE_PAGES_ENV, LOAD_CPU, onLoadCpu, onServerCpus, PIN, SERVER_CPUS, startProcess, stopProcess } from './helpers/processes.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -23,7 +24,6 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 500_000);
 const KEYS = 10_000;
 const SECRET = 'bench secret of at least thirty-two bytes';
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const missing = ['wrk', 'redis-benchmark'].filter((c) => spawnSync(c, ['--version']).error !== undefined);
 if (missing.length) throw new Error(`bench:auth needs ${missing.join(', ')} (apt-get install wrk redis-tools)`);
 
@@ -68,34 +68,22 @@ const cells: Record<string, (t: Target) => number> = {
   'HTTP GET, Bearer': (t) => httpGet(t, BEARER),
   'RESP GET -P 16': respGet,
 };
-const results: Record<string, { off: number[]; on: number[] }> = {};
+let results: Record<string, { a: number[]; b: number[] }> = {};
 const off = await start(false);
 const on = await start(true);
 try {
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, run] of Object.entries(cells)) {
-      results[name] ??= { off: [], on: [] };
-      for (const t of round % 2 === 0 ? [off, on] : [on, off]) results[name][t.auth ? 'on' : 'off'].push(run(t));
-      console.log(`round ${round + 1} ${name}: off ${results[name].off.at(-1)}, on ${results[name].on.at(-1)}`);
-    }
-  }
+  results = runPaired(cells, off, on, ROUNDS, ['off', 'on']);
 } finally {
   await off.stop();
   await on.stop();
   rmSync(dir, { recursive: true, force: true });
 }
-const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 const lines = [
   '# Credentials on against off',
   '',
   `Node ${process.version}; one server thread each${PIN ? ` on CPU ${SERVER_CPUS}, load on CPU ${LOAD_CPU}` : ' (unpinned)'}; ${KEYS} keys of 100 B; ${ROUNDS} rounds, both servers up at once, alternating order; ${new Date().toISOString()}; command: \`npm run bench:auth\``,
   '',
-  '| cell | off req/s (median) | on req/s (median) | on / off (medians) | median of per-round ratios | per-round |',
-  '|---|---:|---:|---:|---:|---|',
-  ...Object.entries(results).map(([name, r]) => {
-    const ratios = r.on.map((x, i) => x / r.off[i]);
-    return `| ${name} | ${fmt(median(r.off))} | ${fmt(median(r.on))} | ${(median(r.on) / median(r.off)).toFixed(2)}× | ${median(ratios).toFixed(2)}× | ${ratios.map((x) => x.toFixed(2)).join(', ')} |`;
-  }),
+  ...pairedTable(results, 'off', 'on'),
 ];
 writeFileSync(new URL('./results/auth.md', import.meta.url), lines.join('\n') + '\n');
 writeFileSync(new URL('./results/auth.json', import.meta.url), JSON.stringify({ node: process.version, rounds: ROUNDS, results }, null, 2) + '\n');

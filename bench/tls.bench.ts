@@ -13,13 +13,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/server-process.ts';
+import { pairedTable, runPaired } from './helpers/paired-table.ts';
 import { HUGE_PAGES_ENV, LOAD_CPU, onLoadCpu, onServerCpus, PIN, SERVER_CPUS, startProcess, stopProcess } from './helpers/processes.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300_000);
 const KEYS = 10_000;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 const missing = ['openssl', 'wrk', 'redis-benchmark'].filter((c) => spawnSync(c, ['--version']).error !== undefined && spawnSync(c, ['version']).error !== undefined);
 if (missing.length) throw new Error(`bench:tls needs ${missing.join(', ')} (apt-get install openssl wrk redis-tools)`);
 
@@ -58,36 +58,23 @@ const cells: Record<string, (t: Target) => number> = {
   'RESP GET -P 1': (t) => respGet(t, 1),
   'RESP GET -P 16': (t) => respGet(t, 16),
 };
-const results: Record<string, { plain: number[]; tls: number[] }> = {};
+let results: Record<string, { a: number[]; b: number[] }> = {};
 const plain = await start(false);
 const secure = await start(true);
 try {
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, run] of Object.entries(cells)) {
-      results[name] ??= { plain: [], tls: [] };
-      const order = round % 2 === 0 ? [plain, secure] : [secure, plain];
-      for (const t of order) results[name][t.tls ? 'tls' : 'plain'].push(run(t));
-      console.log(`round ${round + 1} ${name}: plaintext ${results[name].plain.at(-1)}, TLS ${results[name].tls.at(-1)}`);
-    }
-  }
+  results = runPaired(cells, plain, secure, ROUNDS, ['plaintext', 'TLS']);
 } finally {
   await plain.stop();
   await secure.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 
-const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 const lines = [
   '# TLS against plaintext',
   '',
   `Node ${process.version}; one server thread each${PIN ? ` on CPU ${SERVER_CPUS}, load on CPU ${LOAD_CPU}` : ' (unpinned)'}; ${KEYS} keys of 100 B; ${ROUNDS} rounds, both servers up at once, alternating order; RSA 2048 self-signed certificate, TLS as negotiated (TLS 1.3); ${new Date().toISOString()}; command: \`npm run bench:tls\``,
   '',
-  '| cell | plaintext req/s (median) | TLS req/s (median) | TLS / plaintext (medians) | median of per-round ratios | per-round |',
-  '|---|---:|---:|---:|---:|---|',
-  ...Object.entries(results).map(([name, r]) => {
-    const ratios = r.tls.map((x, i) => x / r.plain[i]);
-    return `| ${name} | ${fmt(median(r.plain))} | ${fmt(median(r.tls))} | ${(median(r.tls) / median(r.plain)).toFixed(2)}× | ${median(ratios).toFixed(2)}× | ${ratios.map((x) => x.toFixed(2)).join(', ')} |`;
-  }),
+  ...pairedTable(results, 'plaintext', 'TLS'),
 ];
 writeFileSync(new URL('./results/tls.md', import.meta.url), lines.join('\n') + '\n');
 writeFileSync(new URL('./results/tls.json', import.meta.url), JSON.stringify({ node: process.version, rounds: ROUNDS, results }, null, 2) + '\n');

@@ -3,11 +3,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { connect } from 'node:net';
 import { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { hashPassword } from '../../src/server/password-hash.ts';
+import { exchangeUntilClose } from '../helpers/raw-exchange.ts';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
 
 // With a users file and a token secret, each role can do exactly what it may over HTTP,
@@ -90,13 +90,7 @@ test('WebSocket: the upgrade needs a credential (header, or a token as a subprot
 
 test('RESP: NOAUTH before AUTH, WRONGPASS, NOPERM by role and key pattern, ACL WHOAMI, HELLO 3 AUTH, tokens', async () => {
   // Unauthenticated, on a raw connection (ioredis would stop at its first NOAUTH).
-  const reply = await new Promise<string>((resolve) => {
-    const sock = connect(srv.respPort, '127.0.0.1');
-    let out = '';
-    sock.on('data', (d) => (out += d.toString('latin1')));
-    sock.on('close', () => resolve(out));
-    sock.write('GET x\r\nHELLO 3\r\nAUTH reader wrong\r\nAUTH reader r-pass\r\nACL WHOAMI\r\nGET x\r\nSET x v\r\nQUIT\r\n');
-  });
+  const reply = await exchangeUntilClose(srv.respPort, 'GET x\r\nHELLO 3\r\nAUTH reader wrong\r\nAUTH reader r-pass\r\nACL WHOAMI\r\nGET x\r\nSET x v\r\nQUIT\r\n');
   assert.equal(reply, '-NOAUTH Authentication required.\r\n' +
     '-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n' +
     '-WRONGPASS invalid username-password pair or user is disabled.\r\n+OK\r\n$6\r\nreader\r\n$-1\r\n' +
@@ -108,13 +102,7 @@ test('RESP: NOAUTH before AUTH, WRONGPASS, NOPERM by role and key pattern, ACL W
   await assert.rejects(writer.keys('*'), /NOPERM/);
   await assert.rejects(writer.flushdb(), /NOPERM/);
   writer.disconnect();
-  const helloAuth = await new Promise<string>((resolve) => {
-    const sock = connect(srv.respPort, '127.0.0.1');
-    let out = '';
-    sock.on('data', (d) => (out += d.toString('latin1')));
-    sock.on('close', () => resolve(out));
-    sock.write('HELLO 3 AUTH boss b-pass\r\nDBSIZE\r\nQUIT\r\n');
-  });
+  const helloAuth = await exchangeUntilClose(srv.respPort, 'HELLO 3 AUTH boss b-pass\r\nDBSIZE\r\nQUIT\r\n');
   assert.match(helloAuth, /^%7\r\n[\s\S]*\$5\r\nproto\r\n:3\r\n[\s\S]*:\d+\r\n\+OK\r\n$/, 'HELLO 3 AUTH authenticates and switches to RESP3');
   const boss = new Redis({ port: srv.respPort, username: 'boss', password: 'b-pass' });
   assert.equal(await boss.flushdb(), 'OK', 'admin may flush');

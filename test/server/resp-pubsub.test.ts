@@ -3,6 +3,7 @@ import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { createClient } from 'redis';
+import { exchangeUntilClose } from '../helpers/raw-exchange.ts';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';
 
 // Keyspace notifications (resp-pubsub.ts) with real clients, for writes made by other
@@ -86,13 +87,7 @@ test('a subscribed RESP2 connection takes only the pub/sub commands; UNSUBSCRIBE
 });
 
 test('RESP2 context rules on a raw connection: Redis wording, PING as a message, RESET leaves subscribed mode', async () => {
-  const reply = await new Promise<string>((resolve) => {
-    const s = connect(srv.respPort, '127.0.0.1');
-    let out = '';
-    s.on('data', (d) => (out += d.toString('latin1')));
-    s.on('close', () => resolve(out));
-    s.write('SUBSCRIBE __keyevent@0__:evicted\r\nGET k\r\nPING\r\nRESET\r\nGET k\r\nQUIT\r\n');
-  });
+  const reply = await exchangeUntilClose(srv.respPort, 'SUBSCRIBE __keyevent@0__:evicted\r\nGET k\r\nPING\r\nRESET\r\nGET k\r\nQUIT\r\n');
   assert.equal(reply, '*3\r\n$9\r\nsubscribe\r\n$22\r\n__keyevent@0__:evicted\r\n:1\r\n' +
     "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n" +
     '*2\r\n$4\r\npong\r\n$0\r\n\r\n+RESET\r\n$-1\r\n+OK\r\n');
