@@ -56,18 +56,22 @@ export function httpRefusal(auth: HttpAuth, method: string, url: string, authori
   const principal = authorization === '' ? null : principalOfHeader(auth.credentials, authorization);
   if (principal === null) return UNAUTHORIZED;
   let need: Role = method === 'get' || method === 'head' ? 'read' : 'write';
-  let key: string | undefined;
   if (auth.admin) need = 'admin';
-  else if (url.startsWith('/v1/kv/')) {
+  else if (url === '/v1/mget') need = 'read';
+  if (!allows(principal, need)) return httpErrorFrom(new ForbiddenError(`${principal.name} (role ${principal.role}) may not ${method.toUpperCase()} ${url.slice(0, 100)}: it needs ${need}`));
+  // The key is decoded only for a credential with key patterns (the common credential has
+  // none, and the route decodes it again anyway).
+  if (principal.keys === null || auth.admin) return null;
+  let key: string | undefined;
+  if (url.startsWith('/v1/kv/')) {
     const end = url.indexOf('/', 7);
     try {
       key = decodeURIComponent(url.slice(7, end < 0 ? undefined : end));
     } catch {
       key = undefined; // the route answers 400 for it; a credential with patterns is refused below
     }
-  } else if (url === '/v1/mget') need = 'read';
-  if (!allows(principal, need)) return httpErrorFrom(new ForbiddenError(`${principal.name} (role ${principal.role}) may not ${method.toUpperCase()} ${url.slice(0, 100)}: it needs ${need}`));
-  if (principal.keys !== null && !auth.admin && (key === undefined || !allows(principal, need, key))) {
+  }
+  if (key === undefined || !allows(principal, need, key)) {
     return httpErrorFrom(new ForbiddenError(key === undefined ? `${principal.name} has key patterns: it may use the single-key routes only` : `${principal.name} may not use this key (its key patterns)`));
   }
   return null;
