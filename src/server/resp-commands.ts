@@ -11,85 +11,22 @@
  *
  * @module
  */
-import { type CommandContext } from '../commands/context.ts';
 import { EntryResult, expectString, MAX_TTL_SECONDS, remainingTtlMs, remainingTtlSeconds } from '../commands/entry.ts';
 import { hashDelete, hashGet, hashGetMany, hashIncrBy, hashItems, hashSet } from '../commands/hash.ts';
 import { listIndex, listLength, pop, push, range } from '../commands/list.ts';
 import { getInto, getSliceInto, has, typeOf } from '../commands/read.ts';
-import { randomKey, sampleExpiry, scanKeys } from '../commands/scan.ts';
-import { cacheStats, itemCount } from '../commands/stats.ts';
+import { randomKey, scanKeys } from '../commands/scan.ts';
+import { itemCount } from '../commands/stats.ts';
 import { append, getDel, getEx, incrByFloat, parseFloatText, setGet, setManyIfAbsent } from '../commands/string-rewrite.ts';
 import { decr, del, expire, expireAt, flush, incr, incrSlice, persist, set, setSlice, setWith } from '../commands/write.ts';
 import { SabcacheError } from '../errors.ts';
 import type { RespParser } from '../protocol/resp-parser.ts';
-import type { RespWriter } from '../protocol/resp-writer.ts';
 import { globPrefix, globRegExp } from './redis-glob.ts';
-import type { PubSubConnection, RespPubSub } from './resp-pubsub.ts';
-import type { Credentials, Principal } from './credentials.ts';
 import { refusal } from './resp-acl.ts';
-import type { SaveReply, SaveRequester } from './save-messages.ts';
+import { ACL, AUTH, BGSAVE, CLIENT, HELLO, infoText, PING, SAVE, SUBSCRIBE, SUBSCRIBED_CONTEXT, UNSUBSCRIBE } from './resp-connection-commands.ts';
+import { type Handler, intArg, lower, NOT_INTEGER, type RespContext, SYNTAX, upper } from './resp-context.ts';
 
-/** One connection's state, as its commands see it. */
-export interface RespSession {
-  /** Client id (CLIENT ID), unique per server thread and connection. */
-  readonly id: number;
-  /** CLIENT SETNAME's name. */
-  name: string;
-  /** Set by QUIT: close once the replies are written. */
-  quit: boolean;
-  /**
-   * Set by a command that answers later (SAVE): settles once its reply is written; the
-   * connection runs nothing more until then. The command copies any argument it keeps.
-   */
-  wait: Promise<void> | undefined;
-  /** This connection as keyspace notifications reach it. */
-  readonly subscriber: PubSubConnection;
-  /** Whether it has a subscription (RESP2 then takes only the pub/sub commands, as Redis). */
-  subscribed: boolean;
-  /** Who it authenticated as (AUTH, HELLO … AUTH); null before (resp-acl.ts). */
-  principal: Principal | null;
-  /** The connection's peer, for CLIENT LIST / INFO. */
-  readonly addr: string;
-}
-
-/** What a command handler gets. */
-export interface RespContext {
-  readonly cx: CommandContext;
-  readonly w: RespWriter;
-  readonly session: RespSession;
-  /** Server facts for INFO and CLIENT LIST. */
-  readonly server: RespServerInfo;
-}
-
-/** Facts about the server the INFO and CLIENT commands report. */
-export interface RespServerInfo {
-  readonly startedAtMs: number;
-  readonly port: number;
-  readonly memoryLimitBytes: number;
-  /** Connections open on this thread. */
-  connectedClients(): number;
-  /** Commands answered on this thread. */
-  commandsProcessed(): number;
-  /** Operations per second of the whole cache, lately (INFO instantaneous_ops_per_sec). */
-  opsPerSecond(): number;
-  /** SAVE, BGSAVE and LASTSAVE: the main thread's snapshots. */
-  readonly saves: SaveRequester;
-  /** SUBSCRIBE and PSUBSCRIBE: keyspace notifications. */
-  readonly pubsub: RespPubSub;
-  /** Users and tokens when configured (every command then needs a credential), else null. */
-  readonly credentials: Credentials | null;
-  /**
-   * Called after a failed AUTH from `addr`: resolves when the answer may go out (failures
-   * are slowed per address), and logs and counts it.
-   */
-  authFailed(addr: string): Promise<void>;
-  /** Called after a successful AUTH from `addr` (its failures are forgotten). */
-  authSucceeded(addr: string): void;
-  /** Failed AUTHs on this thread. */
-  authFailures(): number;
-}
-
-type Handler = (c: RespContext, argv: Buffer[]) => void;
+export type { RespContext, RespServerInfo, RespSession } from './resp-context.ts';
 
 /**
  * A handler that reads its arguments where the parser left them (no Buffer per argument):
@@ -108,22 +45,6 @@ interface Command {
 const found = new EntryResult();
 const written = new EntryResult();
 const keysOut: Uint8Array[] = [];
-
-const lower = (b: Buffer): string => b.toString('latin1').toLowerCase();
-const upper = (b: Buffer): string => b.toString('latin1').toUpperCase();
-
-/** Parses a Redis integer argument (int64 range); null if it is not one. */
-function intArg(b: Buffer): number | bigint | null {
-  const s = b.toString('latin1');
-  if (!/^-?\d{1,19}$/.test(s)) return null;
-  const n = Number(s);
-  if (Number.isSafeInteger(n)) return n;
-  const big = BigInt(s);
-  return big >= -(2n ** 63n) && big < 2n ** 63n ? big : null;
-}
-
-const NOT_INTEGER = 'ERR value is not an integer or out of range';
-const SYNTAX = 'ERR syntax error';
 
 /** Copies the value of `key` into a bulk reply straight from shared memory; a null on a miss. */
 function bulkOfKey(c: RespContext, key: Buffer): void {
@@ -380,130 +301,6 @@ const KEYS: Handler = (c, argv) => {
   for (const k of all) c.w.bulk(k);
 };
 
-/**
- * INFO keyspace's `db0:` line. `expires` and `avg_ttl` (ms) are estimated from a sample of
- * up to 256 keys (commands/scan.ts sampleExpiry): the table counts no expiring keys.
- */
-function keyspaceLine(c: RespContext, items: number): string {
-  const e = sampleExpiry(c.cx, 256);
-  const expires = e.sampled ? Math.round((items * e.expiring) / e.sampled) : 0;
-  return `db0:keys=${items},expires=${expires},avg_ttl=${e.meanTtlMs}`;
-}
-
-function infoText(c: RespContext, section: string): string {
-  const s = cacheStats(c.cx, c.server.memoryLimitBytes);
-  const up = Math.floor((Date.now() - c.server.startedAtMs) / 1000);
-  const parts: Record<string, string[]> = {
-    server: ['redis_version:7.0.0', 'sabcache_version:0.1.0', 'redis_mode:standalone', `process_id:${process.pid}`, `tcp_port:${c.server.port}`, `uptime_in_seconds:${up}`, `uptime_in_days:${Math.floor(up / 86400)}`],
-    clients: [`connected_clients:${c.server.connectedClients()}`],
-    memory: [`used_memory:${s.memoryUsedBytes}`, `maxmemory:${s.memoryLimitBytes}`, 'maxmemory_policy:s3fifo'],
-    stats: [`total_commands_processed:${c.server.commandsProcessed()}`, `rejected_auth:${c.server.authFailures()}`, `instantaneous_ops_per_sec:${c.server.opsPerSecond()}`, `keyspace_hits:${s.hits}`, `keyspace_misses:${s.misses}`, `evicted_keys:${s.evictions}`, `expired_keys:${s.expired}`],
-    persistence: ['loading:0', `rdb_last_save_time:${c.server.saves.lastSaveSeconds()}`],
-    keyspace: s.items > 0 ? [keyspaceLine(c, s.items)] : [],
-  };
-  const names = section === '' || section === 'all' || section === 'everything' || section === 'default' ? Object.keys(parts) : [section];
-  return names.filter((n) => parts[n]).map((n) => `# ${n[0].toUpperCase()}${n.slice(1)}\r\n${parts[n].join('\r\n')}\r\n`).join('\r\n');
-}
-
-function clientLine(c: RespContext): string {
-  return `id=${c.session.id} addr=${c.session.addr} name=${c.session.name} db=0 resp=${c.w.protocol}`;
-}
-
-const WRONGPASS = 'WRONGPASS invalid username-password pair or user is disabled.';
-
-/**
- * Checks a username and password (or a token: a password of three dot-separated parts when
- * tokens are configured, with the username `default`, `token` or the token's `sub`).
- */
-function authenticate(c: RespContext, user: string, password: string): Principal | null {
-  const creds = c.server.credentials!;
-  if (/^[\w-]+\.[\w-]+\.[\w-]*$/.test(password)) {
-    const p = creds.checkToken(password);
-    if (p && (user === 'default' || user === 'token' || user === p.name)) return p;
-  }
-  return creds.checkPassword(user, password);
-}
-
-/**
- * AUTH's outcome: on success the session's principal and `onOk`; on failure WRONGPASS, sent
- * only after the delay for the client's address (the connection waits, others do not).
- */
-function authReply(c: RespContext, p: Principal | null, onOk: () => void): void {
-  if (p) {
-    c.session.principal = p;
-    c.server.authSucceeded(c.session.addr);
-    return onOk();
-  }
-  c.session.wait = c.server.authFailed(c.session.addr).then(() => c.w.error(WRONGPASS));
-}
-
-const AUTH: Handler = (c, argv) => {
-  if (argv.length > 3) return c.w.error(SYNTAX);
-  if (!c.server.credentials) return c.w.error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
-  const [user, password] = argv.length === 3 ? [argv[1].toString(), argv[2].toString()] : ['default', argv[1].toString()];
-  authReply(c, authenticate(c, user, password), () => c.w.ok());
-};
-
-const ACL: Handler = (c, argv) => {
-  if (upper(argv[1]) === 'WHOAMI' && argv.length === 2) return c.w.bulk(c.session.principal?.name ?? 'default');
-  c.w.error(`ERR unknown subcommand '${argv[1].toString().slice(0, 40)}'. sabcache answers ACL WHOAMI only (users: --users-file)`);
-};
-
-const HELLO: Handler = (c, argv) => {
-  if (argv.length > 1) {
-    const v = intArg(argv[1]);
-    if (v !== 2 && v !== 3) return c.w.error('NOPROTO sorry, this protocol version is not supported.');
-    let auth: [string, string] | null = null;
-    let name: string | null = null;
-    for (let i = 2; i < argv.length; i++) {
-      const o = upper(argv[i]);
-      if (o === 'SETNAME' && i + 1 < argv.length) name = argv[++i].toString();
-      else if (o === 'AUTH' && i + 2 < argv.length) auth = [argv[++i].toString(), argv[++i].toString()];
-      else return c.w.error(SYNTAX);
-    }
-    if (auth !== null) {
-      if (!c.server.credentials) return c.w.error('ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?');
-      // The protocol switches, and the name is set, only once the credential is good.
-      return authReply(c, authenticate(c, auth[0], auth[1]), () => {
-        if (name !== null) c.session.name = name;
-        c.w.protocol = v;
-        helloMap(c);
-      });
-    }
-    if (c.server.credentials && !c.session.principal) return c.w.error('NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time');
-    if (name !== null) c.session.name = name;
-    c.w.protocol = v;
-  }
-  helloMap(c);
-};
-
-/** HELLO's answer. */
-function helloMap(c: RespContext): void {
-  c.w.map(7);
-  c.w.bulk('server'); c.w.bulk('redis');
-  c.w.bulk('version'); c.w.bulk('7.0.0');
-  c.w.bulk('proto'); c.w.integer(c.w.protocol);
-  c.w.bulk('id'); c.w.integer(c.session.id);
-  c.w.bulk('mode'); c.w.bulk('standalone');
-  c.w.bulk('role'); c.w.bulk('master');
-  c.w.bulk('modules'); c.w.array(0);
-}
-
-const CLIENT: Handler = (c, argv) => {
-  const sub = upper(argv[1]);
-  if (sub === 'SETNAME' && argv.length === 3) {
-    if (/[\s]/.test(argv[2].toString())) return c.w.error('ERR Client names cannot contain spaces, newlines or special characters.');
-    c.session.name = argv[2].toString();
-    return c.w.ok();
-  }
-  if (sub === 'GETNAME') return c.w.bulk(c.session.name === '' ? null : c.session.name);
-  if (sub === 'ID') return c.w.integer(c.session.id);
-  if (sub === 'INFO') return c.w.verbatim(`${clientLine(c)}\n`);
-  if (sub === 'LIST') return c.w.verbatim(`${clientLine(c)}\n`);
-  if (sub === 'SETINFO') return c.w.ok(); // node-redis and redis-cli send it at start
-  c.w.error(`ERR unknown subcommand '${argv[1].toString()}'. Try CLIENT HELP.`);
-};
-
 const COMMAND: Handler = (c, argv) => {
   const sub = argv.length > 1 ? upper(argv[1]) : '';
   if (sub === 'COUNT') return c.w.integer(COMMANDS.size);
@@ -527,69 +324,6 @@ const COMMAND: Handler = (c, argv) => {
     return;
   }
   c.w.error(`ERR unknown subcommand '${argv[1].toString()}'. Try COMMAND HELP.`);
-};
-
-/** Redis's reply to SAVE / BGSAVE for an outcome from the main thread. */
-function saveReply(c: RespContext, r: SaveReply): void {
-  switch (r.status) {
-    case 'written': return c.w.ok();
-    case 'started': return c.w.simple('Background saving started');
-    case 'scheduled': return c.w.simple('Background saving scheduled');
-    case 'in-progress': return c.w.error('ERR Background save already in progress');
-    case 'no-data-dir': return c.w.error('ERR this server has no --data-dir: nothing to save to (SABCACHE_ERR_NO_DATA_DIR)');
-    default: return c.w.error(`ERR snapshot failed: ${r.message ?? 'unknown error'} (SABCACHE_ERR_SNAPSHOT_FAILED)`);
-  }
-}
-
-/** SAVE: a snapshot written before the reply (the connection waits; other clients do not). */
-const SAVE: Handler = (c) => {
-  c.session.wait = c.server.saves.save('wait').then((r) => saveReply(c, r));
-};
-
-/** BGSAVE [SCHEDULE]: starts a snapshot and answers at once. */
-const BGSAVE: Handler = (c, argv) => {
-  if (argv.length > 2 || (argv.length === 2 && upper(argv[1]) !== 'SCHEDULE')) return c.w.error(SYNTAX);
-  c.session.wait = c.server.saves.save(argv.length === 2 ? 'schedule' : 'background').then((r) => saveReply(c, r));
-};
-
-/** SUBSCRIBE / PSUBSCRIBE: one confirmation per channel, as Redis sends them. */
-const SUBSCRIBE = (pattern: boolean): Handler => (c, argv) => {
-  for (let i = 1; i < argv.length; i++) {
-    const n = pattern ? c.server.pubsub.psubscribe(c.session.subscriber, argv[i]) : c.server.pubsub.subscribe(c.session.subscriber, argv[i]);
-    c.w.push(3);
-    c.w.bulk(pattern ? 'psubscribe' : 'subscribe');
-    c.w.bulk(argv[i]);
-    c.w.integer(n);
-  }
-  c.session.subscribed = c.server.pubsub.count(c.session.subscriber) > 0;
-};
-
-/** UNSUBSCRIBE / PUNSUBSCRIBE [names]: one confirmation per name left (all when none is named). */
-const UNSUBSCRIBE = (pattern: boolean): Handler => (c, argv) => {
-  const each = (name: string | null, n: number): void => {
-    c.w.push(3);
-    c.w.bulk(pattern ? 'punsubscribe' : 'unsubscribe');
-    c.w.bulk(name === null ? null : Buffer.from(name, 'latin1'));
-    c.w.integer(n);
-  };
-  if (pattern) c.server.pubsub.punsubscribe(c.session.subscriber, argv.slice(1), each);
-  else c.server.pubsub.unsubscribe(c.session.subscriber, argv.slice(1), each);
-  c.session.subscribed = c.server.pubsub.count(c.session.subscriber) > 0;
-};
-
-/** What a RESP2 connection with subscriptions may run (Redis's "in this context"). */
-const SUBSCRIBED_CONTEXT = new Set(['subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'ping', 'quit', 'reset']);
-
-const PING: Handler = (c, a) => {
-  if (a.length > 2) return c.w.error("ERR wrong number of arguments for 'ping' command");
-  if (c.session.subscribed && c.w.protocol === 2) {
-    // Subscribed (RESP2): a ping is answered in the form messages take.
-    c.w.array(2);
-    c.w.bulk('pong');
-    return c.w.bulk(a.length === 2 ? a[1] : '');
-  }
-  if (a.length === 2) return c.w.bulk(a[1]);
-  c.w.simple('PONG');
 };
 
 const NO_KEYS = new Set(['auth', 'acl', 'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'save', 'bgsave', 'lastsave', 'ping', 'echo', 'hello', 'select', 'quit', 'reset', 'client', 'command', 'dbsize', 'flushdb', 'flushall', 'info', 'time', 'scan', 'keys', 'config']);

@@ -1,0 +1,93 @@
+/**
+ * What the RESP command handlers share (resp-commands.ts and its parts): a connection's
+ * state, the server facts they report, and the argument helpers.
+ *
+ * @module
+ */
+import type { CommandContext } from '../commands/context.ts';
+import type { RespWriter } from '../protocol/resp-writer.ts';
+import type { Credentials, Principal } from './credentials.ts';
+import type { PubSubConnection, RespPubSub } from './resp-pubsub.ts';
+import type { SaveRequester } from './save-messages.ts';
+
+/** One connection's state, as its commands see it. */
+export interface RespSession {
+  /** Client id (CLIENT ID), unique per server thread and connection. */
+  readonly id: number;
+  /** CLIENT SETNAME's name. */
+  name: string;
+  /** Set by QUIT: close once the replies are written. */
+  quit: boolean;
+  /**
+   * Set by a command that answers later (SAVE): settles once its reply is written; the
+   * connection runs nothing more until then. The command copies any argument it keeps.
+   */
+  wait: Promise<void> | undefined;
+  /** This connection as keyspace notifications reach it. */
+  readonly subscriber: PubSubConnection;
+  /** Whether it has a subscription (RESP2 then takes only the pub/sub commands, as Redis). */
+  subscribed: boolean;
+  /** Who it authenticated as (AUTH, HELLO … AUTH); null before (resp-acl.ts). */
+  principal: Principal | null;
+  /** The connection's peer, for CLIENT LIST / INFO. */
+  readonly addr: string;
+}
+
+/** What a command handler gets. */
+export interface RespContext {
+  readonly cx: CommandContext;
+  readonly w: RespWriter;
+  readonly session: RespSession;
+  /** Server facts for INFO and CLIENT LIST. */
+  readonly server: RespServerInfo;
+}
+
+/** Facts about the server the INFO and CLIENT commands report. */
+export interface RespServerInfo {
+  readonly startedAtMs: number;
+  readonly port: number;
+  readonly memoryLimitBytes: number;
+  /** Connections open on this thread. */
+  connectedClients(): number;
+  /** Commands answered on this thread. */
+  commandsProcessed(): number;
+  /** Operations per second of the whole cache, lately (INFO instantaneous_ops_per_sec). */
+  opsPerSecond(): number;
+  /** SAVE, BGSAVE and LASTSAVE: the main thread's snapshots. */
+  readonly saves: SaveRequester;
+  /** SUBSCRIBE and PSUBSCRIBE: keyspace notifications. */
+  readonly pubsub: RespPubSub;
+  /** Users and tokens when configured (every command then needs a credential), else null. */
+  readonly credentials: Credentials | null;
+  /**
+   * Called after a failed AUTH from `addr`: resolves when the answer may go out (failures
+   * are slowed per address), and logs and counts it.
+   */
+  authFailed(addr: string): Promise<void>;
+  /** Called after a successful AUTH from `addr` (its failures are forgotten). */
+  authSucceeded(addr: string): void;
+  /** Failed AUTHs on this thread. */
+  authFailures(): number;
+}
+
+/** A command's handler: `argv[0]` is its name. */
+export type Handler = (c: RespContext, argv: Buffer[]) => void;
+
+/** An argument as lowercase latin1 text (command and option names). */
+export const lower = (b: Buffer): string => b.toString('latin1').toLowerCase();
+/** An argument as uppercase latin1 text. */
+export const upper = (b: Buffer): string => b.toString('latin1').toUpperCase();
+
+/** Parses a Redis integer argument (int64 range); null if it is not one. */
+export function intArg(b: Buffer): number | bigint | null {
+  const s = b.toString('latin1');
+  if (!/^-?\d{1,19}$/.test(s)) return null;
+  const n = Number(s);
+  if (Number.isSafeInteger(n)) return n;
+  const big = BigInt(s);
+  return big >= -(2n ** 63n) && big < 2n ** 63n ? big : null;
+}
+
+/** Redis's error replies for a bad integer and a bad option. */
+export const NOT_INTEGER = 'ERR value is not an integer or out of range';
+export const SYNTAX = 'ERR syntax error';
