@@ -140,15 +140,6 @@ export class RespWriter {
     this.crlf();
   }
 
-  /** A bulk of the `len` bytes of `src` from `start`. */
-  bulkSlice(src: Uint8Array, start: number, len: number): void {
-    this.header(0x24, len);
-    this.room(len + 2);
-    this.buf.set(src.subarray(start, start + len), this.at);
-    this.at += len;
-    this.crlf();
-  }
-
   /**
    * The buffer {@link bulkStart}'s offset is in; valid until the next write to this writer.
    */

@@ -26,6 +26,7 @@ export interface HttpAuth {
 
 /** The header a 401 carries. */
 export const WWW_AUTHENTICATE = 'Bearer realm="sabcache", Basic realm="sabcache", charset="UTF-8"';
+/** The answer to a request without a credential, or with a bad one: 401 `SABCACHE_ERR_UNAUTHORIZED` (sent with {@link WWW_AUTHENTICATE}). */
 export const UNAUTHORIZED: HttpError = httpErrorFrom(new UnauthorizedError());
 /** The WebSocket subprotocol prefix of a token. */
 export const BEARER_PROTOCOL = 'sabcache.bearer.';

@@ -8,9 +8,11 @@
 import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import { BadOptionError } from '../errors.ts';
 
-/** scrypt's cost parameters for new hashes (RFC 7914; N = 2^14, r = 8, p = 1: about 50 ms here). */
+/** scrypt's CPU/memory cost N of new hashes (RFC 7914; with r and p below, about 50 ms and 16 MiB here). */
 export const SCRYPT_N = 16384;
+/** scrypt's block size r of new hashes. */
 export const SCRYPT_R = 8;
+/** scrypt's parallelization p of new hashes. */
 export const SCRYPT_P = 1;
 const KEY_BYTES = 32;
 

@@ -40,7 +40,7 @@ export function listenPlan(host: string, protectedMode: boolean): ListenPlan {
 }
 
 /** An App that answers every request and WebSocket upgrade 403 `SABCACHE_ERR_PROTECTED_MODE`, closing the connection. */
-export function createRefusingApp(tls?: TlsFiles): App {
+function createRefusingApp(tls?: TlsFiles): App {
   const refused = httpErrorFrom(new ProtectedModeError());
   const app = createApp(tls);
   app.any('/*', (res) => {
