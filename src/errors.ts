@@ -32,6 +32,8 @@
  * | `SABCACHE_ERR_UNAUTHORIZED` | {@link UnauthorizedError} | credentials are configured and the request has none, or bad ones |
  * | `SABCACHE_ERR_FORBIDDEN` | {@link ForbiddenError} | the credential's role or key patterns do not allow the operation |
  * | `SABCACHE_ERR_PROTECTED_MODE` | {@link ProtectedModeError} | a client from outside loopback, refused by protected mode (no credentials configured) |
+ * | `SABCACHE_ERR_RATE_LIMITED` | {@link RateLimitedError} | a client (or the server as a whole) is over `--rate-limit` (`--rate-limit-global`) |
+ * | `SABCACHE_ERR_TOO_MANY_CONNECTIONS` | {@link TooManyConnectionsError} | a connection past `--max-connections` or `--max-connections-per-address` |
  * | `SABCACHE_ERR_LISTEN` | {@link ListenError} | a port cannot be bound |
  * | `SABCACHE_ERR_BAD_REQUEST` | {@link BadRequestError} | an HTTP request is malformed |
  * | `SABCACHE_ERR_NOT_FOUND` | {@link NotFoundError} | no such key, or no such route |
@@ -81,6 +83,8 @@ export type ErrorCode =
   | 'SABCACHE_ERR_PROTECTED_MODE'
   | 'SABCACHE_ERR_UNAUTHORIZED'
   | 'SABCACHE_ERR_FORBIDDEN'
+  | 'SABCACHE_ERR_RATE_LIMITED'
+  | 'SABCACHE_ERR_TOO_MANY_CONNECTIONS'
   | 'SABCACHE_ERR_LISTEN'
   | 'SABCACHE_ERR_BAD_REQUEST'
   | 'SABCACHE_ERR_NOT_FOUND'
@@ -325,6 +329,28 @@ export class ForbiddenError extends SabcacheError {
   }
 }
 
+/**
+ * A request over the rate limit of its client (`--rate-limit`, per credential or per address
+ * when anonymous) or of the server (`--rate-limit-global`). Code `SABCACHE_ERR_RATE_LIMITED`;
+ * HTTP 429 with `Retry-After`, a per-request WebSocket error, RESP `-ERR`.
+ */
+export class RateLimitedError extends SabcacheError {
+  constructor(message = 'rate limit exceeded: slow down') {
+    super('SABCACHE_ERR_RATE_LIMITED', message);
+  }
+}
+
+/**
+ * A connection past `--max-connections` (all ports together) or
+ * `--max-connections-per-address`. Code `SABCACHE_ERR_TOO_MANY_CONNECTIONS`; HTTP 503 at a
+ * WebSocket upgrade, RESP `-ERR max number of clients reached` (Redis's words) then close.
+ */
+export class TooManyConnectionsError extends SabcacheError {
+  constructor(message = 'too many connections') {
+    super('SABCACHE_ERR_TOO_MANY_CONNECTIONS', message);
+  }
+}
+
 /** What a client refused by protected mode is told: why, and how to get in. */
 export const PROTECTED_MODE_MESSAGE =
   'sabcache is running in protected mode: no credentials are configured, so only clients on the loopback interface are served. ' +
@@ -438,6 +464,8 @@ const CLASS_BY_CODE: Record<ErrorCode, abstract new (...args: never[]) => Sabcac
   SABCACHE_ERR_PROTECTED_MODE: ProtectedModeError,
   SABCACHE_ERR_UNAUTHORIZED: UnauthorizedError,
   SABCACHE_ERR_FORBIDDEN: ForbiddenError,
+  SABCACHE_ERR_RATE_LIMITED: RateLimitedError,
+  SABCACHE_ERR_TOO_MANY_CONNECTIONS: TooManyConnectionsError,
   SABCACHE_ERR_LISTEN: ListenError,
   SABCACHE_ERR_BAD_REQUEST: BadRequestError,
   SABCACHE_ERR_NOT_FOUND: NotFoundError,

@@ -10,7 +10,9 @@
  * or `{ type: 'listen-failed' }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { credentialsOf, type ServerConfig, tlsFilesOf } from '../src/server/config.ts';
+import { credentialsOf, rateLimitsOf, type ServerConfig, tlsFilesOf } from '../src/server/config.ts';
+import { ConnectionLimiter } from '../src/server/connection-limiter.ts';
+import { RateLimiter } from '../src/server/rate-limiter.ts';
 import { registerBatchRoutes } from '../src/server/batch-routes.ts';
 import { Cors } from '../src/server/cors.ts';
 import { registerKvRoutes } from '../src/server/kv-routes.ts';
@@ -23,7 +25,7 @@ import { startWal } from '../src/persist/cache-persistence.ts';
 import { listenResp, type RespListener } from '../src/server/resp-server.ts';
 import type { SaveReply, SaveRequest, SaveRequester } from '../src/server/save-messages.ts';
 
-const { handle, config, index, lastSaveSeconds } = workerData as { handle: SharedCacheHandle; config: ServerConfig; index: number; lastSaveSeconds: number };
+const { handle, config, index, lastSaveSeconds, limitsBuffer } = workerData as { handle: SharedCacheHandle; config: ServerConfig; index: number; lastSaveSeconds: number; limitsBuffer: SharedArrayBuffer };
 const cache = SharedCache.attach(handle);
 // With --wal, this thread logs its changes to its own WAL file (persist/wal-writer.ts).
 const wal = config.wal ? startWal(cache, config.dataDir, config.fsync, (line) => console.error(line)) : undefined;
@@ -32,7 +34,14 @@ const tls = tlsFilesOf(config);
 // resp-acl.ts) and protected mode is off.
 const credentials = credentialsOf(config);
 const protectedMode = config.protectedMode && !credentials.configured;
-const app = createApp(tls, credentials.configured ? { credentials, admin: false } : undefined);
+// Rate and connection limits: one budget for every thread, in the shared limits buffer the
+// main thread made (limit-words.ts). Connections are always counted (stats); rates only when set.
+const rateLimits = rateLimitsOf(config);
+const rate = rateLimits.perClient > 0 || rateLimits.global > 0 ? new RateLimiter(limitsBuffer, rateLimits) : undefined;
+// Times in the rate cells are 32-bit; sweeping keeps past ones from wrapping (rate-limiter.ts).
+if (rate !== undefined) setInterval(() => rate.sweep(), 60_000).unref();
+const connections = new ConnectionLimiter(limitsBuffer, { maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress });
+const app = createApp(tls, { auth: credentials.configured ? { credentials, admin: false } : undefined, rate });
 const state: ServingState = {
   inFlight: 0,
   draining: false,
@@ -49,7 +58,7 @@ const closeWebSockets = registerWsRoute(app, cache, state, {
   maxBackpressureBytes: config.wsMaxBackpressureBytes,
   idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
   maxResponseBytes: config.maxResponseBytes,
-}, cors, credentials.configured ? credentials : null);
+}, cors, { credentials: credentials.configured ? credentials : null, rate, connections });
 registerBatchRoutes(app, cache, state, cors, config.maxResponseBytes);
 
 /** Closes every socket of this thread, then ends it. With open uWS sockets a worker thread
@@ -90,7 +99,7 @@ if (!listeners) {
 if (!config.respPort) parentPort!.postMessage({ type: 'listening', index });
 else {
   // Listening means every data port: /readyz counts a worker only once both listen.
-  listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index, tls, credentials).then((listener) => {
+  listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index, tls, credentials, { rate, connections }).then((listener) => {
     resp = listener;
     if (state.draining) listener.stopListening();
     parentPort!.postMessage({ type: 'listening', index });

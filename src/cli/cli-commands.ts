@@ -20,7 +20,7 @@ import { ConnectionError, SabcacheError, UsageError } from '../errors.ts';
 /** The help text. */
 export const HELP = `sabcache-cli: talk to a sabcache server
 
-usage: sabcache-cli [--url URL] [--admin-url URL] [--json] [command [args]]
+usage: sabcache-cli [--url URL] [--admin-url URL] [--user NAME] [--json] [command [args]]
        (no command: interactive)
 
 commands:
@@ -40,7 +40,11 @@ commands:
 options:
   --url URL         data port (env SABCACHE_URL)          default http://127.0.0.1:7070
   --admin-url URL   admin port (env SABCACHE_ADMIN_URL)   default http://127.0.0.1:7071
+  --user NAME       a user of the server's --users-file (env SABCACHE_USER); its
+                    password from env SABCACHE_PASSWORD (not a flag: ps shows flags)
   --json            print JSON, one object per command
+  env SABCACHE_TOKEN a signed token instead of a user (Authorization: Bearer)
+  https:// URLs use TLS (a private CA: NODE_EXTRA_CA_CERTS=ca.pem)
 `;
 
 /** The outcome of one command: what to print and the exit code. */
@@ -52,7 +56,7 @@ export interface Outcome {
 
 /** Flags of sabcache-cli (node:util parseArgs). */
 export const OPTIONS = {
-  url: { type: 'string' }, 'admin-url': { type: 'string' }, json: { type: 'boolean' }, ttl: { type: 'string' },
+  url: { type: 'string' }, 'admin-url': { type: 'string' }, user: { type: 'string' }, json: { type: 'boolean' }, ttl: { type: 'string' },
   'if-absent': { type: 'boolean' }, 'if-present': { type: 'boolean' }, 'if-version': { type: 'string' }, count: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -68,8 +72,28 @@ function wholeNumber(name: string, text: string | undefined, fallback?: number):
   return Number(text);
 }
 
+/** Where the CLI connects and as whom, unless a command's flags say otherwise. */
+export interface CliDefaults {
+  url: string;
+  adminUrl: string;
+  /** A user of the server's users file (with `password`), or undefined. */
+  user?: string;
+  password?: string;
+  /** A signed token, or undefined. */
+  token?: string;
+}
+
+/** The credentials of the HTTP client: a user (flag or default) with its password, else the token. */
+function credentialsOf(user: string | undefined, d: CliDefaults): { username?: string; password?: string; token?: string } {
+  if (user !== undefined) {
+    if (d.password === undefined) throw new UsageError('--user needs its password in the environment variable SABCACHE_PASSWORD');
+    return { username: user, password: d.password };
+  }
+  return d.token !== undefined ? { token: d.token } : {};
+}
+
 /** Runs one command (already split into words). */
-export async function runCommand(words: string[], defaults: { url: string; adminUrl: string } = { url: 'http://127.0.0.1:7070', adminUrl: 'http://127.0.0.1:7071' }): Promise<Outcome> {
+export async function runCommand(words: string[], defaults: CliDefaults = { url: 'http://127.0.0.1:7070', adminUrl: 'http://127.0.0.1:7071' }): Promise<Outcome> {
   let parsed;
   try {
     parsed = parseArgs({ args: words, options: OPTIONS, allowPositionals: true, strict: true });
@@ -77,7 +101,14 @@ export async function runCommand(words: string[], defaults: { url: string; admin
     return usage((e as Error).message);
   }
   const { values: v, positionals: [command, ...args] } = parsed;
-  const client = new HttpClient(v.url ?? defaults.url);
+  let credentials;
+  try {
+    credentials = credentialsOf(v.user ?? defaults.user, defaults);
+  } catch (e) {
+    return usage((e as Error).message);
+  }
+  const client = new HttpClient({ url: v.url ?? defaults.url, ...credentials });
+  const authorization = credentials.token !== undefined ? `Bearer ${credentials.token}` : credentials.username !== undefined ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` : undefined;
   const need = (n: number) => {
     if (args.length < n) throw new UsageError(`${command} needs ${n} argument${n > 1 ? 's' : ''}`);
   };
@@ -138,7 +169,7 @@ export async function runCommand(words: string[], defaults: { url: string; admin
         return { code: 0, text: keys.join('\n'), json: { keys } };
       }
       case 'stats': {
-        const r = await fetch(`${(v['admin-url'] ?? defaults.adminUrl).replace(/\/+$/, '')}/v1/stats`).catch((e: Error) => {
+        const r = await fetch(`${(v['admin-url'] ?? defaults.adminUrl).replace(/\/+$/, '')}/v1/stats`, authorization ? { headers: { authorization } } : {}).catch((e: Error) => {
           throw new ConnectionError(`admin port: ${e.message}`);
         });
         const stats = await r.json();

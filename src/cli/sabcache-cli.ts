@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import { HELP, OPTIONS, type Outcome, runCommand, splitWords, usage } from './cli-commands.ts';
+import { type CliDefaults, HELP, OPTIONS, type Outcome, runCommand, splitWords, usage } from './cli-commands.ts';
 
 function print(o: Outcome, json: boolean): void {
   const out = json ? JSON.stringify(o.json) : o.text;
@@ -18,7 +18,7 @@ function print(o: Outcome, json: boolean): void {
   else if (out !== '') console.log(out);
 }
 
-async function repl(defaults: { url: string; adminUrl: string }, json: boolean, passThrough: string[]): Promise<number> {
+async function repl(defaults: CliDefaults, json: boolean, passThrough: string[]): Promise<number> {
   const historyFile = join(homedir(), '.sabcache_cli_history');
   let history: string[] = [];
   try {
@@ -65,6 +65,9 @@ async function main(): Promise<number> {
   const defaults = {
     url: parsed.values.url ?? process.env.SABCACHE_URL ?? 'http://127.0.0.1:7070',
     adminUrl: parsed.values['admin-url'] ?? process.env.SABCACHE_ADMIN_URL ?? 'http://127.0.0.1:7071',
+    user: parsed.values.user ?? process.env.SABCACHE_USER,
+    password: process.env.SABCACHE_PASSWORD,
+    token: process.env.SABCACHE_TOKEN,
   };
   const json = parsed.values.json === true;
   if (parsed.values.help) {

@@ -1,5 +1,7 @@
 /**
  * `sabcache`: starts the cache server. `sabcache --help` lists every option.
+ * `sabcache --hash-password` reads a password from standard input (one line; never from the
+ * command line, which `ps` shows) and prints its scrypt hash for a users file.
  * Exit codes: 0 after a graceful stop (SIGINT/SIGTERM), 1 on a startup error, 2 on bad options.
  *
  * @module
@@ -8,10 +10,36 @@ import { SabcacheError } from '../errors.ts';
 import { helpText, parseConfig } from '../server/config.ts';
 import { hugePagesLogLine } from '../server/huge-pages.ts';
 
+/** `--hash-password`: the hash of the first line of standard input. */
+async function hashPasswordFromStdin(): Promise<number> {
+  const { hashPassword } = await import('../server/password-hash.ts');
+  if (process.stdin.isTTY) process.stderr.write('password (then Enter): ');
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (text.includes('\n')) break;
+  }
+  const password = text.split(/\r?\n/)[0];
+  if (password === '') {
+    console.error('sabcache: --hash-password: an empty password (give it on standard input: echo -n … | sabcache --hash-password)');
+    return 2;
+  }
+  console.log(hashPassword(password));
+  return 0;
+}
+
 async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--hash-password')) {
+    if (argv.length > 1) {
+      console.error('sabcache: --hash-password takes no other option (the password comes on standard input)');
+      return 2;
+    }
+    return hashPasswordFromStdin();
+  }
   let parsed;
   try {
-    parsed = parseConfig(process.argv.slice(2));
+    parsed = parseConfig(argv);
   } catch (e) {
     console.error(`sabcache: ${(e as Error).message}`);
     return 2;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ConnectionError, errorFromCode, SabcacheError, TimeoutError } from '../errors.ts';
+import { BadOptionError, ConnectionError, errorFromCode, SabcacheError, TimeoutError } from '../errors.ts';
 import { type ClientEntry, EntryClient } from './entry-client.ts';
 
 /** Options of {@link HttpClient}. */
@@ -15,6 +15,12 @@ export interface HttpClientOptions {
   fetch?: typeof fetch;
   /** Per-request timeout, in milliseconds (0 = none). @default 10000 */
   timeoutMs?: number;
+  /** A signed token (server's `--token-secret`), sent as `Authorization: Bearer`. @default none */
+  token?: string;
+  /** A user of the server's `--users-file`, sent with {@link password} as `Authorization: Basic`. @default none */
+  username?: string;
+  /** The password of {@link username}. */
+  password?: string;
 }
 
 /** Conditions and TTL of {@link HttpClient.set} (as the in-process `SetOptions`). */
@@ -40,13 +46,19 @@ export class HttpClient extends EntryClient {
   private readonly base: string;
   private readonly fetchFn: typeof fetch;
   private readonly timeoutMs: number;
+  /** The Authorization header of every request, or '' for none. */
+  private readonly authorization: string;
 
+  /** @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) for both a token and a user, or a user without a password. */
   constructor(options: HttpClientOptions | string) {
     super();
-    const o = typeof options === 'string' ? { url: options } : options;
+    const o: HttpClientOptions = typeof options === 'string' ? { url: options } : options;
     this.base = o.url.replace(/\/+$/, '');
     this.fetchFn = o.fetch ?? globalThis.fetch.bind(globalThis);
     this.timeoutMs = o.timeoutMs ?? 10_000;
+    if (o.token !== undefined && o.username !== undefined) throw new BadOptionError('token', 'give a token or a username, not both');
+    if ((o.username === undefined) !== (o.password === undefined)) throw new BadOptionError(o.username === undefined ? 'password' : 'username', 'username and password go together');
+    this.authorization = o.token !== undefined ? `Bearer ${o.token}` : o.username !== undefined ? `Basic ${btoa(String.fromCharCode(...new TextEncoder().encode(`${o.username}:${o.password}`)))}` : '';
   }
 
   private key(key: string): string {
@@ -54,6 +66,7 @@ export class HttpClient extends EntryClient {
   }
 
   private async call(url: string, init: RequestInit = {}): Promise<Response> {
+    if (this.authorization !== '') init = { ...init, headers: { ...(init.headers as Record<string, string> | undefined), authorization: this.authorization } };
     try {
       return await this.fetchFn(url, this.timeoutMs > 0 ? { ...init, signal: AbortSignal.timeout(this.timeoutMs) } : init);
     } catch (e) {

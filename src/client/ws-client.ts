@@ -29,7 +29,7 @@ export interface WebSocketLike {
 }
 
 /** A WebSocket constructor (the browser's, or the `ws` package's). */
-export type WebSocketConstructor = new (url: string) => WebSocketLike;
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
 
 /** Options of {@link WsClient.connect}. */
 export interface WsClientOptions {
@@ -47,6 +47,12 @@ export interface WsClientOptions {
   requestTimeoutMs?: number;
   /** Most requests per message: match the server's `--ws-max-requests`. @default 1000 */
   maxRequestsPerMessage?: number;
+  /**
+   * A signed token (server's `--token-secret`), offered as the subprotocol
+   * `sabcache.bearer.<token>`, which browsers can send where they cannot set headers
+   * (SECURITY.md). A refused token fails the connection. @default none
+   */
+  token?: string;
 }
 
 /** A watched change; `lagged`: events were missed (re-read what you watch). */
@@ -106,7 +112,7 @@ export class WsClient extends EntryClient {
     this.Ctor = Ctor;
     this.o = {
       url: options.url, reconnect: options.reconnect ?? true, backoffInitialMs: options.backoffInitialMs ?? 100, backoffMaxMs: options.backoffMaxMs ?? 10_000,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000, maxRequestsPerMessage: options.maxRequestsPerMessage ?? 1000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000, maxRequestsPerMessage: options.maxRequestsPerMessage ?? 1000, token: options.token ?? '',
     };
     if (this.o.requestTimeoutMs > 0) {
       // One timer for every request's deadline (a timer per request would cost more than the request).
@@ -127,7 +133,7 @@ export class WsClient extends EntryClient {
   }
 
   private open(onFirstOpen?: () => void, onFirstFail?: (e: Error) => void): void {
-    const ws = new this.Ctor(this.o.url);
+    const ws = this.o.token ? new this.Ctor(this.o.url, [`sabcache.bearer.${this.o.token}`]) : new this.Ctor(this.o.url);
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     ws.onopen = () => {

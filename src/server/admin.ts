@@ -49,8 +49,28 @@ const stringifyStats = fastJson({
         lastSnapshotWalSequence: num, walGaps: num, wal: { type: 'boolean' }, fsync: { type: 'string' }, walBytes: num, walSequence: num, walLagRecords: num,
       },
     },
+    limits: {
+      type: 'object',
+      properties: { openConnections: num, refusedConnections: num, refusedConnectionsPerAddress: num, rateLimited: num, rateLimitedGlobal: num, rateCellsShared: num },
+    },
   },
 });
+
+/** Rate and connection limit figures, every thread (connection-limiter.ts, rate-limiter.ts). */
+export interface LimitsStats {
+  /** Connections open on the counted ports (RESP, WebSocket). */
+  openConnections: number;
+  /** Connections refused by `--max-connections`. */
+  refusedConnections: number;
+  /** Connections refused by `--max-connections-per-address`. */
+  refusedConnectionsPerAddress: number;
+  /** Requests refused by `--rate-limit`. */
+  rateLimited: number;
+  /** Requests refused by `--rate-limit-global`. */
+  rateLimitedGlobal: number;
+  /** Rate checks that found no free cell and shared one (rate-limiter.ts). */
+  rateCellsShared: number;
+}
 
 /** Extra figures the engine adds to the cache's stats. */
 export interface ServerStats extends CacheStats {
@@ -59,6 +79,8 @@ export interface ServerStats extends CacheStats {
   uptimeSeconds: number;
   /** Snapshot figures; absent without `--data-dir`. */
   persistence?: SnapshotStats & { dataDir: string; /** WAL gaps the last start recovered past (`--recover-past-gaps`). */ walGaps: number; wal: boolean; fsync: string; walBytes: number; walSequence: number; walLagRecords: number };
+  /** Rate and connection limits. */
+  limits?: LimitsStats;
 }
 
 function json(res: HttpResponse, status: string, body: string): void {
@@ -70,7 +92,7 @@ function json(res: HttpResponse, status: string, body: string): void {
 /** What the admin port can ask of the engine. */
 export interface AdminActions {
   /** Figures the engine adds to the stats. */
-  extraStats(): { serverThreads: number; uptimeSeconds: number; persistence?: ServerStats['persistence'] };
+  extraStats(): { serverThreads: number; uptimeSeconds: number; persistence?: ServerStats['persistence']; limits?: LimitsStats };
   /** Writes a snapshot now; undefined without a data dir. */
   snapshot(): Promise<SnapshotWritten> | undefined;
   /** Runs `fn` once the main thread's changes are as durable as `--fsync` promises. */

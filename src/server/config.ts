@@ -13,6 +13,7 @@ import { MAX_KEY_BYTES_LIMIT } from '../options.ts';
 import { nearestName } from '../util/known-options.ts';
 import { parseBytes } from '../util/parse-bytes.ts';
 import type { TlsFiles } from './uws.ts';
+import { checkRate, MAX_RATE, type RateLimits } from './rate-limiter.ts';
 import { Credentials, loadUsersFile, MIN_TOKEN_SECRET_BYTES } from './credentials.ts';
 
 /** A validated server configuration. */
@@ -81,6 +82,27 @@ export interface ServerConfig {
   usersFile: string;
   /** The HS256 secret of signed tokens (JWTs with sub, exp, role, keys), at least 32 bytes; prefer the environment variable. @default none */
   tokenSecret: string;
+  /**
+   * Requests per second per client: a credential, or the client's address when anonymous;
+   * every thread and protocol share one budget (rate-limiter.ts, GCRA). Over it: HTTP 429
+   * with `Retry-After`, a per-request WebSocket error, RESP `-ERR`. 0 = off. @default 0
+   */
+  rateLimit: number;
+  /** Requests a client may send at once after being idle (GCRA burst), at least 1. @default rate-limit (one second's worth) */
+  rateLimitBurst: number;
+  /** Requests per second of all clients together; 0 = off. @default 0 */
+  rateLimitGlobal: number;
+  /** Requests all clients together may send at once, at least 1. @default rate-limit-global */
+  rateLimitGlobalBurst: number;
+  /**
+   * Connections open at once on the RESP port and WebSockets, every thread together
+   * (connection-limiter.ts; plain HTTP connections cannot be counted: SECURITY.md); past
+   * it a connection is refused (RESP `-ERR max number of clients reached`, HTTP 503 at the
+   * upgrade). Redis's `maxclients`. 0 = no limit. @default 10000
+   */
+  maxConnections: number;
+  /** Connections open at once from one client address (as max-connections counts them); 0 = no limit. @default 0 */
+  maxConnectionsPerAddress: number;
   /** Browser Origins allowed to use the data port: CORS for HTTP, and WebSocket upgrades (comma-separated; `*` = any). Requests without Origin are always allowed. @default none */
   allowedOrigins: string[];
   /** Directory for snapshots; empty = in memory only (nothing is read or written). @default "" */
@@ -188,6 +210,11 @@ export function credentialsOf(config: ServerConfig): Credentials {
   return new Credentials(config.usersFile ? loadUsersFile(config.usersFile) : null, config.tokenSecret || null);
 }
 
+/** The rate limits of `config` (rate-limiter.ts). */
+export function rateLimitsOf(config: ServerConfig): RateLimits {
+  return { perClient: config.rateLimit, perClientBurst: config.rateLimitBurst, global: config.rateLimitGlobal, globalBurst: config.rateLimitGlobalBurst };
+}
+
 /** The TLS files of `config`, or undefined for plaintext. */
 export function tlsFilesOf(config: ServerConfig): TlsFiles | undefined {
   return config.tlsCertFile ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile } : undefined;
@@ -220,15 +247,21 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'tlsKeyFile', flag: 'tls-key-file', env: 'SABCACHE_TLS_KEY_FILE', unit: 'path', default: () => '', help: 'private key (PEM) of --tls-cert-file', parse: readableFile },
   { key: 'usersFile', flag: 'users-file', env: 'SABCACHE_USERS_FILE', unit: 'path', default: () => '', help: 'users (JSON: name, password hash, role, keys); every client must then authenticate', parse: readableFile },
   { key: 'tokenSecret', flag: 'token-secret', env: 'SABCACHE_TOKEN_SECRET', unit: 'secret', default: () => '', help: 'HS256 secret of signed tokens (at least 32 bytes; prefer the environment variable: flags show in ps)', parse: tokenSecret },
+  { key: 'rateLimit', flag: 'rate-limit', env: 'SABCACHE_RATE_LIMIT', unit: 'requests/s', default: () => '0', help: 'requests per second per client (credential, or address when anonymous), every thread and protocol together; 0 = off', parse: count(0, MAX_RATE) },
+  { key: 'rateLimitBurst', flag: 'rate-limit-burst', env: 'SABCACHE_RATE_LIMIT_BURST', unit: 'requests', default: () => 'rate-limit', help: 'requests a client may send at once after being idle', parse: count(1, 100_000_000) },
+  { key: 'rateLimitGlobal', flag: 'rate-limit-global', env: 'SABCACHE_RATE_LIMIT_GLOBAL', unit: 'requests/s', default: () => '0', help: 'requests per second of all clients together; 0 = off', parse: count(0, MAX_RATE) },
+  { key: 'rateLimitGlobalBurst', flag: 'rate-limit-global-burst', env: 'SABCACHE_RATE_LIMIT_GLOBAL_BURST', unit: 'requests', default: () => 'rate-limit-global', help: 'requests all clients together may send at once', parse: count(1, 1_000_000_000) },
+  { key: 'maxConnections', flag: 'max-connections', env: 'SABCACHE_MAX_CONNECTIONS', unit: 'connections', default: () => '10000', help: 'connections open at once on the RESP port and WebSockets, all threads (Redis maxclients); 0 = no limit', parse: count(0, 10_000_000) },
+  { key: 'maxConnectionsPerAddress', flag: 'max-connections-per-address', env: 'SABCACHE_MAX_CONNECTIONS_PER_ADDRESS', unit: 'connections', default: () => '0', help: 'connections open at once from one client address; 0 = no limit', parse: count(0, 10_000_000) },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'SABCACHE_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to use the data port (CORS, WebSocket), comma-separated, or * (none by default)', parse: origins },
 ];
 
 /**
  * `SABCACHE_*` variables read elsewhere that a server start leaves alone: the CLI's
- * (`SABCACHE_URL`, `SABCACHE_ADMIN_URL`), the fault-injection switch of the tests and the
+ * (`SABCACHE_URL`, `SABCACHE_ADMIN_URL`, `SABCACHE_USER`, `SABCACHE_PASSWORD`, `SABCACHE_TOKEN`), the fault-injection switch of the tests and the
  * benchmarks' key count. Any other `SABCACHE_*` variable is refused as a likely misspelling.
  */
-const OTHER_VARIABLES = ['SABCACHE_URL', 'SABCACHE_ADMIN_URL', 'SABCACHE_FAULT_INJECTION', 'SABCACHE_BENCH_KEYS'];
+const OTHER_VARIABLES = ['SABCACHE_URL', 'SABCACHE_ADMIN_URL', 'SABCACHE_USER', 'SABCACHE_PASSWORD', 'SABCACHE_TOKEN', 'SABCACHE_FAULT_INJECTION', 'SABCACHE_BENCH_KEYS'];
 
 /** The result of reading the command line: run with a config, or print help. */
 export type ConfigResult = { help: true } | { help: false; config: ServerConfig };
@@ -264,12 +297,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     const fromFlag = o.boolean && values[o.flag] === true ? 'on' : values[o.flag];
     const given = typeof fromFlag === 'string' ? fromFlag : env[o.env];
     // Options whose default depends on another one are derived below.
-    if (given === undefined && (o.key === 'wsMaxMessageBytes' || o.key === 'maxResponseBytes')) continue;
+    if (given === undefined && (o.key === 'wsMaxMessageBytes' || o.key === 'maxResponseBytes' || o.key === 'rateLimitBurst' || o.key === 'rateLimitGlobalBurst')) continue;
     const text = given ?? o.default();
     config[o.key] = o.parse(typeof fromFlag === 'string' ? `--${o.flag}` : env[o.env] !== undefined ? o.env : `--${o.flag}`, text);
   }
   config.wsMaxMessageBytes ??= (config.maxValueBytes as number) + 64 * 1024;
   config.maxResponseBytes ??= (config.maxValueBytes as number) + 4 * 1024 * 1024;
+  config.rateLimitBurst ??= Math.max(1, config.rateLimit as number);
+  config.rateLimitGlobalBurst ??= Math.max(1, config.rateLimitGlobal as number);
+  checkRate(config.rateLimit as number, config.rateLimitBurst as number, ['--rate-limit', '--rate-limit-burst']);
+  checkRate(config.rateLimitGlobal as number, config.rateLimitGlobalBurst as number, ['--rate-limit-global', '--rate-limit-global-burst']);
   if ((config.maxResponseBytes as number) < (config.maxValueBytes as number) + 1024) {
     throw new BadOptionError('--max-response-bytes', `must be at least --max-value-bytes + 1024 (${(config.maxValueBytes as number) + 1024}), so that one value can be served`);
   }
@@ -292,6 +329,7 @@ export function helpText(): string {
     '  flag               environment variable      meaning',
     ...rows,
     '  --help, -h                                   print this help',
+    '  --hash-password                              read a password on standard input, print its hash for --users-file',
     '',
     'Data port:  /v1/kv/{key} (GET HEAD PUT PATCH DELETE; POST …/incr|decr|expire|persist),',
     '            POST /v1/mget, POST /v1/mset, GET /v1/keys, WebSocket /v1/ws (docs/)',

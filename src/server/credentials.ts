@@ -137,6 +137,17 @@ export class Credentials {
     return this.users !== null || this.tokenSecret !== null;
   }
 
+  /**
+   * Whether the `Authorization` header value `authorization` is a credential checked good
+   * before and remembered: its check costs a map lookup, where a new one may cost a scrypt
+   * (the rate limiter charges a new one to the client's address first: route-guard.ts).
+   */
+  remembers(authorization: string): boolean {
+    if (authorization.startsWith('Basic ')) return this.basics.has(authorization.slice(6).trim());
+    if (authorization.startsWith('Bearer ')) return this.tokens.has(authorization.slice(7).trim());
+    return false;
+  }
+
   /** The user `name` if `password` is theirs, else null (an unknown name costs a scrypt too). */
   checkPassword(name: string, password: string): Principal | null {
     const id = createHash('sha256').update(name).update('\0').update(password).digest('base64');

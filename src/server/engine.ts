@@ -22,8 +22,11 @@ import { replayWalInto, startWal, writeCacheSnapshot } from '../persist/cache-pe
 import { setWalSequence, walSequence as currentWalSequence } from '../commands/persistence.ts';
 import { SharedCache } from '../shared-cache.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
-import { registerAdminRoutes, type ServerStats } from './admin.ts';
-import { credentialsOf, type ServerConfig, tlsFilesOf } from './config.ts';
+import { type LimitsStats, registerAdminRoutes, type ServerStats } from './admin.ts';
+import { credentialsOf, rateLimitsOf, type ServerConfig, tlsFilesOf } from './config.ts';
+import { ConnectionLimiter } from './connection-limiter.ts';
+import { createLimitsBuffer } from './limit-words.ts';
+import { RateLimiter } from './rate-limiter.ts';
 import { type App, createApp, uws, type us_listen_socket } from './uws.ts';
 
 /**
@@ -97,6 +100,8 @@ export class Server {
   private walGaps = 0;
   /** The main thread's WAL (admin flush), with `--wal`. */
   private mainWal: WalWriter | undefined;
+  /** Rate and connection limits every worker enforces (limit-words.ts); kept across worker restarts. */
+  private readonly limitsBuffer = createLimitsBuffer();
 
   private constructor(readonly config: ServerConfig, private readonly log: (line: string) => void) {
     this.cache = SharedCache.create({
@@ -107,12 +112,13 @@ export class Server {
     // The admin port needs the admin role when credentials are configured (http-auth.ts).
     const credentials = credentialsOf(config);
     this.adminProtected = config.protectedMode && !credentials.configured;
-    this.admin = createApp(tlsFilesOf(config), credentials.configured ? { credentials, admin: true } : undefined);
+    this.admin = createApp(tlsFilesOf(config), { auth: credentials.configured ? { credentials, admin: true } : undefined });
     registerAdminRoutes(this.admin, this.cache, {
       extraStats: () => ({
         serverThreads: this.slots.filter(Boolean).length,
         uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
         persistence: this.persistenceStats(),
+        limits: this.limitsStats(),
       }),
       snapshot: () => this.snapshotter?.snapshot(),
       afterDurable: (fn) => (this.mainWal ? this.mainWal.whenDurable(fn) : fn()),
@@ -124,6 +130,21 @@ export class Server {
       }),
       injectFault: process.env.SABCACHE_FAULT_INJECTION === '1' ? (index) => this.injectFault(index) : undefined,
     });
+  }
+
+  /** Figures of the rate and connection limits for `/v1/stats`, every thread. */
+  private limitsStats(): LimitsStats {
+    const connections = new ConnectionLimiter(this.limitsBuffer, { maxConnections: this.config.maxConnections, maxConnectionsPerAddress: this.config.maxConnectionsPerAddress });
+    const rate = new RateLimiter(this.limitsBuffer, rateLimitsOf(this.config)).counts();
+    const refused = connections.refused();
+    return {
+      openConnections: connections.openConnections(),
+      refusedConnections: refused.total,
+      refusedConnectionsPerAddress: refused.perAddress,
+      rateLimited: rate.refusedPerClient,
+      rateLimitedGlobal: rate.refusedGlobal,
+      rateCellsShared: rate.cellsShared,
+    };
   }
 
   /**
@@ -244,7 +265,7 @@ export class Server {
   /** Starts worker `index` and resolves when it listens. */
   private startWorker(index: number): Promise<void> {
     const entry = siblingModule('../../workers/server-worker', import.meta.url);
-    const worker = spawnWorker(entry, { workerData: { handle: this.cache.handle, config: this.config, index, lastSaveSeconds: this.lastSaveSeconds } });
+    const worker = spawnWorker(entry, { workerData: { handle: this.cache.handle, config: this.config, index, lastSaveSeconds: this.lastSaveSeconds, limitsBuffer: this.limitsBuffer } });
     const slot: Slot = { worker, threadId: worker.threadId, crashes: this.slots[index]?.crashes ?? 0, listening: false };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {

@@ -47,15 +47,24 @@ export function tokenOfProtocols(protocols: string): string {
   return '';
 }
 
+/** What {@link httpRefusal} found out about the client: filled by it, owned by the caller. */
+export interface RequestCredential {
+  /** The credential the request carried, once checked good; null for none or a bad one. */
+  principal: Principal | null;
+}
+
 /**
  * The error to answer a request of `method` (lowercase) to `url` with, for a client that
  * sent the `Authorization` header `authorization` ('' when none); null when it may go on.
+ * Sets `who.principal` to the request's credential when it is a good one (else null).
  */
-export function httpRefusal(auth: HttpAuth, method: string, url: string, authorization: string): HttpError | null {
+export function httpRefusal(auth: HttpAuth, method: string, url: string, authorization: string, who?: RequestCredential): HttpError | null {
+  if (who !== undefined) who.principal = null;
   if (method === 'options') return null;
   if (auth.admin && (url === '/healthz' || url === '/readyz')) return null;
   const principal = authorization === '' ? null : principalOfHeader(auth.credentials, authorization);
   if (principal === null) return UNAUTHORIZED;
+  if (who !== undefined) who.principal = principal;
   let need: Role = method === 'get' || method === 'head' ? 'read' : 'write';
   if (auth.admin) need = 'admin';
   else if (url === '/v1/mget') need = 'read';

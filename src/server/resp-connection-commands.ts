@@ -28,7 +28,7 @@ export function infoText(c: RespContext, section: string): string {
     server: ['redis_version:7.0.0', 'sabcache_version:0.1.0', 'redis_mode:standalone', `process_id:${process.pid}`, `tcp_port:${c.server.port}`, `uptime_in_seconds:${up}`, `uptime_in_days:${Math.floor(up / 86400)}`],
     clients: [`connected_clients:${c.server.connectedClients()}`],
     memory: [`used_memory:${s.memoryUsedBytes}`, `maxmemory:${s.memoryLimitBytes}`, 'maxmemory_policy:s3fifo'],
-    stats: [`total_commands_processed:${c.server.commandsProcessed()}`, `rejected_auth:${c.server.authFailures()}`, `instantaneous_ops_per_sec:${c.server.opsPerSecond()}`, `keyspace_hits:${s.hits}`, `keyspace_misses:${s.misses}`, `evicted_keys:${s.evictions}`, `expired_keys:${s.expired}`],
+    stats: [`total_commands_processed:${c.server.commandsProcessed()}`, `rejected_auth:${c.server.authFailures()}`, `rejected_connections:${c.server.rejectedConnections()}`, `rejected_rate_limit:${c.server.rejectedRateLimit()}`, `instantaneous_ops_per_sec:${c.server.opsPerSecond()}`, `keyspace_hits:${s.hits}`, `keyspace_misses:${s.misses}`, `evicted_keys:${s.evictions}`, `expired_keys:${s.expired}`],
     persistence: ['loading:0', `rdb_last_save_time:${c.server.saves.lastSaveSeconds()}`],
     keyspace: s.items > 0 ? [keyspaceLine(c, s.items)] : [],
   };

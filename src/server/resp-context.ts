@@ -68,6 +68,10 @@ export interface RespServerInfo {
   authSucceeded(addr: string): void;
   /** Failed AUTHs on this thread. */
   authFailures(): number;
+  /** Connections refused by the connection limits, every thread (INFO rejected_connections). */
+  rejectedConnections(): number;
+  /** Requests refused by the rate limits, every thread and protocol (INFO rejected_rate_limit). */
+  rejectedRateLimit(): number;
 }
 
 /** A command's handler: `argv[0]` is its name. */

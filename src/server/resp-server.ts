@@ -32,6 +32,8 @@ import type { SaveRequester } from './save-messages.ts';
 import type { ServingState } from './serving-state.ts';
 import type { TlsFiles } from './uws.ts';
 import type { Credentials } from './credentials.ts';
+import { type ConnectionLimiter, REFUSED_TOTAL, REFUSED_ADDRESS } from './connection-limiter.ts';
+import { identityOfAddressText, identityOfName, type RateLimiter } from './rate-limiter.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -44,6 +46,19 @@ export const RESP_MAX_OUTPUT_BYTES = 64 << 20;
 const DENIED = `-DENIED ${PROTECTED_MODE_MESSAGE}\r\n`;
 /** The same for a subscriber's messages (Redis's `client-output-buffer-limit pubsub` hard limit). */
 export const RESP_MAX_PUBSUB_OUTPUT_BYTES = 32 << 20;
+
+/** Redis's answer past `maxclients`, then the connection is closed. */
+const MAX_CLIENTS = '-ERR max number of clients reached\r\n';
+/** The same past `--max-connections-per-address` (Redis has no such limit; the words follow its). */
+const MAX_CLIENTS_PER_ADDRESS = '-ERR max number of clients from this address reached\r\n';
+
+/** Limits of the RESP port beyond the protocol's own (each optional). */
+export interface RespGuard {
+  /** Rate limits, charged per command. */
+  rate?: RateLimiter;
+  /** Connection limits, checked when a connection opens. */
+  connections?: ConnectionLimiter;
+}
 
 /** A worker's RESP listener. */
 export interface RespListener {
@@ -60,7 +75,8 @@ export interface RespListener {
  * to `cache`. Resolves once listening.
  * @throws the socket's error (EADDRINUSE, …) when it cannot listen.
  */
-export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number, tls?: TlsFiles, credentials: Credentials | null = null): Promise<RespListener> {
+export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number, tls?: TlsFiles, credentials: Credentials | null = null, guard: RespGuard = {}): Promise<RespListener> {
+  const { rate, connections } = guard;
   const { createReuseportFd, closeFd } = require('node-unix-socket') as { createReuseportFd(port: number, host: string): number; closeFd(fd: number): void };
   const limits: RespLimits = { maxBulkBytes: maxValueBytes, maxArgs: RESP_MAX_ARGS, maxInlineBytes: RESP_MAX_INLINE_BYTES };
   const sockets = new Set<Socket>();
@@ -93,6 +109,14 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
     },
     authSucceeded: (addr) => void failedAuth.delete(addr.slice(0, addr.lastIndexOf(':'))),
     authFailures: () => authFailures,
+    rejectedConnections: () => {
+      const r = connections?.refused();
+      return r ? r.total + r.perAddress : 0;
+    },
+    rejectedRateLimit: () => {
+      const r = rate?.counts();
+      return r ? r.refusedPerClient + r.refusedGlobal : 0;
+    },
   };
   const cx = cache.commands;
 
@@ -104,6 +128,17 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       socket.on('error', () => socket.destroy());
       socket.end(DENIED);
       return;
+    }
+    const address = identityOfAddressText(socket.remoteAddress);
+    let slot = -1;
+    if (connections !== undefined) {
+      slot = connections.open(address);
+      if (slot === REFUSED_TOTAL || slot === REFUSED_ADDRESS) {
+        // As Redis past maxclients: the reason, then the connection is closed; nothing is read.
+        socket.on('error', () => socket.destroy());
+        socket.end(slot === REFUSED_TOTAL ? MAX_CLIENTS : MAX_CLIENTS_PER_ADDRESS);
+        return;
+      }
     }
     sockets.add(socket);
     const parser = new RespParser(limits);
@@ -121,9 +156,19 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
     const serve = (): void => {
       const seqBefore = state.durableWaits ? walSequence(cx) : 0;
       let fatal: string | undefined;
+      // One clock reading for the commands of one read: they arrived together.
+      const now = rate !== undefined ? rate.now() : 0;
       try {
         while (parser.nextCommand() > 0) {
           processed++;
+          if (rate !== undefined) {
+            // Charged to the connection's credential once it has one, else to its address.
+            const wait = rate.take(session.principal !== null ? identityOfName(session.principal.name) : address, now);
+            if (wait > 0) {
+              w.error(`ERR rate limit exceeded: retry in ${wait} ms (SABCACHE_ERR_RATE_LIMITED)`);
+              continue;
+            }
+          }
           runParsed(ctx, parser);
           if (session.quit || session.wait) break;
         }
@@ -178,6 +223,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
+      connections?.close(slot);
       sockets.delete(socket);
       pubsub.forget(subscriber);
     });

@@ -1,15 +1,20 @@
 /**
  * Makes every HTTP route of an App answer 500 `SABCACHE_ERR_INTERNAL` (JSON) when its
  * handler throws, instead of letting the error reach the thread (which would end the
- * worker and drop every connection on it); and, with credentials configured, refuse a
- * request its credential does not allow (401 / 403, http-auth.ts) before the handler.
- * Routes call their handlers through this one wrapper, so no route can forget either.
+ * worker and drop every connection on it); with credentials configured, refuse a
+ * request its credential does not allow (401 / 403, http-auth.ts) before the handler; and
+ * with rate limits, refuse a request over its client's budget or the server's (429 with
+ * `Retry-After`, rate-limiter.ts). Routes call their handlers through this one wrapper, so
+ * no route can forget any of them.
  *
  * @module
  */
 import { sendError } from './body.ts';
-import { type HttpAuth, httpRefusal, UNAUTHORIZED, WWW_AUTHENTICATE } from './http-auth.ts';
-import { httpErrorFrom } from './http-errors.ts';
+import { RateLimitedError } from '../errors.ts';
+import type { Principal } from './credentials.ts';
+import { type HttpAuth, httpRefusal, type RequestCredential, UNAUTHORIZED, WWW_AUTHENTICATE } from './http-auth.ts';
+import { type HttpError, httpErrorFrom } from './http-errors.ts';
+import { identityOfAddress, identityOfName, type RateLimiter } from './rate-limiter.ts';
 import type { App, HttpRequest, HttpResponse } from './uws-types.ts';
 
 const ROUTE_METHODS = ['get', 'post', 'put', 'del', 'patch', 'head', 'options', 'any'] as const;
@@ -28,27 +33,67 @@ function answerThrown(res: HttpResponse, e: unknown): void {
   }
 }
 
+/** What the guard checks before a route's handler. */
+export interface RouteGuard {
+  /** Credentials (http-auth.ts); none: every request may go on. */
+  auth?: HttpAuth;
+  /** Rate limits (rate-limiter.ts); none: no limit. */
+  rate?: RateLimiter;
+}
+
+/** Answers a refused request; one with a body is answered without reading it, so its connection closes. */
+function refuse(res: HttpResponse, method: string, refused: HttpError, retryAfterMs = 0): void {
+  const close = method !== 'get' && method !== 'head';
+  res.cork(() => {
+    res.writeStatus(refused.status).writeHeader('Content-Type', 'application/json');
+    if (refused === UNAUTHORIZED) res.writeHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+    if (retryAfterMs > 0) res.writeHeader('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
+    res.end(refused.body, close);
+  });
+}
+
+/** The 429 answer for a client that must wait `waitMs`. */
+function rateLimited(waitMs: number): HttpError {
+  return httpErrorFrom(new RateLimitedError(`rate limit exceeded: retry in ${waitMs} ms`));
+}
+
 /**
- * Wraps every route registered on `app` from now on (see the module comment); with `auth`,
- * a request is checked against the credentials first (http-auth.ts), before any handler.
+ * Wraps every route registered on `app` from now on (see the module comment): with
+ * `guard.auth`, a request is checked against the credentials first (http-auth.ts), and with
+ * `guard.rate` charged to its client (its credential, or its address when it has none),
+ * before any handler. A credential not seen before may cost a scrypt to check, so with both
+ * its request is charged to the client's address before the check: guessing passwords is
+ * held to the address's rate.
  */
-export function guardRoutes(app: App, auth?: HttpAuth): void {
+export function guardRoutes(app: App, guard: RouteGuard = {}): void {
+  const { auth, rate } = guard;
+  const who: RequestCredential = { principal: null };
   for (const method of ROUTE_METHODS) {
     const register = app[method].bind(app) as (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void) => App;
     (app as unknown as Record<string, unknown>)[method] = (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void | Promise<void>) =>
       register(pattern, (res, req) => {
-        if (auth !== undefined) {
+        if (auth !== undefined || rate !== undefined) {
           const method = req.getMethod();
-          const refused = httpRefusal(auth, method, req.getUrl(), req.getHeader('authorization'));
-          if (refused !== null) {
-            // A request with a body is answered without reading it: its connection closes.
-            const close = method !== 'get' && method !== 'head';
-            res.cork(() => {
-              res.writeStatus(refused.status).writeHeader('Content-Type', 'application/json');
-              if (refused === UNAUTHORIZED) res.writeHeader('WWW-Authenticate', WWW_AUTHENTICATE);
-              res.end(refused.body, close);
-            });
-            return;
+          let chargedAddress = false;
+          who.principal = null;
+          if (auth !== undefined) {
+            const authorization = req.getHeader('authorization');
+            if (rate !== undefined && authorization !== '' && !auth.credentials.remembers(authorization)) {
+              const wait = rate.take(identityOfAddress(res.getRemoteAddressAsText()));
+              if (wait > 0) return refuse(res, method, rateLimited(wait), wait);
+              chargedAddress = true;
+            }
+            const refused = httpRefusal(auth, method, req.getUrl(), authorization, who);
+            if (refused !== null) return refuse(res, method, refused);
+          }
+          // (Read through a cast: TypeScript cannot see that httpRefusal filled it.)
+          const principal = who.principal as Principal | null;
+          if (rate !== undefined && !(chargedAddress && principal === null)) {
+            // The address only when the per-client limit needs it: uWS reads it with a
+            // getpeername system call on every request (bench:rate-limit).
+            const identity = !rate.perClient ? 0 : principal !== null ? identityOfName(principal.name) : identityOfAddress(res.getRemoteAddressAsText());
+            const wait = rate.take(identity);
+            if (wait > 0) return refuse(res, method, rateLimited(wait), wait);
           }
         }
         try {

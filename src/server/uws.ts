@@ -13,8 +13,7 @@
 import { createRequire } from 'node:module';
 import type * as UWS from 'uWebSockets.js';
 import { NativeMissingError } from '../errors.ts';
-import { guardRoutes } from './route-guard.ts';
-import type { HttpAuth } from './http-auth.ts';
+import { guardRoutes, type RouteGuard } from './route-guard.ts';
 
 import type { App } from './uws-types.ts';
 
@@ -53,14 +52,15 @@ export interface TlsFiles {
 }
 
 /**
- * Creates an App whose routes answer 500 JSON when a handler throws (route-guard.ts):
- * plaintext, or TLS (uWS `SSLApp`) when `tls` names a certificate.
+ * Creates an App whose routes answer 500 JSON when a handler throws, and check `guard`'s
+ * credentials and rate limits first (route-guard.ts): plaintext, or TLS (uWS `SSLApp`) when
+ * `tls` names a certificate.
  */
-export function createApp(tls?: TlsFiles, auth?: HttpAuth): App {
+export function createApp(tls?: TlsFiles, guard: RouteGuard = {}): App {
   const app = (tls?.certFile ? uws.SSLApp({ cert_file_name: tls.certFile, key_file_name: tls.keyFile }) : uws.App()) as App;
   if (typeof app.close !== 'function') {
     throw new NativeMissingError('this uWebSockets.js build has no App.close(); sabcache needs a build that has it (v20.30 unofficial, or v20.34+)');
   }
-  guardRoutes(app, auth);
+  guardRoutes(app, guard);
   return app;
 }

@@ -20,7 +20,9 @@
  *
  * @module
  */
-import { BadOptionError, ResponseTooLargeError, SabcacheError } from '../errors.ts';
+import { BadOptionError, RateLimitedError, ResponseTooLargeError, SabcacheError, TooManyConnectionsError } from '../errors.ts';
+import { type ConnectionLimiter, REFUSED_ADDRESS, REFUSED_TOTAL } from './connection-limiter.ts';
+import { identityOfAddress, identityOfName, type RateLimiter } from './rate-limiter.ts';
 import { nearestName } from '../util/known-options.ts';
 import { EntryResult, entryTtlSeconds, entryTypeName, entryVersion, VALUE_INTEGER, VALUE_STRING, versionEpoch } from '../commands/entry.ts';
 import { getInto, getSliceInto, ttl } from '../commands/read.ts';
@@ -30,7 +32,7 @@ import { del, expire, incr, persist, type SetOptions, setSlice, setWith } from '
 import type { SharedCache } from '../shared-cache.ts';
 import type { Cors } from './cors.ts';
 import { DeferredFrames } from './deferred-frames.ts';
-import { httpError } from './http-errors.ts';
+import { httpError, httpErrorFrom } from './http-errors.ts';
 import type { Credentials, Principal } from './credentials.ts';
 import { BEARER_PROTOCOL, principalOfHeader, tokenOfProtocols, UNAUTHORIZED, wsRefusal, WWW_AUTHENTICATE } from './http-auth.ts';
 import type { ServingState } from './serving-state.ts';
@@ -74,14 +76,34 @@ const JSON_FIELDS = ['id', 'op', 'key', 'value', 'ttl', 'by', 'ifVersion', 'ifAb
 const enc = new TextEncoder();
 const SHUTTING_DOWN = httpError('SABCACHE_ERR_SHUTTING_DOWN', 'this worker is stopping: connect again');
 
+/** What the upgrade gives a connection. */
+interface Connection {
+  /** Its credential (null without credentials configured). */
+  principal: Principal | null;
+  /** Whom its requests are charged to (rate-limiter.ts): its credential, or its address. */
+  identity: number;
+  /** Its slot in the connection counts (connection-limiter.ts), given back at close. */
+  slot: number;
+}
+
 interface Socket extends WatchSocket {
   end(code?: number, reason?: string): void;
-  /** What the upgrade gave it: its credential (null without credentials configured). */
-  getUserData(): { principal: Principal | null };
+  getUserData(): Connection;
+}
+
+/** Who may connect and how often they may ask (each part optional). */
+export interface WsGuard {
+  /** Users and tokens; null: no credentials configured. */
+  credentials: Credentials | null;
+  /** Rate limits, charged per request. */
+  rate?: RateLimiter;
+  /** Connection limits, checked at the upgrade. */
+  connections?: ConnectionLimiter;
 }
 
 /** Registers `/v1/ws` on `app`. Returns a function that closes every open WebSocket. */
-export function registerWsRoute(app: App, cache: SharedCache, state: ServingState, limits: WsLimits, cors: Cors, credentials: Credentials | null = null): (code: number, reason: string) => void {
+export function registerWsRoute(app: App, cache: SharedCache, state: ServingState, limits: WsLimits, cors: Cors, guard: WsGuard = { credentials: null }): (code: number, reason: string) => void {
+  const { credentials, rate, connections } = guard;
   const cx = cache.commands;
   const requests = new RequestCounter(cx);
   const epoch = versionEpoch(cx);
@@ -111,6 +133,13 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     return credentials === null ? null : current!.getUserData().principal;
   }
 
+  /** The error for a request over the rate limit of its connection's client, or null. */
+  function rateRefusal(): RateLimitedError | null {
+    if (rate === undefined) return null;
+    const wait = rate.take(current!.getUserData().identity);
+    return wait > 0 ? new RateLimitedError(`rate limit exceeded: retry in ${wait} ms`) : null;
+  }
+
   /** Executes one request and writes its response. */
   function execute(r: WsRequest): void {
     requests.count();
@@ -118,6 +147,10 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     if (principal !== null) {
       const refused = wsRefusal(principal, r.op, requestKey(r), (r.flags & FLAG_PREFIX) !== 0);
       if (refused !== null) return writer.error(r.id, refused.code, refused.message);
+    }
+    if (rate !== undefined) {
+      const limited = rateRefusal();
+      if (limited !== null) return writer.error(r.id, limited.code, limited.message);
     }
     try {
       switch (r.op) {
@@ -255,6 +288,10 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
       const refused = wsRefusal(principal, op, r.key, r.prefix === true);
       if (refused !== null) return jsonError(id, refused);
     }
+    if (rate !== undefined) {
+      const limited = rateRefusal();
+      if (limited !== null) return jsonError(id, limited);
+    }
     try {
       const key = r.key;
       switch (op) {
@@ -298,7 +335,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     }
   }
 
-  app.ws<{ principal: Principal | null }>('/v1/ws', {
+  app.ws<Connection>('/v1/ws', {
     compression: uws.DISABLED,
     maxPayloadLength: limits.maxMessageBytes,
     maxBackpressure: limits.maxBackpressureBytes,
@@ -324,12 +361,27 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
         }
         if (token !== '') protocol = `${BEARER_PROTOCOL}${token}`;
       }
-      res.upgrade({ principal }, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
+      const needAddress = connections !== undefined || (rate !== undefined && principal === null);
+      const address = needAddress ? identityOfAddress(res.getRemoteAddressAsText()) : 0;
+      let slot = -1;
+      if (connections !== undefined) {
+        // Counted from here to close: uWS opens the socket within upgrade(), and calls close for every socket it opened.
+        slot = connections.open(address);
+        if (slot === REFUSED_TOTAL || slot === REFUSED_ADDRESS) {
+          const e = httpErrorFrom(new TooManyConnectionsError(slot === REFUSED_TOTAL ? `too many connections (--max-connections ${connections.limits.maxConnections})` : `too many connections from your address (--max-connections-per-address ${connections.limits.maxConnectionsPerAddress})`));
+          res.cork(() => res.writeStatus(e.status).writeHeader('Content-Type', 'application/json').end(e.body, true));
+          return;
+        }
+      }
+      const identity = principal !== null ? identityOfName(principal.name) : address;
+      const connection: Connection = { principal, identity, slot };
+      res.upgrade(connection, req.getHeader('sec-websocket-key'), protocol, req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => { sockets.add(ws); },
     close: (ws) => {
       sockets.delete(ws);
       hub.forget(ws);
+      connections?.close(ws.getUserData().slot);
     },
     drain: (ws) => hub.drained(ws),
     message: (ws, message, isBinary) => {

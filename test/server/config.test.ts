@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { test } from 'node:test';
-import { helpText, OPTIONS, parseConfig } from '../../src/server/config.ts';
+import { helpText, OPTIONS, parseConfig, type ServerConfig } from '../../src/server/config.ts';
 
 test('defaults need no flags and no environment', () => {
   const r = parseConfig([], {});
@@ -13,6 +13,7 @@ test('defaults need no flags and no environment', () => {
       host: '0.0.0.0', port: 7070, respPort: 7379, adminHost: '127.0.0.1', adminPort: 7071, threads: availableParallelism(), memoryBytes: 256 * 1024 ** 2, maxKeyBytes: 1024, maxValueBytes: 1024 ** 2,
       wsMaxMessageBytes: 1024 ** 2 + 65536, wsMaxRequests: 1000, wsMaxBackpressureBytes: 16 * 1024 ** 2, wsIdleTimeoutSeconds: 120, allowedOrigins: [], protectedMode: true, tlsCertFile: '', tlsKeyFile: '', usersFile: '', tokenSecret: '',
       dataDir: '', snapshotIntervalSeconds: 300, snapshotKeep: 2, wal: false, fsync: 'everysec', maxResponseBytes: 1024 ** 2 + 4 * 1024 ** 2, recoverPastGaps: false,
+      rateLimit: 0, rateLimitBurst: 1, rateLimitGlobal: 0, rateLimitGlobalBurst: 1, maxConnections: 10000, maxConnectionsPerAddress: 0,
     },
   });
 });
@@ -40,6 +41,16 @@ test('--max-response-bytes defaults to max-value-bytes + 4 MiB and must leave ro
   const r = parseConfig(['--max-value-bytes', '64kb'], {});
   assert.ok(!r.help && r.config.maxResponseBytes === 64 * 1024 + 4 * 1024 ** 2);
   assert.throws(() => parseConfig(['--max-value-bytes', '64kb', '--max-response-bytes', '64kb'], {}), /at least --max-value-bytes \+ 1024/);
+});
+
+test('rate limits: bursts default to one second of their rate; counts are whole numbers in range', () => {
+  const c = (argv: string[], env: NodeJS.ProcessEnv = {}) => (parseConfig(argv, env) as { config: ServerConfig }).config;
+  assert.deepEqual([c(['--rate-limit', '200']).rateLimitBurst, c(['--rate-limit-global', '5000']).rateLimitGlobalBurst], [200, 5000]);
+  assert.equal(c(['--rate-limit', '200', '--rate-limit-burst', '20']).rateLimitBurst, 20);
+  assert.equal(c([], { SABCACHE_MAX_CONNECTIONS_PER_ADDRESS: '8' }).maxConnectionsPerAddress, 8);
+  for (const argv of [['--rate-limit', '-1'], ['--rate-limit', '1.5'], ['--rate-limit-burst', '0'], ['--max-connections', 'lots']]) {
+    assert.throws(() => parseConfig(argv, {}), (e: SabcacheError) => e.code === 'SABCACHE_ERR_BAD_OPTION' && e.message.includes(argv[0]), argv.join(' '));
+  }
 });
 
 test('--wal is a flag (its variable takes on/off) and needs --data-dir', () => {

@@ -112,3 +112,25 @@ test('RESP: NOAUTH before AUTH, WRONGPASS, NOPERM by role and key pattern, ACL W
   await assert.rejects(svc.set('x', 'v'), /NOPERM/);
   svc.disconnect();
 });
+
+test('clients: HttpClient (token or username/password), WsClient (token as subprotocol) and sabcache-cli (--user, SABCACHE_PASSWORD, SABCACHE_TOKEN)', async () => {
+  const { HttpClient, WsClient } = await import('../../src/client/index.ts');
+  const { runCommand } = await import('../../src/cli/cli-commands.ts');
+  const writer = new HttpClient({ url: srv.base, username: 'writer', password: 'w-pass' });
+  await writer.set('w:client', 'v1');
+  await assert.rejects(writer.set('elsewhere', 'v'), (e: { code: string }) => e.code === 'SABCACHE_ERR_FORBIDDEN');
+  const byToken = new HttpClient({ url: srv.base, token: token({ sub: 'svc', role: 'read' }) });
+  assert.equal(await byToken.get('w:client'), 'v1');
+  await assert.rejects(new HttpClient(srv.base).get('w:client'), (e: { code: string }) => e.code === 'SABCACHE_ERR_UNAUTHORIZED');
+  assert.throws(() => new HttpClient({ url: srv.base, username: 'x' }), (e: { code: string }) => e.code === 'SABCACHE_ERR_BAD_OPTION');
+  const ws = await WsClient.connect({ url: `ws://127.0.0.1:${srv.port}/v1/ws`, WebSocket: WebSocket as never, token: token({ sub: 'svc', role: 'read' }), reconnect: false });
+  assert.equal(await ws.get('w:client'), 'v1');
+  await assert.rejects(ws.set('w:client', 'v2'), (e: { code: string }) => e.code === 'SABCACHE_ERR_FORBIDDEN');
+  ws.close();
+  await assert.rejects(WsClient.connect({ url: `ws://127.0.0.1:${srv.port}/v1/ws`, WebSocket: WebSocket as never, token: 'not-a-token', reconnect: false }));
+  const d = { url: srv.base, adminUrl: srv.admin };
+  assert.equal((await runCommand(['get', 'w:client', '--user', 'reader'], { ...d, password: 'r-pass' })).text, 'v1');
+  assert.equal((await runCommand(['get', 'w:client', '--user', 'reader'], d)).code, 2, 'a user without SABCACHE_PASSWORD');
+  assert.equal((await runCommand(['stats'], { ...d, token: token({ sub: 'ops', role: 'admin' }) })).code, 0);
+  assert.equal((await runCommand(['get', 'w:client'], d)).code, 2, 'no credential: the 401 is an error');
+});

@@ -1,0 +1,135 @@
+/**
+ * Connection limits shared by every server thread (`--max-connections`,
+ * `--max-connections-per-address`): one count of open connections, and one count per client
+ * address in a table of cells (limit-words.ts), all in the shared limits buffer, changed
+ * with atomic adds so that every thread sees one total.
+ *
+ * A connection is counted when it opens and uncounted when it closes, on the ports whose
+ * connections the server sees open and close: RESP (`node:net`) and WebSocket (uWS's
+ * `upgrade`/`close`). Plain HTTP connections are not counted: the uWebSockets.js build this
+ * project loads gives JavaScript no event when an HTTP connection opens or closes, nor
+ * anything that tells one connection from another (its peer port, a stable response
+ * object), so they cannot be counted from here; uWS closes an idle HTTP connection after 10
+ * seconds itself.
+ *
+ * @module
+ */
+import {
+  CONN_CELL_BITS,
+  CONN_CELLS,
+  HEADER_OPEN_CONNECTIONS,
+  HEADER_REFUSED_ADDRESS_CONNECTIONS,
+  HEADER_REFUSED_CONNECTIONS,
+  type LimitsViews,
+  limitsViews,
+  PROBES,
+} from './limit-words.ts';
+
+/** Connection limit settings (0 = that limit is off). */
+export interface ConnectionLimits {
+  /** Connections open at once on the counted ports, every thread together; 0 = off. */
+  maxConnections: number;
+  /** Connections open at once from one address; 0 = off. */
+  maxConnectionsPerAddress: number;
+}
+
+/** {@link ConnectionLimiter.open}'s answer for a connection past `--max-connections`. */
+export const REFUSED_TOTAL = -1;
+/** {@link ConnectionLimiter.open}'s answer for a connection past `--max-connections-per-address`. */
+export const REFUSED_ADDRESS = -2;
+/** {@link ConnectionLimiter.open}'s answer for a connection counted in the total only (no per-address limit). */
+export const NO_CELL = -3;
+
+const CONN_MASK = CONN_CELLS - 1;
+
+/** One thread's view of the shared connection counts. */
+export class ConnectionLimiter {
+  private readonly v: LimitsViews;
+
+  /**
+   * @param buffer the shared limits buffer (limit-words.ts createLimitsBuffer)
+   * @param limits the settings; every thread must use the same ones
+   */
+  constructor(buffer: SharedArrayBuffer, readonly limits: ConnectionLimits) {
+    this.v = limitsViews(buffer);
+  }
+
+  /**
+   * Counts a new connection from the address `identity` (rate-limiter.ts
+   * `identityOfAddressText`). Returns a slot (≥ 0, or {@link NO_CELL}) to give back to
+   * {@link close} when it closes, or {@link REFUSED_TOTAL} / {@link REFUSED_ADDRESS} when it
+   * is over a limit (then nothing stays counted, and it must not be passed to close).
+   */
+  open(identity: number): number {
+    const header = this.v.header;
+    // Add first, then compare: a check before the add would let two threads both see
+    // room for one and both take it.
+    const total = Atomics.add(header, HEADER_OPEN_CONNECTIONS, 1) + 1;
+    if (this.limits.maxConnections > 0 && total > this.limits.maxConnections) {
+      Atomics.sub(header, HEADER_OPEN_CONNECTIONS, 1);
+      Atomics.add(header, HEADER_REFUSED_CONNECTIONS, 1);
+      return REFUSED_TOTAL;
+    }
+    if (this.limits.maxConnectionsPerAddress <= 0) return NO_CELL;
+    const cell = this.cellOf(identity);
+    // As above: add, then compare.
+    if (Atomics.add(this.v.connCounts, cell, 1) + 1 > this.limits.maxConnectionsPerAddress) {
+      Atomics.sub(this.v.connCounts, cell, 1);
+      Atomics.sub(header, HEADER_OPEN_CONNECTIONS, 1);
+      Atomics.add(header, HEADER_REFUSED_ADDRESS_CONNECTIONS, 1);
+      return REFUSED_ADDRESS;
+    }
+    return cell;
+  }
+
+  /** Uncounts a connection {@link open} counted (its slot). */
+  close(slot: number): void {
+    if (slot < 0 && slot !== NO_CELL) return;
+    Atomics.sub(this.v.header, HEADER_OPEN_CONNECTIONS, 1);
+    // The cell the connection was counted in, not a new lookup: its owner may have changed.
+    if (slot >= 0) Atomics.sub(this.v.connCounts, slot, 1);
+  }
+
+  /**
+   * The cell of `identity`: the one it owns among its probes, or a free one (count 0) it
+   * claims, or (every probe in use by another address) its home cell, shared: sharing can
+   * only refuse more, never let more through.
+   */
+  private cellOf(identity: number): number {
+    const tags = this.v.connTags;
+    const counts = this.v.connCounts;
+    const home = Math.imul(identity, 0x85ebca6b) >>> (32 - CONN_CELL_BITS); // the top bits of a multiplicative hash
+    for (let p = 0; p < PROBES; p++) {
+      const i = (home + p) & CONN_MASK;
+      if (Atomics.load(tags, i) === (identity | 0)) return i;
+    }
+    for (let p = 0; p < PROBES; p++) {
+      const i = (home + p) & CONN_MASK;
+      const owner = Atomics.load(tags, i);
+      // Claimed by another thread for this address since the first pass: it is ours too.
+      if (owner === (identity | 0)) return i;
+      if (owner === 0 || Atomics.load(counts, i) === 0) {
+        // Compare-and-swap on the tag: of two addresses claiming one free cell at once, one
+        // wins and the other probes on. A connection of the old owner counted in between
+        // stays in this cell's count (and is uncounted from it): the new owner is at worst
+        // refused one connection early.
+        const seen = Atomics.compareExchange(tags, i, owner, identity | 0);
+        if (seen === owner || seen === (identity | 0)) return i;
+      }
+    }
+    return home;
+  }
+
+  /** Connections open on the counted ports, every thread. */
+  openConnections(): number {
+    return Atomics.load(this.v.header, HEADER_OPEN_CONNECTIONS);
+  }
+
+  /** Connections refused so far: by the total limit, and by the per-address one. */
+  refused(): { total: number; perAddress: number } {
+    return {
+      total: Atomics.load(this.v.header, HEADER_REFUSED_CONNECTIONS),
+      perAddress: Atomics.load(this.v.header, HEADER_REFUSED_ADDRESS_CONNECTIONS),
+    };
+  }
+}
