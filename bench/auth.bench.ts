@@ -1,8 +1,10 @@
 /**
  * What credentials cost: the same build with no credentials against one with a users file
  * and a token secret, each client authenticated. HTTP GET with Basic and with Bearer on
- * every request (wrk, 64 keep-alive connections), RESP GET at -P 16 (redis-benchmark
- * --user/-a: one AUTH per connection, then every command checked by role). One server
+ * every request (wrk, 64 keep-alive connections), WebSocket GET at depth 16 (bench:ws's
+ * generator, 50 connections, the Bearer header at the upgrade, then every request checked by
+ * role), RESP GET at -P 16 (redis-benchmark --user/-a: one AUTH per connection, then every
+ * command checked by role). One server
  * thread each on the servers' core, the load on the other, both servers up at once, every
  * cell against both in alternating order each round.
  *
@@ -57,6 +59,14 @@ function httpGet(t: Target, header: string): number {
   return Number(/Requests\/sec:\s+([\d.]+)/.exec(out)![1]);
 }
 
+function wsGet(t: Target): number {
+  const [cmd, ...pin] = onLoadCpu([process.execPath]);
+  const out = execFileSync(cmd, [...pin, '--import', 'tsx', 'bench/fixtures/ws-load.ts', `ws://127.0.0.1:${t.port}/v1/ws`, 'get', '16', '50', String(SECONDS), String(KEYS), ...(t.auth ? [BEARER] : [])], { encoding: 'utf8' });
+  const r = JSON.parse(out.trim().split('\n').at(-1)!) as { opsPerSecond: number; errors: number };
+  if (r.errors) throw new Error(`WebSocket cell answered ${r.errors} errors`);
+  return r.opsPerSecond;
+}
+
 function respGet(t: Target): number {
   const [c, ...args] = onLoadCpu(['redis-benchmark', '-h', '127.0.0.1', '-p', String(t.respPort), ...(t.auth ? ['--user', 'app', '-a', 'app-pass'] : []), '-t', 'get', '-P', '16', '-c', '50', '-d', '100', '-r', String(KEYS), '-n', String(REQUESTS), '--csv']);
   const out = execFileSync(c, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
@@ -66,6 +76,7 @@ function respGet(t: Target): number {
 const cells: Record<string, (t: Target) => number> = {
   'HTTP GET, Basic': (t) => httpGet(t, BASIC),
   'HTTP GET, Bearer': (t) => httpGet(t, BEARER),
+  'WebSocket GET, depth 16': wsGet,
   'RESP GET -P 16': respGet,
 };
 let results: Record<string, { a: number[]; b: number[] }> = {};

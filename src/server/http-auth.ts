@@ -33,9 +33,7 @@ export const BEARER_PROTOCOL = 'sabcache.bearer.';
 
 /** The principal of an `Authorization` header's value, or null (none, malformed or wrong). */
 export function principalOfHeader(credentials: Credentials, authorization: string): Principal | null {
-  if (authorization.startsWith('Bearer ')) return credentials.checkToken(authorization.slice(7).trim());
-  if (authorization.startsWith('Basic ')) return credentials.checkBasic(authorization.slice(6).trim());
-  return null;
+  return credentials.checkAuthorization(authorization);
 }
 
 /** The token a WebSocket upgrade offers as a subprotocol (see the module comment), or ''. */

@@ -128,15 +128,18 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   const decoder = new TextDecoder();
 
 
+  /** What the upgrade gave the connection being served (read once per message: getUserData crosses into uWS). */
+  let currentConnection: Connection | undefined;
+
   /** The credential of the connection being served (null without credentials configured). */
   function principalOfCurrent(): Principal | null {
-    return credentials === null ? null : current!.getUserData().principal;
+    return credentials === null ? null : currentConnection!.principal;
   }
 
   /** The error for a request over the rate limit of its connection's client, or null. */
   function rateRefusal(): RateLimitedError | null {
     if (rate === undefined) return null;
-    const wait = rate.take(current!.getUserData().identity);
+    const wait = rate.take(currentConnection!.identity);
     return wait > 0 ? new RateLimitedError(`rate limit exceeded: retry in ${wait} ms`) : null;
   }
 
@@ -145,7 +148,8 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     requests.count();
     const principal = principalOfCurrent();
     if (principal !== null) {
-      const refused = wsRefusal(principal, r.op, requestKey(r), (r.flags & FLAG_PREFIX) !== 0);
+      // The key is decoded only for a credential with key patterns (the common one has none).
+      const refused = wsRefusal(principal, r.op, principal.keys === null ? '' : requestKey(r), (r.flags & FLAG_PREFIX) !== 0);
       if (refused !== null) return writer.error(r.id, refused.code, refused.message);
     }
     if (rate !== undefined) {
@@ -402,6 +406,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   /** Handles one message: runs its requests and sends (or defers) one answer. */
   function onMessage(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
     current = ws;
+    currentConnection = credentials !== null || rate !== undefined ? ws.getUserData() : undefined;
     if (!isBinary) {
       const text = executeJson(Buffer.from(message).toString('utf8'));
       return state.afterDurable(() => {

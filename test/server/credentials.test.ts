@@ -82,3 +82,21 @@ test('HTTP Basic: the encoded user:password, remembered by its text once it was 
   assert.equal(c.checkBasic(enc('no-colon')), null);
   assert.equal(c.checkBasic('!!!'), null);
 });
+
+test('Authorization headers: Bearer and Basic; the last good one is remembered, a token only until it expires', () => {
+  let now = Date.UTC(2026, 11, 6);
+  const c = new Credentials(parseUsers(users(), 'test'), SECRET, () => now);
+  const token = jwt.sign({ sub: 'svc', role: 'write', exp: Math.floor(now / 1000) + 60 }, SECRET, { algorithm: 'HS256' });
+  const bearer = `Bearer ${token}`;
+  assert.equal(c.checkAuthorization(bearer)?.name, 'svc');
+  assert.ok(c.remembers(bearer));
+  assert.equal(c.checkAuthorization(bearer)?.name, 'svc', 'again: the remembered one');
+  const basic = `Basic ${Buffer.from('app:a-pass').toString('base64')}`;
+  assert.equal(c.checkAuthorization(basic)?.name, 'app');
+  assert.equal(c.checkAuthorization(bearer)?.name, 'svc', 'another header in between');
+  now += 61_000;
+  assert.equal(c.checkAuthorization(bearer), null, 'expired, though it was the last one checked');
+  assert.equal(c.checkAuthorization(`Basic ${Buffer.from('app:wrong').toString('base64')}`), null);
+  assert.equal(c.checkAuthorization('Digest abc'), null);
+  assert.equal(c.checkAuthorization(basic)?.name, 'app');
+});
