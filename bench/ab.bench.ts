@@ -18,8 +18,8 @@
  *
  * Run: BENCH_A=/path/to/checkout-A [BENCH_B=.] npm run bench:ab   (each a checkout with
  * node_modules; B defaults to this one). Env: BENCH_ROUNDS (default 9), BENCH_SECONDS (per
- * cell, default 3), BENCH_KINDS (default http-get,http-put,ws-get,ws-set; also inproc-get,
- * inproc-set), BENCH_OUT (results name, default ab). Results: bench/results/$BENCH_OUT.{md,json}.
+ * cell, default 3), BENCH_KINDS (default http-get,http-put,ws-get,ws-set; also resp-get:
+ * redis-benchmark GET -P 16, 50 connections; inproc-get, inproc-set), BENCH_OUT (results name, default ab). Results: bench/results/$BENCH_OUT.{md,json}.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -43,12 +43,16 @@ const commit = (dir: string): string => execFileSync('git', ['-C', dir, 'log', '
 /** `--resp-port 0` for a checkout that has the flag (an older one refuses it). */
 const noRespPort = (dir: string): string[] => (existsSync(`${dir}/src/server/resp-server.ts`) ? ['--resp-port', '0'] : []);
 
-interface Server { dir: string; label: string; proc: ChildProcess; port: number }
+interface Server { dir: string; label: string; proc: ChildProcess; port: number; respPort: number }
+
+/** RESP requests per resp-get cell (about BENCH_SECONDS at this machine's rate). */
+const RESP_REQUESTS = SECONDS * 150_000;
 
 async function startServer(dir: string, label: string): Promise<Server> {
   const port = await freePort();
   const adminPort = await freePort();
-  const [cmd, ...args] = onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), ...noRespPort(dir), '--threads', '1', '--memory', '256mb']);
+  const respPort = kinds.some((k) => k.startsWith('resp-')) ? await freePort() : 0;
+  const [cmd, ...args] = onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), ...(respPort ? ['--resp-port', String(respPort)] : noRespPort(dir)), '--threads', '1', '--memory', '256mb']);
   const proc = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
@@ -61,7 +65,7 @@ async function startServer(dir: string, label: string): Promise<Server> {
   for (let i = 0; i < KEYS; i += 100) {
     await Promise.all(Array.from({ length: 100 }, (_, j) => fetch(`http://127.0.0.1:${port}/v1/kv/key:${String(i + j).padStart(12, '0')}`, { method: 'PUT', body: value })));
   }
-  return { dir, label, proc, port };
+  return { dir, label, proc, port, respPort };
 }
 
 /** CPU seconds the process has used (all its threads), from /proc/PID/stat. */
@@ -80,7 +84,12 @@ function cell(s: Server, kind: string): { rate: number; cpuMicros: number } {
   const cpu0 = cpuSeconds(s.proc.pid!);
   let rate: number;
   let requests: number;
-  if (kind === 'http-get' || kind === 'http-put') {
+  if (kind === 'resp-get') {
+    const [cmd, ...args] = onLoadCpu(['redis-benchmark', '-h', '127.0.0.1', '-p', String(s.respPort), '-t', 'get', '-P', '16', '-c', '50', '-d', '100', '-r', String(KEYS), '-n', String(RESP_REQUESTS), '--csv']);
+    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    rate = Number(JSON.parse(`[${out.split('\n').find((l) => l.startsWith('"GET"'))!}]`)[1]);
+    requests = RESP_REQUESTS;
+  } else if (kind === 'http-get' || kind === 'http-put') {
     const [cmd, ...args] = onLoadCpu(['wrk', '-t1', `-c${CONNECTIONS_HTTP}`, `-d${SECONDS}s`, '-s', `bench/wrk/${kind === 'http-get' ? 'get' : 'put'}-keys.lua`, `http://127.0.0.1:${s.port}`]);
     const out = execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SABCACHE_BENCH_KEYS: String(KEYS) } });
     if (/Non-2xx or 3xx responses: (\d+)/.test(out)) throw new Error(`${s.label} answered non-2xx: ${out}`);

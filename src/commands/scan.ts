@@ -115,7 +115,7 @@ export function sampleExpiry(cx: CommandContext, count: number): ExpirySample {
   let expiring = 0;
   let totalMs = 0;
   for (const k of keys) {
-    if (!t.has(k, r)) continue;
+    if (!t.peek(k, r)) continue; // not a read: no hit counted, no frequency bumped
     sampled++;
     if (r.expireAt === 0) continue;
     expiring++;

@@ -21,7 +21,8 @@ import type { SnapshotStats } from '../persist/snapshotter.ts';
 import type { SnapshotWritten } from '../persist/snapshot-files.ts';
 import type { CacheStats, SharedCache } from '../shared-cache.ts';
 import { ForbiddenOriginError } from '../errors.ts';
-import { httpError, httpErrorFrom, NOT_FOUND_ROUTE } from './http-errors.ts';
+import { httpError, httpErrorFrom, NOT_FOUND_ROUTE, stringifyError } from './http-errors.ts';
+import type { LatencySummary } from './latency-stats.ts';
 import type { App, HttpRequest, HttpResponse } from './uws-types.ts';
 
 const num = { type: 'number' } as const;
@@ -53,6 +54,10 @@ const stringifyStats = fastJson({
       type: 'object',
       properties: { openConnections: num, refusedConnections: num, refusedConnectionsPerAddress: num, rateLimited: num, rateLimitedGlobal: num, rateCellsShared: num },
     },
+    latency: {
+      type: 'object',
+      additionalProperties: { type: 'object', additionalProperties: { type: 'object', properties: { count: num, p50Us: num, p99Us: num, p999Us: num } } },
+    },
   },
 });
 
@@ -81,6 +86,8 @@ export interface ServerStats extends CacheStats {
   persistence?: SnapshotStats & { dataDir: string; /** WAL gaps the last start recovered past (`--recover-past-gaps`). */ walGaps: number; wal: boolean; fsync: string; walBytes: number; walSequence: number; walLagRecords: number };
   /** Rate and connection limits. */
   limits?: LimitsStats;
+  /** Operations and their latency quantiles (µs), by protocol then class (latency-stats.ts): `{ http: { read: { count, p50Us, p99Us, p999Us } } }`. */
+  latency?: Record<string, Record<string, LatencySummary>>;
 }
 
 function json(res: HttpResponse, status: string, body: string): void {
@@ -92,7 +99,9 @@ function json(res: HttpResponse, status: string, body: string): void {
 /** What the admin port can ask of the engine. */
 export interface AdminActions {
   /** Figures the engine adds to the stats. */
-  extraStats(): { serverThreads: number; uptimeSeconds: number; persistence?: ServerStats['persistence']; limits?: LimitsStats };
+  extraStats(): { serverThreads: number; uptimeSeconds: number; persistence?: ServerStats['persistence']; limits?: LimitsStats; latency?: ServerStats['latency'] };
+  /** The `/metrics` text: Prometheus's exposition format, or OpenMetrics (prometheus.ts); undefined: no such route. */
+  metrics?: (openMetrics: boolean) => Promise<string>;
   /** Writes a snapshot now; undefined without a data dir. */
   snapshot(): Promise<SnapshotWritten> | undefined;
   /** Runs `fn` once the main thread's changes are as durable as `--fsync` promises. */
@@ -169,11 +178,29 @@ export function registerAdminRoutes(app: App, cache: SharedCache, actions: Admin
       },
     );
   });
+  if (actions.metrics) {
+    const metrics = actions.metrics;
+    app.get('/metrics', (res, req) => {
+      // OpenMetrics when the scraper asks for it (Prometheus sends it first in Accept).
+      const openMetrics = req.getHeader('accept').includes('application/openmetrics-text');
+      let aborted = false;
+      res.onAborted(() => { aborted = true; });
+      metrics(openMetrics).then((text) => {
+        if (aborted) return;
+        res.cork(() => res.writeStatus('200 OK')
+          .writeHeader('Content-Type', openMetrics ? 'application/openmetrics-text; version=1.0.0; charset=utf-8' : 'text/plain; version=0.0.4; charset=utf-8')
+          .writeHeader('Cache-Control', 'no-store').end(text));
+      }, (e: Error) => {
+        console.error('sabcache: /metrics failed:', e);
+        if (!aborted) json(res, '500 Internal Server Error', stringifyError({ error: { code: 'SABCACHE_ERR_INTERNAL', message: 'metrics failed' } }));
+      });
+    });
+  }
   app.get('/v1/stats', (res) => {
     const stats: ServerStats = { ...cache.stats(), ...actions.extraStats() };
     json(res, '200 OK', stringifyStats(stats));
   });
-  for (const path of ['/healthz', '/readyz', '/v1/stats']) {
+  for (const path of ['/healthz', '/readyz', '/v1/stats', '/metrics']) {
     app.any(path, (res) => {
       const e = httpError('SABCACHE_ERR_METHOD_NOT_ALLOWED', 'allowed methods: GET');
       res.cork(() => res.writeStatus(e.status).writeHeader('Allow', 'GET').writeHeader('Content-Type', 'application/json').end(e.body));

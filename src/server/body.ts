@@ -6,6 +6,7 @@
 import { BadRequestError, SabcacheError, ValueTooLargeError } from '../errors.ts';
 import { type HttpError, httpErrorFrom } from './http-errors.ts';
 import type { ServingState } from './serving-state.ts';
+import type { PendingTiming } from './thread-metrics.ts';
 import type { HttpResponse } from './uws-types.ts';
 import { APPLICATION_JSON, CONTENT_TYPE } from './wire-strings.ts';
 
@@ -20,9 +21,12 @@ export function sendError(res: HttpResponse, e: HttpError, closeConnection: bool
  */
 export class AsyncAnswer {
   private done = false;
+  /** The request's timing, recorded when it is answered (thread-metrics.ts); null when not timed. */
+  private readonly timing: PendingTiming | null;
 
   constructor(private readonly res: HttpResponse, private readonly state: ServingState) {
     state.inFlight++;
+    this.timing = state.metrics?.httpDefer() ?? null;
     res.onAborted(() => this.settle());
   }
 
@@ -36,6 +40,7 @@ export class AsyncAnswer {
   /** Writes the answer with `write` (corked), unless the client is gone or it was answered. */
   send(write: (res: HttpResponse, close: boolean) => void, closeConnection = false): void {
     if (!this.settle()) return;
+    if (this.timing !== null) this.state.metrics!.httpAnswered(this.timing);
     const close = closeConnection || this.state.draining;
     // Answers written outside the handler's synchronous part must be corked.
     this.res.cork(() => write(this.res, close));

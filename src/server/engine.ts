@@ -26,6 +26,10 @@ import { type LimitsStats, registerAdminRoutes, type ServerStats } from './admin
 import { credentialsOf, rateLimitsOf, type ServerConfig, tlsFilesOf } from './config.ts';
 import { ConnectionLimiter } from './connection-limiter.ts';
 import { createLimitsBuffer } from './limit-words.ts';
+import { latencySummaries } from './latency-stats.ts';
+import { createMetricsBuffer } from './metrics-words.ts';
+import { MetricsEndpoint } from './prometheus.ts';
+import type { CacheStats } from '../shared-cache.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { type App, createApp, uws, type us_listen_socket } from './uws.ts';
 
@@ -102,8 +106,15 @@ export class Server {
   private mainWal: WalWriter | undefined;
   /** Rate and connection limits every worker enforces (limit-words.ts); kept across worker restarts. */
   private readonly limitsBuffer = createLimitsBuffer();
+  /** Every worker's latency histograms (metrics-words.ts), a slot each; kept across worker restarts. */
+  private readonly metricsBuffer: SharedArrayBuffer;
+  /** `/metrics` (prometheus.ts). */
+  private readonly metricsEndpoint: MetricsEndpoint;
 
   private constructor(readonly config: ServerConfig, private readonly log: (line: string) => void) {
+    this.metricsBuffer = createMetricsBuffer(config.threads);
+    const sources = { stats: (): ServerStats => ({ ...this.cache.stats(), ...this.extraStats() }), metricsBuffer: this.metricsBuffer };
+    this.metricsEndpoint = new MetricsEndpoint(sources);
     this.cache = SharedCache.create({
       memoryBytes: config.memoryBytes, maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes,
       // The seeds of the snapshot recover() will load: it then fills the index in order.
@@ -114,12 +125,8 @@ export class Server {
     this.adminProtected = config.protectedMode && !credentials.configured;
     this.admin = createApp(tlsFilesOf(config), { auth: credentials.configured ? { credentials, admin: true } : undefined });
     registerAdminRoutes(this.admin, this.cache, {
-      extraStats: () => ({
-        serverThreads: this.slots.filter(Boolean).length,
-        uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
-        persistence: this.persistenceStats(),
-        limits: this.limitsStats(),
-      }),
+      extraStats: () => this.extraStats(),
+      metrics: (openMetrics) => this.metricsEndpoint.scrape(openMetrics),
       snapshot: () => this.snapshotter?.snapshot(),
       afterDurable: (fn) => (this.mainWal ? this.mainWal.whenDurable(fn) : fn()),
       restartWorker: (index) => this.restartWorker(index),
@@ -130,6 +137,17 @@ export class Server {
       }),
       injectFault: process.env.SABCACHE_FAULT_INJECTION === '1' ? (index) => this.injectFault(index) : undefined,
     });
+  }
+
+  /** What the server adds to the cache's stats (`/v1/stats`, `/metrics`). */
+  private extraStats(): Omit<ServerStats, keyof CacheStats> {
+    return {
+      serverThreads: this.slots.filter(Boolean).length,
+      uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
+      persistence: this.persistenceStats(),
+      limits: this.limitsStats(),
+      latency: latencySummaries(this.metricsBuffer),
+    };
   }
 
   /** Figures of the rate and connection limits for `/v1/stats`, every thread. */
@@ -265,7 +283,7 @@ export class Server {
   /** Starts worker `index` and resolves when it listens. */
   private startWorker(index: number): Promise<void> {
     const entry = siblingModule('../../workers/server-worker', import.meta.url);
-    const worker = spawnWorker(entry, { workerData: { handle: this.cache.handle, config: this.config, index, lastSaveSeconds: this.lastSaveSeconds, limitsBuffer: this.limitsBuffer } });
+    const worker = spawnWorker(entry, { workerData: { handle: this.cache.handle, config: this.config, index, lastSaveSeconds: this.lastSaveSeconds, limitsBuffer: this.limitsBuffer, metricsBuffer: this.metricsBuffer } });
     const slot: Slot = { worker, threadId: worker.threadId, crashes: this.slots[index]?.crashes ?? 0, listening: false };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {

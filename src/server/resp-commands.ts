@@ -23,6 +23,7 @@ import { SabcacheError } from '../errors.ts';
 import type { RespParser } from '../protocol/resp-parser.ts';
 import { globPrefix, globRegExp } from './redis-glob.ts';
 import { commandNeed, refusal } from './resp-acl.ts';
+import { CLASS_BATCH, CLASS_OTHER, CLASS_READ, CLASS_WRITE } from './metrics-words.ts';
 import { allows } from './credentials.ts';
 import { ACL, AUTH, BGSAVE, CLIENT, HELLO, infoText, PING, SAVE, SUBSCRIBE, SUBSCRIBED_CONTEXT, UNSUBSCRIBE } from './resp-connection-commands.ts';
 import { type Handler, intArg, lower, NOT_INTEGER, type RespContext, SYNTAX, upper } from './resp-context.ts';
@@ -440,13 +441,20 @@ export const COMMANDS = new Map<string, Command>([
  * without making a string of it (see {@link findCommand}).
  */
 /** A command as the dispatch finds it: its name's bytes and text, and what it needs of a credential (resp-acl.ts). */
-interface CommandEntry { name: Uint8Array; cmd: Command; text: string; need: ReturnType<typeof commandNeed> }
+interface CommandEntry { name: Uint8Array; cmd: Command; text: string; need: ReturnType<typeof commandNeed>; cls: number }
+
+/** A command's metrics class (metrics-words.ts): what its credential needs, batches and keyspace walks apart. */
+function classOfCommand(name: string, need: ReturnType<typeof commandNeed>): number {
+  if (name === 'mget' || name === 'mset' || name === 'msetnx' || name === 'scan' || name === 'keys') return CLASS_BATCH;
+  return need === 'read' ? CLASS_READ : need === 'write' ? CLASS_WRITE : CLASS_OTHER;
+}
 const BY_NAME_HASH = new Map<number, CommandEntry[]>();
 for (const [name, cmd] of COMMANDS) {
   const bytes = Buffer.from(name, 'latin1');
   const h = nameHash(bytes, 0, bytes.length);
   const list = BY_NAME_HASH.get(h) ?? [];
-  list.push({ name: bytes, cmd, text: name, need: commandNeed(name) });
+  const need = commandNeed(name);
+  list.push({ name: bytes, cmd, text: name, need, cls: classOfCommand(name, need) });
   BY_NAME_HASH.set(h, list);
 }
 
@@ -478,9 +486,16 @@ function findCommand(src: Uint8Array, start: number, len: number): CommandEntry 
  * Runs the command the parser holds (after {@link RespParser.nextCommand}) and writes its
  * reply: the hot commands straight from the received bytes, the others through
  * {@link runCommand}. Never throws: a command layer error becomes Redis's error reply.
+ * Returns the command's metrics class (metrics-words.ts; CLASS_OTHER for an unknown one).
  */
-export function runParsed(c: RespContext, p: RespParser): void {
+export function runParsed(c: RespContext, p: RespParser): number {
   const e = findCommand(p.bytes, p.argStart(0), p.argLength(0));
+  dispatch(c, p, e);
+  return e === undefined ? CLASS_OTHER : e.cls;
+}
+
+/** {@link runParsed}'s work, for the command `e` found (undefined: not a known name). */
+function dispatch(c: RespContext, p: RespParser, e: CommandEntry | undefined): void {
   const checked = c.server.credentials !== null && e !== undefined;
   if (checked) {
     // With credentials configured, every command is checked (resp-acl.ts) before it runs.

@@ -31,8 +31,12 @@ export function infoText(c: RespContext, section: string): string {
     stats: [`total_commands_processed:${c.server.commandsProcessed()}`, `rejected_auth:${c.server.authFailures()}`, `rejected_connections:${c.server.rejectedConnections()}`, `rejected_rate_limit:${c.server.rejectedRateLimit()}`, `instantaneous_ops_per_sec:${c.server.opsPerSecond()}`, `keyspace_hits:${s.hits}`, `keyspace_misses:${s.misses}`, `evicted_keys:${s.evictions}`, `expired_keys:${s.expired}`],
     persistence: ['loading:0', `rdb_last_save_time:${c.server.saves.lastSaveSeconds()}`],
     keyspace: s.items > 0 ? [keyspaceLine(c, s.items)] : [],
+    // Redis 7's latencystats, by protocol and operation class instead of by command (latency-stats.ts).
+    latencystats: Object.entries(c.server.latency()).flatMap(([protocol, byClass]) => Object.entries(byClass).map(([cls, l]) =>
+      `latency_percentiles_usec_${protocol}_${cls}:p50=${l.p50Us.toFixed(3)},p99=${l.p99Us.toFixed(3)},p99.9=${l.p999Us.toFixed(3)}`)),
   };
-  const names = section === '' || section === 'all' || section === 'everything' || section === 'default' ? Object.keys(parts) : [section];
+  // As Redis: latencystats only when asked for, or with all / everything.
+  const names = section === '' || section === 'default' ? Object.keys(parts).filter((n) => n !== 'latencystats') : section === 'all' || section === 'everything' ? Object.keys(parts) : [section];
   return names.filter((n) => parts[n]).map((n) => `# ${n[0].toUpperCase()}${n.slice(1)}\r\n${parts[n].join('\r\n')}\r\n`).join('\r\n');
 }
 

@@ -9,6 +9,7 @@ import type { RespWriter } from '../protocol/resp-writer.ts';
 import type { Credentials, Principal } from './credentials.ts';
 import type { PubSubConnection, RespPubSub } from './resp-pubsub.ts';
 import type { SaveRequester } from './save-messages.ts';
+import type { LatencySummary } from './latency-stats.ts';
 
 /** One connection's state, as its commands see it. */
 export interface RespSession {
@@ -72,6 +73,8 @@ export interface RespServerInfo {
   rejectedConnections(): number;
   /** Requests refused by the rate limits, every thread and protocol (INFO rejected_rate_limit). */
   rejectedRateLimit(): number;
+  /** Latency quantiles by protocol and class, every thread (INFO latencystats; latency-stats.ts). */
+  latency(): Record<string, Record<string, LatencySummary>>;
 }
 
 /** A command's handler: `argv[0]` is its name. */

@@ -34,6 +34,8 @@ import type { TlsFiles } from './uws.ts';
 import type { Credentials } from './credentials.ts';
 import { type ConnectionLimiter, REFUSED_TOTAL, REFUSED_ADDRESS } from './connection-limiter.ts';
 import { identityOfAddressText, identityOfName, type RateLimiter } from './rate-limiter.ts';
+import { PROTOCOL_RESP } from './metrics-words.ts';
+import { latencySummaries } from './latency-stats.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -52,12 +54,14 @@ const MAX_CLIENTS = '-ERR max number of clients reached\r\n';
 /** The same past `--max-connections-per-address` (Redis has no such limit; the words follow its). */
 const MAX_CLIENTS_PER_ADDRESS = '-ERR max number of clients from this address reached\r\n';
 
-/** Limits of the RESP port beyond the protocol's own (each optional). */
+/** Limits of the RESP port beyond the protocol's own, and its metrics (each optional). */
 export interface RespGuard {
   /** Rate limits, charged per command. */
   rate?: RateLimiter;
   /** Connection limits, checked when a connection opens. */
   connections?: ConnectionLimiter;
+  /** Every worker's latency histograms (metrics-words.ts), for INFO latencystats. */
+  metricsBuffer?: SharedArrayBuffer;
 }
 
 /** A worker's RESP listener. */
@@ -76,7 +80,7 @@ export interface RespListener {
  * @throws the socket's error (EADDRINUSE, …) when it cannot listen.
  */
 export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number, tls?: TlsFiles, credentials: Credentials | null = null, guard: RespGuard = {}): Promise<RespListener> {
-  const { rate, connections } = guard;
+  const { rate, connections, metricsBuffer } = guard;
   const { createReuseportFd, closeFd } = require('node-unix-socket') as { createReuseportFd(port: number, host: string): number; closeFd(fd: number): void };
   const limits: RespLimits = { maxBulkBytes: maxValueBytes, maxArgs: RESP_MAX_ARGS, maxInlineBytes: RESP_MAX_INLINE_BYTES };
   const sockets = new Set<Socket>();
@@ -113,12 +117,15 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       const r = connections?.refused();
       return r ? r.total + r.perAddress : 0;
     },
+    latency: () => (metricsBuffer ? latencySummaries(metricsBuffer) : {}),
     rejectedRateLimit: () => {
       const r = rate?.counts();
       return r ? r.refusedPerClient + r.refusedGlobal : 0;
     },
   };
   const cx = cache.commands;
+  /** Commands of the read being served, by metrics class (metrics-words.ts). */
+  const classCounts = [0, 0, 0, 0];
 
   // With TLS (rediss://), node:tls on the same kind of listening fd; a connection is served
   // once its handshake is done.
@@ -158,6 +165,9 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       let fatal: string | undefined;
       // One clock reading for the commands of one read: they arrived together.
       const now = rate !== undefined ? rate.now() : 0;
+      const metrics = state.metrics;
+      const startMs = metrics !== undefined ? performance.now() : 0;
+      classCounts.fill(0);
       try {
         while (parser.nextCommand() > 0) {
           processed++;
@@ -169,12 +179,17 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
               continue;
             }
           }
-          runParsed(ctx, parser);
+          classCounts[runParsed(ctx, parser)]++;
           if (session.quit || session.wait) break;
         }
       } catch (e) {
         if (!(e instanceof RespProtocolError)) throw e;
         fatal = e.message;
+      }
+      if (metrics !== undefined) {
+        // The replies of one read leave together: each command waited this long here.
+        const ms = performance.now() - startMs;
+        for (let k = 0; k < classCounts.length; k++) if (classCounts[k] > 0) metrics.record(PROTOCOL_RESP, k, ms, classCounts[k]);
       }
       if (fatal !== undefined) w.error(`ERR ${fatal}`);
       const end = fatal !== undefined || session.quit;

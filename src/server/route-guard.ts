@@ -15,6 +15,8 @@ import type { Principal } from './credentials.ts';
 import { type HttpAuth, httpRefusal, type RequestCredential, UNAUTHORIZED, WWW_AUTHENTICATE } from './http-auth.ts';
 import { type HttpError, httpErrorFrom } from './http-errors.ts';
 import { identityOfAddress, identityOfName, type RateLimiter } from './rate-limiter.ts';
+import { CLASS_BATCH, CLASS_READ, CLASS_WRITE } from './metrics-words.ts';
+import type { ThreadMetrics } from './thread-metrics.ts';
 import type { App, HttpRequest, HttpResponse } from './uws-types.ts';
 
 const ROUTE_METHODS = ['get', 'post', 'put', 'del', 'patch', 'head', 'options', 'any'] as const;
@@ -39,6 +41,15 @@ export interface RouteGuard {
   auth?: HttpAuth;
   /** Rate limits (rate-limiter.ts); none: no limit. */
   rate?: RateLimiter;
+  /** Latency recorder (thread-metrics.ts): the key and batch routes are timed; none: nothing is. */
+  metrics?: ThreadMetrics;
+}
+
+/** The operation class a route is timed as (metrics-words.ts), or -1 for one that is not (preflights, 404s, the admin port). */
+function classOf(method: string, pattern: string): number {
+  if (pattern === '/v1/mget' || pattern === '/v1/mset' || pattern === '/v1/keys') return CLASS_BATCH;
+  if (!pattern.startsWith('/v1/kv/') || method === 'any' || method === 'options') return -1;
+  return method === 'get' || method === 'head' ? CLASS_READ : CLASS_WRITE;
 }
 
 /** Answers a refused request; one with a body is answered without reading it, so its connection closes. */
@@ -66,12 +77,13 @@ function rateLimited(waitMs: number): HttpError {
  * held to the address's rate.
  */
 export function guardRoutes(app: App, guard: RouteGuard = {}): void {
-  const { auth, rate } = guard;
+  const { auth, rate, metrics } = guard;
   const who: RequestCredential = { principal: null };
   for (const method of ROUTE_METHODS) {
     const register = app[method].bind(app) as (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void) => App;
-    (app as unknown as Record<string, unknown>)[method] = (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void | Promise<void>) =>
-      register(pattern, (res, req) => {
+    (app as unknown as Record<string, unknown>)[method] = (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void | Promise<void>) => {
+      const cls = metrics === undefined ? -1 : classOf(method, pattern);
+      return register(pattern, (res, req) => {
         if (auth !== undefined || rate !== undefined) {
           const method = req.getMethod();
           let chargedAddress = false;
@@ -96,12 +108,15 @@ export function guardRoutes(app: App, guard: RouteGuard = {}): void {
             if (wait > 0) return refuse(res, method, rateLimited(wait), wait);
           }
         }
+        if (cls >= 0) metrics!.httpStart(cls);
         try {
           const r = handler(res, req);
           if (r instanceof Promise) r.catch((e) => answerThrown(res, e));
         } catch (e) {
           answerThrown(res, e);
         }
+        if (cls >= 0) metrics!.httpEnd();
       });
+    };
   }
 }

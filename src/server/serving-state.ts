@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ThreadMetrics } from './thread-metrics.ts';
 
 /** Lifecycle state a worker shares with its routes. */
 export interface ServingState {
@@ -22,4 +23,6 @@ export interface ServingState {
   durableWaits: boolean;
   /** Protected mode (`--protected-mode`, protected-mode.ts): only loopback clients are served. */
   protectedMode: boolean;
+  /** This worker's latency recorder (thread-metrics.ts); absent where nothing is recorded (tests). */
+  metrics?: ThreadMetrics;
 }

@@ -23,6 +23,7 @@
 import { BadOptionError, RateLimitedError, ResponseTooLargeError, SabcacheError, TooManyConnectionsError } from '../errors.ts';
 import { type ConnectionLimiter, REFUSED_ADDRESS, REFUSED_TOTAL } from './connection-limiter.ts';
 import { identityOfAddress, identityOfName, type RateLimiter } from './rate-limiter.ts';
+import { CLASS_BATCH, CLASS_OTHER, CLASS_READ, CLASS_WRITE, PROTOCOL_WS } from './metrics-words.ts';
 import { nearestName } from '../util/known-options.ts';
 import { EntryResult, entryTtlSeconds, entryTypeName, entryVersion, VALUE_INTEGER, VALUE_STRING, versionEpoch } from '../commands/entry.ts';
 import { getInto, getSliceInto, ttl } from '../commands/read.ts';
@@ -71,6 +72,11 @@ export const CLOSE_GOING_AWAY = 1001;
 
 /** JSON op names; a Map, so that names from Object.prototype (`constructor`, `__proto__`) are unknown. */
 const OPS = new Map<string, number>([['get', OP_GET], ['set', OP_SET], ['del', OP_DEL], ['incr', OP_INCR], ['expire', OP_EXPIRE], ['persist', OP_PERSIST], ['ttl', OP_TTL], ['watch', OP_WATCH], ['unwatch', OP_UNWATCH]]);
+/** The metrics class of each op (metrics-words.ts). */
+const OP_CLASS: Record<number, number> = {
+  [OP_GET]: CLASS_READ, [OP_TTL]: CLASS_READ, [OP_SET]: CLASS_WRITE, [OP_DEL]: CLASS_WRITE, [OP_INCR]: CLASS_WRITE,
+  [OP_EXPIRE]: CLASS_WRITE, [OP_PERSIST]: CLASS_WRITE, [OP_SCAN]: CLASS_BATCH, [OP_WATCH]: CLASS_OTHER, [OP_UNWATCH]: CLASS_OTHER,
+};
 /** Fields a JSON request may have; any other is refused (SABCACHE_ERR_BAD_OPTION). */
 const JSON_FIELDS = ['id', 'op', 'key', 'value', 'ttl', 'by', 'ifVersion', 'ifAbsent', 'ifPresent', 'prefix'];
 const enc = new TextEncoder();
@@ -143,9 +149,13 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     return wait > 0 ? new RateLimitedError(`rate limit exceeded: retry in ${wait} ms`) : null;
   }
 
+  /** Operations of the message being handled, by class (metrics-words.ts), for its latency. */
+  const classCounts = [0, 0, 0, 0];
+
   /** Executes one request and writes its response. */
   function execute(r: WsRequest): void {
     requests.count();
+    classCounts[OP_CLASS[r.op] ?? CLASS_OTHER]++;
     const principal = principalOfCurrent();
     if (principal !== null) {
       // The key is decoded only for a credential with key patterns (the common one has none).
@@ -287,6 +297,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     if (op === undefined) return bad(`unknown op; one of ${[...OPS.keys()].join(', ')}`);
     if (typeof r.key !== 'string') return bad('"key" must be a string');
     requests.count();
+    classCounts[OP_CLASS[op] ?? CLASS_OTHER]++;
     const principal = principalOfCurrent();
     if (principal !== null) {
       const refused = wsRefusal(principal, op, r.key, r.prefix === true);
@@ -407,6 +418,21 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
   function onMessage(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
     current = ws;
     currentConnection = credentials !== null || rate !== undefined ? ws.getUserData() : undefined;
+    const metrics = state.metrics;
+    const startMs = metrics !== undefined ? performance.now() : 0;
+    classCounts.fill(0);
+    try {
+      handleMessage(ws, message, isBinary);
+    } finally {
+      // The answer to every request of the message leaves at once: each waited this long here.
+      if (metrics !== undefined) {
+        const ms = performance.now() - startMs;
+        for (let c = 0; c < classCounts.length; c++) if (classCounts[c] > 0) metrics.record(PROTOCOL_WS, c, ms, classCounts[c]);
+      }
+    }
+  }
+
+  function handleMessage(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
     if (!isBinary) {
       const text = executeJson(Buffer.from(message).toString('utf8'));
       return state.afterDurable(() => {

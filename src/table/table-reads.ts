@@ -157,6 +157,17 @@ export class TableReader {
   }
 
   /**
+   * As {@link has}, for looking without reading: counts no hit or miss and leaves the key's
+   * frequency alone (INFO's expiry sample must not look like traffic, nor keep keys cached).
+   */
+  peek(key: string | Uint8Array, result: EntryResult = this.result): boolean {
+    this.codec.encode(key);
+    this.result = result;
+    const b = rangeOf(this.codec.hash[0], this.bucketCount);
+    return this.seqlockRead(b, this.codec.hash[1], MODE_HAS) >= 0;
+  }
+
+  /**
    * Whole seconds until `key` expires ({@link remainingTtlSeconds}), -1 if it never does, -2
    * if it is absent (Redis TTL).
    */
