@@ -32,7 +32,13 @@ export const HISTOGRAM_WORDS = BUCKETS + 2;
 /** The bucket of a value in ns (a whole number ≥ 0; larger than the range: the last bucket). */
 export function bucketOf(ns: number): number {
   if (ns < LINEAR) return ns < 0 ? 0 : ns | 0;
-  let e = Math.floor(Math.log2(ns)); // 7 … ; the leading bit of ns
+  if (ns < 2 ** 31) {
+    // The common case, integer instructions only: the leading bit by clz32, the 6 after it by a shift.
+    const v = ns | 0;
+    const e = 31 - Math.clz32(v);
+    return LINEAR + (e - 7) * (1 << SUB_BITS) + ((v >>> (e - SUB_BITS)) - (1 << SUB_BITS));
+  }
+  let e = Math.floor(Math.log2(ns)); // 31 … ; the leading bit of ns
   if (2 ** e > ns) e--; // log2 rounded up just below a power of two
   if (e >= 7 + MAGNITUDES) return BUCKETS - 1;
   const sub = Math.floor(ns / 2 ** (e - SUB_BITS)) - (1 << SUB_BITS); // the 6 bits after the leading one
