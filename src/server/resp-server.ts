@@ -125,7 +125,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
   };
   const cx = cache.commands;
   /** Commands of the read being served, by metrics class (metrics-words.ts). */
-  const classCounts = [0, 0, 0, 0];
+  const classCounts = new Int32Array(4);
 
   // With TLS (rediss://), node:tls on the same kind of listening fd; a connection is served
   // once its handshake is done.
@@ -189,7 +189,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       if (metrics !== undefined) {
         // The replies of one read leave together: each command waited this long here.
         const ms = performance.now() - startMs;
-        for (let k = 0; k < classCounts.length; k++) if (classCounts[k] > 0) metrics.record(PROTOCOL_RESP, k, ms, classCounts[k]);
+        for (let k = 0; k < 4; k++) if (classCounts[k] > 0) metrics.record(PROTOCOL_RESP, k, ms, classCounts[k]);
       }
       if (fatal !== undefined) w.error(`ERR ${fatal}`);
       const end = fatal !== undefined || session.quit;
