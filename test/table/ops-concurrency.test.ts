@@ -8,11 +8,13 @@ import { checkValue, makeValue } from '../helpers/self-check.ts';
 import { firstMessage, startFixture } from '../helpers/workers.ts';
 
 async function runAll(cache: SharedCache, op: 'incr' | 'cas' | 'ttl', threads: number, iterations: number, at?: number[]) {
-  const start = new SharedArrayBuffer(4);
+  const start = new SharedArrayBuffer(8);
   const workers = Array.from({ length: threads }, () => startFixture('ops-worker', { handle: cache.handle, op, iterations, start, at }));
-  await new Promise((r) => setTimeout(r, 300)); // let every thread reach the start line
-  Atomics.store(new Int32Array(start), 0, 1);
-  Atomics.notify(new Int32Array(start), 0);
+  // Every thread at the start line before any goes (a fixed wait let a slow start run them one after another).
+  const gate = new Int32Array(start);
+  while (Atomics.load(gate, 1) < threads) await new Promise((r) => setTimeout(r, 5));
+  Atomics.store(gate, 0, 1);
+  Atomics.notify(gate, 0);
   return Promise.all(workers.map((w) => firstMessage<{ replaced: string[]; attempts: number }>(w)));
 }
 
