@@ -279,9 +279,11 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
   // generation check after each segment must drop such copies (snapshot-walk.ts copySegment).
   const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
   try {
-    const workers = [1, 2, 3].map((thread) => startFixture('stress-worker', { handle: cache.handle, durationMs: 4000, keyCount: 40_000, thread }));
+    const workers = [1, 2, 3].map((thread) => startFixture('stress-worker', { handle: cache.handle, durationMs: 5000, keyCount: 40_000, thread }));
     const done = Promise.all(workers.map((w) => firstMessage<{ writes: number; bad: number }>(w)));
-    await new Promise((r) => setTimeout(r, 200)); // the cache fills and starts evicting
+    // The walk starts once the writers run and the cache evicts (a thread's start can take a
+    // second on a busy machine: a fixed wait let the walk run mostly without them).
+    for (const until = performance.now() + 5000; cache.stats().evictions === 0 && performance.now() < until;) await new Promise((r) => setTimeout(r, 10));
     const blocks: Uint8Array[] = [];
     const enc = new SnapshotEncoder({ write: (b) => { blocks.push(b.slice()); } });
     const stall = () => {
@@ -307,11 +309,11 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
     let dropped = 0;
     const t = cache.table;
     const g = t.v.g;
-    // Walks for 1.5 s, and on (up to 3.5 s, while the writers still run) until some copy
+    // Walks for 1.5 s, and on (up to 4 s, while the writers still run) until some copy
     // was dropped: on a busy machine (the whole suite at once) the writers get less time
     // to free a segment under a copy.
     const start = performance.now();
-    while (performance.now() < start + 1500 || (dropped === 0 && performance.now() < start + 3500)) {
+    while (performance.now() < start + 1500 || (dropped === 0 && performance.now() < start + 4000)) {
       const state = recordPhase1(t);
       for (let s = 0; s < g.segmentCount; s++) {
         if (copySegment(t, state, s, t.clockSeconds(), stalling) < 0) dropped++;
