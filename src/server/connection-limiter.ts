@@ -22,8 +22,8 @@ import {
   HEADER_REFUSED_CONNECTIONS,
   type LimitsViews,
   limitsViews,
-  PROBES,
 } from './limit-words.ts';
+import { findOrClaimCell } from './tagged-cells.ts';
 
 /** Connection limit settings (0 = that limit is off). */
 export interface ConnectionLimits {
@@ -96,29 +96,16 @@ export class ConnectionLimiter {
    * only refuse more, never let more through.
    */
   private cellOf(identity: number): number {
-    const tags = this.v.connTags;
-    const counts = this.v.connCounts;
+    // A cell is free when no connection is counted in it. A connection of the old owner
+    // counted in between stays in this cell's count (and is uncounted from it): the new owner
+    // is at worst refused one connection early.
     const home = Math.imul(identity, 0x85ebca6b) >>> (32 - CONN_CELL_BITS); // the top bits of a multiplicative hash
-    for (let p = 0; p < PROBES; p++) {
-      const i = (home + p) & CONN_MASK;
-      if (Atomics.load(tags, i) === (identity | 0)) return i;
-    }
-    for (let p = 0; p < PROBES; p++) {
-      const i = (home + p) & CONN_MASK;
-      const owner = Atomics.load(tags, i);
-      // Claimed by another thread for this address since the first pass: it is ours too.
-      if (owner === (identity | 0)) return i;
-      if (owner === 0 || Atomics.load(counts, i) === 0) {
-        // Compare-and-swap on the tag: of two addresses claiming one free cell at once, one
-        // wins and the other probes on. A connection of the old owner counted in between
-        // stays in this cell's count (and is uncounted from it): the new owner is at worst
-        // refused one connection early.
-        const seen = Atomics.compareExchange(tags, i, owner, identity | 0);
-        if (seen === owner || seen === (identity | 0)) return i;
-      }
-    }
-    return home;
+    const i = findOrClaimCell(this.v.connTags, home, CONN_MASK, identity, this.connCellFree, undefined);
+    return i >= 0 ? i : home;
   }
+
+  /** Whether connection cell `i` may be taken (see cellOf). */
+  private readonly connCellFree = (i: number): boolean => Atomics.load(this.v.connCounts, i) === 0;
 
   /** Connections open on the counted ports, every thread. */
   openConnections(): number {

@@ -25,7 +25,7 @@
  * clients over time.
  *
  * Clients: a credential's name, or the client's address when anonymous ({@link identityOfName},
- * {@link identityOfAddress}). A client owns a cell found by probing {@link PROBES} cells from
+ * {@link identityOfAddress}). A client owns a cell found by probing PROBES (limit-words.ts) cells from
  * a home cell; when all of them belong to clients that are still in debt, it shares its home
  * cell (counted: `HEADER_RATE_CELLS_SHARED`), which can only refuse more, never let more
  * through.
@@ -40,12 +40,12 @@ import {
   type LimitsViews,
   limitsViews,
   monotonicNs,
-  PROBES,
   RATE_CELL_BITS,
   RATE_CELLS,
   TICK_NS,
 } from './limit-words.ts';
 import { BadOptionError } from '../errors.ts';
+import { findOrClaimCell } from './tagged-cells.ts';
 
 /** The largest rate, per second (one request per 8 ticks). */
 export const MAX_RATE = 1_000_000;
@@ -217,31 +217,18 @@ export class RateLimiter {
    * (every probe owned by a client in debt) its home cell, shared.
    */
   private cellOf(identity: number, now: number): number {
-    const tags = this.v.rateTags;
-    const home = homeCellOf(identity);
-    for (let p = 0; p < PROBES; p++) {
-      const i = (home + p) & RATE_MASK;
-      if (Atomics.load(tags, i) === (identity | 0)) return i;
-    }
-    for (let p = 0; p < PROBES; p++) {
-      const i = (home + p) & RATE_MASK;
-      const owner = Atomics.load(tags, i);
-      // Claimed by another thread for this client since the first pass: it is ours too.
-      if (owner === (identity | 0)) return i;
-      // A cell is free when unowned or when its owner's TAT has passed (that owner has its
-      // whole burst back: forgetting it changes nothing for it).
-      if (owner === 0 || ahead(Atomics.load(this.v.rateTats, i), now, this.tau + this.t) === 0) {
-        // Compare-and-swap on the tag: of two clients claiming one free cell at once, one
-        // wins and the other probes on, so two clients never both think they own it alone.
-        // A request of the old owner already past its tag check may still charge this cell
-        // once: that only refuses more (the new owner starts from that TAT).
-        const seen = Atomics.compareExchange(tags, i, owner, identity | 0);
-        if (seen === owner || seen === (identity | 0)) return i;
-      }
-    }
+    // A cell is free when its owner's TAT has passed (that owner has its whole burst back:
+    // forgetting it changes nothing for it). A request of the old owner already past its tag
+    // check may still charge the cell once: that only refuses more (the new owner starts
+    // from that TAT).
+    const i = findOrClaimCell(this.v.rateTags, homeCellOf(identity), RATE_MASK, identity, this.rateCellFree, now);
+    if (i >= 0) return i;
     Atomics.add(this.v.header, HEADER_RATE_CELLS_SHARED, 1);
-    return home;
+    return homeCellOf(identity);
   }
+
+  /** Whether rate cell `i` may be taken at `now` (see cellOf). */
+  private readonly rateCellFree = (i: number, _owner: number, now: number): boolean => ahead(Atomics.load(this.v.rateTats, i), now, this.tau + this.t) === 0;
 
   /** What the limiters refused so far, every thread. */
   counts(): RateLimitCounts {
