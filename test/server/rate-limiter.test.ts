@@ -77,8 +77,9 @@ test('3 threads at one instant: exactly the burst is allowed (the CAS loop; a pl
 test('two threads with the first requests of the same new clients: each client gets one cell (a second claim would double its burst)', async () => {
   // Two threads each send one request for each of 40,000 clients (burst 1): 40,000 in all
   // may pass; a third sweeps meanwhile. Without the second pass's own-tag check, a thread
-  // that found the first cell claimed and charged by the other claimed the next: 40,695.
-  assert.equal(sum(await race(['identities', 'identities', 'sweep'], { n: 40_000, burst: 1, identity: 1000, sweeps: 30 })), 40_000);
+  // that found the first cell claimed and charged by the other claimed the next: 40,001 to 41,355 let through.
+  // Three times: one run misses the race now and then (1 in 4 with the check removed).
+  for (let run = 0; run < 3; run++) assert.equal(sum(await race(['identities', 'identities', 'sweep'], { n: 40_000, burst: 1, identity: 1000, sweeps: 30 })), 40_000);
 });
 
 test('a sweep racing requests never undoes a charge: let-through instants stay one interval apart (a plain store breaks it)', async () => {
