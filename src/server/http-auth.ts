@@ -31,11 +31,6 @@ export const UNAUTHORIZED: HttpError = httpErrorFrom(new UnauthorizedError());
 /** The WebSocket subprotocol prefix of a token. */
 export const BEARER_PROTOCOL = 'sabcache.bearer.';
 
-/** The principal of an `Authorization` header's value, or null (none, malformed or wrong). */
-export function principalOfHeader(credentials: Credentials, authorization: string): Principal | null {
-  return credentials.checkAuthorization(authorization);
-}
-
 /** The token a WebSocket upgrade offers as a subprotocol (see the module comment), or ''. */
 export function tokenOfProtocols(protocols: string): string {
   for (const p of protocols.split(',')) {
@@ -60,7 +55,7 @@ export function httpRefusal(auth: HttpAuth, method: string, url: string, authori
   if (who !== undefined) who.principal = null;
   if (method === 'options') return null;
   if (auth.admin && (url === '/healthz' || url === '/readyz')) return null;
-  const principal = authorization === '' ? null : principalOfHeader(auth.credentials, authorization);
+  const principal = authorization === '' ? null : auth.credentials.checkAuthorization(authorization);
   if (principal === null) return UNAUTHORIZED;
   if (who !== undefined) who.principal = principal;
   let need: Role = method === 'get' || method === 'head' ? 'read' : 'write';

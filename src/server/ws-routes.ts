@@ -35,7 +35,7 @@ import type { Cors } from './cors.ts';
 import { DeferredFrames } from './deferred-frames.ts';
 import { httpError, httpErrorFrom } from './http-errors.ts';
 import type { Credentials, Principal } from './credentials.ts';
-import { BEARER_PROTOCOL, principalOfHeader, tokenOfProtocols, UNAUTHORIZED, wsRefusal, WWW_AUTHENTICATE } from './http-auth.ts';
+import { BEARER_PROTOCOL, tokenOfProtocols, UNAUTHORIZED, wsRefusal, WWW_AUTHENTICATE } from './http-auth.ts';
 import type { ServingState } from './serving-state.ts';
 import { type App, uws } from './uws.ts';
 import { WatchHub, type WatchSocket } from './watch-hub.ts';
@@ -369,7 +369,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
         // answer then names as the one chosen (http-auth.ts).
         const authorization = req.getHeader('authorization');
         const token = authorization === '' ? tokenOfProtocols(protocol) : '';
-        principal = authorization !== '' ? principalOfHeader(credentials, authorization) : token !== '' ? credentials.checkToken(token) : null;
+        principal = authorization !== '' ? credentials.checkAuthorization(authorization) : token !== '' ? credentials.checkToken(token) : null;
         if (principal === null) {
           res.writeStatus(UNAUTHORIZED.status).writeHeader('Content-Type', 'application/json').writeHeader('WWW-Authenticate', WWW_AUTHENTICATE).end(UNAUTHORIZED.body, true);
           return;
