@@ -106,6 +106,9 @@ export class Server {
   private mainWal: WalWriter | undefined;
   /** Rate and connection limits every worker enforces (limit-words.ts); kept across worker restarts. */
   private readonly limitsBuffer = createLimitsBuffer();
+  /** Views of the limits buffer for its counts (the main thread enforces nothing). */
+  private readonly connectionCounts: ConnectionLimiter;
+  private readonly rateCounts: RateLimiter;
   /** Every worker's latency histograms (metrics-words.ts), a slot each; kept across worker restarts. */
   private readonly metricsBuffer: SharedArrayBuffer;
   /** `/metrics` (prometheus.ts). */
@@ -113,7 +116,9 @@ export class Server {
 
   private constructor(readonly config: ServerConfig, private readonly log: (line: string) => void) {
     this.metricsBuffer = createMetricsBuffer(config.threads);
-    const sources = { stats: (): ServerStats => ({ ...this.cache.stats(), ...this.extraStats() }), metricsBuffer: this.metricsBuffer };
+    this.connectionCounts = new ConnectionLimiter(this.limitsBuffer, { maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress });
+    this.rateCounts = new RateLimiter(this.limitsBuffer, rateLimitsOf(config));
+    const sources = { stats: (): ServerStats => ({ ...this.cache.stats(), ...this.extraStats(false) }), metricsBuffer: this.metricsBuffer };
     this.metricsEndpoint = new MetricsEndpoint(sources);
     this.cache = SharedCache.create({
       memoryBytes: config.memoryBytes, maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes,
@@ -139,24 +144,26 @@ export class Server {
     });
   }
 
-  /** What the server adds to the cache's stats (`/v1/stats`, `/metrics`). */
-  private extraStats(): Omit<ServerStats, keyof CacheStats> {
+  /**
+   * What the server adds to the cache's stats: `/v1/stats` with the latency quantiles,
+   * `/metrics` without them (it reads the histograms themselves).
+   */
+  private extraStats(withLatency = true): Omit<ServerStats, keyof CacheStats> {
     return {
       serverThreads: this.slots.filter(Boolean).length,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000),
       persistence: this.persistenceStats(),
       limits: this.limitsStats(),
-      latency: latencySummaries(this.metricsBuffer),
+      ...(withLatency ? { latency: latencySummaries(this.metricsBuffer) } : {}),
     };
   }
 
   /** Figures of the rate and connection limits for `/v1/stats`, every thread. */
   private limitsStats(): LimitsStats {
-    const connections = new ConnectionLimiter(this.limitsBuffer, { maxConnections: this.config.maxConnections, maxConnectionsPerAddress: this.config.maxConnectionsPerAddress });
-    const rate = new RateLimiter(this.limitsBuffer, rateLimitsOf(this.config)).counts();
-    const refused = connections.refused();
+    const rate = this.rateCounts.counts();
+    const refused = this.connectionCounts.refused();
     return {
-      openConnections: connections.openConnections(),
+      openConnections: this.connectionCounts.openConnections(),
       refusedConnections: refused.total,
       refusedConnectionsPerAddress: refused.perAddress,
       rateLimited: rate.refusedPerClient,
