@@ -96,12 +96,20 @@ export interface RateLimitCounts {
 
 const RATE_MASK = RATE_CELLS - 1;
 
-/** A 32-bit FNV-1a hash of `text`'s UTF-16 code units, never 0 (0 marks a free cell). */
-export function identityOfName(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+/** FNV-1a (32 bits) of `text`'s code units, low bytes only when `bytes`, from `seed`; never 0 (0 marks a free cell). */
+function fnv(text: string, seed: number, bytes: boolean): number {
+  let h = seed;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ (bytes ? text.charCodeAt(i) & 0xff : text.charCodeAt(i)), 0x01000193);
   return (h >>> 0) || 1;
 }
+
+/** The identity of a credential: a 32-bit FNV-1a hash of its name, never 0. */
+export function identityOfName(text: string): number {
+  return fnv(text, 0x811c9dc5, false);
+}
+
+/** The seed of address identities (another than names', so a user named like an address is apart from it). */
+const ADDRESS_SEED = 0x050c5d1f;
 
 /**
  * A 32-bit FNV-1a hash of an address as text bytes (uWS's `getRemoteAddressAsText()`),
@@ -110,7 +118,7 @@ export function identityOfName(text: string): number {
  */
 export function identityOfAddress(address: ArrayBuffer): number {
   const b = new Uint8Array(address);
-  let h = 0x050c5d1f;
+  let h = ADDRESS_SEED;
   for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
   return (h >>> 0) || 1;
 }
@@ -121,10 +129,7 @@ export function identityOfAddress(address: ArrayBuffer): number {
  * budget over HTTP, WebSocket and RESP.
  */
 export function identityOfAddressText(address: string | undefined): number {
-  const text = address ?? '';
-  let h = 0x050c5d1f;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ (text.charCodeAt(i) & 0xff), 0x01000193);
-  return (h >>> 0) || 1;
+  return fnv(address ?? '', ADDRESS_SEED, true);
 }
 
 /**

@@ -31,7 +31,7 @@ import { type PubSubConnection, RespPubSub } from './resp-pubsub.ts';
 import type { SaveRequester } from './save-messages.ts';
 import type { ServingState } from './serving-state.ts';
 import type { TlsFiles } from './uws.ts';
-import type { Credentials } from './credentials.ts';
+import type { Credentials, Principal } from './credentials.ts';
 import { type ConnectionLimiter, REFUSED_TOTAL, REFUSED_ADDRESS } from './connection-limiter.ts';
 import { identityOfAddressText, identityOfName, type RateLimiter } from './rate-limiter.ts';
 import { PROTOCOL_RESP } from './metrics-words.ts';
@@ -55,7 +55,7 @@ const MAX_CLIENTS = '-ERR max number of clients reached\r\n';
 const MAX_CLIENTS_PER_ADDRESS = '-ERR max number of clients from this address reached\r\n';
 
 /** Limits of the RESP port beyond the protocol's own, and its metrics (each optional). */
-export interface RespGuard {
+export interface RespOptions {
   /** Rate limits, charged per command. */
   rate?: RateLimiter;
   /** Connection limits, checked when a connection opens. */
@@ -79,8 +79,8 @@ export interface RespListener {
  * to `cache`. Resolves once listening.
  * @throws the socket's error (EADDRINUSE, …) when it cannot listen.
  */
-export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number, tls?: TlsFiles, credentials: Credentials | null = null, guard: RespGuard = {}): Promise<RespListener> {
-  const { rate, connections, metricsBuffer } = guard;
+export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number, tls?: TlsFiles, credentials: Credentials | null = null, options: RespOptions = {}): Promise<RespListener> {
+  const { rate, connections, metricsBuffer } = options;
   const { createReuseportFd, closeFd } = require('node-unix-socket') as { createReuseportFd(port: number, host: string): number; closeFd(fd: number): void };
   const limits: RespLimits = { maxBulkBytes: maxValueBytes, maxArgs: RESP_MAX_ARGS, maxInlineBytes: RESP_MAX_INLINE_BYTES };
   const sockets = new Set<Socket>();
@@ -158,6 +158,9 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
     };
     const session: RespSession = { id: threadIndex * 2 ** 32 + nextId++, name: '', quit: false, wait: undefined, subscriber, subscribed: false, principal: null, addr: `${socket.remoteAddress}:${socket.remotePort}` };
     const ctx = { cx, w, session, server: info };
+    /** The credential this connection's commands are charged to (rate limits), and its identity. */
+    let chargedAs: Principal | null = null;
+    let identity = address;
     let waiting = 0; // replies of this connection waiting for the WAL's sync
     /** Runs the commands received so far, up to one that waits (SAVE), and sends their replies. */
     const serve = (): void => {
@@ -172,8 +175,13 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
         while (parser.nextCommand() > 0) {
           processed++;
           if (rate !== undefined) {
-            // Charged to the connection's credential once it has one, else to its address.
-            const wait = rate.take(session.principal !== null ? identityOfName(session.principal.name) : address, now);
+            // Charged to the connection's credential once it has one, else to its address
+            // (the credential's identity found again only when AUTH changes it).
+            if (session.principal !== chargedAs) {
+              chargedAs = session.principal;
+              identity = chargedAs === null ? address : identityOfName(chargedAs.name);
+            }
+            const wait = rate.take(identity, now);
             if (wait > 0) {
               w.error(`ERR rate limit exceeded: retry in ${wait} ms (SABCACHE_ERR_RATE_LIMITED)`);
               continue;
