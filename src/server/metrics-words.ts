@@ -9,17 +9,22 @@
  */
 import { HISTOGRAM_WORDS } from './latency-histogram.ts';
 
-/** Protocols, by index. */
+/** Protocol index of HTTP requests. */
 export const PROTOCOL_HTTP = 0;
+/** Protocol index of WebSocket requests. */
 export const PROTOCOL_WS = 1;
+/** Protocol index of RESP commands. */
 export const PROTOCOL_RESP = 2;
 /** Protocol names as metrics label them. */
 export const PROTOCOLS = ['http', 'ws', 'resp'] as const;
 
-/** Operation classes, by index: one key read, one key written, several keys, anything else (PING, AUTH, INFO …). */
+/** Operation class: one key read (GET, HEAD, TTL …). */
 export const CLASS_READ = 0;
+/** Operation class: one key written (SET, DEL, INCR, EXPIRE …). */
 export const CLASS_WRITE = 1;
+/** Operation class: several keys (MGET, MSET, key pages, SCAN, KEYS). */
 export const CLASS_BATCH = 2;
+/** Operation class: anything else (PING, AUTH, INFO, WATCH …). */
 export const CLASS_OTHER = 3;
 /** Class names as metrics label them. */
 export const CLASSES = ['read', 'write', 'batch', 'other'] as const;
