@@ -14,6 +14,7 @@ import { credentialsOf, rateLimitsOf, type ServerConfig, tlsFilesOf } from '../s
 import { ConnectionLimiter } from '../src/server/connection-limiter.ts';
 import { RateLimiter } from '../src/server/rate-limiter.ts';
 import { ThreadMetrics } from '../src/server/thread-metrics.ts';
+import { SlowLogWriter } from '../src/server/slow-log.ts';
 import { registerBatchRoutes } from '../src/server/batch-routes.ts';
 import { Cors } from '../src/server/cors.ts';
 import { registerKvRoutes } from '../src/server/kv-routes.ts';
@@ -26,7 +27,7 @@ import { startWal } from '../src/persist/cache-persistence.ts';
 import { listenResp, type RespListener } from '../src/server/resp-server.ts';
 import type { SaveReply, SaveRequest, SaveRequester } from '../src/server/save-messages.ts';
 
-const { handle, config, index, lastSaveSeconds, limitsBuffer, metricsBuffer } = workerData as { handle: SharedCacheHandle; config: ServerConfig; index: number; lastSaveSeconds: number; limitsBuffer: SharedArrayBuffer; metricsBuffer: SharedArrayBuffer };
+const { handle, config, index, lastSaveSeconds, limitsBuffer, metricsBuffer, slowLogBuffer } = workerData as { handle: SharedCacheHandle; config: ServerConfig; index: number; lastSaveSeconds: number; limitsBuffer: SharedArrayBuffer; metricsBuffer: SharedArrayBuffer; slowLogBuffer: SharedArrayBuffer };
 const cache = SharedCache.attach(handle);
 // With --wal, this thread logs its changes to its own WAL file (persist/wal-writer.ts).
 const wal = config.wal ? startWal(cache, config.dataDir, config.fsync, (line) => console.error(line)) : undefined;
@@ -42,8 +43,9 @@ const rate = rateLimits.perClient > 0 || rateLimits.global > 0 ? new RateLimiter
 // Times in the rate cells are 32-bit; sweeping keeps past ones from wrapping (rate-limiter.ts).
 if (rate !== undefined) setInterval(() => rate.sweep(), 60_000).unref();
 const connections = new ConnectionLimiter(limitsBuffer, { maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress });
-// This worker's latency histograms: its slot of the metrics buffer (metrics-words.ts).
-const metrics = new ThreadMetrics(metricsBuffer, index);
+// This worker's latency histograms: its slot of the metrics buffer (metrics-words.ts); and
+// its ring of the slow log (slow-log.ts).
+const metrics = new ThreadMetrics(metricsBuffer, index, new SlowLogWriter(slowLogBuffer, index, config.slowlogThresholdUs));
 const app = createApp(tls, { auth: credentials.configured ? { credentials, admin: false } : undefined, rate, metrics });
 const state: ServingState = {
   metrics,
@@ -103,7 +105,7 @@ if (!listeners) {
 if (!config.respPort) parentPort!.postMessage({ type: 'listening', index });
 else {
   // Listening means every data port: /readyz counts a worker only once both listen.
-  listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index, tls, credentials, { rate, connections, metricsBuffer }).then((listener) => {
+  listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index, tls, credentials, { rate, connections, metricsBuffer, slowLogBuffer }).then((listener) => {
     resp = listener;
     if (state.draining) listener.stopListening();
     parentPort!.postMessage({ type: 'listening', index });

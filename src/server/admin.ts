@@ -8,6 +8,8 @@
  * `GET /v1/stats` → the cache's counters as JSON (see {@link CacheStats}),
  * `POST /v1/admin/workers/{index}/restart` → 202, a graceful restart of one server worker,
  * `POST /v1/admin/flush` → `{ "removed": N }`, every key removed,
+ * `GET /v1/admin/slowlog?count=N` → `{ "entries": [{ id, atMs, durationUs, protocol, command, client, clientName }], "length" }`,
+ * the newest N (default 10; negative: all) of the slow log (slow-log.ts), `DELETE /v1/admin/slowlog` empties it,
  * `POST /v1/admin/snapshot` → `{ "path", "bytes", "entries", "durationMs" }` once a snapshot
  * is on disk (409 without `--data-dir`).
  * Anything else is a JSON 404 / 405. The admin port is not for browsers: a request with an
@@ -24,6 +26,8 @@ import { ForbiddenOriginError } from '../errors.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_ROUTE, stringifyError } from './http-errors.ts';
 import type { LatencySummary } from './latency-stats.ts';
 import type { App, HttpRequest, HttpResponse } from './uws-types.ts';
+import { PROTOCOLS } from './metrics-words.ts';
+import { readSlowLog, resetSlowLog, slowLogLength } from './slow-log.ts';
 
 const num = { type: 'number' } as const;
 const stringifyStats = fastJson({
@@ -102,6 +106,8 @@ export interface AdminActions {
   extraStats(): { serverThreads: number; uptimeSeconds: number; persistence?: ServerStats['persistence']; limits?: LimitsStats; latency?: ServerStats['latency'] };
   /** The `/metrics` text: Prometheus's exposition format, or OpenMetrics (prometheus.ts); undefined: no such route. */
   metrics?: (openMetrics: boolean) => Promise<string>;
+  /** Every worker's slow log (slow-log.ts); none: no slow log routes. */
+  slowLog?: SharedArrayBuffer;
   /** Writes a snapshot now; undefined without a data dir. */
   snapshot(): Promise<SnapshotWritten> | undefined;
   /** Runs `fn` once the main thread's changes are as durable as `--fsync` promises. */
@@ -124,7 +130,7 @@ export interface AdminActions {
 export function registerAdminRoutes(app: App, cache: SharedCache, actions: AdminActions): void {
   // Every admin route refuses browser requests first (see the module comment).
   const forbidden = httpErrorFrom(new ForbiddenOriginError());
-  for (const method of ['get', 'post', 'any'] as const) {
+  for (const method of ['get', 'post', 'del', 'any'] as const) {
     const register = app[method].bind(app);
     (app as unknown as Record<string, unknown>)[method] = (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void) => register(pattern, (res, req) => {
       if (req.getHeader('origin') !== '') return json(res, forbidden.status, forbidden.body);
@@ -194,6 +200,25 @@ export function registerAdminRoutes(app: App, cache: SharedCache, actions: Admin
         console.error('sabcache: /metrics failed:', e);
         if (!aborted) json(res, '500 Internal Server Error', stringifyError({ error: { code: 'SABCACHE_ERR_INTERNAL', message: 'metrics failed' } }));
       });
+    });
+  }
+  if (actions.slowLog) {
+    const slowLog = actions.slowLog;
+    app.get('/v1/admin/slowlog', (res, req) => {
+      const text = req.getQuery('count') ?? '';
+      if (text !== '' && !/^-?\d{1,9}$/.test(text)) {
+        const e = httpError('SABCACHE_ERR_BAD_REQUEST', `count must be a whole number (negative: every entry), got ${JSON.stringify(text.slice(0, 20))}`);
+        return json(res, e.status, e.body);
+      }
+      const entries = readSlowLog(slowLog, text === '' ? 10 : Number(text)).map((e) => ({
+        id: e.id, atMs: e.atMs, durationUs: e.durationUs, protocol: PROTOCOLS[e.protocol] ?? 'unknown',
+        command: e.args.map((a) => a.toString('utf8')), client: e.client, clientName: e.clientName,
+      }));
+      json(res, '200 OK', JSON.stringify({ entries, length: slowLogLength(slowLog) }));
+    });
+    app.del('/v1/admin/slowlog', (res) => {
+      resetSlowLog(slowLog);
+      json(res, '200 OK', '{"status":"reset"}');
     });
   }
   app.get('/v1/stats', (res) => {

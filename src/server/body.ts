@@ -40,7 +40,7 @@ export class AsyncAnswer {
   /** Writes the answer with `write` (corked), unless the client is gone or it was answered. */
   send(write: (res: HttpResponse, close: boolean) => void, closeConnection = false): void {
     if (!this.settle()) return;
-    if (this.timing !== null) this.state.metrics!.httpAnswered(this.timing);
+    if (this.timing !== null) this.state.metrics!.httpAnswered(this.timing, this.res);
     const close = closeConnection || this.state.draining;
     // Answers written outside the handler's synchronous part must be corked.
     this.res.cork(() => write(this.res, close));

@@ -103,6 +103,14 @@ export interface ServerConfig {
   maxConnections: number;
   /** Connections open at once from one client address (as max-connections counts them); 0 = no limit. @default 0 */
   maxConnectionsPerAddress: number;
+  /**
+   * Operations taking at least this many microseconds go to the slow log (RESP `SLOWLOG`,
+   * `GET /v1/admin/slowlog`); 0 logs every one, -1 none. Redis's `slowlog-log-slower-than`.
+   * @default 10000
+   */
+  slowlogThresholdUs: number;
+  /** Slow log entries kept (each server thread keeps this many; SLOWLOG GET returns at most this many). Redis's `slowlog-max-len`. @default 128 */
+  slowlogMaxLen: number;
   /** Browser Origins allowed to use the data port: CORS for HTTP, and WebSocket upgrades (comma-separated; `*` = any). Requests without Origin are always allowed. @default none */
   allowedOrigins: string[];
   /** Directory for snapshots; empty = in memory only (nothing is read or written). @default "" */
@@ -199,6 +207,12 @@ function fsyncPolicy(name: string, text: string): string {
   if (text !== 'always' && text !== 'everysec' && text !== 'no') throw new BadOptionError(name, `expected always, everysec or no, got ${JSON.stringify(text)}`);
   return text;
 }
+function microsecondsOrOff(name: string, text: string): number {
+  if (text === '-1') return -1;
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n > 3_600_000_000) throw new BadOptionError(name, `expected microseconds from 0 to 3600000000, or -1 (off), got ${JSON.stringify(text)}`);
+  return n;
+}
 function threads(name: string, text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 62) throw new BadOptionError(name, `expected 1 to 62 threads, got ${JSON.stringify(text)}`);
@@ -253,6 +267,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'rateLimitGlobalBurst', flag: 'rate-limit-global-burst', env: 'SABCACHE_RATE_LIMIT_GLOBAL_BURST', unit: 'requests', default: () => 'rate-limit-global', help: 'requests all clients together may send at once', parse: count(1, 1_000_000_000) },
   { key: 'maxConnections', flag: 'max-connections', env: 'SABCACHE_MAX_CONNECTIONS', unit: 'connections', default: () => '10000', help: 'connections open at once on the RESP port and WebSockets, all threads (Redis maxclients); 0 = no limit', parse: count(0, 10_000_000) },
   { key: 'maxConnectionsPerAddress', flag: 'max-connections-per-address', env: 'SABCACHE_MAX_CONNECTIONS_PER_ADDRESS', unit: 'connections', default: () => '0', help: 'connections open at once from one client address; 0 = no limit', parse: count(0, 10_000_000) },
+  { key: 'slowlogThresholdUs', flag: 'slowlog-threshold', env: 'SABCACHE_SLOWLOG_THRESHOLD', unit: 'µs', default: () => '10000', help: 'operations at least this slow go to the slow log (SLOWLOG, /v1/admin/slowlog); 0 = all, -1 = none (--slowlog-threshold=-1)', parse: microsecondsOrOff },
+  { key: 'slowlogMaxLen', flag: 'slowlog-max-len', env: 'SABCACHE_SLOWLOG_MAX_LEN', unit: 'entries', default: () => '128', help: 'slow log entries kept (512 bytes each per server thread)', parse: count(1, 10_000) },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'SABCACHE_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to use the data port (CORS, WebSocket), comma-separated, or * (none by default)', parse: origins },
 ];
 
@@ -333,6 +349,7 @@ export function helpText(): string {
     '',
     'Data port:  /v1/kv/{key} (GET HEAD PUT PATCH DELETE; POST …/incr|decr|expire|persist),',
     '            POST /v1/mget, POST /v1/mset, GET /v1/keys, WebSocket /v1/ws (docs/)',
-    'Admin port: GET /healthz, GET /readyz, GET /v1/stats, POST /v1/admin/flush, POST /v1/admin/snapshot',
+    'Admin port: GET /healthz, GET /readyz, GET /metrics, GET /v1/stats, GET|DELETE /v1/admin/slowlog,',
+    '            POST /v1/admin/flush, POST /v1/admin/snapshot',
   ].join('\n');
 }

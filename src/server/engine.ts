@@ -28,6 +28,7 @@ import { ConnectionLimiter } from './connection-limiter.ts';
 import { createLimitsBuffer } from './limit-words.ts';
 import { latencySummaries } from './latency-stats.ts';
 import { createMetricsBuffer } from './metrics-words.ts';
+import { createSlowLogBuffer } from './slowlog-words.ts';
 import { MetricsEndpoint } from './prometheus.ts';
 import type { CacheStats } from '../shared-cache.ts';
 import { RateLimiter } from './rate-limiter.ts';
@@ -111,11 +112,14 @@ export class Server {
   private readonly rateCounts: RateLimiter;
   /** Every worker's latency histograms (metrics-words.ts), a slot each; kept across worker restarts. */
   private readonly metricsBuffer: SharedArrayBuffer;
+  /** Every worker's slow log ring (slowlog-words.ts); kept across worker restarts. */
+  private readonly slowLogBuffer: SharedArrayBuffer;
   /** `/metrics` (prometheus.ts). */
   private readonly metricsEndpoint: MetricsEndpoint;
 
   private constructor(readonly config: ServerConfig, private readonly log: (line: string) => void) {
     this.metricsBuffer = createMetricsBuffer(config.threads);
+    this.slowLogBuffer = createSlowLogBuffer(config.threads, config.slowlogMaxLen);
     this.connectionCounts = new ConnectionLimiter(this.limitsBuffer, { maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress });
     this.rateCounts = new RateLimiter(this.limitsBuffer, rateLimitsOf(config));
     const sources = { stats: (): ServerStats => ({ ...this.cache.stats(), ...this.extraStats(false) }), metricsBuffer: this.metricsBuffer };
@@ -132,6 +136,7 @@ export class Server {
     registerAdminRoutes(this.admin, this.cache, {
       extraStats: () => this.extraStats(),
       metrics: (openMetrics) => this.metricsEndpoint.scrape(openMetrics),
+      slowLog: this.slowLogBuffer,
       snapshot: () => this.snapshotter?.snapshot(),
       afterDurable: (fn) => (this.mainWal ? this.mainWal.whenDurable(fn) : fn()),
       restartWorker: (index) => this.restartWorker(index),
@@ -290,7 +295,7 @@ export class Server {
   /** Starts worker `index` and resolves when it listens. */
   private startWorker(index: number): Promise<void> {
     const entry = siblingModule('../../workers/server-worker', import.meta.url);
-    const worker = spawnWorker(entry, { workerData: { handle: this.cache.handle, config: this.config, index, lastSaveSeconds: this.lastSaveSeconds, limitsBuffer: this.limitsBuffer, metricsBuffer: this.metricsBuffer } });
+    const worker = spawnWorker(entry, { workerData: { handle: this.cache.handle, config: this.config, index, lastSaveSeconds: this.lastSaveSeconds, limitsBuffer: this.limitsBuffer, metricsBuffer: this.metricsBuffer, slowLogBuffer: this.slowLogBuffer } });
     const slot: Slot = { worker, threadId: worker.threadId, crashes: this.slots[index]?.crashes ?? 0, listening: false };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {

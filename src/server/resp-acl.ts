@@ -19,7 +19,7 @@ const ANY = new Set(['ping', 'echo', 'select', 'reset', 'client', 'command', 'ti
 const READ = new Set(['get', 'mget', 'strlen', 'exists', 'type', 'ttl', 'pttl', 'scan', 'keys', 'dbsize', 'randomkey', 'lrange', 'llen', 'lindex', 'hget', 'hmget', 'hgetall', 'hlen', 'hexists', 'hkeys', 'hvals', 'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe']);
 const WRITE = new Set(['set', 'setnx', 'setex', 'psetex', 'getset', 'getdel', 'getex', 'mset', 'msetnx', 'append', 'incr', 'decr', 'incrby', 'decrby', 'incrbyfloat', 'del', 'unlink', 'expire', 'pexpire', 'expireat', 'pexpireat', 'persist', 'lpush', 'rpush', 'lpushx', 'rpushx', 'lpop', 'rpop', 'hset', 'hmset', 'hdel', 'hincrby']);
 /** Needs admin (listed so that the test can tell a classified command from a forgotten one). */
-const ADMIN = new Set(['flushdb', 'flushall', 'save', 'bgsave', 'config', 'info']);
+const ADMIN = new Set(['flushdb', 'flushall', 'save', 'bgsave', 'config', 'info', 'slowlog']);
 /** Commands that reach the whole keyspace (see the module comment). */
 const KEYSPACE = new Set(['scan', 'keys', 'randomkey', 'subscribe', 'psubscribe']);
 /** Commands with no key argument. */

@@ -25,7 +25,7 @@ import { globPrefix, globRegExp } from './redis-glob.ts';
 import { commandNeed, refusal } from './resp-acl.ts';
 import { CLASS_BATCH, CLASS_OTHER, CLASS_READ, CLASS_WRITE } from './metrics-words.ts';
 import { allows } from './credentials.ts';
-import { ACL, AUTH, BGSAVE, CLIENT, HELLO, infoText, PING, SAVE, SUBSCRIBE, SUBSCRIBED_CONTEXT, UNSUBSCRIBE } from './resp-connection-commands.ts';
+import { ACL, AUTH, BGSAVE, CLIENT, HELLO, infoText, PING, SAVE, SLOWLOG, SUBSCRIBE, SUBSCRIBED_CONTEXT, UNSUBSCRIBE } from './resp-connection-commands.ts';
 import { type Handler, intArg, lower, NOT_INTEGER, type RespContext, SYNTAX, upper } from './resp-context.ts';
 
 export type { RespContext, RespServerInfo, RespSession } from './resp-context.ts';
@@ -328,7 +328,7 @@ const COMMAND: Handler = (c, argv) => {
   c.w.error(`ERR unknown subcommand '${argv[1].toString()}'. Try COMMAND HELP.`);
 };
 
-const NO_KEYS = new Set(['auth', 'acl', 'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'save', 'bgsave', 'lastsave', 'ping', 'echo', 'hello', 'select', 'quit', 'reset', 'client', 'command', 'dbsize', 'flushdb', 'flushall', 'info', 'time', 'scan', 'keys', 'config']);
+const NO_KEYS = new Set(['auth', 'acl', 'subscribe', 'psubscribe', 'unsubscribe', 'punsubscribe', 'save', 'bgsave', 'lastsave', 'ping', 'echo', 'hello', 'select', 'quit', 'reset', 'client', 'command', 'dbsize', 'flushdb', 'flushall', 'info', 'time', 'scan', 'keys', 'config', 'slowlog']);
 
 /** The commands, by lowercase name. */
 export const COMMANDS = new Map<string, Command>([
@@ -424,6 +424,7 @@ export const COMMANDS = new Map<string, Command>([
   ['info', { arity: -1, run: (c, a) => c.w.verbatim(infoText(c, a.length > 1 ? lower(a[1]) : '')) }],
   ['save', { arity: 1, run: SAVE }],
   ['bgsave', { arity: -1, run: BGSAVE }],
+  ['slowlog', { arity: -2, run: SLOWLOG }],
   ['lastsave', { arity: 1, run: (c) => c.w.integer(c.server.saves.lastSaveSeconds()) }],
   ['time', { arity: 1, run: (c) => { const us = Math.floor(performance.timeOrigin * 1000 + performance.now() * 1000); c.w.array(2); c.w.bulk(String(Math.floor(us / 1e6))); c.w.bulk(String(us % 1e6)); } }],
   ['config', { arity: -2, run: (c, a) => {

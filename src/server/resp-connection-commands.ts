@@ -1,6 +1,6 @@
 /**
  * The RESP commands about the connection and the server rather than keys: AUTH, ACL WHOAMI,
- * HELLO, CLIENT, PING, SUBSCRIBE and its kin, SAVE, BGSAVE, and INFO's text. The command table
+ * HELLO, CLIENT, PING, SUBSCRIBE and its kin, SAVE, BGSAVE, SLOWLOG, and INFO's text. The command table
  * is resp-commands.ts's.
  *
  * @module
@@ -10,6 +10,7 @@ import { cacheStats } from '../commands/stats.ts';
 import type { Principal } from './credentials.ts';
 import { type Handler, intArg, type RespContext, SYNTAX, upper } from './resp-context.ts';
 import type { SaveReply } from './save-messages.ts';
+import { readSlowLog, resetSlowLog, slowLogLength } from './slow-log.ts';
 
 /**
  * INFO keyspace's `db0:` line. `expires` and `avg_ttl` (ms) are estimated from a sample of
@@ -200,4 +201,47 @@ export const PING: Handler = (c, a) => {
   }
   if (a.length === 2) return c.w.bulk(a[1]);
   c.w.simple('PONG');
+};
+
+/**
+ * SLOWLOG GET [count] (default 10; -1: all) / LEN / RESET / HELP, over every server
+ * thread's slow log (slow-log.ts). An entry is Redis's six fields: id, unix seconds,
+ * microseconds, arguments, client address, client name.
+ */
+export const SLOWLOG: Handler = (c, argv) => {
+  const sub = upper(argv[1]);
+  const log = c.server.slowLog;
+  if (sub === 'HELP' && argv.length === 2) {
+    const lines = ['SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:', 'GET [<count>]', '    Return top <count> entries from the slowlog (default: 10, -1 mean all).', 'LEN', '    Return the length of the slowlog.', 'RESET', '    Reset the slowlog.'];
+    c.w.array(lines.length);
+    for (const l of lines) c.w.simple(l);
+    return;
+  }
+  if (sub === 'LEN' && argv.length === 2) return c.w.integer(log ? slowLogLength(log) : 0);
+  if (sub === 'RESET' && argv.length === 2) {
+    if (log) resetSlowLog(log);
+    return c.w.ok();
+  }
+  if (sub === 'GET' && argv.length <= 3) {
+    let count = 10;
+    if (argv.length === 3) {
+      const n = intArg(argv[2]);
+      if (typeof n !== 'number' || n < -1) return c.w.error('ERR count should be greater than or equal to -1');
+      count = n;
+    }
+    const entries = log ? readSlowLog(log, count) : [];
+    c.w.array(entries.length);
+    for (const e of entries) {
+      c.w.array(6);
+      c.w.integer(e.id);
+      c.w.integer(Math.floor(e.atMs / 1000));
+      c.w.integer(e.durationUs);
+      c.w.array(e.args.length);
+      for (const a of e.args) c.w.bulk(a);
+      c.w.bulk(e.client);
+      c.w.bulk(e.clientName);
+    }
+    return;
+  }
+  c.w.error(`ERR unknown subcommand or wrong number of arguments for '${argv[1].toString('latin1').slice(0, 40)}'. Try SLOWLOG HELP.`);
 };

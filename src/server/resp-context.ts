@@ -75,6 +75,8 @@ export interface RespServerInfo {
   rejectedRateLimit(): number;
   /** Latency quantiles by protocol and class, every thread (INFO latencystats; latency-stats.ts). */
   latency(): Record<string, Record<string, LatencySummary>>;
+  /** Every worker's slow log (slow-log.ts), for SLOWLOG; null without one. */
+  readonly slowLog: SharedArrayBuffer | null;
 }
 
 /** A command's handler: `argv[0]` is its name. */

@@ -62,6 +62,8 @@ export interface RespOptions {
   connections?: ConnectionLimiter;
   /** Every worker's latency histograms (metrics-words.ts), for INFO latencystats. */
   metricsBuffer?: SharedArrayBuffer;
+  /** Every worker's slow log (slowlog-words.ts), for SLOWLOG. */
+  slowLogBuffer?: SharedArrayBuffer;
 }
 
 /** A worker's RESP listener. */
@@ -80,7 +82,7 @@ export interface RespListener {
  * @throws the socket's error (EADDRINUSE, …) when it cannot listen.
  */
 export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number, tls?: TlsFiles, credentials: Credentials | null = null, options: RespOptions = {}): Promise<RespListener> {
-  const { rate, connections, metricsBuffer } = options;
+  const { rate, connections, metricsBuffer, slowLogBuffer } = options;
   const { createReuseportFd, closeFd } = require('node-unix-socket') as { createReuseportFd(port: number, host: string): number; closeFd(fd: number): void };
   const limits: RespLimits = { maxBulkBytes: maxValueBytes, maxArgs: RESP_MAX_ARGS, maxInlineBytes: RESP_MAX_INLINE_BYTES };
   const sockets = new Set<Socket>();
@@ -118,6 +120,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       return r ? r.total + r.perAddress : 0;
     },
     latency: () => (metricsBuffer ? latencySummaries(metricsBuffer) : {}),
+    slowLog: slowLogBuffer ?? null,
     rejectedRateLimit: () => {
       const r = rate?.counts();
       return r ? r.refusedPerClient + r.refusedGlobal : 0;
@@ -170,6 +173,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       const now = rate !== undefined ? rate.now() : 0;
       const metrics = state.metrics;
       const startMs = metrics !== undefined ? performance.now() : 0;
+      const slowMs = metrics !== undefined ? metrics.slowMs : Infinity;
       classCounts.fill(0);
       try {
         while (parser.nextCommand() > 0) {
@@ -187,7 +191,15 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
               continue;
             }
           }
-          classCounts[runParsed(ctx, parser)]++;
+          if (slowMs === Infinity) {
+            classCounts[runParsed(ctx, parser)]++;
+          } else {
+            // With a slow log, each command is timed alone (as Redis's SLOWLOG times them).
+            const t0 = performance.now();
+            classCounts[runParsed(ctx, parser)]++;
+            const ms = performance.now() - t0;
+            if (ms >= slowMs) metrics!.slow(PROTOCOL_RESP, ms, parser.args(), session.addr, session.name);
+          }
           if (session.quit || session.wait) break;
         }
       } catch (e) {

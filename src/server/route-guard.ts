@@ -115,7 +115,7 @@ export function guardRoutes(app: App, guard: RouteGuard = {}): void {
         } catch (e) {
           answerThrown(res, e);
         }
-        if (cls >= 0) metrics!.httpEnd();
+        if (cls >= 0) metrics!.httpEnd(res, req);
       });
     };
   }

@@ -24,6 +24,7 @@ import { BadOptionError, RateLimitedError, ResponseTooLargeError, SabcacheError,
 import { type ConnectionLimiter, REFUSED_ADDRESS, REFUSED_TOTAL } from './connection-limiter.ts';
 import { identityOfAddress, identityOfName, type RateLimiter } from './rate-limiter.ts';
 import { CLASS_BATCH, CLASS_OTHER, CLASS_READ, CLASS_WRITE, PROTOCOL_WS } from './metrics-words.ts';
+import type { ThreadMetrics } from './thread-metrics.ts';
 import { nearestName } from '../util/known-options.ts';
 import { EntryResult, entryTtlSeconds, entryTypeName, entryVersion, VALUE_INTEGER, VALUE_STRING, versionEpoch } from '../commands/entry.ts';
 import { getInto, getSliceInto, ttl } from '../commands/read.ts';
@@ -95,6 +96,7 @@ interface Connection {
 interface Socket extends WatchSocket {
   end(code?: number, reason?: string): void;
   getUserData(): Connection;
+  getRemoteAddressAsText(): ArrayBuffer;
 }
 
 /** Who may connect and how often they may ask (each part optional). */
@@ -426,7 +428,22 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     if (metrics !== undefined) {
       const ms = performance.now() - startMs;
       for (let c = 0; c < 4; c++) if (classCounts[c] > 0) metrics.record(PROTOCOL_WS, c, ms, classCounts[c]);
+      if (ms >= metrics.slowMs) slowMessage(metrics, ws, message, isBinary, ms);
     }
+  }
+
+  /** Logs a slow message (slow-log.ts): a text message's first bytes, a binary one's size and request count. */
+  function slowMessage(metrics: ThreadMetrics, ws: Socket, message: ArrayBuffer, isBinary: boolean, ms: number): void {
+    let requests = 0;
+    for (let c = 0; c < 4; c++) requests += classCounts[c];
+    let client = '';
+    try {
+      client = Buffer.from(ws.getRemoteAddressAsText()).toString();
+    } catch {
+      // closed while the message was handled
+    }
+    const what = isBinary ? `binary message of ${message.byteLength} bytes` : Buffer.from(message, 0, Math.min(message.byteLength, 128));
+    metrics.slow(PROTOCOL_WS, ms, ['WS', `${requests} requests`, what], client);
   }
 
   function handleMessage(ws: Socket, message: ArrayBuffer, isBinary: boolean): void {
