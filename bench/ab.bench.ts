@@ -56,7 +56,7 @@ async function startServer(dir: string, label: string): Promise<Server> {
   const proc = spawn(cmd, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   await new Promise<void>((resolve, reject) => {
-    const on = (d: Buffer): void => { out += d; if (out.includes('sabcache: serving')) resolve(); };
+    const on = (d: Buffer): void => { out += d; if (/sabcache: serving|"msg":"serving /.test(out)) resolve(); };
     proc.stdout!.on('data', on);
     proc.stderr!.on('data', on);
     proc.once('exit', (code) => reject(new Error(`${label} exited with ${code}: ${out}`)));

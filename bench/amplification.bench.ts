@@ -49,7 +49,7 @@ async function start(): Promise<{ proc: ChildProcess; port: number; out: () => s
   proc.stdout!.on('data', (d) => { out += d; });
   proc.stderr!.on('data', (d) => { out += d; });
   await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => { if (out.includes('sabcache: serving')) { clearInterval(timer); resolve(); } }, 20);
+    const timer = setInterval(() => { if (/sabcache: serving|"msg":"serving /.test(out)) { clearInterval(timer); resolve(); } }, 20);
     proc.once('exit', () => { clearInterval(timer); reject(new Error(out)); });
   });
   return { proc, port, out: () => out };

@@ -42,7 +42,7 @@ async function start(auth: boolean): Promise<Target> {
   const respPort = await freePort();
   const cmd = [process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(await freePort()), '--resp-port', String(respPort), '--threads', '1', '--memory', '256mb',
     ...(auth ? ['--users-file', join(dir, 'users.json')] : [])];
-  const proc = await startProcess(onServerCpus(cmd), /sabcache: serving/, { ...HUGE_PAGES_ENV, ...(auth ? { SABCACHE_TOKEN_SECRET: SECRET } : {}) });
+  const proc = await startProcess(onServerCpus(cmd), /sabcache: serving|"msg":"serving /, { ...HUGE_PAGES_ENV, ...(auth ? { SABCACHE_TOKEN_SECRET: SECRET } : {}) });
   spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(respPort), ...(auth ? ['--user', 'app', '-a', 'app-pass'] : []), '-t', 'set', '-n', String(KEYS * 5), '-r', String(KEYS), '-d', '100', '-P', '16', '-q']);
   // The credentials really are checked (401 without), and really let the bench's requests in.
   if (auth) {

@@ -63,7 +63,7 @@ const bare = await freePort();
 const bareProc = await startNode(['bench/fixtures/bare-uws-server.ts', String(bare), String(THREADS)], /serving/);
 const port = await freePort();
 const adminPort = await freePort();
-const sab = await startNode(['src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', String(THREADS), '--memory', '256mb'], /sabcache: serving/);
+const sab = await startNode(['src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', String(THREADS), '--memory', '256mb'], /sabcache: serving|"msg":"serving /);
 const value = new Uint8Array(100).fill(118);
 for (let i = 0; i < KEYS; i += 100) {
   await Promise.all(Array.from({ length: 100 }, (_, j) => fetch(`http://127.0.0.1:${port}/v1/kv/key:${String(i + j).padStart(12, '0')}`, { method: 'PUT', body: value })));

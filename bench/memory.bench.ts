@@ -160,7 +160,7 @@ async function rssRow(): Promise<{ memoryBytes: number; idleRssBytes: number; fu
   const port = await freePort();
   const adminPort = await freePort();
   const memoryBytes = 256 * 2 ** 20;
-  const proc = await startProcess([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', '1', '--memory', '256mb'], /sabcache: serving/);
+  const proc = await startProcess([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', '1', '--memory', '256mb'], /sabcache: serving|"msg":"serving /);
   try {
     const idleRssBytes = rssBytes(proc.pid!);
     // Binary mset: u16 keyLength | key | u32 ttl | u32 valueLength | value.

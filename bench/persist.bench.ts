@@ -196,7 +196,7 @@ else {
   const port = await freePort();
   const adminPort = await freePort();
   const dataDir = join(dir, 'server');
-  const srv = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', '1', '--memory', '256mb', '--data-dir', dataDir, '--snapshot-interval', '0']), /sabcache: serving/, HUGE_PAGES_ENV);
+  const srv = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', '1', '--memory', '256mb', '--data-dir', dataDir, '--snapshot-interval', '0']), /sabcache: serving|"msg":"serving /, HUGE_PAGES_ENV);
   const wrk = (kind: 'get' | 'put', seconds: number): { p99Ms: number; rps: number } => {
     const [cmd, ...args] = onLoadCpu(['wrk', '-t1', '-c32', `-d${seconds}s`, '--latency', '-s', `bench/wrk/${kind}-keys.lua`, `http://127.0.0.1:${port}`]);
     const out = execFileSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SABCACHE_BENCH_KEYS: String(KEYS) } });
@@ -266,7 +266,7 @@ else {
     const adminPort = await freePort();
     const dataDir = join(dir, `wal-${mode}`);
     const flags = mode === 'off' ? [] : ['--data-dir', dataDir, '--wal', '--fsync', mode];
-    const proc = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', '1', '--memory', '256mb', '--snapshot-interval', '0', ...flags]), /sabcache: serving/, HUGE_PAGES_ENV);
+    const proc = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', '1', '--memory', '256mb', '--snapshot-interval', '0', ...flags]), /sabcache: serving|"msg":"serving /, HUGE_PAGES_ENV);
     servers.set(mode, { port, proc });
   }
   let redisPort = 0;

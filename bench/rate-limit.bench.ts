@@ -41,7 +41,7 @@ async function start(flags: string[], threads: number, pin = true, fill = true, 
   const respPort = await freePort();
   const adminPort = await freePort();
   const cmd = [process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', String(respPort), '--threads', String(threads), '--memory', '256mb', ...flags];
-  const proc = await startProcess(pin ? onServerCpus(cmd) : cmd, /sabcache: serving/, { ...HUGE_PAGES_ENV, ...env });
+  const proc = await startProcess(pin ? onServerCpus(cmd) : cmd, /sabcache: serving|"msg":"serving /, { ...HUGE_PAGES_ENV, ...env });
   if (fill) spawnSync('redis-benchmark', ['-h', '127.0.0.1', '-p', String(respPort), ...(env.SABCACHE_TOKEN_SECRET ? ['-a', BEARER.slice(7)] : []), '-t', 'set', '-n', String(KEYS * 5), '-r', String(KEYS), '-d', '100', '-P', '16', '-q']);
   return { port, respPort, adminPort, stop: () => stopProcess(proc) };
 }

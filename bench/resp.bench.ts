@@ -38,7 +38,7 @@ async function startSabcache(threads: number, pinned: boolean): Promise<Target> 
   const respPort = await freePort();
   const cmd = [process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(await freePort()), '--admin-port', String(await freePort()), '--resp-port', String(respPort), '--threads', String(threads), '--memory', '256mb'];
   // With huge pages for the shared buffer, as `sabcache` and `npm start` run it (README: Huge pages).
-  const proc = await startProcess(pinned ? onServerCpus(cmd) : cmd, /sabcache: serving/, HUGE_PAGES_ENV);
+  const proc = await startProcess(pinned ? onServerCpus(cmd) : cmd, /sabcache: serving|"msg":"serving /, HUGE_PAGES_ENV);
   return { name: `sabcache ${threads} thread${threads > 1 ? 's' : ''}`, port: respPort, stop: () => stopProcess(proc) };
 }
 

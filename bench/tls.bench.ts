@@ -33,7 +33,7 @@ async function start(tls: boolean): Promise<Target> {
   const respPort = await freePort();
   const cmd = [process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(await freePort()), '--resp-port', String(respPort), '--threads', '1', '--memory', '256mb',
     ...(tls ? ['--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem')] : [])];
-  const proc = await startProcess(onServerCpus(cmd), /sabcache: serving/, HUGE_PAGES_ENV);
+  const proc = await startProcess(onServerCpus(cmd), /sabcache: serving|"msg":"serving /, HUGE_PAGES_ENV);
   // The keys the GETs read, over RESP (redis-benchmark's SET fills key:__rand_int__).
   const fill = ['redis-benchmark', '-h', '127.0.0.1', '-p', String(respPort), ...(tls ? ['--tls', '--cacert', join(dir, 'cert.pem')] : []), '-t', 'set', '-n', String(KEYS * 5), '-r', String(KEYS), '-d', '100', '-P', '16', '-q'];
   spawnSync(fill[0], fill.slice(1));

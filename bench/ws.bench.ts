@@ -35,7 +35,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 // sabcache
 const port = await freePort();
 const adminPort = await freePort();
-const sab = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', String(SERVER_THREADS), '--memory', '256mb']), /sabcache: serving/);
+const sab = await startProcess(onServerCpus([process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(port), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', String(SERVER_THREADS), '--memory', '256mb']), /sabcache: serving|"msg":"serving /);
 const value = new Uint8Array(100).fill(118);
 for (let i = 0; i < KEYS; i += 100) {
   await Promise.all(Array.from({ length: 100 }, (_, j) => fetch(`http://127.0.0.1:${port}/v1/kv/key:${String(i + j).padStart(12, '0')}`, { method: 'PUT', body: value })));

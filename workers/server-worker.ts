@@ -14,6 +14,7 @@ import { credentialsOf, rateLimitsOf, type ServerConfig, tlsFilesOf } from '../s
 import { ConnectionLimiter } from '../src/server/connection-limiter.ts';
 import { RateLimiter } from '../src/server/rate-limiter.ts';
 import { ThreadMetrics } from '../src/server/thread-metrics.ts';
+import { workerLogger } from '../src/server/log.ts';
 import { SlowLogWriter } from '../src/server/slow-log.ts';
 import { registerBatchRoutes } from '../src/server/batch-routes.ts';
 import { Cors } from '../src/server/cors.ts';
@@ -30,7 +31,9 @@ import type { SaveReply, SaveRequest, SaveRequester } from '../src/server/save-m
 const { handle, config, index, lastSaveSeconds, limitsBuffer, metricsBuffer, slowLogBuffer } = workerData as { handle: SharedCacheHandle; config: ServerConfig; index: number; lastSaveSeconds: number; limitsBuffer: SharedArrayBuffer; metricsBuffer: SharedArrayBuffer; slowLogBuffer: SharedArrayBuffer };
 const cache = SharedCache.attach(handle);
 // With --wal, this thread logs its changes to its own WAL file (persist/wal-writer.ts).
-const wal = config.wal ? startWal(cache, config.dataDir, config.fsync, (line) => console.error(line)) : undefined;
+// This thread's log lines go to the main thread's log as messages (log.ts): never blocking.
+const log = workerLogger(parentPort!, config.logLevel, index);
+const wal = config.wal ? startWal(cache, config.dataDir, config.fsync, (line, level) => log[level ?? 'info'](line)) : undefined;
 const tls = tlsFilesOf(config);
 // With users or a token secret, every client authenticates (every port: http-auth.ts,
 // resp-acl.ts) and protected mode is off.
@@ -151,6 +154,6 @@ parentPort!.on('message', (m: { type: string; lingerMs: number }) => {
 // A bug must not take the process down: log, close this thread's sockets and end it;
 // the main thread repairs what it held and starts a replacement.
 process.on('uncaughtException', (e) => {
-  console.error(`sabcache: worker ${index} crashed:`, e);
+  log.fatal({ err: e }, `worker ${index} crashed`);
   exit(1);
 });

@@ -7,7 +7,8 @@
  * @module
  */
 import { SabcacheError } from '../errors.ts';
-import { helpText, parseConfig } from '../server/config.ts';
+import { helpText, logOptionsOf, parseConfig } from '../server/config.ts';
+import { closeLog, configureMainLog } from '../server/log.ts';
 import { hugePagesLogLine } from '../server/huge-pages.ts';
 
 /** `--hash-password`: the hash of the first line of standard input. */
@@ -48,15 +49,16 @@ async function main(): Promise<number> {
     console.log(helpText());
     return 0;
   }
+  const log = configureMainLog(logOptionsOf(parsed.config));
   const hugePages = hugePagesLogLine();
-  if (hugePages !== null) console.log(hugePages);
+  if (hugePages !== null) log.info(hugePages);
   // Imported here so that --help and option errors work even without the native binding.
   const { Server } = await import('../server/engine.ts');
   // The handlers go in before the server starts: a signal that comes as soon as the
   // "serving" line is out (or during the start) stops it gracefully once it has started.
   const stopAsked = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
-      console.log(`sabcache: ${signal}: finishing in-flight requests and stopping`);
+      log.info(`${signal}: finishing in-flight requests and stopping`);
       resolve();
     };
     process.once('SIGINT', () => stop('SIGINT'));
@@ -66,12 +68,16 @@ async function main(): Promise<number> {
   try {
     server = await Server.start(parsed.config);
   } catch (e) {
+    // In the log, and on standard error for whoever started it by hand.
+    log.fatal({ err: e }, 'start failed');
     console.error(`sabcache: ${e instanceof SabcacheError ? `${e.message} (${e.code})` : (e as Error).stack}`);
+    await closeLog();
     return 1;
   }
   await stopAsked;
   await server.stop();
-  console.log('sabcache: stopped');
+  log.info('stopped');
+  await closeLog();
   return 0;
 }
 

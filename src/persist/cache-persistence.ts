@@ -14,14 +14,14 @@ import { type FsyncPolicy, WalWriter, type WalWriterOptions } from './wal-writer
  * Opens a WAL file for this thread's attachment to `cache` in `dir` and logs every change
  * this thread makes from now on to it, synced per `fsync`.
  */
-export function startWal(cache: SharedCache, dir: string, fsync: FsyncPolicy, log: (line: string) => void, options?: WalWriterOptions): WalWriter {
+export function startWal(cache: SharedCache, dir: string, fsync: FsyncPolicy, log: (line: string, level?: 'warn' | 'error') => void, options?: WalWriterOptions): WalWriter {
   const wal = new WalWriter(dir, cache.table.owner, fsync, cache.table.v, log, options);
   cache.table.walSink = wal;
   return wal;
 }
 
 /** Replays the WAL files of `dir` into `cache`: replayWal (wal-replay.ts) over its table. */
-export function replayWalInto(cache: SharedCache, dir: string, afterSeq: number, log: (line: string) => void, acceptGaps = false): WalReplayed {
+export function replayWalInto(cache: SharedCache, dir: string, afterSeq: number, log: (line: string, level?: 'warn' | 'error') => void, acceptGaps = false): WalReplayed {
   return replayWal(cache.table, dir, afterSeq, log, acceptGaps);
 }
 

@@ -212,7 +212,7 @@ export interface LoadSnapshotOptions {
  * @throws the file system's errors other than a failed check (`EACCES` on the directory
  *   or a file, say), as Node raises them (from a helper: an Error with the same message and `code`).
  */
-export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string) => void, options: LoadSnapshotOptions = {}): SnapshotLoaded {
+export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string, level?: 'warn' | 'error') => void, options: LoadSnapshotOptions = {}): SnapshotLoaded {
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new BadOptionError('threads', `must be a positive integer, got ${threads}`);
   const minBytes = options.parallelMinBytes ?? PARALLEL_LOAD_MIN_BYTES;
@@ -251,9 +251,9 @@ export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string
           done.skipped += stage.skipped;
           done.helperBlocks += stage.helperBlocks;
         }
-        if (done.skipped) log(`sabcache: snapshot ${path}: ${done.skipped} entries skipped: their key or value is over this server's --max-key-bytes / --max-value-bytes, or of an unknown type`);
+        if (done.skipped) log(`snapshot ${path}: ${done.skipped} entries skipped: their key or value is over this server's --max-key-bytes / --max-value-bytes, or of an unknown type`, 'warn');
         const evicted = cache.stats().evictions - evictedBefore;
-        if (evicted > 0) log(`sabcache: snapshot ${path}: ${evicted} of ${done.stored} entries did not fit in memory and were evicted`);
+        if (evicted > 0) log(`snapshot ${path}: ${evicted} of ${done.stored} entries did not fit in memory and were evicted`);
         return {
           path, entries: index.entries, stored: done.stored, bytes: index.bytes, walSequence: index.walSequence, refused,
           durationMs: performance.now() - t0, helperThreads: helpers?.count ?? 0, helperBlocks: done.helperBlocks,
@@ -264,7 +264,7 @@ export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string
         // as a kept snapshot (so it cannot push a good one out).
         const aside = `${path}.damaged`;
         renameSync(path, aside);
-        log(`sabcache: refusing snapshot ${path}: ${e.message}; renamed it to ${aside}; trying the previous one`);
+        log(`refusing snapshot ${path}: ${e.message}; renamed it to ${aside}; trying the previous one`, 'error');
         refused.push({ path: aside, reason: e.message });
         cache.flush();
       }

@@ -67,7 +67,7 @@ export class Snapshotter {
    * @param onWritten called after each snapshot is written (on the timer, on request, at
    *   shutdown), with the figures then: the server tells its threads the time for LASTSAVE.
    */
-  constructor(private readonly cache: SharedCache, private readonly options: SnapshotterOptions, private readonly log: (line: string) => void, private readonly onWritten: (figures: SnapshotStats) => void = () => {}) {
+  constructor(private readonly cache: SharedCache, private readonly options: SnapshotterOptions, private readonly log: (line: string, level?: 'warn' | 'error') => void, private readonly onWritten: (figures: SnapshotStats) => void = () => {}) {
     mkdirSync(options.dir, { recursive: true });
     const task = piscinaTask(siblingModule('./snapshot-task', import.meta.url));
     // A snapshot's lead and its helper, if any (snapshots never overlap: start() runs one
@@ -136,7 +136,7 @@ export class Snapshotter {
         return w;
       } catch (e) {
         this.figures.snapshotFailures++;
-        this.log(`sabcache: snapshot failed: ${(e as Error).message}`);
+        this.log(`snapshot failed: ${(e as Error).message}`, 'error');
         throw e;
       } finally {
         this.figures.snapshotInProgress = false;

@@ -65,7 +65,7 @@ const MAX_GAPS = 100;
  * @throws WalGapError (`SABCACHE_ERR_WAL_GAP`) naming the first missing range, unless
  *   `acceptGaps`; the file system's errors other than a bad file, as Node raises them.
  */
-export function replayWal(table: Table, dir: string, afterSeq: number, log: (line: string) => void, acceptGaps = false): WalReplayed {
+export function replayWal(table: Table, dir: string, afterSeq: number, log: (line: string, level?: 'warn' | 'error') => void, acceptGaps = false): WalReplayed {
   const out: WalReplayed = { files: 0, records: 0, applied: 0, skipped: 0, lastSeq: 0, problems: [], fileStates: [], gaps: [] };
   const readers: WalReader[] = [];
   const states = new Map<WalReader, WalFileState>();
@@ -135,10 +135,10 @@ export function replayWal(table: Table, dir: string, afterSeq: number, log: (lin
     if (cutShort.some((last) => last < from)) continue;
     if (!acceptGaps) throw new WalGapError(BigInt(from), BigInt(to), `the snapshot covers up to ${afterSeq}; the WAL in ${dir} goes on at ${to + 1}`);
     out.gaps.push([from, to]);
-    log(`sabcache: WAL GAP: records ${from} to ${to} are missing and were not replayed (--recover-past-gaps): acknowledged writes in that range are lost`);
+    log(`WAL GAP: records ${from} to ${to} are missing and were not replayed (--recover-past-gaps): acknowledged writes in that range are lost`, 'error');
   }
-  for (const p of out.problems) log(`sabcache: WAL: ${p}; the records after it in that file are not replayed`);
-  if (out.skipped) log(`sabcache: WAL: ${out.skipped} records skipped: their key or value is over this server's --max-key-bytes / --max-value-bytes`);
+  for (const p of out.problems) log(`WAL: ${p}; the records after it in that file are not replayed`, 'warn');
+  if (out.skipped) log(`WAL: ${out.skipped} records skipped: their key or value is over this server's --max-key-bytes / --max-value-bytes`, 'warn');
   return out;
 }
 

@@ -188,7 +188,7 @@ export class WalWriter implements WalSink {
     private readonly thread: number,
     readonly fsync: FsyncPolicy,
     private readonly view: SharedView,
-    private readonly log: (line: string) => void,
+    private readonly log: (line: string, level?: 'warn' | 'error') => void,
     options: WalWriterOptions = {},
   ) {
     // No ordering needed: the epoch is only compared for a change (rotationAsked), and a
@@ -215,7 +215,7 @@ export class WalWriter implements WalSink {
     const lost = (why: string) => {
       if (this.closed || this.syncThread !== worker) return;
       // Without it this thread syncs itself, as Redis does: slower, never less durable.
-      this.log(`sabcache: WAL sync thread ${why}; fdatasync runs on the serving thread from now on`);
+      this.log(`WAL sync thread ${why}; fdatasync runs on the serving thread from now on`, 'warn');
       this.syncThread = null;
       this.threadFailed = true;
       this.pending = [];
@@ -352,7 +352,7 @@ export class WalWriter implements WalSink {
         return;
       }
       if (err) {
-        this.log(`sabcache: WAL write failed (${err.message}); retrying in 100 ms`);
+        this.log(`WAL write failed (${err.message}); retrying in 100 ms`, 'error');
         setTimeout(() => this.writeFrom(data, off, at, done), 100);
         return;
       }
@@ -437,7 +437,7 @@ export class WalWriter implements WalSink {
     const failures = Atomics.load(this.ctl, SYNC_FAILURES);
     if (failures !== this.failuresSeen) {
       this.failuresSeen = failures;
-      this.log(`sabcache: WAL fdatasync failed (${syncFailure(this.ctl)}); answers wait for the next one`);
+      this.log(`WAL fdatasync failed (${syncFailure(this.ctl)}); answers wait for the next one`, 'error');
     }
     let covered = -1;
     let n = 0;
@@ -488,7 +488,7 @@ export class WalWriter implements WalSink {
       fdatasync(this.fd, (err) => {
         this.syncing = false;
         if (this.closed) return;
-        if (err) this.log(`sabcache: WAL fdatasync failed (${err.message})`);
+        if (err) this.log(`WAL fdatasync failed (${err.message})`, 'error');
         else {
           this.ownSyncs++;
           this.settle(gen);

@@ -28,6 +28,7 @@ import type { LatencySummary } from './latency-stats.ts';
 import type { App, HttpRequest, HttpResponse } from './uws-types.ts';
 import { PROTOCOLS } from './metrics-words.ts';
 import { readSlowLog, resetSlowLog, slowLogLength } from './slow-log.ts';
+import { log } from './log.ts';
 
 const num = { type: 'number' } as const;
 const stringifyStats = fastJson({
@@ -197,7 +198,7 @@ export function registerAdminRoutes(app: App, cache: SharedCache, actions: Admin
           .writeHeader('Content-Type', openMetrics ? 'application/openmetrics-text; version=1.0.0; charset=utf-8' : 'text/plain; version=0.0.4; charset=utf-8')
           .writeHeader('Cache-Control', 'no-store').end(text));
       }, (e: Error) => {
-        console.error('sabcache: /metrics failed:', e);
+        log.error({ err: e }, '/metrics failed');
         if (!aborted) json(res, '500 Internal Server Error', stringifyError({ error: { code: 'SABCACHE_ERR_INTERNAL', message: 'metrics failed' } }));
       });
     });

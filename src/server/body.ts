@@ -9,6 +9,7 @@ import type { ServingState } from './serving-state.ts';
 import type { PendingTiming } from './thread-metrics.ts';
 import type { HttpResponse } from './uws-types.ts';
 import { APPLICATION_JSON, CONTENT_TYPE } from './wire-strings.ts';
+import { log } from './log.ts';
 
 /** Answers with a JSON error (in a handler's synchronous part, which uWS has corked). */
 export function sendError(res: HttpResponse, e: HttpError, closeConnection: boolean): void {
@@ -53,7 +54,7 @@ export class AsyncAnswer {
 
   /** Answers with whatever `e` maps to (http-errors.ts); logs what is not a SabcacheError. */
   fail(e: unknown): void {
-    if (!(e instanceof SabcacheError)) console.error('sabcache: request failed:', e);
+    if (!(e instanceof SabcacheError)) log.error({ err: e }, 'request failed');
     this.error(httpErrorFrom(e));
   }
 

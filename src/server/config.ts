@@ -15,6 +15,7 @@ import { parseBytes } from '../util/parse-bytes.ts';
 import type { TlsFiles } from './uws.ts';
 import { checkRate, MAX_RATE, type RateLimits } from './rate-limiter.ts';
 import { Credentials, loadUsersFile, MIN_TOKEN_SECRET_BYTES } from './credentials.ts';
+import { LOG_LEVELS, type LogLevel, type LogOptions } from './log.ts';
 
 /** A validated server configuration. */
 export interface ServerConfig {
@@ -111,6 +112,18 @@ export interface ServerConfig {
   slowlogThresholdUs: number;
   /** Slow log entries kept (each server thread keeps this many; SLOWLOG GET returns at most this many). Redis's `slowlog-max-len`. @default 128 */
   slowlogMaxLen: number;
+  /** Least severe log level written: fatal, error, warn, info, debug, trace, or silent (log.ts). @default "info" */
+  logLevel: LogLevel;
+  /** `json` (a JSON object a line, pino's) or `pretty` (pino-pretty's lines, for a terminal). @default "json" */
+  logFormat: 'json' | 'pretty';
+  /** A file for the log, rotated by pino-roll (log.ts); empty: standard output. @default "" */
+  logFile: string;
+  /** Rotate the log file at this size, in bytes; 0: not by size. @default 100 MiB */
+  logRotateSizeBytes: number;
+  /** Rotate the log file `daily`, `hourly`, or `never` (by time). @default "daily" */
+  logRotateInterval: 'daily' | 'hourly' | 'never';
+  /** Rotated log files kept besides the current one. @default 7 */
+  logRotateKeep: number;
   /** Browser Origins allowed to use the data port: CORS for HTTP, and WebSocket upgrades (comma-separated; `*` = any). Requests without Origin are always allowed. @default none */
   allowedOrigins: string[];
   /** Directory for snapshots; empty = in memory only (nothing is read or written). @default "" */
@@ -213,6 +226,12 @@ function microsecondsOrOff(name: string, text: string): number {
   if (!/^\d+$/.test(text) || n > 3_600_000_000) throw new BadOptionError(name, `expected microseconds from 0 to 3600000000, or -1 (off), got ${JSON.stringify(text)}`);
   return n;
 }
+function oneOf(...values: string[]) {
+  return (name: string, text: string): string => {
+    if (!values.includes(text)) throw new BadOptionError(name, `expected ${values.slice(0, -1).join(', ')} or ${values.at(-1)}, got ${JSON.stringify(text)}`);
+    return text;
+  };
+}
 function threads(name: string, text: string): number {
   const n = Number(text);
   if (!/^\d+$/.test(text) || n < 1 || n > 62) throw new BadOptionError(name, `expected 1 to 62 threads, got ${JSON.stringify(text)}`);
@@ -222,6 +241,11 @@ function threads(name: string, text: string): number {
 /** The credentials of `config` (users file, token secret); `configured` is false without either. */
 export function credentialsOf(config: ServerConfig): Credentials {
   return new Credentials(config.usersFile ? loadUsersFile(config.usersFile) : null, config.tokenSecret || null);
+}
+
+/** The log options of `config` (log.ts). */
+export function logOptionsOf(config: ServerConfig): LogOptions {
+  return { level: config.logLevel, format: config.logFormat, file: config.logFile, rotateSizeBytes: config.logRotateSizeBytes, rotateInterval: config.logRotateInterval, rotateKeep: config.logRotateKeep };
 }
 
 /** The rate limits of `config` (rate-limiter.ts). */
@@ -269,6 +293,12 @@ export const OPTIONS: readonly OptionSpec[] = [
   { key: 'maxConnectionsPerAddress', flag: 'max-connections-per-address', env: 'SABCACHE_MAX_CONNECTIONS_PER_ADDRESS', unit: 'connections', default: () => '0', help: 'connections open at once from one client address; 0 = no limit', parse: count(0, 10_000_000) },
   { key: 'slowlogThresholdUs', flag: 'slowlog-threshold', env: 'SABCACHE_SLOWLOG_THRESHOLD', unit: 'µs', default: () => '10000', help: 'operations at least this slow go to the slow log (SLOWLOG, /v1/admin/slowlog); 0 = all, -1 = none (--slowlog-threshold=-1)', parse: microsecondsOrOff },
   { key: 'slowlogMaxLen', flag: 'slowlog-max-len', env: 'SABCACHE_SLOWLOG_MAX_LEN', unit: 'entries', default: () => '128', help: 'slow log entries kept (512 bytes each per server thread)', parse: count(1, 10_000) },
+  { key: 'logLevel', flag: 'log-level', env: 'SABCACHE_LOG_LEVEL', unit: 'level', default: () => 'info', help: 'least severe log level written: fatal, error, warn, info, debug, trace, silent', parse: oneOf(...LOG_LEVELS) },
+  { key: 'logFormat', flag: 'log-format', env: 'SABCACHE_LOG_FORMAT', unit: 'format', default: () => 'json', help: 'json (a JSON object a line) or pretty (for a terminal)', parse: oneOf('json', 'pretty') },
+  { key: 'logFile', flag: 'log-file', env: 'SABCACHE_LOG_FILE', unit: 'path', default: () => '', help: 'write the log to this file, rotated (none: standard output)', parse: directory },
+  { key: 'logRotateSizeBytes', flag: 'log-rotate-size', env: 'SABCACHE_LOG_ROTATE_SIZE', unit: 'bytes (kb/mb/gb)', default: () => '100mb', help: 'rotate the log file at this size (0: not by size)', parse: (name, text) => (text === '0' ? 0 : bytesIn(1024, 1024 ** 4)(name, text)) },
+  { key: 'logRotateInterval', flag: 'log-rotate-interval', env: 'SABCACHE_LOG_ROTATE_INTERVAL', unit: 'interval', default: () => 'daily', help: 'rotate the log file daily, hourly or never', parse: oneOf('daily', 'hourly', 'never') },
+  { key: 'logRotateKeep', flag: 'log-rotate-keep', env: 'SABCACHE_LOG_ROTATE_KEEP', unit: 'files', default: () => '7', help: 'rotated log files kept besides the current one', parse: count(1, 10_000) },
   { key: 'allowedOrigins', flag: 'allowed-origins', env: 'SABCACHE_ALLOWED_ORIGINS', unit: 'origins', default: () => '', help: 'browser Origins allowed to use the data port (CORS, WebSocket), comma-separated, or * (none by default)', parse: origins },
 ];
 
@@ -330,6 +360,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (config.wal && !config.dataDir) throw new BadOptionError('--wal', 'needs --data-dir (where the log is written)');
   // The users file is read now, so that a malformed one stops the start with its reason.
   if (config.usersFile) loadUsersFile(String(config.usersFile));
+  if (config.logFormat === 'pretty' && config.logFile) throw new BadOptionError('--log-format', 'pretty is for a terminal: a --log-file gets JSON lines');
   if (!config.tlsCertFile !== !config.tlsKeyFile) throw new BadOptionError(config.tlsCertFile ? '--tls-key-file' : '--tls-cert-file', 'TLS needs both --tls-cert-file and --tls-key-file');
   return { help: false, config: config as unknown as ServerConfig };
 }

@@ -33,6 +33,7 @@ import { MetricsEndpoint } from './prometheus.ts';
 import type { CacheStats } from '../shared-cache.ts';
 import { RateLimiter } from './rate-limiter.ts';
 import { type App, createApp, uws, type us_listen_socket } from './uws.ts';
+import { isLogLine, log as serverLog, writeWorkerLine } from './log.ts';
 
 /**
  * How long a restarting worker keeps answering on its open connections (each answer
@@ -117,7 +118,7 @@ export class Server {
   /** `/metrics` (prometheus.ts). */
   private readonly metricsEndpoint: MetricsEndpoint;
 
-  private constructor(readonly config: ServerConfig, private readonly log: (line: string) => void) {
+  private constructor(readonly config: ServerConfig, private readonly log: (line: string, level?: 'warn' | 'error') => void) {
     this.metricsBuffer = createMetricsBuffer(config.threads);
     this.slowLogBuffer = createSlowLogBuffer(config.threads, config.slowlogMaxLen);
     this.connectionCounts = new ConnectionLimiter(this.limitsBuffer, { maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress });
@@ -181,7 +182,7 @@ export class Server {
    * Starts the server and resolves once every worker and the admin port listen.
    * @throws ListenError (`SABCACHE_ERR_LISTEN`) when a port is taken or an address is wrong.
    */
-  static async start(config: ServerConfig, log: (line: string) => void = console.log): Promise<Server> {
+  static async start(config: ServerConfig, log: (line: string, level?: 'warn' | 'error') => void = (line, level) => serverLog[level ?? 'info'](line)): Promise<Server> {
     await assertPortFree(config.adminHost, config.adminPort, 'admin port');
     await assertPortFree(config.host, config.port, 'data port');
     if (config.respPort) await assertPortFree(config.host, config.respPort, 'RESP port');
@@ -204,7 +205,7 @@ export class Server {
       await server.stop();
       throw e;
     }
-    log(`sabcache: serving http://${config.host}:${config.port}/v1/kv/{key} with ${config.threads} threads, ` +
+    log(`serving http://${config.host}:${config.port}/v1/kv/{key} with ${config.threads} threads, ` +
       `${config.memoryBytes} bytes of memory; ${config.respPort ? `Redis protocol on ${config.host}:${config.respPort}; ` : ''}admin on http://${config.adminHost}:${config.adminPort}`);
     return server;
   }
@@ -224,9 +225,9 @@ export class Server {
     const loaded = loadSnapshot(this.cache, dir, this.log);
     this.log(loaded.path
       // Items, not records stored: a key changed while the snapshot was written is in the file twice (its tail).
-      ? `sabcache: loaded ${this.cache.stats().items} entries (${loaded.bytes} bytes) from ${loaded.path} in ${Math.round(loaded.durationMs)} ms` +
+      ? `loaded ${this.cache.stats().items} entries (${loaded.bytes} bytes) from ${loaded.path} in ${Math.round(loaded.durationMs)} ms` +
         (loaded.helperThreads > 0 ? ` (main thread and ${loaded.helperThreads} helper thread${loaded.helperThreads === 1 ? '' : 's'}, which stored ${loaded.helperBlocks} blocks)` : '')
-      : `sabcache: no snapshot to load in ${dir}${loaded.refused.length ? ` (${loaded.refused.length} refused)` : ''}; starting empty`);
+      : `no snapshot to load in ${dir}${loaded.refused.length ? ` (${loaded.refused.length} refused)` : ''}; starting empty`);
     let seq = Number(loaded.walSequence);
     if (listWalFiles(dir).length === 0) {
       setWalSequence(this.cache.commands, seq);
@@ -237,7 +238,7 @@ export class Server {
     const replayed = replayWalInto(this.cache, dir, seq, this.log, this.config.recoverPastGaps);
     this.walGaps = replayed.gaps.length;
     seq = Math.max(seq, replayed.lastSeq);
-    this.log(`sabcache: replayed ${replayed.applied} of ${replayed.records} WAL records from ${replayed.files} files in ${Math.round(performance.now() - t0)} ms`);
+    this.log(`replayed ${replayed.applied} of ${replayed.records} WAL records from ${replayed.files} files in ${Math.round(performance.now() - t0)} ms`);
     // New records are numbered after every one the files held.
     setWalSequence(this.cache.commands, seq);
     this.recoveredSeq = seq;
@@ -248,11 +249,11 @@ export class Server {
     for (const f of replayed.fileStates) {
       if (f.damaged) {
         renameSync(f.path, `${f.path}.damaged`);
-        this.log(`sabcache: WAL file ${f.path} is damaged; renamed it to ${f.path}.damaged (its records up to the damage were replayed)`);
+        this.log(`WAL file ${f.path} is damaged; renamed it to ${f.path}.damaged (its records up to the damage were replayed)`, 'error');
       } else if (f.open) closeLeftOpenWalFile(f.path, f.lastSeq);
     }
     const pruned = pruneWalFiles(dir, Number(oldestKeptSnapshotSequence(dir)));
-    this.log(`sabcache: wrote ${w.entries} recovered entries to ${w.path}; ${pruned} WAL files it and every older snapshot kept cover were deleted`);
+    this.log(`wrote ${w.entries} recovered entries to ${w.path}; ${pruned} WAL files it and every older snapshot kept cover were deleted`);
   }
 
   /** The `persistence` figures of `/v1/stats`; undefined without a data dir. */
@@ -301,8 +302,10 @@ export class Server {
     return new Promise<void>((resolve, reject) => {
       let listening = false;
       worker.on('message', (m: { type: string }) => {
-        if (isSaveRequest(m)) {
-          this.save(worker, m).catch((e) => this.log(`sabcache: SAVE request failed: ${e.message}`));
+        if (isLogLine(m)) {
+          writeWorkerLine(m.line);
+        } else if (isSaveRequest(m)) {
+          this.save(worker, m).catch((e) => this.log(`SAVE request failed: ${e.message}`, 'error'));
         } else if (m.type === 'listening') {
           listening = true;
           slot.listening = true;
@@ -311,20 +314,20 @@ export class Server {
           reject(new ListenError(`cannot listen on data port ${this.config.host}:${this.config.port}${(m as { why?: string }).why ? ` (${(m as { why?: string }).why})` : ''}`));
         }
       });
-      worker.on('error', (e) => this.log(`sabcache: worker ${index} error: ${e.stack ?? e}`));
+      worker.on('error', (e) => this.log(`worker ${index} error: ${e.stack ?? e}`, 'error'));
       worker.on('exit', (code) => {
         slot.listening = false;
         // The thread is gone: repair a bucket it may have held, seal its segment, free its block.
         const report = this.cache.repairThread(slot.threadId);
-        if (report && report.repairedBucket >= 0) this.log(`sabcache: repaired bucket ${report.repairedBucket} left locked by worker ${index}`);
+        if (report && report.repairedBucket >= 0) this.log(`repaired bucket ${report.repairedBucket} left locked by worker ${index}`, 'warn');
         if (this.slots[index] === slot) this.slots[index] = undefined;
         if (!listening) return reject(new ListenError(`worker ${index} exited with code ${code} before listening`));
         if (this.stopping) return;
         slot.crashes = code === 0 ? 0 : slot.crashes + 1;
         const delay = Math.min(RESTART_BACKOFF_MAX_MS, slot.crashes <= 1 ? 0 : 100 * 2 ** slot.crashes);
-        this.log(`sabcache: worker ${index} exited with code ${code}; restarting${delay ? ` in ${delay} ms` : ''}`);
+        this.log(`worker ${index} exited with code ${code}; restarting${delay ? ` in ${delay} ms` : ''}`, code === 0 ? undefined : 'error');
         setTimeout(() => {
-          if (!this.stopping) this.startWorker(index).catch((e) => this.log(`sabcache: restart of worker ${index} failed: ${e.message}`));
+          if (!this.stopping) this.startWorker(index).catch((e) => this.log(`restart of worker ${index} failed: ${e.message}`, 'error'));
         }, delay);
       });
     });
@@ -372,7 +375,7 @@ export class Server {
         try {
           const w = await this.snapshotter.snapshot();
           const tail = w.tailEntries > 0 ? `, ${w.tailEntries} of them in its tail: written or moved while it was taken` : '';
-          this.log(`sabcache: wrote ${w.entries} entries (${w.bytes} bytes${tail}) to ${w.path} in ${Math.round(w.durationMs)} ms`);
+          this.log(`wrote ${w.entries} entries (${w.bytes} bytes${tail}) to ${w.path} in ${Math.round(w.durationMs)} ms`);
         } catch {
           // logged by the snapshotter; the process still stops
         }

@@ -65,10 +65,10 @@ export function hugePagesLogLine(env: NodeJS.ProcessEnv = process.env, platform:
   const kernel = mode === undefined ? 'kernel THP mode unknown' : `kernel THP mode ${mode}`;
   if (asked === '1') {
     return mode === 'never'
-      ? `sabcache: huge pages: asked for (${HUGE_PAGES_TUNABLE}=1), but the kernel has transparent huge pages off (${THP_ENABLED_PATH}: never)`
-      : `sabcache: huge pages: transparent huge pages asked for (${HUGE_PAGES_TUNABLE}=1, ${kernel})`;
+      ? `huge pages: asked for (${HUGE_PAGES_TUNABLE}=1), but the kernel has transparent huge pages off (${THP_ENABLED_PATH}: never)`
+      : `huge pages: transparent huge pages asked for (${HUGE_PAGES_TUNABLE}=1, ${kernel})`;
   }
-  if (asked === '2') return `sabcache: huge pages: hugetlbfs pages asked for (${HUGE_PAGES_TUNABLE}=2)`;
-  if (mode === 'always') return `sabcache: huge pages: the kernel gives transparent huge pages to every large allocation (${kernel})`;
-  return `sabcache: huge pages: not asked for (${kernel}); start Node with GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}=1, as \`sabcache\` and \`npm start\` do, for faster snapshot loads and lookups (README: Huge pages)`;
+  if (asked === '2') return `huge pages: hugetlbfs pages asked for (${HUGE_PAGES_TUNABLE}=2)`;
+  if (mode === 'always') return `huge pages: the kernel gives transparent huge pages to every large allocation (${kernel})`;
+  return `huge pages: not asked for (${kernel}); start Node with GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE}=1, as \`sabcache\` and \`npm start\` do, for faster snapshot loads and lookups (README: Huge pages)`;
 }

@@ -39,6 +39,7 @@ import type { Cors } from './cors.ts';
 import type { ServingState } from './serving-state.ts';
 import type { App, HttpResponse } from './uws-types.ts';
 import { CONTENT_TYPE, ETAG, HEADER_CONTENT_LENGTH, HEADER_IF_MATCH, HEADER_IF_NONE_MATCH, HEADER_TRANSFER_ENCODING, SABCACHE_TTL, STATUS_200, STATUS_204, STATUS_304, STATUS_404, TEXT_PLAIN_UTF8 } from './wire-strings.ts';
+import { log } from './log.ts';
 
 /**
  * Answers a request that changed the cache with `write`: in the handler (uWS corks it)
@@ -265,7 +266,7 @@ export function registerKvRoutes(app: App, cache: SharedCache, state: ServingSta
       if (!found) return sendError(res, NOT_FOUND_KEY, close);
       answerDurable(res, state, NO_CONTENT, close);
     } catch (e) {
-      if (!(e instanceof SabcacheError)) console.error('sabcache: request failed:', e);
+      if (!(e instanceof SabcacheError)) log.error({ err: e }, 'request failed');
       sendError(res, httpErrorFrom(e), close);
     }
   });

@@ -27,6 +27,7 @@ import { CLASS_BATCH, CLASS_OTHER, CLASS_READ, CLASS_WRITE } from './metrics-wor
 import { allows } from './credentials.ts';
 import { ACL, AUTH, BGSAVE, CLIENT, HELLO, infoText, PING, SAVE, SLOWLOG, SUBSCRIBE, SUBSCRIBED_CONTEXT, UNSUBSCRIBE } from './resp-connection-commands.ts';
 import { type Handler, intArg, lower, NOT_INTEGER, type RespContext, SYNTAX, upper } from './resp-context.ts';
+import { log } from './log.ts';
 
 export type { RespContext, RespServerInfo, RespSession } from './resp-context.ts';
 
@@ -560,7 +561,7 @@ export function runCommand(c: RespContext, argv: Buffer[], checked = false): voi
 /** Redis's error reply text for an error of the command layer. */
 export function redisError(e: unknown, cmd: string): string {
   if (!(e instanceof SabcacheError)) {
-    console.error('sabcache: RESP command failed:', e);
+    log.error({ err: e }, 'RESP command failed');
     return 'ERR internal error';
   }
   switch (e.code) {

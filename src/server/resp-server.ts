@@ -36,6 +36,7 @@ import { type ConnectionLimiter, REFUSED_TOTAL, REFUSED_ADDRESS } from './connec
 import { identityOfAddressText, identityOfName, type RateLimiter } from './rate-limiter.ts';
 import { PROTOCOL_RESP } from './metrics-words.ts';
 import { latencySummaries } from './latency-stats.ts';
+import { log } from './log.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -110,7 +111,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       if (failedAuth.size >= 10_000) failedAuth.clear();
       failedAuth.set(from, n);
       authFailures++;
-      if ((n & (n - 1)) === 0) console.error(`sabcache: failed RESP AUTH from ${from} (${n} in a row)`);
+      if ((n & (n - 1)) === 0) log.warn(`failed RESP AUTH from ${from} (${n} in a row)`);
       return new Promise((resolve) => setTimeout(resolve, Math.min(2000, 25 * 2 ** Math.min(n - 1, 7))));
     },
     authSucceeded: (addr) => void failedAuth.delete(addr.slice(0, addr.lastIndexOf(':'))),
@@ -282,7 +283,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
     closeFd(fd);
     throw e;
   }
-  server.on('error', (e) => console.error('sabcache: RESP listener error:', e));
+  server.on('error', (e) => log.error({ err: e }, 'RESP listener error'));
   return {
     stopListening: () => server.close(),
     closeAll: () => {

@@ -18,6 +18,7 @@ import { identityOfAddress, identityOfName, type RateLimiter } from './rate-limi
 import { CLASS_BATCH, CLASS_READ, CLASS_WRITE } from './metrics-words.ts';
 import type { ThreadMetrics } from './thread-metrics.ts';
 import type { App, HttpRequest, HttpResponse } from './uws-types.ts';
+import { log } from './log.ts';
 
 const ROUTE_METHODS = ['get', 'post', 'put', 'del', 'patch', 'head', 'options', 'any'] as const;
 
@@ -27,7 +28,7 @@ const ROUTE_METHODS = ['get', 'post', 'put', 'del', 'patch', 'head', 'options', 
  * uWS refuses the write: nothing more is done.
  */
 function answerThrown(res: HttpResponse, e: unknown): void {
-  console.error('sabcache: request handler failed:', e);
+  log.error({ err: e }, 'request handler failed');
   try {
     res.cork(() => sendError(res, httpErrorFrom(e), true));
   } catch {

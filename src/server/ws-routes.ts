@@ -45,6 +45,7 @@ import {
   OP_PERSIST, OP_SCAN, OP_SET, OP_TTL, requestKey, ResponseWriter, ST_NOT_FOUND, ST_OK, ST_PRECONDITION_FAILED, VT_BYTES, VT_INTEGER,
   VT_STRING, type WsRequest,
 } from '../protocol/ws-protocol.ts';
+import { log } from './log.ts';
 
 /** WebSocket limits of one server (validated by config.ts). */
 export interface WsLimits {
@@ -229,7 +230,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
         }
       }
     } catch (e) {
-      if (!(e instanceof SabcacheError)) console.error('sabcache: WebSocket request failed:', e);
+      if (!(e instanceof SabcacheError)) log.error({ err: e }, 'WebSocket request failed');
       writer.error(r.id, e instanceof SabcacheError ? e.code : 'SABCACHE_ERR_INTERNAL', e instanceof SabcacheError ? e.message : 'internal error');
     }
   }
@@ -347,7 +348,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
         default: return { id, status: 'ttl', ttl: ttl(cx, key) };
       }
     } catch (e) {
-      if (!(e instanceof SabcacheError)) console.error('sabcache: WebSocket request failed:', e);
+      if (!(e instanceof SabcacheError)) log.error({ err: e }, 'WebSocket request failed');
       return { id, status: 'error', error: { code: e instanceof SabcacheError ? e.code : 'SABCACHE_ERR_INTERNAL', message: e instanceof SabcacheError ? e.message : 'internal error' } };
     }
   }
@@ -406,7 +407,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
         onMessage(ws, message, isBinary);
       } catch (e) {
         // A bug in one message must not end the worker (and every connection on it).
-        console.error('sabcache: WebSocket message failed:', e);
+        log.error({ err: e }, 'WebSocket message failed');
         try {
           ws.end(CLOSE_INTERNAL_ERROR, 'internal error');
         } catch {
@@ -459,7 +460,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     } catch (e) {
       if (e instanceof FrameError) writer.error(e.id, 'SABCACHE_ERR_BAD_REQUEST', e.message);
       else {
-        console.error('sabcache: WebSocket message failed:', e);
+        log.error({ err: e }, 'WebSocket message failed');
         writer.error(0, 'SABCACHE_ERR_INTERNAL', 'internal error');
       }
     }

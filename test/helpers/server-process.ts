@@ -43,12 +43,19 @@ export async function startServer(extraArgs: string[] = [], env: NodeJS.ProcessE
   proc.stderr!.on('data', (d) => { out += d; });
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
-    const check = (): void => {
-      if (out.includes('sabcache: serving')) { clearTimeout(timer); resolve(); }
-    };
-    proc.stdout!.on('data', check);
-    proc.once('exit', () => { clearTimeout(timer); reject(new Error(`server exited:\n${out}`)); });
+    // Serving once its log says so (JSON or pretty), or /healthz answers 200 over plain
+    // HTTP (--log-level warn prints no "serving" line).
+    const poll = setInterval(() => {
+      if (/"msg":"serving |INFO.*serving http/.test(out)) return done();
+      fetch(`http://127.0.0.1:${adminPort}/healthz`).then((r) => { if (r.status === 200) done(); }, () => {});
+    }, 50);
+    const done = (): void => { clearTimeout(timer); clearInterval(poll); resolve(); };
+    const timer = setTimeout(() => {
+      clearInterval(poll);
+      proc.kill('SIGKILL');
+      reject(new Error(`server did not start:\n${out}`));
+    }, 20_000);
+    proc.once('exit', () => { clearTimeout(timer); clearInterval(poll); reject(new Error(`server exited:\n${out}`)); });
   });
   return {
     port, adminPort, respPort, proc, base: `http://127.0.0.1:${port}`, admin: `http://127.0.0.1:${adminPort}`,

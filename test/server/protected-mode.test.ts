@@ -60,7 +60,7 @@ async function startInNamespace(extra: string[]): Promise<ChildProcess> {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 20_000);
     const on = (d: Buffer): void => {
       out += d;
-      if (out.includes('sabcache: serving')) { clearTimeout(timer); resolve(); }
+      if (out.includes('"msg":"serving ')) { clearTimeout(timer); resolve(); }
     };
     proc.stdout!.on('data', on);
     proc.stderr!.on('data', on);
