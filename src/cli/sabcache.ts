@@ -1,5 +1,7 @@
 /**
- * `sabcache`: starts the cache server. `sabcache --help` lists every option.
+ * `sabcache`: starts the cache server. `sabcache --help` lists every option;
+ * `sabcache --print-config` prints the configuration it would start with, and where each
+ * value came from (flag, environment, `--config` file, default).
  * `sabcache --hash-password` reads a password from standard input (one line; never from the
  * command line, which `ps` shows) and prints its scrypt hash for a users file.
  * Exit codes: 0 after a graceful stop (SIGINT/SIGTERM), 1 on a startup error, 2 on bad options.
@@ -7,7 +9,7 @@
  * @module
  */
 import { SabcacheError } from '../errors.ts';
-import { helpText, logOptionsOf, parseConfig } from '../server/config.ts';
+import { helpText, logOptionsOf, parseConfig, printConfigText } from '../server/config.ts';
 import { closeLog, configureMainLog } from '../server/log.ts';
 import { hugePagesLogLine } from '../server/huge-pages.ts';
 
@@ -47,6 +49,10 @@ async function main(): Promise<number> {
   }
   if (parsed.help) {
     console.log(helpText());
+    return 0;
+  }
+  if (parsed.printConfig) {
+    console.log(printConfigText(parsed.sources));
     return 0;
   }
   const log = configureMainLog(logOptionsOf(parsed.config));

@@ -15,6 +15,7 @@ import { parseBytes } from '../util/parse-bytes.ts';
 import type { TlsFiles } from './uws.ts';
 import { checkRate, MAX_RATE, type RateLimits } from './rate-limiter.ts';
 import { Credentials, loadUsersFile, MIN_TOKEN_SECRET_BYTES } from './credentials.ts';
+import { type ConfigEntry, configValueText, readConfigFile } from './config-file.ts';
 import { LOG_LEVELS, type LogLevel, type LogOptions } from './log.ts';
 
 /** A validated server configuration. */
@@ -309,43 +310,67 @@ export const OPTIONS: readonly OptionSpec[] = [
  */
 const OTHER_VARIABLES = ['SABCACHE_URL', 'SABCACHE_ADMIN_URL', 'SABCACHE_USER', 'SABCACHE_PASSWORD', 'SABCACHE_TOKEN', 'SABCACHE_FAULT_INJECTION', 'SABCACHE_BENCH_KEYS'];
 
-/** The result of reading the command line: run with a config, or print help. */
-export type ConfigResult = { help: true } | { help: false; config: ServerConfig };
+/** Where an option's value came from (`--print-config`). */
+export interface ConfigSource {
+  /** `flag`, `env` (its variable), `file` (the config file), or `default`. */
+  from: 'flag' | 'env' | 'file' | 'default';
+  /** The flag, the variable's name, `FILE:LINE`, or "" for a default. */
+  where: string;
+  /** The value's text as given (a default's as `--help` shows it; a secret as "(set)"). */
+  text: string;
+}
+
+/** The result of reading the command line: run with a config, print it, or print help. */
+export type ConfigResult = { help: true } | { help: false; printConfig: boolean; config: ServerConfig; sources: Record<string, ConfigSource> };
+
+/** Options whose default depends on another one: derived after the rest. */
+const DERIVED = new Set<keyof ServerConfig>(['wsMaxMessageBytes', 'maxResponseBytes', 'rateLimitBurst', 'rateLimitGlobalBurst']);
+/** Options whose value `--print-config` does not show. */
+const SECRET = new Set<keyof ServerConfig>(['tokenSecret']);
 
 /**
- * Reads flags (`argv`, without node and script) and the environment.
- * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) naming the flag, for an unknown flag
- *   (with the nearest known one), an unknown `SABCACHE_*` variable, or a bad value.
+ * Reads flags (`argv`, without node and script), the environment, and the config file
+ * (`--config FILE` or `SABCACHE_CONFIG`; config-file.ts), in that order of precedence:
+ * a flag wins over its variable, which wins over the file, which wins over the default.
+ * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) naming the flag, variable or
+ *   `FILE:LINE`, for an unknown flag (with the nearest known one), an unknown `SABCACHE_*`
+ *   variable, an unknown or malformed config file entry, or a bad value.
  */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): ConfigResult {
   let values: Record<string, unknown>;
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: Object.fromEntries([['help', { type: 'boolean', short: 'h' }], ...OPTIONS.map((o) => [o.flag, { type: o.boolean ? 'boolean' : 'string' }])]),
+      options: Object.fromEntries([['help', { type: 'boolean', short: 'h' }], ['config', { type: 'string' }], ['print-config', { type: 'boolean' }], ...OPTIONS.map((o) => [o.flag, { type: o.boolean ? 'boolean' : 'string' }])]),
       strict: true,
       allowPositionals: false,
     }));
   } catch (e) {
     const unknown = /Unknown option '(--?[^']+)'/.exec((e as Error).message);
-    if (unknown) throw new BadOptionError(unknown[1], `unknown flag; did you mean --${nearestName(unknown[1].replace(/^-+/, ''), ['help', ...OPTIONS.map((o) => o.flag)])}? (see --help)`);
+    if (unknown) throw new BadOptionError(unknown[1], `unknown flag; did you mean --${nearestName(unknown[1].replace(/^-+/, ''), ['help', 'config', 'print-config', ...OPTIONS.map((o) => o.flag)])}? (see --help)`);
     throw new BadOptionError('command line', `${(e as Error).message} (see --help)`);
   }
   if (values.help) return { help: true };
-  const knownVariables = [...OPTIONS.map((o) => o.env), ...OTHER_VARIABLES];
+  const knownVariables = [...OPTIONS.map((o) => o.env), 'SABCACHE_CONFIG', ...OTHER_VARIABLES];
   for (const name of Object.keys(env)) {
     if (name.startsWith('SABCACHE_') && !knownVariables.includes(name)) {
       throw new BadOptionError(name, `unknown environment variable; did you mean ${nearestName(name, knownVariables)}?`);
     }
   }
+  const configPath = typeof values.config === 'string' ? values.config : env.SABCACHE_CONFIG;
+  const file = configPath ? readConfigFile(configPath, OPTIONS.map((o) => o.flag)) : new Map<string, ConfigEntry>();
   const config: Record<string, string | number | boolean> = {};
+  const sources: Record<string, ConfigSource> = {};
   for (const o of OPTIONS) {
     const fromFlag = o.boolean && values[o.flag] === true ? 'on' : values[o.flag];
-    const given = typeof fromFlag === 'string' ? fromFlag : env[o.env];
-    // Options whose default depends on another one are derived below.
-    if (given === undefined && (o.key === 'wsMaxMessageBytes' || o.key === 'maxResponseBytes' || o.key === 'rateLimitBurst' || o.key === 'rateLimitGlobalBurst')) continue;
-    const text = given ?? o.default();
-    config[o.key] = o.parse(typeof fromFlag === 'string' ? `--${o.flag}` : env[o.env] !== undefined ? o.env : `--${o.flag}`, text);
+    const entry = file.get(o.flag);
+    const source: ConfigSource = typeof fromFlag === 'string' ? { from: 'flag', where: `--${o.flag}`, text: fromFlag }
+      : env[o.env] !== undefined ? { from: 'env', where: o.env, text: env[o.env]! }
+      : entry !== undefined ? { from: 'file', where: entry.where, text: entry.text }
+      : { from: 'default', where: '', text: o.default() };
+    sources[o.flag] = SECRET.has(o.key) && source.text !== '' ? { ...source, text: '(set; not shown)' } : source;
+    if (source.from === 'default' && DERIVED.has(o.key)) continue;
+    config[o.key] = o.parse(source.from === 'default' ? `--${o.flag}` : source.from === 'file' ? `${source.where}: ${o.flag}` : source.where, source.text);
   }
   config.wsMaxMessageBytes ??= (config.maxValueBytes as number) + 64 * 1024;
   config.maxResponseBytes ??= (config.maxValueBytes as number) + 4 * 1024 * 1024;
@@ -362,7 +387,26 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
   if (config.usersFile) loadUsersFile(String(config.usersFile));
   if (config.logFormat === 'pretty' && config.logFile) throw new BadOptionError('--log-format', 'pretty is for a terminal: a --log-file gets JSON lines');
   if (!config.tlsCertFile !== !config.tlsKeyFile) throw new BadOptionError(config.tlsCertFile ? '--tls-key-file' : '--tls-cert-file', 'TLS needs both --tls-cert-file and --tls-key-file');
-  return { help: false, config: config as unknown as ServerConfig };
+  return { help: false, printConfig: values['print-config'] === true, config: config as unknown as ServerConfig, sources };
+}
+
+/**
+ * `--print-config`: the effective configuration as a config file (config-file.ts) that
+ * gives the same server, each line with where its value came from.
+ */
+export function printConfigText(sources: Record<string, ConfigSource>): string {
+  const width = Math.max(...OPTIONS.map((o) => o.flag.length));
+  const lines = OPTIONS.map((o) => {
+    const s = sources[o.flag];
+    const from = s.from === 'default' ? 'default' : s.from === 'flag' ? `flag ${s.where}` : s.from === 'env' ? `environment ${s.where}` : `file ${s.where}`;
+    // A derived default ("max-value-bytes + 4mb") is a comment: it is not a value.
+    const derived = s.from === 'default' && DERIVED.has(o.key);
+    const value = o.boolean ? (/^(1|true|on|yes)$/i.test(s.text) ? 'yes' : 'no') : configValueText(s.text);
+    // A secret is never printed: its line says only that it is set.
+    const hidden = derived || (SECRET.has(o.key) && s.text !== '');
+    return `${hidden ? '# ' : ''}${o.flag.padEnd(width)} ${hidden ? s.text : value}  # ${from}`;
+  });
+  return ['# sabcache --print-config: the effective configuration, and where each value came from', ...lines].join('\n');
 }
 
 /** The `--help` text: every option with its environment variable, unit and default. */
@@ -375,6 +419,9 @@ export function helpText(): string {
     '',
     '  flag               environment variable      meaning',
     ...rows,
+    '  --config FILE     SABCACHE_CONFIG           read options from FILE (redis.conf style: "name value" a line, the flags\' names);',
+    '                                              flags win over variables, variables over the file, the file over defaults',
+    '  --print-config                               print the effective configuration and where each value came from, then exit',
     '  --help, -h                                   print this help',
     '  --hash-password                              read a password on standard input, print its hash for --users-file',
     '',
