@@ -40,6 +40,7 @@
  * | `SABCACHE_ERR_METHOD_NOT_ALLOWED` | {@link MethodNotAllowedError} | the route does not take this method |
  * | `SABCACHE_ERR_PRECONDITION_FAILED` | {@link PreconditionFailedError} | a conditional write's condition did not hold |
  * | `SABCACHE_ERR_SHUTTING_DOWN` | {@link ShuttingDownError} | the worker is stopping |
+ * | `SABCACHE_ERR_NOT_READY` | {@link NotReadyError} | an admin action asked while the server starts (recovery under way) or stops |
  * | `SABCACHE_ERR_INTERNAL` | {@link InternalError} | a bug: the request failed unexpectedly (logged) |
  * | `SABCACHE_ERR_USAGE` | {@link UsageError} | `sabcache-cli` was given bad arguments |
  * | `SABCACHE_ERR_CONNECTION` | {@link ConnectionError} | a client lost or could not open its connection |
@@ -91,6 +92,7 @@ export type ErrorCode =
   | 'SABCACHE_ERR_METHOD_NOT_ALLOWED'
   | 'SABCACHE_ERR_PRECONDITION_FAILED'
   | 'SABCACHE_ERR_SHUTTING_DOWN'
+  | 'SABCACHE_ERR_NOT_READY'
   | 'SABCACHE_ERR_INTERNAL'
   | 'SABCACHE_ERR_USAGE'
   | 'SABCACHE_ERR_CONNECTION'
@@ -392,6 +394,13 @@ export class PreconditionFailedError extends SabcacheError {
   }
 }
 
+/** The server is starting (recovering) or stopping: an admin action waits for `/readyz`. Code `SABCACHE_ERR_NOT_READY`. */
+export class NotReadyError extends SabcacheError {
+  constructor(message = 'the server is not serving yet (or any more): see /readyz') {
+    super('SABCACHE_ERR_NOT_READY', message);
+  }
+}
+
 /** The worker is stopping: connect again. Code `SABCACHE_ERR_SHUTTING_DOWN`. */
 export class ShuttingDownError extends SabcacheError {
   constructor(message = 'this worker is stopping: connect again') {
@@ -472,6 +481,7 @@ const CLASS_BY_CODE: Record<ErrorCode, abstract new (...args: never[]) => Sabcac
   SABCACHE_ERR_METHOD_NOT_ALLOWED: MethodNotAllowedError,
   SABCACHE_ERR_PRECONDITION_FAILED: PreconditionFailedError,
   SABCACHE_ERR_SHUTTING_DOWN: ShuttingDownError,
+  SABCACHE_ERR_NOT_READY: NotReadyError,
   SABCACHE_ERR_INTERNAL: InternalError,
   SABCACHE_ERR_USAGE: UsageError,
   SABCACHE_ERR_CONNECTION: ConnectionError,

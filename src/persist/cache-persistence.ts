@@ -7,7 +7,7 @@
  */
 import type { SharedCache } from '../shared-cache.ts';
 import { type SnapshotWritten, writeSnapshot } from './snapshot-files.ts';
-import { replayWal, type WalReplayed } from './wal-replay.ts';
+import { replayWal, replayWalSteps, type WalReplayed, type WalReplayProgress } from './wal-replay.ts';
 import { type FsyncPolicy, WalWriter, type WalWriterOptions } from './wal-writer.ts';
 
 /**
@@ -23,6 +23,11 @@ export function startWal(cache: SharedCache, dir: string, fsync: FsyncPolicy, lo
 /** Replays the WAL files of `dir` into `cache`: replayWal (wal-replay.ts) over its table. */
 export function replayWalInto(cache: SharedCache, dir: string, afterSeq: number, log: (line: string, level?: 'warn' | 'error') => void, acceptGaps = false): WalReplayed {
   return replayWal(cache.table, dir, afterSeq, log, acceptGaps);
+}
+
+/** {@link replayWalInto} as steps (wal-replay.ts replayWalSteps). */
+export function replayWalIntoSteps(cache: SharedCache, dir: string, afterSeq: number, log: (line: string, level?: 'warn' | 'error') => void, acceptGaps = false): Generator<WalReplayProgress, WalReplayed> {
+  return replayWalSteps(cache.table, dir, afterSeq, log, acceptGaps);
 }
 
 /** Writes a snapshot of `cache` into `dir`: writeSnapshot (snapshot-files.ts) over its table. */

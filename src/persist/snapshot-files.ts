@@ -19,7 +19,8 @@ import type { Table } from '../table/table.ts';
 import { readDirOrEmpty } from '../util/read-dir.ts';
 import { readSnapshotHeader, scanSnapshot, SnapshotBlockReader, SnapshotCorruptError, type SnapshotIndex } from './snapshot-format.ts';
 import { leadSnapshotWrite, newSnapshotWriteJob, type SnapshotWriteJob, type SnapshotWriteResult } from './snapshot-write.ts';
-import { finishLoadJob, LoadHelpers, newLoadJob, PARALLEL_LOAD_MIN_BYTES, runLoadJob } from './snapshot-load.ts';
+import { claimedBlocks, finishLoadJob, LoadHelpers, newLoadJob, PARALLEL_LOAD_MIN_BYTES, runLoadJob } from './snapshot-load.ts';
+import { runSteps } from '../util/steps.ts';
 
 const NAME = /^snapshot-(\d{13})\.sabsnap$/;
 
@@ -207,12 +208,31 @@ export interface LoadSnapshotOptions {
  * scanSnapshot); its blocks are then checked and stored by this thread and, for files of
  * at least `parallelMinBytes`, by `threads - 1` helper threads at once (snapshot-load.ts).
  * Synchronous: the helpers boot while this thread loads, and it returns once every
- * helper has detached.
+ * helper has detached. {@link loadSnapshotSteps} is the same work a block at a time.
  * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) when `threads` is not a positive integer.
  * @throws the file system's errors other than a failed check (`EACCES` on the directory
  *   or a file, say), as Node raises them (from a helper: an Error with the same message and `code`).
  */
 export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string, level?: 'warn' | 'error') => void, options: LoadSnapshotOptions = {}): SnapshotLoaded {
+  return runSteps(loadSnapshotSteps(cache, dir, log, options));
+}
+
+/** How far a snapshot load has come: the file being loaded, its blocks and how many are claimed. */
+export interface SnapshotLoadProgress {
+  path: string;
+  /** The file's size. */
+  bytes: number;
+  blocks: number;
+  /** Blocks claimed by a thread (stored or being stored). */
+  blocksDone: number;
+}
+
+/**
+ * {@link loadSnapshot} as steps (util/steps.ts): yields its progress after each block this
+ * thread stores, so that a caller running it with runStepsAsync answers requests between
+ * blocks (the server's `/readyz` while it starts). The helpers work on between steps.
+ */
+export function* loadSnapshotSteps(cache: SharedCache, dir: string, log: (line: string, level?: 'warn' | 'error') => void, options: LoadSnapshotOptions = {}): Generator<SnapshotLoadProgress, SnapshotLoaded> {
   const threads = options.threads ?? availableParallelism();
   if (!Number.isInteger(threads) || threads < 1) throw new BadOptionError('threads', `must be a positive integer, got ${threads}`);
   const minBytes = options.parallelMinBytes ?? PARALLEL_LOAD_MIN_BYTES;
@@ -240,11 +260,13 @@ export function loadSnapshot(cache: SharedCache, dir: string, log: (line: string
         const tail = index.tailBlock ?? index.blocks.length;
         const evictedBefore = cache.stats().evictions;
         const done = { stored: 0, skipped: 0, helperBlocks: 0 };
-        for (const blocks of [index.blocks.slice(0, tail), index.blocks.slice(tail)]) {
+        for (const [first, blocks] of [[0, index.blocks.slice(0, tail)], [tail, index.blocks.slice(tail)]] as const) {
           if (blocks.length === 0) continue;
           const job = newLoadJob(path, index.padded, blocks);
           helpers?.post(job);
-          if (!helpers || options.callerLoads !== false) runLoadJob(table, job, reader, false);
+          if (!helpers || options.callerLoads !== false) {
+            while (runLoadJob(table, job, reader, false, 1)) yield { path, bytes: index.bytes, blocks: index.blocks.length, blocksDone: first + claimedBlocks(job) };
+          }
           // Blocks no helper will claim (none could attach) are stored here after all.
           const stage = finishLoadJob(job, () => { if (helpers?.allGone()) runLoadJob(table, job, reader, false); });
           done.stored += stage.stored;

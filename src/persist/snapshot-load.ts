@@ -102,8 +102,11 @@ function fail(job: LoadJob, ctl: Int32Array, e: unknown): void {
  * ({@link finishLoadJob} raises it on the main thread).
  * @param reader this thread's reader (its buffers are reused from job to job)
  * @param helper whether this is a helper thread (counted in J_HELPER_BLOCKS)
+ * @param maxBlocks stop after storing this many (the main thread stores a block at a time
+ *   between event-loop turns while the server starts)
+ * @returns whether blocks may be left to claim
  */
-export function runLoadJob(table: Table, job: LoadJob, reader: SnapshotBlockReader, helper: boolean): void {
+export function runLoadJob(table: Table, job: LoadJob, reader: SnapshotBlockReader, helper: boolean, maxBlocks = Infinity): boolean {
   const ctl = new Int32Array(job.control, 0, JOB_WORDS);
   const n = job.blocks.length;
   // Ordering: join (J_ACTIVE + 1) before the first claim and leave only after the last
@@ -112,11 +115,15 @@ export function runLoadJob(table: Table, job: LoadJob, reader: SnapshotBlockRead
   // index ≥ n (its claim comes later in the total order of these seq_cst operations).
   Atomics.add(ctl, J_ACTIVE, 1);
   let fd = -1;
+  let more = true;
   try {
     fd = openSync(job.path, 'r');
-    for (;;) {
+    for (let stored = 0; stored < maxBlocks; stored++) {
       const i = Atomics.add(ctl, J_NEXT, 1);
-      if (i >= n) break;
+      if (i >= n) {
+        more = false;
+        break;
+      }
       reader.read(fd, job.blocks[i], job.padded, (payload, starts, count, padded) => {
         // Linked later, in batches that span blocks (table.ts restoreEntries).
         const done = table.restoreEntries(payload, starts, count, padded, true);
@@ -131,6 +138,7 @@ export function runLoadJob(table: Table, job: LoadJob, reader: SnapshotBlockRead
     // every entry stored is linked.
     table.linkRestored();
   } catch (e) {
+    more = false;
     fail(job, ctl, e);
     try {
       table.linkRestored(); // what the blocks before the failure stored (a refused file is flushed)
@@ -142,6 +150,12 @@ export function runLoadJob(table: Table, job: LoadJob, reader: SnapshotBlockRead
     Atomics.sub(ctl, J_ACTIVE, 1);
     Atomics.notify(ctl, J_ACTIVE);
   }
+  return more;
+}
+
+/** Blocks of `job` claimed so far (stored, or being stored), for progress reports. */
+export function claimedBlocks(job: LoadJob): number {
+  return Math.min(job.blocks.length, Atomics.load(new Int32Array(job.control, 0, JOB_WORDS), J_NEXT));
 }
 
 /** What a finished job stored. */

@@ -21,6 +21,7 @@ import { basename } from 'node:path';
 import type { Table } from '../table/table.ts';
 import { WAL_OP_DELETE, WAL_OP_EXPIRE, WAL_OP_FLUSH, WAL_OP_SET, WalCorruptError, WalReader } from './wal-format.ts';
 import { listWalFiles } from './wal-file.ts';
+import { runSteps } from '../util/steps.ts';
 
 /** What a replay did. */
 export interface WalReplayed {
@@ -66,6 +67,26 @@ const MAX_GAPS = 100;
  *   `acceptGaps`; the file system's errors other than a bad file, as Node raises them.
  */
 export function replayWal(table: Table, dir: string, afterSeq: number, log: (line: string, level?: 'warn' | 'error') => void, acceptGaps = false): WalReplayed {
+  return runSteps(replayWalSteps(table, dir, afterSeq, log, acceptGaps));
+}
+
+/** How far a WAL replay has come. */
+export interface WalReplayProgress {
+  /** WAL files opened. */
+  files: number;
+  /** Records read so far, and applied. */
+  records: number;
+  applied: number;
+}
+
+/** Records between two steps of {@link replayWalSteps}. */
+const RECORDS_PER_STEP = 20_000;
+
+/**
+ * {@link replayWal} as steps (util/steps.ts): yields its progress every 20,000 records,
+ * so that a caller running it with runStepsAsync answers requests meanwhile.
+ */
+export function* replayWalSteps(table: Table, dir: string, afterSeq: number, log: (line: string, level?: 'warn' | 'error') => void, acceptGaps = false): Generator<WalReplayProgress, WalReplayed> {
   const out: WalReplayed = { files: 0, records: 0, applied: 0, skipped: 0, lastSeq: 0, problems: [], fileStates: [], gaps: [] };
   const readers: WalReader[] = [];
   const states = new Map<WalReader, WalFileState>();
@@ -101,7 +122,7 @@ export function replayWal(table: Table, dir: string, afterSeq: number, log: (lin
       for (let i = 1; i < readers.length; i++) if (readers[i].record.seq < readers[min].record.seq) min = i;
       const reader = readers[min];
       const rec = reader.record;
-      out.records++;
+      if (++out.records % RECORDS_PER_STEP === 0) yield { files: out.files, records: out.records, applied: out.applied };
       states.get(reader)!.lastSeq = rec.seq;
       if (rec.seq > out.lastSeq) out.lastSeq = rec.seq;
       if (rec.seq > afterSeq) {

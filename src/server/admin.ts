@@ -1,10 +1,11 @@
 /**
  * The admin port, served by the main thread:
- * `GET /healthz` → 200 `{ "status": "ok" }` while the server serves, 503
- * `{ "status": "starting" | "stopping" }` before and after (liveness);
+ * `GET /healthz` → 200 `{ "status": "ok", … }` while the server serves, 503
+ * `{ "status": "starting" | "stopping", … }` before and after (liveness);
  * `GET /readyz` → 200 `{ "status": "ready", … }` only while every server thread listens on
- * the data port and recovery (snapshot, WAL) is done, else 503 with `status` and the
- * counts (readiness: send traffic only on 200);
+ * the data port and recovery (snapshot, WAL) is done, else 503 (readiness: send traffic
+ * only on 200). Both bodies: `{ status, listening, threads, recovery, waitingFor }`
+ * (see {@link RecoveryStatus}; `waitingFor` lists in words what is not ready yet);
  * `GET /v1/stats` → the cache's counters as JSON (see {@link CacheStats}),
  * `POST /v1/admin/workers/{index}/restart` → 202, a graceful restart of one server worker,
  * `POST /v1/admin/flush` → `{ "removed": N }`, every key removed,
@@ -22,7 +23,7 @@ import fastJson from 'fast-json-stringify';
 import type { SnapshotStats } from '../persist/snapshotter.ts';
 import type { SnapshotWritten } from '../persist/snapshot-files.ts';
 import type { CacheStats, SharedCache } from '../shared-cache.ts';
-import { ForbiddenOriginError } from '../errors.ts';
+import { ForbiddenOriginError, NotReadyError } from '../errors.ts';
 import { httpError, httpErrorFrom, NOT_FOUND_ROUTE, stringifyError } from './http-errors.ts';
 import type { LatencySummary } from './latency-stats.ts';
 import type { App, HttpRequest, HttpResponse } from './uws-types.ts';
@@ -82,6 +83,33 @@ export interface LimitsStats {
   rateCellsShared: number;
 }
 
+/**
+ * Where recovery is, as `/healthz` and `/readyz` report it: `waiting` (not begun), then with
+ * `--data-dir` `loading-snapshot` (with the file's progress), `replaying-wal` (records so
+ * far), `writing-snapshot` (of what was replayed), and `done`.
+ */
+export interface RecoveryStatus {
+  phase: 'waiting' | 'loading-snapshot' | 'replaying-wal' | 'writing-snapshot' | 'done';
+  /** The snapshot file being (or last) loaded: its size, blocks, and blocks stored or being stored. */
+  snapshot?: { path: string; bytes: number; blocks: number; blocksDone: number };
+  /** WAL files opened, records read and applied so far. */
+  wal?: { files: number; records: number; applied: number };
+}
+
+/** The `/healthz` and `/readyz` body: the status, and what is not ready yet. */
+function healthBody(status: string, l: ReturnType<AdminActions['lifecycle']>): string {
+  const waitingFor: string[] = [];
+  const r = l.recovery;
+  if (l.phase === 'stopping') waitingFor.push('nothing: the server is stopping');
+  else if (r.phase !== 'done') {
+    const s = r.snapshot;
+    waitingFor.push(r.phase === 'loading-snapshot' && s ? `snapshot ${s.path}: ${s.blocksDone} of ${s.blocks} blocks (${Math.floor((100 * s.blocksDone) / Math.max(1, s.blocks))}%)`
+      : r.phase === 'replaying-wal' && r.wal ? `WAL replay: ${r.wal.records} records read, ${r.wal.applied} applied` : `recovery: ${r.phase}`);
+  }
+  if (l.phase !== 'stopping' && l.listening < l.threads) waitingFor.push(`server threads listening: ${l.listening} of ${l.threads}`);
+  return JSON.stringify({ status, listening: l.listening, threads: l.threads, recovery: r, waitingFor });
+}
+
 /** Extra figures the engine adds to the cache's stats. */
 export interface ServerStats extends CacheStats {
   /** Server worker threads currently serving. */
@@ -117,7 +145,7 @@ export interface AdminActions {
    * Where the server is in its life: `starting` (recovering, workers not all listening yet),
    * `serving`, `stopping`; and how many of its `threads` server threads listen now.
    */
-  lifecycle(): { phase: 'starting' | 'serving' | 'stopping'; listening: number; threads: number };
+  lifecycle(): { phase: 'starting' | 'serving' | 'stopping'; listening: number; threads: number; recovery: RecoveryStatus };
   /** Gracefully restarts server worker `index`; false if there is no such worker. */
   restartWorker(index: number): boolean;
   /**
@@ -139,15 +167,23 @@ export function registerAdminRoutes(app: App, cache: SharedCache, actions: Admin
     });
   }
   app.get('/healthz', (res) => {
-    const { phase } = actions.lifecycle();
-    json(res, phase === 'serving' ? '200 OK' : '503 Service Unavailable', JSON.stringify({ status: phase === 'serving' ? 'ok' : phase }));
+    const l = actions.lifecycle();
+    json(res, l.phase === 'serving' ? '200 OK' : '503 Service Unavailable', healthBody(l.phase === 'serving' ? 'ok' : l.phase, l));
   });
   app.get('/readyz', (res) => {
-    const { phase, listening, threads } = actions.lifecycle();
-    const ready = phase === 'serving' && listening === threads;
-    json(res, ready ? '200 OK' : '503 Service Unavailable', JSON.stringify({ status: ready ? 'ready' : phase === 'serving' ? 'degraded' : phase, listening, threads }));
+    const l = actions.lifecycle();
+    const ready = l.phase === 'serving' && l.listening === l.threads;
+    json(res, ready ? '200 OK' : '503 Service Unavailable', healthBody(ready ? 'ready' : l.phase === 'serving' ? 'degraded' : l.phase, l));
   });
+  // The actions below change the cache or its threads: only while the server serves.
+  const notReady = httpErrorFrom(new NotReadyError());
+  const serving = (res: HttpResponse): boolean => {
+    if (actions.lifecycle().phase === 'serving') return true;
+    json(res, notReady.status, notReady.body);
+    return false;
+  };
   app.post('/v1/admin/workers/:index/restart', (res, req) => {
+    if (!serving(res)) return;
     const text = req.getParameter(0);
     if (/^\d{1,3}$/.test(text) && actions.restartWorker(Number(text))) return json(res, '202 Accepted', '{"status":"restarting"}');
     const e = httpError('SABCACHE_ERR_NOT_FOUND', `no server worker ${JSON.stringify(text.slice(0, 20))}`);
@@ -163,12 +199,14 @@ export function registerAdminRoutes(app: App, cache: SharedCache, actions: Admin
     });
   }
   app.post('/v1/admin/flush', (res) => {
+    if (!serving(res)) return;
     let aborted = false;
     res.onAborted(() => { aborted = true; });
     const removed = cache.flush();
     actions.afterDurable(() => { if (!aborted) json(res, '200 OK', `{"removed":${removed}}`); });
   });
   app.post('/v1/admin/snapshot', (res) => {
+    if (!serving(res)) return;
     let aborted = false;
     res.onAborted(() => { aborted = true; });
     const running = actions.snapshot();

@@ -12,17 +12,18 @@ import { ListenError } from '../errors.ts';
 
 export { ListenError };
 import { renameSync, statSync } from 'node:fs';
-import { loadSnapshot, newestSnapshotHashSeeds, oldestKeptSnapshotSequence } from '../persist/snapshot-files.ts';
+import { loadSnapshotSteps, newestSnapshotHashSeeds, oldestKeptSnapshotSequence } from '../persist/snapshot-files.ts';
+import { runStepsAsync } from '../util/steps.ts';
 import { Snapshotter } from '../persist/snapshotter.ts';
 import { listenPlanned, type PlannedListeners } from './protected-mode.ts';
 import { isSaveRequest, type LastSaveNotice, type SaveReply, type SaveRequest } from './save-messages.ts';
 import { closeLeftOpenWalFile, listWalFiles, pruneWalFiles } from '../persist/wal-file.ts';
 import type { WalWriter } from '../persist/wal-writer.ts';
-import { replayWalInto, startWal, writeCacheSnapshot } from '../persist/cache-persistence.ts';
+import { replayWalIntoSteps, startWal, writeCacheSnapshot } from '../persist/cache-persistence.ts';
 import { setWalSequence, walSequence as currentWalSequence } from '../commands/persistence.ts';
 import { SharedCache } from '../shared-cache.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
-import { type LimitsStats, registerAdminRoutes, type ServerStats } from './admin.ts';
+import { type LimitsStats, type RecoveryStatus, registerAdminRoutes, type ServerStats } from './admin.ts';
 import { credentialsOf, rateLimitsOf, type ServerConfig, tlsFilesOf } from './config.ts';
 import { ConnectionLimiter } from './connection-limiter.ts';
 import { createLimitsBuffer } from './limit-words.ts';
@@ -96,6 +97,8 @@ export class Server {
   private stopping: Promise<void> | undefined;
   /** Set once recovery is done and every worker listened for the first time. */
   private started = false;
+  /** Where recovery is (`/readyz`): its phase and progress. */
+  private readonly recovery: RecoveryStatus = { phase: 'waiting' };
   private readonly startedAt = Date.now();
   private snapshotter: Snapshotter | undefined;
   /** The last snapshot's time (the start's before any), unix seconds: LASTSAVE. */
@@ -145,6 +148,7 @@ export class Server {
         phase: this.stopping ? 'stopping' : this.started ? 'serving' : 'starting',
         listening: this.slots.filter((slot) => slot?.listening).length,
         threads: config.threads,
+        recovery: this.recovery,
       }),
       injectFault: process.env.SABCACHE_FAULT_INJECTION === '1' ? (index) => this.injectFault(index) : undefined,
     });
@@ -188,17 +192,19 @@ export class Server {
     if (config.respPort) await assertPortFree(config.host, config.respPort, 'RESP port');
     const server = new Server(config, log);
     try {
+      // The admin port first, so that /healthz and /readyz tell how recovery goes. As the
+      // data port: in protected mode off loopback, a refusing App takes the others.
+      server.adminListeners = listenPlanned(server.admin, config.adminHost, config.adminPort, server.adminProtected, tlsFilesOf(config));
+      if (!server.adminListeners) throw new ListenError(`cannot listen on admin port ${config.adminHost}:${config.adminPort}`);
       if (config.dataDir) {
         // Before any worker serves: the cache holds the data when the port opens.
         server.snapshotter = new Snapshotter(server.cache, { dir: config.dataDir, intervalSeconds: config.snapshotIntervalSeconds, keep: config.snapshotKeep }, log, (figures) => server.noticeLastSave(figures.lastSnapshotAtMs));
-        server.recover(config.dataDir);
+        await server.recover(config.dataDir);
         if (config.wal) {
           server.mainWal = startWal(server.cache, config.dataDir, config.fsync, log);
         }
       }
-      // As the data port: in protected mode off loopback, a refusing App takes the others.
-      server.adminListeners = listenPlanned(server.admin, config.adminHost, config.adminPort, server.adminProtected, tlsFilesOf(config));
-      if (!server.adminListeners) throw new ListenError(`cannot listen on admin port ${config.adminHost}:${config.adminPort}`);
+      server.recovery.phase = 'done';
       await Promise.all(Array.from({ length: config.threads }, (_, i) => server.startWorker(i)));
       server.started = true;
     } catch (e) {
@@ -221,8 +227,12 @@ export class Server {
    * without it must not lose what the last run logged).
    * @throws WalGapError (`SABCACHE_ERR_WAL_GAP`) as above.
    */
-  private recover(dir: string): void {
-    const loaded = loadSnapshot(this.cache, dir, this.log);
+  private async recover(dir: string): Promise<void> {
+    const r = this.recovery;
+    r.phase = 'loading-snapshot';
+    // A block (1 MiB) at a time between event-loop turns: the admin port answers meanwhile.
+    const loaded = await runStepsAsync(loadSnapshotSteps(this.cache, dir, this.log), (p) => { r.snapshot = p; });
+    if (r.snapshot) r.snapshot.blocksDone = r.snapshot.blocks;
     this.log(loaded.path
       // Items, not records stored: a key changed while the snapshot was written is in the file twice (its tail).
       ? `loaded ${this.cache.stats().items} entries (${loaded.bytes} bytes) from ${loaded.path} in ${Math.round(loaded.durationMs)} ms` +
@@ -235,7 +245,10 @@ export class Server {
       return;
     }
     const t0 = performance.now();
-    const replayed = replayWalInto(this.cache, dir, seq, this.log, this.config.recoverPastGaps);
+    r.phase = 'replaying-wal';
+    r.wal = { files: 0, records: 0, applied: 0 };
+    const replayed = await runStepsAsync(replayWalIntoSteps(this.cache, dir, seq, this.log, this.config.recoverPastGaps), (p) => { r.wal = p; });
+    r.wal = { files: replayed.files, records: replayed.records, applied: replayed.applied };
     this.walGaps = replayed.gaps.length;
     seq = Math.max(seq, replayed.lastSeq);
     this.log(`replayed ${replayed.applied} of ${replayed.records} WAL records from ${replayed.files} files in ${Math.round(performance.now() - t0)} ms`);
@@ -245,6 +258,7 @@ export class Server {
     // Files a clean stop kept (the oldest kept snapshot's) hold nothing newer than the
     // snapshot loaded: then there is nothing to write and nothing to set aside.
     if (replayed.applied === 0 && replayed.gaps.length === 0 && !replayed.fileStates.some((f) => f.open || f.damaged)) return;
+    r.phase = 'writing-snapshot';
     const w = writeCacheSnapshot(this.cache, dir, this.config.snapshotKeep, BigInt(seq));
     for (const f of replayed.fileStates) {
       if (f.damaged) {

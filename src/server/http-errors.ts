@@ -27,6 +27,7 @@
  * | 500 | `SABCACHE_ERR_INTERNAL` | a bug; logged |
  * | 500 | `SABCACHE_ERR_SNAPSHOT_FAILED` | writing a snapshot failed (disk full, permissions); logged |
  * | 503 | `SABCACHE_ERR_SHUTTING_DOWN` | a WebSocket upgrade while the worker stops |
+ * | 503 | `SABCACHE_ERR_NOT_READY` | an admin action (flush, snapshot, worker restart) while the server starts or stops |
  * | 503 | `SABCACHE_ERR_TOO_MANY_CONNECTIONS` | a WebSocket upgrade past `--max-connections` or `--max-connections-per-address` |
  * | 507 | `SABCACHE_ERR_OUT_OF_MEMORY` | nothing could be evicted to store the value |
  *
@@ -69,6 +70,7 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, string>> = {
   SABCACHE_ERR_KEY_TOO_LARGE: '414 URI Too Long',
   SABCACHE_ERR_INTERNAL: '500 Internal Server Error',
   SABCACHE_ERR_SHUTTING_DOWN: '503 Service Unavailable',
+  SABCACHE_ERR_NOT_READY: '503 Service Unavailable',
   SABCACHE_ERR_RATE_LIMITED: '429 Too Many Requests',
   SABCACHE_ERR_TOO_MANY_CONNECTIONS: '503 Service Unavailable',
   SABCACHE_ERR_OUT_OF_MEMORY: '507 Insufficient Storage',
