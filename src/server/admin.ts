@@ -13,9 +13,10 @@
  * the newest N (default 10; negative: all) of the slow log (slow-log.ts), `DELETE /v1/admin/slowlog` empties it,
  * `POST /v1/admin/snapshot` → `{ "path", "bytes", "entries", "durationMs" }` once a snapshot
  * is on disk (409 without `--data-dir`).
- * Anything else is a JSON 404 / 405. The admin port is not for browsers: a request with an
- * `Origin` header is refused 403 `SABCACHE_ERR_FORBIDDEN_ORIGIN` (a page of any site could
- * otherwise POST a flush to 127.0.0.1 without a preflight).
+ * Anything else is a JSON 404 / 405. The admin port serves one page, the dashboard
+ * (dashboard.ts): a request with an `Origin` header other than the port's own is refused
+ * 403 `SABCACHE_ERR_FORBIDDEN_ORIGIN` (a page of any site could otherwise POST a flush to
+ * 127.0.0.1 without a preflight).
  *
  * @module
  */
@@ -97,7 +98,20 @@ export interface RecoveryStatus {
 }
 
 /** The `/healthz` and `/readyz` body: the status, and what is not ready yet. */
-function healthBody(status: string, l: ReturnType<AdminActions['lifecycle']>): string {
+function healthBody(status: string, l: Lifecycle): string {
+  return JSON.stringify({ status, listening: l.listening, threads: l.threads, recovery: l.recovery, waitingFor: waitingFor(l) });
+}
+
+/** Where the server is in its life (AdminActions.lifecycle). */
+export type Lifecycle = ReturnType<AdminActions['lifecycle']>;
+
+/** `/readyz`'s status for `l`: ready, degraded (serving, a thread not listening), starting, stopping. */
+export function readiness(l: Lifecycle): string {
+  return l.phase === 'serving' && l.listening === l.threads ? 'ready' : l.phase === 'serving' ? 'degraded' : l.phase;
+}
+
+/** What is not ready yet, in words (empty when ready). */
+export function waitingFor(l: Lifecycle): string[] {
   const waitingFor: string[] = [];
   const r = l.recovery;
   if (l.phase === 'stopping') waitingFor.push('nothing: the server is stopping');
@@ -107,7 +121,7 @@ function healthBody(status: string, l: ReturnType<AdminActions['lifecycle']>): s
       : r.phase === 'replaying-wal' && r.wal ? `WAL replay: ${r.wal.records} records read, ${r.wal.applied} applied` : `recovery: ${r.phase}`);
   }
   if (l.phase !== 'stopping' && l.listening < l.threads) waitingFor.push(`server threads listening: ${l.listening} of ${l.threads}`);
-  return JSON.stringify({ status, listening: l.listening, threads: l.threads, recovery: r, waitingFor });
+  return waitingFor;
 }
 
 /** Extra figures the engine adds to the cache's stats. */
@@ -135,6 +149,12 @@ export interface AdminActions {
   extraStats(): { serverThreads: number; uptimeSeconds: number; persistence?: ServerStats['persistence']; limits?: LimitsStats; latency?: ServerStats['latency'] };
   /** The `/metrics` text: Prometheus's exposition format, or OpenMetrics (prometheus.ts); undefined: no such route. */
   metrics?: (openMetrics: boolean) => Promise<string>;
+  /**
+   * The admin port's own origins (`http://127.0.0.1:7071`, …): requests from the dashboard's
+   * page carry one; any other `Origin` is refused. Only loopback names and `--admin-host`,
+   * never a name a DNS answer could point elsewhere (DNS rebinding).
+   */
+  ownOrigins: readonly string[];
   /** Every worker's slow log (slow-log.ts); none: no slow log routes. */
   slowLog?: SharedArrayBuffer;
   /** Writes a snapshot now; undefined without a data dir. */
@@ -157,12 +177,15 @@ export interface AdminActions {
 
 /** Registers the admin routes on `app`. */
 export function registerAdminRoutes(app: App, cache: SharedCache, actions: AdminActions): void {
-  // Every admin route refuses browser requests first (see the module comment).
+  // Every admin route refuses requests from other sites' pages first (see the module
+  // comment); the dashboard's own requests carry one of the port's own origins.
   const forbidden = httpErrorFrom(new ForbiddenOriginError());
-  for (const method of ['get', 'post', 'del', 'any'] as const) {
+  const own = new Set(actions.ownOrigins);
+  for (const method of ['get', 'post', 'put', 'patch', 'del', 'head', 'options', 'any'] as const) {
     const register = app[method].bind(app);
     (app as unknown as Record<string, unknown>)[method] = (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void) => register(pattern, (res, req) => {
-      if (req.getHeader('origin') !== '') return json(res, forbidden.status, forbidden.body);
+      const origin = req.getHeader('origin');
+      if (origin !== '' && !own.has(origin)) return json(res, forbidden.status, forbidden.body);
       handler(res, req);
     });
   }
@@ -172,8 +195,8 @@ export function registerAdminRoutes(app: App, cache: SharedCache, actions: Admin
   });
   app.get('/readyz', (res) => {
     const l = actions.lifecycle();
-    const ready = l.phase === 'serving' && l.listening === l.threads;
-    json(res, ready ? '200 OK' : '503 Service Unavailable', healthBody(ready ? 'ready' : l.phase === 'serving' ? 'degraded' : l.phase, l));
+    const status = readiness(l);
+    json(res, status === 'ready' ? '200 OK' : '503 Service Unavailable', healthBody(status, l));
   });
   // The actions below change the cache or its threads: only while the server serves.
   const notReady = httpErrorFrom(new NotReadyError());

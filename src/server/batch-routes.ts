@@ -6,7 +6,7 @@
  *   `[i32 length (-1 = absent)][bytes]…` (little-endian), which keeps bytes exact.
  * - `POST /v1/mset`: JSON `{ "entries": [{ "key", "value", "ttl"? }] }`, or binary
  *   `[u16 key length][key][u32 ttl][u32 value length][value]…` → `{ "versions": [...] }`.
- * - `GET /v1/keys?prefix=&cursor=&count=` → `{ "keys": [...], "cursor": "..." }` (SCAN).
+ * - `GET /v1/keys?prefix=&match=&cursor=&count=` → `{ "keys": [...], "cursor": "..." }` (SCAN; `match`: a Redis glob).
  * - Any other path: JSON 404.
  *
  * A batch holds at most {@link MAX_BATCH_KEYS} keys and its body at most
@@ -33,6 +33,7 @@ import type { ServingState } from './serving-state.ts';
 import { parseTtl } from './kv-routes.ts';
 import type { Cors } from './cors.ts';
 import type { App } from './uws-types.ts';
+import { globPrefix, globRegExp } from './redis-glob.ts';
 
 /** Most keys in one mget or mset. */
 export const MAX_BATCH_KEYS = 1000;
@@ -103,8 +104,8 @@ function parseJson(body: Uint8Array): unknown {
   }
 }
 
-/** Registers the batch and listing routes, and the catch-all 404, on `app`. */
-export function registerBatchRoutes(app: App, cache: SharedCache, state: ServingState, cors: Cors, maxResponseBytes: number): void {
+/** Registers the batch and listing routes, and (with `catchAll`, the default) the catch-all 404, on `app`. */
+export function registerBatchRoutes(app: App, cache: SharedCache, state: ServingState, cors: Cors, maxResponseBytes: number, catchAll = true): void {
   const cx = cache.commands;
   const requests = new RequestCounter(cx);
   const maxKeyBytes = cx.maxKeyBytes;
@@ -218,7 +219,16 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
     try {
       const countText = req.getQuery('count');
       const count = countText ? Number(countText) : 100;
-      const page = scan(cx, { prefix: req.getQuery('prefix') ?? '', cursor: req.getQuery('cursor') || '0', count: Number.isInteger(count) ? count : -1 });
+      const match = req.getQuery('match') ?? '';
+      // The literal start of a glob narrows the walk as a prefix does (SCAN MATCH's keys
+      // are then filtered: a page may hold fewer than count, or none, before the end).
+      const prefix = req.getQuery('prefix') || globPrefix(match);
+      const page = scan(cx, { prefix, cursor: req.getQuery('cursor') || '0', count: Number.isInteger(count) ? count : -1 });
+      if (match !== '') {
+        // Matched byte by byte, as Redis matches: both sides as the latin1 text of their UTF-8.
+        const re = globRegExp(Buffer.from(match).toString('latin1'));
+        page.keys = page.keys.filter((k) => re.test(Buffer.from(k).toString('latin1')));
+      }
       const text = stringifyKeys(page);
       if (Buffer.byteLength(text) > maxResponseBytes) throw new ResponseTooLargeError(maxResponseBytes, 'this page of keys (ask for a smaller count)');
       res.writeStatus('200 OK').writeHeader('Content-Type', 'application/json').end(text, close);
@@ -236,6 +246,8 @@ export function registerBatchRoutes(app: App, cache: SharedCache, state: Serving
     });
   }
 
+  // uWS aborts the process when '/*' is registered twice: the admin port has its own.
+  if (!catchAll) return;
   app.any('/*', (res, req) => {
     if (!cors.admit(res, req)) return;
     requests.count();

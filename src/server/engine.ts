@@ -23,11 +23,17 @@ import { replayWalIntoSteps, startWal, writeCacheSnapshot } from '../persist/cac
 import { setWalSequence, walSequence as currentWalSequence } from '../commands/persistence.ts';
 import { SharedCache } from '../shared-cache.ts';
 import { siblingModule, spawnWorker } from '../util/spawn-worker.ts';
-import { type LimitsStats, type RecoveryStatus, registerAdminRoutes, type ServerStats } from './admin.ts';
+import { type Lifecycle, type LimitsStats, readiness, type RecoveryStatus, registerAdminRoutes, type ServerStats, waitingFor } from './admin.ts';
+import { registerBatchRoutes } from './batch-routes.ts';
+import { Cors } from './cors.ts';
+import { registerDashboard } from './dashboard.ts';
+import { registerKvRoutes } from './kv-routes.ts';
+import type { ServingState } from './serving-state.ts';
+import { CLOSE_GOING_AWAY, registerWsRoute } from './ws-routes.ts';
 import { credentialsOf, rateLimitsOf, type ServerConfig, tlsFilesOf } from './config.ts';
 import { ConnectionLimiter } from './connection-limiter.ts';
 import { createLimitsBuffer } from './limit-words.ts';
-import { latencySummaries } from './latency-stats.ts';
+import { latencySummaries, operationsBySlot } from './latency-stats.ts';
 import { createMetricsBuffer } from './metrics-words.ts';
 import { createSlowLogBuffer } from './slowlog-words.ts';
 import { MetricsEndpoint } from './prometheus.ts';
@@ -118,11 +124,20 @@ export class Server {
   private readonly metricsBuffer: SharedArrayBuffer;
   /** Every worker's slow log ring (slowlog-words.ts); kept across worker restarts. */
   private readonly slowLogBuffer: SharedArrayBuffer;
+  /** The admin port's own origins: its dashboard's requests carry one (admin.ts). */
+  private readonly ownOrigins: string[];
+  /** Ends the dashboard's live streams (dashboard.ts). */
+  private endStreams: () => void = () => {};
+  /** Closes the WebSockets of the admin port's data routes, once registered. */
+  private closeAdminWebSockets: ((code: number, reason: string) => void) | undefined;
   /** `/metrics` (prometheus.ts). */
   private readonly metricsEndpoint: MetricsEndpoint;
 
   private constructor(readonly config: ServerConfig, private readonly log: (line: string, level?: 'warn' | 'error') => void) {
     this.metricsBuffer = createMetricsBuffer(config.threads);
+    const scheme = config.tlsCertFile ? 'https' : 'http';
+    const adminHostName = config.adminHost.includes(':') ? `[${config.adminHost}]` : config.adminHost;
+    this.ownOrigins = [...new Set(['127.0.0.1', 'localhost', '[::1]', ...(config.adminHost === '0.0.0.0' || config.adminHost === '::' ? [] : [adminHostName])])].map((h) => `${scheme}://${h}:${config.adminPort}`);
     this.slowLogBuffer = createSlowLogBuffer(config.threads, config.slowlogMaxLen);
     this.connectionCounts = new ConnectionLimiter(this.limitsBuffer, { maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress });
     this.rateCounts = new RateLimiter(this.limitsBuffer, rateLimitsOf(config));
@@ -141,17 +156,61 @@ export class Server {
       extraStats: () => this.extraStats(),
       metrics: (openMetrics) => this.metricsEndpoint.scrape(openMetrics),
       slowLog: this.slowLogBuffer,
+      ownOrigins: this.ownOrigins,
       snapshot: () => this.snapshotter?.snapshot(),
       afterDurable: (fn) => (this.mainWal ? this.mainWal.whenDurable(fn) : fn()),
       restartWorker: (index) => this.restartWorker(index),
-      lifecycle: () => ({
-        phase: this.stopping ? 'stopping' : this.started ? 'serving' : 'starting',
-        listening: this.slots.filter((slot) => slot?.listening).length,
-        threads: config.threads,
-        recovery: this.recovery,
-      }),
+      lifecycle: () => this.lifecycle(),
       injectFault: process.env.SABCACHE_FAULT_INJECTION === '1' ? (index) => this.injectFault(index) : undefined,
     });
+    this.endStreams = registerDashboard(this.admin, {
+      metricsBuffer: this.metricsBuffer,
+      commands: this.cache.commands,
+      figures: () => {
+        const s = this.cache.stats();
+        const l = this.lifecycle();
+        return {
+          items: s.items, memoryUsedBytes: s.memoryUsedBytes, memoryLimitBytes: s.memoryLimitBytes, hits: s.hits, misses: s.misses, sets: s.sets, deletes: s.deletes,
+          evictions: s.evictions, expired: s.expired, threads: operationsBySlot(this.metricsBuffer).map((requests, thread) => ({ thread, requests })),
+          connections: this.connectionCounts.openConnections(), status: readiness(l), waitingFor: waitingFor(l),
+        };
+      },
+    });
+  }
+
+  /** Where the server is in its life (admin.ts Lifecycle). */
+  private lifecycle(): Lifecycle {
+    return {
+      phase: this.stopping ? 'stopping' : this.started ? 'serving' : 'starting',
+      listening: this.slots.filter((slot) => slot?.listening).length,
+      threads: this.config.threads,
+      recovery: this.recovery,
+    };
+  }
+
+  /**
+   * The data API on the admin port, for the dashboard (same origin, the admin role): the
+   * key, batch and WebSocket routes of the data port, run by the main thread. Registered
+   * once recovery is done (before, those paths answer 404).
+   */
+  private registerAdminDataRoutes(): void {
+    const cors = new Cors(this.ownOrigins);
+    const state: ServingState = {
+      inFlight: 0,
+      draining: false,
+      protectedMode: this.adminProtected,
+      durableWaits: this.config.wal && this.config.fsync === 'always',
+      afterDurable: (fn) => (this.mainWal ? this.mainWal.whenDurable(fn) : fn()),
+    };
+    registerKvRoutes(this.admin, this.cache, state, cors);
+    this.closeAdminWebSockets = registerWsRoute(this.admin, this.cache, state, {
+      maxMessageBytes: this.config.wsMaxMessageBytes,
+      maxRequestsPerMessage: this.config.wsMaxRequests,
+      maxBackpressureBytes: this.config.wsMaxBackpressureBytes,
+      idleTimeoutSeconds: this.config.wsIdleTimeoutSeconds,
+      maxResponseBytes: this.config.maxResponseBytes,
+    }, cors);
+    registerBatchRoutes(this.admin, this.cache, state, cors, this.config.maxResponseBytes, false);
   }
 
   /**
@@ -205,6 +264,7 @@ export class Server {
         }
       }
       server.recovery.phase = 'done';
+      server.registerAdminDataRoutes();
       await Promise.all(Array.from({ length: config.threads }, (_, i) => server.startWorker(i)));
       server.started = true;
     } catch (e) {
@@ -377,6 +437,8 @@ export class Server {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       for (const socket of this.adminListeners?.sockets ?? []) uws.us_listen_socket_close(socket);
+      this.endStreams();
+      this.closeAdminWebSockets?.(CLOSE_GOING_AWAY, 'server stopping');
       this.adminListeners?.refuser?.close();
       await Promise.all(this.slots.map((slot) => slot && new Promise<void>((resolve) => {
         slot.worker.once('exit', () => resolve());

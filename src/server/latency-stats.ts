@@ -42,3 +42,15 @@ export function latencySummaries(buffer: SharedArrayBuffer): Record<string, Reco
   }
   return out;
 }
+
+/** Operations each server worker slot recorded, every protocol and class (the dashboard's per-thread rates). */
+export function operationsBySlot(buffer: SharedArrayBuffer): number[] {
+  const all = new Float64Array(buffer);
+  const out: number[] = [];
+  for (let slot = 0; slot < slotsOf(buffer); slot++) {
+    let n = 0;
+    for (let p = 0; p < PROTOCOLS.length; p++) for (let c = 0; c < CLASSES.length; c++) n += all[histogramBase(slot, p, c) + COUNT_WORD];
+    out.push(n);
+  }
+  return out;
+}
