@@ -13,6 +13,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { credentialsOf, rateLimitsOf, type ServerConfig, tlsFilesOf } from '../src/server/config.ts';
 import { ConnectionLimiter } from '../src/server/connection-limiter.ts';
 import { RateLimiter } from '../src/server/rate-limiter.ts';
+import { RefusalCounter } from '../src/server/refusal-counter.ts';
 import { ThreadMetrics } from '../src/server/thread-metrics.ts';
 import { workerLogger } from '../src/server/log.ts';
 import { SlowLogWriter } from '../src/server/slow-log.ts';
@@ -46,10 +47,12 @@ const rate = rateLimits.perClient > 0 || rateLimits.global > 0 ? new RateLimiter
 // Times in the rate cells are 32-bit; sweeping keeps past ones from wrapping (rate-limiter.ts).
 if (rate !== undefined) setInterval(() => rate.sweep(), 60_000).unref();
 const connections = new ConnectionLimiter(limitsBuffer, { maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress });
+// Requests refused for their credential, every thread (refusal-counter.ts).
+const refusals = new RefusalCounter(limitsBuffer);
 // This worker's latency histograms: its slot of the metrics buffer (metrics-words.ts); and
 // its ring of the slow log (slow-log.ts).
 const metrics = new ThreadMetrics(metricsBuffer, index, new SlowLogWriter(slowLogBuffer, index, config.slowlogThresholdUs));
-const app = createApp(tls, { auth: credentials.configured ? { credentials, admin: false } : undefined, rate, metrics });
+const app = createApp(tls, { auth: credentials.configured ? { credentials, admin: false } : undefined, rate, metrics, refusals });
 const state: ServingState = {
   metrics,
   inFlight: 0,
@@ -67,7 +70,7 @@ const closeWebSockets = registerWsRoute(app, cache, state, {
   maxBackpressureBytes: config.wsMaxBackpressureBytes,
   idleTimeoutSeconds: config.wsIdleTimeoutSeconds,
   maxResponseBytes: config.maxResponseBytes,
-}, cors, { credentials: credentials.configured ? credentials : null, rate, connections });
+}, cors, { credentials: credentials.configured ? credentials : null, rate, connections, refusals });
 registerBatchRoutes(app, cache, state, cors, config.maxResponseBytes);
 
 /** Closes every socket of this thread, then ends it. With open uWS sockets a worker thread
@@ -108,7 +111,7 @@ if (!listeners) {
 if (!config.respPort) parentPort!.postMessage({ type: 'listening', index });
 else {
   // Listening means every data port: /readyz counts a worker only once both listen.
-  listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index, tls, credentials, { rate, connections, metricsBuffer, slowLogBuffer }).then((listener) => {
+  listenResp(cache, state, saves, config.host, config.respPort, config.maxValueBytes, config.memoryBytes, index, tls, credentials, { rate, connections, metricsBuffer, slowLogBuffer, refusals }).then((listener) => {
     resp = listener;
     if (state.draining) listener.stopListening();
     parentPort!.postMessage({ type: 'listening', index });

@@ -9,7 +9,7 @@ import uPlot from 'uplot';
 interface Frame {
   t: number; items: number; memoryUsedBytes: number; memoryLimitBytes: number;
   hits: number; misses: number; sets: number; deletes: number; evictions: number; expired: number;
-  threads: { thread: number; requests: number }[]; connections: number;
+  threads: { thread: number; requests: number }[]; connections: { resp: number; ws: number };
   latency: Record<string, { p50Us: number; p99Us: number; count: number }>;
   status: string; waitingFor: string[];
 }
@@ -64,7 +64,7 @@ makeChart('chart-hit', ['hit ratio']);
 makeChart('chart-memory', ['used', 'limit']);
 makeChart('chart-evictions', ['evictions', 'expirations']);
 makeChart('chart-latency', ['read p50', 'read p99', 'write p50', 'write p99', 'batch p99']);
-makeChart('chart-connections', ['connections']);
+makeChart('chart-connections', ['RESP', 'WebSocket']);
 let threadIds: number[] = [];
 
 let previous: Frame | null = null;
@@ -80,7 +80,7 @@ function draw(f: Frame): void {
   waiting.hidden = f.waitingFor.length === 0;
   waiting.textContent = f.waitingFor.length ? `Not ready: ${f.waitingFor.join('; ')}` : '';
   push('chart-memory', t, [f.memoryUsedBytes / MiB, f.memoryLimitBytes / MiB]);
-  push('chart-connections', t, [f.connections]);
+  push('chart-connections', t, [f.connections.resp, f.connections.ws]);
   const l = f.latency;
   push('chart-latency', t, [l.read?.p50Us ?? 0, l.read?.p99Us ?? 0, l.write?.p50Us ?? 0, l.write?.p99Us ?? 0, l.batch?.p99Us ?? 0]);
   if (previous !== null) {

@@ -59,7 +59,7 @@ const stringifyStats = fastJson({
     },
     limits: {
       type: 'object',
-      properties: { openConnections: num, refusedConnections: num, refusedConnectionsPerAddress: num, rateLimited: num, rateLimitedGlobal: num, rateCellsShared: num },
+      properties: { openConnections: num, openConnectionsWs: num, openConnectionsResp: num, refusedAuth: num, refusedConnections: num, refusedConnectionsPerAddress: num, rateLimited: num, rateLimitedGlobal: num, rateCellsShared: num },
     },
     latency: {
       type: 'object',
@@ -72,6 +72,12 @@ const stringifyStats = fastJson({
 export interface LimitsStats {
   /** Connections open on the counted ports (RESP, WebSocket). */
   openConnections: number;
+  /** WebSocket connections open. */
+  openConnectionsWs: number;
+  /** RESP connections open. */
+  openConnectionsResp: number;
+  /** Requests, upgrades and commands refused for their credential (none, bad, or without the role or key pattern). */
+  refusedAuth: number;
   /** Connections refused by `--max-connections`. */
   refusedConnections: number;
   /** Connections refused by `--max-connections-per-address`. */

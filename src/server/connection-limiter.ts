@@ -18,6 +18,8 @@ import {
   CONN_CELL_BITS,
   CONN_CELLS,
   HEADER_OPEN_CONNECTIONS,
+  HEADER_OPEN_RESP,
+  HEADER_OPEN_WS,
   HEADER_REFUSED_ADDRESS_CONNECTIONS,
   HEADER_REFUSED_CONNECTIONS,
   type LimitsViews,
@@ -37,6 +39,13 @@ export interface ConnectionLimits {
 export const REFUSED_TOTAL = -1;
 /** {@link ConnectionLimiter.open}'s answer for a connection past `--max-connections-per-address`. */
 export const REFUSED_ADDRESS = -2;
+/** A connection's protocol, as {@link ConnectionLimiter.open} and close count it (its gauge's header word). */
+export type ConnectionKind = typeof CONNECTION_WS | typeof CONNECTION_RESP;
+/** A WebSocket connection. */
+export const CONNECTION_WS = HEADER_OPEN_WS;
+/** A RESP connection. */
+export const CONNECTION_RESP = HEADER_OPEN_RESP;
+
 /** {@link ConnectionLimiter.open}'s answer for a connection counted in the total only (no per-address limit). */
 export const NO_CELL = -3;
 
@@ -60,7 +69,7 @@ export class ConnectionLimiter {
    * {@link close} when it closes, or {@link REFUSED_TOTAL} / {@link REFUSED_ADDRESS} when it
    * is over a limit (then nothing stays counted, and it must not be passed to close).
    */
-  open(identity: number): number {
+  open(identity: number, kind: ConnectionKind): number {
     const header = this.v.header;
     // Add first, then compare: a check before the add would let two threads both see
     // room for one and both take it.
@@ -70,7 +79,7 @@ export class ConnectionLimiter {
       Atomics.add(header, HEADER_REFUSED_CONNECTIONS, 1);
       return REFUSED_TOTAL;
     }
-    if (this.limits.maxConnectionsPerAddress <= 0) return NO_CELL;
+    if (this.limits.maxConnectionsPerAddress <= 0) return this.opened(kind, NO_CELL);
     const cell = this.cellOf(identity);
     // As above: add, then compare.
     if (Atomics.add(this.v.connCounts, cell, 1) + 1 > this.limits.maxConnectionsPerAddress) {
@@ -79,12 +88,23 @@ export class ConnectionLimiter {
       Atomics.add(header, HEADER_REFUSED_ADDRESS_CONNECTIONS, 1);
       return REFUSED_ADDRESS;
     }
-    return cell;
+    return this.opened(kind, cell);
   }
 
-  /** Uncounts a connection {@link open} counted (its slot). */
-  close(slot: number): void {
+  /**
+   * Counts an admitted connection in its protocol's gauge; returns `slot`. An atomic add:
+   * threads open connections at once (a plain `+=` would lose some, and the gauge would
+   * drift below zero as they close).
+   */
+  private opened(kind: ConnectionKind, slot: number): number {
+    Atomics.add(this.v.header, kind, 1);
+    return slot;
+  }
+
+  /** Uncounts a connection of `kind` that {@link open} counted (its slot). */
+  close(slot: number, kind: ConnectionKind): void {
     if (slot < 0 && slot !== NO_CELL) return;
+    Atomics.sub(this.v.header, kind, 1);
     Atomics.sub(this.v.header, HEADER_OPEN_CONNECTIONS, 1);
     // The cell the connection was counted in, not a new lookup: its owner may have changed.
     if (slot >= 0) Atomics.sub(this.v.connCounts, slot, 1);
@@ -110,6 +130,11 @@ export class ConnectionLimiter {
   /** Connections open on the counted ports, every thread. */
   openConnections(): number {
     return Atomics.load(this.v.header, HEADER_OPEN_CONNECTIONS);
+  }
+
+  /** Connections open by protocol, every thread. */
+  openByProtocol(): { ws: number; resp: number } {
+    return { ws: Atomics.load(this.v.header, CONNECTION_WS), resp: Atomics.load(this.v.header, CONNECTION_RESP) };
   }
 
   /** Connections refused so far: by the total limit, and by the per-address one. */

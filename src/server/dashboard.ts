@@ -45,7 +45,7 @@ export interface LiveFrame {
   /** Operations by server worker (its index), every protocol. */
   threads: { thread: number; requests: number }[];
   /** RESP and WebSocket connections open. */
-  connections: number;
+  connections: { resp: number; ws: number };
   /** Latency quantiles of the operations of the last second, by class (every protocol), µs. */
   latency: Record<string, { p50Us: number; p99Us: number; count: number }>;
   /** `/readyz`'s status and what is not ready yet. */

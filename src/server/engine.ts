@@ -39,6 +39,7 @@ import { createSlowLogBuffer } from './slowlog-words.ts';
 import { MetricsEndpoint } from './prometheus.ts';
 import type { CacheStats } from '../shared-cache.ts';
 import { RateLimiter } from './rate-limiter.ts';
+import { RefusalCounter } from './refusal-counter.ts';
 import { type App, createApp, uws, type us_listen_socket } from './uws.ts';
 import { isLogLine, log as serverLog, writeWorkerLine } from './log.ts';
 
@@ -120,6 +121,7 @@ export class Server {
   /** Views of the limits buffer for its counts (the main thread enforces nothing). */
   private readonly connectionCounts: ConnectionLimiter;
   private readonly rateCounts: RateLimiter;
+  private readonly refusalCounts: RefusalCounter;
   /** Every worker's latency histograms (metrics-words.ts), a slot each; kept across worker restarts. */
   private readonly metricsBuffer: SharedArrayBuffer;
   /** Every worker's slow log ring (slowlog-words.ts); kept across worker restarts. */
@@ -141,6 +143,7 @@ export class Server {
     this.slowLogBuffer = createSlowLogBuffer(config.threads, config.slowlogMaxLen);
     this.connectionCounts = new ConnectionLimiter(this.limitsBuffer, { maxConnections: config.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress });
     this.rateCounts = new RateLimiter(this.limitsBuffer, rateLimitsOf(config));
+    this.refusalCounts = new RefusalCounter(this.limitsBuffer);
     const sources = { stats: (): ServerStats => ({ ...this.cache.stats(), ...this.extraStats(false) }), metricsBuffer: this.metricsBuffer };
     this.metricsEndpoint = new MetricsEndpoint(sources);
     this.cache = SharedCache.create({
@@ -172,7 +175,7 @@ export class Server {
         return {
           items: s.items, memoryUsedBytes: s.memoryUsedBytes, memoryLimitBytes: s.memoryLimitBytes, hits: s.hits, misses: s.misses, sets: s.sets, deletes: s.deletes,
           evictions: s.evictions, expired: s.expired, threads: operationsBySlot(this.metricsBuffer).map((requests, thread) => ({ thread, requests })),
-          connections: this.connectionCounts.openConnections(), status: readiness(l), waitingFor: waitingFor(l),
+          connections: this.connectionCounts.openByProtocol(), status: readiness(l), waitingFor: waitingFor(l),
         };
       },
     });
@@ -231,8 +234,12 @@ export class Server {
   private limitsStats(): LimitsStats {
     const rate = this.rateCounts.counts();
     const refused = this.connectionCounts.refused();
+    const open = this.connectionCounts.openByProtocol();
     return {
       openConnections: this.connectionCounts.openConnections(),
+      openConnectionsWs: open.ws,
+      openConnectionsResp: open.resp,
+      refusedAuth: this.refusalCounts.authRefused(),
       refusedConnections: refused.total,
       refusedConnectionsPerAddress: refused.perAddress,
       rateLimited: rate.refusedPerClient,

@@ -33,6 +33,12 @@ export const HEADER_RATE_CELLS_SHARED = 4;
 export const HEADER_OPEN_CONNECTIONS = 5;
 /** Header word: the global GCRA cell's theoretical arrival time (ticks, as RATE_TATS). */
 export const HEADER_GLOBAL_TAT = 6;
+/** Header word: WebSocket connections open, every thread (a part of HEADER_OPEN_CONNECTIONS). */
+export const HEADER_OPEN_WS = 7;
+/** Header word: RESP connections open, every thread (the other part). */
+export const HEADER_OPEN_RESP = 8;
+/** Header word: requests and connections refused for their credential (none, a bad one, or one without the role or key pattern), every protocol. */
+export const HEADER_REFUSED_AUTH = 9;
 /** Header words in all. */
 export const HEADER_WORDS = 16;
 

@@ -96,7 +96,10 @@ function createMetricsRegistry(sources: MetricsSources, openMetrics: boolean, st
     stats().threads.filter((t) => t.attached).map((t) => ({ labels: { thread: t.thread }, value: t.requests }))));
   gauge('sabcache_server_threads', 'Server worker threads serving.', (s) => s.serverThreads);
   gauge('sabcache_uptime_seconds', 'Seconds since the server started.', (s) => s.uptimeSeconds);
-  gauge('sabcache_connections_open', 'Connections open on the RESP port and WebSockets (plain HTTP connections are not seen).', (s) => s.limits?.openConnections);
+  registry.registerMetric(readAtScrape('sabcache_connections_open', 'Connections open, by protocol: RESP and WebSocket (plain HTTP connections are not seen).', 'gauge', () => {
+    const l = stats().limits;
+    return l === undefined ? [] : [{ labels: { protocol: 'resp' }, value: l.openConnectionsResp }, { labels: { protocol: 'ws' }, value: l.openConnectionsWs }];
+  }));
   registry.registerMetric(readAtScrape(openMetrics ? 'sabcache_rejected' : 'sabcache_rejected_total', 'Requests and connections refused, by reason.', 'counter', () => {
     const l = stats().limits;
     if (l === undefined) return [];
@@ -105,6 +108,7 @@ function createMetricsRegistry(sources: MetricsSources, openMetrics: boolean, st
       { labels: { reason: 'max_connections_per_address' }, value: l.refusedConnectionsPerAddress },
       { labels: { reason: 'rate_limit' }, value: l.rateLimited },
       { labels: { reason: 'rate_limit_global' }, value: l.rateLimitedGlobal },
+      { labels: { reason: 'auth' }, value: l.refusedAuth },
     ];
   }));
   gauge('sabcache_wal_bytes', 'Bytes of WAL files in the data dir.', (s) => s.persistence?.walBytes);

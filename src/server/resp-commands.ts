@@ -507,7 +507,10 @@ function dispatch(c: RespContext, p: RespParser, e: CommandEntry | undefined): v
     const need = e.need;
     if (principal === null || principal.keys !== null || (need !== 'open' && need !== 'any' && !allows(principal, need))) {
       const refused = refusal(principal, e.text, p.argCount, (i) => p.arg(i));
-      if (refused !== null) return c.w.error(refused);
+      if (refused !== null) {
+        c.server.authRefused();
+        return c.w.error(refused);
+      }
     }
   }
   const fast = e?.cmd.fast;
@@ -542,7 +545,10 @@ export function runCommand(c: RespContext, argv: Buffer[], checked = false): voi
   if (cmd.arity > 0 ? argv.length !== cmd.arity : argv.length < -cmd.arity) return c.w.error(`ERR wrong number of arguments for '${name}' command`);
   if (c.server.credentials !== null && !checked) {
     const refused = refusal(c.session.principal, name, argv.length, (i) => argv[i]);
-    if (refused !== null) return c.w.error(refused);
+    if (refused !== null) {
+      c.server.authRefused();
+      return c.w.error(refused);
+    }
   }
   if (c.session.subscribed && c.w.protocol === 2 && !SUBSCRIBED_CONTEXT.has(name)) {
     return c.w.error(`ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);

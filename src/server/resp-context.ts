@@ -67,8 +67,10 @@ export interface RespServerInfo {
   authFailed(addr: string): Promise<void>;
   /** Called after a successful AUTH from `addr` (its failures are forgotten). */
   authSucceeded(addr: string): void;
-  /** Failed AUTHs on this thread. */
+  /** Failed AUTHs and commands refused for their credential, every thread (this thread's failed AUTHs when not shared). */
   authFailures(): number;
+  /** Counts a command refused for its credential (NOAUTH, NOPERM). */
+  authRefused(): void;
   /** Connections refused by the connection limits, every thread (INFO rejected_connections). */
   rejectedConnections(): number;
   /** Requests refused by the rate limits, every thread and protocol (INFO rejected_rate_limit). */

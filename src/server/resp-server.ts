@@ -32,7 +32,8 @@ import type { SaveRequester } from './save-messages.ts';
 import type { ServingState } from './serving-state.ts';
 import type { TlsFiles } from './uws.ts';
 import type { Credentials, Principal } from './credentials.ts';
-import { type ConnectionLimiter, REFUSED_TOTAL, REFUSED_ADDRESS } from './connection-limiter.ts';
+import { CONNECTION_RESP, type ConnectionLimiter, REFUSED_TOTAL, REFUSED_ADDRESS } from './connection-limiter.ts';
+import type { RefusalCounter } from './refusal-counter.ts';
 import { identityOfAddressText, identityOfName, type RateLimiter } from './rate-limiter.ts';
 import { PROTOCOL_RESP } from './metrics-words.ts';
 import { latencySummaries } from './latency-stats.ts';
@@ -65,6 +66,8 @@ export interface RespOptions {
   metricsBuffer?: SharedArrayBuffer;
   /** Every worker's slow log (slowlog-words.ts), for SLOWLOG. */
   slowLogBuffer?: SharedArrayBuffer;
+  /** Counts commands and AUTHs refused for their credential, every thread (INFO rejected_auth). */
+  refusals?: RefusalCounter;
 }
 
 /** A worker's RESP listener. */
@@ -83,7 +86,7 @@ export interface RespListener {
  * @throws the socket's error (EADDRINUSE, …) when it cannot listen.
  */
 export async function listenResp(cache: SharedCache, state: ServingState, saves: SaveRequester, host: string, port: number, maxValueBytes: number, memoryLimitBytes: number, threadIndex: number, tls?: TlsFiles, credentials: Credentials | null = null, options: RespOptions = {}): Promise<RespListener> {
-  const { rate, connections, metricsBuffer, slowLogBuffer } = options;
+  const { rate, connections, metricsBuffer, slowLogBuffer, refusals } = options;
   const { createReuseportFd, closeFd } = require('node-unix-socket') as { createReuseportFd(port: number, host: string): number; closeFd(fd: number): void };
   const limits: RespLimits = { maxBulkBytes: maxValueBytes, maxArgs: RESP_MAX_ARGS, maxInlineBytes: RESP_MAX_INLINE_BYTES };
   const sockets = new Set<Socket>();
@@ -111,11 +114,13 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       if (failedAuth.size >= 10_000) failedAuth.clear();
       failedAuth.set(from, n);
       authFailures++;
+      refusals?.auth();
       if ((n & (n - 1)) === 0) log.warn(`failed RESP AUTH from ${from} (${n} in a row)`);
       return new Promise((resolve) => setTimeout(resolve, Math.min(2000, 25 * 2 ** Math.min(n - 1, 7))));
     },
     authSucceeded: (addr) => void failedAuth.delete(addr.slice(0, addr.lastIndexOf(':'))),
-    authFailures: () => authFailures,
+    authFailures: () => refusals?.authRefused() ?? authFailures,
+    authRefused: () => refusals?.auth(),
     rejectedConnections: () => {
       const r = connections?.refused();
       return r ? r.total + r.perAddress : 0;
@@ -143,7 +148,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
     const address = identityOfAddressText(socket.remoteAddress);
     let slot = -1;
     if (connections !== undefined) {
-      slot = connections.open(address);
+      slot = connections.open(address, CONNECTION_RESP);
       if (slot === REFUSED_TOTAL || slot === REFUSED_ADDRESS) {
         // As Redis past maxclients: the reason, then the connection is closed; nothing is read.
         socket.on('error', () => socket.destroy());
@@ -259,7 +264,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
     });
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
-      connections?.close(slot);
+      connections?.close(slot, CONNECTION_RESP);
       sockets.delete(socket);
       pubsub.forget(subscriber);
     });

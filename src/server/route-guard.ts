@@ -17,6 +17,7 @@ import { type HttpError, httpErrorFrom } from './http-errors.ts';
 import { identityOfAddress, identityOfName, type RateLimiter } from './rate-limiter.ts';
 import { CLASS_BATCH, CLASS_READ, CLASS_WRITE } from './metrics-words.ts';
 import type { ThreadMetrics } from './thread-metrics.ts';
+import type { RefusalCounter } from './refusal-counter.ts';
 import type { App, HttpRequest, HttpResponse } from './uws-types.ts';
 import { log } from './log.ts';
 
@@ -44,6 +45,8 @@ export interface RouteGuard {
   rate?: RateLimiter;
   /** Latency recorder (thread-metrics.ts): the key and batch routes are timed; none: nothing is. */
   metrics?: ThreadMetrics;
+  /** Counts requests refused for their credential (refusal-counter.ts); none: not counted. */
+  refusals?: RefusalCounter;
 }
 
 /** The operation class a route is timed as (metrics-words.ts), or -1 for one that is not (preflights, 404s, the admin port). */
@@ -78,7 +81,7 @@ function rateLimited(waitMs: number): HttpError {
  * held to the address's rate.
  */
 export function guardRoutes(app: App, guard: RouteGuard = {}): void {
-  const { auth, rate, metrics } = guard;
+  const { auth, rate, metrics, refusals } = guard;
   const who: RequestCredential = { principal: null };
   for (const method of ROUTE_METHODS) {
     const register = app[method].bind(app) as (pattern: string, handler: (res: HttpResponse, req: HttpRequest) => void) => App;
@@ -97,7 +100,10 @@ export function guardRoutes(app: App, guard: RouteGuard = {}): void {
               chargedAddress = true;
             }
             const refused = httpRefusal(auth, method, req.getUrl(), authorization, who);
-            if (refused !== null) return refuse(res, method, refused);
+            if (refused !== null) {
+              refusals?.auth();
+              return refuse(res, method, refused);
+            }
           }
           // (Read through a cast: TypeScript cannot see that httpRefusal filled it.)
           const principal = who.principal as Principal | null;

@@ -21,7 +21,8 @@
  * @module
  */
 import { BadOptionError, RateLimitedError, ResponseTooLargeError, SabcacheError, TooManyConnectionsError } from '../errors.ts';
-import { type ConnectionLimiter, REFUSED_ADDRESS, REFUSED_TOTAL } from './connection-limiter.ts';
+import { CONNECTION_WS, type ConnectionLimiter, REFUSED_ADDRESS, REFUSED_TOTAL } from './connection-limiter.ts';
+import type { RefusalCounter } from './refusal-counter.ts';
 import { identityOfAddress, identityOfName, type RateLimiter } from './rate-limiter.ts';
 import { CLASS_BATCH, CLASS_OTHER, CLASS_READ, CLASS_WRITE, PROTOCOL_WS } from './metrics-words.ts';
 import type { ThreadMetrics } from './thread-metrics.ts';
@@ -108,11 +109,13 @@ export interface WsGuard {
   rate?: RateLimiter;
   /** Connection limits, checked at the upgrade. */
   connections?: ConnectionLimiter;
+  /** Counts upgrades and requests refused for their credential. */
+  refusals?: RefusalCounter;
 }
 
 /** Registers `/v1/ws` on `app`. Returns a function that closes every open WebSocket. */
 export function registerWsRoute(app: App, cache: SharedCache, state: ServingState, limits: WsLimits, cors: Cors, guard: WsGuard = { credentials: null }): (code: number, reason: string) => void {
-  const { credentials, rate, connections } = guard;
+  const { credentials, rate, connections, refusals } = guard;
   const cx = cache.commands;
   const requests = new RequestCounter(cx);
   const epoch = versionEpoch(cx);
@@ -163,7 +166,10 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     if (principal !== null) {
       // The key is decoded only for a credential with key patterns (the common one has none).
       const refused = wsRefusal(principal, r.op, principal.keys === null ? '' : requestKey(r), (r.flags & FLAG_PREFIX) !== 0);
-      if (refused !== null) return writer.error(r.id, refused.code, refused.message);
+      if (refused !== null) {
+        refusals?.auth();
+        return writer.error(r.id, refused.code, refused.message);
+      }
     }
     if (rate !== undefined) {
       const limited = rateRefusal();
@@ -304,7 +310,10 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     const principal = principalOfCurrent();
     if (principal !== null) {
       const refused = wsRefusal(principal, op, r.key, r.prefix === true);
-      if (refused !== null) return jsonError(id, refused);
+      if (refused !== null) {
+        refusals?.auth();
+        return jsonError(id, refused);
+      }
     }
     if (rate !== undefined) {
       const limited = rateRefusal();
@@ -374,6 +383,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
         const token = authorization === '' ? tokenOfProtocols(protocol) : '';
         principal = authorization !== '' ? credentials.checkAuthorization(authorization) : token !== '' ? credentials.checkToken(token) : null;
         if (principal === null) {
+          refusals?.auth();
           res.writeStatus(UNAUTHORIZED.status).writeHeader('Content-Type', 'application/json').writeHeader('WWW-Authenticate', WWW_AUTHENTICATE).end(UNAUTHORIZED.body, true);
           return;
         }
@@ -384,7 +394,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
       let slot = -1;
       if (connections !== undefined) {
         // Counted from here to close: uWS opens the socket within upgrade(), and calls close for every socket it opened.
-        slot = connections.open(address);
+        slot = connections.open(address, CONNECTION_WS);
         if (slot === REFUSED_TOTAL || slot === REFUSED_ADDRESS) {
           const e = httpErrorFrom(new TooManyConnectionsError(slot === REFUSED_TOTAL ? `too many connections (--max-connections ${connections.limits.maxConnections})` : `too many connections from your address (--max-connections-per-address ${connections.limits.maxConnectionsPerAddress})`));
           res.cork(() => res.writeStatus(e.status).writeHeader('Content-Type', 'application/json').end(e.body, true));
@@ -399,7 +409,7 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
     close: (ws) => {
       sockets.delete(ws);
       hub.forget(ws);
-      connections?.close(ws.getUserData().slot);
+      connections?.close(ws.getUserData().slot, CONNECTION_WS);
     },
     drain: (ws) => hub.drained(ws),
     message: (ws, message, isBinary) => {

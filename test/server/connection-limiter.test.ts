@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
 import WebSocket from 'ws';
-import { ConnectionLimiter, NO_CELL, REFUSED_ADDRESS, REFUSED_TOTAL } from '../../src/server/connection-limiter.ts';
+import { CONNECTION_RESP, CONNECTION_WS, ConnectionLimiter, NO_CELL, REFUSED_ADDRESS, REFUSED_TOTAL } from '../../src/server/connection-limiter.ts';
 import { createLimitsBuffer } from '../../src/server/limit-words.ts';
 import { identityOfAddressText } from '../../src/server/rate-limiter.ts';
 import { startServer } from '../helpers/server-process.ts';
@@ -12,23 +12,26 @@ test('the total and per-address limits; closing gives the slot back', () => {
   const c = new ConnectionLimiter(createLimitsBuffer(), { maxConnections: 4, maxConnectionsPerAddress: 2 });
   const a = identityOfAddressText('10.0.0.1');
   const b = identityOfAddressText('10.0.0.2');
-  const a1 = c.open(a);
-  const a2 = c.open(a);
+  const a1 = c.open(a, CONNECTION_RESP);
+  const a2 = c.open(a, CONNECTION_WS);
   assert.ok(a1 >= 0 && a2 === a1, 'one cell per address');
-  assert.equal(c.open(a), REFUSED_ADDRESS);
-  const b1 = c.open(b);
-  c.open(b);
-  assert.equal(c.open(identityOfAddressText('10.0.0.3')), REFUSED_TOTAL);
+  assert.equal(c.open(a, CONNECTION_RESP), REFUSED_ADDRESS);
+  const b1 = c.open(b, CONNECTION_RESP);
+  c.open(b, CONNECTION_RESP);
+  assert.equal(c.open(identityOfAddressText('10.0.0.3'), CONNECTION_WS), REFUSED_TOTAL);
   assert.equal(c.openConnections(), 4);
-  c.close(a1);
-  assert.ok(c.open(a) >= 0, 'a closed connection makes room for its address');
-  c.close(b1);
+  assert.deepEqual(c.openByProtocol(), { ws: 1, resp: 3 }, 'refused connections are not counted');
+  c.close(a1, CONNECTION_RESP);
+  assert.ok(c.open(a, CONNECTION_WS) >= 0, 'a closed connection makes room for its address');
+  c.close(b1, CONNECTION_RESP);
   assert.deepEqual(c.refused(), { total: 1, perAddress: 1 });
   assert.equal(c.openConnections(), 3);
+  assert.deepEqual(c.openByProtocol(), { ws: 2, resp: 1 });
   const off = new ConnectionLimiter(createLimitsBuffer(), { maxConnections: 0, maxConnectionsPerAddress: 0 });
-  assert.equal(off.open(a), NO_CELL, 'no per-address limit: counted in the total only');
-  off.close(NO_CELL);
+  assert.equal(off.open(a, CONNECTION_WS), NO_CELL, 'no per-address limit: counted in the total only');
+  off.close(NO_CELL, CONNECTION_WS);
   assert.equal(off.openConnections(), 0);
+  assert.deepEqual(off.openByProtocol(), { ws: 0, resp: 0 });
 });
 
 test('3 threads opening at once: exactly the limit is let in (add, then compare)', async () => {
@@ -47,7 +50,11 @@ test('3 threads opening at once: exactly the limit is let in (add, then compare)
     const allowed = (await Promise.all(counts)).reduce((a, b) => a + b, 0);
     await Promise.all(ends);
     assert.equal(allowed, maxConnections || maxConnectionsPerAddress);
-    assert.equal(new ConnectionLimiter(buffer, { maxConnections, maxConnectionsPerAddress }).openConnections(), allowed);
+    const view = new ConnectionLimiter(buffer, { maxConnections, maxConnectionsPerAddress });
+    assert.equal(view.openConnections(), allowed);
+    // Each thread's connections alternate between the protocols: the gauges lose no add.
+    const { ws, resp } = view.openByProtocol();
+    assert.equal(ws + resp, allowed, `protocol gauges ${ws} + ${resp}`);
   }
 });
 

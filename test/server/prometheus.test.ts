@@ -76,3 +76,46 @@ test('OpenMetrics when the scraper asks for it; INFO latencystats over RESP', as
   assert.doesNotMatch(await redis.info(), /latencystats/i, 'not in the default sections, as Redis');
   redis.disconnect();
 });
+
+test('connections by protocol and refusals for credentials: the gauges follow RESP and WebSocket connections, auth refusals count on every protocol', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { hashPassword } = await import('../../src/server/password-hash.ts');
+  const net = await import('node:net');
+  const { WebSocket } = await import('ws');
+  const dir = mkdtempSync(join(tmpdir(), 'sabcache-prom-'));
+  const users = join(dir, 'users.json');
+  writeFileSync(users, JSON.stringify({ users: [{ name: 'ops', password: hashPassword('ops-pass'), role: 'admin' }, { name: 'reader', password: hashPassword('r-pass'), role: 'read' }] }));
+  const s = await startServer(['--threads', '2', '--memory', '16mb', '--users-file', users]);
+  const basic = (u: string, p: string) => ({ Authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}` });
+  try {
+    const scrapeAuth = async (): Promise<Map<string, Family>> => {
+      const r = await fetch(`${s.admin}/metrics`, { headers: basic('ops', 'ops-pass') });
+      assert.equal(r.status, 200);
+      return new Map((parsePrometheusTextFormat(await r.text()) as Family[]).map((f) => [f.name, f]));
+    };
+    const before = await scrapeAuth();
+    assert.equal((await fetch(`${s.base}/v1/kv/k`)).status, 401);
+    assert.equal((await fetch(`${s.base}/v1/kv/k`, { method: 'PUT', body: 'v', headers: basic('reader', 'r-pass') })).status, 403);
+    const sock = net.connect(s.respPort, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    sock.write('GET k\r\n');
+    assert.match(String(await new Promise((r) => sock.once('data', r))), /^-NOAUTH/);
+    const ws = new WebSocket(`ws://127.0.0.1:${s.port}/v1/ws`, { headers: basic('reader', 'r-pass') });
+    await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject); });
+    const during = await scrapeAuth();
+    assert.equal(value(during, 'sabcache_connections_open', { protocol: 'resp' }), 1);
+    assert.equal(value(during, 'sabcache_connections_open', { protocol: 'ws' }), 1);
+    assert.equal(value(during, 'sabcache_rejected_total', { reason: 'auth' }) - value(before, 'sabcache_rejected_total', { reason: 'auth' }), 3, 'a 401, a 403 and a NOAUTH');
+    sock.destroy();
+    ws.close();
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await scrapeAuth();
+    assert.equal(value(after, 'sabcache_connections_open', { protocol: 'resp' }), 0);
+    assert.equal(value(after, 'sabcache_connections_open', { protocol: 'ws' }), 0);
+  } finally {
+    await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
