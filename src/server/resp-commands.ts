@@ -519,8 +519,16 @@ function dispatch(c: RespContext, p: RespParser, e: CommandEntry | undefined): v
     const arity = e.cmd.arity;
     if (arity > 0 ? n === arity : n >= -arity) {
       const mark = c.w.length;
+      // MSET's fast path is O(N): timed for the slow log as the commands below are.
+      const t0 = e.cls === CLASS_BATCH && c.server.slowMs !== Infinity ? performance.now() : -1;
       try {
-        if (fast(c, p)) return;
+        if (fast(c, p)) {
+          if (t0 >= 0) {
+            const ms = performance.now() - t0;
+            if (ms >= c.server.slowMs) c.server.slow(ms, p.args(), c.session);
+          }
+          return;
+        }
       } catch (err) {
         c.w.truncate(mark);
         c.w.error(redisError(err, e.text));
@@ -528,7 +536,15 @@ function dispatch(c: RespContext, p: RespParser, e: CommandEntry | undefined): v
       }
     }
   }
-  runCommand(c, p.args(), checked);
+  const argv = p.args();
+  if (c.server.slowMs === Infinity) return runCommand(c, argv, checked);
+  // Timed alone for the slow log (as Redis's SLOWLOG), except GET, SET and INCR/DECR served
+  // straight from the received bytes above: O(1) on one key, and two clock reads (52 ns
+  // each here) cost them 4-8% of their throughput (bench/results/ab-29-observability.md).
+  const t0 = performance.now();
+  runCommand(c, argv, checked);
+  const ms = performance.now() - t0;
+  if (ms >= c.server.slowMs) c.server.slow(ms, argv, c.session);
 }
 
 /**

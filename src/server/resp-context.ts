@@ -79,6 +79,10 @@ export interface RespServerInfo {
   latency(): Record<string, Record<string, LatencySummary>>;
   /** Every worker's slow log (slow-log.ts), for SLOWLOG; null without one. */
   readonly slowLog: SharedArrayBuffer | null;
+  /** Commands at least this long (ms) go to the slow log; Infinity: none (thread-metrics.ts). */
+  readonly slowMs: number;
+  /** Logs a slow command of `session`. */
+  slow(ms: number, argv: readonly Buffer[], session: RespSession): void;
 }
 
 /** A command's handler: `argv[0]` is its name. */

@@ -127,6 +127,8 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
     },
     latency: () => (metricsBuffer ? latencySummaries(metricsBuffer) : {}),
     slowLog: slowLogBuffer ?? null,
+    slowMs: state.metrics?.slowMs ?? Infinity,
+    slow: (ms, argv, session) => state.metrics?.slow(PROTOCOL_RESP, ms, argv, session.addr, session.name),
     rejectedRateLimit: () => {
       const r = rate?.counts();
       return r ? r.refusedPerClient + r.refusedGlobal : 0;
@@ -179,7 +181,6 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
       const now = rate !== undefined ? rate.now() : 0;
       const metrics = state.metrics;
       const startMs = metrics !== undefined ? performance.now() : 0;
-      const slowMs = metrics !== undefined ? metrics.slowMs : Infinity;
       classCounts.fill(0);
       try {
         while (parser.nextCommand() > 0) {
@@ -197,15 +198,7 @@ export async function listenResp(cache: SharedCache, state: ServingState, saves:
               continue;
             }
           }
-          if (slowMs === Infinity) {
-            classCounts[runParsed(ctx, parser)]++;
-          } else {
-            // With a slow log, each command is timed alone (as Redis's SLOWLOG times them).
-            const t0 = performance.now();
-            classCounts[runParsed(ctx, parser)]++;
-            const ms = performance.now() - t0;
-            if (ms >= slowMs) metrics!.slow(PROTOCOL_RESP, ms, parser.args(), session.addr, session.name);
-          }
+          classCounts[runParsed(ctx, parser)]++;
           if (session.quit || session.wait) break;
         }
       } catch (e) {

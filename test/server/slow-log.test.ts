@@ -77,6 +77,7 @@ test('a server with --slowlog-threshold 0 logs every RESP command, HTTP request 
   try {
     const redis = new Redis({ port: srv.respPort, connectionName: 'tester' });
     await redis.set('slow-key', 'v');
+    await redis.set('slow-key', 'v2', 'EX', '100'); // not the fast path: timed
     await fetch(`${srv.base}/v1/kv/slow-http`, { method: 'PUT', body: 'x' });
     await (await fetch(`${srv.base}/v1/kv/slow-http`)).arrayBuffer();
     const { WebSocket } = await import('ws');
@@ -87,8 +88,9 @@ test('a server with --slowlog-threshold 0 logs every RESP command, HTTP request 
     ws.close();
     const entries = await redis.call('SLOWLOG', 'GET', '-1') as [number, number, number, string[], string, string][];
     const set = entries.find((e) => e[3][0] === 'set');
-    assert.ok(set, 'the SET is logged');
-    assert.deepEqual(set[3], ['set', 'slow-key', 'v']);
+    assert.ok(set, 'the SET with EX is logged');
+    assert.deepEqual(set[3], ['set', 'slow-key', 'v2', 'EX', '100']);
+    assert.equal(entries.filter((e) => e[3][0] === 'set').length, 1, 'the plain SET (served from the received bytes) is not timed');
     assert.match(set[4], /^127\.0\.0\.1:\d+$/);
     assert.equal(set[5], 'tester');
     assert.ok(Math.abs(set[1] - Date.now() / 1000) < 60 && set[2] >= 0);
