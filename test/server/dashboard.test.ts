@@ -127,3 +127,34 @@ test('in Chromium: live charts, a key written over HTTP shows within 2 s, edits 
     await browser.close();
   }
 });
+
+test('with users configured the dashboard needs the admin role: a browser with admin credentials uses it, one with a read role is refused', { skip: noBrowser }, async () => {
+  const { chromium } = await import('playwright-core');
+  const { writeFileSync } = await import('node:fs');
+  const { hashPassword } = await import('../../src/server/password-hash.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'sabcache-dash-users-'));
+  const users = join(dir, 'users.json');
+  writeFileSync(users, JSON.stringify({ users: [{ name: 'ops', password: hashPassword('ops-pass'), role: 'admin' }, { name: 'reader', password: hashPassword('r-pass'), role: 'read' }] }));
+  const s = await startServer(['--threads', '1', '--memory', '16mb', '--users-file', users]);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  try {
+    assert.equal((await fetch(`${s.admin}/`)).status, 401, 'no credential');
+    const reader = await browser.newContext({ httpCredentials: { username: 'reader', password: 'r-pass' } });
+    const refused = await (await reader.newPage()).goto(`${s.admin}/`);
+    assert.equal(refused?.status(), 403, 'the read role');
+    const ops = await browser.newContext({ httpCredentials: { username: 'ops', password: 'ops-pass' } });
+    const page = await ops.newPage();
+    await page.goto(`${s.admin}/`);
+    await page.locator('#status.ready').waitFor({ timeout: 10_000 });
+    await fetch(`${s.base}/v1/kv/secured`, { method: 'PUT', body: 'v', headers: { Authorization: `Basic ${Buffer.from('ops:ops-pass').toString('base64')}` } });
+    await page.click('nav button[data-tab=keys]');
+    await page.fill('#pattern', 'sec');
+    await page.click('#key-search button[type=submit]');
+    await page.locator('#key-list li', { hasText: 'secured' }).click();
+    await page.locator('#entry-meta', { hasText: 'type bytes' }).waitFor();
+  } finally {
+    await browser.close();
+    await s.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
