@@ -24,8 +24,17 @@ export interface HttpAuth {
   admin: boolean;
 }
 
-/** The header a 401 carries. */
-export const WWW_AUTHENTICATE = 'Bearer realm="sabcache", Basic realm="sabcache", charset="UTF-8"';
+/**
+ * The challenges a 401 carries, one `WWW-Authenticate` header each: Chromium reads only the
+ * first challenge of a header, so Basic and Bearer in one header left browsers unable to
+ * log in (the dashboard's test found it).
+ */
+export const WWW_AUTHENTICATE = ['Basic realm="sabcache", charset="UTF-8"', 'Bearer realm="sabcache"'] as const;
+
+/** Writes the {@link WWW_AUTHENTICATE} headers on `res`. */
+export function writeChallenges(res: { writeHeader(name: string, value: string): unknown }): void {
+  for (const c of WWW_AUTHENTICATE) res.writeHeader('WWW-Authenticate', c);
+}
 /** The answer to a request without a credential, or with a bad one: 401 `SABCACHE_ERR_UNAUTHORIZED` (sent with {@link WWW_AUTHENTICATE}). */
 export const UNAUTHORIZED: HttpError = httpErrorFrom(new UnauthorizedError());
 /** The WebSocket subprotocol prefix of a token. */

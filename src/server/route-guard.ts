@@ -12,7 +12,7 @@
 import { sendError } from './body.ts';
 import { RateLimitedError } from '../errors.ts';
 import type { Principal } from './credentials.ts';
-import { type HttpAuth, httpRefusal, type RequestCredential, UNAUTHORIZED, WWW_AUTHENTICATE } from './http-auth.ts';
+import { type HttpAuth, httpRefusal, type RequestCredential, UNAUTHORIZED, writeChallenges } from './http-auth.ts';
 import { type HttpError, httpErrorFrom } from './http-errors.ts';
 import { identityOfAddress, identityOfName, type RateLimiter } from './rate-limiter.ts';
 import { CLASS_BATCH, CLASS_READ, CLASS_WRITE } from './metrics-words.ts';
@@ -61,7 +61,7 @@ function refuse(res: HttpResponse, method: string, refused: HttpError, retryAfte
   const close = method !== 'get' && method !== 'head';
   res.cork(() => {
     res.writeStatus(refused.status).writeHeader('Content-Type', 'application/json');
-    if (refused === UNAUTHORIZED) res.writeHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+    if (refused === UNAUTHORIZED) writeChallenges(res);
     if (retryAfterMs > 0) res.writeHeader('Retry-After', String(Math.ceil(retryAfterMs / 1000)));
     res.end(refused.body, close);
   });

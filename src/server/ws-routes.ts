@@ -37,7 +37,7 @@ import type { Cors } from './cors.ts';
 import { DeferredFrames } from './deferred-frames.ts';
 import { httpError, httpErrorFrom } from './http-errors.ts';
 import type { Credentials, Principal } from './credentials.ts';
-import { BEARER_PROTOCOL, tokenOfProtocols, UNAUTHORIZED, wsRefusal, WWW_AUTHENTICATE } from './http-auth.ts';
+import { BEARER_PROTOCOL, tokenOfProtocols, UNAUTHORIZED, writeChallenges, wsRefusal } from './http-auth.ts';
 import type { ServingState } from './serving-state.ts';
 import { type App, uws } from './uws.ts';
 import { WatchHub, type WatchSocket } from './watch-hub.ts';
@@ -384,7 +384,9 @@ export function registerWsRoute(app: App, cache: SharedCache, state: ServingStat
         principal = authorization !== '' ? credentials.checkAuthorization(authorization) : token !== '' ? credentials.checkToken(token) : null;
         if (principal === null) {
           refusals?.auth();
-          res.writeStatus(UNAUTHORIZED.status).writeHeader('Content-Type', 'application/json').writeHeader('WWW-Authenticate', WWW_AUTHENTICATE).end(UNAUTHORIZED.body, true);
+          res.writeStatus(UNAUTHORIZED.status).writeHeader('Content-Type', 'application/json');
+          writeChallenges(res);
+          res.end(UNAUTHORIZED.body, true);
           return;
         }
         if (token !== '') protocol = `${BEARER_PROTOCOL}${token}`;
