@@ -121,6 +121,11 @@ export function closeLog(): Promise<void> {
   });
 }
 
+/** Makes `logger` this thread's {@link log} again (tests that swapped it). */
+export function restoreLog(logger: Logger): void {
+  log = logger;
+}
+
 /**
  * A server worker's logger: lines made here at `level`, posted to the main thread as
  * {@link LogLineMessage}s (never blocking this thread), tagged with the worker's index.

@@ -20,21 +20,28 @@ async function probe(url: string): Promise<{ status: number; body: Health } | nu
   }
 }
 
+/**
+ * Writes about 100 MB of snapshot into `dir` (400,000 entries, 100 blocks of 1 MiB: a load
+ * long enough to be seen), then starts a server with `threads` on it.
+ */
+async function startOnSnapshot(dir: string, threads: number, stdio: 'pipe' | 'ignore') {
+  const cache = SharedCache.create({ memoryBytes: 256 * 1024 * 1024 });
+  const value = 'v'.repeat(200);
+  for (let i = 0; i < 400_000; i++) cache.set(`key:${i}`, value);
+  writeCacheSnapshot(cache, dir, 2, 0n);
+  cache.close();
+  const adminPort = await freePort();
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(await freePort()), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', String(threads), '--memory', '256mb', '--data-dir', dir, '--snapshot-interval', '0'], { stdio: ['ignore', stdio, stdio] });
+  return { adminPort, proc };
+}
+
 test('/readyz and /healthz before, during and after start and stop: the snapshot load\'s progress, then ready, then stopping', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sabcache-ready-'));
   try {
-    // About 100 MB of snapshot (100 blocks of 1 MiB): its load takes long enough to be seen.
-    const cache = SharedCache.create({ memoryBytes: 256 * 1024 * 1024 });
-    const value = 'v'.repeat(200);
-    for (let i = 0; i < 400_000; i++) cache.set(`key:${i}`, value);
-    writeCacheSnapshot(cache, dir, 2, 0n);
-    cache.close();
-
-    const adminPort = await freePort();
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(await freePort()), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', '2', '--memory', '256mb', '--data-dir', dir, '--snapshot-interval', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const { adminPort, proc } = await startOnSnapshot(dir, 2, 'pipe');
     let out = '';
-    proc.stdout.on('data', (d) => { out += d; });
-    proc.stderr.on('data', (d) => { out += d; });
+    proc.stdout!.on('data', (d) => { out += d; });
+    proc.stderr!.on('data', (d) => { out += d; });
     const exited = new Promise((r) => proc.once('exit', r));
     const seen: { status: number; body: Health }[] = [];
     const started = Date.now();
@@ -75,13 +82,7 @@ test('/readyz and /healthz before, during and after start and stop: the snapshot
 test('admin actions wait for the start: a flush asked while the snapshot loads is refused 503 SABCACHE_ERR_NOT_READY, and nothing is lost', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'sabcache-notready-'));
   try {
-    const cache = SharedCache.create({ memoryBytes: 256 * 1024 * 1024 });
-    const value = 'v'.repeat(200);
-    for (let i = 0; i < 400_000; i++) cache.set(`key:${i}`, value);
-    writeCacheSnapshot(cache, dir, 2, 0n);
-    cache.close();
-    const adminPort = await freePort();
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(await freePort()), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', '1', '--memory', '256mb', '--data-dir', dir, '--snapshot-interval', '0'], { stdio: 'ignore' });
+    const { adminPort, proc } = await startOnSnapshot(dir, 1, 'ignore');
     const exited = new Promise((r) => proc.once('exit', r));
     let refused: { status: number; body: { error: { code: string } } } | undefined;
     for (let i = 0; i < 100_000 && refused === undefined; i++) {
