@@ -6,11 +6,21 @@
  */
 import { BadOptionError, ConnectionError, errorFromCode, SabcacheError, TimeoutError } from '../errors.ts';
 import { type ClientEntry, EntryClient } from './entry-client.ts';
+import { type ClusterNode, NodeRouter, type RoutingOptions } from './node-router.ts';
 
 /** Options of {@link HttpClient}. */
 export interface HttpClientOptions {
-  /** The data port's base URL, e.g. `http://127.0.0.1:7070`. */
-  url: string;
+  /** The data port's base URL, e.g. `http://127.0.0.1:7070` (with {@link nodes}: none). */
+  url?: string;
+  /**
+   * Several nodes instead of one `url`: each key goes to its node by ketama, as twemproxy
+   * sends it (node-router.ts; name each node as twemproxy's config does), with retries and a
+   * circuit breaker per node. Batches are split by node; `scan` walks the nodes one after
+   * the other.
+   */
+  nodes?: readonly (string | ClusterNode)[];
+  /** Routing over {@link nodes}: hash tag, retries, backoff, breaker limits (node-router.ts). */
+  routing?: RoutingOptions;
   /** A fetch implementation. @default globalThis.fetch */
   fetch?: typeof fetch;
   /** Per-request timeout, in milliseconds (0 = none). @default 10000 */
@@ -48,12 +58,16 @@ export class HttpClient extends EntryClient {
   private readonly timeoutMs: number;
   /** The Authorization header of every request, or '' for none. */
   private readonly authorization: string;
+  /** With `nodes`: the router over one client per node (node-router.ts). */
+  readonly router: NodeRouter<HttpClient> | undefined;
 
-  /** @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) for both a token and a user, or a user without a password. */
+  /** @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) for both a token and a user, a user without a password, or neither or both of `url` and `nodes`. */
   constructor(options: HttpClientOptions | string) {
     super();
     const o: HttpClientOptions = typeof options === 'string' ? { url: options } : options;
-    this.base = o.url.replace(/\/+$/, '');
+    if ((o.url === undefined) === (o.nodes === undefined)) throw new BadOptionError('url', 'give a url or nodes (one of them)');
+    this.router = o.nodes === undefined ? undefined : new NodeRouter(o.nodes, (url) => new HttpClient({ ...o, url, nodes: undefined, routing: undefined }), o.routing);
+    this.base = (o.url ?? '').replace(/\/+$/, '');
     this.fetchFn = o.fetch ?? globalThis.fetch.bind(globalThis);
     this.timeoutMs = o.timeoutMs ?? 10_000;
     if (o.token !== undefined && o.username !== undefined) throw new BadOptionError('token', 'give a token or a username, not both');
@@ -90,6 +104,7 @@ export class HttpClient extends EntryClient {
 
   /** The value with its version and TTL, or undefined. */
   async getEntry(key: string): Promise<ClientEntry | undefined> {
+    if (this.router) return this.router.run(key, (c) => c.getEntry(key));
     const r = await this.call(this.key(key));
     if (r.status === 404) return (await r.body?.cancel(), undefined);
     if (r.status !== 200) return this.fail(r);
@@ -99,6 +114,7 @@ export class HttpClient extends EntryClient {
 
   /** Whether the key is present. */
   async has(key: string): Promise<boolean> {
+    if (this.router) return this.router.run(key, (c) => c.has(key));
     const r = await this.call(this.key(key), { method: 'HEAD' });
     if (r.status === 404) return false;
     if (r.status !== 200) return this.fail(r);
@@ -107,6 +123,7 @@ export class HttpClient extends EntryClient {
 
   /** Stores a value; the new version, or undefined when a condition did not hold. */
   async set(key: string, value: string | Uint8Array, options: ClientSetOptions = {}): Promise<string | undefined> {
+    if (this.router) return this.router.run(key, (c) => c.set(key, value, options));
     const headers: Record<string, string> = {};
     if (options.ifVersion !== undefined) headers['if-match'] = `"${options.ifVersion}"`;
     if (options.ifPresent) headers['if-match'] = '*';
@@ -120,6 +137,7 @@ export class HttpClient extends EntryClient {
 
   /** Removes a key; whether it was present. */
   async delete(key: string): Promise<boolean> {
+    if (this.router) return this.router.run(key, (c) => c.delete(key));
     const r = await this.call(this.key(key), { method: 'DELETE' });
     if (r.status === 404) return (await r.body?.cancel(), false);
     if (r.status !== 204) return this.fail(r);
@@ -128,6 +146,8 @@ export class HttpClient extends EntryClient {
 
   /** Adds `by` (default 1) to the int64 under the key; the result (bigint beyond 2^53). */
   async incr(key: string, by: number | bigint = 1): Promise<number | bigint> {
+    // Not retried over several nodes: a request that got no answer may have been applied.
+    if (this.router) return this.router.run(key, (c) => c.incr(key, by), false);
     const r = await this.call(`${this.key(key)}/incr?by=${by}`, { method: 'POST' });
     if (r.status !== 200) return this.fail(r);
     const text = await r.text();
@@ -149,16 +169,19 @@ export class HttpClient extends EntryClient {
 
   /** New TTL in seconds (0 deletes, as Redis EXPIRE); whether the key was present. */
   expire(key: string, ttlSeconds: number): Promise<boolean> {
+    if (this.router) return this.router.run(key, (c) => c.expire(key, ttlSeconds));
     return this.flag(`${this.key(key)}/expire?ttl=${ttlSeconds}`);
   }
 
   /** Removes the TTL; whether the key was present. */
   persist(key: string): Promise<boolean> {
+    if (this.router) return this.router.run(key, (c) => c.persist(key));
     return this.flag(`${this.key(key)}/persist`);
   }
 
   /** Seconds left, -1 if it never expires, -2 if absent. */
   async ttl(key: string): Promise<number> {
+    if (this.router) return this.router.run(key, (c) => c.ttl(key));
     const r = await this.call(this.key(key), { method: 'HEAD' });
     if (r.status === 404) return -2;
     if (r.status !== 200) return this.fail(r);
@@ -168,6 +191,16 @@ export class HttpClient extends EntryClient {
 
   /** Values of up to 1000 keys (UTF-8), undefined where absent. */
   async getMany(keys: readonly string[]): Promise<(string | undefined)[]> {
+    const router = this.router;
+    if (router) {
+      // Split by node, one batch each, in parallel; answers put back in the keys' order.
+      const out: (string | undefined)[] = new Array(keys.length);
+      await Promise.all([...this.byNode(keys.map((k, i) => [k, i] as const))].map(async ([, items]) => {
+        const values = await router.run(items[0][0], (c) => c.getMany(items.map(([k]) => k)));
+        items.forEach(([, i], j) => { out[i] = values[j]; });
+      }));
+      return out;
+    }
     const r = await this.call(`${this.base}/v1/mget`, { method: 'POST', body: JSON.stringify({ keys }), headers: { 'content-type': 'application/json' } });
     if (r.status !== 200) return this.fail(r);
     return ((await r.json()) as { values: (string | null)[] }).values.map((v) => v ?? undefined);
@@ -175,14 +208,46 @@ export class HttpClient extends EntryClient {
 
   /** Stores up to 1000 entries (each atomic on its own); their versions. */
   async setMany(entries: readonly { key: string; value: string; ttlSeconds?: number }[]): Promise<string[]> {
+    const router = this.router;
+    if (router) {
+      const out: string[] = new Array(entries.length);
+      await Promise.all([...this.byNode(entries.map((e, i) => [e.key, i] as const))].map(async ([, items]) => {
+        const versions = await router.run(items[0][0], (c) => c.setMany(items.map(([, i]) => entries[i])));
+        items.forEach(([, i], j) => { out[i] = versions[j]; });
+      }));
+      return out;
+    }
     const body = JSON.stringify({ entries: entries.map((e) => ({ key: e.key, value: e.value, ttl: e.ttlSeconds })) });
     const r = await this.call(`${this.base}/v1/mset`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     if (r.status !== 200) return this.fail(r);
     return ((await r.json()) as { versions: string[] }).versions;
   }
 
-  /** One page of keys (see the in-process `scan` for the guarantee). */
+  /** `items` ([key, index]) grouped by the node each key goes to now. */
+  private byNode(items: readonly (readonly [string, number])[]): Map<string, (readonly [string, number])[]> {
+    const groups = new Map<string, (readonly [string, number])[]>();
+    for (const item of items) {
+      const name = this.router!.nodeFor(item[0])?.name ?? '';
+      let g = groups.get(name);
+      if (g === undefined) groups.set(name, (g = []));
+      g.push(item);
+    }
+    return groups;
+  }
+
+  /**
+   * One page of keys (see the in-process `scan` for the guarantee). With `nodes`, the walk
+   * goes through the nodes one after the other; its cursor is `{node}:{cursor}`.
+   */
   async scan(options: { prefix?: string; cursor?: string; count?: number } = {}): Promise<{ keys: string[]; cursor: string }> {
+    if (this.router) {
+      const m = /^(\d+):(\d+)$/.exec(options.cursor ?? '0:0') ?? (options.cursor === '0' ? ['', '0', '0'] : null);
+      if (m === null || Number(m[1]) >= this.router.nodes.length) throw new BadOptionError('cursor', 'a cursor of several nodes is {node}:{cursor}, as scan returned it');
+      const at = Number(m[1]);
+      const page = await this.router.nodes[at].client.scan({ ...options, cursor: m[2] });
+      const next = page.cursor !== '0' ? `${at}:${page.cursor}` : at + 1 < this.router.nodes.length ? `${at + 1}:0` : '0';
+      return { keys: page.keys, cursor: next };
+    }
     const q = new URLSearchParams();
     if (options.prefix) q.set('prefix', options.prefix);
     q.set('cursor', options.cursor ?? '0');
