@@ -105,7 +105,9 @@ export function haproxyConfig(port: number, nodes: readonly HaNode[]): string {
     // The key's path: /v1/kv/{key} and /v1/kv/{key}/incr hash the same 3 levels.
     '  balance uri depth 3',
     '  hash-type consistent',
-    '  option httpchk GET /readyz',
+    // HTTP/1.1 with a Host: uWS answers no request without one (HAProxy's default check is HTTP/1.0 without it).
+    '  option httpchk',
+    '  http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host 127.0.0.1',
     '  http-check expect status 200',
     '  default-server inter 500ms fall 2 rise 2',
     ...nodes.map((n) => `  server ${n.name} 127.0.0.1:${n.port} check port ${n.adminPort}`),
