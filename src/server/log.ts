@@ -25,6 +25,7 @@ export type { Logger };
 
 /** The log levels, most severe first (pino's, as `--log-level` takes them). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** One of {@link LOG_LEVELS}. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Where and how the log is written (config.ts reads it from the flags). */

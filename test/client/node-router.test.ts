@@ -78,3 +78,23 @@ describe('behind HAProxy (balance uri depth 3, hash-type consistent, /readyz che
     for (let i = 0; i < 50; i++) assert.equal(await (await fetch(`${base}/v1/kv/h:${i}/incr`, { method: 'POST' })).text(), '2', `h:${i} incremented where it was stored`);
   });
 });
+
+test('through HAProxy with tokens configured on the nodes: the Authorization header passes through; without it, 401', { skip: noHaproxy }, async () => {
+  const jwt = (await import('jsonwebtoken')).default;
+  const secret = 's'.repeat(40);
+  const env = { SABCACHE_TOKEN_SECRET: secret };
+  const nodes = [await startServer(['--threads', '1', '--memory', '16mb'], env), await startServer(['--threads', '1', '--memory', '16mb'], env)];
+  // /readyz answers without a credential: the health checks need none.
+  const proxy = await startHaproxy(nodes.map((n, i) => ({ name: `node${i + 1}`, port: n.port, adminPort: n.adminPort })));
+  try {
+    await new Promise((r) => setTimeout(r, 1500));
+    const base = `http://127.0.0.1:${proxy.port}`;
+    const token = jwt.sign({ sub: 'app', role: 'write' }, secret, { algorithm: 'HS256', expiresIn: 60 });
+    for (let i = 0; i < 20; i++) assert.equal((await fetch(`${base}/v1/kv/t:${i}`, { method: 'PUT', body: 'v', headers: { Authorization: `Bearer ${token}` } })).status, 204);
+    assert.equal(await (await fetch(`${base}/v1/kv/t:3`, { headers: { Authorization: `Bearer ${token}` } })).text(), 'v');
+    assert.equal((await fetch(`${base}/v1/kv/t:3`)).status, 401);
+  } finally {
+    await proxy.stop();
+    for (const n of nodes) await n.stop();
+  }
+});
