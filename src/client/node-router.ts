@@ -55,6 +55,8 @@ export class NodeRouter<C> {
   private ringOf = '';
   private readonly retries: number;
   private readonly backoffMs: number;
+  /** Each node's ketama weight. */
+  private readonly weights: number[];
 
   /**
    * @param nodes the nodes, in the order twemproxy's config lists them
@@ -75,8 +77,6 @@ export class NodeRouter<C> {
     if (!(Number.isInteger(this.retries) && this.retries >= 0)) throw new BadOptionError('retries', 'a whole number ≥ 0');
     this.weights = nodes.map((n) => (typeof n === 'string' ? 1 : n.weight ?? 1));
   }
-
-  private readonly weights: number[];
 
   /** The node `key` goes to now (among the nodes whose circuit is not open); undefined when every circuit is open. */
   nodeFor(key: string): RoutedNode<C> | undefined {
