@@ -16,11 +16,12 @@
 import { parseArgs } from 'node:util';
 import { HttpClient } from '../client/http-client.ts';
 import { ConnectionError, SabcacheError, UsageError } from '../errors.ts';
+import type { ClusterNode } from '../client/node-router.ts';
 
 /** The help text. */
 export const HELP = `sabcache-cli: talk to a sabcache server
 
-usage: sabcache-cli [--url URL] [--admin-url URL] [--user NAME] [--json] [command [args]]
+usage: sabcache-cli [--url URL | --nodes LIST] [--admin-url URL] [--user NAME] [--json] [command [args]]
        (no command: interactive)
 
 commands:
@@ -39,6 +40,8 @@ commands:
 
 options:
   --url URL         data port (env SABCACHE_URL)          default http://127.0.0.1:7070
+  --nodes LIST      several nodes, name=url,name=url (env SABCACHE_NODES): each key
+                    to its node by ketama, as twemproxy with the same names (docs/scale-out.md)
   --admin-url URL   admin port (env SABCACHE_ADMIN_URL)   default http://127.0.0.1:7071
   --user NAME       a user of the server's --users-file (env SABCACHE_USER); its
                     password from env SABCACHE_PASSWORD (not a flag: ps shows flags)
@@ -56,7 +59,7 @@ export interface Outcome {
 
 /** Flags of sabcache-cli (node:util parseArgs). */
 export const OPTIONS = {
-  url: { type: 'string' }, 'admin-url': { type: 'string' }, user: { type: 'string' }, json: { type: 'boolean' }, ttl: { type: 'string' },
+  url: { type: 'string' }, nodes: { type: 'string' }, 'admin-url': { type: 'string' }, user: { type: 'string' }, json: { type: 'boolean' }, ttl: { type: 'string' },
   'if-absent': { type: 'boolean' }, 'if-present': { type: 'boolean' }, 'if-version': { type: 'string' }, count: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -81,6 +84,24 @@ export interface CliDefaults {
   password?: string;
   /** A signed token, or undefined. */
   token?: string;
+  /** Several nodes instead of `url`: `name=url,name=url` (or bare URLs), routed by ketama (node-router.ts). */
+  nodes?: string;
+}
+
+/**
+ * `--nodes`' text as the client's node list: comma-separated `name=url` (the name twemproxy's
+ * config gives the node) or bare URLs.
+ * @throws UsageError (`SABCACHE_ERR_USAGE`) for an empty list or an entry that is not a URL.
+ */
+export function parseNodes(text: string): ClusterNode[] {
+  const nodes = text.split(',').map((x) => x.trim()).filter(Boolean).map((entry) => {
+    const eq = entry.indexOf('=');
+    const node: ClusterNode = eq > 0 ? { name: entry.slice(0, eq), url: entry.slice(eq + 1) } : { url: entry };
+    if (!/^https?:\/\/[^/]+/.test(node.url)) throw new UsageError(`--nodes: ${JSON.stringify(entry)} is not name=http://host:port or a URL`);
+    return node;
+  });
+  if (nodes.length === 0) throw new UsageError('--nodes: no node given');
+  return nodes;
 }
 
 /** The credentials of the HTTP client: a user (flag or default) with its password, else the token. */
@@ -107,7 +128,13 @@ export async function runCommand(words: string[], defaults: CliDefaults = { url:
   } catch (e) {
     return usage((e as Error).message);
   }
-  const client = new HttpClient({ url: v.url ?? defaults.url, ...credentials });
+  const nodesText = v.nodes ?? (v.url === undefined ? defaults.nodes : undefined);
+  let client: HttpClient;
+  try {
+    client = nodesText !== undefined ? new HttpClient({ nodes: parseNodes(nodesText), ...credentials }) : new HttpClient({ url: v.url ?? defaults.url, ...credentials });
+  } catch (e) {
+    return usage((e as Error).message);
+  }
   const authorization = credentials.token !== undefined ? `Bearer ${credentials.token}` : credentials.username !== undefined ? `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}` : undefined;
   const need = (n: number) => {
     if (args.length < n) throw new UsageError(`${command} needs ${n} argument${n > 1 ? 's' : ''}`);

@@ -64,6 +64,7 @@ async function main(): Promise<number> {
   }
   const defaults = {
     url: parsed.values.url ?? process.env.SABCACHE_URL ?? 'http://127.0.0.1:7070',
+    nodes: parsed.values.nodes ?? (parsed.values.url === undefined ? process.env.SABCACHE_NODES : undefined),
     adminUrl: parsed.values['admin-url'] ?? process.env.SABCACHE_ADMIN_URL ?? 'http://127.0.0.1:7071',
     user: parsed.values.user ?? process.env.SABCACHE_USER,
     password: process.env.SABCACHE_PASSWORD,

@@ -305,10 +305,10 @@ export const OPTIONS: readonly OptionSpec[] = [
 
 /**
  * `SABCACHE_*` variables read elsewhere that a server start leaves alone: the CLI's
- * (`SABCACHE_URL`, `SABCACHE_ADMIN_URL`, `SABCACHE_USER`, `SABCACHE_PASSWORD`, `SABCACHE_TOKEN`), the fault-injection switch of the tests and the
+ * (`SABCACHE_URL`, `SABCACHE_NODES`, `SABCACHE_ADMIN_URL`, `SABCACHE_USER`, `SABCACHE_PASSWORD`, `SABCACHE_TOKEN`), the fault-injection switch of the tests and the
  * benchmarks' key count. Any other `SABCACHE_*` variable is refused as a likely misspelling.
  */
-const OTHER_VARIABLES = ['SABCACHE_URL', 'SABCACHE_ADMIN_URL', 'SABCACHE_USER', 'SABCACHE_PASSWORD', 'SABCACHE_TOKEN', 'SABCACHE_FAULT_INJECTION', 'SABCACHE_BENCH_KEYS'];
+const OTHER_VARIABLES = ['SABCACHE_URL', 'SABCACHE_NODES', 'SABCACHE_ADMIN_URL', 'SABCACHE_USER', 'SABCACHE_PASSWORD', 'SABCACHE_TOKEN', 'SABCACHE_FAULT_INJECTION', 'SABCACHE_BENCH_KEYS'];
 
 /** Where an option's value came from (`--print-config`). */
 export interface ConfigSource {

@@ -68,3 +68,28 @@ test('interactive mode reads commands line by line', async () => {
 test('REPL words: quotes keep spaces and escapes', () => {
   assert.deepEqual(splitWords(`set "a \\"b\\"" 'c d' e`), ['set', 'a "b"', 'c d', 'e']);
 });
+
+test('--nodes name=url,…: each key goes to its ketama node; a bad list is a usage error', async () => {
+  const { parseNodes } = await import('../../src/cli/cli-commands.ts');
+  const { KetamaRing } = await import('../../src/client/ketama.ts');
+  assert.deepEqual(parseNodes('a=http://h:1, http://h:2'), [{ name: 'a', url: 'http://h:1' }, { url: 'http://h:2' }]);
+  assert.throws(() => parseNodes('a=ftp://x'), /not name=http/);
+  assert.throws(() => parseNodes(' , '), /no node/);
+  const other = await startServer(['--threads', '1', '--memory', '16mb']);
+  try {
+    const nodes = `n1=${srv.base},n2=${other.base}`;
+    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sabcache-cli.ts', '--nodes', nodes, ...args], { cwd, encoding: 'utf8', timeout: 20_000 });
+    const ring = new KetamaRing([{ name: 'n1' }, { name: 'n2' }]);
+    const keys = ['k-a', 'k-b', 'k-c', 'k-d', 'k-e', 'k-f'];
+    for (const k of keys) assert.equal(run('set', k, `v-${k}`).status, 0);
+    for (const k of keys) {
+      assert.equal(run('get', k).stdout.trim(), `v-${k}`);
+      const holder = [srv, other][ring.nodeOf(k)];
+      assert.equal(await (await fetch(`${holder.base}/v1/kv/${k}`)).text(), `v-${k}`, `${k} on its node`);
+    }
+    assert.equal(run('set', 'x', 'y').status, 0);
+    assert.equal(spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/sabcache-cli.ts', '--nodes', 'bad', 'get', 'x'], { cwd, encoding: 'utf8' }).status, 2);
+  } finally {
+    await other.stop();
+  }
+});
