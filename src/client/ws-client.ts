@@ -15,6 +15,7 @@ import {
   ST_STORED, ST_TTL, ST_VALUE, type WsResponse,
 } from '../protocol/ws-protocol.ts';
 import type { ClientEntry, ClientSetOptions } from './http-client.ts';
+import { type ClusterNode, NodeRouter, type RoutingOptions } from './node-router.ts';
 
 /** The parts of the WHATWG WebSocket this client uses. */
 export interface WebSocketLike {
@@ -33,8 +34,17 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 
 /** Options of {@link WsClient.connect}. */
 export interface WsClientOptions {
-  /** The endpoint, e.g. `ws://127.0.0.1:7070/v1/ws`. */
-  url: string;
+  /** The endpoint, e.g. `ws://127.0.0.1:7070/v1/ws` (with {@link nodes}: none). */
+  url?: string;
+  /**
+   * Several nodes' endpoints instead of one `url`: each key's requests go to its node by
+   * ketama, as twemproxy with the same names (node-router.ts), with retries and a circuit
+   * breaker per node; a key's watch goes to its node, a prefix's to every node; `scan`
+   * walks the nodes one after the other. Every node must be reachable at connect.
+   */
+  nodes?: readonly (string | ClusterNode)[];
+  /** Routing over {@link nodes} (node-router.ts). */
+  routing?: RoutingOptions;
   /** WebSocket implementation. @default globalThis.WebSocket */
   WebSocket?: WebSocketConstructor;
   /** Reconnect after the connection drops. @default true */
@@ -103,7 +113,9 @@ export class WsClient extends EntryClient {
   private readonly Ctor: WebSocketConstructor;
   private readonly watches: Watch[] = [];
   private opened = false;
-  private readonly o: Required<Omit<WsClientOptions, 'WebSocket'>>;
+  private readonly o: Required<Omit<WsClientOptions, 'WebSocket' | 'nodes' | 'routing' | 'url'>> & { url: string };
+  /** With `nodes`: the router over one connected client per node (node-router.ts). */
+  router: NodeRouter<WsClient> | undefined;
 
   private constructor(options: WsClientOptions) {
     super();
@@ -111,7 +123,7 @@ export class WsClient extends EntryClient {
     if (!Ctor) throw new BadOptionError('WebSocket', 'this platform has no global WebSocket; pass one (in Node 20: the `ws` package)');
     this.Ctor = Ctor;
     this.o = {
-      url: options.url, reconnect: options.reconnect ?? true, backoffInitialMs: options.backoffInitialMs ?? 100, backoffMaxMs: options.backoffMaxMs ?? 10_000,
+      url: options.url ?? '', reconnect: options.reconnect ?? true, backoffInitialMs: options.backoffInitialMs ?? 100, backoffMaxMs: options.backoffMaxMs ?? 10_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000, maxRequestsPerMessage: options.maxRequestsPerMessage ?? 1000, token: options.token ?? '',
     };
     if (this.o.requestTimeoutMs > 0) {
@@ -121,8 +133,21 @@ export class WsClient extends EntryClient {
     }
   }
 
-  /** Connects; resolves once the first connection is open. */
-  static connect(options: WsClientOptions): Promise<WsClient> {
+  /**
+   * Connects; resolves once the first connection is open (with `nodes`: one to every node).
+   * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) for neither or both of `url` and `nodes`.
+   */
+  static async connect(options: WsClientOptions): Promise<WsClient> {
+    if ((options.url === undefined) === (options.nodes === undefined)) throw new BadOptionError('url', 'give a url or nodes (one of them)');
+    if (options.nodes !== undefined) {
+      const list = options.nodes;
+      const urls = list.map((n) => (typeof n === 'string' ? n : n.url));
+      const clients = await Promise.all(urls.map((url) => WsClient.connect({ ...options, url, nodes: undefined, routing: undefined })));
+      const byUrl = new Map(urls.map((u, i) => [u, clients[i]]));
+      const front = new WsClient({ ...options, url: urls[0], nodes: undefined, requestTimeoutMs: 0 });
+      front.router = new NodeRouter(list, (url) => byUrl.get(url)!, options.routing);
+      return front;
+    }
     const client = new WsClient(options);
     return new Promise((resolve, reject) => {
       client.open(() => resolve(client), (e) => {
@@ -236,6 +261,7 @@ export class WsClient extends EntryClient {
 
   /** The value with its version and TTL, or undefined. */
   async getEntry(key: string): Promise<ClientEntry | undefined> {
+    if (this.router) return this.router.run(key, (c) => c.getEntry(key));
     const r = await this.request(OP_GET, key);
     if (r.status === ST_NOT_FOUND) return undefined;
     if (r.status !== ST_VALUE) throw errorOf(r);
@@ -244,11 +270,13 @@ export class WsClient extends EntryClient {
 
   /** Whether the key is present. */
   async has(key: string): Promise<boolean> {
+    if (this.router) return this.router.run(key, (c) => c.has(key));
     return (await this.request(OP_TTL, key)).ttlSeconds !== -2;
   }
 
   /** Stores a value; the new version, or undefined when a condition did not hold. */
   async set(key: string, value: string | Uint8Array, options: ClientSetOptions = {}): Promise<string | undefined> {
+    if (this.router) return this.router.run(key, (c) => c.set(key, value, options));
     let flags = 0;
     if (options.ifAbsent) flags |= FLAG_IF_ABSENT;
     if (options.ifPresent) flags |= FLAG_IF_PRESENT;
@@ -264,11 +292,14 @@ export class WsClient extends EntryClient {
 
   /** Removes a key; whether it was present. */
   async delete(key: string): Promise<boolean> {
+    if (this.router) return this.router.run(key, (c) => c.delete(key));
     return (await this.request(OP_DEL, key)).status === ST_OK;
   }
 
   /** Adds `by` (default 1) to the int64 under the key; the result (bigint beyond 2^53). */
   async incr(key: string, by: number | bigint = 1): Promise<number | bigint> {
+    // Not retried over several nodes: a request that got no answer may have been applied.
+    if (this.router) return this.router.run(key, (c) => c.incr(key, by), false);
     if (typeof by === 'number' && !Number.isSafeInteger(by)) throw new BadValueError(`the increment must be a whole number, got ${by}`);
     const r = await this.request(OP_INCR, key, { by: BigInt(by) });
     if (r.status !== ST_INTEGER) throw errorOf(r);
@@ -283,17 +314,20 @@ export class WsClient extends EntryClient {
 
   /** New TTL in seconds (0 deletes, as Redis EXPIRE); whether the key was present. */
   async expire(key: string, ttlSeconds: number): Promise<boolean> {
+    if (this.router) return this.router.run(key, (c) => c.expire(key, ttlSeconds));
     if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0 || ttlSeconds > 2 ** 31 - 1) throw new BadTtlError(`ttlSeconds must be a whole number from 0 to ${2 ** 31 - 1}`);
     return (await this.request(OP_EXPIRE, key, { ttlSeconds })).status === ST_OK;
   }
 
   /** Removes the TTL; whether the key was present. */
   async persist(key: string): Promise<boolean> {
+    if (this.router) return this.router.run(key, (c) => c.persist(key));
     return (await this.request(OP_PERSIST, key)).status === ST_OK;
   }
 
   /** Seconds left, -1 if it never expires, -2 if absent. */
   async ttl(key: string): Promise<number> {
+    if (this.router) return this.router.run(key, (c) => c.ttl(key));
     return (await this.request(OP_TTL, key)).ttlSeconds!;
   }
 
@@ -309,6 +343,14 @@ export class WsClient extends EntryClient {
 
   /** One page of keys (see the in-process `scan` for the guarantee). */
   async scan(options: { prefix?: string; cursor?: string; count?: number } = {}): Promise<{ keys: string[]; cursor: string }> {
+    if (this.router) {
+      // The nodes one after the other; the cursor is {node}:{cursor} (as HttpClient's).
+      const m = /^(\d+):(\d+)$/.exec(options.cursor ?? '0:0') ?? (options.cursor === '0' ? ['', '0', '0'] : null);
+      if (m === null || Number(m[1]) >= this.router.nodes.length) throw new BadOptionError('cursor', 'a cursor of several nodes is {node}:{cursor}, as scan returned it');
+      const at = Number(m[1]);
+      const page = await this.router.nodes[at].client.scan({ ...options, cursor: m[2] });
+      return { keys: page.keys, cursor: page.cursor !== '0' ? `${at}:${page.cursor}` : at + 1 < this.router.nodes.length ? `${at + 1}:0` : '0' };
+    }
     const r = await this.request(OP_SCAN, options.prefix ?? '', { count: options.count ?? 100, cursor: (options.cursor ?? '0').slice(0, 255) });
     if (r.status !== ST_KEYS) throw errorOf(r);
     return { keys: r.keys!, cursor: r.cursor! };
@@ -323,6 +365,12 @@ export class WsClient extends EntryClient {
    * Resolves, once the server confirmed, with a function that removes this watch.
    */
   async watch(key: string, listener: WatchListener, options: { prefix?: boolean } = {}): Promise<() => Promise<void>> {
+    if (this.router) {
+      // A key's changes happen on its node; a prefix's keys are on every node.
+      const targets = options.prefix ? this.router.nodes.map((n) => n.client) : [this.router.nodeFor(key)?.client ?? this.router.nodes[0].client];
+      const stops = await Promise.all(targets.map((c) => c.watch(key, listener, options)));
+      return async () => { await Promise.all(stops.map((s) => s())); };
+    }
     const w: Watch = { key, prefix: options.prefix === true, listener };
     const first = !this.watches.some((x) => x.key === key && x.prefix === w.prefix);
     this.watches.push(w);
@@ -370,6 +418,7 @@ export class WsClient extends EntryClient {
   close(): void {
     if (this.closedByUser) return;
     this.closedByUser = true;
+    for (const n of this.router?.nodes ?? []) n.client.close();
     if (this.sweep) clearInterval(this.sweep);
     this.rejectAll(new ClosedError('the client was closed'));
     this.ws?.close(1000, 'client closed');

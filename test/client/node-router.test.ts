@@ -98,3 +98,37 @@ test('through HAProxy with tokens configured on the nodes: the Authorization hea
     for (const n of nodes) await n.stop();
   }
 });
+
+test('WsClient over 2 nodes: each key on its ketama node; a key\'s watch on its node, a prefix\'s on both', async () => {
+  const { WsClient } = await import('../../src/client/ws-client.ts');
+  const { default: WebSocket } = await import('ws');
+  const nodes = [await startServer(['--threads', '1', '--memory', '16mb']), await startServer(['--threads', '1', '--memory', '16mb'])];
+  const client = await WsClient.connect({ nodes: nodes.map((n, i) => ({ name: `w${i + 1}`, url: `ws://127.0.0.1:${n.port}/v1/ws` })), WebSocket: WebSocket as never });
+  try {
+    const ring = new KetamaRing([{ name: 'w1' }, { name: 'w2' }]);
+    const keys = Array.from({ length: 40 }, (_, i) => `ws:${i}`);
+    for (const k of keys) await client.set(k, `v-${k}`);
+    for (const k of keys.slice(0, 10)) {
+      assert.equal(await client.get(k), `v-${k}`);
+      assert.equal(await (await fetch(`${nodes[ring.nodeOf(k)].base}/v1/kv/${k}`)).text(), `v-${k}`, `${k} on its node`);
+    }
+    const seen: string[] = [];
+    const stop = await client.watch('ws:', (e) => { if (e.kind !== 'lagged') seen.push(e.key); }, { prefix: true });
+    const onEach = [keys.find((k) => ring.nodeOf(k) === 0)!, keys.find((k) => ring.nodeOf(k) === 1)!];
+    for (const k of onEach) await client.set(k, 'changed');
+    for (let i = 0; i < 100 && seen.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual([...seen].sort(), [...onEach].sort(), 'a change on either node reaches the prefix watch');
+    await stop();
+    let cursor = '0';
+    const all = new Set<string>();
+    do {
+      const page = await client.scan({ cursor, prefix: 'ws:' });
+      for (const k of page.keys) all.add(k);
+      cursor = page.cursor;
+    } while (cursor !== '0');
+    assert.equal(all.size, 40);
+  } finally {
+    client.close();
+    for (const n of nodes) await n.stop();
+  }
+});
