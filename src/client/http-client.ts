@@ -240,14 +240,7 @@ export class HttpClient extends EntryClient {
    * goes through the nodes one after the other; its cursor is `{node}:{cursor}`.
    */
   async scan(options: { prefix?: string; cursor?: string; count?: number } = {}): Promise<{ keys: string[]; cursor: string }> {
-    if (this.router) {
-      const m = /^(\d+):(\d+)$/.exec(options.cursor ?? '0:0') ?? (options.cursor === '0' ? ['', '0', '0'] : null);
-      if (m === null || Number(m[1]) >= this.router.nodes.length) throw new BadOptionError('cursor', 'a cursor of several nodes is {node}:{cursor}, as scan returned it');
-      const at = Number(m[1]);
-      const page = await this.router.nodes[at].client.scan({ ...options, cursor: m[2] });
-      const next = page.cursor !== '0' ? `${at}:${page.cursor}` : at + 1 < this.router.nodes.length ? `${at + 1}:0` : '0';
-      return { keys: page.keys, cursor: next };
-    }
+    if (this.router) return this.router.scan(options.cursor ?? '0', (c, cursor) => c.scan({ ...options, cursor }));
     const q = new URLSearchParams();
     if (options.prefix) q.set('prefix', options.prefix);
     q.set('cursor', options.cursor ?? '0');

@@ -125,6 +125,19 @@ export class NodeRouter<C> {
     }
   }
 
+  /**
+   * One page of a walk through every node, one after the other: `cursor` is
+   * `{node}:{cursor}` (or `0` to start), `page` reads one node's page.
+   * @throws BadOptionError (`SABCACHE_ERR_BAD_OPTION`) for a cursor scan did not return.
+   */
+  async scan(cursor: string, page: (client: C, cursor: string) => Promise<{ keys: string[]; cursor: string }>): Promise<{ keys: string[]; cursor: string }> {
+    const m = /^(\d+):(\d+)$/.exec(cursor) ?? (cursor === '0' ? ['', '0', '0'] : null);
+    if (m === null || Number(m[1]) >= this.nodes.length) throw new BadOptionError('cursor', 'a cursor of several nodes is {node}:{cursor}, as scan returned it');
+    const at = Number(m[1]);
+    const p = await page(this.nodes[at].client, m[2]);
+    return { keys: p.keys, cursor: p.cursor !== '0' ? `${at}:${p.cursor}` : at + 1 < this.nodes.length ? `${at + 1}:0` : '0' };
+  }
+
   private backoff(attempt: number): Promise<void> {
     const ms = this.backoffMs * 2 ** attempt * (0.5 + Math.random());
     return new Promise((resolve) => setTimeout(resolve, ms));

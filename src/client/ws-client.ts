@@ -343,14 +343,8 @@ export class WsClient extends EntryClient {
 
   /** One page of keys (see the in-process `scan` for the guarantee). */
   async scan(options: { prefix?: string; cursor?: string; count?: number } = {}): Promise<{ keys: string[]; cursor: string }> {
-    if (this.router) {
-      // The nodes one after the other; the cursor is {node}:{cursor} (as HttpClient's).
-      const m = /^(\d+):(\d+)$/.exec(options.cursor ?? '0:0') ?? (options.cursor === '0' ? ['', '0', '0'] : null);
-      if (m === null || Number(m[1]) >= this.router.nodes.length) throw new BadOptionError('cursor', 'a cursor of several nodes is {node}:{cursor}, as scan returned it');
-      const at = Number(m[1]);
-      const page = await this.router.nodes[at].client.scan({ ...options, cursor: m[2] });
-      return { keys: page.keys, cursor: page.cursor !== '0' ? `${at}:${page.cursor}` : at + 1 < this.router.nodes.length ? `${at + 1}:0` : '0' };
-    }
+    // The nodes one after the other (node-router.ts scan).
+    if (this.router) return this.router.scan(options.cursor ?? '0', (c, cursor) => c.scan({ ...options, cursor }));
     const r = await this.request(OP_SCAN, options.prefix ?? '', { count: options.count ?? 100, cursor: (options.cursor ?? '0').slice(0, 255) });
     if (r.status !== ST_KEYS) throw errorOf(r);
     return { keys: r.keys!, cursor: r.cursor! };

@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { inspectEntry } from '../commands/inspect.ts';
 import type { CommandContext } from '../commands/context.ts';
+import type { CacheStats } from '../shared-cache.ts';
 import { BadKeyError, KeyTooLargeError } from '../errors.ts';
 import { httpError, httpErrorFrom } from './http-errors.ts';
 import { decodeKey } from './kv-routes.ts';
@@ -30,18 +31,9 @@ function distDir(): string | null {
 }
 
 /** One second's figures, as the stream sends them (counts since start: the page takes differences). */
-export interface LiveFrame {
+export interface LiveFrame extends Pick<CacheStats, 'items' | 'memoryUsedBytes' | 'memoryLimitBytes' | 'hits' | 'misses' | 'sets' | 'deletes' | 'evictions' | 'expired'> {
   /** Unix milliseconds. */
   t: number;
-  items: number;
-  memoryUsedBytes: number;
-  memoryLimitBytes: number;
-  hits: number;
-  misses: number;
-  sets: number;
-  deletes: number;
-  evictions: number;
-  expired: number;
   /** Operations by server worker (its index), every protocol. */
   threads: { thread: number; requests: number }[];
   /** RESP and WebSocket connections open. */
