@@ -14,8 +14,14 @@
  * maintenance runs every 1000 requests (its 50 ms timer cannot fire in a busy loop).
  *
  * Run: npm run bench:eviction   (results: bench/results/eviction.{md,json,svg})
- * Env: BENCH_KEYS (default 1000000), BENCH_REQUESTS (default 3000000), BENCH_TRACES (comma-
- *      separated trace names to run; default all), BENCH_SIZES (default "0.01,0.1").
+ * A second part compares sabcache with the real servers (Redis, memcached) at the same
+ * configured memory, over TCP: see `serversPart` below (results: eviction-servers.{md,json,svg}).
+ *
+ * Env: BENCH_PART ("policies", "servers" or both, the default), BENCH_KEYS (default 1000000),
+ *      BENCH_REQUESTS (default 3000000), BENCH_TRACES (comma-separated trace names to run;
+ *      default all), BENCH_SIZES (default "0.01,0.1"); for the servers part BENCH_SERVER_KEYS
+ *      (default 200000), BENCH_SERVER_REQUESTS (default 1000000), BENCH_SERVER_MEMORY (MiB,
+ *      default "24,64"), BENCH_SERVERS (names to run; default every one installed).
  */
 import { writeFileSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
@@ -24,7 +30,9 @@ import { entryBytes } from '../src/table/layout.ts';
 import { planGeometry } from '../src/table/sizing.ts';
 import { barChartSvg } from './helpers/bar-chart-svg.ts';
 import { beladyMissRatio } from './helpers/belady.ts';
-import { heavyTailTrace, scanTrace, shiftingTrace, type Trace, ttlTrace, zipfTrace } from './helpers/traces.ts';
+import { type CacheServer, installed, startMemcached, startRedis, startSabcache } from './helpers/cache-servers.ts';
+import { command, replayTrace, statFields } from './helpers/replay-client.ts';
+import { heavyTailTrace, scanTrace, shiftingTrace, type Trace, ttlTrace, withValueSizes, zipfTrace } from './helpers/traces.ts';
 
 const KEYS = Number(process.env.BENCH_KEYS ?? 1_000_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 3_000_000);
@@ -116,18 +124,23 @@ function replayLru(t: Trace, capacityBytes: number, footprint: (k: number) => nu
   return misses / keys.length;
 }
 
-const traces: (() => Trace)[] = [
-  () => zipfTrace(size, 0.6),
-  () => zipfTrace(size, 0.8),
-  () => zipfTrace(size, 1.0),
-  () => zipfTrace(size, 1.2),
-  () => scanTrace(size, 200_000, 100_000),
-  () => shiftingTrace(size, 6),
-  () => ttlTrace(size),
-  () => heavyTailTrace(size, MAX_VALUE_BYTES),
+/** Every trace over `sz` keys and requests (scans of a tenth of the keys every fifth of them). */
+const tracesFor = (sz: { keys: number; requests: number }): (() => Trace)[] => [
+  () => zipfTrace(sz, 0.6),
+  () => zipfTrace(sz, 0.8),
+  () => zipfTrace(sz, 1.0),
+  () => zipfTrace(sz, 1.2),
+  () => scanTrace(sz, sz.keys / 5, sz.keys / 10),
+  () => shiftingTrace(sz, 6),
+  () => ttlTrace(sz),
+  () => heavyTailTrace(sz, MAX_VALUE_BYTES),
 ];
+const traces = tracesFor(size);
+
+const PARTS = (process.env.BENCH_PART ?? 'policies,servers').split(',');
 
 const rows: Row[] = [];
+if (PARTS.includes('policies')) {
 for (const make of traces) {
   const t = make();
   if (ONLY && !ONLY.includes(t.name)) continue;
@@ -168,3 +181,106 @@ writeFileSync(new URL('./results/eviction.svg', import.meta.url), barChartSvg(
   rows.map((r) => ({ label: `${r.trace} ${r.fraction * 100}%`, values: [r.sabcache, r.lru, r.opt] })),
 ));
 console.log('\n' + lines.join('\n'));
+}
+
+if (PARTS.includes('servers')) await serversPart();
+
+/**
+ * The comparison at equal configured memory: every trace over SERVER_KEYS keys with values
+ * of 100–999 B (heavy-tailed sizes keep theirs), replayed over TCP against sabcache (default
+ * options but `--memory`, its maintenance on its own timer as in service), Redis
+ * `allkeys-lru` and `allkeys-lfu` (`maxmemory`) and memcached (`-m`), each given the same
+ * memory; beside them LRU and OPT given that memory for key and value bytes alone (no
+ * overhead at all: a bound no server reaches). Each server's own hit counter must equal the
+ * client's (else the bench fails), and its eviction counter is shown beside the evictions
+ * the client infers (SETs − items held − expired).
+ */
+async function serversPart(): Promise<void> {
+  const keys = Number(process.env.BENCH_SERVER_KEYS ?? 200_000);
+  const requests = Number(process.env.BENCH_SERVER_REQUESTS ?? 1_000_000);
+  const memories = (process.env.BENCH_SERVER_MEMORY ?? '24,64').split(',').map((m) => Number(m) * 2 ** 20);
+  const only = process.env.BENCH_SERVERS?.split(',');
+  const starters: { name: string; binary: string; start: (m: number) => Promise<CacheServer> }[] = [
+    { name: 'sabcache', binary: process.execPath, start: startSabcache },
+    { name: 'Redis allkeys-lru', binary: 'redis-server', start: (m) => startRedis(m, 'allkeys-lru') },
+    { name: 'Redis allkeys-lfu', binary: 'redis-server', start: (m) => startRedis(m, 'allkeys-lfu') },
+    { name: 'memcached', binary: 'memcached', start: startMemcached },
+  ].filter((s) => (!only || only.includes(s.name)) && installed(s.binary));
+  interface ServerCell { misses: number; missRatio: number; serverHits: number; serverEvictions: number; inferredEvictions: number; items: number; setErrors: number }
+  interface ServerRow { trace: string; about: string; memoryBytes: number; cells: Record<string, ServerCell>; lru: number; opt: number }
+  const serverRows: ServerRow[] = [];
+  for (const make of tracesFor({ keys, requests })) {
+    const base = make();
+    if (ONLY && !ONLY.includes(base.name)) continue;
+    const t = base.name === 'heavy-tailed-sizes' ? base : withValueSizes(base, 100, 999);
+    const payload = (k: number) => keyLength(k) + t.valueBytes[k];
+    for (const memoryBytes of memories) {
+      const row: ServerRow = { trace: t.name, about: t.about, memoryBytes, cells: {}, lru: replayLru(t, memoryBytes, payload), opt: beladyMissRatio(t, memoryBytes, payload) };
+      for (const s of starters) {
+        const server = await s.start(memoryBytes);
+        try {
+          const c = await replayTrace(server.port, server.protocol, t);
+          let serverHits: number;
+          let serverEvictions: number;
+          let items: number;
+          let expired: number;
+          if (server.protocol === 'memcached') {
+            const st = statFields(await command(server.port, 'memcached', ['stats']));
+            serverHits = Number(st.get('get_hits'));
+            serverEvictions = Number(st.get('evictions'));
+            items = Number(st.get('curr_items'));
+            expired = Number(st.get('reclaimed') ?? 0) + Number(st.get('crawler_reclaimed') ?? 0);
+          } else {
+            const info = statFields(await command(server.port, 'resp', ['INFO']));
+            serverHits = Number(info.get('keyspace_hits'));
+            serverEvictions = Number(info.get('evicted_keys'));
+            expired = Number(info.get('expired_keys'));
+            items = Number(await command(server.port, 'resp', ['DBSIZE']));
+          }
+          if (serverHits !== c.hits) throw new Error(`${s.name} on ${t.name}: the server counts ${serverHits} hits, the client ${c.hits}`);
+          const inferredEvictions = c.misses - c.setErrors - items - expired;
+          row.cells[s.name] = { misses: c.misses, missRatio: c.misses / c.requests, serverHits, serverEvictions, inferredEvictions, items, setErrors: c.setErrors };
+          console.log(`${t.name} @ ${memoryBytes / 2 ** 20} MiB: ${s.name} ${(c.misses / c.requests).toFixed(4)} (items ${items}, evictions ${serverEvictions} / inferred ${inferredEvictions}, set errors ${c.setErrors})`);
+        } finally {
+          await server.stop();
+        }
+      }
+      serverRows.push(row);
+    }
+  }
+  const names = starters.map((s) => s.name);
+  const others = names.filter((n) => n !== 'sabcache');
+  const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+  const worstRatio = (r: ServerRow) => Math.max(...others.map((n) => r.cells.sabcache.misses / r.cells[n].misses));
+  const lines = [
+    '# Miss ratio at equal configured memory: sabcache vs Redis and memcached',
+    '',
+    `Node ${process.version}; ${keys} keys, ${requests} requests per trace; ${new Date().toISOString()}; command: \`npm run bench:eviction\` (this part alone: \`BENCH_PART=servers npm run bench:eviction\`)`,
+    '',
+    'Each server is started by the bench with the same configured memory: sabcache `--memory` (every other option at its default; its maintenance runs on its own timer, as in service), Redis 7 `maxmemory` with the policy shown, memcached `-m`. The trace is replayed over one TCP connection, look-aside (a miss is SET before that key is read again), pipelined in windows of 64 requests with no key twice. Each server\'s own hit counter equals the client\'s (the bench fails otherwise). LRU and OPT (Belady) get the same memory for key and value bytes alone, with no overhead: bounds no server reaches. TTLs are real seconds for the servers (the replay takes a few seconds, so few expire) and virtual milliseconds for LRU and OPT.',
+    '',
+    `| trace | memory | ${names.join(' | ')} | LRU (payload only) | OPT (payload only) | sabcache misses ÷ the fewest of the others' |`,
+    `|---|---:|${names.map(() => '---:').join('|')}|---:|---:|---:|`,
+    ...serverRows.map((r) => `| ${r.trace} | ${r.memoryBytes / 2 ** 20} MiB | ${names.map((n) => pct(r.cells[n].missRatio)).join(' | ')} | ${pct(r.lru)} | ${pct(r.opt)} | ${r.cells.sabcache && others.length ? `${worstRatio(r).toFixed(3)}×` : '—'} |`),
+    '',
+    `Cells where sabcache misses more than a server: ${serverRows.filter((r) => r.cells.sabcache && others.some((n) => r.cells.sabcache.misses > r.cells[n].misses)).length} of ${serverRows.length}.`,
+    '',
+    '## Items held at the end, and evictions (server counter / inferred by the client: SETs − items − expired)',
+    '',
+    `| trace | memory | ${names.join(' | ')} |`,
+    `|---|---:|${names.map(() => '---').join('|')}|`,
+    ...serverRows.map((r) => `| ${r.trace} | ${r.memoryBytes / 2 ** 20} MiB | ${names.map((n) => `${r.cells[n].items.toLocaleString('en-US')} items; ${r.cells[n].serverEvictions.toLocaleString('en-US')} / ${r.cells[n].inferredEvictions.toLocaleString('en-US')}${r.cells[n].setErrors ? `; ${r.cells[n].setErrors} SETs refused` : ''}`).join(' | ')} |`),
+    '',
+    'Traces:',
+    ...[...new Map(serverRows.map((r) => [r.trace, r.about])).entries()].map(([name, about]) => `- \`${name}\`: ${about}`),
+    '',
+    'Chart: eviction-servers.svg',
+  ];
+  writeFileSync(new URL('./results/eviction-servers.md', import.meta.url), lines.join('\n') + '\n');
+  writeFileSync(new URL('./results/eviction-servers.json', import.meta.url), JSON.stringify({ node: process.version, keys, requests, rows: serverRows }, null, 2) + '\n');
+  writeFileSync(new URL('./results/eviction-servers.svg', import.meta.url), barChartSvg(
+    `Miss ratio at equal configured memory (${keys} keys, ${requests} requests)`, 'miss ratio', [...names, 'OPT (payload only)'],
+    serverRows.map((r) => ({ label: `${r.trace} ${r.memoryBytes / 2 ** 20} MiB`, values: [...names.map((n) => r.cells[n].missRatio), r.opt] })),
+  ));
+  console.log('\n' + lines.join('\n'));
+}

@@ -140,3 +140,14 @@ export function heavyTailTrace(size: TraceSize, maxBytes: number, seed = 5): Tra
   for (let k = 0; k < size.keys; k++) sizes[k] = Math.min(maxBytes, Math.floor(32 / (1 - rand()) ** (1 / 1.2)));
   return { ...t, name: 'heavy-tailed-sizes', about: `Zipf 1.0 over ${size.keys} keys, values Pareto(α 1.2, ≥ 32 B, ≤ ${maxBytes} B)`, valueBytes: sizes };
 }
+
+/**
+ * `trace` with each key's value size drawn uniformly from `min`..`max` bytes (seeded), as
+ * the comparison with the real servers uses (bench:eviction, its servers part).
+ */
+export function withValueSizes(trace: Trace, min: number, max: number, seed = 6): Trace {
+  const rand = prng(seed);
+  const sizes = new Int32Array(trace.valueBytes.length);
+  for (let k = 0; k < sizes.length; k++) sizes[k] = min + Math.floor(rand() * (max - min + 1));
+  return { ...trace, about: trace.about.replace(/100 B values/, `values ${min}–${max} B`) + (trace.about.includes('100 B values') ? '' : `; values ${min}–${max} B`), valueBytes: sizes };
+}
