@@ -202,8 +202,8 @@ async function serversPart(): Promise<void> {
   const only = process.env.BENCH_SERVERS?.split(',');
   const starters: { name: string; binary: string; start: (m: number) => Promise<CacheServer> }[] = [
     { name: 'sabcache', binary: process.execPath, start: startSabcache },
-    { name: 'Redis allkeys-lru', binary: 'redis-server', start: (m) => startRedis(m, 'allkeys-lru') },
-    { name: 'Redis allkeys-lfu', binary: 'redis-server', start: (m) => startRedis(m, 'allkeys-lfu') },
+    { name: 'Redis allkeys-lru', binary: 'redis-server', start: (m: number) => startRedis(m, 'allkeys-lru') },
+    { name: 'Redis allkeys-lfu', binary: 'redis-server', start: (m: number) => startRedis(m, 'allkeys-lfu') },
     { name: 'memcached', binary: 'memcached', start: startMemcached },
   ].filter((s) => (!only || only.includes(s.name)) && installed(s.binary));
   interface ServerCell { misses: number; missRatio: number; serverHits: number; serverEvictions: number; inferredEvictions: number; items: number; setErrors: number }

@@ -25,7 +25,7 @@ export interface ReplayCounts {
 
 /** One connection with a buffer of replies not yet consumed. */
 class Conn {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private wake: (() => void) | null = null;
   private failure: Error | null = null;
 
