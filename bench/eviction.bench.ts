@@ -220,22 +220,31 @@ async function serversPart(): Promise<void> {
         const server = await s.start(memoryBytes);
         try {
           const c = await replayTrace(server.port, server.protocol, t);
-          let serverHits: number;
-          let serverEvictions: number;
-          let items: number;
-          let expired: number;
-          if (server.protocol === 'memcached') {
-            const st = statFields(await command(server.port, 'memcached', ['stats']));
-            serverHits = Number(st.get('get_hits'));
-            serverEvictions = Number(st.get('evictions'));
-            items = Number(st.get('curr_items'));
-            expired = Number(st.get('reclaimed') ?? 0) + Number(st.get('crawler_reclaimed') ?? 0);
-          } else {
-            const info = statFields(await command(server.port, 'resp', ['INFO']));
-            serverHits = Number(info.get('keyspace_hits'));
-            serverEvictions = Number(info.get('evicted_keys'));
-            expired = Number(info.get('expired_keys'));
-            items = Number(await command(server.port, 'resp', ['DBSIZE']));
+          // The counters are read until two readings agree: a server may still evict after
+          // the load stops (sabcache's owner refills its free-segment reserve), and the hits,
+          // evictions and items must come from one moment to be compared.
+          let serverHits = 0;
+          let serverEvictions = 0;
+          let items = 0;
+          let expired = 0;
+          for (let reading = 0, last = ''; reading < 50; reading++) {
+            if (server.protocol === 'memcached') {
+              const st = statFields(await command(server.port, 'memcached', ['stats']));
+              serverHits = Number(st.get('get_hits'));
+              serverEvictions = Number(st.get('evictions'));
+              items = Number(st.get('curr_items'));
+              expired = Number(st.get('reclaimed') ?? 0) + Number(st.get('crawler_reclaimed') ?? 0);
+            } else {
+              const info = statFields(await command(server.port, 'resp', ['INFO']));
+              serverHits = Number(info.get('keyspace_hits'));
+              serverEvictions = Number(info.get('evicted_keys'));
+              expired = Number(info.get('expired_keys'));
+              items = Number(await command(server.port, 'resp', ['DBSIZE']));
+            }
+            const now = `${serverHits} ${serverEvictions} ${items} ${expired}`;
+            if (now === last) break;
+            last = now;
+            await new Promise((r) => setTimeout(r, 200));
           }
           if (serverHits !== c.hits) throw new Error(`${s.name} on ${t.name}: the server counts ${serverHits} hits, the client ${c.hits}`);
           const inferredEvictions = c.misses - c.setErrors - items - expired;

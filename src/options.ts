@@ -38,12 +38,6 @@ export interface SharedCacheOptions {
   /** How often the owner runs maintenance (clock, eviction, expiry sweep), in milliseconds. @default 50 */
   maintenanceIntervalMs?: number;
   /**
-   * Free segments the owner keeps ready by evicting ahead of writers, as a fraction of all
-   * segments (at least one segment). Free segments hold no data, so a larger reserve lowers
-   * the hit ratio; a writer that finds none evicts one itself. @default 0.02
-   */
-  freeSegmentsFraction?: number;
-  /**
    * The owner's time source, in milliseconds since the Unix epoch: it sets TTL deadlines and
    * the shared clock that expiry compares against. For simulations and tests that replay
    * time (as lru-cache's `perf` option); it applies to the creating thread's object only, so
@@ -71,7 +65,6 @@ export interface ResolvedOptions {
   segmentBytes: number | undefined;
   expectedItemBytes: number;
   maintenanceIntervalMs: number;
-  freeSegmentsFraction: number;
   now: () => number;
   hashSeeds: readonly [number, number] | undefined;
 }
@@ -80,7 +73,7 @@ const MIN_MEMORY_BYTES = 1024 * 1024;
 
 /** Every name {@link SharedCacheOptions} knows. */
 const OPTION_NAMES: readonly (keyof SharedCacheOptions)[] = [
-  'memoryBytes', 'maxKeyBytes', 'maxValueBytes', 'segmentBytes', 'expectedItemBytes', 'maintenanceIntervalMs', 'freeSegmentsFraction', 'now', 'hashSeeds',
+  'memoryBytes', 'maxKeyBytes', 'maxValueBytes', 'segmentBytes', 'expectedItemBytes', 'maintenanceIntervalMs', 'now', 'hashSeeds',
 ];
 
 /**
@@ -106,10 +99,6 @@ export function resolveOptions(o: SharedCacheOptions = {}): ResolvedOptions {
   if (!Number.isFinite(maintenanceIntervalMs) || maintenanceIntervalMs < 1 || maintenanceIntervalMs > 10_000) {
     throw new BadOptionError('maintenanceIntervalMs', `must be from 1 to 10000, got ${maintenanceIntervalMs}`);
   }
-  const freeSegmentsFraction = o.freeSegmentsFraction ?? 0.02;
-  if (!(freeSegmentsFraction >= 0 && freeSegmentsFraction < 0.5)) {
-    throw new BadOptionError('freeSegmentsFraction', `must be from 0 to 0.5 (exclusive), got ${freeSegmentsFraction}`);
-  }
   if (o.now !== undefined && typeof o.now !== 'function') throw new BadOptionError('now', 'must be a function returning milliseconds since the epoch');
   const now = o.now ?? Date.now;
   const seeds = o.hashSeeds;
@@ -118,5 +107,5 @@ export function resolveOptions(o: SharedCacheOptions = {}): ResolvedOptions {
     throw new BadOptionError('hashSeeds', `must be two integers from -2^31 to 2^32 - 1, got ${JSON.stringify(seeds)}`);
   }
   const hashSeeds = seeds === undefined ? undefined : [seeds[0] | 0, seeds[1] | 0] as const;
-  return { memoryBytes, maxKeyBytes, maxValueBytes, segmentBytes, expectedItemBytes, maintenanceIntervalMs, freeSegmentsFraction, now, hashSeeds };
+  return { memoryBytes, maxKeyBytes, maxValueBytes, segmentBytes, expectedItemBytes, maintenanceIntervalMs, now, hashSeeds };
 }

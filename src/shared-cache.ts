@@ -76,8 +76,7 @@ export class SharedCache {
     if (options) this.table.now = options.now;
     this.limitBytes = limitBytes;
     if (options) {
-      const lowWatermark = Math.max(1, Math.ceil(view.g.segmentCount * options.freeSegmentsFraction));
-      this.maintenance = new Maintenance(this.table, lowWatermark);
+      this.maintenance = new Maintenance(this.table);
       this.timer = setInterval(() => this.maintenance!.tick(), options.maintenanceIntervalMs);
       this.timer.unref();
     }

@@ -22,10 +22,14 @@ export function installed(binary: string): boolean {
   return spawnSync(binary, ['--version']).error === undefined;
 }
 
-/** sabcache's server with default options but `--memory` (and its ports), over RESP. */
+/**
+ * sabcache's server with default options but `--memory` (and its ports), over RESP. With
+ * BENCH_SABCACHE_DIR, the checkout there runs instead of this one (a baseline to compare with).
+ */
 export async function startSabcache(memoryBytes: number): Promise<CacheServer> {
   const port = await freePort();
-  const cmd = [process.execPath, '--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(await freePort()), '--admin-port', String(await freePort()), '--resp-port', String(port), '--memory', String(memoryBytes)];
+  const entry = process.env.BENCH_SABCACHE_DIR ? `${process.env.BENCH_SABCACHE_DIR}/src/cli/sabcache.ts` : 'src/cli/sabcache.ts';
+  const cmd = [process.execPath, '--import', 'tsx', entry, '--host', '127.0.0.1', '--port', String(await freePort()), '--admin-port', String(await freePort()), '--resp-port', String(port), '--memory', String(memoryBytes), ...(process.env.BENCH_SABCACHE_ARGS?.split(' ') ?? [])];
   const proc = await startProcess(cmd, /"msg":"serving /, HUGE_PAGES_ENV);
   return { name: 'sabcache', port, protocol: 'resp', stop: () => stopProcess(proc) };
 }

@@ -97,7 +97,7 @@ export interface CacheStats {
   /** Bytes written into segments now in use (live plus overwritten, deleted and expired), in bytes. */
   writtenBytes: number;
   /**
-   * Segment counts by state (`free`, `active`, `sealed`, `evicting`), segments in use by
+   * Segment counts by state (`free`, `active`, `sealed`, `evicting`, `span`: the rest of a value larger than one segment), segments in use by
    * queue (`small`, `main`), the small queue's adaptive target (`smallTarget`, segments),
    * the total and the segment size in bytes.
    */

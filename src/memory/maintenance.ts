@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { H_CLOCK_SECONDS } from '../table/layout.ts';
+import { H_CLOCK_SECONDS, H_SEAL_SEQ } from '../table/layout.ts';
+import { WRITER_RESERVE_SEGMENTS } from '../table/segment-writer.ts';
 import { countSegments } from '../table/segments.ts';
 import type { Table } from '../table/table.ts';
 import { compactSegments, evictSegment } from './eviction.ts';
@@ -15,6 +16,26 @@ import { sweepExpired } from './expiry.ts';
 
 /** Most segments compacted per tick (bounds the tick's time: each moves ≤ 1/4 segment). */
 const COMPACT_PER_TICK = 2;
+/** Per tick, the remembered peak of segments used per tick decays by this factor. */
+const RESERVE_PEAK_DECAY = 0.9;
+/**
+ * Beyond the writers' own reserve, free segments never exceed this share of the segments:
+ * free segments hold no data (at 1/8, bench:eviction's replay kept 12% of a 24 MiB cache
+ * empty while writing and evicted as much after it), and a writer that finds none evicts
+ * one segment itself, as memcached and Redis evict on the write that needs room.
+ */
+const RESERVE_MAX_FRACTION = 1 / 64;
+
+/**
+ * The free segments the owner keeps ahead of writers, in bytes of what they use (docs/design.md
+ * §5): the most segments sealed in one tick lately (a peak decaying by RESERVE_PEAK_DECAY a
+ * tick), at most RESERVE_MAX_FRACTION of the segments, plus the one writers leave to
+ * evictors (WRITER_RESERVE_SEGMENTS) and one more. Free segments hold no data, so the reserve is
+ * what one tick of writing needs and no more; a writer that outruns it evicts for itself.
+ */
+export function reserveSegments(peakPerTick: number, segmentCount: number): number {
+  return WRITER_RESERVE_SEGMENTS + 1 + Math.min(Math.ceil(peakPerTick), Math.floor(segmentCount * RESERVE_MAX_FRACTION));
+}
 
 /** Writes the current unix time (seconds) into the shared clock. */
 export function advanceClock(i32: Int32Array, nowMs = Date.now()): void {
@@ -38,11 +59,15 @@ export class Maintenance {
   private readonly smallQueue: SmallQueueSizer;
   /** Buckets swept per tick: the whole index about every 10 s at a 50 ms tick. */
   private readonly sweepPerTick: number;
-  /**
-   * @param lowWatermarkSegments - free segments kept available, so writers rarely have to
-   *   evict themselves.
-   */
-  constructor(private readonly table: Table, readonly lowWatermarkSegments: number) {
+  /** Free segments kept available ({@link reserveSegments}), set each tick. */
+  lowWatermarkSegments: number;
+  /** H_SEAL_SEQ at the last tick, and the decaying peak of segments sealed per tick. */
+  private lastSealSeq: number;
+  private sealedPeak = 0;
+
+  constructor(private readonly table: Table) {
+    this.lastSealSeq = Atomics.load(table.v.i32, H_SEAL_SEQ);
+    this.lowWatermarkSegments = reserveSegments(0, table.v.g.segmentCount);
     this.sweepPerTick = Math.max(64, Math.ceil(table.v.g.bucketCount / 200));
     this.smallQueue = new SmallQueueSizer(table.v);
   }
@@ -51,6 +76,11 @@ export class Maintenance {
   tick(): TickReport {
     advanceClock(this.table.v.i32, this.table.now());
     this.smallQueue.tick();
+    const sealSeq = Atomics.load(this.table.v.i32, H_SEAL_SEQ);
+    this.sealedPeak = Math.max((sealSeq - this.lastSealSeq) >>> 0, this.sealedPeak * RESERVE_PEAK_DECAY);
+    if (this.sealedPeak < 0.5) this.sealedPeak = 0; // decayed to nothing: writers are idle
+    this.lastSealSeq = sealSeq;
+    this.lowWatermarkSegments = reserveSegments(this.sealedPeak, this.table.v.g.segmentCount);
     let evictedSegments = 0;
     let free = countSegments(this.table.v).free;
     while (free < this.lowWatermarkSegments && evictSegment(this.table)) {

@@ -90,7 +90,7 @@ function createMetricsRegistry(sources: MetricsSources, openMetrics: boolean, st
   gauge('sabcache_memory_limit_bytes', 'The shared buffer size (--memory).', (s) => s.memoryLimitBytes);
   registry.registerMetric(readAtScrape('sabcache_segments', 'Segments by state.', 'gauge', () => {
     const seg = stats().segments;
-    return (['free', 'active', 'sealed', 'evicting'] as const).map((state) => ({ labels: { state }, value: seg[state] }));
+    return (['free', 'active', 'sealed', 'evicting', 'span'] as const).map((state) => ({ labels: { state }, value: seg[state] }));
   }));
   registry.registerMetric(readAtScrape(openMetrics ? 'sabcache_thread_requests' : 'sabcache_thread_requests_total', 'Requests served, by attached thread (its block).', 'counter', () =>
     stats().threads.filter((t) => t.attached).map((t) => ({ labels: { thread: t.thread }, value: t.requests }))));

@@ -49,6 +49,8 @@ export interface RestoringTable extends ThreadContext {
   nextVersion(): number;
   /** The queue a key not seen recently goes to. */
   queueForNewKey(): number;
+  /** Stores one entry through the one-entry write path (Table.restore); false if already expired. */
+  restore(key: Uint8Array, value: Uint8Array, type: number, expireAt: number): boolean;
 }
 
 /** One thread's bulk restore state. Not thread-safe itself (one per Table). */
@@ -123,6 +125,16 @@ export class BulkRestore {
       else this.t.codec.encodeSlice(src, at + ENTRY_HEADER_BYTES, keyLen);
       const lo = this.t.codec.hash[0];
       const hi = this.t.codec.hash[1];
+      if (size + SEGMENT_FIRST_OFFSET > this.t.v.g.segmentBytes) {
+        // Larger than a segment: through the one-entry path (a span of segments, segment-writer.ts),
+        // after what is batched, so that a later record of the key still wins.
+        if (runEnd >= 0) this.t.v.u8.set(src.subarray(runFrom, runEnd), runTo);
+        runEnd = -1;
+        if (batch.count > 0) this.linkBatch(true);
+        const k = at + ENTRY_HEADER_BYTES;
+        if (this.t.restore(src.subarray(k, k + keyLen), src.subarray(k + keyLen, k + keyLen + valueLen), type, exp)) stored++;
+        continue;
+      }
       if (this.batchSeg < 0 || this.batchOff + size > this.t.v.g.segmentBytes || batch.full) {
         // The run's bytes go in before anything is linked (the link reads the key there).
         if (runEnd >= 0) this.t.v.u8.set(src.subarray(runFrom, runEnd), runTo);

@@ -27,7 +27,8 @@
  *                             bit 15 = dropped by the main queue, bits 0-14 the key's
  *                             fingerprint (0 = empty slot), replaced round-robin
  *  segment table row (32 B):  [0] state  [1] write offset  [2] live bytes  [3] generation
- *                             [4] seal sequence  [5] created-at (unix s)  [6] queue  [7] spare
+ *                             [4] seal sequence  [5] created-at (unix s)  [6] queue
+ *                             [7] span head (SEG_SPAN rows: the segment the entry starts in)
  *  thread block (1 KiB):      [0] state  [1] held bucket+1  [2] active small segment+1
  *                             [3] worker threadId  [4] park word  [5] watching
  *                             [6] active main segment+1
@@ -55,7 +56,7 @@
 /** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
 export const MAGIC = 0x43424153;
 /** Bumped whenever any offset or meaning in this file changes. */
-export const LAYOUT_VERSION = 9;
+export const LAYOUT_VERSION = 10;
 
 /** Every region starts on a multiple of this (one cache line), in bytes. */
 export const REGION_ALIGN_BYTES = 64;
@@ -292,6 +293,8 @@ export const S_SEAL_SEQ = 4;
 export const S_CREATED_AT = 5;
 /** Segment row word: the queue it belongs to (QUEUE_SMALL or QUEUE_MAIN), set when claimed. */
 export const S_QUEUE = 6;
+/** Segment row word of a SEG_SPAN segment: the index of the segment its entry starts in (the span's head). */
+export const S_SPAN_HEAD = 7;
 /** Queues of the S3-FIFO policy (Yang et al., SOSP 2023): new writes enter the small queue. */
 export const QUEUE_SMALL = 0;
 /** The main queue: entries read while in the small queue, and keys that return from the ghost. */
@@ -304,6 +307,13 @@ export const SEG_ACTIVE = 1;
 export const SEG_SEALED = 2;
 /** Segment state: a thread is unlinking its entries. */
 export const SEG_EVICTING = 3;
+/**
+ * Segment state: holds the rest of one entry larger than a segment, which starts in the
+ * segment before it (a span: a head segment in any other state, then SEG_SPAN segments, one
+ * run of adjacent segments, so the entry's bytes are contiguous). Never claimed, sealed or
+ * evicted itself: freed with its head (segments.ts freeSegmentClaimed).
+ */
+export const SEG_SPAN = 4;
 /** Mask of the state in S_STATE. */
 export const SEG_STATE_MASK = 0xff;
 /** Shift of the owner in S_STATE. */
@@ -441,6 +451,14 @@ export function computeGeometry(bucketCount: number, segmentBytes: number, segme
   const segmentsOffset = alignUp(feedOffset + FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES, SEGMENT_ALIGN_BYTES);
   const totalBytes = segmentsOffset + segmentCount * segmentBytes;
   return { bucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, freqOffset, ghostOffset, ghostLines, segmentTableOffset, feedOffset, segmentsOffset, totalBytes };
+}
+
+/**
+ * Bytes from segment `s`'s first byte to the end of the segments region: the furthest an
+ * entry starting in `s` may reach (an entry larger than a segment spans the next ones).
+ */
+export function bytesToSegmentsEnd(g: Geometry, s: number): number {
+  return (g.segmentCount - s) * g.segmentBytes;
 }
 
 /** Bytes used by everything but the segments (header, thread blocks, index, freq, ghost, segment table, feed). */

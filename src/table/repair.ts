@@ -8,9 +8,9 @@
 import {
   B_SEQ, B_REFS, REF_STRIDE, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, entryBytes, makeRef, S_STATE, S_WRITE_OFFSET,
   SEGMENT_FIRST_OFFSET,
-  SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT,
+  SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_SPAN, SEG_STATE_MASK, S_SPAN_HEAD, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT,
   T_HELD_BUCKET, T_STATE, T_WATCHING, F_WATCHERS, feedWord, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, WAYS,
-  bucketWord, refByte, refOffset, refSegment, segmentRowWord, seqOwner, threadBlockWord, KEYLEN_MASK
+  bucketWord, refByte, refOffset, refSegment, segmentRowWord, seqOwner, threadBlockWord, KEYLEN_MASK, bytesToSegmentsEnd,
 } from './layout.ts';
 import { unlockDeadBucket } from './bucket-lock.ts';
 import { sealSegment } from './segments.ts';
@@ -47,7 +47,7 @@ function wayIsValid(v: SharedView, b: number, tag: number, ref: number): boolean
   const i32 = v.i32;
   const keyLen = i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK;
   const valueLen = i32[ew + E_VALUE_LEN];
-  if (keyLen === 0 || valueLen < 0 || refOffset(g, ref) + ENTRY_HEADER_BYTES + keyLen + valueLen > g.segmentBytes) return false;
+  if (keyLen === 0 || valueLen < 0 || refOffset(g, ref) + ENTRY_HEADER_BYTES + keyLen + valueLen > bytesToSegmentsEnd(g, seg)) return false;
   const h = v.hashEntryKey(refByte(g, ref));
   return bucketOf(g, h[0]) === b && h[1] === tag;
 }
@@ -72,7 +72,7 @@ function fixUnlinkedFlagsLocked(v: SharedView, b: number, bw: number, owner: num
     const row = segmentRowWord(g, s);
     const st = Atomics.load(i32, row + S_STATE);
     if (st >>> SEG_OWNER_SHIFT !== owner || (st & SEG_STATE_MASK) !== SEG_ACTIVE) continue;
-    const end = Math.min(Atomics.load(i32, row + S_WRITE_OFFSET), g.segmentBytes);
+    const end = Math.min(Atomics.load(i32, row + S_WRITE_OFFSET), bytesToSegmentsEnd(g, s));
     const base = g.segmentsOffset + s * g.segmentBytes;
     for (let off = SEGMENT_FIRST_OFFSET; off + ENTRY_HEADER_BYTES <= end;) {
       const ew = (base + off) >>> 2;
@@ -141,7 +141,15 @@ export function repairDeadThread(v: SharedView, t: number): RepairReport {
     // A half-evicted segment goes back to SEALED with its old (oldest) FIFO place;
     // eviction is idempotent, so the next evictor finishes the job.
     else if (kind === SEG_EVICTING) Atomics.store(i32, row + S_STATE, SEG_SEALED);
-    else continue;
+    else if (kind === SEG_SPAN) {
+      // The thread may have died between claiming this span segment and naming its head
+      // (segments.ts claimSpanTail): a span is one run, so its head is the nearest segment
+      // before it that is not one of this thread's span segments.
+      let head = s - 1;
+      while (head > 0 && Atomics.load(i32, segmentRowWord(g, head) + S_STATE) === st) head--;
+      Atomics.store(i32, row + S_SPAN_HEAD, head);
+      continue;
+    } else continue;
     report.resealedSegments++;
   }
 

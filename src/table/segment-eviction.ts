@@ -16,7 +16,7 @@ import {
   C_PROMOTED, C_REINSERTED, CHANGE_EVICT, CHANGE_EXPIRE, E_EXPIRE_AT, ENTRY_HEADER_BYTES, bucketOf, freqWord,
   FREQ_MAX, H_CLOCK_SECONDS, QUEUE_MAIN, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET,
   SEG_ACTIVE, SEG_EVICTING, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, makeRef,
-  segmentByte, segmentRowWord,
+  segmentByte, segmentRowWord, bytesToSegmentsEnd,
 } from './layout.ts';
 import { removeWayLocked } from './removal.ts';
 import { entrySizeAt, freeSegmentClaimed, type ThreadContext, unlinkWayLocked } from './segments.ts';
@@ -209,7 +209,7 @@ function forEachLinked(ctx: ThreadContext, s: number, fn: (e: number, ref: numbe
   const v = ctx.v;
   const { i32, g } = v;
   const base = segmentByte(g, s);
-  const end = base + Math.min(Atomics.load(i32, segmentRowWord(g, s) + S_WRITE_OFFSET), g.segmentBytes);
+  const end = base + Math.min(Atomics.load(i32, segmentRowWord(g, s) + S_WRITE_OFFSET), bytesToSegmentsEnd(g, s));
   let e = base + SEGMENT_FIRST_OFFSET;
   while (e + ENTRY_HEADER_BYTES <= end) {
     const size = entrySizeAt(v, e, end);

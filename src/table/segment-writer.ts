@@ -13,7 +13,7 @@
 import { OutOfMemoryError } from '../errors.ts';
 import {
   E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, EXPIRE_CODE_MASK, EXPIRE_CODE_SHIFT, FLAGS_SHIFT, QUEUE_MAIN, S_LIVE_BYTES, S_QUEUE, S_WRITE_OFFSET, SEGMENT_ROW_WORDS,
-  T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, makeRef, segmentRowWord,
+  SEGMENT_FIRST_OFFSET, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, makeRef, segmentRowWord,
 } from './layout.ts';
 import { acquireSegment, sealSegment, type ThreadContext } from './segments.ts';
 
@@ -36,6 +36,8 @@ export class SegmentWriter {
   private active = -1;
   /** Index of the active segment of the main queue (copies forward, ghost hits), or -1. */
   private activeMain = -1;
+  /** Head of the span (an entry larger than a segment) reserved last, not sealed yet, or -1. */
+  private spanHead = -1;
   private readonly i32: Int32Array;
   private readonly segRowWord: number;
   private readonly segBase: number;
@@ -67,11 +69,14 @@ export class SegmentWriter {
    * @throws OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`) when nothing can be evicted.
    */
   reserve(size: number, valueLen: number, type: number, expireAt: number, expireCode: number, queue: number, key: Uint8Array, keyLen: number): Reservation {
+    if (this.spanHead >= 0) this.sealSpan();
     let seg = -1;
-    for (let attempt = 0; attempt < 64 && seg < 0; attempt++) {
-      seg = this.activeWithRoom(size, queue, WRITER_RESERVE_SEGMENTS);
-      if (seg < 0 && !this.evictOne()) break;
-    }
+    if (size + SEGMENT_FIRST_OFFSET <= this.segBytes) {
+      for (let attempt = 0; attempt < 64 && seg < 0; attempt++) {
+        seg = this.activeWithRoom(size, queue, WRITER_RESERVE_SEGMENTS);
+        if (seg < 0 && !this.evictOne()) break;
+      }
+    } else seg = this.claimSpan(size, queue);
     if (seg < 0) throw new OutOfMemoryError('no free segment and none can be evicted (every segment is active in some thread)');
     const i32 = this.i32;
     const e = this.segBase + seg * this.segBytes + i32[this.segRowWord + seg * SEGMENT_ROW_WORDS + S_WRITE_OFFSET];
@@ -114,6 +119,9 @@ export class SegmentWriter {
    * already). Nothing is visible until {@link commitCopy}.
    */
   reserveCopy(from: number, size: number, queue: number): Reservation | -1 {
+    // An entry larger than a segment is not copied forward: its caller drops it (S3-FIFO's
+    // second chance would need a new span, and an evictor must not wait for one).
+    if (size + SEGMENT_FIRST_OFFSET > this.segBytes) return -1;
     const s = this.activeWithRoom(size, queue);
     if (s < 0) return -1;
     const e = this.segBase + s * this.segBytes + this.i32[this.segRowWord + s * SEGMENT_ROW_WORDS + S_WRITE_OFFSET];
@@ -185,8 +193,40 @@ export class SegmentWriter {
     return s;
   }
 
+  /**
+   * Claims a span for one entry of `size` bytes, larger than a segment: a run of adjacent
+   * free segments, the first held ACTIVE by this thread (its entry starts there and its
+   * write offset will reach past the segment's end), the others SEG_SPAN (segments.ts).
+   * Evicts, in the policy's order, until such a run is free; gives up when nothing more can
+   * be evicted. The head stays ACTIVE (never evicted) until this thread's next reserve or
+   * close seals it, after the caller has committed and linked the entry, as an active
+   * segment does. Returns the head, or -1.
+   */
+  private claimSpan(size: number, queue: number): number {
+    const span = Math.ceil((size + SEGMENT_FIRST_OFFSET) / this.segBytes);
+    const n = this.ctx.v.g.segmentCount;
+    // Every segment may have to be evicted once before a run is free (they are freed in FIFO
+    // order, not by address).
+    for (let attempt = 0; attempt < 64 + n; attempt++) {
+      const s = acquireSegment(this.ctx, queue, WRITER_RESERVE_SEGMENTS, span);
+      if (s >= 0) {
+        this.spanHead = s;
+        return s;
+      }
+      if (!this.evictOne()) break;
+    }
+    return -1;
+  }
+
+  /** Seals the head of the span this thread wrote last (its entry committed and linked, or given up). */
+  private sealSpan(): void {
+    sealSegment(this.ctx.v, this.spanHead);
+    this.spanHead = -1;
+  }
+
   /** Seals both active segments (a closing thread's, before it gives its block back). */
   sealAll(): void {
+    if (this.spanHead >= 0) this.sealSpan();
     if (this.active >= 0) sealSegment(this.ctx.v, this.active);
     if (this.activeMain >= 0) sealSegment(this.ctx.v, this.activeMain);
     this.active = -1;

@@ -16,8 +16,8 @@
  */
 import {
   B_REFS, REF_STRIDE, B_TAGS, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_UNLINKED, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, H_SMALL_SEGMENTS, KEYLEN_MASK, QUEUE_MAIN,
-  QUEUE_SMALL, S_CREATED_AT, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_FREE,
-  SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, entryBytes, refByte, refSegment, segmentRowWord,
+  QUEUE_SMALL, S_CREATED_AT, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_SPAN_HEAD, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_FREE,
+  SEG_OWNER_SHIFT, SEG_SEALED, SEG_SPAN, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, entryBytes, refByte, refSegment, segmentRowWord,
 } from './layout.ts';
 import type { SharedView } from './shared-view.ts';
 
@@ -42,6 +42,8 @@ export interface SegmentCounts {
   small: number;
   /** Active or sealed segments of the main queue. */
   main: number;
+  /** Segments holding the rest of an entry larger than one segment (SEG_SPAN). */
+  span: number;
 }
 
 /**
@@ -63,22 +65,28 @@ export function entrySizeAt(v: SharedView, e: number, limit: number): number {
  * (QUEUE_SMALL or QUEUE_MAIN). Returns its index, or -1 when none is free, or when no more
  * than `reserve` are free (writers leave the last ones to evictors copying entries forward).
  */
-export function acquireSegment(ctx: ThreadContext, queue: number, reserve = 0): number {
+export function acquireSegment(ctx: ThreadContext, queue: number, reserve = 0, span = 1): number {
   const { v, owner } = ctx;
   const i32 = v.i32;
   const n = v.g.segmentCount;
   if (reserve > 0) {
     // A hint (others claim and free meanwhile): it only has to keep evictors from starving.
     let free = 0;
-    for (let s = 0; s < n && free <= reserve; s++) if (Atomics.load(i32, segmentRowWord(v.g, s) + S_STATE) === SEG_FREE) free++;
-    if (free <= reserve) return -1;
+    for (let s = 0; s < n && free < reserve + span; s++) if (Atomics.load(i32, segmentRowWord(v.g, s) + S_STATE) === SEG_FREE) free++;
+    if (free < reserve + span) return -1;
   }
   const start = Atomics.load(i32, H_FREE_HINT) % n;
   for (let i = 0; i < n; i++) {
-    const s = (start + i) % n;
+    const s = span === 1 ? (start + i) % n : i; // a run must not wrap past the last segment
+    if (s + span > n) break;
     const row = segmentRowWord(v.g, s);
     if (Atomics.load(i32, row + S_STATE) !== SEG_FREE) continue;
     if (Atomics.compareExchange(i32, row + S_STATE, SEG_FREE, SEG_ACTIVE | (owner << SEG_OWNER_SHIFT)) !== SEG_FREE) continue;
+    if (span > 1 && !claimSpanTail(v, s, span, owner)) {
+      // Ordering: nothing was published in the head yet; giving it back is one store.
+      Atomics.store(i32, row + S_STATE, SEG_FREE);
+      continue;
+    }
     // Only the claimer touches these until the segment is sealed.
     i32[row + S_LIVE_BYTES] = 0;
     i32[row + S_CREATED_AT] = i32[H_CLOCK_SECONDS];
@@ -93,6 +101,31 @@ export function acquireSegment(ctx: ThreadContext, queue: number, reserve = 0): 
   return -1;
 }
 
+/**
+ * Claims segments `head + 1 .. head + span - 1` (FREE → SPAN) for the entry that will start
+ * in `head`, which this thread has just claimed. All or none: on a lost CAS the ones taken
+ * are given back and it returns false. The head is claimed first, so a span segment always
+ * has a live head: freeing the head frees it ({@link freeSegmentClaimed}), also after its
+ * thread dies (repair seals the head; eviction frees it).
+ */
+function claimSpanTail(v: SharedView, head: number, span: number, owner: number): boolean {
+  const i32 = v.i32;
+  for (let k = 1; k < span; k++) {
+    const row = segmentRowWord(v.g, head + k);
+    if (Atomics.compareExchange(i32, row + S_STATE, SEG_FREE, SEG_SPAN | (owner << SEG_OWNER_SHIFT)) === SEG_FREE) {
+      // Written after the CAS (a losing claimer must not overwrite it). Until then the word
+      // may be stale, naming an earlier head; freeSegmentClaimed's walk from that head
+      // cannot reach this segment meanwhile: the run between them holds our head, which
+      // is ACTIVE, and the walk stops at the first segment that is not its SPAN.
+      Atomics.store(i32, row + S_SPAN_HEAD, head);
+      continue;
+    }
+    for (let j = 1; j < k; j++) Atomics.store(i32, segmentRowWord(v.g, head + j) + S_STATE, SEG_FREE);
+    return false;
+  }
+  return true;
+}
+
 /** Seals segment `s` (ACTIVE → SEALED), giving it the next FIFO position. */
 export function sealSegment(v: SharedView, s: number): void {
   const i32 = v.i32;
@@ -105,13 +138,14 @@ export function sealSegment(v: SharedView, s: number): void {
 
 /** Counts segments by state (a snapshot; other threads keep changing them). */
 export function countSegments(v: SharedView): SegmentCounts {
-  const counts: SegmentCounts = { free: 0, active: 0, sealed: 0, evicting: 0, small: 0, main: 0 };
+  const counts: SegmentCounts = { free: 0, active: 0, sealed: 0, evicting: 0, small: 0, main: 0, span: 0 };
   for (let s = 0; s < v.g.segmentCount; s++) {
     const row = segmentRowWord(v.g, s);
     const st = Atomics.load(v.i32, row + S_STATE) & SEG_STATE_MASK;
     if (st === SEG_FREE) counts.free++;
     else if (st === SEG_ACTIVE) counts.active++;
     else if (st === SEG_SEALED) counts.sealed++;
+    else if (st === SEG_SPAN) counts.span++;
     else counts.evicting++;
     if (st === SEG_ACTIVE || st === SEG_SEALED) {
       if (v.i32[row + S_QUEUE] === QUEUE_MAIN) counts.main++;
@@ -161,6 +195,13 @@ export function freeSegmentClaimed(v: SharedView, s: number): void {
   // The small-queue count is a placement hint (as in acquireSegment): atomic so concurrent
   // claims and frees do not lose updates, with no ordering against the state word.
   if (i32[row + S_QUEUE] === QUEUE_SMALL) Atomics.sub(i32, H_SMALL_SEGMENTS, 1);
+  // The span segments after it (an entry larger than a segment) go with it, before the head
+  // is published FREE, so that a claimer of a run starting here finds them free too.
+  for (let k = s + 1; k < v.g.segmentCount; k++) {
+    const r = segmentRowWord(v.g, k);
+    if ((Atomics.load(i32, r + S_STATE) & SEG_STATE_MASK) !== SEG_SPAN || i32[r + S_SPAN_HEAD] !== s) break;
+    Atomics.store(i32, r + S_STATE, SEG_FREE);
+  }
   Atomics.store(i32, row + S_WRITE_OFFSET, 0);
   Atomics.store(i32, row + S_STATE, SEG_FREE);
 }

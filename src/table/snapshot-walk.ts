@@ -52,7 +52,7 @@
 import { lockBucket, unlockBucket, VALIDATE_WITH_RMW, validateSeq } from './bucket-lock.ts';
 import {
   B_REFS, REF_STRIDE, bucketWord, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, EXPIRE_CODE_MASK, EXPIRE_CODE_SHIFT, FLAGS_SHIFT, type Geometry, KEYLEN_MASK,
-  S_GENERATION, S_WRITE_OFFSET, SEGMENT_FIRST_OFFSET, SEGMENT_ROW_WORDS, segmentRowWord, TYPE_MASK, WAYS, entryBytes,
+  S_GENERATION, S_WRITE_OFFSET, SEGMENT_FIRST_OFFSET, SEGMENT_ROW_WORDS, segmentRowWord, TYPE_MASK, WAYS, entryBytes, bytesToSegmentsEnd,
 } from './layout.ts';
 import type { Table } from './table.ts';
 import { hasExpired } from './ttl.ts';
@@ -209,7 +209,7 @@ export function copySegment(table: Table, state: SnapshotWalkState, s: number, n
   if (generation !== state.generations[s] || end <= SEGMENT_FIRST_OFFSET) return generation === state.generations[s] ? 0 : -1;
   const u8 = v.u8;
   const base = g.segmentsOffset + s * g.segmentBytes;
-  const limit = Math.min(end, g.segmentBytes);
+  const limit = Math.min(end, bytesToSegmentsEnd(g, s)); // a span's head reaches past its segment
   sink.mark();
   let entries = 0;
   let runFrom = -1;
@@ -337,7 +337,7 @@ function copyBucketEntries(table: Table, state: SnapshotWalkState, bw: number, n
     const kf = i32[ew + E_KEYLEN_FLAGS];
     const keyLen = kf & KEYLEN_MASK;
     const valueLen = i32[ew + E_VALUE_LEN];
-    if (keyLen === 0 || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > segBytes) continue;
+    if (keyLen === 0 || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > bytesToSegmentsEnd(g, seg)) continue;
     const exp = i32[ew + E_EXPIRE_AT] >>> 0;
     if (exp !== 0 && hasExpired(exp, (kf >>> EXPIRE_CODE_SHIFT) & EXPIRE_CODE_MASK, nowSeconds, table.now)) continue;
     sink.entry(v.u8, i32, e + ENTRY_HEADER_BYTES, keyLen, valueLen, (kf >>> FLAGS_SHIFT) & TYPE_MASK, exp);

@@ -336,7 +336,9 @@ export class TableReader {
     const ew = e >>> 2;
     const keyLen = this.i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK;
     const valueLen = this.i32[ew + E_VALUE_LEN];
-    if (keyLen === 0 || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > this.segBytes) return -1;
+    // An entry larger than a segment runs on into the next ones (a span, segment-writer.ts):
+    // the bound is the end of the segments region.
+    if (keyLen === 0 || valueLen < 0 || off + ENTRY_HEADER_BYTES + keyLen + valueLen > (this.segCount - seg) * this.segBytes) return -1;
     return e;
   }
 

@@ -1,4 +1,4 @@
-import { B_SEQ, B_REFS, REF_STRIDE, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_STATE, SEG_FREE, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord, seqOwner } from '../../src/table/layout.ts';
+import { B_SEQ, B_REFS, REF_STRIDE, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_SPAN_HEAD, S_STATE, SEG_FREE, SEG_SPAN, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord, seqOwner } from '../../src/table/layout.ts';
 import type { SharedView } from '../../src/table/shared-view.ts';
 
 /**
@@ -35,4 +35,25 @@ export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: 
     }
   }
   return { oddBuckets, lockedBuckets, foreignWays, liveWays, linkedBytes };
+}
+
+/**
+ * Span segments (SEG_SPAN) whose run is broken: each must follow its head or another span
+ * segment of the same head, and its head must be in use (not FREE). Returns how many span
+ * segments there are and how many are orphans.
+ */
+export function checkSpans(v: SharedView): { span: number; orphans: number } {
+  const { i32, g } = v;
+  let span = 0;
+  let orphans = 0;
+  for (let s = 0; s < g.segmentCount; s++) {
+    const row = segmentRowWord(g, s);
+    if ((i32[row + S_STATE] & SEG_STATE_MASK) !== SEG_SPAN) continue;
+    span++;
+    const head = i32[row + S_SPAN_HEAD];
+    const prev = segmentRowWord(g, s - 1);
+    const follows = s - 1 === head || ((i32[prev + S_STATE] & SEG_STATE_MASK) === SEG_SPAN && i32[prev + S_SPAN_HEAD] === head);
+    if (!follows || head < 0 || (i32[segmentRowWord(g, head) + S_STATE] & SEG_STATE_MASK) === SEG_FREE) orphans++;
+  }
+  return { span, orphans };
 }

@@ -9,8 +9,9 @@ function fnv1a(s: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-export function makeValue(key: string, thread: number, counter: number): string {
-  const body = `${key}|${thread}|${counter}|${'p'.repeat(counter % 257)}`;
+/** A self-checking value of `key`; `extra` more bytes of padding (large values: spans of segments). */
+export function makeValue(key: string, thread: number, counter: number, extra = 0): string {
+  const body = `${key}|${thread}|${counter}|${'p'.repeat((counter % 257) + extra)}`;
   return `${body}|${fnv1a(body)}`;
 }
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { computeGeometry, entryBytes, WAYS } from '../../src/table/layout.ts';
 import { MIN_SEGMENTS, planGeometry } from '../../src/table/sizing.ts';
 
-test('the geometry fits in memory, with segments large enough for the largest entry', () => {
+test('the geometry fits in memory; the largest entry may span segments, at most half of them', () => {
   for (const memoryBytes of [1 << 20, 3 << 20, 7_777_777, 64 << 20, 256 << 20, 2 ** 31]) {
     for (const maxValueBytes of [1024, 64 * 1024, 1 << 20]) {
       let g;
@@ -11,12 +11,12 @@ test('the geometry fits in memory, with segments large enough for the largest en
         g = planGeometry({ memoryBytes, maxKeyBytes: 1024, maxValueBytes, expectedItemBytes: 128 });
       } catch (e) {
         assert.equal((e as { code: string }).code, 'SABCACHE_ERR_BAD_OPTION');
-        assert.ok(memoryBytes / 4 < 2 * maxValueBytes, `only refused when memory is really too small (${memoryBytes}, ${maxValueBytes})`);
+        assert.ok(memoryBytes < 4 * maxValueBytes, `only refused when memory is really too small (${memoryBytes}, ${maxValueBytes})`);
         continue;
       }
       assert.ok(g.totalBytes <= memoryBytes, `${g.totalBytes} <= ${memoryBytes}`);
       assert.ok(g.segmentCount >= MIN_SEGMENTS);
-      assert.ok(g.segmentBytes >= entryBytes(1024, maxValueBytes) + 8);
+      assert.ok(Math.ceil((entryBytes(1024, maxValueBytes) + 8) / g.segmentBytes) <= g.segmentCount / 2, 'the largest entry takes at most half the segments');
       assert.ok(Number.isInteger(g.bucketCount) && g.bucketCount >= 64);
       const fixed = computeGeometry(0, g.segmentBytes, 0).segmentsOffset;
       // Enough ways for the expected items at 70% load (unless memory was too small for it).
@@ -30,8 +30,11 @@ test('the geometry fits in memory, with segments large enough for the largest en
   }
 });
 
-test('segments are 1 MiB by default when memory allows, smaller for small memory', () => {
-  assert.equal(planGeometry({ memoryBytes: 256 << 20, maxKeyBytes: 1024, maxValueBytes: 64 * 1024, expectedItemBytes: 128 }).segmentBytes, 1 << 20);
-  assert.equal(planGeometry({ memoryBytes: 256 << 20, maxKeyBytes: 1024, maxValueBytes: 1 << 20, expectedItemBytes: 128 }).segmentBytes, 2 << 20);
-  assert.ok(planGeometry({ memoryBytes: 1 << 20, maxKeyBytes: 64, maxValueBytes: 1024, expectedItemBytes: 128 }).segmentBytes <= 16 * 1024);
+test('segments are 1 MiB when memory allows 128 of them, smaller for small memory, whatever the largest value', () => {
+  for (const maxValueBytes of [1024, 64 * 1024, 1 << 20]) {
+    assert.equal(planGeometry({ memoryBytes: 256 << 20, maxKeyBytes: 1024, maxValueBytes, expectedItemBytes: 128 }).segmentBytes, 1 << 20);
+    assert.equal(planGeometry({ memoryBytes: 24 << 20, maxKeyBytes: 1024, maxValueBytes, expectedItemBytes: 128 }).segmentBytes, 128 << 10);
+    assert.equal(planGeometry({ memoryBytes: 4 << 20, maxKeyBytes: 1024, maxValueBytes, expectedItemBytes: 128 }).segmentBytes, 32 << 10);
+  }
+  assert.ok(planGeometry({ memoryBytes: 1 << 20, maxKeyBytes: 64, maxValueBytes: 1024, expectedItemBytes: 128 }).segmentBytes <= 8 * 1024);
 });
