@@ -20,18 +20,22 @@
  * with unique keys until it evicts (binary /v1/mset), from /proc/PID/status VmRSS.
  *
  * Run: npm run bench:memory   (results: bench/results/memory.{md,json})
- * Env: BENCH_ITEMS (comma-separated, default "100000,1000000").
+ * Share of the buffer holding items: 24 MiB and 1 GiB, full and evicting, 100 B and
+ * 100–999 B values.
+ *
+ * Env: BENCH_ITEMS (comma-separated, default "100000,1000000"), BENCH_SHARE_MEMORY (MiB,
+ *      default "24,1024").
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { SharedCache } from '../src/index.ts';
-import { BUCKET_BYTES, computeGeometry, entryBytes, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES, INDEX_BYTES_PER_BUCKET, BUCKET_VERSION_BYTES, WAYS } from '../src/table/layout.ts';
-import { planGeometry } from '../src/table/sizing.ts';
+import { BUCKET_BYTES, entryBytes, FREQ_BYTES_PER_BUCKET, GHOST_LINE_BYTES, BUCKET_VERSION_BYTES, WAYS } from '../src/table/layout.ts';
 import { freePort } from '../test/helpers/server-process.ts';
 import { startProcess, stopProcess } from './helpers/processes.ts';
 
 const ITEMS = (process.env.BENCH_ITEMS ?? '100000,1000000').split(',').map(Number);
+const SHARE_MEMORY = (process.env.BENCH_SHARE_MEMORY ?? '24,1024').split(',').map((m) => Number(m) * 2 ** 20);
 const KEY_BYTES = 16;
 const VALUE_BYTES = 100;
 const PAYLOAD = KEY_BYTES + VALUE_BYTES;
@@ -41,38 +45,82 @@ const value = new Uint8Array(VALUE_BYTES).fill(118);
 const keyOf = (i: number) => `k:${String(i).padStart(KEY_BYTES - 2, '0')}`;
 
 interface SabcacheRow {
-  items: number; memoryBytes: number; bucketCount: number; wayLoad: number; segments: number; segmentBytes: number;
+  items: number; memoryBytes: number; bucketCount: number; wayLoad: number; segments: number; segmentBytes: number; indexSegments: number;
   metadataPerItem: number; bufferPerItem: number; liveShareOfSegments: number;
   parts: { entryHeader: number; index: number; freq: number; versions: number; ghost: number; other: number };
 }
 
 /**
- * A cache planned for about `n` items of 128 B (default options but `memoryBytes`), filled
- * with 3n unique keys so that it is full and evicting, as a cache in service is.
+ * A cache with default options but `memoryBytes` (about 150 B per item wanted), filled
+ * with 3n unique keys so that it is full and evicting, as a cache in service is. Its
+ * maintenance runs every 10,000 writes (it grows the index, evicts ahead of writers), as
+ * its timer would between bursts.
  */
 function sabcacheRow(n: number): SabcacheRow {
-  const input = { maxKeyBytes: 1024, maxValueBytes: 2 ** 20, expectedItemBytes: ITEM_BYTES };
-  const segmentBytes = planGeometry({ ...input, memoryBytes: n * 160 }).segmentBytes;
-  // Segments for n entries plus the 5% kept free, and the index and metadata beside them.
-  const memoryBytes = computeGeometry(0, segmentBytes, 0).segmentsOffset + Math.ceil((n * ITEM_BYTES * 1.05) / segmentBytes + 3) * segmentBytes + Math.ceil(n / (WAYS * 0.7)) * INDEX_BYTES_PER_BUCKET;
-  const g = planGeometry({ ...input, memoryBytes });
+  const memoryBytes = Math.ceil((n * 150) / 2 ** 20) * 2 ** 20;
   const cache = SharedCache.create({ memoryBytes });
   try {
-    for (let i = 0; i < 3 * n; i++) cache.set(keyOf(i), value);
+    for (let i = 0; i < 3 * n; i++) {
+      cache.set(keyOf(i), value);
+      if (i % 10_000 === 0) cache.runMaintenance();
+    }
     const s = cache.stats();
-    if (g.bucketCount !== s.bucketCount) throw new Error('the bench planned another geometry than the cache');
+    const g = cache.table.v.g;
     const items = s.items;
-    const index = (g.bucketCount * (BUCKET_BYTES - BUCKET_VERSION_BYTES)) / items;
-    const freq = (g.bucketCount * FREQ_BYTES_PER_BUCKET) / items;
+    const buckets = s.bucketCount;
+    // The index: its region and the segments it grew over (their unused tail included).
+    const indexBytes = g.bucketCount * BUCKET_BYTES + s.segments.index * g.segmentBytes;
+    const versions = (buckets * BUCKET_VERSION_BYTES) / items;
+    const freq = (buckets * FREQ_BYTES_PER_BUCKET) / items;
+    const index = indexBytes / items - versions - freq;
     const ghost = (g.ghostLines * GHOST_LINE_BYTES) / items;
-    const versions = (g.bucketCount * BUCKET_VERSION_BYTES) / items; // the buckets' version lines
     const entryHeader = s.liveBytes / items - PAYLOAD;
-    const metadataPerItem = (g.segmentsOffset + s.liveBytes) / items - PAYLOAD;
+    const metadataPerItem = (g.segmentsOffset + s.segments.index * g.segmentBytes + s.liveBytes) / items - PAYLOAD;
+    const dataSegments = g.segmentCount - s.segments.index;
     return {
-      items, memoryBytes, bucketCount: g.bucketCount, wayLoad: items / (g.bucketCount * WAYS), segments: g.segmentCount, segmentBytes: g.segmentBytes,
-      metadataPerItem, bufferPerItem: s.bufferBytes / items - PAYLOAD, liveShareOfSegments: s.liveBytes / (g.segmentCount * g.segmentBytes),
+      items, memoryBytes, bucketCount: buckets, wayLoad: items / (buckets * WAYS), segments: g.segmentCount, segmentBytes: g.segmentBytes, indexSegments: s.segments.index,
+      metadataPerItem, bufferPerItem: s.bufferBytes / items - PAYLOAD, liveShareOfSegments: s.liveBytes / (dataSegments * g.segmentBytes),
       parts: { entryHeader, index, freq, versions, ghost, other: metadataPerItem - entryHeader - index - freq - versions - ghost },
     };
+  } finally {
+    cache.close();
+  }
+}
+
+interface ShareRow { memoryBytes: number; values: string; items: number; itemShare: number; payloadShare: number; buckets: number; indexSegments: number }
+
+/**
+ * The share of the whole buffer that holds items, full and evicting, at default options
+ * but `memoryBytes`: live entries' bytes (key, value, their 12 B header and padding) and
+ * the key and value bytes alone, each over the buffer. Filled with unique keys, values
+ * of `min`..`max` bytes, until it has evicted its size twice over; maintenance every
+ * 10,000 writes.
+ */
+function shareRow(memoryBytes: number, min: number, max: number): ShareRow {
+  const cache = SharedCache.create({ memoryBytes });
+  const big = new Uint8Array(max).fill(118);
+  try {
+    let written = 0;
+    let payload = 0;
+    const sizes: number[] = [];
+    for (let i = 0; written < 3 * memoryBytes; i++) {
+      const len = min + ((i * 7919) % (max - min + 1));
+      cache.set(keyOf(i), big.subarray(0, len));
+      sizes.push(len);
+      written += len;
+      if (i % 10_000 === 0) cache.runMaintenance();
+    }
+    for (let k = 0; k < 20; k++) cache.runMaintenance();
+    const s = cache.stats();
+    // Key and value bytes of the items held: each held item's value size is known by its key.
+    let held = 0;
+    for (let i = sizes.length - 1; i >= 0 && held < s.items; i--) {
+      if (cache.has(keyOf(i))) {
+        held++;
+        payload += KEY_BYTES + sizes[i];
+      }
+    }
+    return { memoryBytes, values: min === max ? `${min} B` : `${min}–${max} B`, items: s.items, itemShare: s.liveBytes / s.bufferBytes, payloadShare: payload / s.bufferBytes, buckets: s.bucketCount, indexSegments: s.segments.index };
   } finally {
     cache.close();
   }
@@ -196,6 +244,13 @@ for (const n of ITEMS) {
   rows.push({ items: n, sabcache, memcached, redis });
   console.log(JSON.stringify(rows.at(-1)));
 }
+const shares: ShareRow[] = [];
+for (const memoryBytes of SHARE_MEMORY) {
+  for (const [min, max] of [[VALUE_BYTES, VALUE_BYTES], [100, 999]]) {
+    shares.push(shareRow(memoryBytes, min, max));
+    console.log(JSON.stringify(shares.at(-1)));
+  }
+}
 const rss = await rssRow();
 console.log(JSON.stringify(rss));
 
@@ -206,7 +261,7 @@ const md = [
   '',
   `Node ${process.version}; ${new Date().toISOString()}; command: \`npm run bench:memory\``,
   '',
-  `Items of ${KEY_BYTES}-byte keys and ${VALUE_BYTES}-byte values (${PAYLOAD} B of payload). sabcache: default options but \`memoryBytes\`, planned for about N items and filled with 3N unique keys, so it is full and evicting; "items" is what it then holds. "Metadata" = every region but the segments plus the live entries' bytes, minus the payload, per item held. "Buffer" = the whole SharedArrayBuffer minus the payload, per item held (adds the free segments kept for writers and evictors, unfilled segment tails, and unlinked entries not yet reclaimed). memcached: (\`bytes\` + \`hash_bytes\`) / items − payload (slab chunk rounding not counted). Redis: \`used_memory\` after − before, per item, − payload. memcached and Redis get exactly N items.`,
+  `Items of ${KEY_BYTES}-byte keys and ${VALUE_BYTES}-byte values (${PAYLOAD} B of payload). sabcache: default options but \`memoryBytes\` (150 B per N), filled with 3N unique keys, so it is full and evicting, its maintenance run every 10,000 writes (it grows the index); "items" is what it then holds. "Metadata" = every region but the segments, plus the segments the index grew over, plus the live entries' bytes, minus the payload, per item held ("index" counts the index region and those segments, unused tail included, less the version and frequency words). "Buffer" = the whole SharedArrayBuffer minus the payload, per item held (adds the free segments kept for writers and evictors, unfilled segment tails, and unlinked entries not yet reclaimed). memcached: (\`bytes\` + \`hash_bytes\`) / items − payload (slab chunk rounding not counted). Redis: \`used_memory\` after − before, per item, − payload. memcached and Redis get exactly N items.`,
   '',
   '| N | sabcache items held | sabcache metadata B/item | of which: entry header, index, freq, versions, ghost, other | sabcache buffer B/item (live share of segments) | buckets (way load) | memcached B/item | Redis B/item |',
   '|---:|---:|---:|---|---:|---|---:|---:|',
@@ -215,12 +270,20 @@ const md = [
     return `| ${r.items.toLocaleString('en-US')} | ${r.sabcache.items.toLocaleString('en-US')} | ${f1(r.sabcache.metadataPerItem)} | ${[p.entryHeader, p.index, p.freq, p.versions, p.ghost, p.other].map(f1).join(', ')} | ${f1(r.sabcache.bufferPerItem)} (${(r.sabcache.liveShareOfSegments * 100).toFixed(0)}%) | ${r.sabcache.bucketCount.toLocaleString('en-US')} (${(r.sabcache.wayLoad * 100).toFixed(0)}%) | ${f1(r.memcached)} | ${f1(r.redis)} |`;
   }),
   '',
+  '## Share of the buffer holding items, full and evicting',
+  '',
+  'Default options but `memoryBytes`; unique 16-byte keys with the values shown, written until three times the memory went through (maintenance every 10,000 writes). "Entries" = live entries\' bytes (key, value, 12 B header, padding to 8) ÷ the whole buffer; "key + value" = the held items\' key and value bytes ÷ the whole buffer.',
+  '',
+  '| memory | values | items held | entries ÷ buffer | key + value ÷ buffer | buckets | segments taken by the index |',
+  '|---:|---|---:|---:|---:|---:|---:|',
+  ...shares.map((r) => `| ${mib(r.memoryBytes)} | ${r.values} | ${r.items.toLocaleString('en-US')} | ${(r.itemShare * 100).toFixed(1)}% | ${(r.payloadShare * 100).toFixed(1)}% | ${r.buckets.toLocaleString('en-US')} | ${r.indexSegments} |`),
+  '',
   '## Server RSS against `--memory`',
   '',
   `\`--memory 256mb --threads 1\`: RSS idle ${mib(rss.idleRssBytes)}, full (${rss.items.toLocaleString('en-US')} items, evicting) ${mib(rss.fullRssBytes)}, that is ${(rss.fullRssBytes / rss.memoryBytes).toFixed(2)}× \`--memory\`, or ${mib(rss.fullRssBytes - rss.memoryBytes)} beyond it (Node, V8 heaps of the main and server threads, uWS).`,
   '',
 ];
 writeFileSync(new URL('./results/memory.md', import.meta.url), md.join('\n'));
-writeFileSync(new URL('./results/memory.json', import.meta.url), JSON.stringify({ rows, rss }, null, 2) + '\n');
+writeFileSync(new URL('./results/memory.json', import.meta.url), JSON.stringify({ rows, shares, rss }, null, 2) + '\n');
 console.log(md.join('\n'));
 process.exit(0);

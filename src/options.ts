@@ -27,12 +27,15 @@ export interface SharedCacheOptions {
   maxValueBytes?: number | string;
   /**
    * Segment size, in bytes: a power of two from 4 KiB to 1 GiB, large enough for one entry
-   * of `maxKeyBytes` + `maxValueBytes`. @default chosen from memory (1 MiB when it fits)
+   * @default chosen from memory: 1 MiB, halved until there are 128 segments (values larger
+   *   than a segment take a span of segments)
    */
   segmentBytes?: number | string;
   /**
-   * Typical entry size, in bytes (key + value + 12 bytes of header, rounded up to 8); sizes the index so that
-   * items of this size fill memory at about 70% of the ways. @default 128
+   * Entry size the index starts sized for, in bytes (key + value + 12 bytes of header,
+   * rounded up to 8): items of this size fill memory at about 70% of its ways. The index
+   * grows by itself when smaller items fill it (docs/design.md §2 "Index growth"), so the
+   * default starts it small. @default 512
    */
   expectedItemBytes?: number;
   /** How often the owner runs maintenance (clock, eviction, expiry sweep), in milliseconds. @default 50 */
@@ -93,7 +96,7 @@ export function resolveOptions(o: SharedCacheOptions = {}): ResolvedOptions {
   const maxValueBytes = parseBytes('maxValueBytes', o.maxValueBytes ?? '1mb');
   if (maxValueBytes < 1 || maxValueBytes > 2 ** 30) throw new BadOptionError('maxValueBytes', `must be from 1 to ${2 ** 30}, got ${maxValueBytes}`);
   const segmentBytes = o.segmentBytes === undefined ? undefined : parseBytes('segmentBytes', o.segmentBytes);
-  const expectedItemBytes = o.expectedItemBytes ?? 128;
+  const expectedItemBytes = o.expectedItemBytes ?? 512;
   if (!Number.isInteger(expectedItemBytes) || expectedItemBytes < 24) throw new BadOptionError('expectedItemBytes', `must be a whole number ≥ 24, got ${expectedItemBytes}`);
   const maintenanceIntervalMs = o.maintenanceIntervalMs ?? 50;
   if (!Number.isFinite(maintenanceIntervalMs) || maintenanceIntervalMs < 1 || maintenanceIntervalMs > 10_000) {

@@ -77,6 +77,7 @@ export class SharedCache {
     this.limitBytes = limitBytes;
     if (options) {
       this.maintenance = new Maintenance(this.table);
+      this.table.growsIndex = true;
       this.timer = setInterval(() => this.maintenance!.tick(), options.maintenanceIntervalMs);
       this.timer.unref();
     }

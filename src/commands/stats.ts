@@ -9,8 +9,10 @@ import {
   C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_DELETES, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, C_PROMOTED, C_REINSERTED, C_EVICTED_ITEMS,
   C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_REQUESTS, C_SETS, C_UNLINKED, metadataBytes, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE,
   SEG_STATE_MASK, T_STATE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, segmentRowWord, threadBlockWord, threadCountersF64,
+  H_BUCKET_COUNT,
 } from '../table/layout.ts';
 import { countSegments, type SegmentCounts } from '../table/segments.ts';
+import { linkedEntries } from '../table/index-growth.ts';
 import type { CommandContext } from './context.ts';
 
 export type { SegmentCounts };
@@ -138,25 +140,19 @@ export function cacheStats(cx: CommandContext, limitBytes: number): CacheStats {
     writtenBytes += Atomics.load(i32, row + S_WRITE_OFFSET);
     liveBytes += Atomics.load(i32, row + S_LIVE_BYTES);
   }
+  const segs = countSegments(v);
   return {
-    items, memoryUsedBytes: metadataBytes(g) + writtenBytes, memoryLimitBytes: limitBytes, bufferBytes: v.sab.byteLength, ...totals,
+    items, memoryUsedBytes: metadataBytes(g) + segs.index * g.segmentBytes + writtenBytes, memoryLimitBytes: limitBytes, bufferBytes: v.sab.byteLength, ...totals,
     liveBytes, writtenBytes,
-    segments: { ...countSegments(v), smallTarget: currentSmallTarget(v), total: g.segmentCount, segmentBytes: g.segmentBytes },
-    bucketCount: g.bucketCount, threads,
+    segments: { ...segs, smallTarget: currentSmallTarget(v), total: g.segmentCount, segmentBytes: g.segmentBytes },
+    bucketCount: Atomics.load(v.i32, H_BUCKET_COUNT), threads,
   };
 }
 
 
 /** Live entries in the index (expired ones not yet swept included), summed over every thread's counters. */
 export function itemCount(cx: CommandContext): number {
-  const f64 = cx.table.v.f64;
-  let items = 0;
-  for (let t = 0; t < THREAD_BLOCK_COUNT; t++) {
-    const c = threadCountersF64(t);
-    // Counters are plain f64 stores by their own thread; a read here may be a moment old.
-    items += f64[c + C_LINKED] - f64[c + C_UNLINKED];
-  }
-  return items;
+  return linkedEntries(cx.table.v);
 }
 
 /**

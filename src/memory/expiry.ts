@@ -6,7 +6,7 @@
  * @module
  */
 import { lockBucket, unlockBucket } from '../table/bucket-lock.ts';
-import { B_REFS, REF_STRIDE, C_EXPIRED_ITEMS, CHANGE_EXPIRE, E_EXPIRE_AT, H_CLOCK_SECONDS, WAYS, bucketWord, refByte, ENTRY_HEADER_BYTES } from '../table/layout.ts';
+import { B_REFS, REF_STRIDE, C_EXPIRED_ITEMS, CHANGE_EXPIRE, E_EXPIRE_AT, H_BUCKET_COUNT, H_CLOCK_SECONDS, WAYS, bucketWord, refByte, ENTRY_HEADER_BYTES } from '../table/layout.ts';
 import { removeWayLocked } from '../table/removal.ts';
 import type { ThreadContext } from '../table/segments.ts';
 
@@ -26,7 +26,7 @@ function expireAtOf(ctx: ThreadContext, bw: number, w: number): number {
 export function sweepExpired(ctx: ThreadContext, from: number, count: number): number {
   const { v, owner, threadWord } = ctx;
   const i32 = v.i32;
-  const n = v.g.bucketCount;
+  const n = Atomics.load(i32, H_BUCKET_COUNT); // the owner sweeps and grows the index: it stays put here
   const clock = i32[H_CLOCK_SECONDS] >>> 0;
   let b = from % n;
   for (let i = 0; i < count; i++, b = (b + 1) % n) {

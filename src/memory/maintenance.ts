@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { growIndex, indexGrowthTarget, INDEX_SPLITS_PER_STEP, linkedEntries } from '../table/index-growth.ts';
 import { H_CLOCK_SECONDS, H_SEAL_SEQ } from '../table/layout.ts';
 import { WRITER_RESERVE_SEGMENTS } from '../table/segment-writer.ts';
 import { countSegments } from '../table/segments.ts';
@@ -50,6 +51,8 @@ export interface TickReport {
   evictedSegments: number;
   /** Sparse segments compacted (live entries copied forward, segment freed). */
   compactedSegments: number;
+  /** Buckets the index grew by. */
+  indexSplits: number;
 }
 
 /** Runs one maintenance step on the owner; see the module comment. */
@@ -81,6 +84,10 @@ export class Maintenance {
     if (this.sealedPeak < 0.5) this.sealedPeak = 0; // decayed to nothing: writers are idle
     this.lastSealSeq = sealSeq;
     this.lowWatermarkSegments = reserveSegments(this.sealedPeak, this.table.v.g.segmentCount);
+    // The index first (it takes free segments), when the entries stored fill too many of its ways (index-growth.ts).
+    const buckets = this.table.bucketCount;
+    const target = indexGrowthTarget(buckets, linkedEntries(this.table.v));
+    const indexSplits = target > buckets ? growIndex(this.table, target, INDEX_SPLITS_PER_STEP).splits : 0;
     let evictedSegments = 0;
     let free = countSegments(this.table.v).free;
     while (free < this.lowWatermarkSegments && evictSegment(this.table)) {
@@ -90,6 +97,6 @@ export class Maintenance {
     // Compaction copies into free segments: leave the writers' reserve alone.
     const compactedSegments = compactSegments(this.table, COMPACT_PER_TICK, this.lowWatermarkSegments + 1);
     this.sweepFrom = sweepExpired(this.table, this.sweepFrom, this.sweepPerTick);
-    return { evictedSegments, compactedSegments };
+    return { evictedSegments, compactedSegments, indexSplits };
   }
 }

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { growIndexFor } from '../table/index-growth.ts';
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -251,6 +252,8 @@ export function* loadSnapshotSteps(cache: SharedCache, dir: string, log: (line: 
         } finally {
           closeSync(fd);
         }
+        // Room in the index first: the load links entries faster than maintenance grows it.
+        growIndexFor(table, index.entries);
         if (!helpers && threads > 1 && index.bytes >= minBytes && index.blocks.length > 1) {
           helpers = new LoadHelpers(cache, Math.min(threads - 1, index.blocks.length - 1));
         }

@@ -22,6 +22,7 @@ import { closeSync, fdatasync, openSync, writeSync } from 'node:fs';
 import { SnapshotAbandonedError } from '../errors.ts';
 import type { Geometry } from '../table/layout.ts';
 import { copyChangedBuckets, copySegment, recordSegments, recordVersions, recordWalkStart, SnapshotWalkState } from '../table/snapshot-walk.ts';
+import { enterIndexGate, exitIndexGate } from '../table/index-growth.ts';
 import type { Table } from '../table/table.ts';
 import { failureError, JOB_MESSAGE_MAX_BYTES, readJobFailure, recordJobFailure, waitWhile } from './job-protocol.ts';
 import { BLOCK_TARGET_BYTES, type BlockSink, encodeHeader, encodeTrailer, SNAPSHOT_HEADER_BYTES, type SnapshotHeader, SnapshotEncoder } from './snapshot-format.ts';
@@ -253,9 +254,9 @@ function fail(job: SnapshotWriteJob, ctl: Int32Array, e: unknown): void {
   for (const phase of PHASES) Atomics.store(ctl, nextWord(phase), CLAIMS_CLOSED);
 }
 
-/** Units of work in `phase` for a table of geometry `g`. */
-function unitsOf(g: Geometry, phase: number): number {
-  return phase === PHASE_COPY ? g.segmentCount : Math.ceil(g.bucketCount / WALK_BUCKETS_PER_UNIT);
+/** Units of work in `phase` for a table of geometry `g` whose walk covers `buckets` buckets. */
+function unitsOf(g: Geometry, buckets: number, phase: number): number {
+  return phase === PHASE_COPY ? g.segmentCount : Math.ceil(buckets / WALK_BUCKETS_PER_UNIT);
 }
 
 /**
@@ -313,7 +314,7 @@ class Walker {
   run(phase: number): void {
     const { table, state, ctl, enc } = this;
     const g = table.v.g;
-    const units = unitsOf(g, phase);
+    const units = unitsOf(g, state.buckets, phase);
     const next = nextWord(phase);
     const now = ctl[W_NOW];
     inPhase(this.job, ctl, activeWord(phase), () => {
@@ -330,7 +331,7 @@ class Walker {
           continue;
         }
         const from = u * WALK_BUCKETS_PER_UNIT;
-        const to = Math.min(g.bucketCount, from + WALK_BUCKETS_PER_UNIT);
+        const to = Math.min(state.buckets, from + WALK_BUCKETS_PER_UNIT);
         if (phase === PHASE_VERSIONS) recordVersions(table, state, from, to);
         else {
           copyChangedBuckets(table, state, from, to, now, enc);
@@ -438,6 +439,7 @@ export function leadSnapshotWrite(table: Table, job: SnapshotWriteJob, fd: numbe
   const ctl = new Int32Array(job.control, 0, JOB_WORDS);
   const i64 = new BigInt64Array(job.control, 0, JOB_WORDS / 2);
   const g = table.v.g;
+  let gated = false;
   try {
     const { written } = new TextEncoder().encodeInto(path, new Uint8Array(job.control, PATH_OFFSET_BYTES, PATH_MAX_BYTES));
     ctl[W_PATH_BYTES] = written;
@@ -447,6 +449,9 @@ export function leadSnapshotWrite(table: Table, job: SnapshotWriteJob, fd: numbe
     // Ordering: the segments at the walk's start are recorded before any bucket's version
     // (snapshot-walk.ts recordWalkStart); the seq_cst store of the phase word publishes
     // them, the path and the clock to a helper, whose load of the phase word reads them.
+    // The index must not grow during the walk (phases 1 and 3 cover the buckets of its start).
+    enterIndexGate(table.v.i32, table.threadWord);
+    gated = true;
     recordWalkStart(table, walker.state);
     let tailBlock = 0;
     let bodyEntries = 0;
@@ -462,7 +467,7 @@ export function leadSnapshotWrite(table: Table, job: SnapshotWriteJob, fd: numbe
       if (phase === PHASE_COPY) recordSegments(table, walker.state);
       setPhase(ctl, phase);
       walker.run(phase);
-      waitPhase(ctl, phase, unitsOf(g, phase), walker);
+      waitPhase(ctl, phase, unitsOf(g, walker.state.buckets, phase), walker);
       raiseFailure(job, ctl);
     }
     setPhase(ctl, PHASE_DONE);
@@ -474,6 +479,7 @@ export function leadSnapshotWrite(table: Table, job: SnapshotWriteJob, fd: numbe
     return { bytes: Number(Atomics.load(i64, I_OFFSET)), entries, blocks, tailBlock, tailEntries: entries - bodyEntries, helperSegments: Atomics.load(ctl, W_HELPER_SEGMENTS) };
   } finally {
     abandonSnapshotWrite(job);
+    if (gated) exitIndexGate(table.v.i32);
   }
 }
 

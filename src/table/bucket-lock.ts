@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { B_SEQ, SEQ_LOCK_BITS, SEQ_LOCKED, seqLockedBy, T_HELD_BUCKET, T_PARK } from './layout.ts';
+import { B_SEQ, BUCKET_WORDS, bucketFor, H_BUCKET_COUNT, SEQ_LOCK_BITS, SEQ_LOCKED, seqLockedBy, T_HELD_BUCKET, T_PARK } from './layout.ts';
 
 /**
  * On arm64, `Atomics.load` compiles to LDAR, which does not stop *earlier* plain loads
@@ -122,5 +122,49 @@ export function withBucketLock<S>(ctx: LockingThread, bw: number, b: number, bod
     return body(self, bw, b, a, c);
   } finally {
     unlockBucket(i32, bw, s, ctx.threadWord);
+  }
+}
+
+/**
+ * Takes bucket `bucket`'s lock as {@link lockBucket} does, but gives up after `attempts`
+ * looks at a held lock: returns the even seq it locked, or -1. For the owner's index growth,
+ * which must not wait on a lock that a dead thread holds until repair (run by the owner
+ * itself) releases it.
+ */
+export function tryLockBucket(i32: Int32Array, bucketWord: number, bucket: number, owner: number, threadWord: number, attempts: number): number {
+  i32[threadWord + T_HELD_BUCKET] = bucket + 1; // as in lockBucket
+  for (let i = 0; i < attempts; i++) {
+    const s = Atomics.load(i32, bucketWord + B_SEQ);
+    // Ordering: the same seq_cst CAS as lockBucket's.
+    if ((s & SEQ_LOCKED) === 0 && Atomics.compareExchange(i32, bucketWord + B_SEQ, s, seqLockedBy(s, owner)) === s) return s;
+  }
+  i32[threadWord + T_HELD_BUCKET] = 0;
+  return -1;
+}
+
+/**
+ * Runs `body` under the lock of the bucket of a key whose bucket hash lane is `lo`, at the
+ * bucket count of the moment (the index grows: layout.ts bucketFor). `indexWord` is bucket
+ * 0's word. Every write to a key's bucket goes through it.
+ */
+export function withKeyBucketLock<S>(ctx: LockingThread, indexWord: number, lo: number, body: LockedBody<S>, self: S, a: number, c: number): number {
+  const i32 = ctx.v.i32;
+  for (;;) {
+    const b = bucketFor(lo, Atomics.load(i32, H_BUCKET_COUNT));
+    const bw = indexWord + b * BUCKET_WORDS;
+    const s = lockBucket(i32, bw, b, ctx.owner, ctx.threadWord);
+    // Ordering: the count again, after the lock is held. A split moves bucket b's keys out
+    // and raises the count inside b's lock (index-growth.ts), so either this count shows
+    // the split that moved the key (retry in its new bucket), or no split of b can move it
+    // until this lock is released.
+    if (bucketFor(lo, Atomics.load(i32, H_BUCKET_COUNT)) !== b) {
+      unlockBucket(i32, bw, s, ctx.threadWord);
+      continue;
+    }
+    try {
+      return body(self, bw, b, a, c);
+    } finally {
+      unlockBucket(i32, bw, s, ctx.threadWord);
+    }
   }
 }

@@ -10,10 +10,11 @@ import { OutOfMemoryError } from '../errors.ts';
 import { type LockedBody, withBucketLock } from './bucket-lock.ts';
 import { feedWatched, publishChange } from './change-feed.ts';
 import { freqClearLocked, freqWayMask } from './frequency.ts';
+import { enterIndexGate, exitIndexGate } from './index-growth.ts';
 import {
   B_REFS, B_TAGS, B_VERSIONS, BUCKET_WORDS, C_LINKED, C_SETS, CHANGE_SET, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, FLAGS_SHIFT,
   KEYLEN_MASK, REF_STRIDE, S_LIVE_BYTES, S_WRITE_OFFSET, SEGMENT_FIRST_OFFSET, SEGMENT_ROW_WORDS, T_PARK, T_STATE, THREAD_ATTACHED,
-  THREAD_BLOCK_COUNT, TYPE_HASH, WAYS, entryBytes, makeRef, rangeOf, threadBlockWord,
+  THREAD_BLOCK_COUNT, TYPE_HASH, WAYS, bucketFor, entryBytes, makeRef, threadBlockWord,
 } from './layout.ts';
 import { R_BUCKET, R_HI, R_REF, RECORD_WORDS, RestoreBatch } from './restore-batch.ts';
 import { WRITER_RESERVE_SEGMENTS } from './segment-writer.ts';
@@ -55,6 +56,8 @@ export interface RestoringTable extends ThreadContext {
 
 /** One thread's bulk restore state. Not thread-safe itself (one per Table). */
 export class BulkRestore {
+  /** The bucket count the batch's records were mapped with (-1: more than one). */
+  private batchBuckets = 0;
   /** The entries not linked yet (made at the first restore). */
   batch: RestoreBatch | null = null;
   /** Segments the restore holds ACTIVE (see linkBatch), in the order it claimed them. */
@@ -94,7 +97,8 @@ export class BulkRestore {
     let stored = 0;
     let skipped = 0;
     const dv = new DataView(src.buffer, src.byteOffset, src.byteLength);
-    const batch = (this.batch ??= new RestoreBatch(Math.min(RESTORE_BATCH_ENTRIES, this.t.bucketCount * WAYS), this.t.bucketCount));
+    // Sized for the most buckets the index may grow to (the sort's bucket bits).
+    const batch = (this.batch ??= new RestoreBatch(Math.min(RESTORE_BATCH_ENTRIES, this.t.v.g.maxBucketCount * WAYS), this.t.v.g.maxBucketCount));
     const live = (this.live ??= new Int32Array(this.t.v.g.segmentCount));
     const clock = this.t.clockSeconds();
     const maxValue = this.t.v.maxValueBytes;
@@ -151,7 +155,11 @@ export class BulkRestore {
         runEnd = at + size;
         runTo = e;
       }
-      batch.push(rangeOf(lo, this.t.bucketCount), hi, makeRef(this.t.v.g, this.batchSeg, this.batchOff));
+      // The bucket at this moment's count; linkBatch maps them again if the index grew since.
+      const n = this.t.bucketCount;
+      if (batch.count === 0) this.batchBuckets = n;
+      else if (n !== this.batchBuckets) this.batchBuckets = -1;
+      batch.push(bucketFor(lo, n), hi, makeRef(this.t.v.g, this.batchSeg, this.batchOff));
       live[this.batchSeg] += size;
       this.batchOff += size;
       stored++;
@@ -236,6 +244,25 @@ export class BulkRestore {
     const batch = this.batch!;
     const i32 = this.t.v.i32;
     this.publishBatchOffset();
+    // The bucket count stays put while the batch links (index-growth.ts): each record's
+    // bucket, mapped again if the index grew since it was pushed, stays its key's bucket.
+    enterIndexGate(i32, this.t.threadWord);
+    try {
+      this.linkBatchGated(keepFilling);
+    } finally {
+      exitIndexGate(i32);
+    }
+  }
+
+  /** {@link linkBatch}'s body, under the growth gate. */
+  private linkBatchGated(keepFilling: boolean): void {
+    const batch = this.batch!;
+    const i32 = this.t.v.i32;
+    const n0 = this.t.bucketCount;
+    if (this.batchBuckets !== n0) {
+      const r = batch.records;
+      for (let k = 0; k < batch.count; k++) r[k * RECORD_WORDS + R_BUCKET] = bucketFor(this.t.v.hashEntryKey(this.t.entryByte(r[k * RECORD_WORDS + R_REF]))[0], n0);
+    }
     batch.sort();
     const live = this.live!;
     const r = batch.records;
@@ -308,7 +335,7 @@ const linkRunLocked: LockedBody<BulkRestore> = (self, bw, b, n) => {
   // Once per bucket, inside its lock (as installLocked's linkLocked reads it): the feed
   // then wants the key's other hash lane too, and gets this run's changes.
   const watched = feedWatched(t.v);
-  const freqAt = t.freqBase + b;
+  const freqAt = t.freqBase + b * BUCKET_WORDS;
   let empty = 0; // every way below it holds an entry
   let reset = 0; // the counters of the ways this run linked into, not reset yet
   let linked = 0;

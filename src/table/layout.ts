@@ -6,14 +6,16 @@
  * this module hard-codes an offset: other modules use the constants and accessors here.
  *
  * ```
- *  byte 0                                                                    buffer end
- *  ┌────────┬───────────────┬────────────────┬───────────┬────────────┬──────────────┬──────────────┬──────────────┐
- *  │ header │ thread blocks │ index          │ freq      │ ghost      │ segment table│ change feed  │ segments     │
- *  │ 4 KiB  │ 64 × 1 KiB    │ buckets × 192 B│ buckets×4B│ buckets/4  │ segments×32 B│ 64 B + 2048 × │ segments × S │
- *  │        │               │                │           │ × 64 B     │              │ 128 B slots  │              │
- *  └────────┴───────────────┴────────────────┴───────────┴────────────┴──────────────┴──────────────┴──────────────┘
+ *  byte 0                                                                                 buffer end
+ *  ┌────────┬───────────────┬─────────────┬──────────────┬──────────────┬────────────────┬─────────────────┐
+ *  │ header │ thread blocks │ ghost       │ segment table│ change feed  │ index          │ segments        │
+ *  │ 4 KiB  │ 64 × 1 KiB    │ 64 B per    │ segments×32 B│ 64 B + 2048 ×│ buckets × 192 B│ segments × S    │
+ *  │        │               │ 8 KiB of seg│              │ 128 B slots  │ (grows →)      │ (first ones → index)
+ *  └────────┴───────────────┴─────────────┴──────────────┴──────────────┴────────────────┴─────────────────┘
+ *  The index region ends where segment 0 starts; the index grows over segments 0, 1, … as
+ *  they are taken for it (SEG_INDEX; docs/design.md §2 "Index growth").
  *
- *  bucket (192 B = 48 × i32): line 0: [0] seq  [1] spare  [2..15] tags of ways 0..13
+ *  bucket (192 B = 48 × i32): line 0: [0] seq  [1] freq  [2..15] tags of ways 0..13
  *                             lines 1-2: [16 + 2w] ref and [17 + 2w] version counter of way w
  *                             (ways 0..7 in line 1, 8..13 in line 2), [44..47] spare
  *  seq word:                  unlocked: an even version; locked: bit 0 set, the owner
@@ -21,7 +23,7 @@
  *  version counter (line 2):  set when a write links the way (0 = none), kept when the entry
  *                             moves (copy-forward, compaction): an entry's version is
  *                             (H_VERSION_EPOCH, this word)
- *  freq   (u32 per bucket):   an advisory 2-bit access counter (0..3) per way: way w at
+ *  freq   (bucket word 1):    an advisory 2-bit access counter (0..3) per way: way w at
  *                             bits 2w, 2w+1; bits 28..31 spare (frequency.ts)
  *  ghost line (64 B = 32 × u16): [0] insert cursor  [1..31] fingerprints of dropped entries:
  *                             bit 15 = dropped by the main queue, bits 0-14 the key's
@@ -56,7 +58,7 @@
 /** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
 export const MAGIC = 0x43424153;
 /** Bumped whenever any offset or meaning in this file changes. */
-export const LAYOUT_VERSION = 10;
+export const LAYOUT_VERSION = 11;
 
 /** Every region starts on a multiple of this (one cache line), in bytes. */
 export const REGION_ALIGN_BYTES = 64;
@@ -70,7 +72,11 @@ export const HEADER_BYTES = 4096;
 export const H_MAGIC = 0;
 /** Header word: LAYOUT_VERSION. */
 export const H_LAYOUT_VERSION = 1;
-/** Header word: number of buckets (any count ≥ 1; see {@link bucketOf}). */
+/**
+ * Header word: the number of buckets now. The index grows (docs/design.md §2 "Index
+ * growth"): read it with Atomics.load and map a hash with {@link bucketFor}; the owner raises
+ * it one bucket at a time, each inside the lock of the bucket that bucket splits from.
+ */
 export const H_BUCKET_COUNT = 2;
 /** Header word: bytes per segment (a power of two). */
 export const H_SEGMENT_BYTES = 3;
@@ -124,6 +130,19 @@ export const H_VERSION_EPOCH = 19;
  * {@link VERSION_BLOCK} at a time with an atomic add; only uniqueness matters, not order).
  */
 export const H_VERSION_NEXT = 22;
+/** Header word: buckets of the index region at format (the geometry's bucketCount). */
+export const H_INITIAL_BUCKETS = 23;
+/**
+ * Header word: the index growth gate. 0: open; n > 0: n holders (a snapshot walk, a bulk
+ * restore's link) that need the bucket count to stay put; -1: the owner is growing the
+ * index (index-growth.ts).
+ */
+export const H_INDEX_GATE = 24;
+/**
+ * Header word: the first segment writers may claim. The segments below it are the index's
+ * (SEG_INDEX) or are being taken for it; growth raises it before it takes them.
+ */
+export const H_FIRST_SEGMENT = 25;
 /** Version counters a thread takes from H_VERSION_NEXT at a time. */
 export const VERSION_BLOCK = 256;
 
@@ -217,8 +236,12 @@ export const WAYS = 14;
  * {@link SEQ_OWNER_MASK} and the version's bits above it kept.
  */
 export const B_SEQ = 0;
-/** Word index (within a bucket) of a spare word (the lock owner's before layout 8). */
-export const B_SPARE_LINE0 = 1;
+/**
+ * Word index (within a bucket) of its frequency counters: a 2-bit access counter per way
+ * (way w at bits 2w, 2w+1), advisory (frequency.ts). In the bucket since layout 10, so that
+ * it grows with the index.
+ */
+export const B_FREQ = 1;
 /** Word index (within a bucket) of way 0's tag; way w's tag is at B_TAGS + w (line 0). */
 export const B_TAGS = 2;
 /** Word index (within a bucket) of way 0's ref; way w's ref is at B_REFS + w × REF_STRIDE (lines 1-2). */
@@ -251,7 +274,7 @@ export function seqLockedBy(s: number, owner: number): number {
 export function seqOwner(seq: number): number {
   return seq & SEQ_LOCKED ? (seq & SEQ_OWNER_MASK) >>> SEQ_OWNER_SHIFT : 0;
 }
-/** Frequency bytes per bucket: one u32 holding a 2-bit counter per way (28 bits used). */
+/** Frequency bytes per bucket: one u32 (word B_FREQ of the bucket) holding a 2-bit counter per way (28 bits used). */
 export const FREQ_BYTES_PER_BUCKET = 4;
 /** Bits per way's frequency counter in the bucket's u32. */
 export const FREQ_BITS = 2;
@@ -269,10 +292,15 @@ export const GHOST_SLOTS_PER_LINE = 31;
 export const GL_CURSOR = 0;
 /** Ghost line halfword of the first fingerprint slot; slot i is at GL_FIRST_SLOT + i. */
 export const GL_FIRST_SLOT = 1;
-/** Buckets per ghost line: the ghost holds about 0.8 fingerprints per item the index is sized for. */
-export const BUCKETS_PER_GHOST_LINE = 4;
-/** Index bytes per bucket, counting its frequency bytes and its share of a ghost line. */
-export const INDEX_BYTES_PER_BUCKET = BUCKET_BYTES + FREQ_BYTES_PER_BUCKET + GHOST_LINE_BYTES / BUCKETS_PER_GHOST_LINE;
+/**
+ * Segment bytes per ghost line: the ghost holds a fingerprint per 264 bytes of segments
+ * (31 per line), about one per item of 264 B, whatever the index's size.
+ */
+export const SEGMENT_BYTES_PER_GHOST_LINE = 8192;
+/** Index bytes per bucket (its frequency counters are inside it). */
+export const INDEX_BYTES_PER_BUCKET = BUCKET_BYTES;
+/** At most this share of the segments' bytes may become index as it grows. */
+export const INDEX_GROWTH_MAX_FRACTION = 1 / 4;
 
 // ── segment table ─────────────────────────────────────────────────────────────────────
 /** One segment table row, in bytes. */
@@ -307,6 +335,8 @@ export const SEG_ACTIVE = 1;
 export const SEG_SEALED = 2;
 /** Segment state: a thread is unlinking its entries. */
 export const SEG_EVICTING = 3;
+/** Segment state: taken by the index as it grew over it (index-growth.ts); never given back. */
+export const SEG_INDEX = 5;
 /**
  * Segment state: holds the rest of one entry larger than a segment, which starts in the
  * segment before it (a span: a head segment in any other state, then SEG_SPAN segments, one
@@ -418,8 +448,13 @@ export function alignUp(n: number, align: number): number {
  * count. Pure data: it is what the header records, so any thread can rebuild it.
  */
 export interface Geometry {
-  /** Buckets in the index (any count; keys map to them with {@link bucketOf}). */
+  /**
+   * Buckets of the index region at format. The count now is the header's H_BUCKET_COUNT
+   * (the index grows over the first segments, up to {@link maxBucketCount}).
+   */
   bucketCount: number;
+  /** Buckets the index may grow to: its region plus INDEX_GROWTH_MAX_FRACTION of the segments. */
+  maxBucketCount: number;
   /** Bytes per segment; a power of two. */
   segmentBytes: number;
   /** Number of segments. */
@@ -428,9 +463,8 @@ export interface Geometry {
   offsetBits: number;
   /** Byte offsets of each region. */
   indexOffset: number;
-  freqOffset: number;
   ghostOffset: number;
-  /** Lines in the ghost table: bucketCount / BUCKETS_PER_GHOST_LINE, rounded up. */
+  /** Lines in the ghost table: one per SEGMENT_BYTES_PER_GHOST_LINE of segments, rounded up. */
   ghostLines: number;
   segmentTableOffset: number;
   feedOffset: number;
@@ -439,18 +473,32 @@ export interface Geometry {
   totalBytes: number;
 }
 
-/** Computes every region's offset from the three numbers that define a table. */
+/**
+ * Computes every region's offset from the three numbers that define a table. The index
+ * region ends where segment 0 starts, so that the index grows over segments 0, 1, … with
+ * no gap (bucket b is at indexOffset + b × BUCKET_BYTES whatever the count).
+ */
 export function computeGeometry(bucketCount: number, segmentBytes: number, segmentCount: number): Geometry {
   const offsetBits = Math.log2(segmentBytes / ENTRY_ALIGN_BYTES);
-  const indexOffset = THREAD_BLOCKS_OFFSET + THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES;
-  const freqOffset = alignUp(indexOffset + bucketCount * BUCKET_BYTES, REGION_ALIGN_BYTES);
-  const ghostOffset = alignUp(freqOffset + bucketCount * FREQ_BYTES_PER_BUCKET, REGION_ALIGN_BYTES);
-  const ghostLines = Math.max(1, Math.ceil(bucketCount / BUCKETS_PER_GHOST_LINE));
+  const ghostOffset = THREAD_BLOCKS_OFFSET + THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES;
+  const ghostLines = Math.max(1, Math.ceil((segmentCount * segmentBytes) / SEGMENT_BYTES_PER_GHOST_LINE));
   const segmentTableOffset = alignUp(ghostOffset + ghostLines * GHOST_LINE_BYTES, REGION_ALIGN_BYTES);
   const feedOffset = alignUp(segmentTableOffset + segmentCount * SEGMENT_ROW_BYTES, REGION_ALIGN_BYTES);
-  const segmentsOffset = alignUp(feedOffset + FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES, SEGMENT_ALIGN_BYTES);
+  const feedEnd = feedOffset + FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES;
+  const segmentsOffset = alignUp(feedEnd + bucketCount * BUCKET_BYTES, SEGMENT_ALIGN_BYTES);
+  // BUCKET_BYTES is a multiple of REGION_ALIGN_BYTES and segmentsOffset of a page: aligned.
+  const indexOffset = segmentsOffset - bucketCount * BUCKET_BYTES;
   const totalBytes = segmentsOffset + segmentCount * segmentBytes;
-  return { bucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, freqOffset, ghostOffset, ghostLines, segmentTableOffset, feedOffset, segmentsOffset, totalBytes };
+  const maxBucketCount = bucketCount + Math.floor((segmentCount * segmentBytes * INDEX_GROWTH_MAX_FRACTION) / BUCKET_BYTES);
+  return { bucketCount, maxBucketCount, segmentBytes, segmentCount, offsetBits, indexOffset, ghostOffset, ghostLines, segmentTableOffset, feedOffset, segmentsOffset, totalBytes };
+}
+
+/**
+ * The segments an index of `buckets` buckets covers, wholly or in part: segments
+ * 0 .. (this − 1) are the index's; writers claim from here on.
+ */
+export function firstSegmentFor(g: Geometry, buckets: number): number {
+  return Math.max(0, Math.ceil((g.indexOffset + buckets * BUCKET_BYTES - g.segmentsOffset) / g.segmentBytes));
 }
 
 /**
@@ -461,7 +509,7 @@ export function bytesToSegmentsEnd(g: Geometry, s: number): number {
   return (g.segmentCount - s) * g.segmentBytes;
 }
 
-/** Bytes used by everything but the segments (header, thread blocks, index, freq, ghost, segment table, feed). */
+/** Bytes used by everything but the segments (header, thread blocks, ghost, segment table, feed, the index region). */
 export function metadataBytes(g: Geometry): number {
   return g.segmentsOffset;
 }
@@ -484,9 +532,17 @@ export function maxSegmentsForOffsetBits(offsetBits: number): number {
 export function rangeOf(lo: number, count: number): number {
   return ((lo >>> 0) * count * 2 ** -32) | 0;
 }
-/** Bucket index of a key whose bucket hash lane is `lo` ({@link rangeOf}). */
-export function bucketOf(g: Geometry, lo: number): number {
-  return rangeOf(lo, g.bucketCount);
+/**
+ * The bucket of a key whose bucket hash lane is `lo` when the index has `n` buckets: linear
+ * hashing (W. Litwin, "Linear hashing: a new tool for file and table addressing", VLDB
+ * 1980). With 2^k ≤ n < 2^(k+1): the low k+1 bits of `lo`, or its low k bits when those name
+ * a bucket not made yet. Going from n to n + 1 buckets moves keys out of one bucket only
+ * (n − 2^k), into the new bucket n: the owner splits it under its lock (index-growth.ts).
+ */
+export function bucketFor(lo: number, n: number): number {
+  const high = 1 << (31 - Math.clz32(n)); // 2^k
+  const b = lo & (2 * high - 1);
+  return b < n ? b : b & (high - 1);
 }
 /** Word index of bucket `b`'s first word. */
 export function bucketWord(g: Geometry, b: number): number {
@@ -494,7 +550,7 @@ export function bucketWord(g: Geometry, b: number): number {
 }
 /** Index, in an Int32Array over the whole buffer, of bucket `b`'s frequency counters (one u32). */
 export function freqWord(g: Geometry, b: number): number {
-  return (g.freqOffset >>> 2) + b;
+  return bucketWord(g, b) + B_FREQ;
 }
 /** Index, in a Uint16Array over the whole buffer, of ghost line `l`'s insert cursor. */
 export function ghostLineHalfword(g: Geometry, l: number): number {

@@ -6,7 +6,7 @@
  * @module
  */
 import {
-  B_SEQ, B_REFS, REF_STRIDE, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, entryBytes, makeRef, S_STATE, S_WRITE_OFFSET,
+  B_SEQ, B_REFS, REF_STRIDE, B_TAGS, bucketFor, H_BUCKET_COUNT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, entryBytes, makeRef, S_STATE, S_WRITE_OFFSET,
   SEGMENT_FIRST_OFFSET,
   SEG_ACTIVE, SEG_EVICTING, SEG_FREE, SEG_OWNER_SHIFT, SEG_SEALED, SEG_SPAN, SEG_STATE_MASK, S_SPAN_HEAD, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT,
   T_HELD_BUCKET, T_STATE, T_WATCHING, F_WATCHERS, feedWord, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, WAYS,
@@ -49,7 +49,7 @@ function wayIsValid(v: SharedView, b: number, tag: number, ref: number): boolean
   const valueLen = i32[ew + E_VALUE_LEN];
   if (keyLen === 0 || valueLen < 0 || refOffset(g, ref) + ENTRY_HEADER_BYTES + keyLen + valueLen > bytesToSegmentsEnd(g, seg)) return false;
   const h = v.hashEntryKey(refByte(g, ref));
-  return bucketOf(g, h[0]) === b && h[1] === tag;
+  return bucketFor(h[0], Atomics.load(v.i32, H_BUCKET_COUNT)) === b && h[1] === tag;
 }
 
 /**
@@ -79,7 +79,7 @@ function fixUnlinkedFlagsLocked(v: SharedView, b: number, bw: number, owner: num
       const kf = i32[ew + E_KEYLEN_FLAGS];
       const size = entryBytes(kf & KEYLEN_MASK, i32[ew + E_VALUE_LEN]);
       if ((kf & KEYLEN_MASK) === 0 || size <= 0 || off + size > end) break; // cannot be: entries below the offset are whole
-      if ((kf & ENTRY_UNLINKED) === 0 && bucketOf(g, v.hashEntryKey(base + off)[0]) === b && !bucketHolds(i32, bw, makeRef(g, s, off))) {
+      if ((kf & ENTRY_UNLINKED) === 0 && bucketFor(v.hashEntryKey(base + off)[0], Atomics.load(i32, H_BUCKET_COUNT)) === b && !bucketHolds(i32, bw, makeRef(g, s, off))) {
         i32[ew + E_KEYLEN_FLAGS] = kf | ENTRY_UNLINKED;
       }
       off += size;
@@ -107,7 +107,7 @@ export function repairDeadThread(v: SharedView, t: number): RepairReport {
   // heldBucket is written with plain stores (bucket-lock.ts); this thread joined the dead
   // one (its `exit` event came first), so every store it made is visible here.
   const held = i32[tw + T_HELD_BUCKET];
-  if (held > 0 && held <= g.bucketCount) {
+  if (held > 0 && held <= Atomics.load(i32, H_BUCKET_COUNT)) {
     const b = held - 1;
     const bw = bucketWord(g, b);
     // The locked seq word names its owner, so this is the dead thread's lock and nobody

@@ -8,12 +8,12 @@
  *
  * @module
  */
-import { type LockedBody, withBucketLock } from './bucket-lock.ts';
+import { type LockedBody, validateSeq, withKeyBucketLock } from './bucket-lock.ts';
 import { freqOf, freqSetLocked } from './frequency.ts';
 import { ghostInsert } from './ghost.ts';
 import {
   B_REFS, B_TAGS, REF_STRIDE, C_COMPACTED_ITEMS, C_EVICTED_ITEMS, C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_GHOST_INSERTS, C_GHOST_MAIN_INSERTS,
-  C_PROMOTED, C_REINSERTED, CHANGE_EVICT, CHANGE_EXPIRE, E_EXPIRE_AT, ENTRY_HEADER_BYTES, bucketOf, freqWord,
+  C_PROMOTED, C_REINSERTED, CHANGE_EVICT, CHANGE_EXPIRE, E_EXPIRE_AT, ENTRY_HEADER_BYTES, bucketFor, freqWord, B_SEQ, E_KEYLEN_FLAGS, ENTRY_UNLINKED, H_BUCKET_COUNT,
   FREQ_MAX, H_CLOCK_SECONDS, QUEUE_MAIN, S_QUEUE, S_SEAL_SEQ, S_STATE, S_WRITE_OFFSET,
   SEG_ACTIVE, SEG_EVICTING, SEG_OWNER_SHIFT, SEG_SEALED, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, WAYS, bucketWord, makeRef,
   segmentByte, segmentRowWord, bytesToSegmentsEnd,
@@ -97,7 +97,7 @@ export function bytesByFrequency(ctx: ThreadContext, s: number): number[] {
   const bytesAtFreq = new Array<number>(FREQ_MAX + 1).fill(0);
   const i32 = ctx.v.i32;
   forEachLinked(ctx, s, (_e, _ref, size, b, w) => {
-    bytesAtFreq[Math.min(freqOf(i32, freqWord(ctx.v.g, b), w), FREQ_MAX)] += size;
+    bytesAtFreq[w < 0 ? 0 : Math.min(freqOf(i32, freqWord(ctx.v.g, b), w), FREQ_MAX)] += size;
   });
   return bytesAtFreq;
 }
@@ -149,12 +149,14 @@ export function walkSegment(t: EvictingThread, s: number, kind: number, minFreq:
     walk.expired = exp !== 0 && exp <= walk.clock;
     // Copy before locking: the copy may claim a segment, and a thread never waits for one
     // lock while it holds another. The entry's bytes are stable: its segment is ours.
-    walk.copy = !walk.expired && freqOf(i32, freqWord(g, b), w0) >= minFreq ? t.writer.reserveCopy(e, size, destQueue) : -1;
+    // w0 < 0: the look met a writer or a split; its count is taken as 0 (advisory anyway).
+    const freq = w0 < 0 ? 0 : freqOf(i32, freqWord(g, b), w0);
+    walk.copy = !walk.expired && freq >= minFreq ? t.writer.reserveCopy(e, size, destQueue) : -1;
     walk.lo = lo;
     walk.hi = hi;
     walk.from = e;
     walk.size = size;
-    withBucketLock(t, bucketWord(g, b), b, settleEntryLocked, walk, ref, 0);
+    withKeyBucketLock(t, bucketWord(g, 0), lo, settleEntryLocked, walk, ref, 0);
   });
   freeSegmentClaimed(t.v, s);
 }
@@ -201,9 +203,13 @@ function wayOf(i32: Int32Array, bw: number, ref: number): number {
 
 /**
  * Calls `fn(entryByte, ref, size, bucket, way, lo, hi)` (lo, hi: the key's hash lanes) for
- * each entry of segment `s` that a way points at now. The look is unlocked: a ref is never
- * linked again once its segment is sealed (only its writer links it, before sealing), so an
- * entry no way holds now stays unlinked; one that is linked is checked again under the lock.
+ * each entry of segment `s` that may be linked now. Entries flagged unlinked are skipped
+ * (the flag, set under the lock before the way is cleared, stays while the segment lives).
+ * The others are looked up in their bucket under its seqlock, at the bucket count of the
+ * moment: a ref is never linked again once its segment is sealed (only its writer links it,
+ * before sealing), so an entry that look does not find stays unlinked and is skipped; one
+ * it finds, or one whose look met a writer or a split (way -1), is settled under the lock,
+ * which checks again.
  */
 function forEachLinked(ctx: ThreadContext, s: number, fn: (e: number, ref: number, size: number, b: number, w: number, lo: number, hi: number) => void): void {
   const v = ctx.v;
@@ -214,14 +220,23 @@ function forEachLinked(ctx: ThreadContext, s: number, fn: (e: number, ref: numbe
   while (e + ENTRY_HEADER_BYTES <= end) {
     const size = entrySizeAt(v, e, end);
     if (size === 0) break;
-    // Entries keep no hash: the key's bytes give its bucket (stable: the segment is ours).
-    const h = v.hashEntryKey(e);
-    const lo = h[0];
-    const hi = h[1];
-    const b = bucketOf(g, lo);
-    const ref = makeRef(g, s, e - base);
-    const w = wayOf(i32, bucketWord(g, b), ref);
-    if (w >= 0) fn(e, ref, size, b, w, lo, hi);
+    if ((i32[(e >>> 2) + E_KEYLEN_FLAGS] & ENTRY_UNLINKED) === 0) {
+      // Entries keep no hash: the key's bytes give its bucket (stable: the segment is ours).
+      const h = v.hashEntryKey(e);
+      const lo = h[0];
+      const hi = h[1];
+      const ref = makeRef(g, s, e - base);
+      const n = Atomics.load(i32, H_BUCKET_COUNT);
+      const b = bucketFor(lo, n);
+      const bw = bucketWord(g, b);
+      const s1 = Atomics.load(i32, bw + B_SEQ);
+      const w = (s1 & 1) === 0 ? wayOf(i32, bw, ref) : -1;
+      // Ordering: the seq and the count after the look, as a reader checks them
+      // (TableReader.lookup): a look that raced a writer or a split is not trusted.
+      const settled = (s1 & 1) === 0 && validateSeq(i32, bw, s1) === s1 && Atomics.load(i32, H_BUCKET_COUNT) === n;
+      if (!settled) fn(e, ref, size, b, -1, lo, hi);
+      else if (w >= 0) fn(e, ref, size, b, w, lo, hi);
+    }
     e += size;
   }
 }

@@ -13,7 +13,7 @@
 import { OutOfMemoryError } from '../errors.ts';
 import {
   E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, EXPIRE_CODE_MASK, EXPIRE_CODE_SHIFT, FLAGS_SHIFT, QUEUE_MAIN, S_LIVE_BYTES, S_QUEUE, S_WRITE_OFFSET, SEGMENT_ROW_WORDS,
-  SEGMENT_FIRST_OFFSET, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, makeRef, segmentRowWord,
+  H_FIRST_SEGMENT, QUEUE_SMALL, SEGMENT_FIRST_OFFSET, T_ACTIVE_MAIN_SEGMENT, T_ACTIVE_SEGMENT, makeRef, segmentRowWord,
 } from './layout.ts';
 import { acquireSegment, sealSegment, type ThreadContext } from './segments.ts';
 
@@ -179,7 +179,9 @@ export class SegmentWriter {
     const slot = queue === QUEUE_MAIN ? T_ACTIVE_MAIN_SEGMENT : T_ACTIVE_SEGMENT;
     let s = queue === QUEUE_MAIN ? this.activeMain : this.active;
     if (s >= 0) {
-      if (i32[this.segRowWord + s * SEGMENT_ROW_WORDS + S_WRITE_OFFSET] + size <= this.segBytes) return s;
+      // A segment the index is growing over is given up (sealed) at this thread's next write
+      // to it (index-growth.ts waits for it).
+      if (i32[this.segRowWord + s * SEGMENT_ROW_WORDS + S_WRITE_OFFSET] + size <= this.segBytes && s >= i32[H_FIRST_SEGMENT]) return s;
       sealSegment(this.ctx.v, s);
       s = -1;
       // The T_ACTIVE_… words are published for observers (tools, tests); ownership itself is
@@ -222,6 +224,19 @@ export class SegmentWriter {
   private sealSpan(): void {
     sealSegment(this.ctx.v, this.spanHead);
     this.spanHead = -1;
+  }
+
+  /** Seals this thread's active segments (and span head) below segment `limit` (index growth). */
+  sealBelow(limit: number): void {
+    if (this.spanHead >= 0 && this.spanHead < limit) this.sealSpan();
+    for (const queue of [QUEUE_SMALL, QUEUE_MAIN]) {
+      const s = queue === QUEUE_MAIN ? this.activeMain : this.active;
+      if (s < 0 || s >= limit) continue;
+      sealSegment(this.ctx.v, s);
+      if (queue === QUEUE_MAIN) this.activeMain = -1;
+      else this.active = -1;
+      Atomics.store(this.i32, this.ctx.threadWord + (queue === QUEUE_MAIN ? T_ACTIVE_MAIN_SEGMENT : T_ACTIVE_SEGMENT), 0);
+    }
   }
 
   /** Seals both active segments (a closing thread's, before it gives its block back). */

@@ -15,9 +15,9 @@
  * @module
  */
 import {
-  B_REFS, REF_STRIDE, B_TAGS, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_UNLINKED, H_CLOCK_SECONDS, H_FREE_HINT, H_SEAL_SEQ, H_SMALL_SEGMENTS, KEYLEN_MASK, QUEUE_MAIN,
+  B_REFS, REF_STRIDE, B_TAGS, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_UNLINKED, H_CLOCK_SECONDS, H_FIRST_SEGMENT, H_FREE_HINT, H_SEAL_SEQ, H_SMALL_SEGMENTS, KEYLEN_MASK, QUEUE_MAIN,
   QUEUE_SMALL, S_CREATED_AT, S_GENERATION, S_LIVE_BYTES, S_QUEUE, S_SEAL_SEQ, S_SPAN_HEAD, S_STATE, S_WRITE_OFFSET, SEG_ACTIVE, SEG_FREE,
-  SEG_OWNER_SHIFT, SEG_SEALED, SEG_SPAN, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, entryBytes, refByte, refSegment, segmentRowWord,
+  SEG_INDEX, SEG_OWNER_SHIFT, SEG_SEALED, SEG_SPAN, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, entryBytes, refByte, refSegment, segmentRowWord,
 } from './layout.ts';
 import type { SharedView } from './shared-view.ts';
 
@@ -44,6 +44,8 @@ export interface SegmentCounts {
   main: number;
   /** Segments holding the rest of an entry larger than one segment (SEG_SPAN). */
   span: number;
+  /** Segments the index has grown over (SEG_INDEX). */
+  index: number;
 }
 
 /**
@@ -75,9 +77,13 @@ export function acquireSegment(ctx: ThreadContext, queue: number, reserve = 0, s
     for (let s = 0; s < n && free < reserve + span; s++) if (Atomics.load(i32, segmentRowWord(v.g, s) + S_STATE) === SEG_FREE) free++;
     if (free < reserve + span) return -1;
   }
+  // Segments below H_FIRST_SEGMENT are the index's, or being taken for it (index-growth.ts).
+  const first = Atomics.load(i32, H_FIRST_SEGMENT);
+  const usable = n - first;
   const start = Atomics.load(i32, H_FREE_HINT) % n;
-  for (let i = 0; i < n; i++) {
-    const s = span === 1 ? (start + i) % n : i; // a run must not wrap past the last segment
+  for (let i = 0; i < usable; i++) {
+    // A run must not wrap past the last segment: runs are searched from the first usable one.
+    const s = span === 1 ? first + ((Math.max(start, first) - first + i) % usable) : first + i;
     if (s + span > n) break;
     const row = segmentRowWord(v.g, s);
     if (Atomics.load(i32, row + S_STATE) !== SEG_FREE) continue;
@@ -138,7 +144,7 @@ export function sealSegment(v: SharedView, s: number): void {
 
 /** Counts segments by state (a snapshot; other threads keep changing them). */
 export function countSegments(v: SharedView): SegmentCounts {
-  const counts: SegmentCounts = { free: 0, active: 0, sealed: 0, evicting: 0, small: 0, main: 0, span: 0 };
+  const counts: SegmentCounts = { free: 0, active: 0, sealed: 0, evicting: 0, small: 0, main: 0, span: 0, index: 0 };
   for (let s = 0; s < v.g.segmentCount; s++) {
     const row = segmentRowWord(v.g, s);
     const st = Atomics.load(v.i32, row + S_STATE) & SEG_STATE_MASK;
@@ -146,6 +152,7 @@ export function countSegments(v: SharedView): SegmentCounts {
     else if (st === SEG_ACTIVE) counts.active++;
     else if (st === SEG_SEALED) counts.sealed++;
     else if (st === SEG_SPAN) counts.span++;
+    else if (st === SEG_INDEX) counts.index++;
     else counts.evicting++;
     if (st === SEG_ACTIVE || st === SEG_SEALED) {
       if (v.i32[row + S_QUEUE] === QUEUE_MAIN) counts.main++;

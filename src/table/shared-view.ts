@@ -1,6 +1,6 @@
 import { BadHandleError } from '../errors.ts';
 import {
-  computeGeometry, H_VERSION_EPOCH, H_VERSION_NEXT, HEADER_BYTES, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, type Geometry, H_BUCKET_COUNT, KEYLEN_MASK, H_HASH_SEED_A, H_HASH_SEED_B, H_LAYOUT_VERSION, H_MAGIC,
+  computeGeometry, H_VERSION_EPOCH, H_VERSION_NEXT, HEADER_BYTES, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, type Geometry, H_BUCKET_COUNT, H_INITIAL_BUCKETS, KEYLEN_MASK, H_HASH_SEED_A, H_HASH_SEED_B, H_LAYOUT_VERSION, H_MAGIC,
   H_MAX_KEY_BYTES, H_MAX_VALUE_BYTES, H_OFFSET_BITS, H_SEGMENT_BYTES, H_SEGMENT_COUNT, H_SEGMENTS_PAGE,
   LAYOUT_VERSION, MAGIC, SEGMENT_ALIGN_BYTES,
 } from './layout.ts';
@@ -38,7 +38,7 @@ export class SharedView {
     if (h[H_LAYOUT_VERSION] !== LAYOUT_VERSION) {
       throw new BadHandleError(`table layout version ${h[H_LAYOUT_VERSION]} is not ${LAYOUT_VERSION}`);
     }
-    this.g = computeGeometry(h[H_BUCKET_COUNT], h[H_SEGMENT_BYTES], h[H_SEGMENT_COUNT]);
+    this.g = computeGeometry(h[H_INITIAL_BUCKETS], h[H_SEGMENT_BYTES], h[H_SEGMENT_COUNT]);
     if (this.g.totalBytes !== sab.byteLength || this.g.offsetBits !== h[H_OFFSET_BITS]) {
       throw new BadHandleError('table header does not match the buffer size');
     }
@@ -73,6 +73,7 @@ export class SharedView {
     const h = new Int32Array(sab, 0, 64);
     h[H_LAYOUT_VERSION] = LAYOUT_VERSION;
     h[H_BUCKET_COUNT] = g.bucketCount;
+    h[H_INITIAL_BUCKETS] = g.bucketCount;
     h[H_SEGMENT_BYTES] = g.segmentBytes;
     h[H_SEGMENT_COUNT] = g.segmentCount;
     h[H_OFFSET_BITS] = g.offsetBits;

@@ -61,8 +61,9 @@ export function planGeometry(input: SizingInput): Geometry {
   // Items that fit once the index itself is paid for: each item costs its bytes in a
   // segment plus its share of a bucket, frequency bytes and ghost line.
   const itemsExpected = Math.max(1, (memoryBytes - fixed) / (expectedItemBytes + INDEX_BYTES_PER_BUCKET / (WAYS * TARGET_LOAD)));
-  let bucketCount = Math.ceil(itemsExpected / (WAYS * TARGET_LOAD));
-  bucketCount = Math.max(64, bucketCount);
+  // A power of two: linear hashing spreads keys evenly only over a count that is one
+  // (index-growth.ts), and growth doubles it. Rounded down: the index grows when items are smaller.
+  let bucketCount = 2 ** Math.floor(Math.log2(Math.max(64, itemsExpected / (WAYS * TARGET_LOAD))));
   const largest = Math.ceil((entryBytes(maxKeyBytes, maxValueBytes) + SEGMENT_FIRST_OFFSET) / segmentBytes);
   // Shrink the index until at least MIN_SEGMENTS segments fit beside it.
   for (;;) {

@@ -102,6 +102,8 @@ export class SnapshotWalkState {
   readonly startWriteOffsets: Int32Array;
   /** Per segment: 1 once phase 2 copied it whole under its start generation. */
   readonly covered: Int32Array;
+  /** [0]: the buckets this walk covers (the count at its start; the index cannot grow during it). */
+  readonly walk: Int32Array;
 
   /** @param sab from {@link SnapshotWalkState.bytesFor} with the same `g` */
   constructor(g: Geometry, readonly sab: SharedArrayBuffer) {
@@ -111,7 +113,8 @@ export class SnapshotWalkState {
       at += words * 4;
       return a;
     };
-    this.bucketVersions = take(g.bucketCount);
+    this.walk = take(1);
+    this.bucketVersions = take(g.maxBucketCount);
     this.generations = take(g.segmentCount);
     this.writeOffsets = take(g.segmentCount);
     this.startGenerations = take(g.segmentCount);
@@ -119,9 +122,14 @@ export class SnapshotWalkState {
     this.covered = take(g.segmentCount);
   }
 
-  /** Bytes of the SharedArrayBuffer a SnapshotWalkState for `g` needs (4 per bucket, 20 per segment). */
+  /** Bytes of the SharedArrayBuffer a SnapshotWalkState for `g` needs (4 per bucket the index may grow to, 20 per segment). */
   static bytesFor(g: Geometry): number {
-    return 4 * (g.bucketCount + 5 * g.segmentCount);
+    return 4 * (1 + g.maxBucketCount + 5 * g.segmentCount);
+  }
+
+  /** The buckets this walk covers (set by {@link recordWalkStart}). */
+  get buckets(): number {
+    return this.walk[0];
   }
 }
 
@@ -131,6 +139,9 @@ export class SnapshotWalkState {
  * it that phase 2 covered).
  */
 export function recordWalkStart(table: Table, state: SnapshotWalkState): void {
+  // The bucket count, fixed for the walk: the caller holds the index growth gate
+  // (index-growth.ts enterIndexGate) from before this call to the walk's end.
+  state.walk[0] = table.bucketCount;
   // Ordering: before any bucket's version (the caller records them after this returns).
   readSegmentRows(table, state.startGenerations, state.startWriteOffsets);
   state.covered.fill(0);

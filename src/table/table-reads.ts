@@ -13,7 +13,7 @@ import { KeyCodec } from './key-codec.ts';
 import {
   B_REFS, B_TAGS, B_VERSIONS, BUCKET_WORDS, C_HITS, C_MISSES, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, EXPIRE_CODE_MASK, EXPIRE_CODE_SHIFT, FLAGS_SHIFT, H_CLOCK_SECONDS,
   H_VERSION_EPOCH, KEYLEN_MASK, REF_STRIDE, T_STATE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, THREAD_FREE, TYPE_MASK, WAYS,
-  bucketWord, freqWord, rangeOf, segmentRowWord, threadBlockWord, threadCountersF64,
+  bucketFor, bucketWord, freqWord, H_BUCKET_COUNT, segmentRowWord, threadBlockWord, threadCountersF64,
 } from './layout.ts';
 import type { SharedView } from './shared-view.ts';
 import { hasExpired, remainingTtlSeconds } from './ttl.ts';
@@ -58,11 +58,13 @@ export class TableReader {
   protected readonly u8: Uint8Array;
   protected readonly f64: Float64Array;
   protected readonly buf: Buffer;
-  /** Buckets in the index (keys map to them with layout.rangeOf). */
-  readonly bucketCount: number;
+  /** Buckets in the index now (it grows: layout.ts H_BUCKET_COUNT; keys map with layout.bucketFor). */
+  get bucketCount(): number {
+    return Atomics.load(this.i32, H_BUCKET_COUNT);
+  }
   /** Int32Array index of bucket 0's first word. */
   readonly indexWord: number;
-  /** Int32Array index of bucket 0's frequency counters (layout.freqWord). */
+  /** Int32Array index of bucket 0's frequency counters (layout.freqWord); bucket b's are BUCKET_WORDS × b further. */
   readonly freqBase: number;
   /** Int32Array index of segment 0's row. */
   readonly segRowWord: number;
@@ -104,7 +106,6 @@ export class TableReader {
     this.f64 = v.f64;
     this.buf = v.buf;
     const g = v.g;
-    this.bucketCount = g.bucketCount;
     this.indexWord = bucketWord(g, 0);
     this.freqBase = freqWord(g, 0);
     this.versionEpoch = this.i32[H_VERSION_EPOCH];
@@ -163,8 +164,7 @@ export class TableReader {
   peek(key: string | Uint8Array, result: EntryResult = this.result): boolean {
     this.codec.encode(key);
     this.result = result;
-    const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    return this.seqlockRead(b, this.codec.hash[1], MODE_HAS) >= 0;
+    return this.lookup(this.codec.hash[0], this.codec.hash[1], MODE_HAS) >= 0;
   }
 
   /**
@@ -217,8 +217,8 @@ export class TableReader {
 
   /** Looks the encoded key up under the seqlock. Returns the value length, or -1. */
   private read(mode: number): number {
-    const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    const w = this.seqlockRead(b, this.codec.hash[1], mode);
+    const w = this.lookup(this.codec.hash[0], this.codec.hash[1], mode);
+    const b = this.lookupBucket;
     if (w < 0) {
       this.f64[this.counters + C_MISSES]++;
       return -1;
@@ -226,8 +226,33 @@ export class TableReader {
     this.f64[this.counters + C_HITS]++;
     // Advisory frequency: written only when it changes (docs/design.md §3: readers do not
     // write shared lines on the hot path otherwise); a CAS, see frequency.ts.
-    freqBump(this.i32, this.freqBase + b, w);
+    freqBump(this.i32, this.freqBase + b * BUCKET_WORDS, w);
     return this.result.length;
+  }
+
+  /** The bucket {@link lookup} read last. */
+  private lookupBucket = 0;
+
+  /**
+   * Looks a key (bucket lane `lo`, tag `hi`) up in its bucket at the bucket count of the
+   * moment (the index grows: layout.ts bucketFor), then reads the count again: if it moved,
+   * a split may have taken the key out of the bucket read, and the look is made again.
+   * Returns what {@link seqlockRead} returned; the bucket is in `lookupBucket`.
+   */
+  private lookup(lo: number, hi: number, mode: number): number {
+    const i32 = this.i32;
+    for (;;) {
+      const n = Atomics.load(i32, H_BUCKET_COUNT);
+      const b = bucketFor(lo, n);
+      const w = this.seqlockRead(b, hi, mode);
+      // Ordering: after the bucket's seq validated. A split raises the count before it
+      // unlocks the bucket it empties (index-growth.ts), so a read that saw that bucket
+      // after the split (its seq after the unlock) sees the new count here.
+      if (Atomics.load(i32, H_BUCKET_COUNT) === n) {
+        this.lookupBucket = b;
+        return w;
+      }
+    }
   }
 
   /**
@@ -365,7 +390,7 @@ export class TableReader {
 
   /** Way `w`'s frequency counter (0..FREQ_MAX) in bucket `b`. */
   freqOf(b: number, w: number): number {
-    return freqOf(this.i32, this.freqBase + b, w);
+    return freqOf(this.i32, this.freqBase + b * BUCKET_WORDS, w);
   }
 
   /** Byte offset of the entry `ref` names (layout.refByte, with the geometry cached). */

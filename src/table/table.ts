@@ -12,7 +12,8 @@
  * @module
  */
 import { BadTtlError, BadValueError, ValueTooLargeError, WrongTypeError } from '../errors.ts';
-import { type LockedBody, withBucketLock } from './bucket-lock.ts';
+import { type LockedBody, withBucketLock, withKeyBucketLock } from './bucket-lock.ts';
+import { growIndex, indexGrowthTarget, INDEX_SPLITS_PER_STEP, linkedEntries } from './index-growth.ts';
 import { BulkRestore } from './bulk-restore.ts';
 import { feedWatched, publishChange } from './change-feed.ts';
 import { EntryResult } from './entry-result.ts';
@@ -165,11 +166,30 @@ export class Table extends TableReader implements EvictingThread {
     this.condCounter = ifCounter;
     this.reserved = r;
     this.keptExpireAt = expireAt;
-    const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, commitLocked, this, size, cond) === 0) return false;
+    if (withKeyBucketLock(this, this.indexWord, this.codec.hash[0], commitLocked, this, size, cond) === 0) return false;
+    if (this.growsIndex && (this.bucketWasFull || (++this.writesSinceGrowthCheck & 255) === 0)) this.growIfLoaded();
     this.f64[this.counters + C_SETS]++;
     if (this.walSink !== null) this.walSink.logSet(this.walSeq, this.codec.bytes, this.codec.length, value, type, this.keptExpireAt);
     return true;
+  }
+
+  /**
+   * Whether this thread grows the index itself, every 256 writes and after a write that
+   * found its bucket full, when it is loaded past index-growth.ts INDEX_GROW_AT: the owner
+   * (SharedCache.create), so that a burst of writes from its own thread, between
+   * maintenance ticks, grows it too.
+   */
+  growsIndex = false;
+  /** Set under the lock when a write evicted a way of a full bucket. */
+  private bucketWasFull = false;
+  private writesSinceGrowthCheck = 0;
+
+  /** Grows the index if it is loaded past its threshold (owner only: {@link growsIndex}). */
+  private growIfLoaded(): void {
+    this.bucketWasFull = false;
+    const n = this.bucketCount;
+    const target = indexGrowthTarget(n, linkedEntries(this.v));
+    if (target > n) growIndex(this, target, INDEX_SPLITS_PER_STEP);
   }
 
   /** The CAS version a conditional write compares against, and the reservation it links. */
@@ -253,8 +273,7 @@ export class Table extends TableReader implements EvictingThread {
     this.reserved = this.writer.reserve(entryBytes(keyLen, INT64_MAX_DIGITS), 0, TYPE_INTEGER, 0, 0, this.queueForWrite(), this.codec.bytes, keyLen);
     this.result = result;
     this.incrValue = delta;
-    const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    const expireAt = withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, incrLocked, this, 0, 0);
+    const expireAt = withKeyBucketLock(this, this.indexWord, this.codec.hash[0], incrLocked, this, 0, 0);
     this.f64[this.counters + C_SETS]++;
     // Logged as the value it left (a replay sets it, whatever it held before).
     if (this.walSink !== null) this.walSink.logSet(this.walSeq, this.codec.bytes, keyLen, this.incrText, TYPE_INTEGER, expireAt >>> 0);
@@ -318,8 +337,7 @@ export class Table extends TableReader implements EvictingThread {
     const ms = expireAtMs;
     const expireAt = ms === 0 ? 0 : expireAtSecondsOf(ms) | 0;
     this.ttlCode = ms === 0 ? 0 : expiryCodeOf(ms);
-    const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, setTtlLocked, this, expireAt, ifCounter) === 0) return false;
+    if (withKeyBucketLock(this, this.indexWord, this.codec.hash[0], setTtlLocked, this, expireAt, ifCounter) === 0) return false;
     if (this.walSink !== null) this.walSink.logExpire(this.walSeq, this.codec.bytes, this.codec.length, expireAt >>> 0);
     return true;
   }
@@ -351,8 +369,7 @@ export class Table extends TableReader implements EvictingThread {
    */
   deleteEncoded(ifVersion: boolean, ifEpoch: number, ifCounter: number): boolean {
     if (ifVersion && ifEpoch !== this.versionEpoch) return false;
-    const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    if (withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, deleteLocked, this, ifVersion ? 1 : 0, ifCounter) === 0) return false;
+    if (withKeyBucketLock(this, this.indexWord, this.codec.hash[0], deleteLocked, this, ifVersion ? 1 : 0, ifCounter) === 0) return false;
     this.f64[this.counters + C_DELETES]++;
     if (this.walSink !== null) this.walSink.logDelete(this.walSeq, this.codec.bytes, this.codec.length);
     return true;
@@ -414,8 +431,8 @@ export class Table extends TableReader implements EvictingThread {
     const size = entryBytes(this.codec.length, value.length);
     this.reserved = this.writer.reserve(size, value.length, type, expireAt >>> 0, 0, this.queueForWrite(), this.codec.bytes, this.codec.length);
     this.u8.set(value, this.reserved + ENTRY_HEADER_BYTES + this.codec.length);
-    const b = rangeOf(this.codec.hash[0], this.bucketCount);
-    withBucketLock(this, this.indexWord + b * BUCKET_WORDS, b, commitLocked, this, size, COND_ALWAYS);
+    withKeyBucketLock(this, this.indexWord, this.codec.hash[0], commitLocked, this, size, COND_ALWAYS);
+    if (this.growsIndex && (this.bucketWasFull || (++this.writesSinceGrowthCheck & 255) === 0)) this.growIfLoaded();
     this.f64[this.counters + C_SETS]++;
     return true;
   }
@@ -453,14 +470,17 @@ export class Table extends TableReader implements EvictingThread {
       unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target * REF_STRIDE]);
     } else {
       target = this.emptyWayLocked(bw);
-      if (target < 0) target = this.evictWayLocked(bw, b);
+      if (target < 0) {
+        target = this.evictWayLocked(bw, b);
+        this.bucketWasFull = true;
+      }
       this.f64[this.counters + C_LINKED]++;
     }
     i32[bw + B_TAGS + target] = hi;
     i32[bw + B_REFS + target * REF_STRIDE] = ref;
     // A write: a new version, published with the ref by this lock's seq bump.
     this.result.version = i32[bw + B_VERSIONS + target * REF_STRIDE] = this.nextVersion();
-    freqSetLocked(this.i32, this.freqBase + b, target, 0);
+    freqSetLocked(this.i32, this.freqBase + b * BUCKET_WORDS, target, 0);
     // Inside the bucket lock: a key's changes enter the feed in the order they happened.
     if (feedWatched(this.v)) publishChange(this.v, CHANGE_SET, bytes, 0, length, lo, hi);
   }

@@ -1,4 +1,5 @@
-import { B_SEQ, B_REFS, REF_STRIDE, B_TAGS, bucketOf, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_SPAN_HEAD, S_STATE, SEG_FREE, SEG_SPAN, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord, seqOwner } from '../../src/table/layout.ts';
+import { H_BUCKET_COUNT, B_SEQ, B_REFS, REF_STRIDE, B_TAGS, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_SPAN_HEAD, S_STATE, SEG_FREE, SEG_SPAN, SEG_STATE_MASK, WAYS, bucketWord, refByte, refSegment, segmentRowWord, seqOwner } from '../../src/table/layout.ts';
+import { bucketNow } from './tables.ts';
 import type { SharedView } from '../../src/table/shared-view.ts';
 
 /**
@@ -13,7 +14,7 @@ export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: 
   let foreignWays = 0;
   let liveWays = 0;
   let linkedBytes = 0;
-  for (let b = 0; b < g.bucketCount; b++) {
+  for (let b = 0, n = Atomics.load(i32, H_BUCKET_COUNT); b < n; b++) {
     const bw = bucketWord(g, b);
     if (i32[bw + B_SEQ] & 1) oddBuckets++;
     if (seqOwner(i32[bw + B_SEQ]) !== 0) lockedBuckets++;
@@ -28,7 +29,7 @@ export function checkIndex(v: SharedView): { oddBuckets: number; lockedBuckets: 
         && (i32[segmentRowWord(g, seg) + S_STATE] & SEG_STATE_MASK) !== SEG_FREE
         && (i32[ew + E_KEYLEN_FLAGS] & 0xffff) > 0
         && i32[ew + E_VALUE_LEN] >= 0
-        && bucketOf(g, v.hashEntryKey(refByte(g, ref))[0]) === b
+        && bucketNow(v, v.hashEntryKey(refByte(g, ref))[0]) === b
         && v.entryHash[1] === tag;
       if (!ok) foreignWays++;
       else linkedBytes += entryBytes(i32[ew + E_KEYLEN_FLAGS] & KEYLEN_MASK, i32[ew + E_VALUE_LEN]);

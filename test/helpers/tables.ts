@@ -1,5 +1,5 @@
 import { threadId } from 'node:worker_threads';
-import { B_REFS, REF_STRIDE, B_TAGS, bucketOf, bucketWord, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, H_CLOCK_SECONDS, KEYLEN_MASK, WAYS } from '../../src/table/layout.ts';
+import { B_REFS, REF_STRIDE, B_TAGS, bucketFor, bucketWord, H_BUCKET_COUNT, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, H_CLOCK_SECONDS, KEYLEN_MASK, WAYS } from '../../src/table/layout.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { planGeometry } from '../../src/table/sizing.ts';
 import { Table } from '../../src/table/table.ts';
@@ -25,7 +25,7 @@ export function keysInOneBucket(t: Table, n: number, prefix = 'k'): string[] {
   for (let i = 0; ; i++) {
     const key = `${prefix}${i}`;
     t.codec.encode(key);
-    const b = bucketOf(t.v.g, t.codec.hash[0]);
+    const b = bucketNow(t.v, t.codec.hash[0]);
     const list = byBucket.get(b) ?? [];
     list.push(key);
     byBucket.set(b, list);
@@ -39,7 +39,7 @@ export function keysInOneBucket(t: Table, n: number, prefix = 'k'): string[] {
  */
 export function refOf(t: Table, key: string): number {
   t.codec.encode(key);
-  const bw = bucketWord(t.v.g, bucketOf(t.v.g, t.codec.hash[0]));
+  const bw = bucketWord(t.v.g, bucketNow(t.v, t.codec.hash[0]));
   const want = Buffer.from(key);
   for (let w = 0; w < WAYS; w++) {
     if (t.v.i32[bw + B_TAGS + w] !== t.codec.hash[1]) continue;
@@ -50,4 +50,9 @@ export function refOf(t: Table, key: string): number {
     if (Buffer.from(t.v.u8.subarray(e + ENTRY_HEADER_BYTES, e + ENTRY_HEADER_BYTES + keyLen)).equals(want)) return ref;
   }
   return 0;
+}
+
+/** The bucket of a key whose bucket hash lane is `lo`, at the index's bucket count now (it grows). */
+export function bucketNow(v: SharedView, lo: number): number {
+  return bucketFor(lo, Atomics.load(v.i32, H_BUCKET_COUNT));
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { bucketNow } from '../helpers/tables.ts';
 import { test } from 'node:test';
 import { compactSegments, evictSegment } from '../../src/memory/eviction.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { GHOST_FROM_MAIN, GHOST_FROM_SMALL, GHOST_MISS, ghostInsert, ghostSize, ghostTake } from '../../src/table/ghost.ts';
-import { B_REFS, REF_STRIDE, bucketOf, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_MAIN_SEGMENT } from '../../src/table/layout.ts';
+import { B_REFS, REF_STRIDE, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_MAIN_SEGMENT } from '../../src/table/layout.ts';
 import { countSegments, sealSegment } from '../../src/table/segments.ts';
 import { checkIndex } from '../helpers/index-check.ts';
 import { makeTable, refOf } from '../helpers/tables.ts';
@@ -184,7 +185,7 @@ test('a main entry copied forward starts counting reads again from 0 (it survive
   const countOf = (key: string): number => {
     const ref = refOf(t, key);
     t.codec.encode(key);
-    const b = bucketOf(t.v.g, t.codec.hash[0]);
+    const b = bucketNow(t.v, t.codec.hash[0]);
     const bw = bucketWord(t.v.g, b);
     for (let w = 0; w < WAYS; w++) if (t.v.i32[bw + B_REFS + w * REF_STRIDE] === ref) return t.freqOf(b, w);
     throw new Error(`${key} not found`);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { bucketNow } from '../helpers/tables.ts';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +7,7 @@ import { test } from 'node:test';
 import { closeSync, openSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { encodeHeader, ENTRY_RECORD_HEADER_BYTES, readSnapshot, scanSnapshot, SnapshotBlockReader, SnapshotEncoder } from '../../src/persist/snapshot-format.ts';
-import { B_REFS, REF_STRIDE, bucketOf, bucketWord, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, entryBytes, FLAGS_SHIFT, KEYLEN_MASK, refByte, WAYS } from '../../src/table/layout.ts';
+import { B_REFS, REF_STRIDE, bucketWord, E_EXPIRE_AT, E_KEYLEN_FLAGS, E_VALUE_LEN, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, entryBytes, FLAGS_SHIFT, KEYLEN_MASK, refByte, WAYS } from '../../src/table/layout.ts';
 import { copyChangedBuckets, copySegment, recordSegments, recordVersions, recordWalkStart, type SnapshotSink, SnapshotWalkState } from '../../src/table/snapshot-walk.ts';
 import type { Table } from '../../src/table/table.ts';
 import { listSnapshots, loadSnapshot, newestSnapshotHashSeeds, writeSnapshot } from '../../src/persist/snapshot-files.ts';
@@ -29,8 +30,8 @@ const quiet = () => {};
 
 test('a snapshot round-trips strings, bytes, integers, TTLs and value types into a cache of another size', () => {
   const dir = tempDir();
-  const a = SharedCache.create({ memoryBytes: 8 << 20, maxValueBytes: 64 << 10 });
-  const b = SharedCache.create({ memoryBytes: 32 << 20, maxValueBytes: 64 << 10 });
+  const a = SharedCache.create({ memoryBytes: 8 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
+  const b = SharedCache.create({ memoryBytes: 32 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
   try {
     a.set('s', 'wörld ✓');
     a.set('empty', '');
@@ -70,8 +71,8 @@ test('a snapshot round-trips strings, bytes, integers, TTLs and value types into
 
 test('a snapshot records the hash seeds of its cache; a cache made with them loads it at another size', () => {
   const dir = tempDir();
-  const a = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
-  const other = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+  const a = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
+  const other = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
   try {
     assert.equal(newestSnapshotHashSeeds(dir), undefined, 'no snapshot yet');
     for (let i = 0; i < 3000; i++) a.set(`k${i}`, `v${i}`);
@@ -79,7 +80,7 @@ test('a snapshot records the hash seeds of its cache; a cache made with them loa
     const newest = writeSnapshot(a.table, dir, 5);
     const seeds = newestSnapshotHashSeeds(dir);
     assert.deepEqual(seeds, [a.table.v.seedA, a.table.v.seedB]);
-    const b = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10, hashSeeds: seeds });
+    const b = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10, expectedItemBytes: 128, hashSeeds: seeds });
     try {
       assert.equal(loadSnapshot(b, dir, quiet).stored, 3000);
       for (let i = 0; i < 3000; i += 7) assert.equal(b.get(`k${i}`), `v${i}`);
@@ -103,7 +104,7 @@ test('a snapshot records the hash seeds of its cache; a cache made with them loa
 test('a file whose header records no hash seeds (flag 2 clear) gives none, and loads', () => {
   const dir = tempDir();
   writeHandBuiltSnapshot(dir, [['a', '1'], ['b', '2']], true);
-  const c = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10, hashSeeds: newestSnapshotHashSeeds(dir) });
+  const c = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10, expectedItemBytes: 128, hashSeeds: newestSnapshotHashSeeds(dir) });
   try {
     assert.equal(newestSnapshotHashSeeds(dir), undefined);
     assert.equal(loadSnapshot(c, dir, quiet).stored, 2);
@@ -126,7 +127,7 @@ test('record padding is written as zeros, whatever the reused segments held ther
   const dir = tempDir();
   // A small cache overwritten many times over with values of every length: its segments
   // are reused, so the bytes after an entry (its padding) held other entries' bytes.
-  const a = SharedCache.create({ memoryBytes: 2 << 20, maxValueBytes: 4096 });
+  const a = SharedCache.create({ memoryBytes: 2 << 20, maxValueBytes: 4096 , expectedItemBytes: 128});
   try {
     for (let i = 0; i < 60_000; i++) a.set(`key${i % 9000}`, new Uint8Array(1 + (i * 7) % 300).fill(0xff));
     writeSnapshot(a.table, dir, 1);
@@ -157,7 +158,7 @@ test('record padding is written as zeros, whatever the reused segments held ther
 
 test('expired entries are left out; only the newest `keep` snapshots stay', async () => {
   const dir = tempDir();
-  const a = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+  const a = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
   try {
     a.set('short', 'x', { ttlSeconds: 1 });
     a.set('long', 'y');
@@ -177,7 +178,7 @@ test('expired entries are left out; only the newest `keep` snapshots stay', asyn
 
 test('a corrupted, truncated or foreign snapshot is refused with its reason, and the previous one loads', () => {
   const dir = tempDir();
-  const a = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+  const a = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
   try {
     a.set('k', 'old');
     const good = writeSnapshot(a.table, dir, 5);
@@ -194,7 +195,7 @@ test('a corrupted, truncated or foreign snapshot is refused with its reason, and
     for (const [name, damage, reason] of cases) {
       const bad = writeSnapshot(a.table, dir, 5);
       damage(bad.path);
-      const b = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+      const b = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
       const lines: string[] = [];
       try {
         const r = loadSnapshot(b, dir, (l) => lines.push(l));
@@ -277,7 +278,7 @@ test('a walk that stalls before each copy (a preempted thread) while 3 threads o
   // Segments are evicted and reused under the walk; the stall before each copy of a run
   // widens the window in which a segment the walk is reading is freed and rewritten. The
   // generation check after each segment must drop such copies (snapshot-walk.ts copySegment).
-  const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+  const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
   try {
     const workers = [1, 2, 3].map((thread) => startFixture('stress-worker', { handle: cache.handle, durationMs: 5000, keyCount: 40_000, thread }));
     const done = Promise.all(workers.map((w) => firstMessage<{ writes: number; bad: number }>(w)));
@@ -378,7 +379,7 @@ function copyTail(t: Table, state: SnapshotWalkState): [string, string][] {
 test('phase 2 copies each live key once, at its value, and no entry overwritten, deleted or evicted before the walk', () => {
   // A small cache written past its size: segments hold overwritten and deleted entries
   // among live ones, and the walk tells them apart by the unlinked flag alone.
-  const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 });
+  const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 , expectedItemBytes: 128});
   try {
     for (let i = 0; i < 20_000; i++) cache.set(`key:${i % 5000}`, `v${i}`.padEnd(400, '.'));
     for (let i = 0; i < 5000; i += 3) cache.delete(`key:${i}`);
@@ -399,7 +400,7 @@ test('phase 2 copies each live key once, at its value, and no entry overwritten,
 });
 
 test('the tail copies exactly the entries written during the walk into buckets changed since phase 1: an overwrite, a new key; nothing when no bucket changed', () => {
-  const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 });
+  const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 , expectedItemBytes: 128});
   try {
     for (let i = 0; i < 2000; i++) cache.set(`key:${i}`, `old-${i}`);
     const t = cache.table;
@@ -425,14 +426,14 @@ test('the tail copies exactly the entries written during the walk into buckets c
 });
 
 test('a key overwritten during phase 1 whose old entry phase 2 still copies (its flag not yet set) has its new value in the tail', () => {
-  const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 });
+  const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 , expectedItemBytes: 128});
   try {
     for (let i = 0; i < 2000; i++) cache.set(`key:${i}`, `old-${i}`);
     const t = cache.table;
     const g = t.v.g;
     const i32 = t.v.i32;
     t.codec.encode('key:7');
-    const bw = bucketWord(g, bucketOf(g, t.codec.hash[0]));
+    const bw = bucketWord(g, bucketNow(t.v, t.codec.hash[0]));
     const refOf7 = () => [...Array(WAYS).keys()].map((w) => i32[bw + B_REFS + w * REF_STRIDE]).find((r) => r !== 0 && refKey(t, r) === 'key:7')!;
     const oldRef = refOf7();
     const state = new SnapshotWalkState(g, new SharedArrayBuffer(SnapshotWalkState.bytesFor(g)));
@@ -465,7 +466,7 @@ test('keys overwritten, copied forward or moved during the walk are in the snaps
   // before the versions: snapshot-walk.ts recordSegments). Every hot key must be in every snapshot, and after a load each hot key holds the
   // file's last value for it (the tail's, stored after the rest).
   const dir = tempDir();
-  const cache = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10 });
+  const cache = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
   const hot = 200;
   try {
     for (let i = 0; i < hot; i++) cache.set(`key:${i}`, makeValue(`key:${i}`, 9, 0));
@@ -491,7 +492,7 @@ test('keys overwritten, copied forward or moved during the walk are in the snaps
       }
       assert.equal(last.size, hot, `snapshot ${snapshots}: every hot key is in it`);
       for (const [k, v] of last) assert.equal(checkValue(k, v), '', k);
-      const b = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10 });
+      const b = SharedCache.create({ memoryBytes: 16 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
       try {
         loadSnapshot(b, dir, quiet, { threads: 2, parallelMinBytes: 0 });
         for (const [k, v] of last) assert.equal(b.get(k), v, `${k} holds the file's last value for it`);
@@ -550,7 +551,7 @@ function writeHandBuiltSnapshot(dir: string, records: [string, string][], padded
 test('a block whose CRC holds but whose record claims a value length near 2^32 is refused, padded or not', () => {
   for (const padded of [true, false]) {
     const dir = tempDir();
-    const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 });
+    const cache = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 4096 , expectedItemBytes: 128});
     try {
       writeHandBuiltSnapshot(dir, [['a', 'one'], ['b', 'two']], padded, (payload) => {
         const second = padded ? 16 : 15; // the first record: 12 + 1 + 3 bytes (16 padded)
@@ -572,7 +573,7 @@ test('a file written without record padding (header flags 0) loads too', () => {
   const records: [string, string][] = [];
   for (let i = 0; i < 100; i++) records.push([`u${i}`, 'v'.repeat(i % 13)]);
   writeHandBuiltSnapshot(dir, records, false);
-  const c = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+  const c = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
   try {
     const r = loadSnapshot(c, dir, quiet);
     assert.equal(r.stored, 100);
@@ -588,7 +589,7 @@ test('a key that a file holds twice in one group of records is stored once, with
   // copy, its key codec holds another record's key: the lookup must use the record's own bytes.
   const dir = tempDir();
   writeHandBuiltSnapshot(dir, [['dup', 'first'], ['a', '1'], ['dup', 'second'], ['b', '2']], true);
-  const c = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 });
+  const c = SharedCache.create({ memoryBytes: 4 << 20, maxValueBytes: 64 << 10 , expectedItemBytes: 128});
   try {
     loadSnapshot(c, dir, quiet);
     assert.equal(c.get('dup'), 'second');

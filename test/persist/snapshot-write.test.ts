@@ -11,13 +11,13 @@ import { firstMessage, startFixture } from '../helpers/workers.ts';
 const KEYS = 50_000;
 
 function filled(): SharedCache {
-  const cache = SharedCache.create({ memoryBytes: 32 << 20, maxValueBytes: 4096 });
+  const cache = SharedCache.create({ memoryBytes: 32 << 20, maxValueBytes: 4096 , expectedItemBytes: 128});
   for (let i = 0; i < KEYS; i++) cache.set(`key:${i}`, `value-${i}-${'v'.repeat(i % 200)}`);
   return cache;
 }
 
 function assertLoadsWhole(dir: string, cache: SharedCache): void {
-  const into = SharedCache.create({ memoryBytes: 32 << 20, maxValueBytes: 4096 });
+  const into = SharedCache.create({ memoryBytes: 32 << 20, maxValueBytes: 4096 , expectedItemBytes: 128});
   try {
     loadSnapshot(into, dir, () => {}, { threads: 1 });
     assert.equal(into.stats().items, cache.stats().items);

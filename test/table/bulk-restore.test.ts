@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bucketOf } from '../../src/table/layout.ts';
+import { bucketNow } from '../helpers/tables.ts';
 import { C_EVICTED_ITEMS, E_KEYLEN_FLAGS, E_VALUE_LEN, entryBytes, KEYLEN_MASK, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE, SEG_STATE_MASK, SEGMENT_FIRST_OFFSET, segmentByte, segmentRowWord, WAYS } from '../../src/table/layout.ts';
 import { checkIndex } from '../helpers/index-check.ts';
 import { keysInOneBucket, makeTable } from '../helpers/tables.ts';
@@ -92,7 +92,7 @@ test("restoreEntries links a bucket's run of records with their frequency counte
     for (let i = 0; i < 3; i++) t.getBytes(k); // counter at its maximum
   }
   t.codec.encode(keys[0]);
-  const b = bucketOf(t.v.g, t.codec.hash[0]);
+  const b = bucketNow(t.v, t.codec.hash[0]);
   assert.ok([...Array(10).keys()].every((w) => t.freqOf(b, w) > 0), 'the old entries were read');
   // One run: the 10 keys again (each found, unlinked, and its way reused), then 4 new ones
   // into the empty ways, then the first key a second time (the later record wins).
@@ -120,11 +120,11 @@ test('an eviction inside a run of one bucket chooses as linking record by record
       for (let i = 0; i < 3; i++) t.getBytes(k);
     }
     t.codec.encode(keys[0]);
-    const b = bucketOf(t.v.g, t.codec.hash[0]);
+    const b = bucketNow(t.v, t.codec.hash[0]);
     for (let i = 0, n = 0; n < 2000; i++) { // fills on past the old keys' segment, which is sealed
       const k = `filler${i}`;
       t.codec.encode(k);
-      if (bucketOf(t.v.g, t.codec.hash[0]) === b) continue;
+      if (bucketNow(t.v, t.codec.hash[0]) === b) continue;
       t.set(k, 'x'.repeat(100));
       n++;
     }

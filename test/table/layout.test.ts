@@ -1,20 +1,20 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  BUCKET_BYTES, BUCKET_WORDS, ENTRY_UNLINKED, FLAGS_SHIFT, KEYLEN_MASK, TYPE_MASK, B_REFS, B_SPARE, B_TAGS, B_SPARE_LINE0, B_SEQ, seqLockedBy, seqOwner, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, INDEX_BYTES_PER_BUCKET, rangeOf,
+  BUCKET_BYTES, BUCKET_WORDS, ENTRY_UNLINKED, FLAGS_SHIFT, KEYLEN_MASK, TYPE_MASK, B_REFS, B_SPARE, B_TAGS, B_FREQ, B_SEQ, bucketFor, firstSegmentFor, seqLockedBy, seqOwner, computeGeometry, COUNTER_COUNT, ENTRY_HEADER_BYTES, E_EXPIRE_AT, entryBytes, INDEX_BYTES_PER_BUCKET, rangeOf,
   FREQ_BYTES_PER_BUCKET, B_VERSIONS, REF_STRIDE, HEADER_BYTES, H_SEGMENTS_PAGE, makeRef, maxSegmentsForOffsetBits, REGION_ALIGN_BYTES,
   refByte, refOffset, refSegment, SEGMENT_ALIGN_BYTES, SEGMENT_ROW_BYTES, SEGMENT_ROW_WORDS, S_CREATED_AT,
-  GHOST_LINE_BYTES, GHOST_LINE_HALFWORDS, GHOST_SLOTS_PER_LINE, BUCKETS_PER_GHOST_LINE, FREQ_BITS, FREQ_MAX, GL_CURSOR, GL_FIRST_SLOT, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
+  GHOST_LINE_BYTES, GHOST_LINE_HALFWORDS, GHOST_SLOTS_PER_LINE, SEGMENT_BYTES_PER_GHOST_LINE, FREQ_BITS, FREQ_MAX, GL_CURSOR, GL_FIRST_SLOT, S_QUEUE, T_ACTIVE_MAIN_SEGMENT, FEED_HEADER_BYTES, FEED_KEY_BYTES, FEED_SLOT_BYTES, FEED_SLOTS, FS_KEY_BYTE, T_COUNTERS_BYTE, T_PARK, T_WATCHING, THREAD_BLOCK_BYTES, THREAD_BLOCK_COUNT, THREAD_BLOCKS_OFFSET, WAYS,
 } from '../../src/table/layout.ts';
 import * as layout from '../../src/table/layout.ts';
 import { H_WAL_SEQ_I64 } from '../../src/table/layout.ts';
 
 const geometries = [computeGeometry(64, 4096, 4), computeGeometry(1 << 14, 1 << 20, 200), computeGeometry(1 << 20, 1 << 21, 1000), computeGeometry(204_083, 1 << 20, 130), computeGeometry(65, 4096, 5)];
 
-test('a bucket is three cache lines: seq (the lock too) and the 14 tags in line 0, then each way\'s ref with its version counter, never split across lines', () => {
+test('a bucket is three cache lines: seq (the lock too), frequency counters and the 14 tags in line 0, then each way\'s ref with its version counter, never split across lines', () => {
   assert.equal(BUCKET_BYTES, 192, 'three cache lines: tags, refs, versions');
   assert.equal(BUCKET_WORDS * 4, BUCKET_BYTES);
-  assert.deepEqual([B_SEQ, B_SPARE_LINE0, B_TAGS], [0, 1, 2]);
+  assert.deepEqual([B_SEQ, B_FREQ, B_TAGS], [0, 1, 2]);
   assert.ok((B_TAGS + WAYS) * 4 <= 64, 'every tag is in line 0: a miss reads one line');
   assert.equal(B_REFS * 4, 64, 'the refs start line 1');
   assert.equal(B_VERSIONS, B_REFS + 1);
@@ -79,11 +79,10 @@ test('regions are aligned, ordered and do not overlap', () => {
     const regions = [
       ['header', 0, HEADER_BYTES],
       ['threads', THREAD_BLOCKS_OFFSET, THREAD_BLOCK_COUNT * THREAD_BLOCK_BYTES],
-      ['index', g.indexOffset, g.bucketCount * BUCKET_BYTES],
-      ['freq', g.freqOffset, g.bucketCount * FREQ_BYTES_PER_BUCKET],
       ['ghost', g.ghostOffset, g.ghostLines * GHOST_LINE_BYTES],
       ['segment table', g.segmentTableOffset, g.segmentCount * SEGMENT_ROW_BYTES],
       ['change feed', g.feedOffset, FEED_HEADER_BYTES + FEED_SLOTS * FEED_SLOT_BYTES],
+      ['index', g.indexOffset, g.bucketCount * BUCKET_BYTES],
       ['segments', g.segmentsOffset, g.segmentCount * g.segmentBytes],
     ] as const;
     for (const [name, off] of regions) assert.equal(off % REGION_ALIGN_BYTES, 0, `${name} aligned`);
@@ -95,16 +94,30 @@ test('regions are aligned, ordered and do not overlap', () => {
     }
     const [, lastOff, lastLen] = regions[regions.length - 1];
     assert.equal(lastOff + lastLen, g.totalBytes);
+    assert.equal(g.indexOffset + g.bucketCount * BUCKET_BYTES, g.segmentsOffset, 'the index ends where segment 0 starts: it grows over the segments with no gap');
+    assert.equal(firstSegmentFor(g, g.bucketCount), 0);
+    assert.equal(firstSegmentFor(g, g.bucketCount + 1), 1, 'one more bucket takes segment 0');
+    assert.ok(g.indexOffset + g.maxBucketCount * BUCKET_BYTES <= g.segmentsOffset + g.segmentCount * g.segmentBytes / 4 + BUCKET_BYTES, 'growth takes at most a quarter of the segments');
   }
 });
 
-test('the ghost table has one line per 4 buckets, rounded up', () => {
+test('bucketFor (linear hashing): every lane maps below the count; one more bucket moves keys out of one bucket only, into the new one', () => {
+  const lanes = Array.from({ length: 4000 }, (_, i) => Math.imul(i, 0x9e3779b1));
+  for (let n = 1; n < 300; n++) {
+    const high = 1 << (31 - Math.clz32(n));
+    for (const lo of lanes) {
+      const before = bucketFor(lo, n);
+      const after = bucketFor(lo, n + 1);
+      assert.ok(before >= 0 && before < n && after >= 0 && after < n + 1);
+      if (before !== after) assert.deepEqual([before, after], [n - high, n], `${lo}: ${before} → ${after} at ${n}`);
+    }
+  }
+});
+
+test('the ghost table has one line per 8 KiB of segments, rounded up, whatever the index', () => {
   for (const g of geometries) {
-    // The planner's per-bucket cost matches the regions the geometry lays out.
-    const indexRegions = g.bucketCount * (BUCKET_BYTES + FREQ_BYTES_PER_BUCKET) + g.ghostLines * GHOST_LINE_BYTES;
-    assert.ok(Math.abs(indexRegions - g.bucketCount * INDEX_BYTES_PER_BUCKET) < GHOST_LINE_BYTES);
-    assert.equal(BUCKETS_PER_GHOST_LINE, 4);
-    assert.equal(g.ghostLines, Math.max(1, Math.ceil(g.bucketCount / 4)));
+    assert.equal(g.ghostLines, Math.max(1, Math.ceil((g.segmentCount * g.segmentBytes) / SEGMENT_BYTES_PER_GHOST_LINE)));
+    assert.equal(INDEX_BYTES_PER_BUCKET, BUCKET_BYTES, 'the frequency counters are inside the bucket');
   }
 });
 

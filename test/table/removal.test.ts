@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { bucketNow } from '../helpers/tables.ts';
 import { test } from 'node:test';
 import { lockBucket, unlockBucket } from '../../src/table/bucket-lock.ts';
-import { B_REFS, bucketOf, bucketWord, C_EVICTED_ITEMS, C_UNLINKED, CHANGE_EVICT, E_KEYLEN_FLAGS, ENTRY_UNLINKED, REF_STRIDE, WAYS } from '../../src/table/layout.ts';
+import { B_REFS, bucketWord, C_EVICTED_ITEMS, C_UNLINKED, CHANGE_EVICT, E_KEYLEN_FLAGS, ENTRY_UNLINKED, REF_STRIDE, WAYS } from '../../src/table/layout.ts';
 import { NO_COUNTER, removeWayLocked } from '../../src/table/removal.ts';
 import { makeTable, refOf } from '../helpers/tables.ts';
 
@@ -11,7 +12,7 @@ test('removeWayLocked flags the entry unlinked, clears the way and counts it onc
   t.set('kept', 'v');
   const ref = refOf(t, 'gone');
   t.codec.encode('gone');
-  const b = bucketOf(t.v.g, t.codec.hash[0]);
+  const b = bucketNow(t.v, t.codec.hash[0]);
   const bw = bucketWord(t.v.g, b);
   let w = 0;
   while (w < WAYS && t.v.i32[bw + B_REFS + w * REF_STRIDE] !== ref) w++;
@@ -30,7 +31,7 @@ test('removeWayLocked flags the entry unlinked, clears the way and counts it onc
   // NO_COUNTER: only the unlink is counted.
   const ref2 = refOf(t, 'kept');
   t.codec.encode('kept');
-  const b2 = bucketOf(t.v.g, t.codec.hash[0]);
+  const b2 = bucketNow(t.v, t.codec.hash[0]);
   const bw2 = bucketWord(t.v.g, b2);
   let w2 = 0;
   while (t.v.i32[bw2 + B_REFS + w2 * REF_STRIDE] !== ref2) w2++;

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { bucketNow } from '../helpers/tables.ts';
 import { test } from 'node:test';
 import { SharedCache } from '../../src/index.ts';
 import { lockBucket } from '../../src/table/bucket-lock.ts';
-import { B_SEQ, B_REFS, REF_STRIDE, B_TAGS, bucketOf, bucketWord, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, KEYLEN_MASK, refByte, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, seqOwner, T_ACTIVE_SEGMENT, T_HELD_BUCKET } from '../../src/table/layout.ts';
+import { B_SEQ, B_REFS, REF_STRIDE, B_TAGS, bucketWord, E_KEYLEN_FLAGS, ENTRY_HEADER_BYTES, ENTRY_UNLINKED, KEYLEN_MASK, refByte, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, seqOwner, T_ACTIVE_SEGMENT, T_HELD_BUCKET } from '../../src/table/layout.ts';
 import { repairDeadThread } from '../../src/table/repair.ts';
 import { SharedView } from '../../src/table/shared-view.ts';
 import { Table } from '../../src/table/table.ts';
@@ -19,7 +20,7 @@ test('a thread that died holding a bucket lock mid-change is repaired: seq even,
   const dead = new Table(live.v, 12345, s3fifo); // a second thread block, standing in for the dead thread
   dead.set('other', 'x'); // gives it an active segment
   live.codec.encode(k1);
-  const b = bucketOf(live.v.g, live.codec.hash[0]);
+  const b = bucketNow(live.v, live.codec.hash[0]);
   const bw = bucketWord(live.v.g, b);
   const i32 = live.v.i32;
   const before = lockBucket(i32, bw, b, dead.owner, dead.threadWord);
@@ -51,7 +52,7 @@ test('repair makes the unlinked flags of the bucket a dead thread held true agai
   dead.set(k2, 'two');
   live.set(k3, 'three');
   live.codec.encode(k1);
-  const b = bucketOf(live.v.g, live.codec.hash[0]);
+  const b = bucketNow(live.v, live.codec.hash[0]);
   const bw = bucketWord(live.v.g, b);
   const i32 = live.v.i32;
   const keyOfWay = (w: number) => {
