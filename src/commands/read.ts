@@ -81,9 +81,9 @@ export function getInto(cx: CommandContext, key: string | Uint8Array, dest: Uint
  * As {@link getInto}, for the key that is `len` bytes of `src` from `start` (a key inside a
  * received frame, not copied out).
  */
-export function getSliceInto(cx: CommandContext, src: Uint8Array, start: number, len: number, dest: Uint8Array, at: number, result: EntryResult): number {
+export function getSliceInto(cx: CommandContext, src: Uint8Array, start: number, len: number, dest: Uint8Array, at: number, result: EntryResult, counted = true): number {
   cx.table.codec.encodeSlice(src, start, len);
-  const n = cx.table.readEncodedInto(dest, at, result);
+  const n = cx.table.readEncodedInto(dest, at, result, counted);
   if (n >= 0) expectString(result);
   return n;
 }

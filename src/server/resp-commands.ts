@@ -67,9 +67,10 @@ const GET_FAST: FastHandler = (c, p) => {
   const start = p.argStart(1);
   const len = p.argLength(1);
   let room = 4096;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     const at = c.w.bulkStart(room);
-    const n = getSliceInto(c.cx, src, start, len, c.w.bytes, at, found);
+    // A retry with more room is the same GET: counted once (a hit, and the key's frequency).
+    const n = getSliceInto(c.cx, src, start, len, c.w.bytes, at, found, attempt === 0);
     if (n < 0) c.w.nil();
     else if (n > room) {
       room = n;

@@ -183,11 +183,11 @@ export class TableReader {
    * `dest.length - at`, nothing was copied: the caller retries with more room), or -1 on a
    * miss.
    */
-  readEncodedInto(dest: Uint8Array, at: number, result: EntryResult): number {
+  readEncodedInto(dest: Uint8Array, at: number, result: EntryResult, counted = true): number {
     this.outDest = dest;
     this.outAt = at;
     this.result = result;
-    const r = this.read(MODE_INTO);
+    const r = counted ? this.read(MODE_INTO) : this.lookup(this.codec.hash[0], this.codec.hash[1], MODE_INTO) < 0 ? -1 : this.result.length;
     this.outDest = null;
     return r;
   }

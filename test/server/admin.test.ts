@@ -25,7 +25,8 @@ async function probe(url: string): Promise<{ status: number; body: Health } | nu
  * long enough to be seen), then starts a server with `threads` on it.
  */
 async function startOnSnapshot(dir: string, threads: number, stdio: 'pipe' | 'ignore') {
-  const cache = SharedCache.create({ memoryBytes: 256 * 1024 * 1024 });
+  // An index with room to spare: these tests are about the start, not a full bucket's evictions.
+  const cache = SharedCache.create({ memoryBytes: 256 * 1024 * 1024, expectedItemBytes: 128 });
   const value = 'v'.repeat(200);
   for (let i = 0; i < 400_000; i++) cache.set(`key:${i}`, value);
   writeCacheSnapshot(cache, dir, 2, 0n);
@@ -95,8 +96,11 @@ test('admin actions wait for the start: a flush asked while the snapshot loads i
     assert.ok(refused, 'a flush reached the admin port during the start');
     assert.equal(refused.body.error.code, 'SABCACHE_ERR_NOT_READY');
     for (let i = 0; i < 6000 && (await probe(`http://127.0.0.1:${adminPort}/readyz`))?.status !== 200; i++) await new Promise((r) => setTimeout(r, 10));
-    const stats = await (await fetch(`http://127.0.0.1:${adminPort}/v1/stats`)).json() as { items: number };
-    assert.equal(stats.items, 400_000);
+    const stats = await (await fetch(`http://127.0.0.1:${adminPort}/v1/stats`)).json() as { items: number; evictions: number };
+    // Every entry is in, but for the rare few a full bucket of the loading cache (its index
+    // at up to 55% of its ways, docs/design.md §2 "Index growth") evicted, and counted.
+    assert.equal(stats.items + stats.evictions, 400_000);
+    assert.ok(stats.evictions < 400, `${stats.evictions} evicted by full buckets`);
     proc.kill('SIGTERM');
     await exited;
   } finally {
