@@ -61,6 +61,14 @@ export const SMALL_QUEUE_FRACTION = 0.1;
 export const MAIN_RETAIN_MAX_FRACTION = 0.75;
 /** A sealed segment whose live bytes are below this fraction of its size is compacted. */
 export const COMPACT_LIVE_FRACTION = 0.25;
+/**
+ * When room is needed, a sealed segment less live than this is compacted instead of a
+ * segment being evicted: it frees at least 30% of a segment and drops no live entry.
+ * Expired, overwritten and deleted entries leave such segments: in bench:eviction's
+ * mixed-ttl trace at 64 MiB, evicting alone missed 15.2%, compacting below 50% live 14.8%,
+ * below 70% 14.4% (Redis allkeys-lfu 14.7%), with the Zipf traces unchanged.
+ */
+export const COMPACT_BEFORE_EVICT_FRACTION = 0.7;
 
 /**
  * Segments the small queue may hold when there are `segmentCount` in all and its share is
@@ -119,12 +127,12 @@ function mainRetainFrequency(t: EvictingThread, s: number): number {
 
 /**
  * Compacts up to `maxSegments` sealed segments whose live bytes fell below
- * COMPACT_LIVE_FRACTION of their size, sparsest first, while at least `minFreeSegments`
- * segments are free to copy into. Returns how many it compacted.
+ * `liveFraction` (default COMPACT_LIVE_FRACTION) of their size, sparsest first, while at
+ * least `minFreeSegments` segments are free to copy into. Returns how many it compacted.
  */
-export function compactSegments(t: EvictingThread, maxSegments: number, minFreeSegments: number): number {
+export function compactSegments(t: EvictingThread, maxSegments: number, minFreeSegments: number, liveFraction = COMPACT_LIVE_FRACTION): number {
   const { i32, g } = t.v;
-  const limit = g.segmentBytes * COMPACT_LIVE_FRACTION;
+  const limit = g.segmentBytes * liveFraction;
   const candidates: { s: number; live: number }[] = [];
   let free = 0;
   for (let s = 0; s < g.segmentCount; s++) {

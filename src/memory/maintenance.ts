@@ -11,12 +11,25 @@ import { H_CLOCK_SECONDS, H_SEAL_SEQ } from '../table/layout.ts';
 import { WRITER_RESERVE_SEGMENTS } from '../table/segment-writer.ts';
 import { countSegments } from '../table/segments.ts';
 import type { Table } from '../table/table.ts';
-import { compactSegments, evictSegment } from './eviction.ts';
+import { COMPACT_BEFORE_EVICT_FRACTION, compactSegments, evictSegment } from './eviction.ts';
 import { SmallQueueSizer } from './queue-sizing.ts';
-import { sweepExpired } from './expiry.ts';
+import { sweepExpired, type SweepCounts } from './expiry.ts';
 
 /** Most segments compacted per tick (bounds the tick's time: each moves ≤ 1/4 segment). */
 const COMPACT_PER_TICK = 2;
+/** Ticks for the expiry sweep to pass over the whole index at its base pace (10 s at a 50 ms tick). */
+const SWEEP_TICKS_PER_PASS = 200;
+/**
+ * The sweep goes this many times faster while its last slice found at least
+ * SWEEP_FAST_SHARE of the ways it looked at expired: as Redis's active expire cycle keeps
+ * sampling while more than a share of its sample had expired (expire.c), since an expired
+ * entry still holds bytes that live items could use (bench:eviction's mixed-ttl trace).
+ */
+const SWEEP_FAST_FACTOR = 8;
+/** Share of expired ways in a slice that makes the next slice fast (Redis accepts 10% stale; a byte here is worth hits). */
+const SWEEP_FAST_SHARE = 0.01;
+/** Most milliseconds a tick's sweep slice takes (a fast slice over a large index stops there). */
+const SWEEP_BUDGET_MS = 5;
 /** Per tick, the remembered peak of segments used per tick decays by this factor. */
 const RESERVE_PEAK_DECAY = 0.9;
 /**
@@ -58,10 +71,11 @@ export interface TickReport {
 /** Runs one maintenance step on the owner; see the module comment. */
 export class Maintenance {
   private sweepFrom = 0;
+  /** What the last sweep slice found; its expired share sets the next slice's pace. */
+  private readonly swept: SweepCounts = { looked: 0, expired: 0 };
+  private sweepFast = false;
   /** Moves the small queue's target each tick; others read it from the header (eviction.currentSmallTarget). */
   private readonly smallQueue: SmallQueueSizer;
-  /** Buckets swept per tick: the whole index about every 10 s at a 50 ms tick. */
-  private readonly sweepPerTick: number;
   /** Free segments kept available ({@link reserveSegments}), set each tick. */
   lowWatermarkSegments: number;
   /** H_SEAL_SEQ at the last tick, and the decaying peak of segments sealed per tick. */
@@ -71,7 +85,6 @@ export class Maintenance {
   constructor(private readonly table: Table) {
     this.lastSealSeq = Atomics.load(table.v.i32, H_SEAL_SEQ);
     this.lowWatermarkSegments = reserveSegments(0, table.v.g.segmentCount);
-    this.sweepPerTick = Math.max(64, Math.ceil(table.v.g.bucketCount / 200));
     this.smallQueue = new SmallQueueSizer(table.v);
   }
 
@@ -89,14 +102,26 @@ export class Maintenance {
     const target = indexGrowthTarget(buckets, linkedEntries(this.table.v));
     const indexSplits = target > buckets ? growIndex(this.table, target, INDEX_SPLITS_PER_STEP).splits : 0;
     let evictedSegments = 0;
+    let compactedUnderPressure = 0;
     let free = countSegments(this.table.v).free;
-    while (free < this.lowWatermarkSegments && evictSegment(this.table)) {
-      evictedSegments++;
+    while (free < this.lowWatermarkSegments) {
+      // A sparse segment first (no live entry lost), while there is room to copy into.
+      if (free >= WRITER_RESERVE_SEGMENTS + 1 && compactSegments(this.table, 1, WRITER_RESERVE_SEGMENTS + 1, COMPACT_BEFORE_EVICT_FRACTION) === 1) {
+        compactedUnderPressure++;
+      } else if (evictSegment(this.table)) {
+        evictedSegments++;
+      } else {
+        break;
+      }
       free = countSegments(this.table.v).free;
     }
     // Compaction copies into free segments: leave the writers' reserve alone.
-    const compactedSegments = compactSegments(this.table, COMPACT_PER_TICK, this.lowWatermarkSegments + 1);
-    this.sweepFrom = sweepExpired(this.table, this.sweepFrom, this.sweepPerTick);
+    const compactedSegments = compactedUnderPressure + compactSegments(this.table, COMPACT_PER_TICK, this.lowWatermarkSegments + 1);
+    // The whole index about every 10 s, of its size now (it grows), faster while slices find expired entries.
+    const base = Math.max(64, Math.ceil(this.table.bucketCount / SWEEP_TICKS_PER_PASS));
+    this.swept.looked = this.swept.expired = 0;
+    this.sweepFrom = sweepExpired(this.table, this.sweepFrom, this.sweepFast ? base * SWEEP_FAST_FACTOR : base, this.swept, performance.now() + SWEEP_BUDGET_MS);
+    this.sweepFast = this.swept.expired >= this.swept.looked * SWEEP_FAST_SHARE && this.swept.expired > 0;
     return { evictedSegments, compactedSegments, indexSplits };
   }
 }

@@ -467,7 +467,15 @@ export class Table extends TableReader implements EvictingThread {
     const hi = this.codec.hash[1];
     let target = this.findLocked(bw, hi, bytes, 0, length);
     if (target >= 0) {
-      unlinkWayLocked(this.v, bw, target, i32[bw + B_REFS + target * REF_STRIDE]);
+      const old = i32[bw + B_REFS + target * REF_STRIDE];
+      // An expired entry written over has expired first, as Redis's write lookup expires it
+      // (counted, and its event before the set's); its header is in cache from the key compare.
+      const ew = this.entryByte(old) >>> 2;
+      if (hasExpired(i32[ew + E_EXPIRE_AT], (i32[ew + E_KEYLEN_FLAGS] >>> EXPIRE_CODE_SHIFT) & EXPIRE_CODE_MASK, this.clockSeconds(), this.now)) {
+        this.f64[this.counters + C_EXPIRED_ITEMS]++;
+        if (feedWatched(this.v)) publishChange(this.v, CHANGE_EXPIRE, bytes, 0, length, lo, hi);
+      }
+      unlinkWayLocked(this.v, bw, target, old);
     } else {
       target = this.emptyWayLocked(bw);
       if (target < 0) {
