@@ -60,6 +60,19 @@ module.exports = {
       to: { path: '^src/', pathNot: ['^src/client/', '^src/protocol/', '^src/errors\\.ts$', '^src/util/'] },
     },
     {
+      name: 'code-cache-is-a-front-end',
+      severity: 'error',
+      comment: 'src/code-cache/ reaches the cache through shared-cache.ts and src/commands/ (docs/design.md §9).',
+      from: { path: '^src/code-cache/' },
+      to: { path: '^src/(table|memory|persist|server|protocol|client|cli)/' },
+    },
+    {
+      name: 'nothing-below-imports-the-code-cache',
+      severity: 'error',
+      from: { path: '^src/', pathNot: ['^src/code-cache/'] },
+      to: { path: '^src/code-cache/' },
+    },
+    {
       name: 'nothing-imports-the-server-from-below',
       severity: 'error',
       from: { path: '^src/(table|memory|persist|commands|protocol|client)/|^src/shared-cache\\.ts$' },
@@ -69,7 +82,7 @@ module.exports = {
       name: 'no-orphans-in-src',
       severity: 'error',
       comment: 'Every module under src/ is used (entry points excepted).',
-      from: { orphan: true, path: '^src/', pathNot: ['^src/index\\.ts$', '^src/client/index\\.ts$', '^src/cli/', '\\.d\\.ts$'] },
+      from: { orphan: true, path: '^src/', pathNot: ['^src/index\\.ts$', '^src/client/index\\.ts$', '^src/code-cache/index\\.ts$', '^src/cli/', '\\.d\\.ts$'] },
       to: {},
     },
   ],

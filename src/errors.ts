@@ -97,7 +97,8 @@ export type ErrorCode =
   | 'SABCACHE_ERR_USAGE'
   | 'SABCACHE_ERR_CONNECTION'
   | 'SABCACHE_ERR_TIMEOUT'
-  | 'SABCACHE_ERR_HTTP';
+  | 'SABCACHE_ERR_HTTP'
+  | 'SABCACHE_ERR_CODE_CACHE_INSTALLED';
 
 /** Base class of every error sabcache throws on purpose. */
 export class SabcacheError extends Error {
@@ -436,6 +437,13 @@ export class TimeoutError extends SabcacheError {
   }
 }
 
+/** `installCodeCache` was called in a thread that has one installed already. Code `SABCACHE_ERR_CODE_CACHE_INSTALLED`. */
+export class CodeCacheInstalledError extends SabcacheError {
+  constructor() {
+    super('SABCACHE_ERR_CODE_CACHE_INSTALLED', 'a code cache is installed in this thread already (uninstall it first)');
+  }
+}
+
 /** A client got an HTTP error answer without a sabcache code. Code `SABCACHE_ERR_HTTP`. */
 export class HttpStatusError extends SabcacheError {
   constructor(message: string) {
@@ -487,6 +495,7 @@ const CLASS_BY_CODE: Record<ErrorCode, abstract new (...args: never[]) => Sabcac
   SABCACHE_ERR_CONNECTION: ConnectionError,
   SABCACHE_ERR_TIMEOUT: TimeoutError,
   SABCACHE_ERR_HTTP: HttpStatusError,
+  SABCACHE_ERR_CODE_CACHE_INSTALLED: CodeCacheInstalledError,
 };
 
 /** Whether `code` is one of sabcache's error codes. */

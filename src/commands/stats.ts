@@ -9,7 +9,7 @@ import {
   C_COMPACTED_ITEMS, C_COMPACTED_SEGMENTS, C_DELETES, C_GHOST_HITS, C_GHOST_INSERTS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, C_PROMOTED, C_REINSERTED, C_EVICTED_ITEMS,
   C_EVICTED_SEGMENTS, C_EXPIRED_ITEMS, C_HITS, C_LINKED, C_MISSES, C_REQUESTS, C_SETS, C_UNLINKED, metadataBytes, S_LIVE_BYTES, S_STATE, S_WRITE_OFFSET, SEG_FREE,
   SEG_STATE_MASK, T_STATE, T_WORKER_THREAD_ID, THREAD_ATTACHED, THREAD_BLOCK_COUNT, segmentRowWord, threadBlockWord, threadCountersF64,
-  H_BUCKET_COUNT,
+  H_BUCKET_COUNT, C_CODE_CACHE_HITS, C_CODE_CACHE_MISSES, C_CODE_CACHE_REJECTED, C_CODE_CACHE_STORED_BYTES,
 } from '../table/layout.ts';
 import { countSegments, type SegmentCounts } from '../table/segments.ts';
 import { linkedEntries } from '../table/index-growth.ts';
@@ -34,6 +34,38 @@ export class RequestCounter {
   }
 }
 
+/** Counts one thread's code cache lookups and stores (code-cache/), allocation-free. */
+export class CodeCacheCounters {
+  private readonly f64: Float64Array;
+  private readonly base: number;
+
+  constructor(cx: CommandContext) {
+    this.f64 = cx.table.v.f64;
+    this.base = cx.table.counters;
+  }
+
+  // Plain stores into this thread's own counters (readers sum them, a moment old).
+  /** Data found and accepted by V8. */
+  hit(): void {
+    this.f64[this.base + C_CODE_CACHE_HITS]++;
+  }
+
+  /** No data found. */
+  miss(): void {
+    this.f64[this.base + C_CODE_CACHE_MISSES]++;
+  }
+
+  /** Data found but refused (damaged, or rejected by V8). */
+  rejected(): void {
+    this.f64[this.base + C_CODE_CACHE_REJECTED]++;
+  }
+
+  /** `bytes` of data stored. */
+  stored(bytes: number): void {
+    this.f64[this.base + C_CODE_CACHE_STORED_BYTES] += bytes;
+  }
+}
+
 /** Per-thread counters, one row per attached thread block. */
 export interface ThreadStats {
   /** Thread block index (0..63). */
@@ -55,6 +87,8 @@ const TOTALS = [
   ['reinsertions', C_REINSERTED], ['ghostHits', C_GHOST_HITS], ['ghostInserts', C_GHOST_INSERTS],
   ['ghostMainHits', C_GHOST_MAIN_HITS], ['ghostMainInserts', C_GHOST_MAIN_INSERTS],
   ['compactedSegments', C_COMPACTED_SEGMENTS], ['compactedItems', C_COMPACTED_ITEMS],
+  ['codeCacheHits', C_CODE_CACHE_HITS], ['codeCacheMisses', C_CODE_CACHE_MISSES], ['codeCacheRejected', C_CODE_CACHE_REJECTED],
+  ['codeCacheStoredBytes', C_CODE_CACHE_STORED_BYTES],
 ] as const;
 type TotalName = (typeof TOTALS)[number][0];
 
@@ -94,6 +128,14 @@ export interface CacheStats {
   compactedSegments: number;
   /** Entries copied forward by compaction. */
   compactedItems: number;
+  /** Modules and scripts compiled with code cache data V8 accepted (sabcache/code-cache). */
+  codeCacheHits: number;
+  /** Code cache lookups that found no data. */
+  codeCacheMisses: number;
+  /** Code cache data refused (damaged, or rejected by V8: another V8 or flags) and replaced. */
+  codeCacheRejected: number;
+  /** Bytes of code cache data stored since the cache was created (records, header included), in bytes. */
+  codeCacheStoredBytes: number;
   /** Bytes of entries the index points at (key, value, header and padding), in bytes. */
   liveBytes: number;
   /** Bytes written into segments now in use (live plus overwritten, deleted and expired), in bytes. */

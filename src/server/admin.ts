@@ -38,7 +38,7 @@ const stringifyStats = fastJson({
   properties: {
     items: num, memoryUsedBytes: num, memoryLimitBytes: num, bufferBytes: num, hits: num, misses: num, sets: num,
     deletes: num, evictions: num, expired: num, evictedSegments: num, promotions: num, reinsertions: num, ghostHits: num,
-    ghostInserts: num, ghostMainHits: num, ghostMainInserts: num, compactedSegments: num, compactedItems: num, liveBytes: num, writtenBytes: num, bucketCount: num,
+    ghostInserts: num, ghostMainHits: num, ghostMainInserts: num, compactedSegments: num, compactedItems: num, codeCacheHits: num, codeCacheMisses: num, codeCacheRejected: num, codeCacheStoredBytes: num, liveBytes: num, writtenBytes: num, bucketCount: num,
     segments: { type: 'object', properties: { free: num, active: num, sealed: num, evicting: num, small: num, main: num,  span: num, smallTarget: num, total: num, segmentBytes: num } },
     threads: {
       type: 'array',

@@ -84,6 +84,10 @@ function createMetricsRegistry(sources: MetricsSources, openMetrics: boolean, st
   counter('sabcache_promotions_total', 'Entries promoted from the small queue to the main one (S3-FIFO).', (s) => s.promotions);
   counter('sabcache_ghost_hits_total', 'Inserts of keys the ghost queue remembered (S3-FIFO).', (s) => s.ghostHits);
   counter('sabcache_compactions_total', 'Segments compacted.', (s) => s.compactedSegments);
+  counter('sabcache_code_cache_hits_total', 'Modules and scripts compiled with V8 code cache data from the cache (sabcache/code-cache).', (s) => s.codeCacheHits);
+  counter('sabcache_code_cache_misses_total', 'Code cache lookups that found no data.', (s) => s.codeCacheMisses);
+  counter('sabcache_code_cache_rejected_total', 'Code cache data refused (damaged, or rejected by V8) and replaced.', (s) => s.codeCacheRejected);
+  counter('sabcache_code_cache_stored_bytes_total', 'Bytes of code cache data stored.', (s) => s.codeCacheStoredBytes);
   gauge('sabcache_items', 'Entries stored.', (s) => s.items);
   gauge('sabcache_memory_used_bytes', 'Bytes of the buffer in use (segments written, index, metadata).', (s) => s.memoryUsedBytes);
   gauge('sabcache_live_bytes', 'Bytes of live entries in segments.', (s) => s.liveBytes);

@@ -58,7 +58,7 @@
 /** `SABC` read as a little-endian u32: identifies a sabcache buffer. */
 export const MAGIC = 0x43424153;
 /** Bumped whenever any offset or meaning in this file changes. */
-export const LAYOUT_VERSION = 11;
+export const LAYOUT_VERSION = 12;
 
 /** Every region starts on a multiple of this (one cache line), in bytes. */
 export const REGION_ALIGN_BYTES = 64;
@@ -210,8 +210,16 @@ export const C_GHOST_INSERTS = 15;
 export const C_GHOST_MAIN_HITS = 16;
 /** Counter: fingerprints the main queue added to the ghost table (a subset of C_GHOST_INSERTS). */
 export const C_GHOST_MAIN_INSERTS = 17;
+/** Counter: code cache data found and accepted by V8 (code-cache/, docs/design.md §9). */
+export const C_CODE_CACHE_HITS = 18;
+/** Counter: code cache lookups that found no data (compiled without). */
+export const C_CODE_CACHE_MISSES = 19;
+/** Counter: code cache data refused (V8's `cachedDataRejected`, or a failed checksum), then replaced. */
+export const C_CODE_CACHE_REJECTED = 20;
+/** Counter: bytes of code cache data stored (cumulative). */
+export const C_CODE_CACHE_STORED_BYTES = 21;
 /** Counter slots per thread block (room to grow). */
-export const COUNTER_COUNT = 18;
+export const COUNTER_COUNT = 22;
 
 // ── index ─────────────────────────────────────────────────────────────────────────────
 /**
