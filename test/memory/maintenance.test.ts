@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Maintenance, reserveSegments } from '../../src/memory/maintenance.ts';
-import { C_COMPACTED_SEGMENTS, C_EVICTED_SEGMENTS, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_LINKED, C_UNLINKED, H_CLOCK_SECONDS } from '../../src/table/layout.ts';
+import { C_COMPACTED_SEGMENTS, C_EVICTED_SEGMENTS, C_EVICTED_ITEMS, C_EXPIRED_ITEMS, C_LINKED, C_UNLINKED, H_CLOCK_SECONDS, H_FULL } from '../../src/table/layout.ts';
 import { countSegments } from '../../src/table/segments.ts';
 import { makeTable } from '../helpers/tables.ts';
 
@@ -105,5 +105,27 @@ test('when room is needed, segments left sparse by deletes are compacted before 
   // Entries lost only to full buckets (before the index grew), never to eviction by segment.
   const lost = kept.filter((k) => t.getString(k) !== value).length;
   assert.ok(lost <= t.v.f64[t.counters + C_EVICTED_ITEMS] - fullBucketEvictions, `${lost} lost`);
+  t.close();
+});
+
+test('before the cache first fills, with half its memory free, the index doubles at 40% of its ways', () => {
+  const t = makeTable(16 << 20, 1024, 512);
+  const m = new Maintenance(t);
+  m.tick();
+  const n0 = t.bucketCount;
+  const fill = (prefix: string, count: number) => {
+    for (let i = 0; i < count; i++) t.set(`${prefix}${i}`, 'v');
+  };
+  fill('a:', Math.floor(n0 * 14 * 0.38));
+  m.tick();
+  assert.equal(t.bucketCount, n0, 'below 40%: no growth');
+  fill('b:', Math.ceil(n0 * 14 * 0.04));
+  m.tick();
+  assert.equal(t.bucketCount, 2 * n0, 'past 40%, far below INDEX_GROW_AT (55%), the cache nearly empty: doubled');
+  // Once the cache has filled (a segment evicted), growth waits for INDEX_GROW_AT again.
+  Atomics.store(t.v.i32, H_FULL, 1);
+  fill('c:', Math.ceil(2 * n0 * 14 * 0.45) - (t.v.f64[t.counters + C_LINKED] - t.v.f64[t.counters + C_UNLINKED]));
+  m.tick();
+  assert.equal(t.bucketCount, 2 * n0);
   t.close();
 });
