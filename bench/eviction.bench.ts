@@ -21,7 +21,10 @@
  *      BENCH_REQUESTS (default 3000000), BENCH_TRACES (comma-separated trace names to run;
  *      default all), BENCH_SIZES (default "0.01,0.1"); for the servers part BENCH_SERVER_KEYS
  *      (default 200000), BENCH_SERVER_REQUESTS (default 1000000), BENCH_SERVER_MEMORY (MiB,
- *      default "24,64"), BENCH_SERVERS (names to run; default every one installed).
+ *      default "24,64"), BENCH_SERVERS (names to run; default every one installed),
+ *      BENCH_SERVER_RATE (requests/s every replay is paced to; default 0, unpaced: each server at
+ *      its own speed, which moves real-second TTLs' misses), BENCH_SERVER_OUT (results' file
+ *      name, default "eviction-servers").
  */
 import { writeFileSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
@@ -200,6 +203,8 @@ async function serversPart(): Promise<void> {
   const requests = Number(process.env.BENCH_SERVER_REQUESTS ?? 1_000_000);
   const memories = (process.env.BENCH_SERVER_MEMORY ?? '24,64').split(',').map((m) => Number(m) * 2 ** 20);
   const only = process.env.BENCH_SERVERS?.split(',');
+  const rate = Number(process.env.BENCH_SERVER_RATE ?? 0);
+  const out = process.env.BENCH_SERVER_OUT ?? 'eviction-servers';
   const starters: { name: string; binary: string; start: (m: number) => Promise<CacheServer> }[] = [
     { name: 'sabcache', binary: process.execPath, start: startSabcache },
     { name: 'Redis allkeys-lru', binary: 'redis-server', start: (m: number) => startRedis(m, 'allkeys-lru') },
@@ -219,7 +224,7 @@ async function serversPart(): Promise<void> {
       for (const s of starters) {
         const server = await s.start(memoryBytes);
         try {
-          const c = await replayTrace(server.port, server.protocol, t);
+          const c = await replayTrace(server.port, server.protocol, t, 64, rate);
           // The counters are read until two readings agree: a server may still evict after
           // the load stops (sabcache's owner refills its free-segment reserve), and the hits,
           // evictions and items must come from one moment to be compared.
@@ -264,7 +269,9 @@ async function serversPart(): Promise<void> {
   const lines = [
     '# Miss ratio at equal configured memory: sabcache vs Redis and memcached',
     '',
-    `Node ${process.version}; ${keys} keys, ${requests} requests per trace; ${new Date().toISOString()}; command: \`npm run bench:eviction\` (this part alone: \`BENCH_PART=servers npm run bench:eviction\`)`,
+    `Node ${process.version}; ${keys} keys, ${requests} requests per trace; ${new Date().toISOString()}; command: \`npm run bench:eviction\` (this part alone: \`${[
+      'BENCH_PART=servers', ...['BENCH_TRACES', 'BENCH_SERVER_RATE', 'BENCH_SERVER_OUT'].filter((k) => process.env[k]).map((k) => `${k}=${process.env[k]}`)].join(' ')} npm run bench:eviction\`)` +
+      (rate > 0 ? `; every replay paced to ${rate} requests/s` : '; every replay at its server\'s own speed'),
     '',
     'Each server is started by the bench with the same configured memory: sabcache `--memory` (every other option at its default; its maintenance runs on its own timer, as in service), Redis 7 `maxmemory` with the policy shown, memcached `-m`. The trace is replayed over one TCP connection, look-aside (a miss is SET before that key is read again), pipelined in windows of 64 requests with no key twice. Each server\'s own hit counter equals the client\'s (the bench fails otherwise). LRU and OPT (Belady) get the same memory for key and value bytes alone, with no overhead: bounds no server reaches. TTLs are real seconds for the servers (the replay takes a few seconds, so few expire) and virtual milliseconds for LRU and OPT.',
     '',
@@ -283,11 +290,11 @@ async function serversPart(): Promise<void> {
     'Traces:',
     ...[...new Map(serverRows.map((r) => [r.trace, r.about])).entries()].map(([name, about]) => `- \`${name}\`: ${about}`),
     '',
-    'Chart: eviction-servers.svg',
+    `Chart: ${out}.svg`,
   ];
-  writeFileSync(new URL('./results/eviction-servers.md', import.meta.url), lines.join('\n') + '\n');
-  writeFileSync(new URL('./results/eviction-servers.json', import.meta.url), JSON.stringify({ node: process.version, keys, requests, rows: serverRows }, null, 2) + '\n');
-  writeFileSync(new URL('./results/eviction-servers.svg', import.meta.url), barChartSvg(
+  writeFileSync(new URL(`./results/${out}.md`, import.meta.url), lines.join('\n') + '\n');
+  writeFileSync(new URL(`./results/${out}.json`, import.meta.url), JSON.stringify({ node: process.version, keys, requests, rows: serverRows }, null, 2) + '\n');
+  writeFileSync(new URL(`./results/${out}.svg`, import.meta.url), barChartSvg(
     `Miss ratio at equal configured memory (${keys} keys, ${requests} requests)`, 'miss ratio', [...names, 'OPT (payload only)'],
     serverRows.map((r) => ({ label: `${r.trace} ${r.memoryBytes / 2 ** 20} MiB`, values: [...names.map((n) => r.cells[n].missRatio), r.opt] })),
   ));

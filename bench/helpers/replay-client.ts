@@ -135,9 +135,11 @@ function setCommand(protocol: WireProtocol, key: string, value: Buffer, ttlSecon
 /**
  * Replays `trace` against the server on `port` (127.0.0.1). Keys are `key:<id>`; values are
  * the trace's size for the key. Throws on a GET error (a SET error is counted: a server may
- * refuse an item it cannot place).
+ * refuse an item it cannot place). With `ratePerSecond` > 0, requests are paced to that rate
+ * (never faster), so that every server sees the trace over the same wall time: what real-second
+ * TTLs need for servers of different speeds to be compared.
  */
-export async function replayTrace(port: number, protocol: WireProtocol, trace: Trace, window = 64): Promise<ReplayCounts> {
+export async function replayTrace(port: number, protocol: WireProtocol, trace: Trace, window = 64, ratePerSecond = 0): Promise<ReplayCounts> {
   const conn = await Conn.open(port);
   const parse = protocol === 'memcached' ? parseMemcached : parseResp;
   const maxValue = trace.valueBytes.reduce((a, b) => Math.max(a, b), 1);
@@ -146,9 +148,14 @@ export async function replayTrace(port: number, protocol: WireProtocol, trace: T
   const inWindow = new Set<number>();
   const ids: number[] = [];
   const { keys, valueBytes, ttlSeconds } = trace;
+  const t0 = performance.now();
   try {
     let i = 0;
     while (i < keys.length) {
+      if (ratePerSecond > 0) {
+        const ahead = t0 + (i * 1000) / ratePerSecond - performance.now();
+        if (ahead > 1) await new Promise((r) => setTimeout(r, ahead));
+      }
       inWindow.clear();
       ids.length = 0;
       while (i < keys.length && ids.length < window && !inWindow.has(keys[i])) {
