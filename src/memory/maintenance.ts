@@ -119,6 +119,8 @@ export class Maintenance {
     // size this ends no larger than growth at INDEX_GROW_AT once the cache is full: half the
     // memory holds half the items. (Doubling at a full bucket instead grew twice in a burst
     // of writes: bench:eviction's Zipf 0.6 at 64 MiB went from 33.3% to 34.8% misses.)
+    // H_FULL is a one-way flag set by the first segment eviction, read as a hint: a stale 0
+    // lets one early doubling through a tick after the cache filled, no worse than a burst.
     if (target === buckets && linked > buckets * WAYS * INDEX_GROW_EARLY_AT && Atomics.load(v.i32, H_FULL) === 0 &&
         2 * free >= v.g.segmentCount && 2 * buckets * BUCKET_BYTES <= v.sab.byteLength * EARLY_GROWTH_MAX_INDEX_SHARE) {
       target = 2 * buckets;
