@@ -10,10 +10,8 @@ import { B_REFS, REF_STRIDE, C_EXPIRED_ITEMS, CHANGE_EXPIRE, E_EXPIRE_AT, H_BUCK
 import { removeWayLocked } from '../table/removal.ts';
 import type { ThreadContext } from '../table/segments.ts';
 
-/** The expireAt of way `w` of bucket word `bw`, read without the lock (a hint only). */
-function expireAtOf(ctx: ThreadContext, bw: number, w: number): number {
-  const ref = ctx.v.i32[bw + B_REFS + w * REF_STRIDE];
-  if (ref === 0) return 0;
+/** The expireAt of the entry `ref` names, read without the lock (a hint only). */
+function expireAtOf(ctx: ThreadContext, ref: number): number {
   const e = refByte(ctx.v.g, ref);
   if (e + ENTRY_HEADER_BYTES > ctx.v.sab.byteLength) return 0;
   return ctx.v.i32[(e >>> 2) + E_EXPIRE_AT] >>> 0;
@@ -48,8 +46,10 @@ export function sweepExpired(ctx: ThreadContext, from: number, count: number, fo
     const bw = bucketWord(v.g, b);
     let any = false;
     for (let w = 0; w < WAYS; w++) {
-      const exp = expireAtOf(ctx, bw, w);
-      if (i32[bw + B_REFS + w * REF_STRIDE] !== 0) looked++;
+      const ref = i32[bw + B_REFS + w * REF_STRIDE];
+      if (ref === 0) continue;
+      looked++;
+      const exp = expireAtOf(ctx, ref);
       if (exp !== 0 && exp <= clock) any = true;
     }
     if (!any) continue;
@@ -57,9 +57,10 @@ export function sweepExpired(ctx: ThreadContext, from: number, count: number, fo
     const s = lockBucket(i32, bw, b, owner, threadWord);
     try {
       for (let w = 0; w < WAYS; w++) {
-        const exp = expireAtOf(ctx, bw, w);
-        if (exp === 0 || exp > clock) continue;
         const ref = i32[bw + B_REFS + w * REF_STRIDE];
+        if (ref === 0) continue;
+        const exp = expireAtOf(ctx, ref);
+        if (exp === 0 || exp > clock) continue;
         removeWayLocked(ctx, bw, w, ref, CHANGE_EXPIRE, C_EXPIRED_ITEMS);
         expired++;
       }
