@@ -119,7 +119,7 @@ export class CodeCache {
     if (options.require !== false) {
       const original = ModuleInternal.prototype._compile;
       this.originalCompile = original;
-      // eslint-disable-next-line @typescript-eslint/no-this-alias
+      // Node calls _compile with the module as `this`: the cache is reached by closure.
       const codeCache = this;
       ModuleInternal.prototype._compile = function compileWithCodeCache(this: NodeModule, content: string, filename: string): unknown {
         if (codeCache.filter !== undefined && !codeCache.filter(filename)) return original.call(this, content, filename);
