@@ -7,7 +7,7 @@
  * @module
  */
 import { growIndex, indexGrowthTarget, INDEX_SPLITS_PER_STEP, linkedEntries } from '../table/index-growth.ts';
-import { firstSegmentFor, H_CLOCK_SECONDS, H_FULL, H_SEAL_SEQ, WAYS } from '../table/layout.ts';
+import { indexBytesFor, H_CLOCK_SECONDS, H_FULL, H_SEAL_SEQ, WAYS } from '../table/layout.ts';
 import { WRITER_RESERVE_SEGMENTS } from '../table/segment-writer.ts';
 import { countSegments } from '../table/segments.ts';
 import type { Table } from '../table/table.ts';
@@ -33,11 +33,11 @@ const SWEEP_BUDGET_MS = 5;
 /** Share of its ways in use at which the index doubles early, before the cache first fills ({@link Maintenance.tick}; Poisson: about 0.02% of items then meet a full 14-way bucket, against 0.3% at INDEX_GROW_AT). */
 const INDEX_GROW_EARLY_AT = 0.4;
 /**
- * Most of the segments the index may take when it doubles early ({@link Maintenance.tick}):
+ * Most of the buffer the index may take when it doubles early ({@link Maintenance.tick}):
  * the early doubling spends memory no item uses yet, and stops where it would crowd out
  * items once the cache fills.
  */
-const EARLY_GROWTH_MAX_SEGMENT_SHARE = 1 / 8;
+const EARLY_GROWTH_MAX_INDEX_SHARE = 1 / 8;
 /** Per tick, the remembered peak of segments used per tick decays by this factor. */
 const RESERVE_PEAK_DECAY = 0.9;
 /**
@@ -122,7 +122,7 @@ export class Maintenance {
     // H_FULL is a one-way flag set by the first segment eviction, read as a hint: a stale 0
     // lets one early doubling through a tick after the cache filled, no worse than a burst.
     if (target === buckets && linked > buckets * WAYS * INDEX_GROW_EARLY_AT && Atomics.load(v.i32, H_FULL) === 0 &&
-        2 * free >= v.g.segmentCount && firstSegmentFor(v.g, 2 * buckets) <= v.g.segmentCount * EARLY_GROWTH_MAX_SEGMENT_SHARE) {
+        2 * free >= v.g.segmentCount && indexBytesFor(2 * buckets) <= v.sab.byteLength * EARLY_GROWTH_MAX_INDEX_SHARE) {
       target = 2 * buckets;
     }
     const indexSplits = target > buckets ? growIndex(this.table, target, INDEX_SPLITS_PER_STEP).splits : 0;

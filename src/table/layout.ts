@@ -307,6 +307,10 @@ export const GL_FIRST_SLOT = 1;
 export const SEGMENT_BYTES_PER_GHOST_LINE = 8192;
 /** Index bytes per bucket (its frequency counters are inside it). */
 export const INDEX_BYTES_PER_BUCKET = BUCKET_BYTES;
+/** Bytes of an index of `buckets` buckets (the initial region and the segments it grew over). */
+export function indexBytesFor(buckets: number): number {
+  return buckets * INDEX_BYTES_PER_BUCKET;
+}
 /** At most this share of the segments' bytes may become index as it grows. */
 export const INDEX_GROWTH_MAX_FRACTION = 1 / 4;
 
