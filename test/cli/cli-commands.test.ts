@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { spawn } from '../helpers/child-processes.ts';
 import { after, before, test } from 'node:test';
 import { splitWords } from '../../src/cli/cli-commands.ts';
 import { type RunningServer, startServer } from '../helpers/server-process.ts';

@@ -3,7 +3,8 @@
  * started on loopback in front of sabcache nodes with the configs of docs/scale-out.md,
  * stopped by the caller. A test that needs one skips, naming the package, when it is absent.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { spawn } from './child-processes.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';

@@ -1,4 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
+import { spawn } from './child-processes.ts';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 

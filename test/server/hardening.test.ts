@@ -171,7 +171,7 @@ test('[hardening 8] this uWebSockets.js build answers only HTTP/1.1 with at most
 });
 
 test('[hardening 6] /readyz is 200 only once every worker listens (a write right after succeeds); both are 503 while stopping', async () => {
-  const { spawn } = await import('node:child_process');
+  const { spawn } = await import('../helpers/child-processes.ts');
   const { freePort } = await import('../helpers/server-process.ts');
   const port = await freePort();
   const adminPort = await freePort();

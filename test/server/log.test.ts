@@ -60,7 +60,7 @@ test('--log-format pretty writes pino-pretty lines; --log-file writes JSON lines
   try {
     // The helper waits for the "serving" line on standard output; with a file there is
     // none, so the server is started by hand and the file is polled.
-    const { spawn } = await import('node:child_process');
+    const { spawn } = await import('../helpers/child-processes.ts');
     const { freePort } = await import('../helpers/server-process.ts');
     const adminPort = await freePort();
     const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/sabcache.ts', '--host', '127.0.0.1', '--port', String(await freePort()), '--admin-port', String(adminPort), '--resp-port', '0', '--threads', '2', '--memory', '16mb', '--log-file', join(dir, 'sabcache.log'), '--log-rotate-size', '1kb'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
+import { spawn } from '../helpers/child-processes.ts';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isLoopbackText, listenPlan } from '../../src/server/protected-mode.ts';
