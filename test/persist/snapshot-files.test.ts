@@ -235,6 +235,7 @@ async function snapshotsUnderWriters(memoryBytes: number, keyCount: number, stab
     const dec = new TextDecoder();
     let snapshots = 0;
     let checked = 0;
+    let stableSeen = stableKeys;
     while (!finished || snapshots < 3) {
       const w = writeSnapshot(cache.table, dir, 2);
       snapshots++;
@@ -258,16 +259,24 @@ async function snapshotsUnderWriters(memoryBytes: number, keyCount: number, stab
         closeSync(fd);
       }
       assert.deepEqual(bad.slice(0, 5), [], `snapshot ${snapshots}`);
-      if (stable.size !== stableKeys) {
-        // Whether the keys left the cache itself (evicted) or only this snapshot (the walk).
-        let inCache = 0;
-        for (let i = 0; i < stableKeys; i++) if (cache.get(`stable:${i}`) !== undefined) inCache++;
-        assert.fail(`snapshot ${snapshots} holds ${stable.size} of the ${stableKeys} untouched keys; the cache holds ${inCache}; ${JSON.stringify({ written: w, stats: cache.stats() })}`);
+      // Every untouched key the cache still holds after the walk was there throughout it, so
+      // the snapshot has it. (The walk runs on this thread, which also runs maintenance: while
+      // it waits on fsync the writers may run out of free segments and evict, and an evicted
+      // key is gone for good; the cache is sized so that this is rare.)
+      const missing: string[] = [];
+      let inCache = 0;
+      for (let i = 0; i < stableKeys; i++) {
+        if (cache.get(`stable:${i}`) === undefined) continue;
+        inCache++;
+        if (!stable.has(`stable:${i}`) && missing.length < 5) missing.push(`stable:${i}`);
       }
+      assert.deepEqual(missing, [], `snapshot ${snapshots}: untouched keys in the cache but not in the snapshot (${stable.size} of ${inCache} in it); ${JSON.stringify({ written: w, stats: cache.stats() })}`);
+      stableSeen = Math.min(stableSeen, inCache);
       await new Promise((r) => setImmediate(r)); // let the workers' messages in
     }
     const results = await done;
     assert.ok(results.every((r) => r.writes > 0 && r.bad === 0));
+    assert.ok(stableSeen > stableKeys / 2, `the untouched keys stayed in the cache (${stableSeen} of ${stableKeys} at the least), so the check above had something to check`);
     return checked;
   } finally {
     cache.close();
@@ -276,7 +285,7 @@ async function snapshotsUnderWriters(memoryBytes: number, keyCount: number, stab
 }
 
 test('snapshots taken while 3 threads write hold only values really written, and every key untouched throughout', async () => {
-  assert.ok(await snapshotsUnderWriters(32 << 20, 2000, 3000) > 3 * 3000);
+  assert.ok(await snapshotsUnderWriters(64 << 20, 2000, 3000) > 3 * 3000);
 });
 
 test('a walk that stalls before each copy (a preempted thread) while 3 threads overwrite a full cache keeps no torn or foreign value', async () => {
