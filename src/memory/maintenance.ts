@@ -11,7 +11,7 @@ import { indexBytesFor, H_CLOCK_SECONDS, H_FULL, H_SEAL_SEQ, WAYS } from '../tab
 import { WRITER_RESERVE_SEGMENTS } from '../table/segment-writer.ts';
 import { countSegments } from '../table/segments.ts';
 import type { Table } from '../table/table.ts';
-import { COMPACT_BEFORE_EVICT_FRACTION, compactSegments, evictSegment } from './eviction.ts';
+import { compactSegments, makeRoom, ROOM_COMPACTED, ROOM_NONE } from './eviction.ts';
 import { SmallQueueSizer } from './queue-sizing.ts';
 import { sweepExpired, type SweepCounts } from './expiry.ts';
 
@@ -130,15 +130,13 @@ export class Maintenance {
     let evictedSegments = 0;
     let compactedUnderPressure = 0;
     while (free < this.lowWatermarkSegments) {
-      // A sparse segment first (no live entry lost), while there is room to copy into. Looked
-      // for again after each eviction: an eviction makes the room a compaction may have lacked.
-      if (free >= WRITER_RESERVE_SEGMENTS + 1 && compactSegments(this.table, 1, WRITER_RESERVE_SEGMENTS + 1, COMPACT_BEFORE_EVICT_FRACTION) === 1) {
-        compactedUnderPressure++;
-        free = countSegments(this.table.v).free;
-        continue;
-      }
-      if (!evictSegment(this.table)) break;
-      evictedSegments++;
+      // A sparse segment first (no live entry lost), while there is room to copy into beyond
+      // the writers' reserve. Looked for again after each eviction: an eviction makes the
+      // room a compaction may have lacked.
+      const made = makeRoom(this.table, WRITER_RESERVE_SEGMENTS + 1);
+      if (made === ROOM_NONE) break;
+      if (made === ROOM_COMPACTED) compactedUnderPressure++;
+      else evictedSegments++;
       free = countSegments(this.table.v).free;
     }
     // Compaction copies into free segments: leave the writers' reserve alone.

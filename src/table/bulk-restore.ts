@@ -41,7 +41,7 @@ export interface RestoringTable extends ThreadContext {
   clockSeconds(): number;
   entryByte(ref: number): number;
   /** Runs one eviction step by the table's policy; false when nothing can be evicted. */
-  evictOne(): boolean;
+  makeRoom(): boolean;
   /** The way of the locked bucket holding the key of the entry whose key starts at byte `start` of `key` (len -1), or -1. */
   findLocked(bw: number, hi: number, key: Uint8Array, start: number, len: number): number;
   /** Frees one way of the full, locked bucket `b` and returns it. */
@@ -199,7 +199,7 @@ export class BulkRestore {
         this.batchOff = SEGMENT_FIRST_OFFSET;
         return;
       }
-      if (this.t.evictOne()) continue;
+      if (this.t.makeRoom()) continue;
       if (this.batchSegs.length > 0) this.linkBatch(false);
       // Holding none, with none free or sealed: other restoring threads hold the rest, and
       // seal theirs when they link (at the latest when they too find none free).

@@ -66,9 +66,9 @@ export function exitIndexGate(i32: Int32Array): void {
   Atomics.sub(i32, H_INDEX_GATE, 1);
 }
 
-/** The thread that grows the index: it evicts by the table's policy (Table.evictOne) to make room for what it copies. */
+/** The thread that grows the index: it frees segments by the table's policy (Table.makeRoom) to make room for what it copies. */
 export interface GrowingThread extends EvictingThread {
-  evictOne(): boolean;
+  makeRoom(): boolean;
 }
 
 /** Free segments a taken segment's live entries need to be copied into (one, and the writers' one). */
@@ -150,7 +150,7 @@ function takeSegment(t: GrowingThread, s: number): boolean {
   if ((Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK) === SEG_SEALED) {
     // Room for its live entries: the policy evicts its own victims first, so that taking a
     // segment (perhaps holding the newest entries) drops none of them.
-    for (let i = 0; i < 8 && countSegments(t.v).free < COPY_ROOM_SEGMENTS; i++) if (!t.evictOne()) break;
+    for (let i = 0; i < 8 && countSegments(t.v).free < COPY_ROOM_SEGMENTS; i++) if (!t.makeRoom()) break;
     if ((Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK) !== SEG_SEALED) return takeSegment(t, s);
     if (!claimSegment(t, s)) return false;
     // Every live entry copied forward (into segments at or above the line), then freed.

@@ -32,10 +32,10 @@ export interface EvictingThread extends ThreadContext {
  */
 export interface EvictionPolicy {
   /**
-   * Evicts one segment on behalf of `t`: a writer that finds no free segment calls it.
-   * Returns false when nothing can be evicted.
+   * Frees one segment on behalf of `t`, by compacting or evicting one: a writer that finds
+   * no free segment calls it. Returns false when no segment can be freed.
    */
-  evictSegment(t: EvictingThread): boolean;
+  makeRoom(t: EvictingThread): boolean;
   /** Segments the small queue takes before the cache first fills, of `segmentCount`. */
   smallTargetSegments(segmentCount: number): number;
 }

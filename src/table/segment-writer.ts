@@ -45,10 +45,10 @@ export class SegmentWriter {
 
   /**
    * @param ctx the thread whose segments these are.
-   * @param evictOne runs one eviction step (the policy's choice of victim, memory/eviction.ts)
+   * @param makeRoom frees one segment, compacting a sparse one or evicting (the policy's choice, memory/eviction.ts)
    *   when no segment is free; returns false when nothing can be evicted.
    */
-  constructor(private readonly ctx: ThreadContext, private readonly evictOne: () => boolean) {
+  constructor(private readonly ctx: ThreadContext, private readonly makeRoom: () => boolean) {
     this.i32 = ctx.v.i32;
     this.segRowWord = segmentRowWord(ctx.v.g, 0);
     this.segBase = ctx.v.g.segmentsOffset;
@@ -64,8 +64,8 @@ export class SegmentWriter {
    * Makes room for `size` bytes in the active segment of `queue` and writes there an entry
    * header (key length, value type and expiry code, value length, expireAt) and the key's first `keyLen`
    * bytes of `key`; the value is the caller's to write. Nothing is visible until
-   * {@link commit}. Seals a full segment and claims a free one; when none is free, runs one
-   * eviction step itself (docs/design.md §5).
+   * {@link commit}. Seals a full segment and claims a free one; when none is free, frees one itself
+   * (compacting a sparse segment, else evicting: docs/design.md §5).
    * @throws OutOfMemoryError (`SABCACHE_ERR_OUT_OF_MEMORY`) when nothing can be evicted.
    */
   reserve(size: number, valueLen: number, type: number, expireAt: number, expireCode: number, queue: number, key: Uint8Array, keyLen: number): Reservation {
@@ -74,7 +74,7 @@ export class SegmentWriter {
     if (size + SEGMENT_FIRST_OFFSET <= this.segBytes) {
       for (let attempt = 0; attempt < 64 && seg < 0; attempt++) {
         seg = this.activeWithRoom(size, queue, WRITER_RESERVE_SEGMENTS);
-        if (seg < 0 && !this.evictOne()) break;
+        if (seg < 0 && !this.makeRoom()) break;
       }
     } else seg = this.claimSpan(size, queue);
     if (seg < 0) throw new OutOfMemoryError('no free segment and none can be evicted (every segment is active in some thread)');
@@ -215,7 +215,7 @@ export class SegmentWriter {
         this.spanHead = s;
         return s;
       }
-      if (!this.evictOne()) break;
+      if (!this.makeRoom()) break;
     }
     return -1;
   }

@@ -94,13 +94,13 @@ export class Table extends TableReader implements EvictingThread {
    */
   constructor(v: SharedView, workerThreadId: number, readonly policy: EvictionPolicy) {
     super(v, workerThreadId);
-    this.writer = new SegmentWriter(this, () => this.evictOne());
+    this.writer = new SegmentWriter(this, () => this.makeRoom());
     this.smallTargetSegments = policy.smallTargetSegments(v.g.segmentCount);
   }
 
-  /** Runs one eviction step by this table's policy; false when nothing can be evicted. */
-  evictOne(): boolean {
-    return this.policy.evictSegment(this);
+  /** Frees one segment by this table's policy (compacts or evicts one); false when none can be freed. */
+  makeRoom(): boolean {
+    return this.policy.makeRoom(this);
   }
 
   // ── writes ──────────────────────────────────────────────────────────────────────────

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { compactSegments, evictSegment } from '../../src/memory/eviction.ts';
 import { SharedCache } from '../../src/shared-cache.ts';
 import { GHOST_FROM_MAIN, GHOST_FROM_SMALL, GHOST_MISS, ghostInsert, ghostSize, ghostTake } from '../../src/table/ghost.ts';
-import { B_REFS, REF_STRIDE, H_SMALL_TARGET, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_MAIN_SEGMENT } from '../../src/table/layout.ts';
+import { B_REFS, REF_STRIDE, H_SMALL_TARGET, C_COMPACTED_SEGMENTS, C_EVICTED_ITEMS, C_GHOST_HITS, C_GHOST_MAIN_HITS, C_GHOST_MAIN_INSERTS, GHOST_SLOTS_PER_LINE, bucketWord, WAYS, QUEUE_MAIN, QUEUE_SMALL, S_LIVE_BYTES, S_QUEUE, S_STATE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord, T_ACTIVE_MAIN_SEGMENT } from '../../src/table/layout.ts';
 import { countSegments, sealSegment } from '../../src/table/segments.ts';
 import { checkIndex } from '../helpers/index-check.ts';
 import { makeTable, refOf } from '../helpers/tables.ts';
@@ -149,6 +149,23 @@ test('compaction copies the live entries of a sparse segment forward and frees i
   for (let i = 0; i < n; i += 10) assert.equal(t.getString(`c${i}`), value, `c${i} kept`);
   for (const s of sparse) assert.notEqual(t.v.i32[segmentRowWord(t.v.g, s) + S_STATE] & SEG_STATE_MASK, SEG_SEALED);
   assert.equal(queueOf(t, 'c0'), QUEUE_SMALL, 'compaction keeps an entry in its queue');
+  t.close();
+});
+
+test('a writer that finds no free segment compacts a sparse one before it evicts: untouched keys survive overwrites worth twice the cache with no maintenance', () => {
+  // No owner tick at all (its thread busy): the writer makes room itself. Overwrites of a few
+  // keys leave sealed segments almost empty; evicting by S3-FIFO would drop the untouched
+  // keys' segment (the small queue's oldest), compacting loses nothing.
+  const t = makeTable(1 << 20, 1024, 64);
+  for (let i = 0; i < 2000; i++) t.set(`stable:${i}`, `s${i}`);
+  const written = 2 * t.v.g.segmentCount * t.v.g.segmentBytes;
+  for (let i = 0; i * 130 < written; i++) t.set(`hot:${i % 50}`, value);
+  const lost = [...Array(2000).keys()].filter((i) => t.getString(`stable:${i}`) !== `s${i}`).length;
+  assert.equal(lost, 0, 'untouched keys lost');
+  assert.equal(t.v.f64[t.counters + C_EVICTED_ITEMS], 0, 'nothing evicted');
+  assert.ok(t.v.f64[t.counters + C_COMPACTED_SEGMENTS] > 0, 'the writer compacted');
+  const { linkedBytes: _, ...index } = checkIndex(t.v);
+  assert.deepEqual(index, { oddBuckets: 0, lockedBuckets: 0, foreignWays: 0, liveWays: 2050 });
   t.close();
 });
 

@@ -16,9 +16,10 @@ test('4 threads for 2.5 s on a small key set while the owner evicts, copies forw
   // promoted), so one attempt in many sees none.
   let copiedForward = 0;
   for (let attempt = 1; attempt <= 3 && copiedForward === 0; attempt++) {
-    // 1 MiB with 16 KiB segments: the key set's churn forces constant segment eviction.
+    // 1 MiB with 16 KiB segments: a write in four to a key of its own (coldEvery) forces
+    // constant segment eviction; the key set's overwrites, compaction.
     const cache = SharedCache.create({ memoryBytes: '1mb', maxKeyBytes: 64, maxValueBytes: 1024, maintenanceIntervalMs: 5 });
-    const workers = [1, 2, 3, 4].map((thread) => startFixture('stress-worker', { handle: cache.handle, durationMs: 2500, keyCount: 256, thread }));
+    const workers = [1, 2, 3, 4].map((thread) => startFixture('stress-worker', { handle: cache.handle, durationMs: 2500, keyCount: 256, thread, coldEvery: 4 }));
     const reports = await Promise.all(workers.map((w) => firstMessage<Report>(w, 30_000)));
     const stats = cache.stats();
     for (const r of reports) {
@@ -44,7 +45,7 @@ test('values larger than a segment (spans of segments) in a 4 MiB cache with def
   const cache = SharedCache.create({ memoryBytes: '4mb', maintenanceIntervalMs: 5 });
   const segmentBytes = cache.stats().segments.segmentBytes;
   // Every 4th write is 1.2 to 4 segments long: spans of 2 to 5 segments, beside small values.
-  const workers = [1, 2, 3, 4].map((thread) => startFixture('stress-worker', { handle: cache.handle, durationMs: 2000, keyCount: 128, thread, largeEvery: 4, largeBytes: Math.round(segmentBytes * 1.2) }));
+  const workers = [1, 2, 3, 4].map((thread) => startFixture('stress-worker', { handle: cache.handle, durationMs: 2000, keyCount: 128, thread, largeEvery: 4, largeBytes: Math.round(segmentBytes * 1.2), coldEvery: 2 }));
   let spansSeen = 0;
   const watch = setInterval(() => (spansSeen = Math.max(spansSeen, cache.stats().segments.span)), 20);
   const reports = await Promise.all(workers.map((w) => firstMessage<Report>(w, 30_000)));
