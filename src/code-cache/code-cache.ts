@@ -98,6 +98,8 @@ export class CodeCache {
   /** Modules this thread compiled without accepted data since the last {@link saveModules}: their data is worth storing again once they have run more. */
   private produced: { key: string; script: vm.Script }[] = [];
   private readonly originalCompile: CompileFn | undefined;
+  /** The `_compile` this cache installed (undefined with `require: false`). */
+  private readonly hook: CompileFn | undefined;
 
   /** @internal use {@link installCodeCache} */
   constructor(private readonly cache: SharedCache, options: CodeCacheOptions) {
@@ -121,10 +123,11 @@ export class CodeCache {
       this.originalCompile = original;
       // Node calls _compile with the module as `this`: the cache is reached by closure.
       const codeCache = this;
-      ModuleInternal.prototype._compile = function compileWithCodeCache(this: NodeModule, content: string, filename: string): unknown {
+      this.hook = function compileWithCodeCache(this: NodeModule, content: string, filename: string): unknown {
         if (codeCache.filter !== undefined && !codeCache.filter(filename)) return original.call(this, content, filename);
         return codeCache.compileModule(this, content, filename);
       };
+      ModuleInternal.prototype._compile = this.hook;
     }
   }
 
@@ -220,7 +223,8 @@ export class CodeCache {
   uninstall(): void {
     if (installed === this) installed = undefined;
     this.produced = [];
-    if (this.originalCompile !== undefined && ModuleInternal.prototype._compile.name === 'compileWithCodeCache') {
+    // Only if the hook in place is this cache's own: one installed after it stays.
+    if (this.originalCompile !== undefined && ModuleInternal.prototype._compile === this.hook) {
       ModuleInternal.prototype._compile = this.originalCompile;
     }
   }
