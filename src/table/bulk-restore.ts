@@ -40,7 +40,7 @@ export interface RestoringTable extends ThreadContext {
   readonly segRowWord: number;
   clockSeconds(): number;
   entryByte(ref: number): number;
-  /** Runs one eviction step by the table's policy; false when nothing can be evicted. */
+  /** Frees one segment by the table's policy (compacts or evicts one); false when none can be freed. */
   makeRoom(): boolean;
   /** The way of the locked bucket holding the key of the entry whose key starts at byte `start` of `key` (len -1), or -1. */
   findLocked(bw: number, hi: number, key: Uint8Array, start: number, len: number): number;

@@ -148,8 +148,9 @@ function takeSegment(t: GrowingThread, s: number): boolean {
     if ((Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK) !== SEG_SEALED) return false;
   }
   if ((Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK) === SEG_SEALED) {
-    // Room for its live entries: the policy evicts its own victims first, so that taking a
-    // segment (perhaps holding the newest entries) drops none of them.
+    // Room for its live entries: the policy frees segments by its own rule first (sparse
+    // ones compacted, else its victims evicted), so that taking a segment (perhaps holding
+    // the newest entries) drops none of them.
     for (let i = 0; i < 8 && countSegments(t.v).free < COPY_ROOM_SEGMENTS; i++) if (!t.makeRoom()) break;
     if ((Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK) !== SEG_SEALED) return takeSegment(t, s);
     if (!claimSegment(t, s)) return false;

@@ -46,7 +46,7 @@ export class SegmentWriter {
   /**
    * @param ctx the thread whose segments these are.
    * @param makeRoom frees one segment, compacting a sparse one or evicting (the policy's choice, memory/eviction.ts)
-   *   when no segment is free; returns false when nothing can be evicted.
+   *   when no segment is free; returns false when none can be freed.
    */
   constructor(private readonly ctx: ThreadContext, private readonly makeRoom: () => boolean) {
     this.i32 = ctx.v.i32;
@@ -199,8 +199,8 @@ export class SegmentWriter {
    * Claims a span for one entry of `size` bytes, larger than a segment: a run of adjacent
    * free segments, the first held ACTIVE by this thread (its entry starts there and its
    * write offset will reach past the segment's end), the others SEG_SPAN (segments.ts).
-   * Evicts, in the policy's order, until such a run is free; gives up when nothing more can
-   * be evicted. The head stays ACTIVE (never evicted) until this thread's next reserve or
+   * Frees segments by the policy (compacting sparse ones, evicting in its order) until such
+   * a run is free; gives up when none more can be freed. The head stays ACTIVE (never evicted) until this thread's next reserve or
    * close seals it, after the caller has committed and linked the entry, as an active
    * segment does. Returns the head, or -1.
    */
@@ -208,8 +208,9 @@ export class SegmentWriter {
     const span = Math.ceil((size + SEGMENT_FIRST_OFFSET) / this.segBytes);
     const n = this.ctx.v.g.segmentCount;
     // Every segment may have to be evicted once before a run is free (they are freed in FIFO
-    // order, not by address).
-    for (let attempt = 0; attempt < 64 + n; attempt++) {
+    // order, not by address), after up to about as many compactions of sparse ones (each
+    // fills part of a segment that is then dense, so they run out).
+    for (let attempt = 0; attempt < 64 + 2 * n; attempt++) {
       const s = acquireSegment(this.ctx, queue, WRITER_RESERVE_SEGMENTS, span);
       if (s >= 0) {
         this.spanHead = s;
