@@ -176,8 +176,8 @@ export const ROOM_EVICTED = 2;
  * keys that way with 285 KB live in a 32 MiB cache. Returns ROOM_COMPACTED, ROOM_EVICTED
  * or ROOM_NONE.
  */
-export function makeRoom(t: EvictingThread, minFreeSegments: number): number {
-  if (compactSegments(t, 1, minFreeSegments, COMPACT_BEFORE_EVICT_FRACTION) === 1) return ROOM_COMPACTED;
+export function makeRoom(t: EvictingThread, minFreeSegments: number, compactFirst = true): number {
+  if (compactFirst && compactSegments(t, 1, minFreeSegments, COMPACT_BEFORE_EVICT_FRACTION) === 1) return ROOM_COMPACTED;
   return evictSegment(t) ? ROOM_EVICTED : ROOM_NONE;
 }
 
@@ -188,8 +188,19 @@ export function makeRoom(t: EvictingThread, minFreeSegments: number): number {
  */
 const WRITER_COMPACT_MIN_FREE = 1;
 
+/**
+ * Calls of {@link makeRoom} for one need (a writer's entry, a restore's segment) that may
+ * compact; later ones evict. A compaction frees a whole segment only when what it copies
+ * fits where its copies go: an entry too large for what is left of the copy's segment seals
+ * that segment part-empty and takes a free one, so with large values compaction after
+ * compaction can leave the free count where it was (bench:eviction's heavy-tailed trace in
+ * a 1.6 MiB cache failed a write that way, with nothing evicted). Eviction always frees one.
+ * Three compactions of segments under 70% live free a whole segment when entries are small.
+ */
+export const COMPACT_ATTEMPTS = 4;
+
 /** The S3-FIFO policy as a table takes it (table/segment-eviction.ts EvictionPolicy). */
 export const s3fifo: EvictionPolicy = {
-  makeRoom: (t) => makeRoom(t, WRITER_COMPACT_MIN_FREE) !== ROOM_NONE,
+  makeRoom: (t, attempt) => makeRoom(t, WRITER_COMPACT_MIN_FREE, attempt < COMPACT_ATTEMPTS) !== ROOM_NONE,
   smallTargetSegments: (n) => smallTargetSegments(n),
 };

@@ -11,7 +11,7 @@ import { indexBytesFor, H_CLOCK_SECONDS, H_FULL, H_SEAL_SEQ, WAYS } from '../tab
 import { WRITER_RESERVE_SEGMENTS } from '../table/segment-writer.ts';
 import { countSegments } from '../table/segments.ts';
 import type { Table } from '../table/table.ts';
-import { compactSegments, makeRoom, ROOM_COMPACTED, ROOM_NONE } from './eviction.ts';
+import { COMPACT_ATTEMPTS, compactSegments, makeRoom, ROOM_COMPACTED, ROOM_NONE } from './eviction.ts';
 import { SmallQueueSizer } from './queue-sizing.ts';
 import { sweepExpired, type SweepCounts } from './expiry.ts';
 
@@ -129,15 +129,19 @@ export class Maintenance {
     if (indexSplits > 0) free = countSegments(v).free;
     let evictedSegments = 0;
     let compactedUnderPressure = 0;
+    // Compactions in a row that left the free count where it was (eviction.ts COMPACT_ATTEMPTS).
+    let stalled = 0;
     while (free < this.lowWatermarkSegments) {
       // A sparse segment first (no live entry lost), while there is room to copy into beyond
       // the writers' reserve. Looked for again after each eviction: an eviction makes the
       // room a compaction may have lacked.
-      const made = makeRoom(this.table, WRITER_RESERVE_SEGMENTS + 1);
+      const made = makeRoom(this.table, WRITER_RESERVE_SEGMENTS + 1, stalled < COMPACT_ATTEMPTS);
       if (made === ROOM_NONE) break;
       if (made === ROOM_COMPACTED) compactedUnderPressure++;
       else evictedSegments++;
-      free = countSegments(this.table.v).free;
+      const now = countSegments(this.table.v).free;
+      stalled = made === ROOM_COMPACTED && now <= free ? stalled + 1 : 0;
+      free = now;
     }
     // Compaction copies into free segments: leave the writers' reserve alone.
     const compactedSegments = compactedUnderPressure + compactSegments(this.table, COMPACT_PER_TICK, this.lowWatermarkSegments + 1);

@@ -40,8 +40,8 @@ export interface RestoringTable extends ThreadContext {
   readonly segRowWord: number;
   clockSeconds(): number;
   entryByte(ref: number): number;
-  /** Frees one segment by the table's policy (compacts or evicts one); false when none can be freed. */
-  makeRoom(): boolean;
+  /** Frees one segment by the table's policy (compacts or evicts one; `attempt` as Table.makeRoom's); false when none can be freed. */
+  makeRoom(attempt: number): boolean;
   /** The way of the locked bucket holding the key of the entry whose key starts at byte `start` of `key` (len -1), or -1. */
   findLocked(bw: number, hi: number, key: Uint8Array, start: number, len: number): number;
   /** Frees one way of the full, locked bucket `b` and returns it. */
@@ -199,7 +199,7 @@ export class BulkRestore {
         this.batchOff = SEGMENT_FIRST_OFFSET;
         return;
       }
-      if (this.t.makeRoom()) continue;
+      if (this.t.makeRoom(attempt)) continue;
       if (this.batchSegs.length > 0) this.linkBatch(false);
       // Holding none, with none free or sealed: other restoring threads hold the rest, and
       // seal theirs when they link (at the latest when they too find none free).

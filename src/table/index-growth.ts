@@ -68,7 +68,7 @@ export function exitIndexGate(i32: Int32Array): void {
 
 /** The thread that grows the index: it frees segments by the table's policy (Table.makeRoom) to make room for what it copies. */
 export interface GrowingThread extends EvictingThread {
-  makeRoom(): boolean;
+  makeRoom(attempt: number): boolean;
 }
 
 /** Free segments a taken segment's live entries need to be copied into (one, and the writers' one). */
@@ -151,7 +151,7 @@ function takeSegment(t: GrowingThread, s: number): boolean {
     // Room for its live entries: the policy frees segments by its own rule first (sparse
     // ones compacted, else its victims evicted), so that taking a segment (perhaps holding
     // the newest entries) drops none of them.
-    for (let i = 0; i < 8 && countSegments(t.v).free < COPY_ROOM_SEGMENTS; i++) if (!t.makeRoom()) break;
+    for (let i = 0; i < 8 && countSegments(t.v).free < COPY_ROOM_SEGMENTS; i++) if (!t.makeRoom(i)) break;
     if ((Atomics.load(i32, row + S_STATE) & SEG_STATE_MASK) !== SEG_SEALED) return takeSegment(t, s);
     if (!claimSegment(t, s)) return false;
     // Every live entry copied forward (into segments at or above the line), then freed.

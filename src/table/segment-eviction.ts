@@ -33,9 +33,11 @@ export interface EvictingThread extends ThreadContext {
 export interface EvictionPolicy {
   /**
    * Frees one segment on behalf of `t`, by compacting or evicting one: a writer that finds
-   * no free segment calls it. Returns false when no segment can be freed.
+   * no free segment calls it. `attempt` counts the calls made for the same need, from 0: a
+   * policy must evict, not compact, after a few (a compaction need not free a whole segment).
+   * Returns false when no segment can be freed.
    */
-  makeRoom(t: EvictingThread): boolean;
+  makeRoom(t: EvictingThread, attempt: number): boolean;
   /** Segments the small queue takes before the cache first fills, of `segmentCount`. */
   smallTargetSegments(segmentCount: number): number;
 }

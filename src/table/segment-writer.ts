@@ -48,7 +48,7 @@ export class SegmentWriter {
    * @param makeRoom frees one segment, compacting a sparse one or evicting (the policy's choice, memory/eviction.ts)
    *   when no segment is free; returns false when none can be freed.
    */
-  constructor(private readonly ctx: ThreadContext, private readonly makeRoom: () => boolean) {
+  constructor(private readonly ctx: ThreadContext, private readonly makeRoom: (attempt: number) => boolean) {
     this.i32 = ctx.v.i32;
     this.segRowWord = segmentRowWord(ctx.v.g, 0);
     this.segBase = ctx.v.g.segmentsOffset;
@@ -74,7 +74,7 @@ export class SegmentWriter {
     if (size + SEGMENT_FIRST_OFFSET <= this.segBytes) {
       for (let attempt = 0; attempt < 64 && seg < 0; attempt++) {
         seg = this.activeWithRoom(size, queue, WRITER_RESERVE_SEGMENTS);
-        if (seg < 0 && !this.makeRoom()) break;
+        if (seg < 0 && !this.makeRoom(attempt)) break;
       }
     } else seg = this.claimSpan(size, queue);
     if (seg < 0) throw new OutOfMemoryError('no free segment and none can be evicted (every segment is active in some thread)');
@@ -208,15 +208,14 @@ export class SegmentWriter {
     const span = Math.ceil((size + SEGMENT_FIRST_OFFSET) / this.segBytes);
     const n = this.ctx.v.g.segmentCount;
     // Every segment may have to be evicted once before a run is free (they are freed in FIFO
-    // order, not by address), after up to about as many compactions of sparse ones (each
-    // fills part of a segment that is then dense, so they run out).
-    for (let attempt = 0; attempt < 64 + 2 * n; attempt++) {
+    // order, not by address), after the policy's first few compactions.
+    for (let attempt = 0; attempt < 64 + n; attempt++) {
       const s = acquireSegment(this.ctx, queue, WRITER_RESERVE_SEGMENTS, span);
       if (s >= 0) {
         this.spanHead = s;
         return s;
       }
-      if (!this.makeRoom()) break;
+      if (!this.makeRoom(attempt)) break;
     }
     return -1;
   }

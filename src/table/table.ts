@@ -94,13 +94,16 @@ export class Table extends TableReader implements EvictingThread {
    */
   constructor(v: SharedView, workerThreadId: number, readonly policy: EvictionPolicy) {
     super(v, workerThreadId);
-    this.writer = new SegmentWriter(this, () => this.makeRoom());
+    this.writer = new SegmentWriter(this, (attempt) => this.makeRoom(attempt));
     this.smallTargetSegments = policy.smallTargetSegments(v.g.segmentCount);
   }
 
-  /** Frees one segment by this table's policy (compacts or evicts one); false when none can be freed. */
-  makeRoom(): boolean {
-    return this.policy.makeRoom(this);
+  /**
+   * Frees one segment by this table's policy (compacts or evicts one); false when none can be
+   * freed. `attempt`: the calls made before for the same need (EvictionPolicy.makeRoom).
+   */
+  makeRoom(attempt = 0): boolean {
+    return this.policy.makeRoom(this, attempt);
   }
 
   // ── writes ──────────────────────────────────────────────────────────────────────────
