@@ -194,8 +194,9 @@ const WRITER_COMPACT_MIN_FREE = 1;
  * fits where its copies go: an entry too large for what is left of the copy's segment seals
  * that segment part-empty and takes a free one, so with large values compaction after
  * compaction can leave the free count where it was (bench:eviction's heavy-tailed trace in
- * a 1.6 MiB cache failed a write that way, with nothing evicted). Eviction always frees one.
- * Three compactions of segments under 70% live free a whole segment when entries are small.
+ * a 1.6 MiB cache failed a write that way while segments could still be evicted). Eviction
+ * always frees one. With small entries, three compactions of segments under 70% live free a
+ * whole segment.
  */
 export const COMPACT_ATTEMPTS = 4;
 

@@ -173,7 +173,7 @@ test('writes from 50 B to most of a segment over a churning key set never fail w
   // Large entries fragment compaction's copies (an entry too large for what is left of the
   // copy's segment seals it part-empty), so compaction after compaction may free no whole
   // segment: without the bound on compactions per write (eviction.ts COMPACT_ATTEMPTS) the
-  // first write here failed with SABCACHE_ERR_OUT_OF_MEMORY, nothing evicted.
+  // writes here failed with SABCACHE_ERR_OUT_OF_MEMORY partway.
   const t = makeTable(2 << 20, 64 << 10);
   const seg = t.v.g.segmentBytes;
   let x = 1;
