@@ -173,8 +173,12 @@ export const ROOM_EVICTED = 2;
  * that evicted whenever it found no free segment dropped live entries while most of the
  * buffer held only dead ones, whenever the owner fell behind (its thread busy: a snapshot
  * written on it, a long task): test/persist/snapshot-files.test.ts lost 3,000 untouched
- * keys that way with 285 KB live in a 32 MiB cache. Returns ROOM_COMPACTED, ROOM_EVICTED
- * or ROOM_NONE.
+ * keys that way with 285 KB live in a 32 MiB cache.
+ * @param t the thread making room (its writer takes the copies).
+ * @param minFreeSegments free segments a compaction with live entries needs (1 for a writer,
+ *   which may use the writers' reserve; the reserve plus one for the owner).
+ * @param compactFirst false: evict at once (after COMPACT_ATTEMPTS compactions for one need).
+ * @returns ROOM_COMPACTED, ROOM_EVICTED or ROOM_NONE.
  */
 export function makeRoom(t: EvictingThread, minFreeSegments: number, compactFirst = true): number {
   if (compactFirst && compactSegments(t, 1, minFreeSegments, COMPACT_BEFORE_EVICT_FRACTION) === 1) return ROOM_COMPACTED;
