@@ -49,6 +49,7 @@ import {
 import {
   C_COMPACTED_SEGMENTS, C_EVICTED_SEGMENTS, FREQ_MAX, H_FULL, H_SMALL_TARGET, S_LIVE_BYTES, S_STATE, SEG_FREE, SEG_SEALED, SEG_STATE_MASK, segmentRowWord,
 } from '../table/layout.ts';
+import { WRITER_RESERVE_SEGMENTS } from '../table/segment-writer.ts';
 import type { SharedView } from '../table/shared-view.ts';
 
 /**
@@ -186,11 +187,10 @@ export function makeRoom(t: EvictingThread, minFreeSegments: number, compactFirs
 }
 
 /**
- * Free segments a writer's compaction needs: one, to copy into (the writers' reserve,
- * segment-writer.ts WRITER_RESERVE_SEGMENTS, which it is the writer's turn to use: the
- * compacted segment is freed in its place).
+ * Free segments a writer's compaction needs: the writers' reserve, to copy into (it is the
+ * writer's turn to use it: the compacted segment is freed in its place).
  */
-const WRITER_COMPACT_MIN_FREE = 1;
+const WRITER_COMPACT_MIN_FREE = WRITER_RESERVE_SEGMENTS;
 
 /**
  * Calls of {@link makeRoom} for one need (a writer's entry, a restore's segment) that may

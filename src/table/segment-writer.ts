@@ -45,8 +45,9 @@ export class SegmentWriter {
 
   /**
    * @param ctx the thread whose segments these are.
-   * @param makeRoom frees one segment, compacting a sparse one or evicting (the policy's choice, memory/eviction.ts)
-   *   when no segment is free; returns false when none can be freed.
+   * @param makeRoom frees one segment, compacting a sparse one or evicting (the policy's
+   *   choice, memory/eviction.ts), when no segment is free; `attempt` counts its calls for
+   *   one need from 0; returns false when none can be freed.
    */
   constructor(private readonly ctx: ThreadContext, private readonly makeRoom: (attempt: number) => boolean) {
     this.i32 = ctx.v.i32;
@@ -200,9 +201,9 @@ export class SegmentWriter {
    * free segments, the first held ACTIVE by this thread (its entry starts there and its
    * write offset will reach past the segment's end), the others SEG_SPAN (segments.ts).
    * Frees segments by the policy (compacting sparse ones, evicting in its order) until such
-   * a run is free; gives up when none more can be freed. The head stays ACTIVE (never evicted) until this thread's next reserve or
-   * close seals it, after the caller has committed and linked the entry, as an active
-   * segment does. Returns the head, or -1.
+   * a run is free; gives up when none more can be freed. The head stays ACTIVE (never
+   * evicted) until this thread's next reserve or close seals it, after the caller has
+   * committed and linked the entry, as an active segment does. Returns the head, or -1.
    */
   private claimSpan(size: number, queue: number): number {
     const span = Math.ceil((size + SEGMENT_FIRST_OFFSET) / this.segBytes);

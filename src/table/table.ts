@@ -102,7 +102,7 @@ export class Table extends TableReader implements EvictingThread {
    * Frees one segment by this table's policy (compacts or evicts one); false when none can be
    * freed. `attempt`: the calls made before for the same need (EvictionPolicy.makeRoom).
    */
-  makeRoom(attempt = 0): boolean {
+  makeRoom(attempt: number): boolean {
     return this.policy.makeRoom(this, attempt);
   }
 
