@@ -261,8 +261,9 @@ async function snapshotsUnderWriters(memoryBytes: number, keyCount: number, stab
       assert.deepEqual(bad.slice(0, 5), [], `snapshot ${snapshots}`);
       // Every untouched key the cache still holds after the walk was there throughout it, so
       // the snapshot has it. (The walk runs on this thread, which also runs maintenance: while
-      // it waits on fsync the writers may run out of free segments and evict, and an evicted
-      // key is gone for good; the cache is sized so that this is rare.)
+      // it waits on fsync the writers make room themselves, and evict once no sparse segment
+      // is left to compact; an evicted key is gone for good. The cache is sized so that this
+      // is rare.)
       const missing: string[] = [];
       let inCache = 0;
       for (let i = 0; i < stableKeys; i++) {
